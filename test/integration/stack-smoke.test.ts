@@ -10,8 +10,8 @@ import { gossipsub } from '@libp2p/gossipsub'
 import { createHeliaLight } from 'helia'
 import { unixfs } from '@helia/unixfs'
 
-const started: Array<{ stop: () => Promise<void> }> = []
-afterEach(async () => { await Promise.all(started.splice(0).map(async n => n.stop())) })
+const started: Array<{ stop: () => unknown }> = []
+afterEach(async () => { await Promise.all(started.splice(0).map(async n => { await n.stop() })) })
 
 async function peer (): Promise<Libp2p<any>> {
   const node = await createLibp2p({

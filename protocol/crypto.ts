@@ -1,0 +1,238 @@
+/**
+ * The one crypto interface the protocol uses.
+ *
+ * Asymmetric operations (Ed25519 RFC 8032, X25519 RFC 7748) go through a `CryptoProvider`:
+ * WebCrypto (`crypto.subtle`, native code in Node 20+ and current browsers, ~9x faster than
+ * pure JS here) when the runtime has the algorithm, `@noble/curves` otherwise. Both give
+ * byte-identical results (Ed25519 signatures are deterministic); tests cross-check them.
+ *
+ * Symmetric operations are small and synchronous and always use the audited `@noble`
+ * packages: XChaCha20-Poly1305 (WebCrypto has no XChaCha), HKDF-SHA256 (RFC 5869), SHA-256.
+ *
+ * Sizes: Ed25519 seed 32, public key 32, signature 64; X25519 private 32, public 32,
+ * shared secret 32; AEAD key 32, nonce 24, tag 16.
+ */
+import { ed25519, x25519 } from '@noble/curves/ed25519.js'
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
+import { hkdf as nobleHkdf } from '@noble/hashes/hkdf.js'
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
+import { fail } from './errors.ts'
+import { toHex } from './encoding.ts'
+
+export const KEY_BYTES = 32
+export const SIGNATURE_BYTES = 64
+export const AEAD_NONCE_BYTES = 24
+export const AEAD_TAG_BYTES = 16
+
+export interface CryptoProvider {
+  readonly name: string
+  ed25519PublicKey (seed: Uint8Array): Promise<Uint8Array>
+  ed25519Sign (seed: Uint8Array, message: Uint8Array): Promise<Uint8Array>
+  /** False for any invalid key, signature or message; never throws on bad input. */
+  ed25519Verify (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean>
+  x25519PublicKey (privateKey: Uint8Array): Promise<Uint8Array>
+  /** Throws PorchlightError('BAD_ARGUMENT') for a low-order public key (all-zero secret). */
+  x25519SharedSecret (privateKey: Uint8Array, publicKey: Uint8Array): Promise<Uint8Array>
+}
+
+function checkLen (bytes: Uint8Array, len: number, what: string): Uint8Array {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== len) {
+    fail('BAD_ARGUMENT', `${what}: expected ${len} bytes`)
+  }
+  return bytes
+}
+
+function nonZero (secret: Uint8Array): Uint8Array {
+  if (secret.every(b => b === 0)) fail('BAD_ARGUMENT', 'x25519: low-order public key')
+  return secret
+}
+
+/** Pure JavaScript provider (`@noble/curves`): runs everywhere. */
+export const nobleProvider: CryptoProvider = {
+  name: 'noble',
+  async ed25519PublicKey (seed) { return ed25519.getPublicKey(checkLen(seed, 32, 'ed25519 seed')) },
+  async ed25519Sign (seed, message) { return ed25519.sign(message, checkLen(seed, 32, 'ed25519 seed')) },
+  async ed25519Verify (publicKey, message, signature) {
+    if (publicKey?.length !== 32 || signature?.length !== 64) return false
+    try {
+      return ed25519.verify(signature, message, publicKey, { zip215: false })
+    } catch {
+      return false
+    }
+  },
+  async x25519PublicKey (priv) { return x25519.getPublicKey(checkLen(priv, 32, 'x25519 private key')) },
+  async x25519SharedSecret (priv, pub) {
+    checkLen(priv, 32, 'x25519 private key')
+    checkLen(pub, 32, 'x25519 public key')
+    try {
+      return nonZero(x25519.getSharedSecret(priv, pub))
+    } catch (err) {
+      fail('BAD_ARGUMENT', 'x25519: invalid public key', err)
+    }
+  }
+}
+
+// PKCS#8 wrappers for raw 32-byte private keys (RFC 8410), so WebCrypto can import them
+// without the public key.
+const PKCS8_ED25519 = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20])
+const PKCS8_X25519 = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20])
+const VERIFY_KEY_CACHE = 4096
+
+function pkcs8 (prefix: Uint8Array, key: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(prefix.length + 32)
+  out.set(prefix)
+  out.set(key, prefix.length)
+  return out
+}
+
+function buf (bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer ? bytes as Uint8Array<ArrayBuffer> : new Uint8Array(bytes)
+}
+
+/** WebCrypto provider. Imported keys are cached: key import costs as much as a verify. */
+export function webCryptoProvider (subtle: SubtleCrypto): CryptoProvider {
+  const signKeys = new WeakMap<Uint8Array, CryptoKey>()
+  const xKeys = new WeakMap<Uint8Array, CryptoKey>()
+  const verifyKeys = new Map<string, CryptoKey>()
+  // Deriving public keys goes through noble once per key; cached by identity of the array.
+  const publicKeys = new WeakMap<Uint8Array, Uint8Array>()
+
+  async function signKey (seed: Uint8Array): Promise<CryptoKey> {
+    let key = signKeys.get(seed)
+    if (key === undefined) {
+      key = await subtle.importKey('pkcs8', pkcs8(PKCS8_ED25519, checkLen(seed, 32, 'ed25519 seed')), { name: 'Ed25519' }, false, ['sign'])
+      signKeys.set(seed, key)
+    }
+    return key
+  }
+
+  async function verifyKey (pub: Uint8Array): Promise<CryptoKey> {
+    const id = toHex(pub)
+    let key = verifyKeys.get(id)
+    if (key === undefined) {
+      key = await subtle.importKey('raw', buf(pub), { name: 'Ed25519' }, false, ['verify'])
+      if (verifyKeys.size >= VERIFY_KEY_CACHE) verifyKeys.delete(verifyKeys.keys().next().value!)
+      verifyKeys.set(id, key)
+    }
+    return key
+  }
+
+  return {
+    name: 'webcrypto',
+    async ed25519PublicKey (seed) {
+      let pub = publicKeys.get(seed)
+      if (pub === undefined) {
+        pub = ed25519.getPublicKey(checkLen(seed, 32, 'ed25519 seed'))
+        publicKeys.set(seed, pub)
+      }
+      return pub
+    },
+    async ed25519Sign (seed, message) {
+      return new Uint8Array(await subtle.sign({ name: 'Ed25519' }, await signKey(seed), buf(message)))
+    },
+    async ed25519Verify (publicKey, message, signature) {
+      if (publicKey?.length !== 32 || signature?.length !== 64) return false
+      try {
+        return await subtle.verify({ name: 'Ed25519' }, await verifyKey(publicKey), buf(signature), buf(message))
+      } catch {
+        return false
+      }
+    },
+    async x25519PublicKey (priv) { return nobleProvider.x25519PublicKey(priv) },
+    async x25519SharedSecret (priv, pub) {
+      checkLen(priv, 32, 'x25519 private key')
+      checkLen(pub, 32, 'x25519 public key')
+      let key = xKeys.get(priv)
+      if (key === undefined) {
+        key = await subtle.importKey('pkcs8', pkcs8(PKCS8_X25519, priv), { name: 'X25519' }, false, ['deriveBits'])
+        xKeys.set(priv, key)
+      }
+      let bits: ArrayBuffer
+      try {
+        const peer = await subtle.importKey('raw', buf(pub), { name: 'X25519' }, false, [])
+        bits = await subtle.deriveBits({ name: 'X25519', public: peer }, key, 256)
+      } catch (err) {
+        fail('BAD_ARGUMENT', 'x25519: invalid public key', err)
+      }
+      return nonZero(new Uint8Array(bits))
+    }
+  }
+}
+
+/** Checks that a WebCrypto provider matches noble on a fixed input; false if unsupported. */
+async function webCryptoWorks (provider: CryptoProvider): Promise<boolean> {
+  try {
+    const seed = new Uint8Array(32).fill(7)
+    const msg = new Uint8Array([1, 2, 3])
+    const [a, b] = await Promise.all([provider.ed25519Sign(seed, msg), nobleProvider.ed25519Sign(seed, msg)])
+    if (toHex(a) !== toHex(b)) return false
+    const pub = await nobleProvider.x25519PublicKey(seed)
+    const s1 = await provider.x25519SharedSecret(new Uint8Array(32).fill(9), pub)
+    const s2 = await nobleProvider.x25519SharedSecret(new Uint8Array(32).fill(9), pub)
+    return toHex(s1) === toHex(s2)
+  } catch {
+    return false
+  }
+}
+
+let chosen: Promise<CryptoProvider> | undefined
+
+/** The provider in use: set explicitly, else WebCrypto when it works here, else noble. */
+export async function getCrypto (): Promise<CryptoProvider> {
+  chosen ??= (async () => {
+    const subtle = globalThis.crypto?.subtle
+    if (subtle !== undefined) {
+      const web = webCryptoProvider(subtle)
+      if (await webCryptoWorks(web)) return web
+    }
+    return nobleProvider
+  })()
+  return chosen
+}
+
+/** Replaces the provider (e.g. tests forcing noble, or a host with a faster native one). */
+export function setCrypto (provider: CryptoProvider): void {
+  chosen = Promise.resolve(provider)
+}
+
+export function randomBytes (n: number): Uint8Array {
+  const out = new Uint8Array(n)
+  globalThis.crypto.getRandomValues(out)
+  return out
+}
+
+export function sha256 (data: Uint8Array): Uint8Array {
+  return nobleSha256(data)
+}
+
+/** HKDF-SHA256 (RFC 5869). `info` names the purpose, so keys for different jobs never collide. */
+export function hkdf (ikm: Uint8Array, salt: Uint8Array, info: string, length = 32): Uint8Array {
+  return nobleHkdf(nobleSha256, ikm, salt, new TextEncoder().encode(info), length)
+}
+
+/** XChaCha20-Poly1305 seal: 32-byte key, 24-byte nonce; returns ciphertext || 16-byte tag. */
+export function aeadSeal (key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Uint8Array {
+  checkLen(key, KEY_BYTES, 'aead key')
+  checkLen(nonce, AEAD_NONCE_BYTES, 'aead nonce')
+  return xchacha20poly1305(key, nonce, aad).encrypt(plaintext)
+}
+
+/** XChaCha20-Poly1305 open; any mismatch is PorchlightError('DECRYPT_FAILED'), nothing else. */
+export function aeadOpen (key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array, aad?: Uint8Array): Uint8Array {
+  checkLen(key, KEY_BYTES, 'aead key')
+  checkLen(nonce, AEAD_NONCE_BYTES, 'aead nonce')
+  if (ciphertext.length < AEAD_TAG_BYTES) fail('DECRYPT_FAILED', 'invalid tag')
+  try {
+    return xchacha20poly1305(key, nonce, aad).decrypt(ciphertext)
+  } catch {
+    fail('DECRYPT_FAILED', 'invalid tag')
+  }
+}
+
+/** Constant-time comparison for MACs and tags. */
+export function constantTimeEqual (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  let diff = 0
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!
+  return diff === 0
+}

@@ -1,0 +1,143 @@
+/**
+ * Identities.
+ *
+ * A person holds an Ed25519 signing key (32-byte seed) and a separate X25519 key (32-byte
+ * private key) for messages sealed to them. The public identity binds the two keys and the
+ * display name with an Ed25519 signature, so nobody can pair someone's signing key with a
+ * box key they control. People compare keys by a short fingerprint.
+ *
+ * Public posts are signed with a per-area pseudonymous key derived from the seed with HKDF
+ * (one key per geohash area), so a public post cannot be linked to the identity key, to the
+ * author's private posts, or to the author's public posts in other areas.
+ */
+import { fail } from './errors.ts'
+import { decodeStruct, encodeStruct, type StructSpec, utf8Bytes } from './encoding.ts'
+import { getCrypto, hkdf, randomBytes, sha256 } from './crypto.ts'
+
+export const MAX_NAME_BYTES = 64
+
+export interface PublicIdentity {
+  /** Ed25519 public key, 32 bytes. */
+  readonly signKey: Uint8Array
+  /** X25519 public key, 32 bytes. */
+  readonly boxKey: Uint8Array
+  readonly name: string
+  /** Ed25519 signature (64 bytes) by signKey over the binding structure. */
+  readonly binding: Uint8Array
+}
+
+export interface Identity {
+  /** Ed25519 seed, 32 bytes. Never leaves the device unencrypted. */
+  readonly seed: Uint8Array
+  /** X25519 private key, 32 bytes. */
+  readonly boxSecret: Uint8Array
+  readonly public: PublicIdentity
+}
+
+const BINDING: StructSpec = { domain: 'pl/id-binding', version: 1, required: ['sk', 'bk', 'n'], maxBytes: 256 }
+const PUBLIC_ID: StructSpec = { domain: 'pl/id', version: 1, required: ['sk', 'bk', 'n', 'sig'], maxBytes: 512 }
+const SECRET_ID: StructSpec = { domain: 'pl/id-secret', version: 1, required: ['seed', 'box', 'n'], maxBytes: 256 }
+
+export function checkName (name: string): string {
+  if (typeof name !== 'string') fail('BAD_ARGUMENT', 'name must be a string')
+  const trimmed = name.trim()
+  if (trimmed.length === 0) fail('BAD_ARGUMENT', 'name must not be empty')
+  if (utf8Bytes(trimmed).length > MAX_NAME_BYTES) fail('TOO_LARGE', `name longer than ${MAX_NAME_BYTES} bytes`)
+  // Control characters would let a name spoof other lines in a terminal or log.
+  if (/\p{Cc}/u.test(trimmed)) fail('BAD_ARGUMENT', 'name contains control characters')
+  return trimmed
+}
+
+/** Creates a fresh identity from secure randomness (or from given secrets, for vectors). */
+export async function createIdentity (name: string, secrets?: { seed: Uint8Array, boxSecret: Uint8Array }): Promise<Identity> {
+  const seed = secrets?.seed ?? randomBytes(32)
+  const boxSecret = secrets?.boxSecret ?? randomBytes(32)
+  const crypto = await getCrypto()
+  const n = checkName(name)
+  const signKey = await crypto.ed25519PublicKey(seed)
+  const boxKey = await crypto.x25519PublicKey(boxSecret)
+  const binding = await crypto.ed25519Sign(seed, encodeStruct(BINDING, { sk: signKey, bk: boxKey, n }))
+  return { seed, boxSecret, public: { signKey, boxKey, name: n, binding } }
+}
+
+export function encodePublicIdentity (id: PublicIdentity): Uint8Array {
+  return encodeStruct(PUBLIC_ID, { sk: id.signKey, bk: id.boxKey, n: id.name, sig: id.binding })
+}
+
+/** Decodes and verifies the binding signature. */
+export async function decodePublicIdentity (bytes: Uint8Array): Promise<PublicIdentity> {
+  const f = decodeStruct(PUBLIC_ID, bytes)
+  const id: PublicIdentity = {
+    signKey: f.bytes('sk', { len: 32 }),
+    boxKey: f.bytes('bk', { len: 32 }),
+    name: f.string('n', MAX_NAME_BYTES, 1),
+    binding: f.bytes('sig', { len: 64 })
+  }
+  await verifyPublicIdentity(id)
+  return id
+}
+
+export async function verifyPublicIdentity (id: PublicIdentity): Promise<void> {
+  const crypto = await getCrypto()
+  const message = encodeStruct(BINDING, { sk: id.signKey, bk: id.boxKey, n: id.name })
+  if (!await crypto.ed25519Verify(id.signKey, message, id.binding)) {
+    fail('BAD_SIGNATURE', 'identity binding signature does not verify')
+  }
+}
+
+/** Local storage form of an identity (the caller encrypts it at rest where it can). */
+export function encodeIdentitySecret (id: Identity): Uint8Array {
+  return encodeStruct(SECRET_ID, { seed: id.seed, box: id.boxSecret, n: id.public.name })
+}
+
+export async function decodeIdentitySecret (bytes: Uint8Array): Promise<Identity> {
+  const f = decodeStruct(SECRET_ID, bytes)
+  return createIdentity(f.string('n', MAX_NAME_BYTES, 1), {
+    seed: f.bytes('seed', { len: 32 }),
+    boxSecret: f.bytes('box', { len: 32 })
+  })
+}
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
+
+/**
+ * 80-bit fingerprint of a signing key for people to compare, e.g. "K7QF-3MZA-9XHC-2PLD".
+ * Crockford base32 avoids look-alike letters.
+ */
+export function fingerprint (signKey: Uint8Array): string {
+  const h = sha256(signKey)
+  let bits = 0
+  let acc = 0
+  let out = ''
+  for (let i = 0; out.length < 16; ) {
+    if (bits < 5) { acc = (acc << 8) | h[i++]!; bits += 8 }
+    bits -= 5
+    out += CROCKFORD[(acc >> bits) & 31]
+  }
+  return out.match(/.{4}/g)!.join('-')
+}
+
+export interface AreaKey {
+  readonly area: string
+  readonly seed: Uint8Array
+  readonly publicKey: Uint8Array
+}
+
+/** The author's pseudonymous signing key for public posts in one area (geohash prefix). */
+export async function areaKey (id: Identity, area: string): Promise<AreaKey> {
+  const seed = hkdf(id.seed, utf8Bytes('porchlight/area-key/v1'), `area:${area}`)
+  const publicKey = await (await getCrypto()).ed25519PublicKey(seed)
+  return { area, seed, publicKey }
+}
+
+/** Signs `encodeStruct(spec, fields)` with an Ed25519 seed. */
+export async function signStruct (seed: Uint8Array, spec: StructSpec, fields: Record<string, unknown>): Promise<Uint8Array> {
+  return (await getCrypto()).ed25519Sign(seed, encodeStruct(spec, fields as never))
+}
+
+/** Verifies a signature over `encodeStruct(spec, fields)`; throws BAD_SIGNATURE. */
+export async function verifyStruct (signKey: Uint8Array, spec: StructSpec, fields: Record<string, unknown>, signature: Uint8Array, what: string): Promise<void> {
+  if (!await (await getCrypto()).ed25519Verify(signKey, encodeStruct(spec, fields as never), signature)) {
+    fail('BAD_SIGNATURE', `${what}: signature does not verify`)
+  }
+}
