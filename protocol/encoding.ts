@@ -56,9 +56,12 @@ export function encodeCbor (value: CborValue): Uint8Array {
 
 function stripUndefined (value: CborValue | undefined): CborValue {
   if (value === undefined) return null
+  // Only integers exist in Porchlight CBOR; a float would encode into bytes decode rejects.
+  if (typeof value === 'number' && !Number.isSafeInteger(value)) fail('BAD_ARGUMENT', 'only safe integers can be encoded')
   if (value instanceof Uint8Array || value === null || typeof value !== 'object') return value
   if (Array.isArray(value)) return value.map(stripUndefined)
-  const out: Record<string, CborValue> = {}
+  // Null prototype: a "__proto__" key must stay a key, not silently replace the prototype.
+  const out: Record<string, CborValue> = Object.create(null)
   for (const [k, v] of Object.entries(value)) {
     if (v !== undefined) out[k] = stripUndefined(v)
   }
@@ -107,7 +110,7 @@ function toPlain (value: unknown): CborValue {
     return out
   }
   if (Array.isArray(value)) return value.map(toPlain)
-  if (typeof value === 'number' && !Number.isSafeInteger(value)) fail('WRONG_TYPE', 'floats are not allowed')
+  if (typeof value === 'number' && !Number.isSafeInteger(value)) fail('MALFORMED', 'floats are not allowed')
   if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean' ||
       value === null || value instanceof Uint8Array) return value
   fail('WRONG_TYPE', `unsupported CBOR value of type ${typeof value}`)
@@ -345,4 +348,12 @@ export function fromBase64Url (s: string, maxChars = 1 << 16): Uint8Array {
   // Canonical form only: leftover bits must be zero, so each byte string has one spelling.
   if ((acc & ((1 << bits) - 1)) !== 0) fail('MALFORMED', 'non-canonical base64url')
   return out
+}
+
+/** The domain (`t`) of an encoded structure, to dispatch on; throws like any strict decode. */
+export function peekDomain (bytes: Uint8Array, maxBytes = MAX_STRUCT_BYTES): string {
+  const value = decodeCbor(bytes, maxBytes)
+  const t = value instanceof Map ? value.get('t') : undefined
+  if (typeof t !== 'string') fail('MALFORMED', 'not a Porchlight structure')
+  return t
 }

@@ -1,0 +1,611 @@
+/**
+ * The resident's home folder (default ~/.porchlight, env PORCHLIGHT_HOME, flag --home).
+ *
+ *   <home>/            0700, created on first write
+ *     identity         0600  encodeIdentitySecret bytes ('pl/id-secret': Ed25519 seed + X25519 key + name)
+ *     agency           0600  'pl/home-agency': present only for an agency identity; followed areas
+ *     hoods/<id hex>   0600  'pl/home-hood': one file per neighborhood (64 hex chars = the 32-byte id):
+ *                            the Neighborhood, every epoch secret we know, relays, known members,
+ *                            agency attestations this home issued
+ *     db/                    LevelDB of the network half (node/store.ts), see `Home.dataDir`
+ *
+ * Every file is written atomically (temp file in the same folder, fsync, rename, fsync of the
+ * folder), so a crash leaves either the old or the new file, never half of one. Files are
+ * decoded strictly with the protocol's encoding; a corrupt file is a PorchlightError naming the
+ * file, never a partial result.
+ *
+ * Concurrency: `updateHood` serialises read-modify-write within one process. Two processes
+ * writing the same hood file at once (say a CLI command beside a running `watch`) are
+ * last-writer-wins per file; neither can corrupt it.
+ */
+import { mkdir, open, readdir, readFile, rename, stat, unlink, link } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { randomBytes as nodeRandomBytes } from 'node:crypto'
+import { fail, PorchlightError } from '../protocol/errors.ts'
+import { decodeStruct, encodeStruct, equalBytes, fromHex, toHex, type Fields, type StructSpec } from '../protocol/encoding.ts'
+import { decodeIdentitySecret, encodeIdentitySecret, MAX_NAME_BYTES, type Identity, type PublicIdentity } from '../protocol/identity.ts'
+import {
+  checkNeighborhood, deriveEpochKeys, EPOCH_SECRET_BYTES, HOOD_ID_BYTES, MAX_ADMINS, MAX_EPOCH,
+  type EpochKeys, type Neighborhood
+} from '../protocol/neighborhood.ts'
+import { checkGeohash, MAX_AREA_PRECISION } from '../protocol/geohash.ts'
+import { checkRelayAddrs, MAX_RELAY_ADDR_BYTES, MAX_RELAYS } from '../protocol/invite.ts'
+
+export const HOME_DIR_MODE = 0o700
+export const SECRET_FILE_MODE = 0o600
+export const IDENTITY_FILE = 'identity'
+export const AGENCY_FILE = 'agency'
+export const HOODS_DIR = 'hoods'
+export const DB_DIR = 'db'
+
+/** Bounds of one hood file (whole file at most MAX_HOOD_FILE_BYTES = 1 MiB). */
+export const MAX_HOOD_FILE_BYTES = 1 << 20
+/** Epoch secrets kept per hood: 4096 x ~45 bytes. */
+export const MAX_EPOCHS = 4096
+/** Relays per hood: as many as an invite carries (MAX_RELAYS = 8, each <= 256 bytes). */
+export { MAX_RELAYS }
+/** Known members per hood: 2000 x ~170 bytes. */
+export const MAX_MEMBERS = 2000
+/** Agency attestations issued per hood, each at most 1 KiB. */
+export const MAX_ATTESTATIONS = 64
+export const MAX_ATTESTATION_BYTES = 1024
+/** Areas an agency follows (geohash prefixes of 1..6 characters). */
+export const MAX_FOLLOWED_AREAS = 64
+const MAX_AGENCY_FILE_BYTES = 4096
+const MAX_IDENTITY_FILE_BYTES = 256
+
+const HOOD_FILE: StructSpec = {
+  domain: 'pl/home-hood',
+  version: 1,
+  required: ['id', 'name', 'area', 'admins', 'epochs', 'relays', 'members', 'attests', 'joined'],
+  maxBytes: MAX_HOOD_FILE_BYTES
+}
+const AGENCY_STATE: StructSpec = { domain: 'pl/home-agency', version: 1, required: ['areas'], maxBytes: MAX_AGENCY_FILE_BYTES }
+
+const HOOD_FILE_NAME = /^[0-9a-f]{64}$/
+
+export interface EpochSecret {
+  readonly epoch: number
+  /** 32 bytes. */
+  readonly secret: Uint8Array
+}
+
+/** Everything this home knows about one neighborhood. */
+export interface HoodState {
+  readonly hood: Neighborhood
+  /** Ascending by epoch, no duplicates; the last one is current. Never empty. */
+  readonly epochs: readonly EpochSecret[]
+  /** Multiaddr strings of relays that serve this hood. */
+  readonly relays: readonly string[]
+  /** Known members (including ourselves), unique by signKey. */
+  readonly members: readonly PublicIdentity[]
+  /** Encoded agency attestations this home issued for the hood (protocol/agency.ts bytes). */
+  readonly attestations: readonly Uint8Array[]
+  /** When this home created or joined the hood, ms since the Unix epoch. */
+  readonly joined: number
+}
+
+export interface AgencyState {
+  /** Followed areas, geohash prefixes of 1..6 characters, unique, in the order added. */
+  readonly areas: readonly string[]
+}
+
+export type Role = 'resident' | 'agency'
+
+export interface HomePaths {
+  readonly root: string
+  readonly identity: string
+  readonly agency: string
+  readonly hoods: string
+  readonly db: string
+}
+
+/** The folder a home lives in when no --home is given: $PORCHLIGHT_HOME, else ~/.porchlight. */
+export function defaultHomeDir (env: Record<string, string | undefined> = process.env): string {
+  const fromEnv = env.PORCHLIGHT_HOME
+  return resolve(fromEnv !== undefined && fromEnv !== '' ? fromEnv : join(homedir(), '.porchlight'))
+}
+
+export class Home {
+  readonly paths: HomePaths
+  private cachedIdentity: Identity | undefined
+  private readonly queues = new Map<string, Promise<unknown>>()
+
+  private constructor (root: string) {
+    this.paths = {
+      root,
+      identity: join(root, IDENTITY_FILE),
+      agency: join(root, AGENCY_FILE),
+      hoods: join(root, HOODS_DIR),
+      db: join(root, DB_DIR)
+    }
+  }
+
+  /**
+   * Opens the home at `dir`. With `create` (the default) the folder is made (0700) now;
+   * without, it is made on the first write, so read-only commands leave no trace.
+   */
+  static async open (dir: string, options: { create?: boolean } = {}): Promise<Home> {
+    const home = new Home(resolve(dir))
+    const info = await statOrUndefined(home.paths.root)
+    if (info !== undefined && !info.isDirectory()) fail('IO', `home ${home.paths.root} is not a folder`)
+    if (options.create ?? true) await home.ensure()
+    return home
+  }
+
+  get root (): string { return this.paths.root }
+
+  /** Folder for the network half's LevelDB (created by `ensure`, not by LevelDB's caller). */
+  get dataDir (): string { return this.paths.db }
+
+  /** Creates the home folder (0700) and its hoods/ and db/ subfolders if missing. */
+  async ensure (): Promise<void> {
+    await io('create', this.paths.root, async () => {
+      await mkdir(this.paths.root, { recursive: true, mode: HOME_DIR_MODE })
+      await mkdir(this.paths.hoods, { mode: HOME_DIR_MODE }).catch(ignoreExists)
+      await mkdir(this.paths.db, { mode: HOME_DIR_MODE }).catch(ignoreExists)
+    })
+  }
+
+  // ---- identity ----
+
+  /** The identity stored here, or undefined if there is none yet. */
+  async identity (): Promise<Identity | undefined> {
+    if (this.cachedIdentity !== undefined) return this.cachedIdentity
+    const bytes = await readOptional(this.paths.identity, MAX_IDENTITY_FILE_BYTES)
+    if (bytes === undefined) return undefined
+    this.cachedIdentity = await corruptIfThrows(this.paths.identity, async () => decodeIdentitySecret(bytes))
+    return this.cachedIdentity
+  }
+
+  /** The identity, or NOT_FOUND telling the person how to make one. */
+  async requireIdentity (): Promise<Identity> {
+    const id = await this.identity()
+    if (id === undefined) {
+      fail('NOT_FOUND', `no identity in ${this.paths.root}: create one with \`porchlight id create --name NAME\``)
+    }
+    return id
+  }
+
+  /**
+   * Stores `id` (0600). Refuses (REFUSED) to replace an existing identity unless `force`;
+   * the no-force path creates the file with link(2), so two racing creators cannot both win.
+   */
+  async saveIdentity (id: Identity, options: { force?: boolean } = {}): Promise<void> {
+    await this.ensure()
+    const bytes = encodeIdentitySecret(id)
+    if (options.force === true) {
+      await writeAtomic(this.paths.identity, bytes)
+    } else {
+      const created = await writeAtomic(this.paths.identity, bytes, { exclusive: true })
+      if (!created) {
+        fail('REFUSED', `an identity already exists in ${this.paths.root}; use --force to replace it (its key is lost)`)
+      }
+    }
+    this.cachedIdentity = id
+  }
+
+  /** 'agency' when `agency create` made this identity, else 'resident'. */
+  async role (): Promise<Role> {
+    return (await this.agency()) === undefined ? 'resident' : 'agency'
+  }
+
+  // ---- agency ----
+
+  async agency (): Promise<AgencyState | undefined> {
+    const bytes = await readOptional(this.paths.agency, MAX_AGENCY_FILE_BYTES)
+    if (bytes === undefined) return undefined
+    return corruptIfThrows(this.paths.agency, async () => decodeAgencyState(bytes))
+  }
+
+  async saveAgency (state: AgencyState): Promise<void> {
+    await this.ensure()
+    await writeAtomic(this.paths.agency, encodeAgencyState(state))
+  }
+
+  /** Drops the agency role (used when a resident identity replaces an agency one). */
+  async clearAgency (): Promise<void> {
+    await io('remove', this.paths.agency, async () => { await unlink(this.paths.agency).catch(ignoreMissing) })
+  }
+
+  // ---- neighborhoods ----
+
+  hoodPath (id: Uint8Array): string {
+    return join(this.paths.hoods, toHex(id))
+  }
+
+  /** Every neighborhood stored here, sorted by name then id. */
+  async hoods (): Promise<HoodState[]> {
+    const names = await io('list', this.paths.hoods, async () => readdir(this.paths.hoods).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [] as string[]
+      throw err
+    }))
+    const out: HoodState[] = []
+    for (const name of names.filter(n => HOOD_FILE_NAME.test(n))) {
+      const state = await this.loadHoodFile(join(this.paths.hoods, name))
+      if (state !== undefined) out.push(state)
+    }
+    return out.sort((a, b) => a.hood.name.localeCompare(b.hood.name) || toHex(a.hood.id).localeCompare(toHex(b.hood.id)))
+  }
+
+  /** The hood with this id, or undefined. */
+  async hoodById (id: Uint8Array): Promise<HoodState | undefined> {
+    if (id.length !== HOOD_ID_BYTES) fail('BAD_ARGUMENT', 'neighborhood id must be 32 bytes')
+    return this.loadHoodFile(this.hoodPath(id))
+  }
+
+  /**
+   * Finds one hood by exact name, full id hex, or an unambiguous id hex prefix of at least
+   * 4 characters. NOT_FOUND if none matches, BAD_ARGUMENT if several do.
+   */
+  async hood (nameOrId: string): Promise<HoodState> {
+    return pickHood(await this.hoods(), nameOrId, this.paths.root)
+  }
+
+  /**
+   * The hood named by `ref`, or, without `ref`, the only hood stored here. Errors say what
+   * to do: join or create one (none), or pass --hood (several).
+   */
+  async resolveHood (ref?: string): Promise<HoodState> {
+    const all = await this.hoods()
+    if (ref !== undefined) return pickHood(all, ref, this.paths.root)
+    if (all.length === 1) return all[0]!
+    if (all.length === 0) {
+      fail('NOT_FOUND', 'not in any neighborhood: join one with `porchlight hood join INVITE` or create one with `porchlight hood create`')
+    }
+    fail('BAD_ARGUMENT', `in ${all.length} neighborhoods (${all.map(h => h.hood.name).join(', ')}): choose one with --hood NAME_OR_ID`)
+  }
+
+  /** Writes a hood file (validated first; atomic). */
+  async saveHood (state: HoodState): Promise<void> {
+    const bytes = encodeHoodState(state)
+    await this.ensure()
+    await writeAtomic(this.hoodPath(state.hood.id), bytes)
+  }
+
+  /**
+   * Read-modify-write of one hood, serialised within this process. `change` receives the
+   * current state (undefined if the hood is new) and returns the new one.
+   */
+  async updateHood (id: Uint8Array, change: (current: HoodState | undefined) => HoodState | Promise<HoodState>): Promise<HoodState> {
+    const key = toHex(id)
+    const previous = this.queues.get(key) ?? Promise.resolve()
+    const next = previous.catch(() => {}).then(async () => {
+      const updated = await change(await this.hoodById(id))
+      if (!equalBytes(updated.hood.id, id)) fail('BAD_ARGUMENT', 'updateHood: the hood id must not change')
+      await this.saveHood(updated)
+      return updated
+    })
+    this.queues.set(key, next)
+    try {
+      return await next
+    } finally {
+      if (this.queues.get(key) === next) this.queues.delete(key)
+    }
+  }
+
+  private async loadHoodFile (path: string): Promise<HoodState | undefined> {
+    const bytes = await readOptional(path, MAX_HOOD_FILE_BYTES)
+    if (bytes === undefined) return undefined
+    const state = await corruptIfThrows(path, async () => decodeHoodState(bytes))
+    if (toHex(state.hood.id) !== path.slice(-64)) {
+      fail('MALFORMED', `${path}: corrupt home file: it holds neighborhood ${toHex(state.hood.id)}`)
+    }
+    return state
+  }
+}
+
+// ---- hood state helpers (pure) ----
+
+/** A new hood state, validated. */
+export function newHoodState (input: {
+  hood: Neighborhood
+  epoch: number
+  secret: Uint8Array
+  relays?: readonly string[]
+  members?: readonly PublicIdentity[]
+  joined: number
+}): HoodState {
+  let state: HoodState = {
+    hood: input.hood,
+    epochs: [{ epoch: input.epoch, secret: input.secret }],
+    relays: [],
+    members: [],
+    attestations: [],
+    joined: input.joined
+  }
+  state = withRelays(state, input.relays ?? [])
+  for (const m of input.members ?? []) state = withMember(state, m)
+  return checkHoodState(state)
+}
+
+/** The current (highest) epoch's keys. */
+export function currentEpochKeys (state: HoodState): EpochKeys {
+  const last = state.epochs[state.epochs.length - 1]
+  if (last === undefined) fail('MALFORMED', 'hood state has no epoch')
+  return deriveEpochKeys(state.hood.id, last.epoch, last.secret)
+}
+
+/** Keys of one epoch, if this home knows its secret. */
+export function epochKeys (state: HoodState, epoch: number): EpochKeys | undefined {
+  const e = state.epochs.find(x => x.epoch === epoch)
+  return e === undefined ? undefined : deriveEpochKeys(state.hood.id, e.epoch, e.secret)
+}
+
+/**
+ * Adds an epoch secret (kept sorted). The same epoch with the same secret is a no-op; the
+ * same epoch with a different secret is refused (REFUSED): epochs never change their secret.
+ * Past MAX_EPOCHS the oldest are dropped.
+ */
+export function withEpoch (state: HoodState, epoch: number, secret: Uint8Array): HoodState {
+  checkEpochSecret(epoch, secret)
+  const existing = state.epochs.find(e => e.epoch === epoch)
+  if (existing !== undefined) {
+    if (!equalBytes(existing.secret, secret)) fail('REFUSED', `a different secret for epoch ${epoch} is already stored`)
+    return state
+  }
+  const epochs = [...state.epochs, { epoch, secret }].sort((a, b) => a.epoch - b.epoch)
+  return { ...state, epochs: epochs.slice(-MAX_EPOCHS) }
+}
+
+/** Adds relays not already known, keeping the first MAX_RELAYS. */
+export function withRelays (state: HoodState, relays: readonly string[]): HoodState {
+  const out = [...state.relays]
+  for (const r of relays) {
+    checkRelayAddrs([r])
+    if (!out.includes(r) && out.length < MAX_RELAYS) out.push(r)
+  }
+  return { ...state, relays: out }
+}
+
+/** Adds or replaces (same signKey) a member. TOO_LARGE past MAX_MEMBERS. */
+export function withMember (state: HoodState, member: PublicIdentity): HoodState {
+  const others = state.members.filter(m => !equalBytes(m.signKey, member.signKey))
+  if (others.length >= MAX_MEMBERS) fail('TOO_LARGE', `more than ${MAX_MEMBERS} members`)
+  return { ...state, members: [...others, member] }
+}
+
+export function withoutMember (state: HoodState, signKey: Uint8Array): HoodState {
+  return { ...state, members: state.members.filter(m => !equalBytes(m.signKey, signKey)) }
+}
+
+/** Adds an issued attestation (encoded bytes); past MAX_ATTESTATIONS the oldest are dropped. */
+export function withAttestation (state: HoodState, attestation: Uint8Array): HoodState {
+  if (attestation.length === 0 || attestation.length > MAX_ATTESTATION_BYTES) {
+    fail('TOO_LARGE', `attestation must be 1..${MAX_ATTESTATION_BYTES} bytes`)
+  }
+  if (state.attestations.some(a => equalBytes(a, attestation))) return state
+  return { ...state, attestations: [...state.attestations, attestation].slice(-MAX_ATTESTATIONS) }
+}
+
+export function findMember (state: HoodState, signKey: Uint8Array): PublicIdentity | undefined {
+  return state.members.find(m => equalBytes(m.signKey, signKey))
+}
+
+/** Adds followed areas (validated, deduplicated). TOO_LARGE past MAX_FOLLOWED_AREAS. */
+export function withFollowedAreas (state: AgencyState, areas: readonly string[]): AgencyState {
+  const out = [...state.areas]
+  for (const a of areas) {
+    checkGeohash(a, MAX_AREA_PRECISION, 'area')
+    if (!out.includes(a)) out.push(a)
+  }
+  if (out.length > MAX_FOLLOWED_AREAS) fail('TOO_LARGE', `at most ${MAX_FOLLOWED_AREAS} followed areas`)
+  return { areas: out }
+}
+
+export function withoutFollowedAreas (state: AgencyState, areas: readonly string[]): AgencyState {
+  return { areas: state.areas.filter(a => !areas.includes(a)) }
+}
+
+// ---- encoding ----
+
+export function encodeHoodState (state: HoodState): Uint8Array {
+  checkHoodState(state)
+  return encodeStruct(HOOD_FILE, {
+    id: state.hood.id,
+    name: state.hood.name,
+    area: state.hood.area,
+    admins: [...state.hood.admins],
+    epochs: state.epochs.map(e => ({ e: e.epoch, s: e.secret })),
+    relays: [...state.relays],
+    members: state.members.map(m => ({ sk: m.signKey, bk: m.boxKey, n: m.name, sig: m.binding })),
+    attests: [...state.attestations],
+    joined: state.joined
+  })
+}
+
+/**
+ * Strict decoding of a hood file. Member bindings are not re-verified here (they were when
+ * the member was added, and the file is ours); sizes, order and uniqueness are.
+ */
+export function decodeHoodState (bytes: Uint8Array): HoodState {
+  const f = decodeStruct(HOOD_FILE, bytes)
+  const hood: Neighborhood = {
+    id: f.bytes('id', { len: HOOD_ID_BYTES }),
+    name: f.string('name', MAX_NAME_BYTES, 1),
+    area: f.string('area', MAX_AREA_PRECISION, 1),
+    admins: f.array('admins', MAX_ADMINS, a => a.bytes({ len: 32 }))
+  }
+  const epochs = f.array('epochs', MAX_EPOCHS, item => {
+    const e = item.record(['e', 's'])
+    return { epoch: e.uint('e', MAX_EPOCH), secret: e.bytes('s', { len: EPOCH_SECRET_BYTES }) }
+  })
+  const relays = f.array('relays', MAX_RELAYS, item => item.string(MAX_RELAY_ADDR_BYTES, 1))
+  const members = f.array('members', MAX_MEMBERS, item => decodeMember(item.record(['sk', 'bk', 'n', 'sig'])))
+  const attestations = f.array('attests', MAX_ATTESTATIONS, item => item.bytes({ min: 1, max: MAX_ATTESTATION_BYTES }))
+  const state: HoodState = { hood, epochs, relays, members, attestations, joined: f.uint('joined') }
+  return checkHoodState(state)
+}
+
+function decodeMember (m: Fields): PublicIdentity {
+  return {
+    signKey: m.bytes('sk', { len: 32 }),
+    boxKey: m.bytes('bk', { len: 32 }),
+    name: m.string('n', MAX_NAME_BYTES, 1),
+    binding: m.bytes('sig', { len: 64 })
+  }
+}
+
+export function encodeAgencyState (state: AgencyState): Uint8Array {
+  checkAgencyState(state)
+  return encodeStruct(AGENCY_STATE, { areas: [...state.areas] })
+}
+
+export function decodeAgencyState (bytes: Uint8Array): AgencyState {
+  const f = decodeStruct(AGENCY_STATE, bytes)
+  return checkAgencyState({ areas: f.array('areas', MAX_FOLLOWED_AREAS, item => item.string(MAX_AREA_PRECISION, 1)) })
+}
+
+function checkAgencyState (state: AgencyState): AgencyState {
+  if (state.areas.length > MAX_FOLLOWED_AREAS) fail('TOO_LARGE', `at most ${MAX_FOLLOWED_AREAS} followed areas`)
+  for (const a of state.areas) checkGeohash(a, MAX_AREA_PRECISION, 'followed area')
+  if (new Set(state.areas).size !== state.areas.length) fail('MALFORMED', 'followed areas repeat')
+  return state
+}
+
+function checkHoodState (state: HoodState): HoodState {
+  checkNeighborhood(state.hood)
+  if (state.epochs.length === 0) fail('MISSING_FIELD', 'a hood needs at least one epoch secret')
+  if (state.epochs.length > MAX_EPOCHS) fail('TOO_LARGE', `more than ${MAX_EPOCHS} epochs`)
+  let last = -1
+  for (const e of state.epochs) {
+    checkEpochSecret(e.epoch, e.secret)
+    if (e.epoch <= last) fail('MALFORMED', 'epochs must be ascending and unique')
+    last = e.epoch
+  }
+  checkRelayAddrs(state.relays)
+  if (state.members.length > MAX_MEMBERS) fail('TOO_LARGE', `more than ${MAX_MEMBERS} members`)
+  const keys = new Set(state.members.map(m => toHex(m.signKey)))
+  if (keys.size !== state.members.length) fail('MALFORMED', 'members repeat')
+  if (state.attestations.length > MAX_ATTESTATIONS) fail('TOO_LARGE', `more than ${MAX_ATTESTATIONS} attestations`)
+  if (!Number.isSafeInteger(state.joined) || state.joined < 0) fail('OUT_OF_RANGE', 'joined must be a time in ms')
+  return state
+}
+
+function checkEpochSecret (epoch: number, secret: Uint8Array): void {
+  if (!Number.isInteger(epoch) || epoch < 0 || epoch > MAX_EPOCH) fail('OUT_OF_RANGE', `epoch ${epoch} out of range`)
+  if (!(secret instanceof Uint8Array) || secret.length !== EPOCH_SECRET_BYTES) fail('BAD_LENGTH', 'epoch secret must be 32 bytes')
+}
+
+function pickHood (all: readonly HoodState[], ref: string, root: string): HoodState {
+  const byName = all.filter(h => h.hood.name === ref)
+  if (byName.length === 1) return byName[0]!
+  const lower = ref.toLowerCase()
+  if (/^[0-9a-f]{4,64}$/.test(lower)) {
+    const byId = all.filter(h => toHex(h.hood.id).startsWith(lower))
+    if (byId.length === 1) return byId[0]!
+    if (byId.length > 1) fail('BAD_ARGUMENT', `id prefix "${ref}" matches ${byId.length} neighborhoods; give more characters`)
+  }
+  if (byName.length > 1) {
+    fail('BAD_ARGUMENT', `${byName.length} neighborhoods are named "${ref}"; choose by id: ${byName.map(h => toHex(h.hood.id).slice(0, 8)).join(', ')}`)
+  }
+  fail('NOT_FOUND', `no neighborhood "${ref.slice(0, 64)}" in ${root} (see \`porchlight hood list\`)`)
+}
+
+/** Parses a full 64-character hood id. */
+export function parseHoodId (hex: string): Uint8Array {
+  if (!/^[0-9a-f]{64}$/i.test(hex)) fail('BAD_ARGUMENT', 'neighborhood id must be 64 hex characters')
+  return fromHex(hex.toLowerCase())
+}
+
+// ---- files ----
+
+/**
+ * Writes `bytes` to `path` atomically with mode 0600: temp file in the same folder, fsync,
+ * then rename (or link, with `exclusive`, which fails instead of replacing; returns false
+ * then), then fsync of the folder so the new name itself survives a crash.
+ */
+export async function writeAtomic (path: string, bytes: Uint8Array, options: { exclusive?: boolean } = {}): Promise<boolean> {
+  const dir = join(path, '..')
+  const tmp = `${path}.tmp-${process.pid}-${nodeRandomBytes(6).toString('hex')}`
+  return io('write', path, async () => {
+    try {
+      const fh = await open(tmp, 'wx', SECRET_FILE_MODE)
+      try {
+        await fh.writeFile(bytes)
+        await fh.sync()
+      } finally {
+        await fh.close()
+      }
+      if (options.exclusive === true) {
+        try {
+          await link(tmp, path)
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
+          throw err
+        }
+      } else {
+        await rename(tmp, path)
+      }
+      await syncDir(dir)
+      return true
+    } finally {
+      await unlink(tmp).catch(ignoreMissing)
+    }
+  })
+}
+
+async function syncDir (dir: string): Promise<void> {
+  const fh = await open(dir, 'r')
+  try {
+    await fh.sync()
+  } catch (err) {
+    // Some filesystems refuse fsync on a folder; the rename is still atomic there.
+    if (!['EINVAL', 'EPERM', 'EISDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err
+  } finally {
+    await fh.close()
+  }
+}
+
+async function readOptional (path: string, maxBytes: number): Promise<Uint8Array | undefined> {
+  return io('read', path, async () => {
+    let bytes: Buffer
+    try {
+      bytes = await readFile(path)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw err
+    }
+    if (bytes.length > maxBytes) fail('TOO_LARGE', `${path}: corrupt home file: ${bytes.length} bytes exceeds ${maxBytes}`)
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length)
+  })
+}
+
+async function statOrUndefined (path: string): Promise<import('node:fs').Stats | undefined> {
+  return io('stat', path, async () => stat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined
+    throw err
+  }))
+}
+
+/** Runs a file operation; a filesystem error becomes PorchlightError('IO') naming the path. */
+async function io<T> (op: string, path: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    if (err instanceof PorchlightError) throw err
+    const e = err as NodeJS.ErrnoException
+    fail('IO', `cannot ${op} ${path}: ${e.code ?? e.message}`, err)
+  }
+}
+
+/** Decoding errors keep their code and name the corrupt file. */
+async function corruptIfThrows<T> (path: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    if (err instanceof PorchlightError) {
+      throw new PorchlightError(err.code, `${path}: corrupt home file: ${err.message}`, { cause: err })
+    }
+    throw err
+  }
+}
+
+function ignoreExists (err: NodeJS.ErrnoException): void {
+  if (err.code !== 'EEXIST') throw err
+}
+
+function ignoreMissing (err: NodeJS.ErrnoException): void {
+  if (err.code !== 'ENOENT') throw err
+}

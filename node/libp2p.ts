@@ -1,0 +1,83 @@
+/**
+ * The one libp2p node factory for every Node peer (resident, agency, relay): TCP and
+ * WebSockets, Noise, Yamux, identify, ping, gossipsub with StrictNoSign (no peer id is
+ * stamped on messages) and message ids from a hash of the data; relays add the circuit
+ * relay v2 server so browsers can reach each other.
+ */
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import { noise } from '@libp2p/noise'
+import { yamux } from '@libp2p/yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { readFile, writeFile, rename, mkdir } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { sha256 } from '../protocol/crypto.ts'
+import { MAX_MESSAGE_BYTES } from '../protocol/wire.ts'
+
+export type PorchlightNode = Libp2p<{ identify: unknown, ping: unknown, pubsub: GossipSub, relay?: unknown }>
+
+export interface NodeInit {
+  privateKey?: PrivateKey
+  /** TCP port on 127.0.0.1 or `host`; undefined = no TCP listener, 0 = any free port. */
+  tcpPort?: number
+  /** WebSockets port; undefined = none. */
+  wsPort?: number
+  /** Interface to listen on. @default '127.0.0.1' */
+  host?: string
+  /** Run the circuit relay v2 server (relays only). */
+  relayServer?: boolean
+  /** Max connections. @default 300 */
+  maxConnections?: number
+}
+
+export async function createNode (init: NodeInit = {}): Promise<PorchlightNode> {
+  const host = init.host ?? '127.0.0.1'
+  const listen: string[] = []
+  if (init.tcpPort !== undefined) listen.push(`/ip4/${host}/tcp/${init.tcpPort}`)
+  if (init.wsPort !== undefined) listen.push(`/ip4/${host}/tcp/${init.wsPort}/ws`)
+  const services: Record<string, unknown> = {
+    identify: identify(),
+    ping: ping(),
+    pubsub: gossipsub({
+      globalSignaturePolicy: 'StrictNoSign',
+      // Content-addressed ids: the same message relayed twice is one message.
+      msgIdFn: (msg) => sha256(msg.data),
+      fastMsgIdFn: undefined,
+      allowPublishToZeroTopicPeers: true,
+      emitSelf: false,
+      maxInboundDataLength: MAX_MESSAGE_BYTES + 4096,
+      // Validators do protocol checks; REJECT lowers the sender's score.
+      asyncValidation: false
+    })
+  }
+  if (init.relayServer === true) services.relay = circuitRelayServer()
+  return await createLibp2p({
+    ...(init.privateKey !== undefined ? { privateKey: init.privateKey } : {}),
+    addresses: { listen },
+    transports: [tcp(), webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: { maxConnections: init.maxConnections ?? 300 },
+    services: services as never
+  }) as unknown as PorchlightNode
+}
+
+/** Loads the node's libp2p key from `file`, creating it on first use (mode 0600). */
+export async function loadOrCreateNodeKey (file: string): Promise<PrivateKey> {
+  try {
+    return privateKeyFromProtobuf(await readFile(file))
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  const key = await generateKeyPair('Ed25519')
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 })
+  await writeFile(`${file}.tmp`, privateKeyToProtobuf(key), { mode: 0o600 })
+  await rename(`${file}.tmp`, file)
+  return key
+}

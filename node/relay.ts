@@ -1,0 +1,345 @@
+/**
+ * The community relay: an always-on peer that keeps a neighborhood's gossip mesh alive,
+ * stores the ciphertext members send it (it holds tag keys, never content keys), serves
+ * pushes and sync, reconciles with the other relays of the same neighborhoods, deletes
+ * expired messages, and reports health and metrics over HTTP.
+ */
+import { join } from 'node:path'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { PeerId } from '@libp2p/interface'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { Server } from 'node:http'
+import { isPorchlightError, PorchlightError } from '../protocol/errors.ts'
+import { toHex, fromHex } from '../protocol/encoding.ts'
+import { sha256 } from '../protocol/crypto.ts'
+import { parseRelayToken } from '../protocol/relay-token.ts'
+import { checkGeohash, MAX_AREA_PRECISION } from '../protocol/geohash.ts'
+import { PROTOCOLS, type Result } from '../protocol/wire.ts'
+import { createNode, loadOrCreateNodeKey, type PorchlightNode } from './libp2p.ts'
+import { MessageStore } from './store.ts'
+import { handlePush } from './push.ts'
+import { handleSync, syncTopic } from './sync.ts'
+import { ServedTopics, validateMessage } from './validate.ts'
+import { Metrics } from './metrics.ts'
+import { RateLimiter, type RateInit } from './limits.ts'
+import { startHttp } from './http.ts'
+
+export const RELAY_DEFAULTS = {
+  dataDir: './data',
+  host: '127.0.0.1',
+  tcpPort: 4001,
+  wsPort: 4002,
+  httpPort: 8080,
+  sweepIntervalMs: 60_000,
+  resyncIntervalMs: 60_000,
+  redialIntervalMs: 10_000,
+  quotaBytesPerTopic: 256 * 1024 * 1024,
+  peerRate: { perSecond: 50, burst: 200 } as RateInit
+} as const
+
+export interface RelayInit {
+  /** @default './data' */
+  dataDir?: string
+  /** @default '127.0.0.1' */
+  host?: string
+  /** @default 4001 (0 picks a free port) */
+  tcpPort?: number
+  /** @default 4002 */
+  wsPort?: number
+  /** @default 8080 */
+  httpPort?: number
+  /** Relay tokens (`plrelay:...`) of the neighborhoods to serve. */
+  tokens?: string[]
+  /** Public area channels (geohash prefixes) to serve, besides the areas named in tokens. */
+  areas?: string[]
+  /** Other relays to stay connected to (multiaddrs with /p2p/ peer ids). */
+  peers?: string[]
+  quotaBytesPerTopic?: number
+  peerRate?: RateInit
+  sweepIntervalMs?: number
+  resyncIntervalMs?: number
+  /** Folder with the built web app to serve over HTTP. */
+  webDir?: string
+  log?: (line: string) => void
+  /** Clock, for tests. */
+  now?: () => number
+}
+
+interface SavedState { tokens: Array<{ topic: string, epoch: number, tagKey: string }>, areas: string[] }
+
+export class Relay {
+  readonly metrics = new Metrics()
+  private readonly served = new ServedTopics()
+  private readonly peerLimiter: RateLimiter
+  private readonly timers: NodeJS.Timeout[] = []
+  private readonly syncing = new Set<string>()
+  private readonly startedAt = Date.now()
+  private http: Server | undefined
+  httpUrl = ''
+  private stopping = false
+
+  private constructor (
+    readonly node: PorchlightNode,
+    readonly store: MessageStore,
+    private readonly init: RelayInit,
+    private readonly now: () => number,
+    private readonly log: (line: string) => void
+  ) {
+    this.peerLimiter = new RateLimiter(init.peerRate ?? RELAY_DEFAULTS.peerRate)
+    const m = this.metrics
+    m.counter('porchlight_messages_accepted_total', 'Messages stored, by how they arrived')
+    m.counter('porchlight_messages_rejected_total', 'Messages refused, by reason')
+    m.counter('porchlight_messages_duplicate_total', 'Messages already stored')
+    m.counter('porchlight_pushes_total', 'Push requests, by outcome')
+    m.counter('porchlight_sync_sessions_total', 'Sync sessions, by role and outcome')
+    m.counter('porchlight_expired_total', 'Messages deleted at expiry')
+    m.gauge('porchlight_connections', 'Open connections', () => node.getConnections().length)
+    m.gauge('porchlight_peers', 'Connected peers', () => node.getPeers().length)
+    m.gauge('porchlight_topics', 'Topics served', () => this.served.all().length)
+    m.gauge('porchlight_stored_messages', 'Messages stored', () => store.stats().messages)
+    m.gauge('porchlight_stored_bytes', 'Bytes of messages stored', () => store.stats().bytes)
+    m.gauge('porchlight_uptime_seconds', 'Seconds since start', () => Math.round((Date.now() - this.startedAt) / 1000))
+  }
+
+  static async start (init: RelayInit = {}): Promise<Relay> {
+    const dataDir = init.dataDir ?? RELAY_DEFAULTS.dataDir
+    const log = init.log ?? ((line: string) => { process.stderr.write(`${new Date().toISOString()} ${line}\n`) })
+    await mkdir(dataDir, { recursive: true, mode: 0o700 })
+    const store = await MessageStore.open(join(dataDir, 'messages'), {
+      quotaBytesPerTopic: init.quotaBytesPerTopic ?? RELAY_DEFAULTS.quotaBytesPerTopic
+    })
+    let node: PorchlightNode
+    try {
+      node = await createNode({
+        privateKey: await loadOrCreateNodeKey(join(dataDir, 'node-key')),
+        host: init.host ?? RELAY_DEFAULTS.host,
+        tcpPort: init.tcpPort ?? RELAY_DEFAULTS.tcpPort,
+        wsPort: init.wsPort ?? RELAY_DEFAULTS.wsPort,
+        relayServer: true
+      })
+    } catch (err) {
+      await store.close()
+      throw new PorchlightError('UNAVAILABLE', `cannot listen: ${(err as Error).message}`, { cause: err })
+    }
+    const relay = new Relay(node, store, init, init.now ?? Date.now, log)
+    try {
+      await relay.setUp(dataDir)
+    } catch (err) {
+      await relay.stop()
+      throw err
+    }
+    return relay
+  }
+
+  private async setUp (dataDir: string): Promise<void> {
+    const saved = await this.loadState(dataDir)
+    for (const t of saved.tokens) this.served.addPrivate(t.topic, t.epoch, fromHex(t.tagKey))
+    for (const a of saved.areas) this.served.addArea(a)
+    for (const token of this.init.tokens ?? []) {
+      const t = parseRelayToken(token)
+      this.served.addPrivate(t.topic, t.epoch, t.tagKey)
+      if (t.area !== undefined) this.served.addArea(t.area)
+    }
+    for (const a of this.init.areas ?? []) this.served.addArea(checkGeohash(a, MAX_AREA_PRECISION, 'area'))
+    await this.saveState()
+
+    const pubsub = this.node.services.pubsub
+    for (const topic of this.served.all()) this.serveTopic(topic)
+    pubsub.addEventListener('message', () => {})
+
+    const accept = async (topic: string, msg: Uint8Array, from: PeerId): Promise<Result> => this.accept(topic, msg, from, 'push')
+    await handlePush(this.node, async (topic, msg, from) => {
+      const r = await accept(topic, msg, from)
+      this.metrics.inc('porchlight_pushes_total', { outcome: r.ok ? 'ok' : 'refused' })
+      return r
+    })
+    await handleSync(this.node, {
+      items: (topic) => this.served.serves(topic) ? this.store.items(topic) : undefined,
+      get: async (id) => (await this.store.get(id))?.bytes,
+      accept: async (topic, msg, from) => this.accept(topic, msg, from, 'sync'),
+      onSession: (outcome) => { this.metrics.inc('porchlight_sync_sessions_total', { role: 'server', outcome }) }
+    })
+
+    // Relays of the same neighborhood reconcile whenever they meet, and periodically.
+    this.node.addEventListener('peer:identify', (evt) => {
+      if (evt.detail.protocols.includes(PROTOCOLS.sync)) void this.syncWith(evt.detail.peerId)
+    })
+    this.every(this.init.resyncIntervalMs ?? RELAY_DEFAULTS.resyncIntervalMs, async () => {
+      for (const peer of this.node.getPeers()) {
+        const p = await this.node.peerStore.get(peer).catch(() => undefined)
+        if (p?.protocols.includes(PROTOCOLS.sync) === true) await this.syncWith(peer)
+      }
+    })
+    this.every(this.init.sweepIntervalMs ?? RELAY_DEFAULTS.sweepIntervalMs, async () => { await this.sweep() })
+    const peers = (this.init.peers ?? []).map(p => multiaddr(p))
+    if (peers.length > 0) {
+      const redial = async (): Promise<void> => {
+        for (const addr of peers) {
+          const id = addr.getComponents().find(c => c.name === 'p2p')?.value
+          if (id !== undefined && this.node.getPeers().some(p => p.toString() === id)) continue
+          await this.node.dial(addr, { signal: AbortSignal.timeout(5000) }).catch(() => {})
+        }
+      }
+      void redial()
+      this.every(RELAY_DEFAULTS.redialIntervalMs, redial)
+    }
+
+    const http = await startHttp({
+      port: this.init.httpPort ?? RELAY_DEFAULTS.httpPort,
+      host: this.init.host ?? RELAY_DEFAULTS.host,
+      health: () => this.health(),
+      metrics: () => this.metrics.render(),
+      routes: { '/addresses': () => this.node.getMultiaddrs().map(String) },
+      ...(this.init.webDir !== undefined ? { staticDir: this.init.webDir } : {})
+    })
+    this.http = http.server
+    this.httpUrl = http.url
+  }
+
+  private serveTopic (topic: string): void {
+    const pubsub = this.node.services.pubsub
+    pubsub.topicValidators.set(topic, async (peer, message) => {
+      const result = await this.accept(topic, message.data, peer, 'gossip', false)
+      if (result.ok) return TopicValidatorResult.Accept
+      // Duplicates and overload are not the sender's fault; invalid messages are.
+      if (result.code === 'RATE_LIMITED' || result.code === 'OVER_QUOTA' || result.code === 'IO') return TopicValidatorResult.Ignore
+      return TopicValidatorResult.Reject
+    })
+    pubsub.subscribe(topic)
+  }
+
+  /**
+   * Validates and stores one message. Returns ok only once it is on disk. `publish` pushes
+   * it to the mesh as well (push requests); gossip has already been forwarded by gossipsub.
+   */
+  private async accept (topic: string, bytes: Uint8Array, from: PeerId, via: 'push' | 'gossip' | 'sync', publish = via === 'push'): Promise<Result> {
+    const id = sha256(bytes)
+    if (this.store.has(id)) {
+      this.metrics.inc('porchlight_messages_duplicate_total')
+      // Already durable: a retried push is acknowledged again.
+      return via === 'gossip' ? { ok: false, code: 'REFUSED', message: 'duplicate' } : { ok: true }
+    }
+    if (via !== 'sync' && !this.peerLimiter.take(from.toString(), this.now())) return this.refuse('RATE_LIMITED', 'too many messages from this peer', via)
+    try {
+      const v = await validateMessage(topic, bytes, this.served, this.now())
+      if (v.learned !== undefined && !this.served.private.get(v.learned.topic)?.has(v.learned.epoch)) {
+        this.served.addPrivate(v.learned.topic, v.learned.epoch, v.learned.tagKey)
+        await this.saveState()
+        this.log(`learned epoch ${v.learned.epoch} of a served neighborhood from a rekey`)
+      }
+      await this.store.put(v.message)
+      this.metrics.inc('porchlight_messages_accepted_total', { via })
+      if (publish) await this.node.services.pubsub.publish(topic, bytes).catch(() => {})
+      return { ok: true }
+    } catch (err) {
+      if (isPorchlightError(err)) return this.refuse(err.code, err.message, via)
+      this.log(`internal error accepting a message: ${(err as Error).message}`)
+      return this.refuse('IO', 'internal error', via)
+    }
+  }
+
+  private refuse (code: PorchlightError['code'], message: string, via: string): Result {
+    this.metrics.inc('porchlight_messages_rejected_total', { reason: code })
+    if (code !== 'RATE_LIMITED' || this.metrics.get('porchlight_messages_rejected_total', { reason: code }) % 100 === 1) {
+      this.log(`refused a message (${via}): ${code} ${message}`)
+    }
+    return { ok: false, code, message }
+  }
+
+  /** Reconciles every served topic with another relay. */
+  async syncWith (peer: PeerId): Promise<void> {
+    const key = peer.toString()
+    if (this.syncing.has(key) || this.stopping) return
+    this.syncing.add(key)
+    try {
+      for (const topic of this.served.all()) {
+        try {
+          const stats = await syncTopic(this.node, peer, topic, this.store.items(topic), {
+            getLocal: async (id) => (await this.store.get(id))?.bytes,
+            onMessage: async (msg) => { await this.accept(topic, msg, peer, 'sync') }
+          })
+          this.metrics.inc('porchlight_sync_sessions_total', { role: 'client', outcome: 'ok' })
+          if (stats.received + stats.sent > 0) this.log(`synced with a relay: received ${stats.received}, gave ${stats.sent}`)
+        } catch (err) {
+          this.metrics.inc('porchlight_sync_sessions_total', { role: 'client', outcome: 'error' })
+          if (!isPorchlightError(err, 'NOT_FOUND')) this.log(`sync with a relay failed: ${(err as Error).message}`)
+        }
+      }
+    } finally {
+      this.syncing.delete(key)
+    }
+  }
+
+  async sweep (): Promise<number> {
+    const gone = await this.store.sweep(this.now())
+    if (gone.length > 0) {
+      this.metrics.inc('porchlight_expired_total', {}, gone.length)
+      this.log(`deleted ${gone.length} expired messages`)
+    }
+    return gone.length
+  }
+
+  health (): Record<string, unknown> {
+    const stats = this.store.stats()
+    return {
+      status: 'ok',
+      peerId: this.node.peerId.toString(),
+      peers: this.node.getPeers().length,
+      connections: this.node.getConnections().length,
+      topics: this.served.all().length,
+      storedMessages: stats.messages,
+      storedBytes: stats.bytes,
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      addresses: this.node.getMultiaddrs().map(String)
+    }
+  }
+
+  addresses (): Multiaddr[] { return this.node.getMultiaddrs() }
+
+  private every (ms: number, task: () => Promise<void>): void {
+    let running = false
+    const timer = setInterval(() => {
+      if (running || this.stopping) return
+      running = true
+      task().catch((err) => { this.log(`background task failed: ${(err as Error).message}`) }).finally(() => { running = false })
+    }, ms)
+    timer.unref()
+    this.timers.push(timer)
+  }
+
+  private statePath (dataDir = this.init.dataDir ?? RELAY_DEFAULTS.dataDir): string { return join(dataDir, 'served.json') }
+
+  private async loadState (dataDir: string): Promise<SavedState> {
+    try {
+      const s = JSON.parse(await readFile(this.statePath(dataDir), 'utf8')) as SavedState
+      if (!Array.isArray(s.tokens) || !Array.isArray(s.areas)) throw new Error('bad shape')
+      return s
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { tokens: [], areas: [] }
+      throw new PorchlightError('IO', `cannot read ${this.statePath(dataDir)}: ${(err as Error).message}`)
+    }
+  }
+
+  /** Tag keys learned from tokens and rekeys survive restarts (they let nobody read anything). */
+  private async saveState (): Promise<void> {
+    const state: SavedState = { tokens: [], areas: [] }
+    for (const [topic, epochs] of this.served.private) {
+      for (const [epoch, tagKey] of epochs) state.tokens.push({ topic, epoch, tagKey: toHex(tagKey) })
+    }
+    for (const a of this.served.areas) state.areas.push(a.slice(a.lastIndexOf('/') + 1))
+    const path = this.statePath()
+    await writeFile(`${path}.tmp`, JSON.stringify(state, null, 1), { mode: 0o600 })
+    await rename(`${path}.tmp`, path)
+  }
+
+  async stop (): Promise<void> {
+    if (this.stopping) return
+    this.stopping = true
+    for (const t of this.timers) clearInterval(t)
+    await new Promise<void>(resolve => { if (this.http === undefined) resolve(); else this.http.close(() => { resolve() }) })
+    this.http?.closeAllConnections()
+    await this.node.stop()
+    await this.store.close()
+  }
+}

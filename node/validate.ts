@@ -1,0 +1,82 @@
+/**
+ * What a relay checks before it stores or forwards a message, without any content key:
+ * private topics carry envelopes whose membership tag must verify under a tag key the relay
+ * was given (or learned from a rekey), and whose times are sane; public area topics carry
+ * signed public posts and agency requests, which anyone can verify.
+ */
+import { fail } from '../protocol/errors.ts'
+import { peekDomain } from '../protocol/encoding.ts'
+import { sha256 } from '../protocol/crypto.ts'
+import { checkEnvelopeTag, checkEnvelopeTime, decodeEnvelope } from '../protocol/envelope.ts'
+import { openPublicPost } from '../protocol/public-post.ts'
+import { isAreaTopic, isPrivateTopic, TOPIC_PREFIX } from '../protocol/neighborhood.ts'
+import { MAX_MESSAGE_BYTES } from '../protocol/wire.ts'
+import { relayNextTagKey, rekeyTimes } from '../protocol/rekey.ts'
+import { openRfa } from '../protocol/agency.ts'
+import type { StoredMessage } from './store.ts'
+
+/** Tag keys by epoch for each private topic this relay serves. */
+export class ServedTopics {
+  readonly private = new Map<string, Map<number, Uint8Array>>()
+  readonly areas = new Set<string>()
+
+  addPrivate (topic: string, epoch: number, tagKey: Uint8Array): void {
+    let epochs = this.private.get(topic)
+    if (epochs === undefined) { epochs = new Map(); this.private.set(topic, epochs) }
+    epochs.set(epoch, tagKey)
+  }
+
+  addArea (area: string): void { this.areas.add(`${TOPIC_PREFIX}area/${area}`) }
+
+  serves (topic: string): boolean { return this.private.has(topic) || this.areas.has(topic) }
+
+  all (): string[] { return [...this.private.keys(), ...this.areas] }
+}
+
+export interface Validated {
+  message: StoredMessage
+  /** A rekey taught the relay the tag key of a new epoch. */
+  learned?: { topic: string, epoch: number, tagKey: Uint8Array }
+}
+
+/** Throws PorchlightError with the reason; returns what to store otherwise. */
+export async function validateMessage (topic: string, bytes: Uint8Array, served: ServedTopics, now: number): Promise<Validated> {
+  if (bytes.length > MAX_MESSAGE_BYTES) fail('TOO_LARGE', `message exceeds ${MAX_MESSAGE_BYTES} bytes`)
+  if (!served.serves(topic)) fail('NOT_FOUND', 'topic not served here')
+  const id = sha256(bytes)
+  const domain = peekDomain(bytes, MAX_MESSAGE_BYTES)
+  if (isPrivateTopic(topic)) {
+    const epochs = served.private.get(topic)!
+    if (domain === 'pl/env') {
+      const env = decodeEnvelope(bytes)
+      if (env.topic !== topic) fail('WRONG_TOPIC', 'envelope names another topic')
+      const tagKey = epochs.get(env.epoch) ?? fail('UNKNOWN_EPOCH', `epoch ${env.epoch} is not known here`)
+      if (!checkEnvelopeTag(env, tagKey)) fail('BAD_TAG', 'membership tag does not verify')
+      checkEnvelopeTime(env, now)
+      return { message: { topic, id, ts: env.ts, exp: env.exp, bytes } }
+    }
+    if (domain === 'pl/rekey') {
+      const next = relayNextTagKey(bytes, (epoch) => epochs.get(epoch), topic)
+      const times = rekeyTimes(bytes, now)
+      return {
+        message: { topic, id, ts: times.ts, exp: times.exp, bytes },
+        learned: { topic, epoch: next.epoch, tagKey: next.tagKey }
+      }
+    }
+    fail('BAD_DOMAIN', `unexpected ${domain.slice(0, 32)} on a private topic`)
+  }
+  if (isAreaTopic(topic)) {
+    if (domain === 'pl/public-post') {
+      const p = await openPublicPost(bytes, now)
+      if (p.topic !== topic) fail('WRONG_TOPIC', 'public post is for another area')
+      return { message: { topic, id, ts: p.post.created, exp: p.post.expires, bytes } }
+    }
+    if (domain === 'pl/rfa') {
+      const r = await openRfa(bytes, now)
+      if (r.topic !== topic) fail('WRONG_TOPIC', 'request is for another area')
+      return { message: { topic, id, ts: r.post.created, exp: r.post.expires, bytes } }
+    }
+    fail('BAD_DOMAIN', `unexpected ${domain.slice(0, 32)} on an area topic`)
+  }
+  fail('WRONG_TOPIC', 'not a Porchlight topic')
+}
