@@ -78,6 +78,13 @@ export async function decodePublicIdentity (bytes: Uint8Array): Promise<PublicId
 }
 
 export async function verifyPublicIdentity (id: PublicIdentity): Promise<void> {
+  // A peer signs its own name, so the signature alone lets control characters or padding in;
+  // a received name must be exactly what checkName would have produced.
+  let canonical = false
+  try {
+    canonical = checkName(id.name) === id.name
+  } catch { /* reported below with a decoding code */ }
+  if (!canonical) fail('OUT_OF_RANGE', 'identity name is not a valid display name')
   const crypto = await getCrypto()
   const message = encodeStruct(BINDING, { sk: id.signKey, bk: id.boxKey, n: id.name })
   if (!await crypto.ed25519Verify(id.signKey, message, id.binding)) {

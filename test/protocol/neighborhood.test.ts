@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import { createHmac, hkdfSync } from 'node:crypto'
+import { randomBytes } from '../../protocol/crypto.ts'
+import { concatBytes, toHex } from '../../protocol/encoding.ts'
+import { type ErrorCode, PorchlightError } from '../../protocol/errors.ts'
+import {
+  areaTopic, checkMembershipTag, checkNeighborhood, createNeighborhood, deriveEpochKeys, isAdmin, isAreaTopic,
+  isPrivateTopic, MAX_ADMINS, MAX_EPOCH, membershipTag, type Neighborhood, privateTopic, TAG_BYTES, u32
+} from '../../protocol/neighborhood.ts'
+
+function codeOf (fn: () => unknown): ErrorCode {
+  try {
+    fn()
+  } catch (err) {
+    if (err instanceof PorchlightError) return err.code
+    throw new Error(`expected PorchlightError, got ${String(err)}`)
+  }
+  throw new Error('expected a PorchlightError, but nothing was thrown')
+}
+
+const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 })
+const epoch = fc.integer({ min: 0, max: MAX_EPOCH })
+
+describe('epoch keys', () => {
+  it('match HKDF-SHA256 (node:crypto) with salt = id || u32be(epoch) and the documented info strings', () => {
+    fc.assert(fc.property(bytes32, epoch, bytes32, (id, e, secret) => {
+      const k = deriveEpochKeys(id, e, secret)
+      const salt = concatBytes(id, u32(e))
+      const ref = (info: string): string => Buffer.from(hkdfSync('sha256', secret, salt, info, 32)).toString('hex')
+      expect(toHex(k.contentKey)).toBe(ref('porchlight/content-key/v1'))
+      expect(toHex(k.tagKey)).toBe(ref('porchlight/tag-key/v1'))
+      expect(k.epoch).toBe(e)
+      expect(k.secret).toBe(secret)
+    }), { numRuns: 100 })
+  })
+
+  it('differ per epoch and per neighborhood for the same secret; content key is never the tag key', () => {
+    fc.assert(fc.property(bytes32, bytes32, fc.integer({ min: 0, max: MAX_EPOCH - 1 }), bytes32, (id1, id2, e, secret) => {
+      fc.pre(toHex(id1) !== toHex(id2))
+      const keys = [deriveEpochKeys(id1, e, secret), deriveEpochKeys(id1, e + 1, secret), deriveEpochKeys(id2, e, secret)]
+      const all = keys.flatMap(k => [toHex(k.contentKey), toHex(k.tagKey)])
+      expect(new Set(all).size).toBe(6)
+      for (const k of keys) expect(toHex(k.contentKey)).not.toBe(toHex(k.secret))
+    }), { numRuns: 100 })
+  })
+
+  it('are deterministic', () => {
+    const id = randomBytes(32)
+    const secret = randomBytes(32)
+    expect(deriveEpochKeys(id, 3, secret)).toEqual(deriveEpochKeys(id.slice(), 3, secret.slice()))
+  })
+
+  it('refuse bad ids, secrets and epochs with BAD_ARGUMENT', () => {
+    const id = randomBytes(32)
+    const secret = randomBytes(32)
+    expect(codeOf(() => deriveEpochKeys(id.subarray(0, 31), 0, secret))).toBe('BAD_ARGUMENT')
+    expect(codeOf(() => deriveEpochKeys(id, 0, secret.subarray(0, 16)))).toBe('BAD_ARGUMENT')
+    for (const e of [-1, 1.5, MAX_EPOCH + 1, NaN]) expect(codeOf(() => deriveEpochKeys(id, e, secret))).toBe('BAD_ARGUMENT')
+    expect(deriveEpochKeys(id, MAX_EPOCH, secret).epoch).toBe(MAX_EPOCH)
+  })
+
+  it('u32 is big-endian', () => {
+    expect(toHex(u32(0x01020304))).toBe('01020304')
+    expect(toHex(u32(MAX_EPOCH))).toBe('ffffffff')
+  })
+})
+
+describe('topics', () => {
+  it('the private topic is a hash of the id: it reveals neither the name nor any part of the id', () => {
+    fc.assert(fc.property(bytes32, fc.string({ minLength: 1, maxLength: 20 }), (id, name) => {
+      const topic = privateTopic(id)
+      expect(isPrivateTopic(topic)).toBe(true)
+      expect(topic).toMatch(/^\/porchlight\/1\/n\/[0-9a-f]{32}$/)
+      expect(topic).toBe(privateTopic(id.slice()))
+      const idHex = toHex(id)
+      // No 4-byte run of the id (8 hex digits, at any offset) appears in the topic.
+      for (let i = 0; i + 8 <= idHex.length; i++) expect(topic).not.toContain(idHex.slice(i, i + 8))
+      const hood = createNeighborhood(`Elm ${name.trim() === '' ? 'x' : name.replace(/\p{Cc}/gu, '')}`.trim(), 'u4pruy', randomBytes(32))
+      expect(privateTopic(hood.id)).not.toContain(hood.name)
+      expect(privateTopic(hood.id)).not.toContain(hood.area)
+    }), { numRuns: 200 })
+  })
+
+  it('private topics differ per neighborhood', () => {
+    const a = randomBytes(32)
+    const b = a.slice()
+    b[0]! ^= 1
+    expect(privateTopic(a)).not.toBe(privateTopic(b))
+  })
+
+  it('area topics are the area; anything that is not a 1..6 character geohash is BAD_GEOHASH', () => {
+    expect(areaTopic('u4pruy')).toBe('/porchlight/1/area/u4pruy')
+    expect(isAreaTopic(areaTopic('u'))).toBe(true)
+    for (const bad of ['', 'u4pruyd', 'U4PR', 'u4pa', 'ilo', 'u4 pr']) expect(codeOf(() => areaTopic(bad))).toBe('BAD_GEOHASH')
+    expect(isAreaTopic('/porchlight/1/area/u4pruyd')).toBe(false)
+    expect(isPrivateTopic('/porchlight/1/area/u4pruy')).toBe(false)
+    expect(isAreaTopic(privateTopic(randomBytes(32)))).toBe(false)
+  })
+})
+
+describe('membership tag', () => {
+  it('is HMAC-SHA256 truncated to 16 bytes, and checks', () => {
+    fc.assert(fc.property(bytes32, fc.uint8Array({ maxLength: 300 }), (key, data) => {
+      const tag = membershipTag(key, data)
+      expect(tag.length).toBe(TAG_BYTES)
+      expect(toHex(tag)).toBe(createHmac('sha256', key).update(data).digest('hex').slice(0, 32))
+      expect(checkMembershipTag(key, data, tag)).toBe(true)
+    }), { numRuns: 200 })
+  })
+
+  it('fails for a changed tag, key or data, and for a tag of the wrong length', () => {
+    fc.assert(fc.property(bytes32, fc.uint8Array({ minLength: 1, maxLength: 300 }), fc.nat(), fc.integer({ min: 1, max: 255 }), (key, data, pos, x) => {
+      const tag = membershipTag(key, data)
+      const t2 = tag.slice(); t2[pos % TAG_BYTES]! ^= x
+      expect(checkMembershipTag(key, data, t2)).toBe(false)
+      const k2 = key.slice(); k2[pos % 32]! ^= x
+      expect(checkMembershipTag(k2, data, tag)).toBe(false)
+      const d2 = data.slice(); d2[pos % data.length]! ^= x
+      expect(checkMembershipTag(key, d2, tag)).toBe(false)
+      expect(checkMembershipTag(key, data, tag.subarray(0, 15))).toBe(false)
+      expect(checkMembershipTag(key, data, concatBytes(tag, Uint8Array.of(0)))).toBe(false)
+      expect(checkMembershipTag(key, data, new Uint8Array(0))).toBe(false)
+    }), { numRuns: 200 })
+  })
+})
+
+describe('neighborhoods', () => {
+  const admin = randomBytes(32)
+
+  it('createNeighborhood makes a random 32-byte id and keeps name, area and admin', () => {
+    const a = createNeighborhood('Elm Street', 'u4pruy', admin)
+    const b = createNeighborhood('Elm Street', 'u4pruy', admin)
+    expect(a.id.length).toBe(32)
+    expect(toHex(a.id)).not.toBe(toHex(b.id))
+    expect(a).toMatchObject({ name: 'Elm Street', area: 'u4pruy', admins: [admin] })
+    expect(isAdmin(a, admin)).toBe(true)
+    expect(isAdmin(a, randomBytes(32))).toBe(false)
+  })
+
+  it('checkNeighborhood refuses bad fields with their codes', () => {
+    const good: Neighborhood = { id: randomBytes(32), name: 'Elm', area: 'u4pr', admins: [admin] }
+    expect(checkNeighborhood(good)).toBe(good)
+    expect(codeOf(() => checkNeighborhood({ ...good, id: randomBytes(16) }))).toBe('BAD_ARGUMENT')
+    expect(codeOf(() => checkNeighborhood({ ...good, name: '' }))).toBe('BAD_ARGUMENT')
+    expect(codeOf(() => checkNeighborhood({ ...good, name: 'a\nb' }))).toBe('BAD_ARGUMENT')
+    expect(codeOf(() => checkNeighborhood({ ...good, name: 'x'.repeat(65) }))).toBe('TOO_LARGE')
+    expect(codeOf(() => checkNeighborhood({ ...good, area: 'u4pruyd' }))).toBe('BAD_GEOHASH')
+    expect(codeOf(() => checkNeighborhood({ ...good, area: 'a' }))).toBe('BAD_GEOHASH')
+    expect(codeOf(() => checkNeighborhood({ ...good, admins: [] }))).toBe('BAD_ARGUMENT')
+    expect(codeOf(() => checkNeighborhood({ ...good, admins: [randomBytes(31)] }))).toBe('BAD_ARGUMENT')
+    const many = Array.from({ length: MAX_ADMINS + 1 }, () => randomBytes(32))
+    expect(codeOf(() => checkNeighborhood({ ...good, admins: many }))).toBe('BAD_ARGUMENT')
+    expect(checkNeighborhood({ ...good, admins: many.slice(0, MAX_ADMINS) }).admins).toHaveLength(MAX_ADMINS)
+  })
+})
