@@ -4,6 +4,7 @@
  *   <home>/            0700, created on first write
  *     identity         0600  encodeIdentitySecret bytes ('pl/id-secret': Ed25519 seed + X25519 key + name)
  *     agency           0600  'pl/home-agency': present only for an agency identity; followed areas
+ *                            and the attestations admins gave it (attached to its RFAs)
  *     hoods/<id hex>   0600  'pl/home-hood': one file per neighborhood (64 hex chars = the 32-byte id):
  *                            the Neighborhood, every epoch secret we know, relays, known members,
  *                            agency attestations this home issued
@@ -31,6 +32,7 @@ import {
 } from '../protocol/neighborhood.ts'
 import { checkGeohash, MAX_AREA_PRECISION } from '../protocol/geohash.ts'
 import { checkRelayAddrs, MAX_RELAY_ADDR_BYTES, MAX_RELAYS } from '../protocol/invite.ts'
+import { MAX_ATTESTATION_BYTES } from '../protocol/agency.ts'
 
 export const HOME_DIR_MODE = 0o700
 export const SECRET_FILE_MODE = 0o600
@@ -47,12 +49,14 @@ export const MAX_EPOCHS = 4096
 export { MAX_RELAYS }
 /** Known members per hood: 2000 x ~170 bytes. */
 export const MAX_MEMBERS = 2000
-/** Agency attestations issued per hood, each at most 1 KiB. */
+/** Agency attestations issued per hood, each at most MAX_ATTESTATION_BYTES (768, agency.ts). */
 export const MAX_ATTESTATIONS = 64
-export const MAX_ATTESTATION_BYTES = 1024
 /** Areas an agency follows (geohash prefixes of 1..6 characters). */
 export const MAX_FOLLOWED_AREAS = 64
-const MAX_AGENCY_FILE_BYTES = 4096
+/** Attestations an agency keeps for its RFAs (an RFA attaches at most 4). */
+export const MAX_AGENCY_ATTESTATIONS = 16
+/** 64 areas x 8 bytes + 16 attestations x 771 bytes, with room to spare: 16 KiB. */
+const MAX_AGENCY_FILE_BYTES = 16 * 1024
 const MAX_IDENTITY_FILE_BYTES = 256
 
 const HOOD_FILE: StructSpec = {
@@ -61,7 +65,7 @@ const HOOD_FILE: StructSpec = {
   required: ['id', 'name', 'area', 'admins', 'epochs', 'relays', 'members', 'attests', 'joined'],
   maxBytes: MAX_HOOD_FILE_BYTES
 }
-const AGENCY_STATE: StructSpec = { domain: 'pl/home-agency', version: 1, required: ['areas'], maxBytes: MAX_AGENCY_FILE_BYTES }
+const AGENCY_STATE: StructSpec = { domain: 'pl/home-agency', version: 1, required: ['areas', 'att'], maxBytes: MAX_AGENCY_FILE_BYTES }
 
 const HOOD_FILE_NAME = /^[0-9a-f]{64}$/
 
@@ -89,6 +93,8 @@ export interface HoodState {
 export interface AgencyState {
   /** Followed areas, geohash prefixes of 1..6 characters, unique, in the order added. */
   readonly areas: readonly string[]
+  /** Attestation bytes vouching for this agency (verified when added); none when absent. */
+  readonly attestations?: readonly Uint8Array[]
 }
 
 export type Role = 'resident' | 'agency'
@@ -236,8 +242,8 @@ export class Home {
   }
 
   /**
-   * Finds one hood by exact name, full id hex, or an unambiguous id hex prefix of at least
-   * 4 characters. NOT_FOUND if none matches, BAD_ARGUMENT if several do.
+   * Finds one hood by exact name, full id hex, an unambiguous id hex prefix of at least
+   * 4 characters, or a name that matches one hood ignoring case. NOT_FOUND if none matches, BAD_ARGUMENT if several do.
    */
   async hood (nameOrId: string): Promise<HoodState> {
     return pickHood(await this.hoods(), nameOrId, this.paths.root)
@@ -372,9 +378,7 @@ export function withoutMember (state: HoodState, signKey: Uint8Array): HoodState
 
 /** Adds an issued attestation (encoded bytes); past MAX_ATTESTATIONS the oldest are dropped. */
 export function withAttestation (state: HoodState, attestation: Uint8Array): HoodState {
-  if (attestation.length === 0 || attestation.length > MAX_ATTESTATION_BYTES) {
-    fail('TOO_LARGE', `attestation must be 1..${MAX_ATTESTATION_BYTES} bytes`)
-  }
+  checkAttestationBytes(attestation)
   if (state.attestations.some(a => equalBytes(a, attestation))) return state
   return { ...state, attestations: [...state.attestations, attestation].slice(-MAX_ATTESTATIONS) }
 }
@@ -391,11 +395,22 @@ export function withFollowedAreas (state: AgencyState, areas: readonly string[])
     if (!out.includes(a)) out.push(a)
   }
   if (out.length > MAX_FOLLOWED_AREAS) fail('TOO_LARGE', `at most ${MAX_FOLLOWED_AREAS} followed areas`)
-  return { areas: out }
+  return { ...state, areas: out }
 }
 
 export function withoutFollowedAreas (state: AgencyState, areas: readonly string[]): AgencyState {
-  return { areas: state.areas.filter(a => !areas.includes(a)) }
+  return { ...state, areas: state.areas.filter(a => !areas.includes(a)) }
+}
+
+/**
+ * Adds an attestation the agency received (the caller verifies it first); past
+ * MAX_AGENCY_ATTESTATIONS the oldest are dropped.
+ */
+export function withAgencyAttestation (state: AgencyState, attestation: Uint8Array): AgencyState {
+  checkAttestationBytes(attestation)
+  const current = state.attestations ?? []
+  if (current.some(a => equalBytes(a, attestation))) return state
+  return { ...state, attestations: [...current, attestation].slice(-MAX_AGENCY_ATTESTATIONS) }
 }
 
 // ---- encoding ----
@@ -449,19 +464,31 @@ function decodeMember (m: Fields): PublicIdentity {
 
 export function encodeAgencyState (state: AgencyState): Uint8Array {
   checkAgencyState(state)
-  return encodeStruct(AGENCY_STATE, { areas: [...state.areas] })
+  return encodeStruct(AGENCY_STATE, { areas: [...state.areas], att: [...(state.attestations ?? [])] })
 }
 
 export function decodeAgencyState (bytes: Uint8Array): AgencyState {
   const f = decodeStruct(AGENCY_STATE, bytes)
-  return checkAgencyState({ areas: f.array('areas', MAX_FOLLOWED_AREAS, item => item.string(MAX_AREA_PRECISION, 1)) })
+  return checkAgencyState({
+    areas: f.array('areas', MAX_FOLLOWED_AREAS, item => item.string(MAX_AREA_PRECISION, 1)),
+    attestations: f.array('att', MAX_AGENCY_ATTESTATIONS, item => item.bytes({ min: 1, max: MAX_ATTESTATION_BYTES }))
+  })
 }
 
 function checkAgencyState (state: AgencyState): AgencyState {
   if (state.areas.length > MAX_FOLLOWED_AREAS) fail('TOO_LARGE', `at most ${MAX_FOLLOWED_AREAS} followed areas`)
   for (const a of state.areas) checkGeohash(a, MAX_AREA_PRECISION, 'followed area')
   if (new Set(state.areas).size !== state.areas.length) fail('MALFORMED', 'followed areas repeat')
+  const att = state.attestations ?? []
+  if (att.length > MAX_AGENCY_ATTESTATIONS) fail('TOO_LARGE', `at most ${MAX_AGENCY_ATTESTATIONS} attestations`)
+  for (const a of att) checkAttestationBytes(a)
   return state
+}
+
+function checkAttestationBytes (attestation: Uint8Array): void {
+  if (!(attestation instanceof Uint8Array) || attestation.length === 0 || attestation.length > MAX_ATTESTATION_BYTES) {
+    fail('TOO_LARGE', `attestation must be 1..${MAX_ATTESTATION_BYTES} bytes`)
+  }
 }
 
 function checkHoodState (state: HoodState): HoodState {
@@ -500,6 +527,9 @@ function pickHood (all: readonly HoodState[], ref: string, root: string): HoodSt
   if (byName.length > 1) {
     fail('BAD_ARGUMENT', `${byName.length} neighborhoods are named "${ref}"; choose by id: ${byName.map(h => toHex(h.hood.id).slice(0, 8)).join(', ')}`)
   }
+  // Typing "elm street" for "Elm Street" is fine while it picks one hood.
+  const folded = all.filter(h => h.hood.name.toLowerCase() === lower)
+  if (folded.length === 1) return folded[0]!
   fail('NOT_FOUND', `no neighborhood "${ref.slice(0, 64)}" in ${root} (see \`porchlight hood list\`)`)
 }
 

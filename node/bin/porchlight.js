@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// Entry point of the `porchlight` command. Plain JavaScript so it runs without a build:
+// tsx compiles the TypeScript sources on the fly. The polyfill must load before anything
+// that loads libp2p; both imports are dynamic so they run after tsx is registered.
+import { register } from 'tsx/esm/api'
+
+register()
+
+// Output piped into `head` closes early; that is not an error worth a stack trace.
+process.stdout.on('error', (err) => { if (err.code !== 'EPIPE') throw err })
+
+await import('../polyfill.ts')
+const { main } = await import('../cli.ts')
+process.exitCode = await main(process.argv.slice(2))

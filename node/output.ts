@@ -1,0 +1,209 @@
+/**
+ * What the CLI prints. Human output is for people and may change; `--json` output is a stable
+ * interface, documented here. Every --json result is ONE line holding ONE JSON object on
+ * stdout. Raw bytes (keys, ids) are always lowercase hex; the self-describing strings
+ * (invites 'porchlight:…', relay tokens 'plrelay:…', public identities 'plid:…',
+ * attestations 'plattest:…') are base64url inside and printed as they are. Times are integer
+ * ms since the Unix epoch. Fields may be added in later versions; none is removed or retyped.
+ *
+ *   Identity   { name, fingerprint: "XXXX-XXXX-XXXX-XXXX", role: "resident"|"agency",
+ *                signKey: hex64, boxKey: hex64, public: "plid:…" }
+ *   Hood       { id: hex64, name, area: geohash, topic: "/porchlight/1/n/<hex32>", epoch: int,
+ *                admin: bool (this identity is an admin), admins: hex64[], relays: multiaddr[],
+ *                members: int (known members), joined: ms }
+ *   Member     { name, fingerprint, signKey: hex64, boxKey: hex64, admin: bool, me: bool }
+ *   Attestation { attestation: "plattest:…", agency: hex64 (its signKey), name, area,
+ *                admin: hex64 (the vouching admin's signKey), adminFingerprint, issued: ms, expires: ms }
+ *
+ *   id create, id show, agency create    Identity
+ *   id export-public                    { public: "plid:…" }
+ *   hood create                         { hood: Hood, invite: "porchlight:…", expires: ms }
+ *   hood invite                         { hood: hex64, epoch: int, invite: "porchlight:…", expires: ms }
+ *   hood join                           { hood: Hood, inviter: Member }
+ *   hood list                           { hoods: Hood[] }
+ *   hood members                        { hood: hex64, members: Member[] }
+ *   hood relay-token                    { hood: hex64, epoch: int, topic, token: "plrelay:…" }
+ *   hood attest-agency                  { hood: hex64, attestation: Attestation }
+ *   agency follow, agency unfollow      { areas: geohash[] }
+ *   agency add-attestation              { attestation: Attestation, attestations: int (kept) }
+ *   agency show                         { identity: Identity, areas: geohash[], attestations: Attestation[] }
+ *   --version                           { version }
+ *
+ *   Errors (stderr, exit 1; exit 2 for usage errors):
+ *                                       { error: { code: ErrorCode | "INTERNAL", message } }
+ *   where ErrorCode is protocol/errors.ts's (NOT_FOUND, BAD_ARGUMENT, REFUSED, BAD_INVITE, …).
+ */
+import { fail, PorchlightError } from '../protocol/errors.ts'
+import { fromBase64Url, toBase64Url, toHex } from '../protocol/encoding.ts'
+import { decodePublicIdentity, encodePublicIdentity, fingerprint, type Identity, type PublicIdentity } from '../protocol/identity.ts'
+import { isAdmin, privateTopic } from '../protocol/neighborhood.ts'
+import { MAX_ATTESTATION_BYTES, type AgencyAttestation } from '../protocol/agency.ts'
+import { currentEpochKeys, type HoodState, type Role } from './home.ts'
+
+export const PUBLIC_ID_PREFIX = 'plid:'
+/** 'pl/id' is at most 512 bytes: 683 base64url characters. */
+export const MAX_PUBLIC_ID_CHARS = PUBLIC_ID_PREFIX.length + 683
+export const ATTESTATION_PREFIX = 'plattest:'
+export const MAX_ATTESTATION_CHARS = ATTESTATION_PREFIX.length + Math.ceil(MAX_ATTESTATION_BYTES * 4 / 3)
+
+export interface IdentityJson {
+  name: string
+  fingerprint: string
+  role: Role
+  signKey: string
+  boxKey: string
+  public: string
+}
+
+export interface HoodJson {
+  id: string
+  name: string
+  area: string
+  topic: string
+  epoch: number
+  admin: boolean
+  admins: string[]
+  relays: string[]
+  members: number
+  joined: number
+}
+
+export interface MemberJson {
+  name: string
+  fingerprint: string
+  signKey: string
+  boxKey: string
+  admin: boolean
+  me: boolean
+}
+
+export interface AttestationJson {
+  attestation: string
+  agency: string
+  name: string
+  area: string
+  admin: string
+  adminFingerprint: string
+  issued: number
+  expires: number
+}
+
+export interface ErrorJson {
+  error: { code: string, message: string }
+}
+
+/** 'plid:' + base64url of encodePublicIdentity: how people hand each other a public identity. */
+export function formatPublicIdentity (id: PublicIdentity): string {
+  return PUBLIC_ID_PREFIX + toBase64Url(encodePublicIdentity(id))
+}
+
+/** Accepts the 'plid:' string (prefix optional); verifies the binding signature. */
+export async function parsePublicIdentity (str: string): Promise<PublicIdentity> {
+  const s = str.trim()
+  if (s.length > MAX_PUBLIC_ID_CHARS) fail('TOO_LARGE', 'public identity string too long')
+  const body = s.startsWith(PUBLIC_ID_PREFIX) ? s.slice(PUBLIC_ID_PREFIX.length) : s
+  return decodePublicIdentity(fromBase64Url(body, MAX_PUBLIC_ID_CHARS))
+}
+
+/** 'plattest:' + base64url of the attestation bytes (protocol/agency.ts). */
+export function formatAttestation (bytes: Uint8Array): string {
+  return ATTESTATION_PREFIX + toBase64Url(bytes)
+}
+
+/** The attestation bytes of a 'plattest:' string (prefix required); verify them with verifyAttestation. */
+export function parseAttestationString (str: string): Uint8Array {
+  const s = str.trim()
+  if (s.length > MAX_ATTESTATION_CHARS) fail('TOO_LARGE', 'attestation string too long')
+  if (!s.startsWith(ATTESTATION_PREFIX)) fail('MALFORMED', `an attestation starts with "${ATTESTATION_PREFIX}"`)
+  return fromBase64Url(s.slice(ATTESTATION_PREFIX.length), MAX_ATTESTATION_CHARS)
+}
+
+export function attestationJson (bytes: Uint8Array, att: AgencyAttestation): AttestationJson {
+  return {
+    attestation: formatAttestation(bytes),
+    agency: toHex(att.agency.signKey),
+    name: att.name,
+    area: att.area,
+    admin: toHex(att.hoodAdmin),
+    adminFingerprint: fingerprint(att.hoodAdmin),
+    issued: att.issued,
+    expires: att.expires
+  }
+}
+
+export function identityJson (id: Identity, role: Role): IdentityJson {
+  const p = id.public
+  return {
+    name: p.name,
+    fingerprint: fingerprint(p.signKey),
+    role,
+    signKey: toHex(p.signKey),
+    boxKey: toHex(p.boxKey),
+    public: formatPublicIdentity(p)
+  }
+}
+
+export function hoodJson (state: HoodState, me: Identity | undefined): HoodJson {
+  const h = state.hood
+  return {
+    id: toHex(h.id),
+    name: h.name,
+    area: h.area,
+    topic: privateTopic(h.id),
+    epoch: currentEpochKeys(state).epoch,
+    admin: me !== undefined && isAdmin(h, me.public.signKey),
+    admins: h.admins.map(toHex),
+    relays: [...state.relays],
+    members: state.members.length,
+    joined: state.joined
+  }
+}
+
+export function memberJson (member: PublicIdentity, state: HoodState | undefined, me: Identity | undefined): MemberJson {
+  return {
+    name: member.name,
+    fingerprint: fingerprint(member.signKey),
+    signKey: toHex(member.signKey),
+    boxKey: toHex(member.boxKey),
+    admin: state !== undefined && isAdmin(state.hood, member.signKey),
+    me: me !== undefined && toHex(me.public.signKey) === toHex(member.signKey)
+  }
+}
+
+export function errorJson (err: unknown): ErrorJson {
+  if (err instanceof PorchlightError) return { error: { code: err.code, message: oneLine(err.message) } }
+  return { error: { code: 'INTERNAL', message: oneLine(err instanceof Error ? err.message : String(err)) } }
+}
+
+/** Lays out `[label, value]` rows in two aligned columns. */
+export function table (rows: ReadonlyArray<readonly [string, string]>): string {
+  const width = Math.max(0, ...rows.map(([k]) => k.length))
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')
+}
+
+/** Messages must stay one line: no control characters reach the terminal (names are user input). */
+export function oneLine (s: string): string {
+  return s.replace(/[\p{Cc}\u2028\u2029]+/gu, ' ').trim()
+}
+
+export interface Writer { write: (chunk: string) => unknown }
+
+/** Routes results to stdout (JSON or human) and notes to stderr (human mode only). */
+export class Output {
+  constructor (readonly stdout: Writer, readonly stderr: Writer, readonly json: boolean) {}
+
+  /** The command's result: `value` as one JSON line with --json, else `human` (a line or lines). */
+  result (value: object, human: string | readonly string[]): void {
+    if (this.json) {
+      this.stdout.write(JSON.stringify(value) + '\n')
+    } else {
+      const text = typeof human === 'string' ? human : human.join('\n')
+      if (text !== '') this.stdout.write(text.endsWith('\n') ? text : text + '\n')
+    }
+  }
+
+  /** Extra words for people (what just happened, what to do next); not part of the result. */
+  note (message: string): void {
+    if (!this.json) this.stderr.write(message + '\n')
+  }
+}

@@ -1,0 +1,324 @@
+// The offline CLI: most checks run main() in-process with captured output (fast); a few spawn
+// the real `node node/bin/porchlight.js` to check the entry point, exit codes and stderr.
+import { describe, it, expect, beforeEach, afterEach } from 'vitest'
+import { execFile } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { containsBytes, fromBase64Url, fromHex, toHex } from '../../protocol/encoding.ts'
+import { parseInvite } from '../../protocol/invite.ts'
+import { parseRelayToken } from '../../protocol/relay-token.ts'
+import { privateTopic } from '../../protocol/neighborhood.ts'
+import { verifyAttestation } from '../../protocol/agency.ts'
+import { COMMANDS, helpFor, main, type Io } from '../../node/cli.ts'
+import { currentEpochKeys, Home } from '../../node/home.ts'
+import { parseAttestationString, parsePublicIdentity } from '../../node/output.ts'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const BIN = join(ROOT, 'node/bin/porchlight.js')
+const RELAY = '/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWGzAZ8y1U6dK5oqX1SntK7kqN1Uw2kj5cE8AfG9sYVdxS'
+const DAY = 86_400_000
+
+let dir: string
+beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'pl-cli-')) })
+afterEach(async () => { await rm(dir, { recursive: true, force: true }) })
+
+interface Run { code: number, stdout: string, stderr: string }
+
+/** Runs main() in-process against the home `name` under the temp dir. */
+async function cli (name: string, args: string[], opts: { now?: number, env?: Record<string, string> } = {}): Promise<Run> {
+  let stdout = ''
+  let stderr = ''
+  const io: Io = {
+    stdout: { write: (s: string) => { stdout += s } },
+    stderr: { write: (s: string) => { stderr += s } },
+    env: opts.env ?? {},
+    now: () => opts.now ?? Date.now()
+  }
+  const code = await main(['--home', join(dir, name), ...args], io)
+  return { code, stdout, stderr }
+}
+
+async function json (name: string, args: string[], opts?: { now?: number }): Promise<any> {
+  const r = await cli(name, ['--json', ...args], opts)
+  expect(r.stderr).toBe('')
+  expect(r.code).toBe(0)
+  expect(r.stdout.trim().split('\n')).toHaveLength(1)
+  return JSON.parse(r.stdout)
+}
+
+function spawnCli (args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, PORCHLIGHT_DEBUG: '', ...env } }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? -1, stdout, stderr })
+    })
+  })
+}
+
+/** Failure contract: one line on stderr, prefixed, no stack. */
+function expectOneLineError (r: Run, exit: number, pattern: RegExp): void {
+  expect(r.code).toBe(exit)
+  expect(r.stdout).toBe('')
+  const lines = r.stderr.trimEnd().split('\n')
+  expect(lines).toHaveLength(1)
+  expect(lines[0]).toMatch(/^porchlight: /)
+  expect(lines[0]).toMatch(pattern)
+}
+
+async function setupHood (now?: number): Promise<{ invite: string, hood: any }> {
+  expect((await cli('alice', ['id', 'create', '--name', 'Alice'])).code).toBe(0)
+  const r = await json('alice', ['hood', 'create', 'Elm Street', '--area', 'u4pru', '--relay', RELAY], now !== undefined ? { now } : undefined)
+  return { invite: r.invite, hood: r.hood }
+}
+
+describe('identity commands', () => {
+  it('id create / id show / id export-public, and JSON shapes', async () => {
+    const created = await json('a', ['id', 'create', '--name', 'Alice'])
+    expect(Object.keys(created).sort()).toEqual(['boxKey', 'fingerprint', 'name', 'public', 'role', 'signKey'])
+    expect(created).toMatchObject({ name: 'Alice', role: 'resident' })
+    expect(created.signKey).toMatch(/^[0-9a-f]{64}$/)
+    expect(created.fingerprint).toMatch(/^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/)
+    expect(await json('a', ['id', 'show'])).toEqual(created)
+    const exported = await json('a', ['id', 'export-public'])
+    expect(exported).toEqual({ public: created.public })
+    const pub = await parsePublicIdentity(exported.public)
+    expect(toHex(pub.signKey)).toBe(created.signKey)
+    const human = await cli('a', ['id', 'show'])
+    expect(human.stdout).toContain(created.fingerprint)
+    expect(human.stdout).toContain('Alice')
+  })
+
+  it('refuses to overwrite an identity unless --force', async () => {
+    const first = await json('a', ['id', 'create', '--name', 'Alice'])
+    expectOneLineError(await cli('a', ['id', 'create', '--name', 'Eve']), 1, /already exists.*--force/)
+    expect((await json('a', ['id', 'show'])).signKey).toBe(first.signKey)
+    const forced = await json('a', ['id', 'create', '--name', 'Alice2', '--force'])
+    expect(forced.signKey).not.toBe(first.signKey)
+  })
+
+  it('commands that need an identity say how to create one', async () => {
+    expectOneLineError(await cli('none', ['id', 'show']), 1, /porchlight id create/)
+    expectOneLineError(await cli('none', ['hood', 'create', 'X', '--area', 'u4', '--relay', RELAY]), 1, /porchlight id create/)
+  })
+})
+
+describe('neighborhood commands', () => {
+  it('hood create prints a verifiable invite; hood join in another home shares the epoch key', async () => {
+    const { invite, hood } = await setupHood()
+    expect(hood).toMatchObject({ name: 'Elm Street', area: 'u4pru', epoch: 0, admin: true, members: 1, relays: [RELAY] })
+    expect(hood.topic).toBe(privateTopic(fromHex(hood.id)))
+    const parsed = await parseInvite(invite, Date.now())
+    expect(parsed.hood.name).toBe('Elm Street')
+    expect(parsed.inviterRole).toBe('admin')
+    expect(parsed.relays).toEqual([RELAY])
+
+    // Human mode: the invite alone on stdout, so `$(porchlight hood create …)` captures it.
+    const human = await cli('alice', ['hood', 'create', 'Oak', '--area', 'u4pr', '--relay', RELAY])
+    expect(human.stdout.trim()).toMatch(/^porchlight:[A-Za-z0-9_-]+$/)
+    expect(human.stderr).toContain('Oak')
+
+    await cli('bob', ['id', 'create', '--name', 'Bob'])
+    const joined = await json('bob', ['hood', 'join', invite])
+    expect(joined.hood).toMatchObject({ id: hood.id, name: 'Elm Street', admin: false, members: 2, epoch: 0 })
+    expect(joined.inviter).toMatchObject({ name: 'Alice', admin: true, me: false })
+
+    const a = await (await Home.open(join(dir, 'alice'))).hood('Elm Street')
+    const b = await (await Home.open(join(dir, 'bob'))).hood(hood.id)
+    expect(toHex(currentEpochKeys(b).contentKey)).toBe(toHex(currentEpochKeys(a).contentKey))
+
+    const members = await json('bob', ['hood', 'members'])
+    expect(members.hood).toBe(hood.id)
+    expect(members.members.map((m: any) => [m.name, m.admin, m.me])).toEqual([['Alice', true, false], ['Bob', false, true]])
+    // Joining again is idempotent.
+    expect((await json('bob', ['hood', 'join', invite])).hood.members).toBe(2)
+  })
+
+  it('a member can invite; invites expire; a damaged invite is a clear error', async () => {
+    const t0 = 1_800_000_000_000
+    const { invite } = await setupHood(t0)
+    await cli('bob', ['id', 'create', '--name', 'Bob'])
+    expectOneLineError(await cli('bob', ['hood', 'join', invite], { now: t0 + 8 * DAY }), 1, /expired/)
+    expect((await cli('bob', ['hood', 'join', invite], { now: t0 + DAY })).code).toBe(0)
+    const fromBob = await json('bob', ['hood', 'invite', '--ttl', '1h'], { now: t0 + DAY })
+    expect(fromBob.expires).toBe(t0 + DAY + 3_600_000)
+    expect((await parseInvite(fromBob.invite, t0 + DAY)).inviterRole).toBe('member')
+    await cli('carol', ['id', 'create', '--name', 'Carol'])
+    // Carol learns of Bob (her inviter) from the invite; the others arrive by join announcements.
+    const carol = await json('carol', ['hood', 'join', fromBob.invite], { now: t0 + DAY })
+    expect(carol.inviter).toMatchObject({ name: 'Bob', admin: false })
+    expect(carol.hood.members).toBe(2)
+    expectOneLineError(await cli('carol', ['hood', 'join', invite.slice(0, -20)], { now: t0 }), 1, /not a valid invite/)
+    expectOneLineError(await cli('carol', ['hood', 'join', 'hello'], { now: t0 }), 1, /porchlight:/)
+    const r = await cli('carol', ['--json', 'hood', 'join', invite.slice(0, -20)], { now: t0 })
+    expect(r.code).toBe(1)
+    expect(JSON.parse(r.stderr).error.code).toBe('MALFORMED')
+    expectOneLineError(await cli('alice', ['hood', 'invite', '--ttl', '31d']), 1, /ttl/)
+    expectOneLineError(await cli('alice', ['hood', 'invite', '--ttl', 'soon']), 2, /duration/)
+  })
+
+  it('hood create validates area, relays and duplicate names', async () => {
+    await cli('a', ['id', 'create', '--name', 'Alice'])
+    expectOneLineError(await cli('a', ['hood', 'create', 'X', '--area', 'u4pruxy', '--relay', RELAY]), 1, /geohash/)
+    expectOneLineError(await cli('a', ['hood', 'create', 'X', '--area', 'u4', '--relay', '/ip4/1.2.3.4/tcpx/1']), 1, /not a multiaddr/)
+    expectOneLineError(await cli('a', ['hood', 'create', 'X', '--area', 'u4']), 2, /--relay/)
+    expectOneLineError(await cli('a', ['hood', 'create', 'X', '--relay', RELAY]), 2, /--area is required/)
+    expectOneLineError(await cli('a', ['hood', 'create', '--area', 'u4', '--relay', RELAY]), 2, /missing argument/)
+    expect((await cli('a', ['hood', 'create', 'X', '--area', 'u4', '--relay', RELAY, '--relay', '/dns4/relay.example.org/tcp/443/wss'])).code).toBe(0)
+    expectOneLineError(await cli('a', ['hood', 'create', 'X', '--area', 'u4', '--relay', RELAY]), 1, /already have a neighborhood named "X"/)
+    expect((await json('a', ['hood', 'list'])).hoods[0].relays).toHaveLength(2)
+  })
+
+  it('several hoods: list, --hood by name or id prefix, and a clear error without it', async () => {
+    const { hood } = await setupHood()
+    await cli('alice', ['hood', 'create', 'Oak', '--area', 'u4pr', '--relay', RELAY])
+    const list = await json('alice', ['hood', 'list'])
+    expect(list.hoods.map((h: any) => h.name)).toEqual(['Elm Street', 'Oak'])
+    expect(Object.keys(list.hoods[0]).sort()).toEqual(['admin', 'admins', 'area', 'epoch', 'id', 'joined', 'members', 'name', 'relays', 'topic'])
+    expectOneLineError(await cli('alice', ['hood', 'invite']), 1, /--hood/)
+    expect((await json('alice', ['hood', 'invite', '--hood', 'Oak'])).hood).toBe(list.hoods[1].id)
+    expect((await json('alice', ['hood', 'members', '--hood', hood.id.slice(0, 8)])).hood).toBe(hood.id)
+    expectOneLineError(await cli('alice', ['hood', 'members', '--hood', 'Maple']), 1, /no neighborhood "Maple"/)
+    expectOneLineError(await cli('nobody', ['hood', 'list', '--hood', 'x']), 2, /unknown option --hood/)
+    const empty = await cli('nobody', ['hood', 'list'])
+    expect(empty.code).toBe(0)
+    expect(empty.stdout).toContain('hood join')
+  })
+
+  it('relay-token carries the tag key and topic, never the content key, secret, name or id', async () => {
+    const { hood } = await setupHood()
+    const r = await json('alice', ['hood', 'relay-token'])
+    const token = parseRelayToken(r.token)
+    const state = await (await Home.open(join(dir, 'alice'))).hood(hood.id)
+    const keys = currentEpochKeys(state)
+    expect(r).toMatchObject({ hood: hood.id, epoch: 0, topic: privateTopic(state.hood.id) })
+    expect(token.topic).toBe(privateTopic(state.hood.id))
+    expect(toHex(token.tagKey)).toBe(toHex(keys.tagKey))
+    expect(token.area).toBeUndefined()
+    const raw = fromBase64Url(r.token.slice('plrelay:'.length))
+    for (const secret of [keys.contentKey, keys.secret, state.hood.id, new TextEncoder().encode('Elm Street')]) {
+      expect(containsBytes(raw, secret)).toBe(false)
+    }
+    expect(parseRelayToken((await json('alice', ['hood', 'relay-token', '--with-area'])).token).area).toBe('u4pru')
+  })
+})
+
+describe('agency commands', () => {
+  it('agency create, follow, attestation from an admin, and the limits of the role', async () => {
+    const { hood } = await setupHood()
+    const ag = await json('fire', ['agency', 'create', '--name', 'Riverside Fire'])
+    expect(ag.role).toBe('agency')
+    expect((await json('fire', ['id', 'show'])).role).toBe('agency')
+    expect(await json('fire', ['agency', 'follow', 'u4pru', 'u4prv', 'u4pru'])).toEqual({ areas: ['u4pru', 'u4prv'] })
+    expectOneLineError(await cli('fire', ['agency', 'follow', 'u4prua1']), 1, /geohash/)
+    expect(await json('fire', ['agency', 'unfollow', 'u4prv'])).toEqual({ areas: ['u4pru'] })
+    expectOneLineError(await cli('fire', ['hood', 'create', 'X', '--area', 'u4', '--relay', RELAY]), 1, /agency/)
+
+    // Only an admin vouches; a member is refused.
+    const key = (await json('fire', ['id', 'export-public'])).public
+    await cli('bob', ['id', 'create', '--name', 'Bob'])
+    const invite = (await json('alice', ['hood', 'invite'])).invite
+    await cli('bob', ['hood', 'join', invite])
+    expectOneLineError(await cli('bob', ['hood', 'attest-agency', key]), 1, /only an admin/)
+    const r = await cli('bob', ['--json', 'hood', 'attest-agency', key])
+    expect(JSON.parse(r.stderr)).toEqual({ error: { code: 'NOT_ADMIN', message: expect.stringContaining('admin') } })
+    expectOneLineError(await cli('alice', ['hood', 'attest-agency', 'plid:AAAA']), 1, /porchlight: /)
+
+    const att = await json('alice', ['hood', 'attest-agency', key, '--ttl', '30d'])
+    expect(att.hood).toBe(hood.id)
+    expect(att.attestation).toMatchObject({ agency: ag.signKey, name: 'Riverside Fire', area: 'u4pru' })
+    const verified = await verifyAttestation(parseAttestationString(att.attestation.attestation), Date.now())
+    expect(toHex(verified.agency.signKey)).toBe(ag.signKey)
+    expect(verified.expires - verified.issued).toBe(30 * DAY)
+    const saved = await (await Home.open(join(dir, 'alice'))).hood(hood.id)
+    expect(saved.attestations).toHaveLength(1)
+
+    // The agency keeps it; someone else's attestation is refused.
+    const kept = await json('fire', ['agency', 'add-attestation', att.attestation.attestation])
+    expect(kept.attestations).toBe(1)
+    const shown = await json('fire', ['agency', 'show'])
+    expect(shown.areas).toEqual(['u4pru'])
+    expect(shown.attestations.map((a: any) => a.adminFingerprint)).toEqual([att.attestation.adminFingerprint])
+    const bobAtt = (await json('alice', ['hood', 'attest-agency', (await json('bob', ['id', 'export-public'])).public])).attestation.attestation
+    expectOneLineError(await cli('fire', ['agency', 'add-attestation', bobAtt]), 1, /another key/)
+    expectOneLineError(await cli('alice', ['agency', 'follow', 'u4']), 1, /not an agency/)
+  })
+
+  it('id create --force over an agency makes a resident again', async () => {
+    await cli('g', ['agency', 'create', '--name', 'City'])
+    expectOneLineError(await cli('g', ['agency', 'create', '--name', 'City2']), 1, /already exists/)
+    expect((await json('g', ['id', 'create', '--name', 'Gina', '--force'])).role).toBe('resident')
+    expect((await json('g', ['id', 'show'])).role).toBe('resident')
+  })
+})
+
+describe('parsing and help', () => {
+  it('usage errors exit 2 with one line', async () => {
+    expectOneLineError(await cli('x', ['frob']), 2, /unknown command "frob"/)
+    expectOneLineError(await cli('x', ['hood']), 2, /needs a subcommand: create, list/)
+    expectOneLineError(await cli('x', ['hood', 'frob']), 2, /unknown command "hood frob"/)
+    expectOneLineError(await cli('x', ['id', 'show', '--bogus']), 2, /unknown option --bogus/)
+    expectOneLineError(await cli('x', ['id', 'show', 'extra']), 2, /unexpected argument "extra"/)
+    expectOneLineError(await cli('x', ['id', 'create']), 2, /--name is required/)
+    expectOneLineError(await cli('x', ['id', 'create', '--name']), 2, /argument missing/)
+    const j = await cli('x', ['--json', 'frob'])
+    expect(j.code).toBe(2)
+    expect(JSON.parse(j.stderr)).toEqual({ error: { code: 'BAD_ARGUMENT', message: expect.stringContaining('frob') } })
+  })
+
+  it('--help, help COMMAND, group help and --version', async () => {
+    const general = await cli('x', ['--help'])
+    expect(general.code).toBe(0)
+    for (const name of Object.keys(COMMANDS)) expect(general.stdout).toContain(name)
+    const one = await cli('x', ['help', 'hood', 'create'])
+    expect(one.stdout).toContain('Usage: porchlight hood create NAME --area GEOHASH --relay MULTIADDR')
+    expect((await cli('x', ['hood', 'create', '--help'])).stdout).toBe(one.stdout)
+    expect((await cli('x', ['hood', '--help'])).stdout).toContain('hood relay-token')
+    expectOneLineError(await cli('x', ['help', 'frob']), 2, /no command "frob"/)
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'))
+    expect((await cli('x', ['--version'])).stdout.trim()).toBe(pkg.version)
+    expect(JSON.parse((await cli('x', ['--json', '--version'])).stdout)).toEqual({ version: pkg.version })
+    // Every command renders its help, and every option has a description.
+    for (const [name, cmd] of Object.entries(COMMANDS)) {
+      expect(helpFor(name)).toContain(`porchlight ${name}`)
+      for (const o of Object.values(cmd.options ?? {})) expect(o.help.length).toBeGreaterThan(5)
+    }
+  })
+
+  it('a corrupt home file is one line naming the file', async () => {
+    const { hood } = await setupHood()
+    const path = join(dir, 'alice', 'hoods', hood.id)
+    await writeFile(path, (await readFile(path)).subarray(0, 50))
+    expectOneLineError(await cli('alice', ['hood', 'list']), 1, new RegExp(`${hood.id}: corrupt home file`))
+  })
+})
+
+describe('the real binary', () => {
+  it('runs end to end: identity, hood, invite, join in another home (PORCHLIGHT_HOME)', async () => {
+    const a = join(dir, 'a')
+    const b = join(dir, 'b')
+    expect((await spawnCli(['--home', a, 'id', 'create', '--name', 'Alice'])).code).toBe(0)
+    const created = await spawnCli(['--home', a, 'hood', 'create', 'Elm Street', '--area', 'u4pru', '--relay', RELAY])
+    expect(created.code).toBe(0)
+    const invite = created.stdout.trim()
+    expect(invite.startsWith('porchlight:')).toBe(true)
+    expect((await spawnCli(['id', 'create', '--name', 'Bob'], { PORCHLIGHT_HOME: b })).code).toBe(0)
+    const joined = await spawnCli(['--json', 'hood', 'join', invite], { PORCHLIGHT_HOME: b })
+    expect(joined.code).toBe(0)
+    expect(JSON.parse(joined.stdout).hood.name).toBe('Elm Street')
+    const members = JSON.parse((await spawnCli(['hood', 'members', '--json', '--home', b])).stdout)
+    expect(members.members.map((m: any) => m.name)).toEqual(['Alice', 'Bob'])
+  })
+
+  it('exit codes and one-line errors; a stack only with PORCHLIGHT_DEBUG=1', async () => {
+    const version = await spawnCli(['--version'])
+    expect(version.code).toBe(0)
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
+    expectOneLineError(await spawnCli(['--home', dir, 'frob']), 2, /unknown command/)
+    expectOneLineError(await spawnCli(['--home', dir, 'id', 'show']), 1, /no identity/)
+    const debug = await spawnCli(['--home', dir, 'id', 'show'], { PORCHLIGHT_DEBUG: '1' })
+    expect(debug.code).toBe(1)
+    expect(debug.stderr.split('\n').length).toBeGreaterThan(2)
+    expect(debug.stderr).toMatch(/\n\s+at /)
+  })
+})
