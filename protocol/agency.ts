@@ -1,0 +1,296 @@
+/**
+ * Agencies (police, fire, city services): who vouches for them, what they ask, and how a
+ * resident answers privately.
+ *
+ * Attestation 'pl/agency-attest' v1 (at most MAX_ATTESTATION_BYTES = 768):
+ *   { ag: agency public identity ('pl/id' bytes), n: vouched name (1..64 bytes), a: area
+ *     geohash (1..6), adm: admin sign key (32), iss: ms, exp: ms, sig: 64 }
+ *   sig = the admin's signature over the same fields without sig, domain 'pl/agency-attest-body'.
+ *   An admin of a neighborhood states "this key is <name>, serving <area>, until <exp>".
+ *   Attestations are public. They name the admin's key but not the neighborhood (whose id
+ *   and name stay private): a client trusts one when its signer is an admin of one of the
+ *   client's own neighborhoods (isVouchedBy). Lifetime at most one year.
+ *
+ * Request for assistance 'pl/rfa' v1 (at most MAX_RFA_BYTES), published on areaTopic(area):
+ *   { post (map, kind 'rfa'), area: geohash 1..6, ag: agency public identity ('pl/id' bytes),
+ *     att: [attestation bytes] (0..4), sig: 64 }
+ *   sig = the agency IDENTITY key's signature (not a pseudonym: every request is on the
+ *   record) over 'pl/rfa-body' { ...post fields, area, ag, att }. The identity carries the
+ *   agency's box key (bound by its identity signature), which is where sealed replies go.
+ *   Attached attestations must name the same agency and be valid when the RFA was created.
+ *
+ * Sealed reply: seal.ts box (context 'pl/agency-reply') to the agency's X25519 key of
+ *   'pl/agency-reply' v1 { rfa: RFA id (32), post (map), au?: author public identity, sig?: 64 }
+ *   Only the agency's box secret opens it; relays carrying it see a 48-byte-overhead blob.
+ *   The author's identity is in it only if the author chooses: then sig = author's signature
+ *   over 'pl/agency-reply-body' { ...post fields, rfa, ab: agency box key, au }, so the reply
+ *   is provably theirs and provably addressed to that agency. Without it the reply is
+ *   anonymous at this layer (the transport that delivers it may still reveal a network address).
+ */
+import { fail } from './errors.ts'
+import { decodeStruct, encodeStruct, equalBytes, type Fields, type StructSpec } from './encoding.ts'
+import { getCrypto, sha256, SIGNATURE_BYTES } from './crypto.ts'
+import { checkGeohash, inArea, MAX_AREA_PRECISION } from './geohash.ts'
+import { checkName, decodePublicIdentity, encodePublicIdentity, type Identity, MAX_NAME_BYTES, type PublicIdentity, signStruct, verifyStruct } from './identity.ts'
+import { areaTopic, isAdmin, type Neighborhood } from './neighborhood.ts'
+import { checkPostFields, createPost, type MediaRef, MAX_POST_BYTES, type Post, POST_ID_BYTES, postFields, readPost } from './post.ts'
+import { openSealed, sealTo, type SealOptions } from './seal.ts'
+
+export const DOMAIN_ATTESTATION = 'pl/agency-attest'
+export const DOMAIN_RFA = 'pl/rfa'
+export const DOMAIN_AGENCY_REPLY = 'pl/agency-reply'
+/** seal.ts context of replies sealed to an agency. */
+export const AGENCY_REPLY_CONTEXT = 'pl/agency-reply'
+
+export const DEFAULT_ATTESTATION_TTL_MS = 180 * 24 * 3600_000
+export const MAX_ATTESTATION_TTL_MS = 366 * 24 * 3600_000
+export const MAX_AGENCY_CLOCK_SKEW_MS = 5 * 60_000
+export const MAX_ATTESTATION_BYTES = 768
+export const MAX_RFA_ATTESTATIONS = 4
+export const MAX_RFA_BYTES = MAX_POST_BYTES + MAX_RFA_ATTESTATIONS * (MAX_ATTESTATION_BYTES + 4) + 1024
+export const MAX_AGENCY_REPLY_BYTES = MAX_POST_BYTES + 1024
+const MAX_PUBLIC_ID_BYTES = 512
+const MAX_AREA_FIELD_BYTES = 16
+
+const ATTEST_FIELDS = ['ag', 'n', 'a', 'adm', 'iss', 'exp']
+const ATTESTATION: StructSpec = { domain: DOMAIN_ATTESTATION, version: 1, required: [...ATTEST_FIELDS, 'sig'], maxBytes: MAX_ATTESTATION_BYTES }
+const ATTESTATION_BODY: StructSpec = { domain: 'pl/agency-attest-body', version: 1, required: ATTEST_FIELDS, maxBytes: MAX_ATTESTATION_BYTES }
+
+const POST_KEYS = ['kind', 'text', 'created', 'expires', 'media']
+const POST_OPT = ['location', 'replyTo']
+const RFA: StructSpec = { domain: DOMAIN_RFA, version: 1, required: ['post', 'area', 'ag', 'att', 'sig'], maxBytes: MAX_RFA_BYTES }
+const RFA_BODY: StructSpec = { domain: 'pl/rfa-body', version: 1, required: [...POST_KEYS, 'area', 'ag', 'att'], optional: POST_OPT, maxBytes: MAX_RFA_BYTES }
+
+const REPLY: StructSpec = { domain: DOMAIN_AGENCY_REPLY, version: 1, required: ['rfa', 'post'], optional: ['au', 'sig'], maxBytes: MAX_AGENCY_REPLY_BYTES }
+const REPLY_BODY: StructSpec = { domain: 'pl/agency-reply-body', version: 1, required: [...POST_KEYS, 'rfa', 'ab', 'au'], optional: POST_OPT, maxBytes: MAX_AGENCY_REPLY_BYTES }
+
+// ---- attestations ----
+
+export interface AgencyAttestation {
+  readonly agency: PublicIdentity
+  /** The name the admin vouches for, e.g. "Springfield Fire Dept." */
+  readonly name: string
+  /** Area the agency serves: geohash prefix, 1..6 characters. */
+  readonly area: string
+  /** The vouching admin's signing key (32 bytes). */
+  readonly hoodAdmin: Uint8Array
+  readonly issued: number
+  readonly expires: number
+  readonly sig: Uint8Array
+}
+
+export interface AttestationOptions {
+  /** Vouched name; default the agency identity's own name. */
+  name?: string
+  /** Default 180 days, at most 366. */
+  ttlMs?: number
+  /** When given, the admin must be one of its admins (NOT_ADMIN). */
+  hood?: Neighborhood
+}
+
+function checkTime (n: number, what: string): void {
+  if (!Number.isSafeInteger(n) || n < 0) fail('BAD_ARGUMENT', `${what} must be a non-negative integer (ms)`)
+}
+
+function attestationFields (a: Omit<AgencyAttestation, 'sig'>): Record<string, unknown> {
+  return { ag: encodePublicIdentity(a.agency), n: a.name, a: a.area, adm: a.hoodAdmin, iss: a.issued, exp: a.expires }
+}
+
+/** An admin vouches for an agency key, name and area. Returns the attestation bytes. */
+export async function createAttestation (
+  admin: Identity, agencyPublic: PublicIdentity, area: string, now: number, opts: AttestationOptions = {}
+): Promise<Uint8Array> {
+  checkTime(now, 'now')
+  checkGeohash(area, MAX_AREA_PRECISION, 'attestation area')
+  const ttl = opts.ttlMs ?? DEFAULT_ATTESTATION_TTL_MS
+  if (!Number.isSafeInteger(ttl) || ttl <= 0 || ttl > MAX_ATTESTATION_TTL_MS) fail('BAD_ARGUMENT', `ttl must be 1..${MAX_ATTESTATION_TTL_MS} ms`)
+  if (opts.hood !== undefined && !isAdmin(opts.hood, admin.public.signKey)) fail('NOT_ADMIN', 'only an admin can vouch for an agency')
+  const att = { agency: agencyPublic, name: checkName(opts.name ?? agencyPublic.name), area, hoodAdmin: admin.public.signKey, issued: now, expires: now + ttl }
+  const fields = attestationFields(att)
+  const sig = await signStruct(admin.seed, ATTESTATION_BODY, fields)
+  return encodeStruct(ATTESTATION, { ...fields, sig })
+}
+
+function checkWindow (issued: number, expires: number, at: number): void {
+  if (expires <= issued || expires - issued > MAX_ATTESTATION_TTL_MS) fail('OUT_OF_RANGE', 'attestation lifetime out of range')
+  if (issued > at + MAX_AGENCY_CLOCK_SKEW_MS) fail('FUTURE_DATED', 'attestation is dated in the future')
+  if (expires <= at) fail('EXPIRED', 'attestation has expired')
+}
+
+/**
+ * Decodes and verifies an attestation at time `now`: the agency's identity binding, the
+ * admin's signature (BAD_SIGNATURE), its lifetime (OUT_OF_RANGE), FUTURE_DATED, EXPIRED.
+ * Whether the admin is one the reader trusts is the reader's question: isVouchedBy.
+ */
+export async function verifyAttestation (bytes: Uint8Array, now: number): Promise<AgencyAttestation> {
+  const f = decodeStruct(ATTESTATION, bytes)
+  const ag = f.bytes('ag', { max: MAX_PUBLIC_ID_BYTES })
+  const name = f.string('n', MAX_NAME_BYTES, 1)
+  const area = checkGeohash(f.string('a', MAX_AREA_FIELD_BYTES, 1), MAX_AREA_PRECISION, 'attestation area')
+  const hoodAdmin = f.bytes('adm', { len: 32 })
+  const issued = f.uint('iss')
+  const expires = f.uint('exp')
+  const sig = f.bytes('sig', { len: SIGNATURE_BYTES })
+  let canonical = false
+  try { canonical = checkName(name) === name } catch { /* reported below */ }
+  if (!canonical) fail('OUT_OF_RANGE', 'attestation name is not a valid display name')
+  const agency = await decodePublicIdentity(ag)
+  await verifyStruct(hoodAdmin, ATTESTATION_BODY, { ag, n: name, a: area, adm: hoodAdmin, iss: issued, exp: expires }, sig, 'agency attestation')
+  checkWindow(issued, expires, now)
+  return { agency, name, area, hoodAdmin, issued, expires, sig }
+}
+
+/** Is the attestation signed by an admin of `hood`? */
+export function isVouchedBy (att: AgencyAttestation, hood: Neighborhood): boolean {
+  return isAdmin(hood, att.hoodAdmin)
+}
+
+/** Does the attestation's area contain `area` (e.g. the area of an RFA)? */
+export function attestationCovers (att: AgencyAttestation, area: string): boolean {
+  return inArea(area, att.area)
+}
+
+// ---- requests for assistance ----
+
+export interface RfaOptions {
+  /** Geohash inside `area` (1..8 characters). */
+  location?: string
+  media?: MediaRef[]
+  /** Attestation bytes for this agency, at most 4, shown to residents with the request. */
+  attestations?: readonly Uint8Array[]
+}
+
+export interface OpenedRfa {
+  /** SHA-256 of the RFA bytes (32): what replies name. */
+  id: Uint8Array
+  area: string
+  /** areaTopic(area). */
+  topic: string
+  post: Post
+  /** The agency's identity: its signing key signed the request, its box key takes sealed replies. */
+  agency: PublicIdentity
+  /** Attached attestations, verified at the request's creation time; they may have expired since. */
+  attestations: AgencyAttestation[]
+}
+
+function rfaMessage (post: Post, area: string, ag: Uint8Array, att: readonly Uint8Array[]): Uint8Array {
+  return encodeStruct(RFA_BODY, { ...postFields(post), area, ag, att: [...att] })
+}
+
+function checkRfaArea (area: string, post: Post): void {
+  checkGeohash(area, MAX_AREA_PRECISION, 'rfa area')
+  if (post.location !== undefined && !inArea(post.location, area)) fail('BAD_GEOHASH', 'request location is outside its area')
+}
+
+async function readAttestations (
+  att: readonly Uint8Array[], agency: PublicIdentity, created: number, code: 'BAD_ARGUMENT' | 'OUT_OF_RANGE'
+): Promise<AgencyAttestation[]> {
+  const out: AgencyAttestation[] = []
+  for (const bytes of att) {
+    const a = await verifyAttestation(bytes, created)
+    if (!equalBytes(a.agency.signKey, agency.signKey)) fail(code, 'attestation is for another agency')
+    out.push(a)
+  }
+  return out
+}
+
+/** A request for assistance, signed by the agency's identity key, for areaTopic(area). */
+export async function sealRfa (
+  agency: Identity, area: string, text: string, now: number, ttlMs?: number, opts: RfaOptions = {}
+): Promise<{ bytes: Uint8Array, id: Uint8Array }> {
+  const post = createPost({
+    kind: 'rfa', text, now, ...(ttlMs !== undefined ? { ttlMs } : {}),
+    ...(opts.location !== undefined ? { location: opts.location } : {}),
+    ...(opts.media !== undefined ? { media: opts.media } : {})
+  })
+  checkRfaArea(area, post)
+  const att = [...(opts.attestations ?? [])]
+  if (att.length > MAX_RFA_ATTESTATIONS) fail('TOO_LARGE', `at most ${MAX_RFA_ATTESTATIONS} attestations`)
+  await readAttestations(att, agency.public, now, 'BAD_ARGUMENT')
+  const ag = encodePublicIdentity(agency.public)
+  const sig = await (await getCrypto()).ed25519Sign(agency.seed, rfaMessage(post, area, ag, att))
+  const bytes = encodeStruct(RFA, { post: postFields(post), area, ag, att, sig })
+  return { bytes, id: sha256(bytes) }
+}
+
+/**
+ * Decodes and verifies an RFA at `now`: post bounds and times, kind 'rfa', location inside
+ * the area (BAD_GEOHASH), the agency's identity binding and signature (BAD_SIGNATURE), and
+ * each attestation (signature, same agency, valid at the post's creation time).
+ */
+export async function openRfa (bytes: Uint8Array, now: number): Promise<OpenedRfa> {
+  const f = decodeStruct(RFA, bytes)
+  const area = f.string('area', MAX_AREA_FIELD_BYTES, 1)
+  const ag = f.bytes('ag', { max: MAX_PUBLIC_ID_BYTES })
+  const att = f.array('att', MAX_RFA_ATTESTATIONS, item => item.bytes({ max: MAX_ATTESTATION_BYTES, min: 1 }))
+  const sig = f.bytes('sig', { len: SIGNATURE_BYTES })
+  const post = readPost(f, 'post', now)
+  if (post.kind !== 'rfa') fail('OUT_OF_RANGE', 'a request for assistance has kind "rfa"')
+  checkRfaArea(area, post)
+  const agency = await decodePublicIdentity(ag)
+  if (!await (await getCrypto()).ed25519Verify(agency.signKey, rfaMessage(post, area, ag, att), sig)) {
+    fail('BAD_SIGNATURE', 'request signature does not verify')
+  }
+  const attestations = await readAttestations(att, agency, post.created, 'OUT_OF_RANGE')
+  return { id: sha256(bytes), area, topic: areaTopic(area), post, agency, attestations }
+}
+
+// ---- sealed replies ----
+
+export interface AgencyReply {
+  /** Id of the RFA answered (32 bytes). */
+  rfaId: Uint8Array
+  post: Post
+  /** Present only if the author chose to identify themselves (signature verified). */
+  author?: PublicIdentity
+}
+
+function replyMessage (post: Post, rfa: Uint8Array, agencyBoxKey: Uint8Array, au: Uint8Array): Uint8Array {
+  return encodeStruct(REPLY_BODY, { ...postFields(post), rfa, ab: agencyBoxKey, au })
+}
+
+function checkReplyTarget (post: Post, rfaId: Uint8Array): void {
+  if (post.replyTo !== undefined && !equalBytes(post.replyTo, rfaId)) fail('BAD_ARGUMENT', 'post replies to another post than the request')
+}
+
+/**
+ * Seals a reply to an RFA for the agency's box key (from OpenedRfa.agency.boxKey). With
+ * `author` = null the reply carries no identity; otherwise the author's identity and signature.
+ */
+export async function sealReplyToAgency (
+  author: Identity | null, agencyBoxKey: Uint8Array, rfaId: Uint8Array, post: Post, opts: SealOptions = {}
+): Promise<Uint8Array> {
+  if (!(rfaId instanceof Uint8Array) || rfaId.length !== POST_ID_BYTES) fail('BAD_ARGUMENT', 'rfa id must be 32 bytes')
+  if (!(agencyBoxKey instanceof Uint8Array) || agencyBoxKey.length !== 32) fail('BAD_ARGUMENT', 'agency box key must be 32 bytes')
+  checkPostFields(post)
+  checkReplyTarget(post, rfaId)
+  let fields: Record<string, unknown> = { rfa: rfaId, post: postFields(post) }
+  if (author !== null) {
+    const au = encodePublicIdentity(author.public)
+    const sig = await (await getCrypto()).ed25519Sign(author.seed, replyMessage(post, rfaId, agencyBoxKey, au))
+    fields = { ...fields, au, sig }
+  }
+  return sealTo(agencyBoxKey, encodeStruct(REPLY, fields as never), AGENCY_REPLY_CONTEXT, opts)
+}
+
+function readReply (f: Fields, now: number): { rfa: Uint8Array, post: Post, au?: Uint8Array, sig?: Uint8Array } {
+  const rfa = f.bytes('rfa', { len: POST_ID_BYTES })
+  const au = f.optBytes('au', { max: MAX_PUBLIC_ID_BYTES })
+  const sig = f.optBytes('sig', { len: SIGNATURE_BYTES })
+  if ((au === undefined) !== (sig === undefined)) fail('MISSING_FIELD', 'author and signature come together')
+  const post = readPost(f, 'post', now)
+  checkReplyTarget(post, rfa)
+  return { rfa, post, ...(au !== undefined ? { au } : {}), ...(sig !== undefined ? { sig } : {}) }
+}
+
+/** Agency side: opens a sealed reply (DECRYPT_FAILED unless sealed to this agency) and verifies it. */
+export async function openReplyToAgency (agency: Identity, sealed: Uint8Array, now: number): Promise<AgencyReply> {
+  const plain = await openSealed(agency.boxSecret, sealed, AGENCY_REPLY_CONTEXT)
+  const r = readReply(decodeStruct(REPLY, plain), now)
+  if (r.au === undefined || r.sig === undefined) return { rfaId: r.rfa, post: r.post }
+  const author = await decodePublicIdentity(r.au)
+  if (!await (await getCrypto()).ed25519Verify(author.signKey, replyMessage(r.post, r.rfa, agency.public.boxKey, r.au), r.sig)) {
+    fail('BAD_SIGNATURE', 'reply signature does not verify')
+  }
+  return { rfaId: r.rfa, post: r.post, author }
+}
