@@ -183,11 +183,14 @@ export class Reconciler {
   /** Lists our ids of [lower, upper) = items [lo, hi), as many as fit; false if cut. */
   #list (w: SyncWriter, lower: SyncBound, lo: number, upper: SyncBound, hi: number): boolean {
     const items = this.#items
-    const ids = Array.from(items.slice(lo, hi), (it) => it.id)
-    if (w.tryIdList(lower, upper, ids)) return true
+    const n = hi - lo
+    // Never gather more ids than the message could hold (a range may hold the whole set).
+    const fitAtMost = Math.floor((w.limit - w.size) / ID_BYTES)
+    const ids = Array.from(items.slice(lo, lo + Math.min(n, fitAtMost + 1)), (it) => it.id)
+    if (ids.length === n && w.tryIdList(lower, upper, ids)) return true
     // Cut: list a prefix that surely fits, then close with a fingerprint of the rest.
-    const room = w.limit - CLOSE_RESERVE_BYTES - w.size - w.skipBytes(lower) - MAX_BOUND_BYTES - 1 - varintSize(ids.length)
-    let m = Math.min(ids.length - 1, Math.floor(room / ID_BYTES))
+    const room = w.limit - CLOSE_RESERVE_BYTES - w.size - w.skipBytes(lower) - MAX_BOUND_BYTES - 1 - varintSize(n)
+    let m = Math.min(n - 1, Math.floor(room / ID_BYTES))
     while (m > 0) {
       const bound = minimalBound(items.at(lo + m - 1), items.at(lo + m))
       if (w.tryIdList(lower, bound, ids.slice(0, m))) {
