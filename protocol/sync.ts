@@ -16,13 +16,18 @@
  *  - A message that would exceed `maxMessageBytes` is cut at a range boundary and closed with
  *    the fingerprint of everything left (Negentropy's frame size limit), so it converges in
  *    further rounds. A range re-examined after such a cut is never reported twice.
+ *  - Pacing (client): where the sets differ densely, the server's lists fill its replies, and
+ *    buckets the client opened beyond one reply's worth would be cut off and walked down to
+ *    again. The client learns from each reply how many ids the server lists per item of its
+ *    own, opens about one reply's worth of listable buckets, and hands the other differing
+ *    ranges back whole as fingerprints for later rounds.
  *
  * Nothing here does I/O: the network layer carries the bytes (one Reconciler per session on
  * the client; `respond` keeps no state, so one Reconciler serves every client of a topic).
  */
 import { fail } from './errors.ts'
 import { ID_BYTES } from './sync-fingerprint.ts'
-import { INFINITE_BOUND, MIN_BOUND, minimalBound, SyncItemSet, type SyncBound } from './sync-items.ts'
+import { compareItems, INFINITE_BOUND, MIN_BOUND, minimalBound, SyncItemSet, type SyncBound } from './sync-items.ts'
 import {
   CLOSE_RESERVE_BYTES, decodeSyncMessage, idKey, MAX_BOUND_BYTES, SyncWriter, type SyncRange
 } from './sync-wire.ts'
@@ -52,6 +57,8 @@ const MAX_ID_LIST_THRESHOLD = 4096
 const LEAF_SPLIT_FACTOR = 1.5
 /** ...but at most LEAF_SPLIT_CAP times the usual branching. */
 const LEAF_SPLIT_CAP = 2
+/** Client pacing leaves this much of a reply (at most a quarter) for what is not a list. */
+const PACE_REPLY_RESERVE_BYTES = 2048
 
 export interface ReconcilerOptions {
   /** Largest message sent or accepted, bytes (512..1 MiB). Both peers must agree. @default 65536 */
@@ -81,6 +88,15 @@ export class Reconciler {
   readonly #items: SyncItemSet
   /** ids already returned in have/need this session (a cut message can revisit a range) */
   #reported = new Set<string>()
+  /** client pacing: ids the server listed per client item of the buckets it was asked to list */
+  #idsPerItem = 0
+  /** client pacing: span of the listable buckets the last message opened, null if none */
+  #opened: { from: SyncBound, to: SyncBound } | null = null
+
+  /** client pacing: reply bytes the listable buckets of one message may cost */
+  get #paceBudget (): number {
+    return this.maxMessageBytes - Math.min(PACE_REPLY_RESERVE_BYTES, this.maxMessageBytes / 4)
+  }
 
   constructor (items: SyncItemSet, opts: ReconcilerOptions = {}) {
     if (!(items instanceof SyncItemSet)) fail('BAD_ARGUMENT', 'Reconciler needs a SyncItemSet')
@@ -95,27 +111,68 @@ export class Reconciler {
   /** Client: starts a session; returns the first message. */
   initiate (): Uint8Array {
     this.#reported.clear()
+    this.#idsPerItem = 0
     const w = new SyncWriter(this.maxMessageBytes)
-    this.#split(w, MIN_BOUND, 0, INFINITE_BOUND, this.#items.size, true, true)
+    const pace = this.#newPace()
+    const size = this.#items.size
+    if (this.#split(w, MIN_BOUND, 0, INFINITE_BOUND, size, pace, true) && pace.region !== null) {
+      this.#flushRegion(w, pace, INFINITE_BOUND, size)
+    }
+    this.#opened = pace.opened
     return w.finish()
   }
 
   /** Client: processes a server message; returns the next message (null when done) and what it learnt. */
   reconcile (msg: Uint8Array): ReconcileResult {
     const ranges = decodeSyncMessage(msg, this.maxMessageBytes)
+    this.#learnPace(ranges)
     const have: Uint8Array[] = []
     const need: Uint8Array[] = []
-    const w = this.#process(ranges, true, have, need)
+    const pace = this.#newPace()
+    const w = this.#process(ranges, pace, have, need)
+    this.#opened = pace.opened
     return { next: w.hasWork ? w.finish() : null, have, need }
   }
 
   /** Server: answers one client message. Keeps no state between calls. */
   respond (msg: Uint8Array): Uint8Array {
     const ranges = decodeSyncMessage(msg, this.maxMessageBytes)
-    return this.#process(ranges, false, [], []).finish()
+    return this.#process(ranges, null, [], []).finish()
   }
 
-  #process (ranges: readonly SyncRange[], initiator: boolean, have: Uint8Array[], need: Uint8Array[]): SyncWriter {
+  #newPace (): Pace {
+    return { spent: 0, opened: null, deferring: false, region: null }
+  }
+
+  /**
+   * Client pacing. A server message holds at most maxMessageBytes of listed ids; buckets the
+   * client opens beyond that are cut off and must be walked down to again. So the client
+   * learns, from each reply, how many ids the server listed per client item in the buckets
+   * it opened (before any cut: a reply cut short ends with a Fingerprint to infinity), and
+   * opens about one reply's worth. Sparse differences give ~0 and no pacing; only the
+   * amount of work per round changes, never the result.
+   */
+  #learnPace (ranges: readonly SyncRange[]): void {
+    const o = this.#opened
+    if (o === null) return
+    const last = ranges[ranges.length - 1]
+    let end = o.to
+    let listed = 0
+    let lower = MIN_BOUND
+    for (const r of ranges) {
+      if (r === last && r.mode === 'fingerprint') {
+        if (compareItems(lower, end) < 0) end = lower
+        break
+      }
+      if (r.mode === 'idList' && compareItems(lower, o.from) >= 0 && compareItems(r.upper, o.to) <= 0) listed += r.ids.length
+      lower = r.upper
+    }
+    const items = this.#items.lowerBound(end) - this.#items.lowerBound(o.from)
+    if (items > 0) this.#idsPerItem = listed / items
+  }
+
+  /** Answers a message; `pace` is null on the server, the client's pacing state otherwise. */
+  #process (ranges: readonly SyncRange[], pace: Pace | null, have: Uint8Array[], need: Uint8Array[]): SyncWriter {
     const items = this.#items
     const w = new SyncWriter(this.maxMessageBytes)
     let lower: SyncBound = MIN_BOUND
@@ -123,18 +180,21 @@ export class Reconciler {
     for (const r of ranges) {
       const upperIdx = r.upper.ts === Infinity ? items.size : items.lowerBound(r.upper)
       let open = true
-      if (r.mode === 'fingerprint') {
-        if (!bytesEqual(items.fingerprint(lowerIdx, upperIdx), r.fingerprint)) {
-          open = this.#split(w, lower, lowerIdx, r.upper, upperIdx, initiator, false)
-        }
+      const differs = r.mode === 'fingerprint' && !bytesEqual(items.fingerprint(lowerIdx, upperIdx), r.fingerprint)
+      if (pace?.region != null && !differs) open = this.#flushRegion(w, pace, lower, lowerIdx)
+      if (!open) break
+      if (differs) {
+        if (pace?.deferring === true) pace.region ??= { lower, lo: lowerIdx }
+        else open = this.#split(w, lower, lowerIdx, r.upper, upperIdx, pace, false)
       } else if (r.mode === 'idList') {
-        if (initiator) this.#resolve(r.ids, lowerIdx, upperIdx, have, need)
+        if (pace !== null) this.#resolve(r.ids, lowerIdx, upperIdx, have, need)
         else open = this.#list(w, lower, lowerIdx, r.upper, upperIdx)
       }
       if (!open) break // message cut short and closed
       lower = r.upper
       lowerIdx = upperIdx
     }
+    if (pace?.region != null && lower.ts === Infinity) this.#flushRegion(w, pace, lower, lowerIdx)
     return w
   }
 
@@ -142,8 +202,9 @@ export class Reconciler {
    * Answers the mismatched range [lower, upper) = items [lo, hi): a list (server, few items;
    * client, no items) or fingerprints of buckets. False if the message had to be cut.
    */
-  #split (w: SyncWriter, lower: SyncBound, lo: number, upper: SyncBound, hi: number, initiator: boolean, first: boolean): boolean {
+  #split (w: SyncWriter, lower: SyncBound, lo: number, upper: SyncBound, hi: number, pace: Pace | null, first: boolean): boolean {
     const n = hi - lo
+    const initiator = pace !== null
     if (n === 0 || (!initiator && n < this.idListThreshold)) return this.#list(w, lower, lo, upper, hi)
     const k = this.#bucketCount(n, initiator, first)
     const per = Math.floor(n / k)
@@ -154,6 +215,17 @@ export class Reconciler {
     for (let i = 0; i < k; i++) {
       const next = cur + per + (i < extra ? 1 : 0)
       const bound = next === hi ? upper : minimalBound(items.at(next - 1), items.at(next))
+      if (pace !== null && (next - cur) * Math.max(1, this.#idsPerItem) < this.idListThreshold) {
+        // a bucket the server will list if it differs: count the reply it may cost
+        const cost = (next - cur) * this.#idsPerItem * ID_BYTES
+        if (pace.opened !== null && pace.spent + cost > this.#paceBudget) {
+          pace.deferring = true
+          pace.region = { lower: curLower, lo: cur } // the rest of this range waits
+          return true
+        }
+        pace.spent += cost
+        pace.opened = { from: pace.opened?.from ?? curLower, to: bound }
+      }
       if (!w.tryFingerprint(curLower, bound, items.fingerprint(cur, next))) {
         w.closeWithFingerprint(curLower, items.fingerprint(cur, items.size))
         return false
@@ -174,10 +246,23 @@ export class Reconciler {
   #bucketCount (n: number, initiator: boolean, first: boolean): number {
     const k = first ? this.firstBranching : this.branching
     if (!initiator) return Math.min(k, n)
-    const listable = Math.ceil(n / (this.idListThreshold - 1))
+    // the server holds about max(1, idsPerItem) items per item of ours where sets differ
+    const listable = Math.ceil(n * Math.max(1, this.#idsPerItem) / (this.idListThreshold - 1))
     const cap = LEAF_SPLIT_CAP * k
     if (listable > cap) return Math.min(k, n)
     return Math.min(n, cap, Math.max(listable, 2, Math.ceil(Math.sqrt(LEAF_SPLIT_FACTOR * n))))
+  }
+
+  /**
+   * Client, paced: hands the run of differing ranges [region.lower, upper) = items
+   * [region.lo, hi) back as one fingerprint, for a later round. False if the message was cut.
+   */
+  #flushRegion (w: SyncWriter, pace: Pace, upper: SyncBound, hi: number): boolean {
+    const region = pace.region!
+    pace.region = null
+    if (w.tryFingerprint(region.lower, upper, this.#items.fingerprint(region.lo, hi))) return true
+    w.closeWithFingerprint(region.lower, this.#items.fingerprint(region.lo, this.#items.size))
+    return false
   }
 
   /** Lists our ids of [lower, upper) = items [lo, hi), as many as fit; false if cut. */
@@ -222,6 +307,18 @@ export class Reconciler {
       }
     }
   }
+}
+
+/** Client state while building one message (see #learnPace). */
+interface Pace {
+  /** reply bytes the listable buckets opened so far may cost */
+  spent: number
+  /** span of those buckets */
+  opened: { from: SyncBound, to: SyncBound } | null
+  /** reply budget reached: differing ranges are handed back whole */
+  deferring: boolean
+  /** start of the run of differing ranges being handed back */
+  region: { lower: SyncBound, lo: number } | null
 }
 
 function intOption (v: number | undefined, dflt: number, min: number, max: number, name: string): number {

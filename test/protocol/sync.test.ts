@@ -330,6 +330,19 @@ describe('Reconciler', () => {
     expect(run.bytes / 10_000).toBeLessThanOrEqual(40)
   })
 
+  it('scattered dense differences: exact, every message within bounds, ids dominate the bytes', () => {
+    const items = randomItems(20_000, 11).sort(compareItems)
+    const r = rng(12)
+    const clientItems = items.filter(() => r() < 0.5)
+    const run = runSync(new SyncItemSet(clientItems), new SyncItemSet(items))
+    const have = new Set(clientItems.map((i) => hex(i.id)))
+    expect(keys(run.need)).toEqual(keys(items.filter((i) => !have.has(hex(i.id))).map((i) => i.id)))
+    expect(run.have).toEqual([])
+    expect(run.largest).toBeLessThanOrEqual(DEFAULT_MAX_MESSAGE_BYTES)
+    // the server lists each id of a differing bucket (~2 per missing item here): 64 bytes/id floor
+    expect(run.bytes / run.need.length).toBeLessThanOrEqual(90)
+  })
+
   it('rejects bad options with BAD_ARGUMENT', () => {
     const set = new SyncItemSet()
     expectCode(() => new Reconciler(set, { maxMessageBytes: 100 }), 'BAD_ARGUMENT')
