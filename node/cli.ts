@@ -28,6 +28,8 @@ import {
   attestationJson, errorJson, hoodJson, identityJson, memberJson, oneLine, Output, parseAttestationString,
   parsePublicIdentity, table, type AttestationJson, type Writer
 } from './output.ts'
+import { NETWORK_COMMANDS } from './cli-network.ts'
+import { ResidentPeer } from './peer.ts'
 
 export const EXIT_OK = 0
 export const EXIT_FAILURE = 1
@@ -292,7 +294,19 @@ export const COMMANDS: Record<string, Command> = {
         return withMember(s, me.public)
       })
       const inviter = memberJson(inv.inviter, state, me)
-      ctx.out.result({ hood: hoodJson(state, me), inviter }, [
+      // Tell the neighborhood who joined (their box key is what a later rekey seals to).
+      const peer = await ResidentPeer.open(home, { now: () => ctx.now() })
+      let announced = false
+      try {
+        await peer.start()
+        announced = (await peer.announceJoin(toHex(state.hood.id))).ok
+      } catch {
+        announced = false
+      } finally {
+        await peer.stop()
+      }
+      if (!announced) ctx.out.note('No relay reachable: your join announcement waits in the outbox (run `porchlight hood announce` later).')
+      ctx.out.result({ hood: hoodJson(state, me), inviter, announced }, [
         `Joined "${state.hood.name}" (area ${state.hood.area}, epoch ${inv.epoch}, id ${toHex(state.hood.id).slice(0, 8)}…).`,
         `Invited by ${inviter.name} (${inviter.fingerprint}), ${inv.inviterRole}; compare this fingerprint with them.`
       ])
@@ -450,6 +464,8 @@ export const COMMANDS: Record<string, Command> = {
     }
   }
 }
+
+Object.assign(COMMANDS, NETWORK_COMMANDS)
 
 // ---- helpers shared by commands ----
 

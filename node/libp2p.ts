@@ -63,7 +63,13 @@ export async function createNode (init: NodeInit = {}): Promise<PorchlightNode> 
     transports: [tcp(), webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionManager: { maxConnections: init.maxConnections ?? 300 },
+    connectionManager: {
+      maxConnections: init.maxConnections ?? 300,
+      // A relay serves a whole neighborhood; many households can share one public IP (and
+      // every test peer shares 127.0.0.1), so the per-IP inbound rate is looser than libp2p's 5/s.
+      inboundConnectionThreshold: init.relayServer === true ? 100 : 5,
+      maxIncomingPendingConnections: init.relayServer === true ? 64 : 10
+    },
     services: services as never
   }) as unknown as PorchlightNode
 }

@@ -75,7 +75,7 @@ export interface PeerInit {
 }
 
 export class ResidentPeer {
-  private node: PorchlightNode | undefined
+  private libp2p: PorchlightNode | undefined
   private readonly listeners = new Set<(post: FeedPost) => void>()
   private readonly topics = new Map<string, { hood?: HoodState, area?: string }>()
   private me: Identity | undefined
@@ -119,9 +119,9 @@ export class ResidentPeer {
 
   /** Starts libp2p, subscribes, and connects to the relays. */
   async start (): Promise<void> {
-    if (this.node !== undefined) return
-    this.node = await createNode({ privateKey: await loadOrCreateNodeKey(join(this.home.root, 'node-key')) })
-    const pubsub = this.node.services.pubsub
+    if (this.libp2p !== undefined) return
+    this.libp2p = await createNode({ privateKey: await loadOrCreateNodeKey(join(this.home.root, 'node-key')) })
+    const pubsub = this.libp2p.services.pubsub
     pubsub.addEventListener('message', (evt) => {
       const { topic, data } = evt.detail
       void this.ingest(topic, data).catch(() => {})
@@ -137,9 +137,12 @@ export class ResidentPeer {
     return results.filter(r => r.status === 'fulfilled').length
   }
 
+  /** The running libp2p node. */
+  node (): PorchlightNode { return this.requireNode() }
+
   private requireNode (): PorchlightNode {
-    if (this.node === undefined) fail('UNAVAILABLE', 'peer is not started')
-    return this.node
+    if (this.libp2p === undefined) fail('UNAVAILABLE', 'peer is not started')
+    return this.libp2p
   }
 
   private requireMe (): Identity {
@@ -374,8 +377,8 @@ export class ResidentPeer {
   }
 
   async stop (): Promise<void> {
-    await this.node?.stop()
-    this.node = undefined
+    await this.libp2p?.stop()
+    this.libp2p = undefined
     await this.messages.close()
     await this.local.close()
   }

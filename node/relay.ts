@@ -197,6 +197,24 @@ export class Relay {
     this.httpUrl = http.url
   }
 
+  /** Starts serving a neighborhood (and its area, if the token names it) while running. */
+  async serve (token: string): Promise<void> {
+    const t = parseRelayToken(token)
+    const before = new Set(this.served.all())
+    this.served.addPrivate(t.topic, t.epoch, t.tagKey)
+    if (t.area !== undefined) this.served.addArea(t.area)
+    for (const topic of this.served.all()) if (!before.has(topic)) this.serveTopic(topic)
+    await this.saveState()
+  }
+
+  /** Starts serving a public area channel while running. */
+  async serveArea (area: string): Promise<void> {
+    const before = new Set(this.served.all())
+    this.served.addArea(checkGeohash(area, MAX_AREA_PRECISION, 'area'))
+    for (const topic of this.served.all()) if (!before.has(topic)) this.serveTopic(topic)
+    await this.saveState()
+  }
+
   private serveTopic (topic: string): void {
     const pubsub = this.node.services.pubsub
     pubsub.topicValidators.set(topic, async (peer, message) => {

@@ -11,7 +11,8 @@ import { checkEnvelopeTag, checkEnvelopeTime, decodeEnvelope } from '../protocol
 import { openPublicPost } from '../protocol/public-post.ts'
 import { isAreaTopic, isPrivateTopic, TOPIC_PREFIX } from '../protocol/neighborhood.ts'
 import { MAX_MESSAGE_BYTES } from '../protocol/wire.ts'
-import { relayNextTagKey, rekeyTimes } from '../protocol/rekey.ts'
+import { decodeRekey, relayNextTagKey } from '../protocol/rekey.ts'
+import { MAX_TTL_MS } from '../protocol/post.ts'
 import { openRfa } from '../protocol/agency.ts'
 import type { StoredMessage } from './store.ts'
 
@@ -56,10 +57,14 @@ export async function validateMessage (topic: string, bytes: Uint8Array, served:
       return { message: { topic, id, ts: env.ts, exp: env.exp, bytes } }
     }
     if (domain === 'pl/rekey') {
-      const next = relayNextTagKey(bytes, (epoch) => epochs.get(epoch), topic)
-      const times = rekeyTimes(bytes, now)
+      const w = decodeRekey(bytes)
+      if (w.tp !== topic) fail('WRONG_TOPIC', 'rekey names another topic')
+      const oldTagKey = epochs.get(w.pe) ?? fail('UNKNOWN_EPOCH', `epoch ${w.pe} is not known here`)
+      const next = relayNextTagKey(bytes, oldTagKey)
+      // A rekey's time is sealed inside it; its epoch number orders it deterministically on
+      // every relay (sync needs the same item everywhere), and it is kept as long as any post.
       return {
-        message: { topic, id, ts: times.ts, exp: times.exp, bytes },
+        message: { topic, id, ts: next.epoch, exp: now + MAX_TTL_MS, bytes },
         learned: { topic, epoch: next.epoch, tagKey: next.tagKey }
       }
     }

@@ -1,0 +1,356 @@
+/**
+ * The CLI commands that talk to the network: the relay, posting, the feed, live watching,
+ * removing a member (rekey), and the agency's public feed and requests for assistance.
+ * Merged into the command table of node/cli.ts.
+ */
+import { readFile } from 'node:fs/promises'
+import { fail, PorchlightError } from '../protocol/errors.ts'
+import { toHex } from '../protocol/encoding.ts'
+import { POST_KINDS, DEFAULT_TTL_MS, MAX_TTL_MS } from '../protocol/post.ts'
+import { checkGeohash, MAX_AREA_PRECISION, MAX_POST_PRECISION } from '../protocol/geohash.ts'
+import { sealRfa } from '../protocol/agency.ts'
+import { areaTopic } from '../protocol/neighborhood.ts'
+import { Relay, RELAY_DEFAULTS } from './relay.ts'
+import { ResidentPeer, type FeedPost } from './peer.ts'
+import { pushMessage } from './push.ts'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Command, Context, OptionSpec } from './cli.ts'
+
+const HOOD_OPTION: OptionSpec = { type: 'string', value: 'NAME_OR_ID', help: 'which neighborhood (name, or id or id prefix); optional when you are in one' }
+const RELAY_OPTION: OptionSpec = { type: 'string', multiple: true, value: 'MULTIADDR', help: 'relay to use (default: the neighborhood\'s relays, or $PORCHLIGHT_RELAY)' }
+
+function port (ctx: Context, name: string, fallback: number): number {
+  const v = ctx.string(name)
+  if (v === undefined) return fallback
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) fail('BAD_ARGUMENT', `--${name} must be a port number (0 picks a free one)`)
+  return n
+}
+
+function relaysFrom (ctx: Context): string[] {
+  const given = ctx.strings('relay')
+  if (given.length > 0) return given
+  const env = ctx.io.env.PORCHLIGHT_RELAY
+  return env !== undefined && env !== '' ? env.split(',') : []
+}
+
+async function openPeer (ctx: Context): Promise<ResidentPeer> {
+  const home = await ctx.home()
+  const peer = await ResidentPeer.open(home, { relays: relaysFrom(ctx), now: () => ctx.now() })
+  try {
+    await peer.start()
+  } catch (err) {
+    await peer.stop()
+    throw err
+  }
+  return peer
+}
+
+/** Resolves on SIGINT/SIGTERM (long-running commands). */
+function untilSignal (): Promise<string> {
+  return new Promise(resolve => {
+    const done = (sig: string): void => {
+      process.off('SIGINT', onInt)
+      process.off('SIGTERM', onTerm)
+      resolve(sig)
+    }
+    const onInt = (): void => { done('SIGINT') }
+    const onTerm = (): void => { done('SIGTERM') }
+    process.once('SIGINT', onInt)
+    process.once('SIGTERM', onTerm)
+  })
+}
+
+function when (ms: number): string {
+  return new Date(ms).toISOString().replace(/:\d{2}\.\d{3}Z$/, 'Z').replace('T', ' ')
+}
+
+/** One post as people read it in a terminal. */
+export function postLines (p: FeedPost): string {
+  const who = p.channel === 'private'
+    ? (p.authorName ?? p.author.slice(0, 8))
+    : p.channel === 'rfa' ? `agency ${p.authorName ?? p.author.slice(0, 8)}` : `neighbor #${p.author.slice(0, 6)}${p.authorName !== undefined ? ` (${p.authorName})` : ''}`
+  const where = [p.hood, p.area !== undefined ? `area ${p.area}` : undefined, p.location !== undefined ? `@${p.location}` : undefined].filter(Boolean).join(' ')
+  const media = p.media.length > 0 ? `  [${p.media.length} clip${p.media.length > 1 ? 's' : ''}]` : ''
+  return `${when(p.created)}  ${p.kind.toUpperCase().padEnd(10)} ${who}${where !== '' ? `  (${where})` : ''}${media}\n    ${p.text.replace(/\p{Cc}/gu, ' ')}\n    id ${p.id.slice(0, 16)}  expires ${when(p.expires)}${p.channel !== 'private' ? `  ${p.channel}` : ''}`
+}
+
+function ttlOption (ctx: Context): number | undefined {
+  const v = ctx.string('ttl')
+  if (v === undefined) return undefined
+  const m = /^(\d{1,6})([mhd])$/.exec(v) ?? fail('BAD_ARGUMENT', `--ttl "${v.slice(0, 20)}" is not a duration like 30m, 12h or 7d`)
+  const ms = Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd']
+  if (ms <= 0 || ms > MAX_TTL_MS) fail('OUT_OF_RANGE', `--ttl must be more than 0 and at most ${MAX_TTL_MS / 86_400_000}d`)
+  return ms
+}
+
+interface RelayConfig { data?: string, host?: string, tcp?: number, ws?: number, http?: number, serve?: string[], areas?: string[], peers?: string[], web?: string }
+
+async function readConfig (path: string | undefined): Promise<RelayConfig> {
+  if (path === undefined) return {}
+  try {
+    const c = JSON.parse(await readFile(path, 'utf8')) as RelayConfig
+    if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new Error('expected a JSON object')
+    return c
+  } catch (err) {
+    fail('BAD_ARGUMENT', `cannot read config ${path}: ${(err as Error).message}`)
+  }
+}
+
+export const NETWORK_COMMANDS: Record<string, Command> = {
+  relay: {
+    summary: 'Run a community relay (stores ciphertext it cannot read; serves health, metrics, the web app)',
+    usage: '[--data DIR] [--serve TOKEN ...] [--area GEOHASH ...] [--peer MULTIADDR ...] [--tcp PORT] [--ws PORT] [--http PORT] [--host IP] [--config FILE]',
+    help: `Defaults: data in ${RELAY_DEFAULTS.dataDir}, TCP ${RELAY_DEFAULTS.tcpPort}, WebSockets ${RELAY_DEFAULTS.wsPort}, HTTP ${RELAY_DEFAULTS.httpPort} on ${RELAY_DEFAULTS.host}. ` +
+      'Port 0 picks a free port; the relay prints the addresses it listens on. Tokens and areas it was given are remembered in the data folder. ' +
+      'The config file is JSON: {"data","host","tcp","ws","http","serve":[],"areas":[],"peers":[],"web"}. Stops cleanly on Ctrl-C / SIGTERM.',
+    options: {
+      data: { type: 'string', value: 'DIR', help: `data folder (default ${RELAY_DEFAULTS.dataDir})` },
+      serve: { type: 'string', multiple: true, value: 'TOKEN', help: 'relay token of a neighborhood to serve' },
+      area: { type: 'string', multiple: true, value: 'GEOHASH', help: 'public area channel to serve' },
+      peer: { type: 'string', multiple: true, value: 'MULTIADDR', help: 'another relay to stay connected to and reconcile with' },
+      tcp: { type: 'string', value: 'PORT', help: `TCP port (default ${RELAY_DEFAULTS.tcpPort})` },
+      ws: { type: 'string', value: 'PORT', help: `WebSockets port (default ${RELAY_DEFAULTS.wsPort})` },
+      http: { type: 'string', value: 'PORT', help: `HTTP port for /health, /metrics and the web app (default ${RELAY_DEFAULTS.httpPort})` },
+      host: { type: 'string', value: 'IP', help: `interface to listen on (default ${RELAY_DEFAULTS.host})` },
+      config: { type: 'string', value: 'FILE', help: 'JSON config file (flags win over it)' }
+    },
+    async run (ctx) {
+      const c = await readConfig(ctx.string('config'))
+      const webDir = c.web ?? new URL('../web/dist', import.meta.url).pathname
+      const relay = await Relay.start({
+        dataDir: ctx.string('data') ?? c.data ?? RELAY_DEFAULTS.dataDir,
+        host: ctx.string('host') ?? c.host ?? RELAY_DEFAULTS.host,
+        tcpPort: port(ctx, 'tcp', c.tcp ?? RELAY_DEFAULTS.tcpPort),
+        wsPort: port(ctx, 'ws', c.ws ?? RELAY_DEFAULTS.wsPort),
+        httpPort: port(ctx, 'http', c.http ?? RELAY_DEFAULTS.httpPort),
+        tokens: [...(c.serve ?? []), ...ctx.strings('serve')],
+        areas: [...(c.areas ?? []), ...ctx.strings('area')],
+        peers: [...(c.peers ?? []), ...ctx.strings('peer')],
+        webDir,
+        log: (line) => { ctx.io.stderr.write(`${new Date().toISOString()} ${line}\n`) }
+      })
+      const addresses = relay.addresses().map(String)
+      ctx.out.result({ peerId: relay.node.peerId.toString(), addresses, http: relay.httpUrl }, [
+        `porchlight relay ${relay.node.peerId.toString()}`,
+        ...addresses.map(a => `  listening ${a}`),
+        `  http ${relay.httpUrl}  (/health, /metrics)`
+      ])
+      const sig = await untilSignal()
+      ctx.io.stderr.write(`${new Date().toISOString()} ${sig}: stopping\n`)
+      await relay.stop()
+    }
+  },
+
+  post: {
+    summary: 'Post an alert to your neighborhood (returns once a relay has stored it)',
+    usage: '--kind KIND --text TEXT [--public [--show-name]] [--geohash G | --lat LAT --lon LON] [--precision N] [--ttl DURATION] [--reply-to ID] [--hood NAME_OR_ID]',
+    help: `Kinds: ${POST_KINDS.join(', ')}. The post is signed and encrypted for the neighborhood; with --public a copy goes to ` +
+      'the area\'s public channel, signed with your pseudonym for that area (agencies see it; your name only with --show-name). ' +
+      `Locations are geohashes, cut to --precision characters (default 6, about 1.2 km; at most ${MAX_POST_PRECISION}). ` +
+      `Posts expire after --ttl (default ${DEFAULT_TTL_MS / 86_400_000}d). If no relay acknowledges the post, it stays in the outbox ` +
+      'and is sent the next time you post, read the feed or watch.',
+    options: {
+      kind: { type: 'string', value: 'KIND', help: 'what kind of alert' },
+      text: { type: 'string', value: 'TEXT', help: 'the alert text (at most 2000 bytes)' },
+      public: { type: 'boolean', help: 'also share it on the area\'s public channel' },
+      'show-name': { type: 'boolean', help: 'show your name on the public copy' },
+      geohash: { type: 'string', value: 'G', help: 'location as a geohash' },
+      lat: { type: 'string', value: 'LAT', help: 'latitude (with --lon)' },
+      lon: { type: 'string', value: 'LON', help: 'longitude (with --lat)' },
+      precision: { type: 'string', value: 'N', help: `geohash characters to keep, 1..${MAX_POST_PRECISION} (default 6)` },
+      ttl: { type: 'string', value: 'DURATION', help: 'lifetime, e.g. 12h or 7d' },
+      'reply-to': { type: 'string', value: 'ID', help: 'id (hex) of the post this replies to' },
+      hood: HOOD_OPTION,
+      relay: RELAY_OPTION
+    },
+    async run (ctx) {
+      const kind = ctx.required('kind')
+      if (!(POST_KINDS as readonly string[]).includes(kind)) fail('BAD_ARGUMENT', `--kind must be one of: ${POST_KINDS.join(', ')}`)
+      const precision = ctx.string('precision') !== undefined ? Number(ctx.string('precision')) : undefined
+      if (precision !== undefined && (!Number.isInteger(precision) || precision < 1 || precision > MAX_POST_PRECISION)) {
+        fail('BAD_ARGUMENT', `--precision must be 1..${MAX_POST_PRECISION}`)
+      }
+      const geohash = ctx.string('geohash')
+      if (geohash !== undefined) checkGeohash(geohash, 12, '--geohash')
+      const lat = ctx.string('lat')
+      const lon = ctx.string('lon')
+      if ((lat === undefined) !== (lon === undefined)) fail('BAD_ARGUMENT', '--lat and --lon go together')
+      const replyTo = ctx.string('reply-to')
+      if (replyTo !== undefined && !/^[0-9a-f]{64}$/.test(replyTo)) fail('BAD_ARGUMENT', '--reply-to must be a 64-character hex post id')
+      const ttlMs = ttlOption(ctx)
+      const peer = await openPeer(ctx)
+      try {
+        const outcome = await peer.post({
+          kind: kind as typeof POST_KINDS[number],
+          text: ctx.required('text'),
+          ...(ttlMs !== undefined ? { ttlMs } : {}),
+          ...(precision !== undefined ? { precision } : {}),
+          ...(geohash !== undefined ? { geohash } : {}),
+          ...(lat !== undefined && lon !== undefined ? { lat: Number(lat), lon: Number(lon) } : {}),
+          ...(replyTo !== undefined ? { replyTo: Uint8Array.from(Buffer.from(replyTo, 'hex')) } : {}),
+          ...(ctx.string('hood') !== undefined ? { hood: ctx.string('hood')! } : {}),
+          public: ctx.flag('public'),
+          showName: ctx.flag('show-name'),
+          now: ctx.now()
+        })
+        if (!outcome.result.ok) {
+          throw new PorchlightError(outcome.result.code ?? 'UNAVAILABLE',
+            `not sent: ${outcome.result.message ?? 'no relay acknowledged it'}; kept in the outbox (id ${outcome.id.slice(0, 16)})`)
+        }
+        ctx.out.result({ id: outcome.id, publicId: outcome.publicId ?? null, relay: outcome.ackedBy ?? null },
+          `Sent ${outcome.id.slice(0, 16)}${outcome.publicId !== undefined ? ` (public copy ${outcome.publicId.slice(0, 16)})` : ''}; stored by ${outcome.ackedBy ?? 'a relay'}`)
+      } finally {
+        await peer.stop()
+      }
+    }
+  },
+
+  feed: {
+    summary: 'Catch up with your relays, then print the feed (newest first)',
+    usage: '[--kind KIND] [--since ISO_TIME|MS] [--no-sync] [--limit N]',
+    options: {
+      kind: { type: 'string', value: 'KIND', help: 'only this kind' },
+      since: { type: 'string', value: 'TIME', help: 'only posts created since (ISO time or ms)' },
+      limit: { type: 'string', value: 'N', help: 'at most N posts (default 100)' },
+      'no-sync': { type: 'boolean', help: 'print what is stored locally without asking a relay' },
+      relay: RELAY_OPTION
+    },
+    async run (ctx) {
+      const since = parseSince(ctx.string('since'))
+      const limit = Number(ctx.string('limit') ?? 100)
+      if (!Number.isInteger(limit) || limit < 1) fail('BAD_ARGUMENT', '--limit must be a positive integer')
+      const peer = await openPeer(ctx)
+      try {
+        let synced = 0
+        if (!ctx.flag('no-sync')) {
+          await peer.flushOutbox()
+          const stats = await peer.sync()
+          synced = stats.reduce((n, s) => n + s.received, 0)
+          if (stats.length === 0 && peer.relays().length > 0) ctx.out.note('No relay answered; showing what is stored here.')
+        }
+        await peer.sweep()
+        const posts = (await peer.feed({ ...(ctx.string('kind') !== undefined ? { kind: ctx.string('kind')! } : {}), ...(since !== undefined ? { since } : {}) })).slice(0, limit)
+        ctx.out.result({ posts, synced, outbox: await peer.outboxSize() },
+          posts.length === 0 ? 'No posts.' : posts.map(postLines).join('\n'))
+      } finally {
+        await peer.stop()
+      }
+    }
+  },
+
+  watch: {
+    summary: 'Print new posts as they arrive (until Ctrl-C)',
+    usage: '[--relay MULTIADDR]',
+    help: 'Catches up first, then prints each new post; with --json, one JSON object per line.',
+    options: { relay: RELAY_OPTION },
+    async run (ctx) {
+      const peer = await openPeer(ctx)
+      try {
+        peer.onPost((p) => { ctx.out.result(p, postLines(p)) })
+        await peer.flushOutbox()
+        await peer.sync()
+        ctx.out.note('Watching; Ctrl-C to stop.')
+        await untilSignal()
+      } finally {
+        await peer.stop()
+      }
+    }
+  },
+
+  'hood announce': {
+    summary: 'Announce yourself to a neighborhood you joined (done by `hood join` when a relay is reachable)',
+    usage: '[--hood NAME_OR_ID]',
+    options: { hood: HOOD_OPTION, relay: RELAY_OPTION },
+    async run (ctx) {
+      const peer = await openPeer(ctx)
+      try {
+        const r = await peer.announceJoin(ctx.string('hood'))
+        if (!r.ok) throw new PorchlightError(r.code ?? 'UNAVAILABLE', `announcement not sent: ${r.message ?? 'no relay'}; kept in the outbox`)
+        ctx.out.result({ announced: true }, 'Announced to the neighborhood.')
+      } finally {
+        await peer.stop()
+      }
+    }
+  },
+
+  'hood remove': {
+    summary: 'Remove a member (admins): starts a new epoch that only the others can read',
+    usage: 'MEMBER [--hood NAME_OR_ID]',
+    help: 'MEMBER is a name or a signing-key hex prefix (see `porchlight hood members`). The new epoch key is sealed to each ' +
+      'remaining member; the removed member cannot read anything posted after this. Give relays the new token if they ' +
+      'were not online to learn it (`porchlight hood relay-token`).',
+    args: { min: 1, max: 1 },
+    options: { hood: HOOD_OPTION, relay: RELAY_OPTION },
+    async run (ctx) {
+      const peer = await openPeer(ctx)
+      try {
+        const r = await peer.removeMember(ctx.args[0]!, ctx.string('hood'))
+        if (!r.result.ok) ctx.out.note(`The rekey is saved but no relay has it yet (${r.result.message ?? 'unreachable'}); it stays in the outbox.`)
+        ctx.out.result({ epoch: r.epoch, remaining: r.remaining, sent: r.result.ok }, `Removed. Epoch ${r.epoch} now, ${r.remaining} member(s) remain.`)
+      } finally {
+        await peer.stop()
+      }
+    }
+  },
+
+  'agency feed': {
+    summary: 'Print the public posts and requests of the followed areas',
+    usage: '[--relay MULTIADDR] [--kind KIND]',
+    options: { relay: RELAY_OPTION, kind: { type: 'string', value: 'KIND', help: 'only this kind' } },
+    async run (ctx) {
+      const home = await ctx.home()
+      if ((await home.agency()) === undefined) fail('REFUSED', 'not an agency identity: create one with `porchlight agency create --name NAME`')
+      const peer = await openPeer(ctx)
+      try {
+        await peer.sync()
+        await peer.sweep()
+        const posts = await peer.feed(ctx.string('kind') !== undefined ? { kind: ctx.string('kind')! } : {})
+        ctx.out.result({ posts }, posts.length === 0 ? 'No public posts.' : posts.map(postLines).join('\n'))
+      } finally {
+        await peer.stop()
+      }
+    }
+  },
+
+  'agency rfa': {
+    summary: 'Publish a request for assistance to an area (public, on the record)',
+    usage: '--area GEOHASH --text TEXT [--ttl DURATION] [--relay MULTIADDR]',
+    options: {
+      area: { type: 'string', value: 'GEOHASH', help: `area, 1..${MAX_AREA_PRECISION} characters` },
+      text: { type: 'string', value: 'TEXT', help: 'what you are asking residents for' },
+      ttl: { type: 'string', value: 'DURATION', help: 'lifetime (default 7d)' },
+      relay: RELAY_OPTION
+    },
+    async run (ctx) {
+      const home = await ctx.home()
+      const agency = (await home.agency()) ?? fail('REFUSED', 'not an agency identity: create one with `porchlight agency create --name NAME`')
+      const me = await home.requireIdentity()
+      const area = checkGeohash(ctx.required('area'), MAX_AREA_PRECISION, '--area')
+      const relays = relaysFrom(ctx)
+      if (relays.length === 0) fail('BAD_ARGUMENT', 'agency rfa: give --relay MULTIADDR (or set PORCHLIGHT_RELAY)')
+      const rfa = await sealRfa(me, area, ctx.required('text'), ctx.now(), ttlOption(ctx) ?? DEFAULT_TTL_MS, {
+        attestations: [...(agency.attestations ?? [])]
+      })
+      const peer = await openPeer(ctx)
+      try {
+        let last = { ok: false, message: 'no relay' } as { ok: boolean, code?: string, message?: string }
+        for (const r of relays) {
+          last = await pushMessage(peer.node(), multiaddr(r), areaTopic(area), rfa.bytes)
+          if (last.ok) break
+        }
+        if (!last.ok) fail('UNAVAILABLE', `request not sent: ${last.message ?? 'no relay acknowledged it'}`)
+        ctx.out.result({ id: toHex(rfa.id), area }, `Request ${toHex(rfa.id).slice(0, 16)} published to area ${area}.`)
+      } finally {
+        await peer.stop()
+      }
+    }
+  }
+}
+
+function parseSince (v: string | undefined): number | undefined {
+  if (v === undefined) return undefined
+  const n = /^\d+$/.test(v) ? Number(v) : Date.parse(v)
+  if (!Number.isFinite(n)) fail('BAD_ARGUMENT', `--since "${v.slice(0, 30)}" is not a time (ISO 8601 or ms)`)
+  return n
+}
