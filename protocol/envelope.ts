@@ -1,0 +1,499 @@
+/**
+ * Private envelopes: what travels on a neighborhood's private topic and what relays store.
+ *
+ * Wire struct 'pl/env' v1 (at most MAX_ENVELOPE_BYTES = 64 KiB):
+ *   { topic: string (private topic, 48 chars), epoch: uint32, ts: uint ms, exp: uint ms,
+ *     nonce: 24 bytes, ct: bytes (XChaCha20-Poly1305 ciphertext || 16-byte Poly1305 tag),
+ *     tag: 16 bytes }
+ * header = encodeStruct('pl/env-header' v1 { topic, epoch, ts, exp, nonce })  (the AEAD's associated data)
+ * ct     = XChaCha20-Poly1305(contentKey, nonce, inner, aad = header)
+ * tag    = HMAC-SHA256(tagKey, header || ct)[0..16]   (membershipTag; header is self-delimiting CBOR)
+ *
+ * Members hold both keys; relays hold only the tag key, so they can drop non-member traffic
+ * (checkEnvelopeTag) but read nothing. The plaintext is any signed inner message (a
+ * domain-tagged struct): the envelope does not care which. The author's identity and
+ * signature live only inside the ciphertext (sign, then encrypt).
+ *
+ * ts (creation) and exp (expiry) are in the clear because relays must order envelopes for
+ * sync and delete them when they expire, without reading them; relays see arrival times
+ * anyway. Both are authenticated (AAD and tag), bounded like a post's lifetime, and for a
+ * post must equal the post's created and expires (openPost checks), so nobody can make
+ * relays keep a post longer than its author said.
+ *
+ * Signed post (inner) 'pl/signed-post' v1: { post: bytes, author: Ed25519 key 32, sig: 64 bytes }
+ *   post = encodeStruct('pl/post' v1 { ...post fields, topic, author, name })  (same author)
+ *   sig  = Ed25519(author, post)
+ * The signed bytes travel as they were signed, so opening decodes the post once, never
+ * re-encodes it to verify, and starts the verification before decoding it. The topic is
+ * signed (a member of two neighborhoods cannot replay a post from one into the other:
+ * WRONG_TOPIC), and so is the name (nobody can re-seal someone's post under another name).
+ *
+ * Speed: the fixed layouts (header, envelope, signed-post wrapper) are written and read
+ * directly, byte for byte what the generic encoder produces (tests compare them on random
+ * and mutated inputs); anything unexpected falls back to the generic strict decoder, which
+ * gives the error its code.
+ */
+import { fail } from './errors.ts'
+import { concatBytes, decodeStruct, encodeStruct, equalBytes, peekDomain, type StructSpec } from './encoding.ts'
+import { AEAD_NONCE_BYTES, AEAD_TAG_BYTES, aeadOpen, aeadSeal, getCrypto, randomBytes, sha256, SIGNATURE_BYTES } from './crypto.ts'
+import type { Identity } from './identity.ts'
+import { checkMembershipTag, type EpochKeys, isPrivateTopic, MAX_EPOCH, membershipTag, TAG_BYTES } from './neighborhood.ts'
+import {
+  checkPostFields, DEFAULT_TTL_MS, MAX_CLOCK_SKEW_MS, MAX_POST_BYTES, MAX_TTL_MS, type Post, POST_OPTIONAL, POST_REQUIRED, postFields,
+  readAuthorName, readPostFields
+} from './post.ts'
+
+export const MAX_ENVELOPE_BYTES = 64 * 1024
+export const ENVELOPE_NONCE_BYTES = AEAD_NONCE_BYTES
+/** Topics are checked against the private-topic pattern; this only bounds the read. */
+export const MAX_TOPIC_BYTES = 128
+/** Largest signed post (inner plaintext): an encoded post plus author key, name and signature. */
+export const MAX_SIGNED_POST_BYTES = MAX_POST_BYTES + 512
+export const DOMAIN_SIGNED_POST = 'pl/signed-post'
+/** The signed 'pl/post' bytes: a post plus topic (48), author key (32) and name (<= 64). */
+const MAX_POST_TBS_BYTES = MAX_POST_BYTES + 256
+
+const ENVELOPE: StructSpec = {
+  domain: 'pl/env', version: 1, required: ['topic', 'epoch', 'ts', 'exp', 'nonce', 'ct', 'tag'], maxBytes: MAX_ENVELOPE_BYTES
+}
+const SIGNED_POST: StructSpec = {
+  domain: DOMAIN_SIGNED_POST, version: 1, required: ['post', 'author', 'sig'], maxBytes: MAX_SIGNED_POST_BYTES
+}
+/** What the author signs; a different domain from the container so neither can pass for the other. */
+const POST_TBS: StructSpec = {
+  domain: 'pl/post',
+  version: 1,
+  required: [...POST_REQUIRED, 'topic', 'author', 'name'],
+  optional: POST_OPTIONAL,
+  maxBytes: MAX_POST_TBS_BYTES
+}
+
+/** An already-resolved promise: awaiting it yields one microtask turn. */
+const YIELD = Promise.resolve()
+
+export interface PrivateEnvelope {
+  readonly topic: string
+  readonly epoch: number
+  /** Creation time, ms since the Unix epoch. */
+  readonly ts: number
+  /** Expiry time (ms): relays delete the envelope then. ts < exp <= ts + MAX_TTL_MS. */
+  readonly exp: number
+  /** 24 bytes. */
+  readonly nonce: Uint8Array
+  /** Ciphertext with its 16-byte AEAD tag. */
+  readonly ct: Uint8Array
+  /** Membership tag, 16 bytes. */
+  readonly tag: Uint8Array
+}
+
+export interface SealOptions {
+  /** Creation time (ms). Default Date.now(). sealPost uses the post's `created`. */
+  ts?: number
+  /** Expiry time (ms). Default ts + DEFAULT_TTL_MS. sealPost uses the post's `expires`. */
+  exp?: number
+  /**
+   * 24-byte nonce, FOR TEST VECTORS AND TESTS ONLY: production callers never pass one (it is
+   * random; a repeated nonce under one key breaks confidentiality).
+   */
+  nonce?: Uint8Array
+}
+
+export interface OpenOptions {
+  /** The topic the envelope arrived on; WRONG_TOPIC if the envelope names another. */
+  topic?: string
+}
+
+export interface OpenedPost {
+  /** envelopeId: SHA-256 of the envelope bytes, 32 bytes. */
+  id: Uint8Array
+  topic: string
+  epoch: number
+  post: Post
+  /** Author's Ed25519 identity key, 32 bytes. */
+  author: Uint8Array
+  authorName: string
+}
+
+function checkTopic (topic: string): string {
+  if (typeof topic !== 'string' || !isPrivateTopic(topic)) fail('WRONG_TOPIC', 'not a private neighborhood topic')
+  return topic
+}
+
+/** Lifetime bounds shared with posts (clock-free): OUT_OF_RANGE unless ts < exp <= ts + MAX_TTL_MS. */
+function checkLifetime (ts: number, exp: number): void {
+  if (exp <= ts) fail('OUT_OF_RANGE', 'envelope expires before it is created')
+  if (exp - ts > MAX_TTL_MS) fail('OUT_OF_RANGE', `envelope lifetime exceeds ${MAX_TTL_MS} ms`)
+}
+
+/**
+ * Clock checks a relay runs on an envelope it cannot read: FUTURE_DATED if ts is more than
+ * MAX_CLOCK_SKEW_MS ahead of `now`, EXPIRED if exp <= now.
+ */
+export function checkEnvelopeTime (env: PrivateEnvelope, now: number): void {
+  if (env.ts > now + MAX_CLOCK_SKEW_MS) fail('FUTURE_DATED', 'envelope is dated in the future')
+  if (env.exp <= now) fail('EXPIRED', 'envelope has expired')
+}
+
+/** Encrypts and tags one inner message for `topic` under the epoch's keys. */
+export function sealEnvelope (keys: EpochKeys, topic: string, inner: Uint8Array, opts?: SealOptions): Uint8Array {
+  checkTopic(topic)
+  if (!(inner instanceof Uint8Array) || inner.length === 0) fail('BAD_ARGUMENT', 'inner message must be non-empty bytes')
+  if (inner.length > MAX_ENVELOPE_BYTES) fail('TOO_LARGE', `inner message exceeds ${MAX_ENVELOPE_BYTES} bytes`)
+  const nonce = opts?.nonce ?? randomBytes(ENVELOPE_NONCE_BYTES)
+  if (!(nonce instanceof Uint8Array) || nonce.length !== ENVELOPE_NONCE_BYTES) fail('BAD_ARGUMENT', 'nonce must be 24 bytes')
+  const ts = opts?.ts ?? Date.now()
+  const exp = opts?.exp ?? ts + DEFAULT_TTL_MS
+  if (!Number.isSafeInteger(ts) || !Number.isSafeInteger(exp) || ts < 0) fail('BAD_ARGUMENT', 'ts and exp must be integers')
+  checkLifetime(ts, exp)
+  const head = { topic, epoch: keys.epoch, ts, exp, nonce }
+  const header = envelopeHeader(head)
+  const ct = aeadSeal(keys.contentKey, nonce, inner, header)
+  return encodeEnvelope({ ...head, ct, tag: membershipTag(keys.tagKey, concatBytes(header, ct)) })
+}
+
+/** Encodes envelope fields as they are (no crypto): the inverse of decodeEnvelope. */
+export function encodeEnvelope (env: PrivateEnvelope): Uint8Array {
+  return encodeStruct(ENVELOPE, { topic: env.topic, epoch: env.epoch, ts: env.ts, exp: env.exp, nonce: env.nonce, ct: env.ct, tag: env.tag })
+}
+
+/**
+ * Strict decoding; needs no keys. Accepts exactly the bytes encodeEnvelope produces for
+ * valid fields (the canonical encoding), throws PorchlightError otherwise.
+ */
+export function decodeEnvelope (bytes: Uint8Array): PrivateEnvelope {
+  const env = (bytes instanceof Uint8Array && bytes.length <= MAX_ENVELOPE_BYTES ? readCanonicalEnvelope(bytes) : undefined) ??
+    decodeEnvelopeGeneric(bytes)
+  checkTopic(env.topic)
+  checkLifetime(env.ts, env.exp)
+  return env
+}
+
+/** The generic strict decoder: the reference, and what gives every error its code. */
+function decodeEnvelopeGeneric (bytes: Uint8Array): PrivateEnvelope {
+  const f = decodeStruct(ENVELOPE, bytes)
+  return {
+    topic: f.string('topic', MAX_TOPIC_BYTES),
+    epoch: f.uint('epoch', MAX_EPOCH),
+    ts: f.uint('ts'),
+    exp: f.uint('exp'),
+    nonce: f.bytes('nonce', { len: ENVELOPE_NONCE_BYTES }),
+    ct: f.bytes('ct', { min: AEAD_TAG_BYTES }),
+    tag: f.bytes('tag', { len: TAG_BYTES })
+  }
+}
+
+/**
+ * The header bytes: AEAD associated data and start of the membership-tag input. Exactly
+ * encodeStruct('pl/env-header' v1, { topic, epoch, ts, exp, nonce }), written directly
+ * because every open and every relay check needs it (tests compare the two). Canonical key
+ * order: t, v, ts, exp, epoch, nonce, topic.
+ */
+export function envelopeHeader (env: Omit<PrivateEnvelope, 'ct' | 'tag'>): Uint8Array {
+  // The checks keep the direct encoding exact: an ASCII topic, non-negative safe integers.
+  checkTopic(env.topic)
+  for (const v of [env.ts, env.exp, env.epoch]) if (!Number.isSafeInteger(v) || v < 0) fail('BAD_ARGUMENT', 'envelope times and epoch must be non-negative integers')
+  if (env.nonce?.length !== ENVELOPE_NONCE_BYTES) fail('BAD_ARGUMENT', 'nonce must be 24 bytes')
+  const out = new Uint8Array(HEADER_MAX_BYTES)
+  out.set(HEADER_START)
+  let n = HEADER_START.length
+  const head = (major: number, v: number): void => {
+    const m = major << 5
+    if (v < 24) { out[n++] = m | v; return }
+    const len = v < 0x100 ? 1 : v < 0x10000 ? 2 : v < 0x1_0000_0000 ? 4 : 8
+    out[n++] = m | (len === 1 ? 24 : len === 2 ? 25 : len === 4 ? 26 : 27)
+    for (let i = len - 1; i >= 0; i--) out[n++] = Math.floor(v / 2 ** (8 * i)) & 0xff
+  }
+  const key = (k: Uint8Array): void => { out.set(k, n); n += k.length }
+  head(0, env.ts)
+  key(KEY_EXP)
+  head(0, env.exp)
+  key(KEY_EPOCH)
+  head(0, env.epoch)
+  key(KEY_NONCE)
+  head(2, env.nonce.length)
+  key(env.nonce)
+  key(KEY_TOPIC)
+  head(3, env.topic.length)
+  for (let i = 0; i < env.topic.length; i++) out[n++] = env.topic.charCodeAt(i)
+  return out.subarray(0, n)
+}
+
+/** What a relay runs: does the membership tag verify under this epoch's tag key? */
+export function checkEnvelopeTag (env: PrivateEnvelope, tagKey: Uint8Array): boolean {
+  return checkMembershipTag(tagKey, concatBytes(envelopeHeader(env), env.ct), env.tag)
+}
+
+/**
+ * Decrypts an envelope with the keys of its epoch and checks its membership tag.
+ * WRONG_TOPIC if `topic` is given and differs; DECRYPT_FAILED for keys of another epoch or
+ * neighborhood, or tampered bytes; BAD_TAG if the ciphertext is genuine but the tag is not.
+ */
+export function openEnvelope (env: PrivateEnvelope, keys: EpochKeys, topic?: string): Uint8Array {
+  if (topic !== undefined && env.topic !== topic) fail('WRONG_TOPIC', 'envelope is for another topic')
+  if (keys.epoch !== env.epoch) fail('DECRYPT_FAILED', 'keys are for another epoch')
+  const header = envelopeHeader(env)
+  const inner = aeadOpen(keys.contentKey, env.nonce, env.ct, header)
+  if (!checkMembershipTag(keys.tagKey, concatBytes(header, env.ct), env.tag)) fail('BAD_TAG', 'membership tag does not verify')
+  return inner
+}
+
+/** SHA-256 of the envelope bytes (32 bytes): post id, gossip message id and sync id. */
+export function envelopeId (bytes: Uint8Array): Uint8Array {
+  return sha256(bytes)
+}
+
+/**
+ * The domain ('t') of an inner message, for dispatching after openEnvelope (e.g. to
+ * openSignedPost). Decodes the plaintext strictly; the chosen decoder decodes it again.
+ */
+export function innerDomain (bytes: Uint8Array): string {
+  return peekDomain(bytes, MAX_ENVELOPE_BYTES)
+}
+
+/** Signs a post for `topic`: the inner 'pl/signed-post' bytes (not yet encrypted). */
+export async function encodeSignedPost (author: Identity, topic: string, post: Post): Promise<Uint8Array> {
+  checkTopic(topic)
+  checkPostFields(post)
+  const { signKey, name } = author.public
+  const body = encodeStruct(POST_TBS, { ...postFields(post), topic, author: signKey, name })
+  const sig = await (await getCrypto()).ed25519Sign(author.seed, body)
+  return encodeStruct(SIGNED_POST, { post: body, author: signKey, sig })
+}
+
+/** The signed 'pl/post' bytes as carried, the author key the signature is checked against, the signature. */
+interface SignedParts { body: Uint8Array, author: Uint8Array, sig: Uint8Array }
+
+interface SignedPost extends SignedParts {
+  /** The rest of the checks: decodes the signed post; its author, topic, fields, clock, name. */
+  read: () => { post: Post, authorName: string }
+}
+
+/**
+ * Decodes an inner 'pl/signed-post' far enough to verify it (signed bytes, author key,
+ * signature); `read()` decodes and checks the signed post, so it can run while the
+ * signature verifies.
+ */
+function decodeSignedPost (inner: Uint8Array, topic: string, now: number): SignedPost {
+  const { body, author, sig } = readCanonicalSignedPost(inner) ?? decodeSignedPostGeneric(inner)
+  return {
+    body,
+    sig,
+    author,
+    read: () => {
+      const f = decodeStruct(POST_TBS, body)
+      // Verified against the outer key, so the signed post must name that same key.
+      if (!equalBytes(f.bytes('author', { len: 32 }), author)) fail('BAD_SIGNATURE', 'post names another author than its signer')
+      if (f.string('topic', MAX_TOPIC_BYTES) !== topic) fail('WRONG_TOPIC', 'post was signed for another topic')
+      return { post: readPostFields(f, now), authorName: readAuthorName(f, 'name') }
+    }
+  }
+}
+
+function decodeSignedPostGeneric (inner: Uint8Array): SignedParts {
+  const outer = decodeStruct(SIGNED_POST, inner)
+  return {
+    body: outer.bytes('post', { max: MAX_POST_TBS_BYTES }),
+    author: outer.bytes('author', { len: 32 }),
+    sig: outer.bytes('sig', { len: SIGNATURE_BYTES })
+  }
+}
+
+/**
+ * Decodes and verifies an inner 'pl/signed-post' for `topic` (the envelope's), e.g. after
+ * openEnvelope and innerDomain: WRONG_TOPIC if it was signed for another topic, the codes of
+ * checkPost, BAD_SIGNATURE. The post is decoded and checked while the signature verifies.
+ */
+export async function openSignedPost (inner: Uint8Array, topic: string, now: number): Promise<{ post: Post, author: Uint8Array, authorName: string }> {
+  const signed = decodeSignedPost(inner, topic, now)
+  const verifying = await startVerify(signed)
+  const { post, authorName } = signed.read()
+  if (!await verifying.valid) fail('BAD_SIGNATURE', 'post signature does not verify')
+  return { post, author: signed.author, authorName }
+}
+
+/**
+ * Starts verifying and lets an async provider reach its native call (WebCrypto runs it on a
+ * worker thread) before the caller's main-thread checks, which then overlap it. A provider
+ * must not reject; if one does, that is a failed verification, never an unhandled rejection.
+ */
+async function startVerify (signed: SignedPost): Promise<{ valid: Promise<boolean> }> {
+  const crypto = await getCrypto()
+  const valid = crypto.ed25519Verify(signed.author, signed.body, signed.sig).catch(() => false)
+  await YIELD
+  await YIELD
+  // Wrapped: an async function returning the promise itself would wait for it.
+  return { valid }
+}
+
+/** Signs, encrypts and tags a post (envelope ts/exp = post created/expires). `opts.nonce`: vectors/tests only. */
+export async function sealPost (author: Identity, topic: string, keys: EpochKeys, post: Post, opts?: { nonce?: Uint8Array }): Promise<{ bytes: Uint8Array, id: Uint8Array }> {
+  const bytes = sealEnvelope(keys, topic, await encodeSignedPost(author, topic, post), { nonce: opts?.nonce, ts: post.created, exp: post.expires })
+  return { bytes, id: envelopeId(bytes) }
+}
+
+/**
+ * Decodes, decrypts and verifies a private post. Resolves with the whole post or throws
+ * PorchlightError, nothing partial; the first failure in this order gives the code:
+ * decodeEnvelope's codes; WRONG_TOPIC (opts.topic); UNKNOWN_EPOCH (no keys from
+ * `keysForEpoch`); DECRYPT_FAILED; the inner decoding's codes, BAD_SIGNATURE if the signed
+ * post names another author, WRONG_TOPIC if it was signed for another topic, checkPost's
+ * codes (FUTURE_DATED, EXPIRED, ...); OUT_OF_RANGE if the envelope's ts/exp differ from the
+ * post's; BAD_TAG; BAD_SIGNATURE.
+ *
+ * Same checks as openEnvelope + openSignedPost, ordered for speed: decode once, and decode
+ * the post, hash the membership tag and the id while the signature verifies.
+ */
+export async function openPost (
+  bytes: Uint8Array,
+  keysForEpoch: (epoch: number) => EpochKeys | undefined,
+  now: number,
+  opts?: OpenOptions
+): Promise<OpenedPost> {
+  const env = decodeEnvelope(bytes)
+  if (opts?.topic !== undefined && env.topic !== opts.topic) fail('WRONG_TOPIC', 'envelope is for another topic')
+  const keys = keysForEpoch(env.epoch)
+  if (keys === undefined) fail('UNKNOWN_EPOCH', `no keys for epoch ${env.epoch}`)
+  if (keys.epoch !== env.epoch) fail('DECRYPT_FAILED', 'keys are for another epoch')
+  const header = envelopeHeader(env)
+  const inner = aeadOpen(keys.contentKey, env.nonce, env.ct, header)
+  const signed = decodeSignedPost(inner, env.topic, now)
+  const verifying = await startVerify(signed)
+  const { post, authorName } = signed.read()
+  const timesOk = post.created === env.ts && post.expires === env.exp
+  const tagOk = checkMembershipTag(keys.tagKey, concatBytes(header, env.ct), env.tag)
+  const id = envelopeId(bytes)
+  const sigOk = await verifying.valid
+  if (!timesOk) fail('OUT_OF_RANGE', 'envelope times differ from the post\'s')
+  if (!tagOk) fail('BAD_TAG', 'membership tag does not verify')
+  if (!sigOk) fail('BAD_SIGNATURE', 'post signature does not verify')
+  return { id, topic: env.topic, epoch: env.epoch, post, author: signed.author, authorName }
+}
+
+// ---- Fixed layouts, read directly (the fast paths above; tests check they agree with the
+// generic encoder and decoder on random and mutated inputs)
+
+/**
+ * Fast path of decodeEnvelope (every open and every relay check runs it): reads the one
+ * canonical layout of a valid envelope directly, without the generic decoder's re-encoding.
+ *   a9 "t" "pl/env" "v" 1 "ct" bytes "ts" uint "exp" uint "tag" bytes(16) "epoch" uint
+ *   "nonce" bytes(24) "topic" text(ASCII)
+ * (map keys sort by length, then bytewise). Anything else, including every invalid value,
+ * returns undefined and the generic decoder decides; tests check that both always agree.
+ */
+function readCanonicalEnvelope (b: Uint8Array): PrivateEnvelope | undefined {
+  const r = new CanonicalReader(b)
+  if (!r.lit(ENV_START)) return undefined
+  const ct = r.take(r.head(2))
+  if (ct === undefined || ct.length < AEAD_TAG_BYTES || !r.lit(ENV_KEY_TS)) return undefined
+  const ts = r.head(0)
+  if (ts < 0 || !r.lit(KEY_EXP)) return undefined
+  const exp = r.head(0)
+  if (exp < 0 || !r.lit(ENV_KEY_TAG)) return undefined
+  const tag = r.take(TAG_BYTES)
+  if (tag === undefined || !r.lit(KEY_EPOCH)) return undefined
+  const epoch = r.head(0)
+  if (epoch < 0 || epoch > MAX_EPOCH || !r.lit(ENV_KEY_NONCE)) return undefined
+  const nonce = r.take(ENVELOPE_NONCE_BYTES)
+  if (nonce === undefined || !r.lit(KEY_TOPIC)) return undefined
+  const topic = r.ascii(r.head(3), MAX_TOPIC_BYTES)
+  if (topic === undefined || !r.done()) return undefined
+  return { topic, epoch, ts, exp, nonce, ct, tag }
+}
+
+/**
+ * Fast path, as for envelopes:
+ *   a5 "t" "pl/signed-post" "v" 1 "sig" bytes(64) "post" bytes "author" bytes(32)
+ * undefined for anything else (the generic decoder then decides).
+ */
+function readCanonicalSignedPost (inner: Uint8Array): SignedParts | undefined {
+  if (inner.length > MAX_SIGNED_POST_BYTES) return undefined
+  const r = new CanonicalReader(inner)
+  if (!r.lit(SIGNED_POST_START)) return undefined
+  const sig = r.take(SIGNATURE_BYTES)
+  if (sig === undefined || !r.lit(KEY_POST)) return undefined
+  const n = r.head(2)
+  const body = n <= MAX_POST_TBS_BYTES ? r.take(n) : undefined
+  if (body === undefined || !r.lit(KEY_AUTHOR)) return undefined
+  const author = r.take(32)
+  return author !== undefined && r.done() ? { body, author, sig } : undefined
+}
+
+/**
+ * Reads canonical CBOR (RFC 8949 4.2.1: shortest heads, definite lengths) of a known layout
+ * from the start of `b`. Each method returns -1 / undefined / false on anything unexpected.
+ */
+class CanonicalReader {
+  private pos = 0
+  constructor (private readonly b: Uint8Array) {}
+
+  /** Exactly these bytes next. */
+  lit (l: Uint8Array): boolean {
+    const { b, pos } = this
+    if (pos + l.length > b.length) return false
+    for (let i = 0; i < l.length; i++) if (b[pos + i] !== l[i]) return false
+    this.pos += l.length
+    return true
+  }
+
+  /** Argument (a safe integer) of a head of `major` in shortest form, or -1. */
+  head (major: number): number {
+    const { b } = this
+    const b0 = b[this.pos]
+    if (b0 === undefined || b0 >> 5 !== major) return -1
+    this.pos++
+    const info = b0 & 31
+    if (info < 24) return info
+    const len = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : 0
+    if (len === 0 || this.pos + len > b.length) return -1
+    let v = 0
+    for (let i = 0; i < len; i++) v = v * 256 + b[this.pos++]!
+    const shortest = len === 1 ? 24 : 2 ** (4 * len)
+    return v < shortest || v > Number.MAX_SAFE_INTEGER ? -1 : v
+  }
+
+  /** A copy of the next n bytes, as a plain Uint8Array (even when reading a Node Buffer). */
+  take (n: number): Uint8Array | undefined {
+    const { b } = this
+    if (n < 0 || this.pos + n > b.length) return undefined
+    this.pos += n
+    return new Uint8Array(b.buffer, b.byteOffset + this.pos - n, n).slice()
+  }
+
+  /** The next n bytes as an ASCII string of at most `max` characters. */
+  ascii (n: number, max: number): string | undefined {
+    if (n > max) return undefined
+    const bytes = this.take(n)
+    if (bytes === undefined) return undefined
+    let s = ''
+    for (const c of bytes) {
+      if (c >= 0x80) return undefined
+      s += String.fromCharCode(c)
+    }
+    return s
+  }
+
+  done (): boolean { return this.pos === this.b.length }
+}
+
+const ascii = (s: string): Uint8Array => Uint8Array.from(s, c => c.charCodeAt(0))
+/** a7 (map of 7) "t" "pl/env-header" "v" 1 "ts" */
+const HEADER_START = Uint8Array.from([0xa7, 0x61, ...ascii('t'), 0x6d, ...ascii('pl/env-header'), 0x61, ...ascii('v'), 0x01, 0x62, ...ascii('ts')])
+const KEY_EXP = Uint8Array.from([0x63, ...ascii('exp')])
+const KEY_EPOCH = Uint8Array.from([0x65, ...ascii('epoch')])
+const KEY_NONCE = Uint8Array.from([0x65, ...ascii('nonce')])
+const KEY_TOPIC = Uint8Array.from([0x65, ...ascii('topic')])
+/** Start, three 9-byte integers, three keys, 26-byte nonce, topic up to MAX_TOPIC_BYTES + 2. */
+const HEADER_MAX_BYTES = 32 + 3 * 9 + 18 + 26 + 6 + MAX_TOPIC_BYTES + 2
+/** a5 (map of 5) "t" "pl/signed-post" "v" 1 "sig" and the head of a 64-byte string. */
+const SIGNED_POST_START = Uint8Array.from([0xa5, 0x61, ...ascii('t'), 0x6e, ...ascii(DOMAIN_SIGNED_POST), 0x61, ...ascii('v'), 0x01,
+  0x63, ...ascii('sig'), 0x58, 0x40])
+const KEY_POST = Uint8Array.from([0x64, ...ascii('post')])
+/** "author" and the head of a 32-byte string. */
+const KEY_AUTHOR = Uint8Array.from([0x66, ...ascii('author'), 0x58, 0x20])
+/** a9 (map of 9) "t" "pl/env" "v" 1 "ct" */
+const ENV_START = Uint8Array.from([0xa9, 0x61, ...ascii('t'), 0x66, ...ascii('pl/env'), 0x61, ...ascii('v'), 0x01, 0x62, ...ascii('ct')])
+const ENV_KEY_TS = Uint8Array.from([0x62, ...ascii('ts')])
+/** "tag" and the head of a 16-byte string. */
+const ENV_KEY_TAG = Uint8Array.from([0x63, ...ascii('tag'), 0x50])
+/** "nonce" and the head of a 24-byte string. */
+const ENV_KEY_NONCE = Uint8Array.from([0x65, ...ascii('nonce'), 0x58, 0x18])
