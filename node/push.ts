@@ -13,7 +13,11 @@ import type { PorchlightNode } from './libp2p.ts'
 /** What the relay does with a pushed message: validate, store durably, publish. */
 export type AcceptMessage = (topic: string, message: Uint8Array, from: PeerId) => Promise<Result>
 
-export async function handlePush (node: PorchlightNode, accept: AcceptMessage): Promise<void> {
+/**
+ * `refuse` hears of requests that never reached `accept` (garbage, an oversize message, a
+ * silent peer) so they are counted like any other refusal; it returns the reply to send.
+ */
+export async function handlePush (node: PorchlightNode, accept: AcceptMessage, refuse: (result: Result) => Result = r => r): Promise<void> {
   await node.handle(PROTOCOLS.push, async (stream: Stream, connection: Connection) => {
     const frames = new Frames(stream)
     let result: Result
@@ -21,9 +25,9 @@ export async function handlePush (node: PorchlightNode, accept: AcceptMessage): 
       const req = decodePushRequest(await frames.read())
       result = await accept(req.topic, req.message, connection.remotePeer)
     } catch (err) {
-      result = isPorchlightError(err)
+      result = refuse(isPorchlightError(err)
         ? { ok: false, code: err.code, message: err.message }
-        : { ok: false, code: 'IO', message: 'internal error' }
+        : { ok: false, code: 'IO', message: 'internal error' })
     }
     try {
       await frames.write(encodeResult(result))

@@ -153,6 +153,9 @@ export class Relay {
       const r = await accept(topic, msg, from)
       this.metrics.inc('porchlight_pushes_total', { outcome: r.ok ? 'ok' : 'refused' })
       return r
+    }, (r) => {
+      this.metrics.inc('porchlight_pushes_total', { outcome: 'refused' })
+      return this.refuse(r.code ?? 'MALFORMED', r.message ?? 'bad push request', 'push')
     })
     await handleSync(this.node, {
       items: (topic) => this.served.serves(topic) ? this.store.items(topic) : undefined,
@@ -220,8 +223,8 @@ export class Relay {
     pubsub.topicValidators.set(topic, async (peer, message) => {
       const result = await this.accept(topic, message.data, peer, 'gossip', false)
       if (result.ok) return TopicValidatorResult.Accept
-      // Duplicates and overload are not the sender's fault; invalid messages are.
-      if (result.code === 'RATE_LIMITED' || result.code === 'OVER_QUOTA' || result.code === 'IO') return TopicValidatorResult.Ignore
+      // Duplicates (REFUSED) and overload are not the sender's fault; invalid messages are.
+      if (result.code === 'REFUSED' || result.code === 'RATE_LIMITED' || result.code === 'OVER_QUOTA' || result.code === 'IO') return TopicValidatorResult.Ignore
       return TopicValidatorResult.Reject
     })
     pubsub.subscribe(topic)
