@@ -1,0 +1,105 @@
+/**
+ * Test fixtures for the real `porchlight` command as separate processes: a relay child
+ * process whose first stdout line (with --json) gives its peer id, addresses and HTTP URL,
+ * and one-shot CLI runs. Every child started here is killed by `killAll` (by its pid).
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+export const BIN = fileURLToPath(new URL('../../node/bin/porchlight.js', import.meta.url))
+/** A cold start compiles TypeScript and loads libp2p: seconds on a loaded machine. */
+const START_TIMEOUT_MS = 45_000
+const RUN_TIMEOUT_MS = 45_000
+
+const children = new Set<ChildProcess>()
+
+export interface RelayProcess {
+  child: ChildProcess
+  peerId: string
+  addresses: string[]
+  /** The TCP multiaddr (with /p2p/). */
+  tcp: string
+  http: string
+  /** Everything the relay wrote to stderr so far (its log). */
+  log: () => string
+  /** Resolves when the process has exited. */
+  exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+}
+
+/** Starts `porchlight --json relay ARGS` and waits for the line with its addresses. */
+export async function spawnRelay (args: string[]): Promise<RelayProcess> {
+  const child = spawn(process.execPath, [BIN, '--json', 'relay', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  children.add(child)
+  let err = ''
+  let out = ''
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => { err += s })
+  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => {
+    child.once('exit', (code, signal) => { children.delete(child); resolve({ code, signal }) })
+  })
+  const line = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`relay did not start in time: ${err}`)) }, START_TIMEOUT_MS)
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+      out += s
+      const nl = out.indexOf('\n')
+      if (nl >= 0) { clearTimeout(timer); resolve(out.slice(0, nl)) }
+    })
+    void exited.then(({ code, signal }) => { clearTimeout(timer); reject(new Error(`relay exited (${code ?? signal}) before starting: ${err}`)) })
+  })
+  const info = JSON.parse(line) as { peerId: string, addresses: string[], http: string }
+  const tcp = info.addresses.find(a => a.includes('/tcp/') && !a.includes('/ws'))
+  if (tcp === undefined) throw new Error(`relay printed no TCP address: ${line}`)
+  return { child, ...info, tcp, log: () => err, exited }
+}
+
+/** Sends `signal` and waits for the exit; returns the exit and how long it took. */
+export async function stopProcess (p: RelayProcess, signal: NodeJS.Signals, timeoutMs = 30_000): Promise<{ code: number | null, signal: NodeJS.Signals | null, ms: number }> {
+  const started = Date.now()
+  p.child.kill(signal)
+  const timeout = new Promise<never>((_resolve, reject) => {
+    setTimeout(() => { reject(new Error(`process did not exit within ${timeoutMs} ms of ${signal}`)) }, timeoutMs).unref()
+  })
+  const exit = await Promise.race([p.exited, timeout])
+  return { ...exit, ms: Date.now() - started }
+}
+
+export interface RunResult { code: number | null, out: string, err: string, json: any }
+
+/** Runs `porchlight --home HOME ARGS` to completion. */
+export async function run (home: string, args: string[]): Promise<RunResult> {
+  const child = spawn(process.execPath, [BIN, '--home', home, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PORCHLIGHT_HOME: home, PORCHLIGHT_RELAY: '' }
+  })
+  children.add(child)
+  let out = ''
+  let err = ''
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => { out += s })
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => { err += s })
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`porchlight ${args.join(' ')} timed out: ${err}`)) }, RUN_TIMEOUT_MS)
+    child.once('close', (c) => { clearTimeout(timer); children.delete(child); resolve(c) })
+  })
+  let json: any
+  try { json = JSON.parse(out.trim().split('\n').pop() ?? '') } catch { json = undefined }
+  return { code, out, err, json }
+}
+
+/** Runs and insists on exit code 0. */
+export async function runOk (home: string, args: string[]): Promise<RunResult> {
+  const r = await run(home, args)
+  if (r.code !== 0) throw new Error(`porchlight ${args.join(' ')} exited ${r.code}: ${r.err}`)
+  return r
+}
+
+/** Kills every child process still running (SIGKILL, by pid). */
+export async function killAll (): Promise<void> {
+  const waits: Array<Promise<unknown>> = []
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) {
+      waits.push(new Promise(resolve => { child.once('exit', resolve) }))
+      child.kill('SIGKILL')
+    }
+  }
+  children.clear()
+  await Promise.all(waits)
+}
