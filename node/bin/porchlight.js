@@ -10,5 +10,7 @@ register()
 process.stdout.on('error', (err) => { if (err.code !== 'EPIPE') throw err })
 
 await import('../polyfill.ts')
+const { useNativeCrypto } = await import('../native-crypto.ts')
+await useNativeCrypto()
 const { main } = await import('../cli.ts')
 process.exitCode = await main(process.argv.slice(2))

@@ -9,7 +9,8 @@
  * (report.ts measureRates); the whole suite takes about 10 s.
  */
 import { generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from 'node:crypto'
-import { getCrypto, nobleProvider, randomBytes, webCryptoProvider } from '../../protocol/crypto.ts'
+import { getCrypto, nobleProvider, randomBytes, setCrypto, webCryptoProvider } from '../../protocol/crypto.ts'
+import { nativeProvider } from '../../node/native-crypto.ts'
 import { openPost, sealPost } from '../../protocol/envelope.ts'
 import { createIdentity } from '../../protocol/identity.ts'
 import { deriveEpochKeys, type EpochKeys, privateTopic } from '../../protocol/neighborhood.ts'
@@ -53,14 +54,24 @@ export async function benchProtocol (box: TimeBox = TIME_BOX): Promise<Workload[
 
   console.log(`protocol: crypto provider ${crypto.name}; sealed post ${sealed.bytes.length} bytes (text ${text.length} chars); native message ${MESSAGE_BYTES} bytes`)
 
-  const [seal, signRate] = await measureRates([
-    async () => sealPost(author, topic, keys, post),
-    () => nodeSign(null, message, native.privateKey)
-  ], box)
-  const [open, verifyRate] = await measureRates([
-    async () => openPost(sealed.bytes, keysForEpoch, now),
-    () => nodeVerify(null, message, native.publicKey, nativeSig)
-  ], box)
+  // Node peers install the node:crypto provider (node/native-crypto.ts); browsers use WebCrypto.
+  const rows: Workload[] = []
+  for (const provider of [nativeProvider(), web]) {
+    setCrypto(provider)
+    const [seal, signRate] = await measureRates([
+      async () => sealPost(author, topic, keys, post),
+      () => nodeSign(null, message, native.privateKey)
+    ], box)
+    const [open, verifyRate] = await measureRates([
+      async () => openPost(sealed.bytes, keysForEpoch, now),
+      () => nodeVerify(null, message, native.publicKey, nativeSig)
+    ], box)
+    rows.push(
+      rateWorkload(`seal a post (sign + encrypt + encode), ${provider.name} provider, vs native Ed25519 sign`, seal!, 'ops/s', signRate!),
+      rateWorkload(`open a post (decode + decrypt + verify), ${provider.name} provider, vs native Ed25519 verify`, open!, 'ops/s', verifyRate!)
+    )
+  }
+  setCrypto(crypto)
   const [webVerify, nobleVerify, verifyRate2] = await measureRates([
     async () => web.ed25519Verify(pub, message, sig),
     async () => nobleProvider.ed25519Verify(pub, message, sig),
@@ -68,8 +79,7 @@ export async function benchProtocol (box: TimeBox = TIME_BOX): Promise<Workload[
   ], { ...box, rounds: 2 })
 
   return [
-    rateWorkload('seal a post (sign + encrypt + encode) vs native Ed25519 sign', seal!, 'ops/s', signRate!),
-    rateWorkload('open a post (decode + decrypt + verify) vs native Ed25519 verify', open!, 'ops/s', verifyRate!),
+    ...rows,
     rateWorkload(`reference: WebCrypto Ed25519 verify, ${MESSAGE_BYTES} B, vs native verify`, webVerify!, 'ops/s', verifyRate2!),
     rateWorkload(`reference: noble Ed25519 verify, ${MESSAGE_BYTES} B, vs native verify`, nobleVerify!, 'ops/s', verifyRate2!)
   ]
