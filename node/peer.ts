@@ -13,10 +13,10 @@ import { sha256 } from '../protocol/crypto.ts'
 import type { Identity } from '../protocol/identity.ts'
 import { areaTopic, isAreaTopic, isPrivateTopic, privateTopic } from '../protocol/neighborhood.ts'
 import { createPost, MAX_TTL_MS, type Post, type PostInput } from '../protocol/post.ts'
-import { decodeEnvelope, checkEnvelopeTag, openEnvelope, innerDomain, openSignedPost, sealEnvelope, encodeSignedPost } from '../protocol/envelope.ts'
+import { decodeEnvelope, openEnvelope, innerDomain, openSignedPost, sealEnvelope, encodeSignedPost } from '../protocol/envelope.ts'
 import { openPublicPost, sealPublicPost } from '../protocol/public-post.ts'
 import { createJoin, openJoin } from '../protocol/membership.ts'
-import { createRekey, decodeRekey, openRekey } from '../protocol/rekey.ts'
+import { createRekey, decodeRekey, openRekey, rekeyTimes } from '../protocol/rekey.ts'
 import { openRfa } from '../protocol/agency.ts'
 import { encodeGeohash, DEFAULT_POST_PRECISION } from '../protocol/geohash.ts'
 import type { Result } from '../protocol/wire.ts'
@@ -171,22 +171,19 @@ export class ResidentPeer {
     if (isPrivateTopic(topic) && t.hood !== undefined) {
       if (domain === 'pl/rekey') {
         await this.applyRekey(t.hood, bytes)
-        const w = decodeRekey(bytes)
-        ts = w.e
-        exp = now + MAX_TTL_MS
+        ;({ ts, exp } = rekeyTimes(bytes, now))
       } else {
         const env = decodeEnvelope(bytes)
         if (env.topic !== topic) fail('WRONG_TOPIC', 'envelope names another topic')
         const hood = (await this.home.hoodById(t.hood.hood.id)) ?? t.hood
         const keys = epochKeys(hood, env.epoch) ?? fail('UNKNOWN_EPOCH', `no keys for epoch ${env.epoch}`)
-        if (!checkEnvelopeTag(env, keys.tagKey)) fail('BAD_TAG', 'membership tag does not verify')
-        const inner = openEnvelope(env, keys, topic)
+        const inner = openEnvelope(env, keys, topic) // checks the membership tag too
         const innerType = innerDomain(inner)
         ts = env.ts
         exp = env.exp
         if (innerType === 'pl/signed-post') {
           const p = await openSignedPost(inner, topic, now)
-          if (p.post.created !== env.ts || p.post.expires !== env.exp) fail('MALFORMED', 'envelope times differ from the post')
+          if (p.post.created !== env.ts || p.post.expires !== env.exp) fail('OUT_OF_RANGE', 'envelope times differ from the post')
           feed = this.feedPost(toHex(id), 'private', topic, p.post, toHex(p.author), p.authorName, { hood: hood.hood.name })
         } else if (innerType === 'pl/join') {
           const j = await openJoin(inner, topic, now)
@@ -299,7 +296,7 @@ export class ResidentPeer {
     await this.home.updateHood(state.hood.id, (cur) => withoutMember(withEpoch(cur ?? state, newKeys.epoch, newKeys.secret), target.signKey))
     const topic = privateTopic(state.hood.id)
     await this.outbox.put(toHex(sha256(bytes)), { topic, bytes: toBase64Url(bytes) })
-    await this.messages.put({ topic, id: sha256(bytes), ts: newKeys.epoch, exp: this.now() + MAX_TTL_MS, bytes })
+    await this.messages.put({ topic, id: sha256(bytes), ...rekeyTimes(bytes, this.now()), bytes })
     const sent = await this.flushOutbox()
     return { epoch: newKeys.epoch, remaining: remaining.length, result: sent.get(toHex(sha256(bytes)))?.result ?? { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' } }
   }

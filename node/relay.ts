@@ -244,8 +244,7 @@ export class Relay {
     if (via !== 'sync' && !this.peerLimiter.take(from.toString(), this.now())) return this.refuse('RATE_LIMITED', 'too many messages from this peer', via)
     try {
       const v = await validateMessage(topic, bytes, this.served, this.now())
-      if (v.learned !== undefined && !this.served.private.get(v.learned.topic)?.has(v.learned.epoch)) {
-        this.served.addPrivate(v.learned.topic, v.learned.epoch, v.learned.tagKey)
+      if (v.learned !== undefined && this.served.addPrivate(v.learned.topic, v.learned.epoch, v.learned.tagKey)) {
         await this.saveState()
         this.log(`learned epoch ${v.learned.epoch} of a served neighborhood from a rekey`)
       }
@@ -346,7 +345,7 @@ export class Relay {
   private async saveState (): Promise<void> {
     const state: SavedState = { tokens: [], areas: [] }
     for (const [topic, epochs] of this.served.private) {
-      for (const [epoch, tagKey] of epochs) state.tokens.push({ topic, epoch, tagKey: toHex(tagKey) })
+      for (const [epoch, tagKeys] of epochs) for (const tagKey of tagKeys) state.tokens.push({ topic, epoch, tagKey: toHex(tagKey) })
     }
     for (const a of this.served.areas) state.areas.push(a.slice(a.lastIndexOf('/') + 1))
     const path = this.statePath()

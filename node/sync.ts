@@ -15,7 +15,8 @@ import {
   encodeSyncOpen, decodeSyncOpen, encodeSyncRec, decodeSyncRec, encodeSyncWant, decodeSyncWant,
   encodeSyncEnvelopes, decodeSyncEnvelopes, encodeResult, decodeResult, type Result
 } from '../protocol/wire.ts'
-import { peekDomain } from '../protocol/encoding.ts'
+import { peekDomain, toHex } from '../protocol/encoding.ts'
+import { sha256 } from '../protocol/crypto.ts'
 import { fail, isPorchlightError } from '../protocol/errors.ts'
 import { Reconciler, type SyncItemSet } from '../protocol/sync.ts'
 import { Frames } from './frames.ts'
@@ -160,9 +161,12 @@ export async function syncTopic (node: PorchlightNode, peer: PeerId | Multiaddr 
       }
       await send(encodeSyncWant(ids, give))
       stats.sent += give.length
+      // Only what was asked for, each at most once: a responder cannot push other messages.
+      const wanted = new Set(ids.map(toHex))
       for (;;) {
         const page = decodeSyncEnvelopes(await receive())
         for (const msg of page.msgs) {
+          if (!wanted.delete(toHex(sha256(msg)))) fail('REFUSED', 'the peer sent a message that was not asked for')
           await opts.onMessage(msg)
           stats.received++
         }
