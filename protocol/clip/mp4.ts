@@ -99,7 +99,10 @@ const FREE_SPACE = new Set(['free', 'skip', 'wide'])
 const REFUSED = new Set(['cmov', 'rmra'])
 
 interface Walk {
-  readonly bytes: Uint8Array
+  /** The bytes being walked: the whole file, or one top-level box read on its own. */
+  bytes: Uint8Array
+  /** Absolute file offset of bytes[0]; plan entries are recorded as absolute offsets. */
+  base: number
   readonly plan: { blank: Box[], zero: Array<[number, number]>, removed: string[] }
   readonly mdats: Box[]
   readonly dropped: Array<[number, number]>
@@ -140,32 +143,79 @@ export function readBoxes (bytes: Uint8Array, start: number, end: number, toEnd 
 
 /** Validates the file and lists the edits; never modifies `bytes`. */
 export function planMp4 (bytes: Uint8Array): Mp4Plan {
+  const counter = { boxes: 0 }
+  const top = readBoxes(bytes, 0, bytes.length, true, counter)
+  const planner = createMp4Planner(top)
+  for (const box of top) planner.visit(box, bytes.subarray(box.start, box.end))
+  return planner.finish()
+}
+
+/**
+ * Planning one top-level box at a time, for files read with random access instead of held
+ * whole (`mp4-stream.ts`): give it the top-level boxes (absolute offsets), then `visit` each
+ * in order with its bytes when `mp4NeedsBytes(box)` says the walk looks inside (moov, moof,
+ * small free space), and `finish` for the plan. Same checks and same plan as `planMp4`.
+ */
+export interface Mp4Planner {
+  /** `bytes`: the whole box (box.start..box.end), or undefined when not needed. */
+  visit (box: Box, bytes?: Uint8Array): void
+  finish (): Mp4Plan
+}
+
+/** Free space up to this size is read and zeroed only if dirty; larger is zeroed unread. */
+export const MP4_FREE_READ_BYTES = 1 << 20
+
+/** Whether the walk reads inside this top-level box. */
+export function mp4NeedsBytes (box: Box): boolean {
+  if (FREE_SPACE.has(box.type)) return box.end - box.start <= MP4_FREE_READ_BYTES
+  return !ALWAYS_BLANK.has(box.type) && RULES['']![box.type] === 'descend'
+}
+
+export function createMp4Planner (top: readonly Box[]): Mp4Planner {
   const w: Walk = {
-    bytes,
+    bytes: new Uint8Array(0),
+    base: 0,
     plan: { blank: [], zero: [], removed: [] },
     mdats: [],
     dropped: [],
-    boxes: 0,
+    boxes: top.length,
     tracks: 0,
     keptTracks: 0,
     droppedTracks: 0,
     fragments: 0
   }
-  const top = readBoxes(bytes, 0, bytes.length, true, w)
+  if (w.boxes > MP4_MAX_BOXES) fail('TOO_LARGE', 'mp4: too many boxes')
   const moovs = top.filter(b => b.type === 'moov').length
   if (moovs !== 1) fail(moovs === 0 ? 'UNSUPPORTED' : 'MALFORMED', `mp4: ${moovs} moov boxes`)
   const ftyp = top.findIndex(b => b.type === 'ftyp')
   if (ftyp > 0 || top.filter(b => b.type === 'ftyp').length > 1) fail('MALFORMED', 'mp4: ftyp not first or repeated')
   for (const b of top) if (b.type === 'mdat') w.mdats.push(b)
-  walkChildren(w, top, '', 0)
-
-  if (w.keptTracks === 0) fail('UNSUPPORTED', 'mp4: no video or audio track')
-  if (w.droppedTracks > 0 && w.fragments > 0) fail('UNSUPPORTED', 'mp4: fragmented file with a non-audio/video track')
-  for (const [s, e] of w.dropped) {
-    if (!w.mdats.some(m => s >= m.start + m.header && e <= m.end)) fail('MALFORMED', 'mp4: sample data outside mdat')
-    w.plan.zero.push([s, e])
+  return {
+    visit (box, bytes) {
+      const size = box.end - box.start
+      if (bytes !== undefined && bytes.length !== size) fail('BAD_ARGUMENT', `mp4: ${bytes.length} bytes given for a ${size}-byte box`)
+      if (bytes === undefined && mp4NeedsBytes(box)) {
+        if (!FREE_SPACE.has(box.type)) fail('BAD_ARGUMENT', `mp4: the bytes of '${box.type}' are needed`)
+        // Large free space is zeroed without looking: cheaper than reading it.
+        w.plan.zero.push([box.start + box.header, box.end])
+        note(w.plan.removed, 'free space')
+        return
+      }
+      w.bytes = bytes ?? new Uint8Array(0)
+      w.base = box.start
+      walkChildren(w, [{ ...box, start: 0, end: size }], '', 0)
+      w.bytes = new Uint8Array(0)
+    },
+    finish () {
+      if (w.keptTracks === 0) fail('UNSUPPORTED', 'mp4: no video or audio track')
+      if (w.droppedTracks > 0 && w.fragments > 0) fail('UNSUPPORTED', 'mp4: fragmented file with a non-audio/video track')
+      for (const [s, e] of w.dropped) {
+        if (!w.mdats.some(m => s >= m.start + m.header && e <= m.end)) fail('MALFORMED', 'mp4: sample data outside mdat')
+        w.plan.zero.push([s, e])
+      }
+      return w.plan
+    }
   }
-  return w.plan
 }
 
 /** Writes a plan made by `planMp4` for these same bytes. */
@@ -223,13 +273,13 @@ function walkChildren (w: Walk, children: readonly Box[], parent: string, depth:
 }
 
 function blank (w: Walk, box: Box): void {
-  w.plan.blank.push(box)
+  w.plan.blank.push({ ...box, start: box.start + w.base, end: box.end + w.base })
   note(w.plan.removed, box.type)
 }
 
 function zeroIfDirty (w: Walk, start: number, end: number, what: string): void {
   if (!allZero(w.bytes, start, end)) {
-    w.plan.zero.push([start, end])
+    w.plan.zero.push([start + w.base, end + w.base])
     note(w.plan.removed, what)
   }
 }
