@@ -6,6 +6,9 @@
  */
 import { decodeStruct, encodeStruct, type StructSpec } from './encoding.ts'
 import { fail, type ErrorCode } from './errors.ts'
+import { checkMembershipTag, MAX_EPOCH, membershipTag, TAG_BYTES } from './neighborhood.ts'
+import { MAX_CID_BYTES, MAX_MEDIA_SIZE } from './post.ts'
+import { encryptedClipSize } from './clip/stream-aead.ts'
 
 export const PROTOCOLS = {
   push: '/porchlight/push/1',
@@ -98,4 +101,88 @@ export function encodeSyncEnvelopes (msgs: Uint8Array[], more: boolean): Uint8Ar
 export function decodeSyncEnvelopes (bytes: Uint8Array): { msgs: Uint8Array[], more: boolean } {
   const f = decodeStruct(SYNC_ENVELOPES, bytes)
   return { msgs: f.array('msgs', MAX_ENVELOPES_PER_FRAME, i => i.bytes({ max: MAX_MESSAGE_BYTES, min: 1 })), more: f.bool('more') }
+}
+
+// ---- /porchlight/pin/1 ----
+//
+// A member asks a relay to keep an encrypted clip until its post expires:
+//   request  'pl/pin' v1 { topic, epoch, cid, size, ts, exp, tag }        (<= 512 bytes)
+//   progress 'pl/pin-progress' v1 { n }  bytes of the clip fetched so far, any number of times
+//   answer   'pl/result' v1 { ok, code?, msg?, n? }  n = bytes pinned
+// tag = HMAC-SHA256(tag key of `epoch`, encode('pl/pin-body' v1 {topic, epoch, cid, size, ts,
+// exp}))[0..16]: the relay, which holds only tag keys, checks membership with it, exactly as it
+// does for envelopes. size is the ciphertext size (the UnixFS file size), at most the
+// encryption of MAX_MEDIA_SIZE; cid is 1..MAX_CID_BYTES ASCII letters and digits.
+
+/** Largest ciphertext a pin may name: a 4 GiB clip, encrypted. */
+export const MAX_PIN_BYTES = encryptedClipSize(MAX_MEDIA_SIZE)
+const CID_CHARS = /^[A-Za-z0-9]+$/
+
+const PIN_REQUEST: StructSpec = { domain: 'pl/pin', version: 1, required: ['topic', 'epoch', 'cid', 'size', 'ts', 'exp', 'tag'], maxBytes: 512 }
+const PIN_BODY: StructSpec = { domain: 'pl/pin-body', version: 1, required: ['topic', 'epoch', 'cid', 'size', 'ts', 'exp'], maxBytes: 512 }
+const PIN_PROGRESS: StructSpec = { domain: 'pl/pin-progress', version: 1, required: ['n'], maxBytes: 64 }
+
+export interface PinFields {
+  topic: string
+  epoch: number
+  /** CID of the encrypted clip (as in the post's MediaRef). */
+  cid: string
+  /** Ciphertext bytes (1..MAX_PIN_BYTES). */
+  size: number
+  /** When the request was made, ms. */
+  ts: number
+  /** When the relay may drop the clip (the post's expiry), ms. */
+  exp: number
+}
+
+export interface PinRequest extends PinFields {
+  /** Membership tag over the fields, 16 bytes. */
+  tag: Uint8Array
+}
+
+function checkPinFields (p: PinFields): void {
+  if (typeof p.cid !== 'string' || p.cid.length < 1 || p.cid.length > MAX_CID_BYTES || !CID_CHARS.test(p.cid)) fail('OUT_OF_RANGE', 'pin cid is not a CID string')
+  if (!Number.isSafeInteger(p.size) || p.size < 1 || p.size > MAX_PIN_BYTES) fail('OUT_OF_RANGE', `pin size must be 1..${MAX_PIN_BYTES}`)
+  if (!Number.isSafeInteger(p.epoch) || p.epoch < 0 || p.epoch > MAX_EPOCH) fail('OUT_OF_RANGE', 'pin epoch')
+}
+
+function pinBody (p: PinFields): Uint8Array {
+  return encodeStruct(PIN_BODY, { topic: p.topic, epoch: p.epoch, cid: p.cid, size: p.size, ts: p.ts, exp: p.exp })
+}
+
+/** A pin request tagged under the epoch's 32-byte tag key. */
+export function encodePinRequest (fields: PinFields, tagKey: Uint8Array): Uint8Array {
+  checkPinFields(fields)
+  const tag = membershipTag(tagKey, pinBody(fields))
+  const { topic, epoch, cid, size, ts, exp } = fields
+  return encodeStruct(PIN_REQUEST, { topic, epoch, cid, size, ts, exp, tag })
+}
+
+/** Strict decoding; the tag is not checked here (checkPinTag, with the relay's tag key). */
+export function decodePinRequest (bytes: Uint8Array): PinRequest {
+  const f = decodeStruct(PIN_REQUEST, bytes)
+  const req: PinRequest = {
+    topic: f.string('topic', MAX_TOPIC_BYTES, 1),
+    epoch: f.uint('epoch', MAX_EPOCH),
+    cid: f.string('cid', MAX_CID_BYTES, 1),
+    size: f.uint('size', MAX_PIN_BYTES, 1),
+    ts: f.uint('ts'),
+    exp: f.uint('exp'),
+    tag: f.bytes('tag', { len: TAG_BYTES })
+  }
+  checkPinFields(req)
+  return req
+}
+
+/** Does the request's membership tag verify under this tag key? (constant time) */
+export function checkPinTag (req: PinRequest, tagKey: Uint8Array): boolean {
+  return checkMembershipTag(tagKey, pinBody(req), req.tag)
+}
+
+export function encodePinProgress (bytes: number): Uint8Array {
+  return encodeStruct(PIN_PROGRESS, { n: bytes })
+}
+
+export function decodePinProgress (bytes: Uint8Array): number {
+  return decodeStruct(PIN_PROGRESS, bytes).uint('n', MAX_PIN_BYTES)
 }
