@@ -21,6 +21,7 @@ import { openRfa } from '../protocol/agency.ts'
 import { encodeGeohash, DEFAULT_POST_PRECISION } from '../protocol/geohash.ts'
 import type { Result } from '../protocol/wire.ts'
 import { createNode, loadOrCreateNodeKey, type PorchlightNode } from './libp2p.ts'
+import { ClipStore } from './clips.ts'
 import { MessageStore } from './store.ts'
 import { pushMessage } from './push.ts'
 import { syncTopic, type SyncStats } from './sync.ts'
@@ -76,6 +77,7 @@ export interface PeerInit {
 
 export class ResidentPeer {
   private libp2p: PorchlightNode | undefined
+  private clipStore: ClipStore | undefined
   private readonly listeners = new Set<(post: FeedPost) => void>()
   private readonly topics = new Map<string, { hood?: HoodState, area?: string }>()
   private me: Identity | undefined
@@ -121,6 +123,7 @@ export class ResidentPeer {
   async start (): Promise<void> {
     if (this.libp2p !== undefined) return
     this.libp2p = await createNode({ privateKey: await loadOrCreateNodeKey(join(this.home.root, 'node-key')) })
+    this.clipStore = await ClipStore.open(this.libp2p, join(this.home.dataDir, 'clips'))
     const pubsub = this.libp2p.services.pubsub
     pubsub.addEventListener('message', (evt) => {
       const { topic, data } = evt.detail
@@ -139,6 +142,12 @@ export class ResidentPeer {
 
   /** The running libp2p node. */
   node (): PorchlightNode { return this.requireNode() }
+
+  /** Encrypted clips (Helia with bitswap on this peer's node); see clips.ts and clip-post.ts. */
+  clips (): ClipStore {
+    if (this.clipStore === undefined) fail('UNAVAILABLE', 'peer is not started')
+    return this.clipStore
+  }
 
   private requireNode (): PorchlightNode {
     if (this.libp2p === undefined) fail('UNAVAILABLE', 'peer is not started')
@@ -334,11 +343,17 @@ export class ResidentPeer {
     const all: SyncStats[] = []
     for (const topic of this.topics.keys()) {
       for (const relay of this.relays()) {
+        // Sync delivers in (ts, id) order, so a post dated (by a slow clock) before the rekey
+        // that opens its epoch arrives first: keep it and retry once the session is done.
+        const later: Uint8Array[] = []
         try {
           all.push(await syncTopic(node, multiaddr(relay), topic, this.messages.items(topic), {
             getLocal: async (id) => (await this.messages.get(id))?.bytes,
-            onMessage: async (msg) => { await this.ingest(topic, msg).catch(() => undefined) }
+            onMessage: async (msg) => {
+              await this.ingest(topic, msg).catch((err: unknown) => { if (isPorchlightError(err, 'UNKNOWN_EPOCH')) later.push(msg) })
+            }
           }))
+          for (const msg of later) await this.ingest(topic, msg).catch(() => undefined)
           break
         } catch (err) {
           if (isPorchlightError(err, 'NOT_FOUND')) break
@@ -370,10 +385,13 @@ export class ResidentPeer {
     const stale: string[] = []
     for await (const [key, value] of this.posts.iterator()) if ((value as FeedPost).expires <= now) stale.push(key)
     await this.posts.batch(stale.map(key => ({ type: 'del' as const, key })))
-    return gone.length + stale.length
+    const clips = await this.clipStore?.sweep(now) ?? 0
+    return gone.length + stale.length + clips
   }
 
   async stop (): Promise<void> {
+    await this.clipStore?.stop()
+    this.clipStore = undefined
     await this.libp2p?.stop()
     this.libp2p = undefined
     await this.messages.close()

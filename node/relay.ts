@@ -24,6 +24,7 @@ import { ServedTopics, validateMessage } from './validate.ts'
 import { Metrics } from './metrics.ts'
 import { RateLimiter, type RateInit } from './limits.ts'
 import { startHttp } from './http.ts'
+import { PinService, type PinInit } from './pin.ts'
 
 export const RELAY_DEFAULTS = {
   dataDir: './data',
@@ -64,6 +65,8 @@ export interface RelayInit {
   log?: (line: string) => void
   /** Clock, for tests. */
   now?: () => number
+  /** Clip pinning (`/porchlight/pin/1`): quota per neighborhood, timeouts. */
+  pins?: PinInit
 }
 
 interface SavedState { tokens: Array<{ topic: string, epoch: number, tagKey: string }>, areas: string[] }
@@ -78,6 +81,8 @@ export class Relay {
   private http: Server | undefined
   httpUrl = ''
   private stopping = false
+  /** Pinned clips (Helia + bitswap on this node); see pin.ts. */
+  pins: PinService | undefined
 
   private constructor (
     readonly node: PorchlightNode,
@@ -156,6 +161,9 @@ export class Relay {
     }, (r) => {
       this.metrics.inc('porchlight_pushes_total', { outcome: 'refused' })
       return this.refuse(r.code ?? 'MALFORMED', r.message ?? 'bad push request', 'push')
+    })
+    this.pins = await PinService.start(this.node, {
+      ...this.init.pins, dir: join(dataDir, 'clips'), served: this.served, now: this.now, log: this.log, metrics: this.metrics
     })
     await handleSync(this.node, {
       items: (topic) => this.served.serves(topic) ? this.store.items(topic) : undefined,
@@ -297,6 +305,7 @@ export class Relay {
       this.metrics.inc('porchlight_expired_total', {}, gone.length)
       this.log(`deleted ${gone.length} expired messages`)
     }
+    await this.pins?.sweep(this.now())
     return gone.length
   }
 
@@ -359,6 +368,7 @@ export class Relay {
     for (const t of this.timers) clearInterval(t)
     await new Promise<void>(resolve => { if (this.http === undefined) resolve(); else this.http.close(() => { resolve() }) })
     this.http?.closeAllConnections()
+    await this.pins?.stop()
     await this.node.stop()
     await this.store.close()
   }

@@ -1,0 +1,368 @@
+/**
+ * Encrypted clips in IPFS through Helia, on the peer's one libp2p node.
+ *
+ * Helia 7 normally creates its own libp2p node (`withLibp2p` / `withLibp2pLight`). Porchlight's
+ * node already exists (node/libp2p.ts: gossip, push, sync, pin all run on it), so
+ * `withExistingLibp2p` hands that node to a light Helia (`createHeliaLight`: no routers, no
+ * HTTP gateways, no bootstrap or mDNS, nothing that reaches the internet) and `withBitswap`
+ * registers bitswap on it. Helia never starts or stops the node: its owner (the resident
+ * peer or the relay) does. Bitswap asks every connected peer (relays, other members) for the
+ * blocks it wants; with no routers there is no provider lookup beyond them.
+ *
+ * Storage: blocks in `blockstore-fs` under `<dir>/blocks`, Helia's datastore (pins, local
+ * keep records) in `datastore-level` under `<dir>/datastore`.
+ *
+ * Streaming throughout: `add` encrypts (stream-aead.ts) and hashes the plaintext as it
+ * passes and hands the ciphertext to UnixFS `addByteStream`; `read` runs `cat` into the
+ * decryptor. Neither holds more than a few chunks and blocks: about
+ * CLIP_PIPELINE_DEPTH x 64 KiB of cipher chunks plus readConcurrency x chunkSize of blocks.
+ */
+import { createHash } from 'node:crypto'
+import { rename, rm, mkdir } from 'node:fs/promises'
+import { createWriteStream } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { once } from 'node:events'
+import { createHeliaLight, type Helia } from 'helia'
+import { withBitswap, type BitswapOptions } from '@helia/bitswap'
+import { unixfs, type UnixFS } from '@helia/unixfs'
+import { FsBlockstore } from 'blockstore-fs'
+import { LevelDatastore } from 'datastore-level'
+import { Key } from 'interface-datastore'
+import { CID } from 'multiformats/cid'
+import * as dagPb from '@ipld/dag-pb'
+import type { Libp2p } from '@libp2p/interface'
+import { fail, isPorchlightError, PorchlightError } from '../protocol/errors.ts'
+import { equalBytes, utf8Bytes, utf8String } from '../protocol/encoding.ts'
+import { decryptClip, encryptClip, encryptedClipSize, generateClipKey } from '../protocol/clip/stream-aead.ts'
+import { hashTap, type HashFactory } from '../protocol/clip/hash.ts'
+import { MAX_CID_BYTES } from '../protocol/post.ts'
+
+export const CLIP_STORE_DEFAULTS = {
+  /** UnixFS leaf size: 1 MiB (fewer bitswap round trips than 256 KiB). */
+  chunkSize: 1024 * 1024,
+  /** Blocks fetched in parallel while reading: 8 x 1 MiB in flight. */
+  readConcurrency: 8,
+  /** A read gives up when no block arrived for this long. */
+  idleTimeoutMs: 30_000,
+  /** Bitswap sends wants and blocks after this pause (batches neighbours; libp2p default 10 ms). */
+  bitswapDebounceMs: 1
+} as const
+
+/** Deepest UnixFS tree walked when deleting (a 4 GiB clip in 1 MiB leaves is 2 levels). */
+const MAX_DAG_DEPTH = 16
+const KEEP_PREFIX = '/porchlight/keep/'
+const RAW_CODEC = 0x55
+
+/** Node's native SHA-256 (~1.7 GB/s against ~150 MB/s for noble), streaming. */
+export const nativeSha256: HashFactory = () => createHash('sha256')
+
+/** What a post needs to fetch and open a clip (MediaRef without the MIME type). */
+export interface ClipRef {
+  cid: string
+  /** 32-byte clip key. */
+  key: Uint8Array
+  /** Plaintext size in bytes. */
+  size: number
+  /** SHA-256 of the plaintext, 32 bytes. */
+  hash: Uint8Array
+}
+
+export interface AddedClip extends ClipRef {
+  /** Ciphertext bytes stored (the UnixFS file size). */
+  stored: number
+}
+
+export interface ClipStoreInit {
+  chunkSize?: number
+  readConcurrency?: number
+  idleTimeoutMs?: number
+  bitswap?: BitswapOptions
+}
+
+export interface ReadOptions {
+  signal?: AbortSignal
+  /** Plaintext bytes released so far. */
+  onProgress?: (bytes: number) => void
+  /** Only what is stored here; 'NOT_FOUND' for anything missing. */
+  offline?: boolean
+  idleTimeoutMs?: number
+}
+
+/**
+ * Lets a light Helia use an existing, already started libp2p node. Its owner starts and
+ * stops the node; Helia only registers bitswap on it (and unregisters it on stop).
+ */
+export function withExistingLibp2p<H extends Helia> (helia: H, node: Libp2p): H & { libp2p: Libp2p } {
+  Object.defineProperty(helia, 'libp2p', { value: node, enumerable: true, configurable: true })
+  helia.addMixin({ name: 'libp2p' })
+  return helia as H & { libp2p: Libp2p }
+}
+
+export class ClipStore {
+  readonly fs: UnixFS
+  private readonly chunkSize: number
+  private readonly readConcurrency: number
+  private readonly idleTimeoutMs: number
+
+  private constructor (
+    readonly helia: Helia & { libp2p: Libp2p },
+    private readonly blocks: FsBlockstore,
+    private readonly datastore: LevelDatastore,
+    init: ClipStoreInit
+  ) {
+    this.fs = unixfs(helia)
+    this.chunkSize = init.chunkSize ?? CLIP_STORE_DEFAULTS.chunkSize
+    this.readConcurrency = init.readConcurrency ?? CLIP_STORE_DEFAULTS.readConcurrency
+    this.idleTimeoutMs = init.idleTimeoutMs ?? CLIP_STORE_DEFAULTS.idleTimeoutMs
+  }
+
+  /** Opens the stores under `dir` and starts Helia with bitswap on `node`. */
+  static async open (node: Libp2p, dir: string, init: ClipStoreInit = {}): Promise<ClipStore> {
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    const blocks = new FsBlockstore(join(dir, 'blocks'))
+    const datastore = new LevelDatastore(join(dir, 'datastore'))
+    try {
+      await blocks.open()
+      await datastore.open()
+      const helia = withExistingLibp2p(createHeliaLight({ blockstore: blocks, datastore }), node)
+      withBitswap(helia, {
+        sendWantlistDebounce: CLIP_STORE_DEFAULTS.bitswapDebounceMs,
+        sendBlocksDebounce: CLIP_STORE_DEFAULTS.bitswapDebounceMs,
+        ...init.bitswap
+      })
+      await helia.start()
+      return new ClipStore(helia, blocks, datastore, init)
+    } catch (err) {
+      await datastore.close().catch(() => {})
+      await blocks.close().catch(() => {})
+      throw new PorchlightError('IO', `cannot open the clip store in ${dir}: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  /**
+   * Encrypts a (cleaned) clip with a fresh key and adds the ciphertext as UnixFS. Returns the
+   * CID, key, plaintext size and hash for the post. `onProgress` gets plaintext bytes read.
+   */
+  async add (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, opts: { onProgress?: (bytes: number) => void, signal?: AbortSignal } = {}): Promise<AddedClip> {
+    const key = generateClipKey()
+    let size = 0
+    const counted = async function * (): AsyncGenerator<Uint8Array> {
+      for await (const piece of source) {
+        size += piece.length
+        opts.onProgress?.(size)
+        yield piece
+      }
+    }
+    const tap = hashTap(counted(), nativeSha256)
+    let cid: CID
+    try {
+      cid = await this.fs.addByteStream(encryptClip(key, tap.stream), {
+        cidVersion: 1,
+        rawLeaves: true,
+        chunker: fixedChunker(this.chunkSize),
+        ...(opts.signal !== undefined ? { signal: opts.signal } : {})
+      } as never)
+    } catch (err) {
+      throw isPorchlightError(err) ? err : new PorchlightError('IO', `cannot store the clip: ${(err as Error).message}`, { cause: err })
+    }
+    return { cid: cid.toString(), key, size, hash: tap.digest(), stored: encryptedClipSize(size) }
+  }
+
+  /**
+   * Fetches (from here, or over bitswap from connected peers) and decrypts a clip. Yields
+   * verified plaintext; the size and SHA-256 are checked at the end ('DECRYPT_FAILED'), so
+   * a consumer must discard what it received if the stream throws.
+   */
+  async * read (ref: ClipRef, opts: ReadOptions = {}): AsyncGenerator<Uint8Array> {
+    const cid = parseCid(ref.cid)
+    const idle = new IdleTimer(opts.idleTimeoutMs ?? this.idleTimeoutMs)
+    const signal = opts.signal === undefined ? idle.signal : AbortSignal.any([idle.signal, opts.signal])
+    const tap = hashTap(decryptClip(ref.key, this.cat(cid, signal, idle, opts.offline === true)), nativeSha256)
+    let released = 0
+    try {
+      for await (const piece of tap.stream) {
+        released += piece.length
+        if (released > ref.size) fail('DECRYPT_FAILED', 'clip is longer than its post says')
+        opts.onProgress?.(released)
+        yield piece
+      }
+    } catch (err) {
+      if (isPorchlightError(err)) throw err
+      if (opts.signal?.aborted === true) fail('TIMEOUT', 'clip fetch aborted', err)
+      if (idle.fired) fail('UNAVAILABLE', `no peer sent clip ${ref.cid.slice(0, 16)}… for ${idle.ms / 1000} s (is a relay that pinned it, or its author, online?)`, err)
+      fail('UNAVAILABLE', `cannot fetch clip ${ref.cid.slice(0, 16)}…: ${(err as Error).message}`, err)
+    } finally {
+      idle.stop()
+    }
+    if (released !== ref.size || !equalBytes(tap.digest(), ref.hash)) fail('DECRYPT_FAILED', 'clip does not match the hash in its post')
+  }
+
+  /** Ciphertext of a stored or fetchable clip, as UnixFS content. */
+  private async * cat (cid: CID, signal: AbortSignal, idle: IdleTimer, offline: boolean): AsyncGenerator<Uint8Array> {
+    try {
+      for await (const piece of this.fs.cat(cid, { signal, offline, blockReadConcurrency: this.readConcurrency } as never)) {
+        idle.touch()
+        yield piece
+      }
+    } catch (err) {
+      const name = (err as Error).name
+      if (offline && (name === 'BlockNotFoundWhileOfflineError' || name === 'NotFoundError')) fail('NOT_FOUND', `clip ${cid.toString().slice(0, 16)}… is not stored here`, err)
+      if (name === 'NotAFileError' || name === 'NotUnixFSError' || name === 'NoContentError') fail('MALFORMED', 'that CID is not a clip', err)
+      throw err
+    }
+  }
+
+  /**
+   * Writes a clip to `path` through a temporary file that is renamed only once the whole
+   * clip decrypted and matched its hash: a failed fetch leaves nothing at `path`.
+   */
+  async save (ref: ClipRef, path: string, opts: ReadOptions = {}): Promise<void> {
+    const tmp = join(dirname(path), `.${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}.part`)
+    const out = createWriteStream(tmp, { mode: 0o600 })
+    try {
+      for await (const piece of this.read(ref, opts)) {
+        if (!out.write(piece)) await once(out, 'drain')
+      }
+      out.end()
+      await once(out, 'close')
+      await rename(tmp, path)
+    } catch (err) {
+      out.destroy()
+      await rm(tmp, { force: true })
+      if (isPorchlightError(err)) throw err
+      fail('IO', `cannot write ${path}: ${(err as Error).message}`, err)
+    }
+  }
+
+  /** Whether the clip's root block is stored here. */
+  async has (cid: string): Promise<boolean> {
+    return this.blocks.has(parseCid(cid))
+  }
+
+  /** Remembers to delete a clip we hold (our own) at `expires`. */
+  async keepUntil (cid: string, expires: number): Promise<void> {
+    await this.datastore.put(new Key(KEEP_PREFIX + parseCid(cid).toString()), utf8Bytes(String(expires)))
+  }
+
+  /** Deletes the clips whose keep time has passed; returns how many. */
+  async sweep (now: number): Promise<number> {
+    const due: string[] = []
+    for await (const { key, value } of this.datastore.query({ prefix: KEEP_PREFIX })) {
+      if (Number(utf8String(value)) <= now) due.push(key.toString().slice(KEEP_PREFIX.length))
+    }
+    for (const cid of due) {
+      await this.remove(cid)
+      await this.datastore.delete(new Key(KEEP_PREFIX + cid))
+    }
+    return due.length
+  }
+
+  /**
+   * Deletes a clip's blocks that no pin holds: the UnixFS tree is walked through what is
+   * stored (a partial tree, after a failed fetch, is removed as far as it goes).
+   */
+  async remove (cid: string): Promise<number> {
+    let deleted = 0
+    for (const c of await this.storedBlocks(parseCid(cid))) {
+      if (await this.helia.pins.isPinned(c)) continue
+      await this.blocks.delete(c)
+      deleted++
+    }
+    return deleted
+  }
+
+  /** CIDs of the stored blocks of a tree, root first. Raw leaves are never read. */
+  async storedBlocks (root: CID): Promise<CID[]> {
+    const out: CID[] = []
+    const walk = async (cid: CID, depth: number): Promise<void> => {
+      if (depth > MAX_DAG_DEPTH || !(await this.blocks.has(cid))) return
+      out.push(cid)
+      if (cid.code !== dagPb.code) return
+      let node: dagPb.PBNode
+      try {
+        node = dagPb.decode(await collect(this.blocks.get(cid)))
+      } catch {
+        return
+      }
+      for (const link of node.Links) await walk(link.Hash as CID, depth + 1)
+    }
+    if (root.code === RAW_CODEC || root.code === dagPb.code) await walk(root, 0)
+    return out
+  }
+
+  async stop (): Promise<void> {
+    await this.helia.stop().catch(() => {})
+    await this.datastore.close().catch(() => {})
+    await this.blocks.close().catch(() => {})
+  }
+}
+
+/** Parses a CID string from a post or a request; 'BAD_ARGUMENT' if it is not one. */
+export function parseCid (s: string): CID {
+  if (typeof s !== 'string' || s.length === 0 || s.length > MAX_CID_BYTES) fail('BAD_ARGUMENT', 'not a CID')
+  try {
+    return CID.parse(s)
+  } catch (err) {
+    fail('BAD_ARGUMENT', 'not a CID', err)
+  }
+}
+
+/** Fixed-size UnixFS chunker (the importer's own is the same; this avoids a deep import). */
+function fixedChunker (size: number) {
+  return async function * (source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    let buf = new Uint8Array(size)
+    let fill = 0
+    for await (const piece of source) {
+      let off = 0
+      while (off < piece.length) {
+        const n = Math.min(size - fill, piece.length - off)
+        buf.set(piece.subarray(off, off + n), fill)
+        fill += n
+        off += n
+        if (fill === size) {
+          yield buf
+          buf = new Uint8Array(size)
+          fill = 0
+        }
+      }
+    }
+    if (fill > 0) yield buf.subarray(0, fill)
+  }
+}
+
+async function collect (source: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = []
+  let n = 0
+  for await (const p of source) { parts.push(p); n += p.length }
+  if (parts.length === 1) return parts[0]!
+  const out = new Uint8Array(n)
+  let o = 0
+  for (const p of parts) { out.set(p, o); o += p.length }
+  return out
+}
+
+/** Aborts when `touch` was not called for `ms`. */
+class IdleTimer {
+  private readonly controller = new AbortController()
+  private timer: NodeJS.Timeout
+  fired = false
+
+  constructor (readonly ms: number) {
+    this.timer = this.arm()
+  }
+
+  get signal (): AbortSignal { return this.controller.signal }
+
+  touch (): void {
+    clearTimeout(this.timer)
+    this.timer = this.arm()
+  }
+
+  stop (): void { clearTimeout(this.timer) }
+
+  private arm (): NodeJS.Timeout {
+    const t = setTimeout(() => { this.fired = true; this.controller.abort(new Error('idle')) }, this.ms)
+    t.unref()
+    return t
+  }
+}

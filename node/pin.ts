@@ -1,0 +1,351 @@
+/**
+ * `/porchlight/pin/1`: a member asks a relay to keep an encrypted clip until its post expires.
+ *
+ * The request carries a membership tag over its fields (protocol/wire.ts), checked with the
+ * tag key of the neighborhood's epoch, the only key a relay holds: non-members are refused
+ * before anything is fetched. The relay then fetches the clip's blocks over bitswap from the
+ * requester (who is connected, and holds them), within the neighborhood's quota, reporting
+ * progress, and pins them with Helia; the answer comes once they are pinned. Every failure
+ * (bad tag, over quota, unknown CID, a size that does not match, a requester that stops
+ * sending) is a Result with a stable code, and deletes whatever this attempt fetched.
+ *
+ * The ledger (neighborhood topic, size, expiry per clip) lives in the Helia pin's metadata,
+ * so pins and ledger cannot disagree. The relay's sweeper calls `sweep`: expired entries are
+ * dropped, and a clip with none left is unpinned and its blocks deleted. Blocks that no pin
+ * holds (a crash mid-fetch) are garbage-collected once at start, before any fetch runs.
+ */
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { CID } from 'multiformats/cid'
+import { fail, isPorchlightError, PorchlightError, type ErrorCode } from '../protocol/errors.ts'
+import { peekDomain } from '../protocol/encoding.ts'
+import { MAX_CLOCK_SKEW_MS, MAX_TTL_MS } from '../protocol/post.ts'
+import {
+  PROTOCOLS, checkPinTag, decodePinProgress, decodePinRequest, decodeResult, encodePinProgress, encodePinRequest,
+  encodeResult, type PinFields, type PinRequest, type Result
+} from '../protocol/wire.ts'
+import { ClipStore, parseCid, type ClipStoreInit } from './clips.ts'
+import { Frames } from './frames.ts'
+import type { Metrics } from './metrics.ts'
+import type { PorchlightNode } from './libp2p.ts'
+import type { ServedTopics } from './validate.ts'
+
+export const PIN_DEFAULTS = {
+  /** Clip bytes (ciphertext) one neighborhood may keep on a relay: 2 GiB. */
+  quotaBytesPerTopic: 2 * 1024 * 1024 * 1024,
+  /** Time to get the clip's root block from the requester: an unknown CID fails after this. */
+  rootTimeoutMs: 10_000,
+  /** The fetch fails when no block arrived for this long. */
+  idleTimeoutMs: 20_000,
+  /** Pins fetched at once; more are refused with RATE_LIMITED. */
+  maxConcurrent: 4,
+  /** A request older than this (by its ts) is refused: 10 minutes. */
+  maxRequestAgeMs: 10 * 60_000,
+  /** Progress frames at most this often. */
+  progressIntervalMs: 250,
+  /** Client: longest wait for the next frame (progress or answer). */
+  clientFrameTimeoutMs: 60_000
+} as const
+
+/** Smallest average block size accepted: bounds the blocks a pin may make the relay store. */
+const MIN_AVG_BLOCK_BYTES = 16 * 1024
+const LEDGER_KEY = 'porchlight'
+
+export interface PinInit {
+  /** @default 2 GiB */
+  quotaBytesPerTopic?: number
+  /** @default 10 s */
+  rootTimeoutMs?: number
+  /** @default 20 s */
+  idleTimeoutMs?: number
+  /** @default 4 */
+  maxConcurrent?: number
+  clipStore?: ClipStoreInit
+}
+
+export interface PinServiceInit extends PinInit {
+  /** Folder for the clip store (blocks and datastore). */
+  dir: string
+  served: ServedTopics
+  now: () => number
+  log: (line: string) => void
+  metrics?: Metrics
+}
+
+/** One neighborhood's claim on a pinned clip. */
+interface LedgerEntry { topic: string, size: number, exp: number }
+
+export class PinService {
+  private readonly ledger = new Map<string, LedgerEntry[]>()
+  private readonly inFlight = new Map<string, { topic: string, size: number }>()
+  private readonly quota: number
+  private stopped = false
+
+  private constructor (
+    readonly clips: ClipStore,
+    private readonly node: PorchlightNode,
+    private readonly init: PinServiceInit
+  ) {
+    this.quota = init.quotaBytesPerTopic ?? PIN_DEFAULTS.quotaBytesPerTopic
+    const m = init.metrics
+    if (m !== undefined) {
+      m.counter('porchlight_pins_total', 'Pin requests, by outcome')
+      m.counter('porchlight_pins_expired_total', 'Clips unpinned and deleted at expiry')
+      m.gauge('porchlight_pinned_clips', 'Clips pinned', () => this.ledger.size)
+      m.gauge('porchlight_pinned_bytes', 'Bytes of clips pinned (ciphertext)', () => this.totalBytes())
+    }
+  }
+
+  /** Opens the clip store on `node`, loads the ledger, collects orphaned blocks, serves the protocol. */
+  static async start (node: PorchlightNode, init: PinServiceInit): Promise<PinService> {
+    const clips = await ClipStore.open(node, init.dir, init.clipStore ?? {})
+    const service = new PinService(clips, node, init)
+    try {
+      for await (const pin of clips.helia.pins.ls()) {
+        service.ledger.set(pin.cid.toString(), parseLedger(pin.metadata[LEDGER_KEY]))
+      }
+      await clips.helia.gc()
+      await node.handle(PROTOCOLS.pin, async (stream: Stream, connection: Connection) => {
+        await service.serve(stream, connection.remotePeer)
+      }, { maxInboundStreams: 16 })
+    } catch (err) {
+      await clips.stop()
+      throw err
+    }
+    return service
+  }
+
+  /** Bytes pinned for one neighborhood (its quota use). */
+  usage (topic: string): number {
+    let n = 0
+    for (const entries of this.ledger.values()) for (const e of entries) if (e.topic === topic) n += e.size
+    for (const f of this.inFlight.values()) if (f.topic === topic) n += f.size
+    return n
+  }
+
+  /** Pinned clips, for health and tests: cid, total size, latest expiry. */
+  pinned (): Array<{ cid: string, size: number, exp: number }> {
+    return [...this.ledger].map(([cid, es]) => ({ cid, size: es[0]?.size ?? 0, exp: Math.max(...es.map(e => e.exp)) }))
+  }
+
+  private totalBytes (): number {
+    let n = 0
+    for (const es of this.ledger.values()) n += es[0]?.size ?? 0
+    return n
+  }
+
+  private async serve (stream: Stream, from: PeerId): Promise<void> {
+    const frames = new Frames(stream)
+    let result: Result
+    try {
+      const req = decodePinRequest(await frames.read())
+      let last = 0
+      result = await this.pin(req, from, (n) => {
+        const t = Date.now()
+        if (t - last < PIN_DEFAULTS.progressIntervalMs) return
+        last = t
+        void frames.write(encodePinProgress(n)).catch(() => {})
+      })
+    } catch (err) {
+      result = isPorchlightError(err) ? { ok: false, code: err.code, message: err.message } : { ok: false, code: 'IO', message: 'internal error' }
+    }
+    this.init.metrics?.inc('porchlight_pins_total', { outcome: result.ok ? 'ok' : result.code ?? 'IO' })
+    if (!result.ok && result.code !== 'BAD_TAG') this.init.log(`refused a pin: ${result.code ?? ''} ${result.message ?? ''}`)
+    try {
+      await frames.write(encodeResult(result))
+      await frames.close()
+    } catch {
+      frames.abort('pin reply failed')
+    }
+  }
+
+  /**
+   * Checks, fetches and pins one clip. Returns the outcome; never throws for expected
+   * refusals. `progress` gets the ciphertext bytes fetched so far.
+   */
+  async pin (req: PinRequest, from: PeerId, progress: (bytes: number) => void = () => {}): Promise<Result> {
+    try {
+      if (this.stopped) fail('UNAVAILABLE', 'relay is stopping')
+      const epochs = this.init.served.private.get(req.topic) ?? fail('NOT_FOUND', 'this relay does not serve that neighborhood')
+      const tagKeys = epochs.get(req.epoch) ?? fail('UNKNOWN_EPOCH', `epoch ${req.epoch} is not known here`)
+      if (!tagKeys.some(k => checkPinTag(req, k))) fail('BAD_TAG', 'membership tag does not verify')
+      const now = this.init.now()
+      if (req.ts > now + MAX_CLOCK_SKEW_MS) fail('FUTURE_DATED', 'pin request is dated in the future')
+      if (req.ts < now - PIN_DEFAULTS.maxRequestAgeMs) fail('EXPIRED', 'pin request is too old')
+      if (req.exp <= now) fail('EXPIRED', 'the clip has already expired')
+      if (req.exp > now + MAX_TTL_MS + MAX_CLOCK_SKEW_MS) fail('OUT_OF_RANGE', `clips are kept at most ${MAX_TTL_MS / 86_400_000} days`)
+      const cid = parseCid(req.cid)
+      const key = cid.toString()
+      const entries = this.ledger.get(key)
+      const mine = entries?.find(e => e.topic === req.topic)
+      if (mine !== undefined) {
+        // Already pinned for this neighborhood: a later expiry extends it.
+        if (req.exp > mine.exp) { mine.exp = req.exp; await this.saveLedger(cid) }
+        return { ok: true, count: mine.size }
+      }
+      if (entries !== undefined && entries[0]!.size !== req.size) fail('BAD_ARGUMENT', 'that clip is pinned here with another size')
+      const used = this.usage(req.topic)
+      if (used + req.size > this.quota) {
+        fail('OVER_QUOTA', `this neighborhood's clips would use ${mib(used + req.size)} of its ${mib(this.quota)} on this relay`)
+      }
+      if (this.inFlight.has(key)) fail('RATE_LIMITED', 'that clip is being pinned already; try again shortly')
+      if (this.inFlight.size >= (this.init.maxConcurrent ?? PIN_DEFAULTS.maxConcurrent)) fail('RATE_LIMITED', 'too many pins in progress; try again shortly')
+      this.inFlight.set(key, { topic: req.topic, size: req.size })
+      try {
+        if (entries === undefined) await this.fetchAndPin(cid, req, progress)
+        this.ledger.set(key, [...(entries ?? []), { topic: req.topic, size: req.size, exp: req.exp }])
+        await this.saveLedger(cid)
+      } finally {
+        this.inFlight.delete(key)
+      }
+      this.init.log(`pinned a clip of ${mib(req.size)} until ${new Date(req.exp).toISOString()}`)
+      return { ok: true, count: req.size }
+    } catch (err) {
+      if (isPorchlightError(err)) return { ok: false, code: err.code, message: err.message }
+      this.init.log(`internal error pinning a clip: ${(err as Error).message}`)
+      return { ok: false, code: 'IO', message: 'internal error' }
+    }
+  }
+
+  /** Fetches every block of the clip over bitswap (bounded), then pins it; on failure deletes what it fetched. */
+  private async fetchAndPin (cid: CID, req: PinRequest, progress: (bytes: number) => void): Promise<void> {
+    const helia = this.clips.helia
+    const fetched: CID[] = []
+    const maxBlocks = Math.ceil(req.size / MIN_AVG_BLOCK_BYTES) + 16
+    const abort = new AbortController()
+    const onProgress = (evt: { type: string, detail: unknown }): void => {
+      if (evt.type !== 'blocks:get:blockstore:put') return
+      fetched.push(evt.detail as CID)
+      if (fetched.length > maxBlocks) abort.abort(new PorchlightError('TOO_LARGE', 'the clip has too many blocks for its size'))
+    }
+    let stage = 'root'
+    let idleFired = false
+    let idle: NodeJS.Timeout | undefined
+    const idleMs = this.init.idleTimeoutMs ?? PIN_DEFAULTS.idleTimeoutMs
+    const touch = (): void => {
+      clearTimeout(idle)
+      idle = setTimeout(() => { idleFired = true; abort.abort(new Error('idle')) }, idleMs)
+      idle.unref()
+    }
+    try {
+      const rootSignal = AbortSignal.any([abort.signal, AbortSignal.timeout(this.init.rootTimeoutMs ?? PIN_DEFAULTS.rootTimeoutMs)])
+      const stat = await this.clips.fs.stat(cid, { signal: rootSignal, onProgress } as never)
+      if (stat.type !== 'file' && stat.type !== 'raw') fail('MALFORMED', 'that CID is not a clip')
+      if (Number(stat.size) !== req.size) fail('BAD_ARGUMENT', `the clip is ${stat.size} bytes, the request says ${req.size}`)
+      stage = 'blocks'
+      touch()
+      let n = 0
+      for await (const piece of this.clips.fs.cat(cid, { signal: abort.signal, onProgress, blockReadConcurrency: 8 } as never)) {
+        touch()
+        n += piece.length
+        if (n > req.size) fail('BAD_ARGUMENT', 'the clip is larger than the request says')
+        progress(n)
+      }
+      if (n !== req.size) fail('BAD_ARGUMENT', 'the clip is smaller than the request says')
+      clearTimeout(idle)
+      stage = 'pin'
+      for await (const _ of helia.pins.add(cid, { metadata: { [LEDGER_KEY]: '[]' } })) { /* walk */ }
+    } catch (err) {
+      clearTimeout(idle)
+      await this.deleteUnpinned(fetched)
+      if (isPorchlightError(err)) throw err
+      const reason = abort.signal.reason
+      if (isPorchlightError(reason)) throw reason
+      if (stage === 'root') fail('NOT_FOUND', `could not fetch clip ${req.cid.slice(0, 16)}… from you (unknown CID?)`, err)
+      if (idleFired) fail('UNAVAILABLE', `the clip stopped arriving (nothing for ${idleMs / 1000} s)`, err)
+      fail('IO', `fetching the clip failed: ${(err as Error).message}`, err)
+    }
+  }
+
+  private async deleteUnpinned (cids: CID[]): Promise<void> {
+    const helia = this.clips.helia
+    for (const c of cids) {
+      if (await helia.pins.isPinned(c).catch(() => true)) continue
+      try { await helia.blockstore.delete(c) } catch { /* already gone */ }
+    }
+  }
+
+  private async saveLedger (cid: CID): Promise<void> {
+    await this.clips.helia.pins.setMetadata(cid, { [LEDGER_KEY]: JSON.stringify(this.ledger.get(cid.toString()) ?? []) })
+  }
+
+  /** Drops expired entries; clips nobody keeps any more are unpinned and deleted. Returns clips deleted. */
+  async sweep (now: number): Promise<number> {
+    let deleted = 0
+    for (const [key, entries] of [...this.ledger]) {
+      if (this.inFlight.has(key)) continue
+      const left = entries.filter(e => e.exp > now)
+      if (left.length === entries.length) continue
+      const cid = parseCid(key)
+      if (left.length > 0) {
+        this.ledger.set(key, left)
+        await this.saveLedger(cid)
+        continue
+      }
+      for await (const _ of this.clips.helia.pins.rm(cid)) { /* walk */ }
+      await this.clips.remove(key)
+      this.ledger.delete(key)
+      deleted++
+    }
+    if (deleted > 0) {
+      this.init.metrics?.inc('porchlight_pins_expired_total', {}, deleted)
+      this.init.log(`unpinned and deleted ${deleted} expired clip${deleted > 1 ? 's' : ''}`)
+    }
+    return deleted
+  }
+
+  async stop (): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    await this.node.unhandle(PROTOCOLS.pin).catch(() => {})
+    await this.clips.stop()
+  }
+}
+
+/**
+ * Asks a relay to pin a clip this node holds, and waits while the relay fetches it (it
+ * reports progress). Never throws: a refusal or a failure is a Result.
+ */
+export async function requestPin (
+  node: PorchlightNode,
+  relay: PeerId | Multiaddr | Multiaddr[],
+  fields: PinFields,
+  tagKey: Uint8Array,
+  opts: { onProgress?: (bytes: number) => void, frameTimeoutMs?: number } = {}
+): Promise<Result> {
+  let frames: Frames | undefined
+  const timeout = opts.frameTimeoutMs ?? PIN_DEFAULTS.clientFrameTimeoutMs
+  try {
+    const stream = await node.dialProtocol(relay, PROTOCOLS.pin, { signal: AbortSignal.timeout(timeout) })
+    frames = new Frames(stream, timeout)
+    await frames.write(encodePinRequest(fields, tagKey))
+    for (;;) {
+      const bytes = await frames.read()
+      if (peekDomain(bytes) === 'pl/pin-progress') {
+        opts.onProgress?.(decodePinProgress(bytes))
+        continue
+      }
+      const result = decodeResult(bytes)
+      await frames.close()
+      return result
+    }
+  } catch (err) {
+    frames?.abort('pin failed')
+    if (isPorchlightError(err)) return { ok: false, code: err.code, message: err.message }
+    return { ok: false, code: 'UNAVAILABLE', message: `relay unreachable: ${(err as Error).message}` }
+  }
+}
+
+function parseLedger (value: unknown): LedgerEntry[] {
+  try {
+    const list = JSON.parse(String(value)) as LedgerEntry[]
+    if (Array.isArray(list)) return list.filter(e => typeof e.topic === 'string' && Number.isSafeInteger(e.size) && Number.isSafeInteger(e.exp))
+  } catch { /* an unreadable ledger entry keeps nothing */ }
+  return []
+}
+
+function mib (bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`
+}
+
+export type { ErrorCode }
