@@ -20,6 +20,14 @@ import { dirname } from 'node:path'
 import { sha256 } from '../protocol/crypto.ts'
 import { MAX_MESSAGE_BYTES } from '../protocol/wire.ts'
 
+/**
+ * Streams a peer may open on a new connection before this side has finished setting it up
+ * (yamux buffers them). libp2p's default of 10 aborts the whole connection when a client
+ * opens more at once (a burst of pushes, a sync per topic) while a loaded relay is still
+ * upgrading it; the push handler's own limit is 64.
+ */
+const MAX_EARLY_STREAMS = 64
+
 export type PorchlightNode = Libp2p<{ identify: unknown, ping: unknown, pubsub: GossipSub, relay?: unknown }>
 
 export interface NodeInit {
@@ -62,7 +70,7 @@ export async function createNode (init: NodeInit = {}): Promise<PorchlightNode> 
     addresses: { listen },
     transports: [tcp(), webSockets()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS })],
     connectionManager: {
       maxConnections: init.maxConnections ?? 300,
       // A relay serves a whole neighborhood; many households can share one public IP (and
