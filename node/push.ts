@@ -45,9 +45,10 @@ export async function pushMessage (node: PorchlightNode, relay: PeerId | Multiad
     const stream = await node.dialProtocol(relay, PROTOCOLS.push, { signal: AbortSignal.timeout(timeoutMs) })
     frames = new Frames(stream, timeoutMs)
     await frames.write(encodePushRequest({ topic, message }))
-    const result = decodeResult(await frames.read())
+    // Half-close now: the relay's end then closes as soon as it has answered, instead of
+    // lingering (and counting against its per-connection push stream limit) until our close.
     await frames.close()
-    return result
+    return decodeResult(await frames.read())
   } catch (err) {
     frames?.abort('push failed')
     if (isPorchlightError(err)) return { ok: false, code: err.code, message: err.message }
