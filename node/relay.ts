@@ -282,11 +282,18 @@ export class Relay {
     this.syncing.add(key)
     try {
       for (const topic of this.served.all()) {
+        // Sync delivers in (ts, id) order, so a post dated (by a slow clock) before the rekey
+        // that opens its epoch arrives first: retry those once the session is done.
+        const later: Uint8Array[] = []
         try {
           const stats = await syncTopic(this.node, peer, topic, this.store.items(topic), {
             getLocal: async (id) => (await this.store.get(id))?.bytes,
-            onMessage: async (msg) => { await this.accept(topic, msg, peer, 'sync') }
+            onMessage: async (msg) => {
+              const r = await this.accept(topic, msg, peer, 'sync')
+              if (!r.ok && r.code === 'UNKNOWN_EPOCH') later.push(msg)
+            }
           })
+          for (const msg of later) await this.accept(topic, msg, peer, 'sync')
           this.metrics.inc('porchlight_sync_sessions_total', { role: 'client', outcome: 'ok' })
           if (stats.received + stats.sent > 0) this.log(`synced with a relay: received ${stats.received}, gave ${stats.sent}`)
         } catch (err) {

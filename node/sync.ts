@@ -27,6 +27,8 @@ import type { AcceptMessage } from './push.ts'
 const FRAME_PAYLOAD_BUDGET = MAX_FRAME_BYTES - 4096
 /** Reconciliation rounds one session may take before the responder gives up. */
 const MAX_ROUNDS = 64
+/** Given messages of a not-yet-known epoch the responder holds for a retry at session end. */
+const MAX_DEFERRED = MAX_ENVELOPES_PER_FRAME
 
 export interface SyncSource {
   /** The item set of a topic this peer serves, or undefined if it does not serve it. */
@@ -63,6 +65,9 @@ async function serveSession (frames: Frames, source: SyncSource, from: PeerId): 
   if (items === undefined) fail('NOT_FOUND', 'this relay does not serve that topic')
   const reconciler = new Reconciler(items)
   await frames.write(encodeSyncRec(reconciler.respond(open.rec)))
+  // Gives come in (ts, id) order, so a post dated (by a slow clock) before the rekey that opens
+  // its epoch comes first: retry those once everything given has been seen.
+  const later: Uint8Array[] = []
   for (let rounds = 1; ; rounds++) {
     const frame = await frames.read()
     const domain = peekDomain(frame, MAX_FRAME_BYTES)
@@ -73,12 +78,15 @@ async function serveSession (frames: Frames, source: SyncSource, from: PeerId): 
     }
     const want = decodeSyncWant(frame)
     if (want.ids.length === 0 && want.give.length === 0) {
+      for (const msg of later) await source.accept(open.topic, msg, from)
       await frames.write(encodeResult({ ok: true }))
       return
     }
     let accepted = 0
     for (const msg of want.give) {
-      if ((await source.accept(open.topic, msg, from)).ok) accepted++
+      const r = await source.accept(open.topic, msg, from)
+      if (r.ok) accepted++
+      else if (r.code === 'UNKNOWN_EPOCH' && later.length < MAX_DEFERRED) later.push(msg)
     }
     await sendMessages(frames, source, want.ids)
     void accepted
