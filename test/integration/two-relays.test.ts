@@ -14,6 +14,9 @@ import { cleanUp, cli, nextPost, peer, startRelay, tcpAddr, tempDir, until } fro
 
 afterAll(cleanUp)
 
+/** Generous: a loaded 2-core machine runs these beside the other integration tests. */
+const TEST_TIMEOUT_MS = 180_000
+
 const WAIT_MS = 30_000
 /** Relays re-reconcile this often besides on every identify (the default is a minute). */
 const RESYNC_MS = 300
@@ -30,7 +33,7 @@ function storesAll (relay: Relay, ids: string[]): boolean {
 }
 
 describe('two relays serving one neighborhood', () => {
-  it('keeps residents posting through the survivor and brings the returning relay up to date', async () => {
+  it('keeps residents posting through the survivor and brings the returning relay up to date', { timeout: TEST_TIMEOUT_MS }, async () => {
     const r1 = await startRelay({ resyncIntervalMs: RESYNC_MS })
     const r2 = await startRelay({ resyncIntervalMs: RESYNC_MS, peers: [tcpAddr(r1)] })
     const r1Addr = tcpAddr(r1)
@@ -98,7 +101,7 @@ describe('two relays serving one neighborhood', () => {
     expect(back.metrics.get('porchlight_messages_accepted_total', { via: 'sync' })).toBeGreaterThanOrEqual(phase2.length)
   })
 
-  it('brings a relay that was down through a removal up to the new epoch on reconnect', async () => {
+  it('brings a relay that was down through a removal up to the new epoch on reconnect', { timeout: TEST_TIMEOUT_MS }, async () => {
     // Relays reconcile on identify; the periodic resync (a minute) is not what brings R1 back.
     const r1 = await startRelay()
     const r2 = await startRelay({ peers: [tcpAddr(r1)] })
