@@ -15,6 +15,7 @@ import { ResidentPeer, type FeedPost } from './peer.ts'
 import { pushMessage } from './push.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Command, Context, OptionSpec } from './cli.ts'
+import { attachWithProgress, CLIP_COMMANDS } from './cli-clips.ts'
 
 const HOOD_OPTION: OptionSpec = { type: 'string', value: 'NAME_OR_ID', help: 'which neighborhood (name, or id or id prefix); optional when you are in one' }
 const RELAY_OPTION: OptionSpec = { type: 'string', multiple: true, value: 'MULTIADDR', help: 'relay to use (default: the neighborhood\'s relays, or $PORCHLIGHT_RELAY)' }
@@ -144,12 +145,14 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
 
   post: {
     summary: 'Post an alert to your neighborhood (returns once a relay has stored it)',
-    usage: '--kind KIND --text TEXT [--public [--show-name]] [--geohash G | --lat LAT --lon LON] [--precision N] [--ttl DURATION] [--reply-to ID] [--hood NAME_OR_ID]',
+    usage: '--kind KIND --text TEXT [--public [--show-name]] [--geohash G | --lat LAT --lon LON] [--precision N] [--ttl DURATION] [--reply-to ID] [--hood NAME_OR_ID] [--clip FILE]',
     help: `Kinds: ${POST_KINDS.join(', ')}. The post is signed and encrypted for the neighborhood; with --public a copy goes to ` +
       'the area\'s public channel, signed with your pseudonym for that area (agencies see it; your name only with --show-name). ' +
       `Locations are geohashes, cut to --precision characters (default 6, about 1.2 km; at most ${MAX_POST_PRECISION}). ` +
       `Posts expire after --ttl (default ${DEFAULT_TTL_MS / 86_400_000}d). If no relay acknowledges the post, it stays in the outbox ` +
-      'and is sent the next time you post, read the feed or watch.',
+      'and is sent the next time you post, read the feed or watch. ' +
+      '--clip attaches a photo (JPEG, PNG, WebP) or video (MP4, MOV): its metadata (GPS, camera, times) is removed, it is ' +
+      'encrypted, and the neighborhood\'s relays keep it until the post expires; with --public, agencies can view it too.',
     options: {
       kind: { type: 'string', value: 'KIND', help: 'what kind of alert' },
       text: { type: 'string', value: 'TEXT', help: 'the alert text (at most 2000 bytes)' },
@@ -161,6 +164,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       precision: { type: 'string', value: 'N', help: `geohash characters to keep, 1..${MAX_POST_PRECISION} (default 6)` },
       ttl: { type: 'string', value: 'DURATION', help: 'lifetime, e.g. 12h or 7d' },
       'reply-to': { type: 'string', value: 'ID', help: 'id (hex) of the post this replies to' },
+      clip: { type: 'string', value: 'FILE', help: 'attach a photo or video (metadata removed, encrypted)' },
       hood: HOOD_OPTION,
       relay: RELAY_OPTION
     },
@@ -181,6 +185,11 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       const ttlMs = ttlOption(ctx)
       const peer = await openPeer(ctx)
       try {
+        const now = ctx.now()
+        const clipFile = ctx.string('clip')
+        const clip = clipFile === undefined
+          ? undefined
+          : await attachWithProgress(ctx, peer, clipFile, { ...(ctx.string('hood') !== undefined ? { hood: ctx.string('hood')! } : {}), now, expires: now + (ttlMs ?? DEFAULT_TTL_MS) })
         const outcome = await peer.post({
           kind: kind as typeof POST_KINDS[number],
           text: ctx.required('text'),
@@ -192,13 +201,19 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
           ...(ctx.string('hood') !== undefined ? { hood: ctx.string('hood')! } : {}),
           public: ctx.flag('public'),
           showName: ctx.flag('show-name'),
-          now: ctx.now()
+          ...(clip !== undefined ? { media: [clip.media] } : {}),
+          now
         })
         if (!outcome.result.ok) {
           throw new PorchlightError(outcome.result.code ?? 'UNAVAILABLE',
             `not sent: ${outcome.result.message ?? 'no relay acknowledged it'}; kept in the outbox (id ${outcome.id.slice(0, 16)})`)
         }
-        ctx.out.result({ id: outcome.id, publicId: outcome.publicId ?? null, relay: outcome.ackedBy ?? null },
+        ctx.out.result({
+          id: outcome.id,
+          publicId: outcome.publicId ?? null,
+          relay: outcome.ackedBy ?? null,
+          ...(clip !== undefined ? { clip: { cid: clip.media.cid, mime: clip.media.mime, size: clip.media.size, pinnedBy: clip.pinnedBy } } : {})
+        },
           `Sent ${outcome.id.slice(0, 16)}${outcome.publicId !== undefined ? ` (public copy ${outcome.publicId.slice(0, 16)})` : ''}; stored by ${outcome.ackedBy ?? 'a relay'}`)
       } finally {
         await peer.stop()
@@ -347,6 +362,8 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
     }
   }
 }
+
+Object.assign(NETWORK_COMMANDS, CLIP_COMMANDS)
 
 function parseSince (v: string | undefined): number | undefined {
   if (v === undefined) return undefined

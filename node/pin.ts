@@ -186,7 +186,7 @@ export class PinService {
       if (entries !== undefined && entries[0]!.size !== req.size) fail('BAD_ARGUMENT', 'that clip is pinned here with another size')
       const used = this.usage(req.topic)
       if (used + req.size > this.quota) {
-        fail('OVER_QUOTA', `this neighborhood's clips would use ${mib(used + req.size)} of its ${mib(this.quota)} on this relay`)
+        fail('OVER_QUOTA', `over quota: this neighborhood's clips would use ${mib(used + req.size)} of its ${mib(this.quota)} quota on this relay`)
       }
       if (this.inFlight.has(key)) fail('RATE_LIMITED', 'that clip is being pinned already; try again shortly')
       if (this.inFlight.size >= (this.init.maxConcurrent ?? PIN_DEFAULTS.maxConcurrent)) fail('RATE_LIMITED', 'too many pins in progress; try again shortly')
