@@ -195,9 +195,14 @@ export function setCrypto (provider: CryptoProvider): void {
   chosen = Promise.resolve(provider)
 }
 
+/** getRandomValues fills at most 65,536 bytes per call (a WebCrypto rule). */
+const MAX_RANDOM_PER_CALL = 65_536
+
 export function randomBytes (n: number): Uint8Array {
   const out = new Uint8Array(n)
-  globalThis.crypto.getRandomValues(out)
+  for (let i = 0; i < n; i += MAX_RANDOM_PER_CALL) {
+    globalThis.crypto.getRandomValues(out.subarray(i, Math.min(n, i + MAX_RANDOM_PER_CALL)))
+  }
   return out
 }
 

@@ -239,3 +239,12 @@ describe('hashing and key derivation', () => {
     expect(constantTimeEqual(new Uint8Array(0), new Uint8Array(0))).toBe(true)
   })
 })
+
+describe('randomBytes', () => {
+  it('fills buffers larger than one getRandomValues call', () => {
+    const big = randomBytes(200_000)
+    expect(big.length).toBe(200_000)
+    // The tail past 65,536 is filled too (all-zero 1 KiB by chance is impossible in practice).
+    expect(big.subarray(199_000).some(b => b !== 0)).toBe(true)
+  })
+})
