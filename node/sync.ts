@@ -175,9 +175,9 @@ export async function syncTopic (node: PorchlightNode, peer: PeerId | Multiaddr 
         const page = decodeSyncEnvelopes(await receive())
         for (const msg of page.msgs) {
           if (!wanted.delete(toHex(sha256(msg)))) fail('REFUSED', 'the peer sent a message that was not asked for')
-          await opts.onMessage(msg)
-          stats.received++
         }
+        await handlePage(page.msgs, opts.onMessage)
+        stats.received += page.msgs.length
         if (!page.more) break
       }
     }
@@ -190,6 +190,30 @@ export async function syncTopic (node: PorchlightNode, peer: PeerId | Multiaddr 
     frames.abort('sync failed')
     throw err
   }
+}
+
+/**
+ * Hands one page's messages (at most MAX_ENVELOPES_PER_FRAME) to `onMessage` concurrently, so
+ * a store's group commit writes them with one fsync instead of one each (a 10,000-post
+ * catch-up took ~1 ms of fsync wait per post). A rekey is handled alone, after what precedes
+ * it, since what follows may need its keys.
+ */
+async function handlePage (msgs: Uint8Array[], onMessage: (msg: Uint8Array) => Promise<void>): Promise<void> {
+  let running: Array<Promise<void>> = []
+  for (const msg of msgs) {
+    if (isRekey(msg)) {
+      await Promise.all(running)
+      running = []
+      await onMessage(msg)
+    } else {
+      running.push(onMessage(msg))
+    }
+  }
+  await Promise.all(running)
+}
+
+function isRekey (msg: Uint8Array): boolean {
+  try { return peekDomain(msg, MAX_FRAME_BYTES) === 'pl/rekey' } catch { return false }
 }
 
 export type { Result }
