@@ -28,6 +28,9 @@ import { MAX_MESSAGE_BYTES } from '../protocol/wire.ts'
  */
 const MAX_EARLY_STREAMS = 64
 
+/** Connections a node keeps at most (NodeInit.maxConnections). */
+const DEFAULT_MAX_CONNECTIONS = 300
+
 export type PorchlightNode = Libp2p<{ identify: unknown, ping: unknown, pubsub: GossipSub, relay?: unknown }>
 
 export interface NodeInit {
@@ -61,7 +64,12 @@ export async function createNode (init: NodeInit = {}): Promise<PorchlightNode> 
       emitSelf: false,
       maxInboundDataLength: MAX_MESSAGE_BYTES + 4096,
       // Validators do protocol checks; REJECT lowers the sender's score.
-      asyncValidation: false
+      asyncValidation: false,
+      // gossipsub's IP-colocation penalty (-5 x surplus squared past 10 peers per IP) graylists
+      // every peer past the ~14th behind one address, and a relay ignores a graylisted peer's
+      // subscriptions, so it gets no live gossip. Households behind one CGNAT or building NAT
+      // (and every test peer on 127.0.0.1) share an IP: relays allow their connection limit.
+      ...(init.relayServer === true ? { scoreParams: { IPColocationFactorThreshold: init.maxConnections ?? DEFAULT_MAX_CONNECTIONS } } : {})
     })
   }
   if (init.relayServer === true) services.relay = circuitRelayServer()
@@ -72,7 +80,7 @@ export async function createNode (init: NodeInit = {}): Promise<PorchlightNode> 
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS })],
     connectionManager: {
-      maxConnections: init.maxConnections ?? 300,
+      maxConnections: init.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       // A relay serves a whole neighborhood; many households can share one public IP (and
       // every test peer shares 127.0.0.1), so the per-IP inbound rate is looser than libp2p's 5/s.
       inboundConnectionThreshold: init.relayServer === true ? 100 : 5,
