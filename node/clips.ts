@@ -40,8 +40,13 @@ import { MAX_CID_BYTES } from '../protocol/post.ts'
 export const CLIP_STORE_DEFAULTS = {
   /** UnixFS leaf size: 1 MiB (fewer bitswap round trips than 256 KiB). */
   chunkSize: 1024 * 1024,
-  /** Blocks fetched in parallel while reading: 8 x 1 MiB in flight. */
-  readConcurrency: 8,
+  /**
+   * Bytes read per window: each is one UnixFS `cat` of that range, and the next window is
+   * fetched while this one is consumed, so at most 2 windows (16 MiB) are held. (The
+   * exporter's own `blockReadConcurrency` is not honoured by it-parallel 3.0.16, which lets
+   * every child of a node be fetched at once; windows bound what is in flight instead.)
+   */
+  readWindowBytes: 8 * 1024 * 1024,
   /** A read gives up when no block arrived for this long. */
   idleTimeoutMs: 30_000,
   /** Bitswap sends wants and blocks after this pause (batches neighbours; libp2p default 10 ms). */
@@ -74,7 +79,7 @@ export interface AddedClip extends ClipRef {
 
 export interface ClipStoreInit {
   chunkSize?: number
-  readConcurrency?: number
+  readWindowBytes?: number
   idleTimeoutMs?: number
   bitswap?: BitswapOptions
 }
@@ -101,7 +106,7 @@ export function withExistingLibp2p<H extends Helia> (helia: H, node: Libp2p): H 
 export class ClipStore {
   readonly fs: UnixFS
   private readonly chunkSize: number
-  private readonly readConcurrency: number
+  private readonly readWindowBytes: number
   private readonly idleTimeoutMs: number
 
   private constructor (
@@ -112,7 +117,7 @@ export class ClipStore {
   ) {
     this.fs = unixfs(helia)
     this.chunkSize = init.chunkSize ?? CLIP_STORE_DEFAULTS.chunkSize
-    this.readConcurrency = init.readConcurrency ?? CLIP_STORE_DEFAULTS.readConcurrency
+    this.readWindowBytes = init.readWindowBytes ?? CLIP_STORE_DEFAULTS.readWindowBytes
     this.idleTimeoutMs = init.idleTimeoutMs ?? CLIP_STORE_DEFAULTS.idleTimeoutMs
   }
 
@@ -177,7 +182,8 @@ export class ClipStore {
     const cid = parseCid(ref.cid)
     const idle = new IdleTimer(opts.idleTimeoutMs ?? this.idleTimeoutMs)
     const signal = opts.signal === undefined ? idle.signal : AbortSignal.any([idle.signal, opts.signal])
-    const tap = hashTap(decryptClip(ref.key, this.cat(cid, signal, idle, opts.offline === true)), nativeSha256)
+    const ciphertext = this.cipher(cid, encryptedClipSize(ref.size), { signal, offline: opts.offline === true, onPiece: () => { idle.touch() } })
+    const tap = hashTap(decryptClip(ref.key, ciphertext), nativeSha256)
     let released = 0
     try {
       for await (const piece of tap.stream) {
@@ -197,17 +203,53 @@ export class ClipStore {
     if (released !== ref.size || !equalBytes(tap.digest(), ref.hash)) fail('DECRYPT_FAILED', 'clip does not match the hash in its post')
   }
 
-  /** Ciphertext of a stored or fetchable clip, as UnixFS content. */
-  private async * cat (cid: CID, signal: AbortSignal, idle: IdleTimer, offline: boolean): AsyncGenerator<Uint8Array> {
-    try {
-      for await (const piece of this.fs.cat(cid, { signal, offline, blockReadConcurrency: this.readConcurrency } as never)) {
-        idle.touch()
-        yield piece
+  /**
+   * The first `size` bytes of a stored or fetchable UnixFS file (a clip's ciphertext), in
+   * windows of readWindowBytes: window k+1 is fetched while window k is consumed. Fails if
+   * the file is shorter than `size`. `onPiece` is called for each piece as it arrives.
+   */
+  async * cipher (cid: CID, size: number, opts: { signal?: AbortSignal, offline?: boolean, onPiece?: (bytes: number) => void, onProgress?: (evt: { type: string, detail: unknown }) => void } = {}): AsyncGenerator<Uint8Array> {
+    const stop = new AbortController()
+    const signal = opts.signal === undefined ? stop.signal : AbortSignal.any([stop.signal, opts.signal])
+    const window = this.readWindowBytes
+    const fetchWindow = async (offset: number): Promise<Uint8Array[]> => {
+      const pieces: Uint8Array[] = []
+      const length = Math.min(window, size - offset)
+      let got = 0
+      for await (const piece of this.catRange(cid, offset, length, signal, opts.offline === true, opts.onProgress)) {
+        pieces.push(piece)
+        got += piece.length
+        opts.onPiece?.(piece.length)
       }
+      if (got !== length) fail('MALFORMED', 'clip is shorter than its size')
+      return pieces
+    }
+    const start = (offset: number): Promise<Uint8Array[]> | undefined => {
+      if (offset >= size) return undefined
+      const p = fetchWindow(offset)
+      p.catch(() => {})
+      return p
+    }
+    try {
+      let next = start(0)
+      for (let offset = 0; next !== undefined; offset += window) {
+        const current = next
+        next = start(offset + window)
+        yield * await current
+      }
+    } finally {
+      stop.abort()
+    }
+  }
+
+  private async * catRange (cid: CID, offset: number, length: number, signal: AbortSignal, offline: boolean, onProgress?: (evt: { type: string, detail: unknown }) => void): AsyncGenerator<Uint8Array> {
+    try {
+      yield * this.fs.cat(cid, { signal, offline, offset, length, ...(onProgress !== undefined ? { onProgress } : {}) })
     } catch (err) {
       const name = (err as Error).name
       if (offline && (name === 'BlockNotFoundWhileOfflineError' || name === 'NotFoundError')) fail('NOT_FOUND', `clip ${cid.toString().slice(0, 16)}… is not stored here`, err)
       if (name === 'NotAFileError' || name === 'NotUnixFSError' || name === 'NoContentError') fail('MALFORMED', 'that CID is not a clip', err)
+      if (name === 'InvalidParametersError' || name === 'OverReadError' || name === 'UnderReadError') fail('MALFORMED', 'clip is not the size its post says', err)
       throw err
     }
   }

@@ -18,7 +18,8 @@ interface Suite {
 /** Suites by module file (beside this one) and exported function name, run in this order. */
 const SUITES: ReadonlyArray<{ name: string, file: string, fn: string }> = [
   { name: 'protocol', file: './protocol-bench.ts', fn: 'benchProtocol' },
-  { name: 'sync', file: './sync-bench.ts', fn: 'benchSync' }
+  { name: 'sync', file: './sync-bench.ts', fn: 'benchSync' },
+  { name: 'clips', file: './clip-bench.ts', fn: 'benchClips' }
 ]
 
 function loadSuites (): { suites: Suite[], missing: string[] } {
