@@ -19,6 +19,11 @@ interface Suite {
 const SUITES: ReadonlyArray<{ name: string, file: string, fn: string }> = [
   { name: 'protocol', file: './protocol-bench.ts', fn: 'benchProtocol' },
   { name: 'sync', file: './sync-bench.ts', fn: 'benchSync' },
+  { name: 'relay-ingest', file: './network-bench.ts', fn: 'benchRelayIngest' },
+  { name: 'delivery', file: './network-bench.ts', fn: 'benchDelivery' },
+  { name: 'catch-up', file: './network-bench.ts', fn: 'benchCatchUp' },
+  { name: 'reconcile', file: './network-bench.ts', fn: 'benchReconcile' },
+  { name: 'relay-memory', file: './network-bench.ts', fn: 'benchRelayMemory' },
   { name: 'clips', file: './clip-bench.ts', fn: 'benchClips' }
 ]
 

@@ -1,0 +1,721 @@
+/**
+ * Network workloads (BENCH.md: relay ingest, delivery latency, catch-up, reconciliation,
+ * relay memory), on real libp2p nodes (TCP + Noise + Yamux) on 127.0.0.1 and real relays
+ * (node/relay.ts) with LevelDB stores in temp folders. Each function is one suite of
+ * test/bench/run.ts; together they take about a minute on a quiet machine.
+ *
+ *   benchRelayIngest   pushes acked/s: 2,000 sealed posts (826 B) pushed (/porchlight/push/1)
+ *                      by one client in this process to an in-process relay, 32 in flight,
+ *                      beside bare LevelDB writes of the same bytes under the store's keys
+ *                      (envelope + expiry index) with sync:true in batches of 32 envelopes:
+ *                      the most the store's group commit can gather with 32 pushes in flight,
+ *                      one fsync per window. References: one synced batch per envelope, and
+ *                      a raw libp2p stream per request (same framing, nothing else). The
+ *                      four alternate in 8 rounds.
+ *   benchDelivery      p50/p99 latency and delivery ratio within 5 s, 20 and 50 peers: a real
+ *                      relay (validates and stores before forwarding) plus raw Porchlight
+ *                      libp2p nodes, every node dialing 4 random others. Residents' topic
+ *                      validator decodes, checks the membership tag and decrypts before
+ *                      forwarding; a post counts as delivered once its signature verifies
+ *                      (as a feed shows it). Baseline: plain gossipsub on another topic of
+ *                      the same nodes and connections, random bytes of the same size, no
+ *                      validator, delivered at the 'message' event. Halves alternate.
+ *   benchCatchUp       10,000 missed posts: one syncTopic from an empty set against a relay,
+ *                      every message opened (openPost) and stored in a MessageStore, as a
+ *                      resident does. Bytes are sync frame payloads both ways.
+ *   benchReconcile     100,000 stored vs a peer missing 1 over /porchlight/sync/1: round trips
+ *                      and bytes of reconciliation (sync-open and sync-rec frames), worst of
+ *                      4 sessions (client missing oldest, middle, newest; relay missing one).
+ *   benchRelayMemory   RSS and V8 heap growth (after gc) of a relay child process per
+ *                      connected client subscribed to its topic (100 clients).
+ *
+ * Crypto: the node:crypto provider, as every Node entry point installs it (node/native-crypto.ts).
+ *
+ * Run alone: npm run bench -- --only relay-ingest,delivery,catch-up,reconcile,relay-memory
+ */
+import '../../node/polyfill.ts'
+import { fork, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { Level } from 'level'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { randomBytes, sha256 } from '../../protocol/crypto.ts'
+import { toHex } from '../../protocol/encoding.ts'
+import { checkEnvelopeTag, checkEnvelopeTime, decodeEnvelope, openEnvelope, openPost, openSignedPost, sealEnvelope, sealPost } from '../../protocol/envelope.ts'
+import { createIdentity, type Identity } from '../../protocol/identity.ts'
+import { createNeighborhood, deriveEpochKeys, newEpochSecret, privateTopic, type EpochKeys } from '../../protocol/neighborhood.ts'
+import { createPost, DEFAULT_TTL_MS, MAX_TTL_MS } from '../../protocol/post.ts'
+import { createRelayToken, encodeRelayToken } from '../../protocol/relay-token.ts'
+import { SyncItemSet, type SyncItem } from '../../protocol/sync.ts'
+import { createNode, type PorchlightNode } from '../../node/libp2p.ts'
+import { Relay } from '../../node/relay.ts'
+import { useNativeCrypto } from '../../node/native-crypto.ts'
+import { MessageStore } from '../../node/store.ts'
+import { pushMessage } from '../../node/push.ts'
+import { syncTopic } from '../../node/sync.ts'
+import { Frames } from '../../node/frames.ts'
+import { decodeResult, encodePushRequest, encodeResult, encodeSyncEnvelopes, encodeSyncWant } from '../../protocol/wire.ts'
+import { costWorkload, rateWorkload, type Workload } from './report.ts'
+
+// ---- Sizes and bounds
+
+/** Post text: with the other fields the sealed envelope is 826 bytes (as in protocol-bench). */
+const POST_TEXT_CHARS = 300
+const INGEST_PUSHES = 2_000
+const INGEST_WARMUP_PUSHES = 200
+const INGEST_IN_FLIGHT = 32
+/** Pushes, raw-stream requests and LevelDB writes alternate in this many rounds. */
+const INGEST_ROUNDS = 8
+const DELIVERY_SIZES = [20, 50] as const
+const DELIVERY_DIALS_PER_PEER = 4
+const DELIVERY_MESSAGES = 100
+/** Untimed messages of each kind first (JIT, key caches). */
+const DELIVERY_WARMUP_MESSAGES = 10
+const DELIVERY_INTERVAL_MS = 50
+const DELIVERY_WINDOW_MS = 5_000
+/** Quiet time between delivery phases, so one phase's stragglers do not load the next. */
+const PHASE_GAP_MS = 500
+/** Time for gossipsub meshes to form after subscribing (heartbeat every 1 s). */
+const MESH_SETTLE_MS = 3_000
+const CATCH_UP_POSTS = 10_000
+const CATCH_UP_STEP_MS = 60_000
+const CATCH_UP_AIM = 1.2
+const RECONCILE_STORED = 100_000
+const RECONCILE_BLOB_BYTES = 256
+/** Negentropy's published figures for 1 difference in 1,000,000 records. */
+const NEGENTROPY_ROUND_TRIPS = 3
+const NEGENTROPY_BYTES = 1536
+const MEMORY_CLIENTS = 100
+const MEMORY_WARMUP_CLIENTS = 5
+const MEMORY_DIAL_BATCH = 20
+/** Relay limits raised for the ingest bench only: one client pushing as fast as it can. */
+const UNLIMITED_RATE = { perSecond: 1e9, burst: 1e9 }
+
+// ---- Shared fixtures
+
+interface Hood { topic: string, keys: EpochKeys, token: string, author: Identity }
+
+async function benchHood (): Promise<Hood> {
+  const author = await createIdentity('Bench Author')
+  const hood = createNeighborhood('Bench Street', 'u4pruy', author.public.signKey)
+  const keys = deriveEpochKeys(hood.id, 1, newEpochSecret())
+  return { topic: privateTopic(hood.id), keys, token: encodeRelayToken(createRelayToken(hood, keys)), author }
+}
+
+const POST_TEXT = 'Suspicious van idling by the school gate since 7am, engine running, no plates on the back. '
+  .repeat(4).slice(0, POST_TEXT_CHARS)
+
+/** `n` distinct sealed posts (signed, encrypted, tagged), created `stepMs` apart ending at `end`. */
+async function sealPosts (h: Hood, n: number, end = Date.now(), stepMs = 1): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = []
+  const CHUNK = 128
+  for (let i = 0; i < n; i += CHUNK) {
+    const chunk = await Promise.all(Array.from({ length: Math.min(CHUNK, n - i) }, async (_, j) => {
+      const post = createPost({ kind: 'suspicious', text: POST_TEXT, location: 'u4pruy', now: end - (n - i - j) * stepMs })
+      return (await sealPost(h.author, h.topic, h.keys, post)).bytes
+    }))
+    out.push(...chunk)
+  }
+  return out
+}
+
+const keysFor = (h: Hood) => (epoch: number): EpochKeys | undefined => (epoch === h.keys.epoch ? h.keys : undefined)
+
+const dirs: string[] = []
+async function tempDir (prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  dirs.push(dir)
+  return dir
+}
+async function removeDirs (): Promise<void> {
+  while (dirs.length > 0) await rm(dirs.pop()!, { recursive: true, force: true }).catch(() => {})
+}
+
+async function startRelay (h: Hood, init: { peerRate?: { perSecond: number, burst: number } } = {}): Promise<Relay> {
+  return await Relay.start({
+    dataDir: await tempDir('pl-bench-relay-'),
+    tcpPort: 0,
+    wsPort: 0,
+    httpPort: 0,
+    tokens: [h.token],
+    log: () => {},
+    ...init
+  })
+}
+
+function tcpAddrs (node: PorchlightNode): Multiaddr[] {
+  return node.getMultiaddrs().filter(a => a.toString().includes('/tcp/') && !a.toString().includes('/ws'))
+}
+
+/** Dials with retries: every node shares 127.0.0.1, and peers accept 5 inbound connections/s per IP. */
+async function dialRetry (from: PorchlightNode, to: Multiaddr[], attempts = 6): Promise<void> {
+  for (let i = 1; ; i++) {
+    try {
+      await from.dial(to, { signal: AbortSignal.timeout(5000) })
+      return
+    } catch (err) {
+      if (i >= attempts) throw err
+      await sleep(300 * i)
+    }
+  }
+}
+
+/** Mesh peers of a topic (the implementation has getMeshPeers; the exported interface does not). */
+function meshPeers (node: PorchlightNode, topic: string): number {
+  const pubsub = node.services.pubsub as unknown as { getMeshPeers?: (t: string) => string[], getSubscribers: (t: string) => unknown[] }
+  return (pubsub.getMeshPeers?.(topic) ?? pubsub.getSubscribers(topic)).length
+}
+
+/** Stops a node or relay, ignoring errors (cleanup). */
+async function stopQuietly (x: { stop: () => void | Promise<void> }): Promise<void> {
+  try { await x.stop() } catch {}
+}
+
+const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+
+function rng (seed: number): () => number {
+  let s = (seed >>> 0) || 1
+  return () => {
+    s ^= s << 13; s >>>= 0
+    s ^= s >>> 17
+    s ^= s << 5; s >>>= 0
+    return s / 2 ** 32
+  }
+}
+
+function percentile (sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+async function pool<T> (items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!)
+  }))
+}
+
+// ---- Relay ingest
+
+/** The store's key layout (node/store.ts): m!topic!ts!id -> bytes, x!exp!id -> empty. */
+function storeOps (topic: string, env: Uint8Array, ts: number, exp: number): Array<{ type: 'put', key: string, value: Uint8Array }> {
+  const idHex = toHex(sha256(env))
+  const t16 = (n: number): string => n.toString(16).padStart(14, '0')
+  return [
+    { type: 'put', key: `m!${topic}!${t16(ts)}!${idHex}`, value: env },
+    { type: 'put', key: `x!${t16(exp)}!${idHex}`, value: new Uint8Array(0) }
+  ]
+}
+
+/** Bare LevelDB: the same bytes and keys, synced, `perBatch` envelopes per batch, `inFlight` batches at once. Returns ms. */
+async function levelWrites (db: Level<string, Uint8Array>, topic: string, envs: readonly Uint8Array[], perBatch: number, inFlight: number): Promise<number> {
+  const now = Date.now()
+  const batches: Array<ReturnType<typeof storeOps>> = []
+  for (let i = 0; i < envs.length; i += perBatch) {
+    batches.push(envs.slice(i, i + perBatch).flatMap((env, j) => storeOps(topic, env, now + i + j, now + MAX_TTL_MS)))
+  }
+  const start = performance.now()
+  await pool(batches, inFlight, async (ops) => { await db.batch(ops, { sync: true } as never) })
+  return performance.now() - start
+}
+
+async function openLevel (): Promise<Level<string, Uint8Array>> {
+  const db = new Level<string, Uint8Array>(join(await tempDir('pl-bench-level-'), 'db'), { valueEncoding: 'view' })
+  await db.open()
+  return db
+}
+
+/** Reference transport: one request and one small answer per stream, Porchlight framing, nothing else. */
+const ECHO_PROTOCOL = '/porchlight-bench/echo/1'
+
+export async function benchRelayIngest (): Promise<Workload[]> {
+  await useNativeCrypto()
+  const h = await benchHood()
+  const envs = await sealPosts(h, INGEST_WARMUP_PUSHES + INGEST_PUSHES)
+  const relay = await startRelay(h, { peerRate: UNLIMITED_RATE })
+  const client = await createNode({})
+  const grouped = await openLevel()
+  const single = await openLevel()
+  try {
+    // Group-commit shape actually produced (instrumentation only: the store's private handle).
+    const db = (relay.store as unknown as { db?: { batch: (...a: unknown[]) => Promise<void> } }).db
+    const batchSizes: number[] = []
+    if (db !== undefined) {
+      const batch = db.batch.bind(db)
+      db.batch = async (...a: unknown[]) => { batchSizes.push((a[0] as unknown[]).length / 2); await batch(...a) }
+    }
+    await relay.node.handle(ECHO_PROTOCOL, async (stream) => {
+      const f = new Frames(stream)
+      await f.read()
+      await f.write(encodeResult({ ok: true }))
+      await f.close()
+    }, { maxInboundStreams: 64 })
+    const addrs = tcpAddrs(relay.node)
+    await client.dial(addrs)
+    let retries = 0
+    const push = async (env: Uint8Array): Promise<void> => {
+      // As the outbox does: an unreachable relay is retried, a refusal is final.
+      for (let attempt = 1; ; attempt++) {
+        const r = await pushMessage(client, addrs, h.topic, env)
+        if (r.ok) return
+        if ((r.code !== 'UNAVAILABLE' && r.code !== 'TIMEOUT') || attempt >= 3) throw new Error(`push refused: ${r.code ?? ''} ${r.message ?? ''}`)
+        retries++
+      }
+    }
+    const echo = async (env: Uint8Array): Promise<void> => {
+      const f = new Frames(await client.dialProtocol(addrs, ECHO_PROTOCOL))
+      await f.write(encodePushRequest({ topic: h.topic, message: env }))
+      await f.close()
+      if (!decodeResult(await f.read()).ok) throw new Error('echo failed')
+    }
+    await pool(envs.slice(0, INGEST_WARMUP_PUSHES), INGEST_IN_FLIGHT, push)
+    await pool(envs.slice(0, INGEST_WARMUP_PUSHES), INGEST_IN_FLIGHT, echo)
+    batchSizes.length = 0
+
+    // Interleaved rounds, so the machine's noise hits the relay and its baselines alike.
+    const ms = { push: 0, echo: 0, grouped: 0, single: 0 }
+    const timed = envs.slice(INGEST_WARMUP_PUSHES)
+    const perRound = Math.ceil(timed.length / INGEST_ROUNDS)
+    for (let i = 0; i < timed.length; i += perRound) {
+      const part = timed.slice(i, i + perRound)
+      let start = performance.now()
+      await pool(part, INGEST_IN_FLIGHT, push)
+      ms.push += performance.now() - start
+      start = performance.now()
+      await pool(part, INGEST_IN_FLIGHT, echo)
+      ms.echo += performance.now() - start
+      ms.grouped += await levelWrites(grouped, h.topic, part, INGEST_IN_FLIGHT, 1)
+      ms.single += await levelWrites(single, h.topic, part, 1, INGEST_IN_FLIGHT)
+    }
+    if (relay.store.stats().messages !== envs.length) throw new Error('relay did not store every acked push')
+    const rate = (t: number): number => timed.length / (t / 1000)
+    const meanBatch = batchSizes.length === 0 ? NaN : batchSizes.reduce((a, b) => a + b, 0) / batchSizes.length
+    console.log(`relay-ingest: ${timed.length} pushes of ${envs[0]!.length}-byte envelopes, ${INGEST_IN_FLIGHT} in flight, client and relay in this process: ` +
+      `${rate(ms.push).toFixed(0)}/s (${retries} retried); group commit: ${batchSizes.length} synced batches, mean ${meanBatch.toFixed(1)} envelopes; ` +
+      `raw stream per request ${rate(ms.echo).toFixed(0)}/s; LevelDB synced batches of ${INGEST_IN_FLIGHT} ${rate(ms.grouped).toFixed(0)}/s, ` +
+      `one synced batch per envelope ${rate(ms.single).toFixed(0)}/s`)
+    return [
+      rateWorkload(`relay ingest, ${INGEST_IN_FLIGHT} pushes in flight, vs LevelDB synced batches of ${INGEST_IN_FLIGHT} envelopes (same bytes)`,
+        rate(ms.push), 'pushes acked/s', rate(ms.grouped)),
+      rateWorkload(`reference: relay ingest vs LevelDB one synced batch per envelope, ${INGEST_IN_FLIGHT} in flight`,
+        rate(ms.push), 'pushes acked/s', rate(ms.single)),
+      rateWorkload(`reference: relay ingest vs raw libp2p stream per request (same framing, no validation/storage), ${INGEST_IN_FLIGHT} in flight`,
+        rate(ms.push), 'pushes acked/s', rate(ms.echo))
+    ]
+  } finally {
+    await stopQuietly(client)
+    await stopQuietly(relay)
+    await grouped.close().catch(() => {})
+    await single.close().catch(() => {})
+    await removeDirs()
+  }
+}
+
+// ---- Delivery latency
+
+interface PhaseResult { p50: number, p99: number, delivered: number, expected: number }
+interface Phase { latencies: number[], expected: number }
+
+function summarize (phases: readonly Phase[]): PhaseResult {
+  const sorted = phases.flatMap(p => p.latencies).sort((a, b) => a - b)
+  return { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), delivered: sorted.length, expected: phases.reduce((n, p) => n + p.expected, 0) }
+}
+
+/**
+ * Publishes `payloads` DELIVERY_INTERVAL_MS apart, each from the resident `publishers[k]`,
+ * and measures publish → delivered at every other node, the relay included: the 'message'
+ * event (after any validator), then `show` if given. Counts what arrives within
+ * DELIVERY_WINDOW_MS of its publication.
+ */
+async function deliveryPhase (nodes: PorchlightNode[], topic: string, payloads: Uint8Array[], publishers: number[],
+  show?: (node: number, data: Uint8Array) => Promise<void>): Promise<Phase> {
+  const sentAt = new Map<string, { t: number, from: number }>()
+  const latencies: number[] = []
+  const got = new Set<string>()
+  const listeners = nodes.map((node, i) => {
+    const onMessage = (evt: CustomEvent<{ topic: string, data: Uint8Array }>): void => {
+      if (evt.detail.topic !== topic) return
+      const data = evt.detail.data
+      const key = toHex(sha256(data))
+      const sent = sentAt.get(key)
+      if (sent === undefined || sent.from === i || got.has(`${i}:${key}`)) return
+      got.add(`${i}:${key}`)
+      const record = (): void => {
+        const ms = performance.now() - sent.t
+        if (ms <= DELIVERY_WINDOW_MS) latencies.push(ms)
+      }
+      if (show === undefined) record()
+      else show(i, data).then(record, () => {})
+    }
+    node.services.pubsub.addEventListener('message', onMessage as never)
+    return () => { node.services.pubsub.removeEventListener('message', onMessage as never) }
+  })
+  const start = performance.now()
+  for (const [k, data] of payloads.entries()) {
+    const wait = start + k * DELIVERY_INTERVAL_MS - performance.now()
+    if (wait > 0) await sleep(wait)
+    const from = publishers[k]!
+    sentAt.set(toHex(sha256(data)), { t: performance.now(), from })
+    void nodes[from]!.services.pubsub.publish(topic, data).catch(() => {})
+  }
+  const expected = payloads.length * (nodes.length - 1)
+  const deadline = performance.now() + DELIVERY_WINDOW_MS
+  while (latencies.length < expected && performance.now() < deadline) await sleep(50)
+  for (const off of listeners) off()
+  return { latencies, expected }
+}
+
+async function deliveryNetwork (size: number, seed: number): Promise<{ plain: PhaseResult, sealed: PhaseResult, envBytes: number }> {
+  const h = await benchHood()
+  const plainTopic = '/bench/plain-gossipsub'
+  const relay = await startRelay(h)
+  const residents: PorchlightNode[] = []
+  try {
+    for (let i = 1; i < size; i++) residents.push(await createNode({ tcpPort: 0 }))
+    const nodes = [relay.node, ...residents]
+    relay.node.services.pubsub.subscribe(plainTopic)
+    // Residents: the validator (before forwarding) decodes, checks the membership tag and
+    // decrypts; the post is shown once its signature verifies (after forwarding, as a feed).
+    const opened = nodes.map(() => new WeakMap<Uint8Array, Uint8Array>())
+    for (const [k, node] of residents.entries()) {
+      const pubsub = node.services.pubsub
+      pubsub.topicValidators.set(h.topic, (_peer, msg) => {
+        try {
+          const env = decodeEnvelope(msg.data)
+          if (env.topic !== h.topic || env.epoch !== h.keys.epoch || !checkEnvelopeTag(env, h.keys.tagKey)) return TopicValidatorResult.Reject
+          checkEnvelopeTime(env, Date.now())
+          opened[k + 1]!.set(msg.data, openEnvelope(env, h.keys, h.topic))
+          return TopicValidatorResult.Accept
+        } catch {
+          return TopicValidatorResult.Reject
+        }
+      })
+      pubsub.subscribe(h.topic)
+      pubsub.subscribe(plainTopic)
+    }
+    // Topology: every node (the relay too) dials DELIVERY_DIALS_PER_PEER distinct random others.
+    const r = rng(seed)
+    const dials: Array<Promise<void>> = []
+    for (const [i, node] of nodes.entries()) {
+      const targets = new Set<number>()
+      while (targets.size < Math.min(DELIVERY_DIALS_PER_PEER, size - 1)) {
+        const j = Math.floor(r() * size)
+        if (j !== i) targets.add(j)
+      }
+      for (const j of targets) dials.push(dialRetry(node, tcpAddrs(nodes[j]!)))
+    }
+    await Promise.all(dials)
+    const settleEnd = Date.now() + 15_000
+    while (Date.now() < settleEnd && nodes.some(n => meshPeers(n, h.topic) === 0 || meshPeers(n, plainTopic) === 0)) await sleep(200)
+    await sleep(MESH_SETTLE_MS)
+
+    const publishers = Array.from({ length: DELIVERY_MESSAGES }, () => 1 + Math.floor(r() * (size - 1)))
+    const [sealed, warmSealed] = [await sealPosts(h, DELIVERY_MESSAGES), await sealPosts(h, DELIVERY_WARMUP_MESSAGES)]
+    const plain = sealed.map(env => randomBytes(env.length))
+    const degree = (): string => (nodes.reduce((a, n) => a + n.getPeers().length, 0) / size).toFixed(1)
+    const degrees = [degree()]
+    // Plain and sealed halves alternate (plain, sealed, plain, sealed), so drift in the
+    // machine's load reaches both; same publishers, same payload sizes.
+    const half = DELIVERY_MESSAGES / 2
+    const plainPhases: Phase[] = []
+    const sealedPhases: Phase[] = []
+    const show = async (i: number, data: Uint8Array): Promise<void> => {
+      if (i === 0) return // the relay: delivered once stored (its validator stores)
+      const inner = opened[i]!.get(data)
+      if (inner === undefined) { await openPost(data, keysFor(h), Date.now(), { topic: h.topic }); return }
+      await openSignedPost(inner, h.topic, Date.now())
+    }
+    // Untimed warm-up of both paths (JIT, key caches), then the measured halves.
+    const warmFrom = publishers.slice(0, DELIVERY_WARMUP_MESSAGES)
+    await deliveryPhase(nodes, plainTopic, warmSealed.map(env => randomBytes(env.length)), warmFrom)
+    await deliveryPhase(nodes, h.topic, warmSealed, warmFrom, show)
+    await sleep(PHASE_GAP_MS)
+    for (let k = 0; k < DELIVERY_MESSAGES; k += half) {
+      plainPhases.push(await deliveryPhase(nodes, plainTopic, plain.slice(k, k + half), publishers.slice(k, k + half)))
+      await sleep(PHASE_GAP_MS)
+      sealedPhases.push(await deliveryPhase(nodes, h.topic, sealed.slice(k, k + half), publishers.slice(k, k + half), show))
+      await sleep(PHASE_GAP_MS)
+      degrees.push(degree())
+    }
+    const plainResult = summarize(plainPhases)
+    const sealedResult = summarize(sealedPhases)
+    console.log(`delivery ${size} peers: connected peers per node on average ${degrees.join(' -> ')}; ` +
+      `plain p50 ${plainResult.p50.toFixed(1)} ms p99 ${plainResult.p99.toFixed(1)} ms ${plainResult.delivered}/${plainResult.expected}; ` +
+      `sealed p50 ${sealedResult.p50.toFixed(1)} ms p99 ${sealedResult.p99.toFixed(1)} ms ${sealedResult.delivered}/${sealedResult.expected}; ` +
+      `relay stored ${relay.store.stats().messages}`)
+    return { plain: plainResult, sealed: sealedResult, envBytes: sealed[0]!.length }
+  } finally {
+    await Promise.all(residents.map(stopQuietly))
+    await stopQuietly(relay)
+    await removeDirs()
+  }
+}
+
+export async function benchDelivery (): Promise<Workload[]> {
+  await useNativeCrypto()
+  const rows: Workload[] = []
+  for (const [k, size] of DELIVERY_SIZES.entries()) {
+    const { plain, sealed, envBytes } = await deliveryNetwork(size, 1000 + k)
+    const what = `${size} peers, ${DELIVERY_MESSAGES} msgs ${DELIVERY_INTERVAL_MS} ms apart, ${envBytes} B, vs plain gossipsub`
+    rows.push(
+      costWorkload(`delivery p50, ${what}`, sealed.p50, 'ms', plain.p50),
+      costWorkload(`delivery p99, ${what}`, sealed.p99, 'ms', plain.p99),
+      rateWorkload(`delivered within ${DELIVERY_WINDOW_MS / 1000} s (gossip only, no sync), ${size} peers, vs plain gossipsub`,
+        100 * sealed.delivered / sealed.expected, '%', 100 * plain.delivered / plain.expected)
+    )
+  }
+  return rows
+}
+
+// ---- Catch-up after missed posts
+
+export async function benchCatchUp (): Promise<Workload[]> {
+  await useNativeCrypto()
+  const h = await benchHood()
+  // Posts a minute apart ending now: the last week, all still live.
+  const end = Date.now()
+  const envs = await sealPosts(h, CATCH_UP_POSTS, end, CATCH_UP_STEP_MS)
+  const relay = await startRelay(h)
+  const client = await createNode({})
+  const store = await MessageStore.open(join(await tempDir('pl-bench-resident-'), 'messages'))
+  try {
+    // The relay already holds them: stored the way it stores an accepted message (sealPosts
+    // dates post i at end - (n - i) * step, expiring DEFAULT_TTL_MS later).
+    await Promise.all(envs.map(async (bytes, i) => {
+      const ts = end - (CATCH_UP_POSTS - i) * CATCH_UP_STEP_MS
+      await relay.store.put({ topic: h.topic, id: sha256(bytes), ts, exp: ts + DEFAULT_TTL_MS, bytes })
+    }))
+    const missedBytes = envs.reduce((n, e) => n + e.length, 0)
+    const start = performance.now()
+    const stats = await syncTopic(client, tcpAddrs(relay.node), h.topic, store.items(h.topic), {
+      getLocal: async (id) => (await store.get(id))?.bytes,
+      // As a resident does: open (decode, decrypt, verify, tag) then store durably.
+      onMessage: async (bytes) => {
+        const p = await openPost(bytes, keysFor(h), Date.now(), { topic: h.topic })
+        await store.put({ topic: h.topic, id: p.id, ts: p.post.created, exp: p.post.expires, bytes })
+      }
+    })
+    const seconds = (performance.now() - start) / 1000
+    if (store.stats().messages !== CATCH_UP_POSTS || stats.received !== CATCH_UP_POSTS) throw new Error(`catch-up got ${stats.received} of ${CATCH_UP_POSTS}`)
+    const bytes = stats.bytesIn + stats.bytesOut
+    console.log(`catch-up: ${CATCH_UP_POSTS} posts (${missedBytes} B) in ${seconds.toFixed(2)} s, ${stats.roundTrips} reconciliation round trips, ` +
+      `frames ${stats.bytesOut} B out + ${stats.bytesIn} B in = ${(bytes / missedBytes).toFixed(3)}x the envelopes (aim <= ${CATCH_UP_AIM}x)`)
+    return [
+      costWorkload(`catch-up ${CATCH_UP_POSTS.toLocaleString('en-US')} missed posts: time (sync + open + store each)`, seconds, 's', null),
+      costWorkload(`catch-up ${CATCH_UP_POSTS.toLocaleString('en-US')} missed posts: sync bytes both ways vs bytes of the missed envelopes`, bytes, 'bytes', missedBytes)
+    ]
+  } finally {
+    await stopQuietly(client)
+    await store.close().catch(() => {})
+    await stopQuietly(relay)
+    await removeDirs()
+  }
+}
+
+// ---- Reconciliation, 100,000 vs 1 missing
+
+export async function benchReconcile (): Promise<Workload[]> {
+  await useNativeCrypto()
+  const h = await benchHood()
+  // The history is written straight into the relay's database in the store's layout (100,000
+  // puts through the store take ~10 s here) and loaded by the relay at start. Reconciliation
+  // only sees (ts, id): the stored messages are random 256-byte blobs, spread over 7 days.
+  const dataDir = await tempDir('pl-bench-relay-')
+  const now = Date.now()
+  const span = 7 * 86_400_000
+  const r = rng(7)
+  const items: SyncItem[] = []
+  const db = new Level<string, Uint8Array>(join(dataDir, 'messages'), { valueEncoding: 'view' })
+  await db.open()
+  const CHUNK = 10_000
+  for (let i = 0; i < RECONCILE_STORED; i += CHUNK) {
+    const ops: ReturnType<typeof storeOps> = []
+    for (let j = i; j < Math.min(i + CHUNK, RECONCILE_STORED); j++) {
+      const ts = now - span + Math.floor(r() * span)
+      const bytes = randomBytes(RECONCILE_BLOB_BYTES)
+      items.push({ ts, id: sha256(bytes) })
+      ops.push(...storeOps(h.topic, bytes, ts, ts + MAX_TTL_MS))
+    }
+    await db.batch(ops)
+  }
+  await db.close()
+  const relay = await Relay.start({ dataDir, tcpPort: 0, wsPort: 0, httpPort: 0, tokens: [h.token], log: () => {} })
+  const client = await createNode({})
+  try {
+    if (relay.store.stats().messages !== RECONCILE_STORED) throw new Error(`reconcile: the relay loaded ${relay.store.stats().messages} of ${RECONCILE_STORED} messages`)
+    const addrs = tcpAddrs(relay.node)
+    await client.dial(addrs)
+    const local = new SyncItemSet(items)
+    const sorted = [...items].sort((a, b) => a.ts - b.ts)
+    let worstRt = 0
+    let worstBytes = 0
+    let worstTotal = 0
+    const runs: string[] = []
+    const session = async (set: SyncItemSet, give: Uint8Array | undefined, expectIn: number): Promise<void> => {
+      let received: Uint8Array | undefined
+      const start = performance.now()
+      const stats = await syncTopic(client, addrs, h.topic, set, {
+        getLocal: async () => give,
+        onMessage: async (msg) => { received = msg }
+      })
+      if (stats.received !== expectIn || stats.sent !== (give === undefined ? 0 : 1)) throw new Error('reconcile: wrong difference found')
+      // The frames after reconciliation, re-encoded: the transfer exchange and the closing
+      // want/result. What is left is the reconciliation itself (sync-open and sync-rec frames).
+      const transfer = (give !== undefined
+        ? encodeSyncWant([], [give]).length + encodeSyncEnvelopes([], false).length
+        : encodeSyncWant([sha256(received!)], []).length + encodeSyncEnvelopes([received!], false).length) +
+        encodeSyncWant([], []).length + encodeResult({ ok: true }).length
+      const total = stats.bytesIn + stats.bytesOut
+      if (transfer >= total) throw new Error('reconcile: transfer frames exceed the session')
+      worstRt = Math.max(worstRt, stats.roundTrips)
+      worstBytes = Math.max(worstBytes, total - transfer)
+      worstTotal = Math.max(worstTotal, total)
+      runs.push(`${stats.roundTrips} rt/${total - transfer} B reconciling/${total} B in all/${(performance.now() - start).toFixed(0)} ms`)
+    }
+    // The client is missing one item: oldest, middle, newest.
+    for (const idx of [0, RECONCILE_STORED >> 1, RECONCILE_STORED - 1]) {
+      const item = sorted[idx]!
+      local.remove(item)
+      await session(local, undefined, 1)
+      local.add(item)
+    }
+    // The relay is missing one the client has: a fresh sealed post it validates and stores.
+    const [extra] = await sealPosts(h, 1)
+    const opened = await openPost(extra!, keysFor(h), Date.now())
+    local.add({ ts: opened.post.created, id: opened.id })
+    await session(local, extra, 0)
+    if (relay.store.stats().messages !== RECONCILE_STORED + 1) throw new Error('reconcile: the relay did not store what it lacked')
+    console.log(`reconcile ${RECONCILE_STORED} vs 1 missing over /porchlight/sync/1 (client missing oldest, middle, newest; relay missing one): ` +
+      `${runs.join(', ')}; round trips and bytes of reconciliation exclude the transfer exchange and the closing want/result`)
+    return [
+      costWorkload(`reconcile ${RECONCILE_STORED.toLocaleString('en-US')} vs 1 missing: round trips (worst of 4) vs Negentropy`, worstRt, 'round trips', NEGENTROPY_ROUND_TRIPS),
+      costWorkload(`reconcile ${RECONCILE_STORED.toLocaleString('en-US')} vs 1 missing: reconciliation bytes both ways (worst of 4) vs Negentropy`, worstBytes, 'bytes', NEGENTROPY_BYTES),
+      costWorkload(`reference: reconcile ${RECONCILE_STORED.toLocaleString('en-US')} vs 1 missing: whole session bytes incl. transfer of the 1 message (worst of 4)`, worstTotal, 'bytes', NEGENTROPY_BYTES)
+    ]
+  } finally {
+    await stopQuietly(client)
+    await stopQuietly(relay)
+    await removeDirs()
+  }
+}
+
+// ---- Relay memory per connected peer (relay in a child process)
+
+interface ChildMemory { rss: number, heapUsed: number, peers: number, subscribers: number }
+
+function ask<T> (child: ChildProcess, msg: Record<string, unknown>, timeoutMs = 20_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.off('message', on); reject(new Error(`relay child did not answer ${String(msg.op)}`)) }, timeoutMs)
+    const on = (reply: unknown): void => {
+      const r = reply as { op?: string }
+      if (r.op !== msg.op) return
+      clearTimeout(timer)
+      child.off('message', on)
+      resolve(reply as T)
+    }
+    child.on('message', on)
+    child.send(msg)
+  })
+}
+
+async function connectClients (n: number, topic: string, relayAddrs: Multiaddr[]): Promise<PorchlightNode[]> {
+  const clients: PorchlightNode[] = []
+  for (let i = 0; i < n; i += MEMORY_DIAL_BATCH) {
+    const batch = await Promise.all(Array.from({ length: Math.min(MEMORY_DIAL_BATCH, n - i) }, async () => {
+      const c = await createNode({})
+      c.services.pubsub.subscribe(topic)
+      await dialRetry(c, relayAddrs)
+      return c
+    }))
+    clients.push(...batch)
+  }
+  return clients
+}
+
+async function settledMemory (child: ChildProcess, wantSubscribers: number): Promise<ChildMemory> {
+  const end = Date.now() + 20_000
+  for (;;) {
+    const m = await ask<ChildMemory>(child, { op: 'mem' })
+    if (process.env.PL_BENCH_DEBUG !== undefined) console.log('relay-memory:', JSON.stringify(m))
+    if (m.subscribers === wantSubscribers || Date.now() > end) return m
+    await sleep(250)
+  }
+}
+
+export async function benchRelayMemory (): Promise<Workload[]> {
+  await useNativeCrypto()
+  const h = await benchHood()
+  const dataDir = await tempDir('pl-bench-relay-mem-')
+  const self = fileURLToPath(import.meta.url)
+  const repo = fileURLToPath(new URL('../../', import.meta.url))
+  const child = fork(self, ['--relay-child', dataDir, h.token, h.topic], {
+    cwd: repo,
+    execArgv: ['--import', 'tsx', '--expose-gc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+  })
+  let clients: PorchlightNode[] = []
+  try {
+    const ready = await ask<{ addrs: string[] }>(child, { op: 'ready' }, 60_000)
+    const addrs = ready.addrs.map(a => multiaddr(a)).filter(a => !a.toString().includes('/ws'))
+    // Warm-up: a few clients come and go, so code paths and pools are not counted per peer.
+    const warm = await connectClients(MEMORY_WARMUP_CLIENTS, h.topic, addrs)
+    await settledMemory(child, MEMORY_WARMUP_CLIENTS)
+    await Promise.all(warm.map(async c => { await c.stop() }))
+    await sleep(2000)
+    const before = await settledMemory(child, 0)
+    clients = await connectClients(MEMORY_CLIENTS, h.topic, addrs)
+    await settledMemory(child, MEMORY_CLIENTS)
+    await sleep(3000) // a few gossipsub heartbeats: mesh grafted, scores allocated
+    const after = await settledMemory(child, MEMORY_CLIENTS)
+    if (after.subscribers !== MEMORY_CLIENTS) throw new Error(`relay sees ${after.subscribers} of ${MEMORY_CLIENTS} subscribers`)
+    const rssKiB = (after.rss - before.rss) / 1024 / MEMORY_CLIENTS
+    const heapKiB = (after.heapUsed - before.heapUsed) / 1024 / MEMORY_CLIENTS
+    console.log(`relay-memory: relay child RSS ${(before.rss / 2 ** 20).toFixed(1)} -> ${(after.rss / 2 ** 20).toFixed(1)} MiB, ` +
+      `heapUsed ${(before.heapUsed / 2 ** 20).toFixed(1)} -> ${(after.heapUsed / 2 ** 20).toFixed(1)} MiB with ${after.peers} peers (after gc)`)
+    return [
+      costWorkload(`relay memory per connected subscribed peer (${MEMORY_CLIENTS} peers): RSS`, rssKiB, 'KiB/peer', null),
+      costWorkload(`relay memory per connected subscribed peer (${MEMORY_CLIENTS} peers): V8 heap used`, heapKiB, 'KiB/peer', null)
+    ]
+  } finally {
+    await Promise.all(clients.map(stopQuietly))
+    if (child.connected) await ask(child, { op: 'stop' }, 10_000).catch(() => {})
+    if (child.exitCode === null) child.kill()
+    await removeDirs()
+  }
+}
+
+/** The relay child of benchRelayMemory: answers 'ready', 'mem' and 'stop' over IPC. */
+async function relayChild (dataDir: string, token: string, topic: string): Promise<void> {
+  await useNativeCrypto()
+  const relay = await Relay.start({ dataDir, tcpPort: 0, wsPort: 0, httpPort: 0, tokens: [token], log: () => {} })
+  const gc = (globalThis as { gc?: () => void }).gc
+  process.on('message', (msg: { op: string }) => {
+    void (async () => {
+      if (msg.op === 'ready') process.send!({ op: 'ready', addrs: relay.addresses().map(String) })
+      if (msg.op === 'mem') {
+        for (let i = 0; i < 3; i++) { gc?.(); await sleep(20) }
+        const m = process.memoryUsage()
+        process.send!({
+          op: 'mem',
+          rss: m.rss,
+          heapUsed: m.heapUsed,
+          peers: relay.node.getPeers().length,
+          subscribers: relay.node.services.pubsub.getSubscribers(topic).length
+        })
+      }
+      if (msg.op === 'stop') {
+        await relay.stop()
+        process.send!({ op: 'stop' }, () => process.exit(0))
+      }
+    })()
+  })
+  process.on('disconnect', () => { void relay.stop().finally(() => process.exit(0)) })
+}
+
+if (process.argv[2] === '--relay-child' && import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await relayChild(process.argv[3]!, process.argv[4]!, process.argv[5]!)
+}
