@@ -49,14 +49,28 @@ export type ClipCipherBackend = 'webcrypto' | 'noble'
 export interface ClipCipherOptions {
   /** Force an implementation; default WebCrypto when `crypto.subtle` exists, else noble. */
   readonly backend?: ClipCipherBackend
+  /**
+   * A host's own AES-256-GCM, used instead of both (as `hashTap` takes a native hash): in Node,
+   * `node:crypto` ciphers run on the calling thread without WebCrypto's per-call job
+   * overhead. It must give byte-identical output (the tests cross-check).
+   */
+  readonly aesGcm?: AesGcmFactory
 }
+
+/**
+ * One AES-256-GCM key with fixed associated data: `seal` returns ciphertext || 16-byte tag;
+ * `open` takes that and returns the plaintext, or throws on a bad tag. Nonces are 12 bytes.
+ */
+export interface ChunkCipher {
+  seal (nonce: Uint8Array<ArrayBuffer>, plaintext: Uint8Array<ArrayBuffer>): Promise<Uint8Array> | Uint8Array
+  open (nonce: Uint8Array<ArrayBuffer>, ciphertext: Uint8Array<ArrayBuffer>): Promise<Uint8Array> | Uint8Array
+}
+
+/** Makes a ChunkCipher for a 32-byte key and the stream's associated data (its header). */
+export type AesGcmFactory = (key: Uint8Array, aad: Uint8Array) => ChunkCipher
 
 type Source = AsyncIterable<Uint8Array> | Iterable<Uint8Array>
 
-interface ChunkCipher {
-  seal (nonce: Uint8Array<ArrayBuffer>, plaintext: Uint8Array<ArrayBuffer>): Promise<Uint8Array>
-  open (nonce: Uint8Array<ArrayBuffer>, ciphertext: Uint8Array<ArrayBuffer>): Promise<Uint8Array>
-}
 
 /** A fresh random 32-byte AES-256 key for one clip. */
 export function generateClipKey (): Uint8Array {
@@ -75,14 +89,14 @@ export async function * encryptClip (key: Uint8Array, source: Source, options: C
   const header = new Uint8Array(CLIP_HEADER_BYTES)
   header[0] = CLIP_FORMAT_VERSION
   header.set(randomBytes(NONCE_PREFIX_BYTES), 1)
-  const cipher = await makeCipher(key, header, options.backend)
+  const cipher = await makeCipher(key, header, options)
   yield header.slice()
 
   const pending: Array<Promise<Uint8Array>> = []
   let counter = 0
   const submit = (plaintext: Uint8Array<ArrayBuffer>, last: boolean): void => {
     if (counter >= MAX_CHUNKS) fail('TOO_LARGE', 'clip: more than 2^32 chunks')
-    pending.push(settled(cipher.seal(nonceFor(header, counter++, last), plaintext)))
+    pending.push(settled(sealChunk(cipher, nonceFor(header, counter++, last), plaintext)))
   }
 
   let buf = new Uint8Array(CLIP_CHUNK_SIZE)
@@ -131,7 +145,7 @@ export async function * decryptClip (key: Uint8Array, source: Source, options: C
   let counter = 0
   const submit = (ciphertext: Uint8Array<ArrayBuffer>, last: boolean): void => {
     if (counter >= MAX_CHUNKS) fail('TOO_LARGE', 'clip: more than 2^32 chunks')
-    pending.push(settled(cipher!.open(nonceFor(header, counter++, last), ciphertext)))
+    pending.push(settled(openChunk(cipher!, nonceFor(header, counter++, last), ciphertext)))
   }
 
   let buf = new Uint8Array(sealed)
@@ -146,7 +160,7 @@ export async function * decryptClip (key: Uint8Array, source: Source, options: C
       off = n
       if (headerFill < CLIP_HEADER_BYTES) continue
       if (header[0] !== CLIP_FORMAT_VERSION) fail('BAD_VERSION', `clip: unknown format version ${header[0]}`)
-      cipher = await makeCipher(key, header, options.backend)
+      cipher = await makeCipher(key, header, options)
     }
     while (off < piece.length) {
       if (fill === sealed) { // full, and more follows: not the last chunk
@@ -199,8 +213,23 @@ function invalidTag (err: unknown): never {
   fail('DECRYPT_FAILED', 'clip: invalid tag')
 }
 
-async function makeCipher (key: Uint8Array, header: Uint8Array, backend?: ClipCipherBackend): Promise<ChunkCipher> {
+async function sealChunk (cipher: ChunkCipher, nonce: Uint8Array<ArrayBuffer>, plaintext: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
+  return await cipher.seal(nonce, plaintext)
+}
+
+/** Any failure to open a chunk is a bad tag, whatever the implementation threw. */
+async function openChunk (cipher: ChunkCipher, nonce: Uint8Array<ArrayBuffer>, ciphertext: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
+  try {
+    return await cipher.open(nonce, ciphertext)
+  } catch (err) {
+    invalidTag(err)
+  }
+}
+
+async function makeCipher (key: Uint8Array, header: Uint8Array, options: ClipCipherOptions): Promise<ChunkCipher> {
   const aad = header.slice()
+  const backend = options.backend
+  if (options.aesGcm !== undefined) return options.aesGcm(key.slice(), aad)
   const subtle = globalThis.crypto?.subtle
   if (backend !== 'noble' && subtle !== undefined) {
     try {

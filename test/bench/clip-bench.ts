@@ -182,6 +182,8 @@ export async function benchClips (): Promise<Workload[]> {
     const above = (r: Record<string, unknown>): number => ((r.peak as number) - (r.idle as number)) / MiB
     rows.push(costWorkload('clip memory, post 256 MiB (peak above idle)', above(posted), 'MiB', null))
     rows.push(costWorkload('clip memory, fetch 256 MiB (peak above idle)', above(fetched), 'MiB', null))
+    // For reference: the same 256 MiB fetched between two processes (no shared event loop).
+    rows.push(rateWorkload('clip fetch + decrypt, 256 MiB, separate processes', mbps(MEMORY_CLIP, fetched.ms as number), 'MB/s', null))
   } finally {
     await rm(dir, { recursive: true, force: true })
   }

@@ -22,20 +22,22 @@ import { randomBytes } from '../../protocol/crypto.ts'
 
 const SAMPLE_MS = 5
 
-async function measure<T> (op: () => Promise<T>): Promise<{ idle: number, peak: number, value: T }> {
+async function measure<T> (op: () => Promise<T>): Promise<{ idle: number, peak: number, ms: number, value: T }> {
   ;(globalThis as { gc?: () => void }).gc?.()
   await new Promise(r => setTimeout(r, 50))
   const idle = process.memoryUsage.rss()
   const maxBefore = process.resourceUsage().maxRSS * 1024
   let peak = idle
   const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()) }, SAMPLE_MS)
+  const start = performance.now()
   try {
     const value = await op()
+    const ms = performance.now() - start
     peak = Math.max(peak, process.memoryUsage.rss())
     // The kernel's high-water mark, if it rose during the operation, catches spikes between samples.
     const maxAfter = process.resourceUsage().maxRSS * 1024
     if (maxAfter > maxBefore) peak = Math.max(peak, maxAfter)
-    return { idle, peak, value }
+    return { idle, peak, ms, value }
   } finally {
     clearInterval(timer)
   }
@@ -54,7 +56,7 @@ async function main (): Promise<void> {
         return await store.add(clip.stream())
       })
       const ref = { cid: r.value.cid, key: toHex(r.value.key), size: r.value.size, hash: toHex(r.value.hash) }
-      process.stdout.write(JSON.stringify({ idle: r.idle, peak: r.peak, ref }) + '\n')
+      process.stdout.write(JSON.stringify({ idle: r.idle, peak: r.peak, ms: r.ms, ref }) + '\n')
     } else if (mode === 'fetch') {
       const [addr, refJson, out] = rest as [string, string, string]
       const ref = JSON.parse(refJson) as { cid: string, key: string, size: number, hash: string }
@@ -64,7 +66,7 @@ async function main (): Promise<void> {
       const r = await measure(async () => {
         await store.save({ cid: ref.cid, key: fromHex(ref.key), size: ref.size, hash: fromHex(ref.hash) }, out)
       })
-      process.stdout.write(JSON.stringify({ idle: r.idle, peak: r.peak }) + '\n')
+      process.stdout.write(JSON.stringify({ idle: r.idle, peak: r.peak, ms: r.ms }) + '\n')
     } else {
       throw new Error(`unknown mode ${mode}`)
     }

@@ -11,7 +11,9 @@ import { isPorchlightError } from '../../protocol/errors.ts'
 import { sha256 } from '../../protocol/crypto.ts'
 import { stripMetadata } from '../../protocol/clip/strip.ts'
 import { createNode, type PorchlightNode } from '../../node/libp2p.ts'
-import { ClipStore } from '../../node/clips.ts'
+import { ClipStore, nativeAesGcm } from '../../node/clips.ts'
+import { decryptClip, encryptClip, generateClipKey, type ClipCipherOptions } from '../../protocol/clip/stream-aead.ts'
+import { randomBytes as nodeRandom } from 'node:crypto'
 import { MAX_PHOTO_BYTES, openClipFile } from '../../node/clip-file.ts'
 import { concat, leakedSecrets, makeJpeg, makeMp4, makePng, makeWebp, SECRETS, latin1, indexOfBytes } from '../helpers/media.ts'
 
@@ -143,5 +145,34 @@ describe('clip files refused', () => {
     const clip = await openClipFile(path)
     await writeFile(path, concat(f.bytes, new Uint8Array(10)))
     expect(await codeOf(async () => collect(clip.stream()))).toBe('IO')
+  })
+})
+
+describe('native AES-256-GCM for clips', () => {
+  const backends: Array<[string, ClipCipherOptions]> = [['native', { aesGcm: nativeAesGcm }], ['webcrypto', { backend: 'webcrypto' }], ['noble', { backend: 'noble' }]]
+
+  it('is byte-compatible with WebCrypto and noble, both ways', async () => {
+    const plain = new Uint8Array(nodeRandom(3 * 65536 + 1234))
+    const key = generateClipKey()
+    for (const [from, encOpts] of backends) {
+      const sealed = await collect(encryptClip(key, [plain], encOpts))
+      for (const [to, decOpts] of backends) {
+        const opened = await collect(decryptClip(key, [sealed], decOpts))
+        expect(sha256(opened), `${from} -> ${to}`).toEqual(sha256(plain))
+      }
+    }
+  })
+
+  it('detects a flipped bit, a dropped chunk and truncation', async () => {
+    const plain = new Uint8Array(nodeRandom(3 * 65536))
+    const key = generateClipKey()
+    const sealed = await collect(encryptClip(key, [plain], { aesGcm: nativeAesGcm }))
+    const flipped = sealed.slice()
+    flipped[70_000]! ^= 0x80
+    const chunk = 65536 + 16
+    const dropped = concat(sealed.subarray(0, 8 + chunk), sealed.subarray(8 + 2 * chunk))
+    for (const bad of [flipped, dropped, sealed.subarray(0, sealed.length - 1)]) {
+      expect(await codeOf(async () => collect(decryptClip(key, [bad], { aesGcm: nativeAesGcm })))).toBe('DECRYPT_FAILED')
+    }
   })
 })
