@@ -29,12 +29,16 @@
  */
 import { fail } from './errors.ts'
 import { decodeStruct, encodeStruct, equalBytes, type Fields, type StructSpec } from './encoding.ts'
-import { getCrypto, sha256, SIGNATURE_BYTES } from './crypto.ts'
-import { checkGeohash, inArea, MAX_AREA_PRECISION } from './geohash.ts'
-import { checkName, decodePublicIdentity, encodePublicIdentity, type Identity, MAX_NAME_BYTES, type PublicIdentity, signStruct, verifyStruct } from './identity.ts'
+import { sha256, SIGNATURE_BYTES } from './crypto.ts'
+import { checkGeohash, checkPostArea, inArea, MAX_AREA_FIELD_BYTES, MAX_AREA_PRECISION } from './geohash.ts'
+import {
+  checkName, checkWireName, decodePublicIdentity, encodePublicIdentity, type Identity, MAX_NAME_BYTES, MAX_PUBLIC_ID_BYTES,
+  type PublicIdentity, signStruct, verifyStruct
+} from './identity.ts'
 import { areaTopic, isAdmin, type Neighborhood } from './neighborhood.ts'
 import { checkPostFields, createPost, type MediaRef, MAX_POST_BYTES, type Post, POST_ID_BYTES, postFields, readPost } from './post.ts'
 import { openSealed, sealTo, type SealOptions } from './seal.ts'
+import { checkCurrent, checkLifetime, checkTimeArg, checkTtlArg, MAX_CLOCK_SKEW_MS } from './time.ts'
 
 export const DOMAIN_ATTESTATION = 'pl/agency-attest'
 export const DOMAIN_RFA = 'pl/rfa'
@@ -44,13 +48,11 @@ export const AGENCY_REPLY_CONTEXT = 'pl/agency-reply'
 
 export const DEFAULT_ATTESTATION_TTL_MS = 180 * 24 * 3600_000
 export const MAX_ATTESTATION_TTL_MS = 366 * 24 * 3600_000
-export const MAX_AGENCY_CLOCK_SKEW_MS = 5 * 60_000
+export const MAX_AGENCY_CLOCK_SKEW_MS = MAX_CLOCK_SKEW_MS
 export const MAX_ATTESTATION_BYTES = 768
 export const MAX_RFA_ATTESTATIONS = 4
 export const MAX_RFA_BYTES = MAX_POST_BYTES + MAX_RFA_ATTESTATIONS * (MAX_ATTESTATION_BYTES + 4) + 1024
 export const MAX_AGENCY_REPLY_BYTES = MAX_POST_BYTES + 1024
-const MAX_PUBLIC_ID_BYTES = 512
-const MAX_AREA_FIELD_BYTES = 16
 
 const ATTEST_FIELDS = ['ag', 'n', 'a', 'adm', 'iss', 'exp']
 const ATTESTATION: StructSpec = { domain: DOMAIN_ATTESTATION, version: 1, required: [...ATTEST_FIELDS, 'sig'], maxBytes: MAX_ATTESTATION_BYTES }
@@ -88,10 +90,6 @@ export interface AttestationOptions {
   hood?: Neighborhood
 }
 
-function checkTime (n: number, what: string): void {
-  if (!Number.isSafeInteger(n) || n < 0) fail('BAD_ARGUMENT', `${what} must be a non-negative integer (ms)`)
-}
-
 function attestationFields (a: Omit<AgencyAttestation, 'sig'>): Record<string, unknown> {
   return { ag: encodePublicIdentity(a.agency), n: a.name, a: a.area, adm: a.hoodAdmin, iss: a.issued, exp: a.expires }
 }
@@ -100,10 +98,10 @@ function attestationFields (a: Omit<AgencyAttestation, 'sig'>): Record<string, u
 export async function createAttestation (
   admin: Identity, agencyPublic: PublicIdentity, area: string, now: number, opts: AttestationOptions = {}
 ): Promise<Uint8Array> {
-  checkTime(now, 'now')
+  checkTimeArg(now, 'now')
   checkGeohash(area, MAX_AREA_PRECISION, 'attestation area')
   const ttl = opts.ttlMs ?? DEFAULT_ATTESTATION_TTL_MS
-  if (!Number.isSafeInteger(ttl) || ttl <= 0 || ttl > MAX_ATTESTATION_TTL_MS) fail('BAD_ARGUMENT', `ttl must be 1..${MAX_ATTESTATION_TTL_MS} ms`)
+  checkTtlArg(ttl, MAX_ATTESTATION_TTL_MS)
   if (opts.hood !== undefined && !isAdmin(opts.hood, admin.public.signKey)) fail('NOT_ADMIN', 'only an admin can vouch for an agency')
   const att = { agency: agencyPublic, name: checkName(opts.name ?? agencyPublic.name), area, hoodAdmin: admin.public.signKey, issued: now, expires: now + ttl }
   const fields = attestationFields(att)
@@ -112,9 +110,8 @@ export async function createAttestation (
 }
 
 function checkWindow (issued: number, expires: number, at: number): void {
-  if (expires <= issued || expires - issued > MAX_ATTESTATION_TTL_MS) fail('OUT_OF_RANGE', 'attestation lifetime out of range')
-  if (issued > at + MAX_AGENCY_CLOCK_SKEW_MS) fail('FUTURE_DATED', 'attestation is dated in the future')
-  if (expires <= at) fail('EXPIRED', 'attestation has expired')
+  checkLifetime(issued, expires, MAX_ATTESTATION_TTL_MS, 'attestation')
+  checkCurrent(issued, expires, at, 'attestation')
 }
 
 /**
@@ -131,9 +128,7 @@ export async function verifyAttestation (bytes: Uint8Array, now: number): Promis
   const issued = f.uint('iss')
   const expires = f.uint('exp')
   const sig = f.bytes('sig', { len: SIGNATURE_BYTES })
-  let canonical = false
-  try { canonical = checkName(name) === name } catch { /* reported below */ }
-  if (!canonical) fail('OUT_OF_RANGE', 'attestation name is not a valid display name')
+  checkWireName(name, 'attestation')
   const agency = await decodePublicIdentity(ag)
   await verifyStruct(hoodAdmin, ATTESTATION_BODY, { ag, n: name, a: area, adm: hoodAdmin, iss: issued, exp: expires }, sig, 'agency attestation')
   checkWindow(issued, expires, now)
@@ -173,13 +168,9 @@ export interface OpenedRfa {
   attestations: AgencyAttestation[]
 }
 
-function rfaMessage (post: Post, area: string, ag: Uint8Array, att: readonly Uint8Array[]): Uint8Array {
-  return encodeStruct(RFA_BODY, { ...postFields(post), area, ag, att: [...att] })
-}
-
-function checkRfaArea (area: string, post: Post): void {
-  checkGeohash(area, MAX_AREA_PRECISION, 'rfa area')
-  if (post.location !== undefined && !inArea(post.location, area)) fail('BAD_GEOHASH', 'request location is outside its area')
+/** The fields the agency signs under RFA_BODY. */
+function rfaBody (post: Post, area: string, ag: Uint8Array, att: readonly Uint8Array[]): Record<string, unknown> {
+  return { ...postFields(post), area, ag, att: [...att] }
 }
 
 async function readAttestations (
@@ -203,12 +194,12 @@ export async function sealRfa (
     ...(opts.location !== undefined ? { location: opts.location } : {}),
     ...(opts.media !== undefined ? { media: opts.media } : {})
   })
-  checkRfaArea(area, post)
+  checkPostArea(area, post.location, 'rfa')
   const att = [...(opts.attestations ?? [])]
   if (att.length > MAX_RFA_ATTESTATIONS) fail('TOO_LARGE', `at most ${MAX_RFA_ATTESTATIONS} attestations`)
   await readAttestations(att, agency.public, now, 'BAD_ARGUMENT')
   const ag = encodePublicIdentity(agency.public)
-  const sig = await (await getCrypto()).ed25519Sign(agency.seed, rfaMessage(post, area, ag, att))
+  const sig = await signStruct(agency.seed, RFA_BODY, rfaBody(post, area, ag, att))
   const bytes = encodeStruct(RFA, { post: postFields(post), area, ag, att, sig })
   return { bytes, id: sha256(bytes) }
 }
@@ -226,11 +217,9 @@ export async function openRfa (bytes: Uint8Array, now: number): Promise<OpenedRf
   const sig = f.bytes('sig', { len: SIGNATURE_BYTES })
   const post = readPost(f, 'post', now)
   if (post.kind !== 'rfa') fail('OUT_OF_RANGE', 'a request for assistance has kind "rfa"')
-  checkRfaArea(area, post)
+  checkPostArea(area, post.location, 'rfa')
   const agency = await decodePublicIdentity(ag)
-  if (!await (await getCrypto()).ed25519Verify(agency.signKey, rfaMessage(post, area, ag, att), sig)) {
-    fail('BAD_SIGNATURE', 'request signature does not verify')
-  }
+  await verifyStruct(agency.signKey, RFA_BODY, rfaBody(post, area, ag, att), sig, 'request')
   const attestations = await readAttestations(att, agency, post.created, 'OUT_OF_RANGE')
   return { id: sha256(bytes), area, topic: areaTopic(area), post, agency, attestations }
 }
@@ -245,8 +234,9 @@ export interface AgencyReply {
   author?: PublicIdentity
 }
 
-function replyMessage (post: Post, rfa: Uint8Array, agencyBoxKey: Uint8Array, au: Uint8Array): Uint8Array {
-  return encodeStruct(REPLY_BODY, { ...postFields(post), rfa, ab: agencyBoxKey, au })
+/** The fields an identified author signs under REPLY_BODY. */
+function replyBody (post: Post, rfa: Uint8Array, agencyBoxKey: Uint8Array, au: Uint8Array): Record<string, unknown> {
+  return { ...postFields(post), rfa, ab: agencyBoxKey, au }
 }
 
 function checkReplyTarget (post: Post, rfaId: Uint8Array): void {
@@ -267,7 +257,7 @@ export async function sealReplyToAgency (
   let fields: Record<string, unknown> = { rfa: rfaId, post: postFields(post) }
   if (author !== null) {
     const au = encodePublicIdentity(author.public)
-    const sig = await (await getCrypto()).ed25519Sign(author.seed, replyMessage(post, rfaId, agencyBoxKey, au))
+    const sig = await signStruct(author.seed, REPLY_BODY, replyBody(post, rfaId, agencyBoxKey, au))
     fields = { ...fields, au, sig }
   }
   return sealTo(agencyBoxKey, encodeStruct(REPLY, fields as never), AGENCY_REPLY_CONTEXT, opts)
@@ -289,8 +279,6 @@ export async function openReplyToAgency (agency: Identity, sealed: Uint8Array, n
   const r = readReply(decodeStruct(REPLY, plain), now)
   if (r.au === undefined || r.sig === undefined) return { rfaId: r.rfa, post: r.post }
   const author = await decodePublicIdentity(r.au)
-  if (!await (await getCrypto()).ed25519Verify(author.signKey, replyMessage(r.post, r.rfa, agency.public.boxKey, r.au), r.sig)) {
-    fail('BAD_SIGNATURE', 'reply signature does not verify')
-  }
+  await verifyStruct(author.signKey, REPLY_BODY, replyBody(r.post, r.rfa, agency.public.boxKey, r.au), r.sig, 'reply')
   return { rfaId: r.rfa, post: r.post, author }
 }

@@ -36,17 +36,20 @@
 import { fail } from './errors.ts'
 import { concatBytes, decodeStruct, encodeStruct, equalBytes, peekDomain, type StructSpec } from './encoding.ts'
 import { AEAD_NONCE_BYTES, AEAD_TAG_BYTES, aeadOpen, aeadSeal, getCrypto, randomBytes, sha256, SIGNATURE_BYTES } from './crypto.ts'
-import type { Identity } from './identity.ts'
-import { checkMembershipTag, type EpochKeys, isPrivateTopic, MAX_EPOCH, membershipTag, TAG_BYTES } from './neighborhood.ts'
+import { type Identity, startVerify } from './identity.ts'
 import {
-  checkPostFields, DEFAULT_TTL_MS, MAX_CLOCK_SKEW_MS, MAX_POST_BYTES, MAX_TTL_MS, type Post, POST_OPTIONAL, POST_REQUIRED, postFields,
+  checkMembershipTag, checkPrivateTopic, checkTopicIs, type EpochKeys, MAX_EPOCH, MAX_TOPIC_BYTES, membershipTag, TAG_BYTES
+} from './neighborhood.ts'
+import {
+  checkPostFields, DEFAULT_TTL_MS, MAX_POST_BYTES, MAX_TTL_MS, type Post, POST_OPTIONAL, POST_REQUIRED, postFields,
   readAuthorName, readPostFields
 } from './post.ts'
+import { checkCurrent, checkLifetime } from './time.ts'
 
 export const MAX_ENVELOPE_BYTES = 64 * 1024
 export const ENVELOPE_NONCE_BYTES = AEAD_NONCE_BYTES
-/** Topics are checked against the private-topic pattern; this only bounds the read. */
-export const MAX_TOPIC_BYTES = 128
+/** Topics are checked against the private-topic pattern; this only bounds the read (neighborhood.ts). */
+export { MAX_TOPIC_BYTES }
 /** Largest signed post (inner plaintext): an encoded post plus author key, name and signature. */
 export const MAX_SIGNED_POST_BYTES = MAX_POST_BYTES + 512
 export const DOMAIN_SIGNED_POST = 'pl/signed-post'
@@ -67,9 +70,6 @@ const POST_TBS: StructSpec = {
   optional: POST_OPTIONAL,
   maxBytes: MAX_POST_TBS_BYTES
 }
-
-/** An already-resolved promise: awaiting it yields one microtask turn. */
-const YIELD = Promise.resolve()
 
 export interface PrivateEnvelope {
   readonly topic: string
@@ -115,14 +115,7 @@ export interface OpenedPost {
 }
 
 function checkTopic (topic: string): string {
-  if (typeof topic !== 'string' || !isPrivateTopic(topic)) fail('WRONG_TOPIC', 'not a private neighborhood topic')
-  return topic
-}
-
-/** Lifetime bounds shared with posts (clock-free): OUT_OF_RANGE unless ts < exp <= ts + MAX_TTL_MS. */
-function checkLifetime (ts: number, exp: number): void {
-  if (exp <= ts) fail('OUT_OF_RANGE', 'envelope expires before it is created')
-  if (exp - ts > MAX_TTL_MS) fail('OUT_OF_RANGE', `envelope lifetime exceeds ${MAX_TTL_MS} ms`)
+  return checkPrivateTopic(topic, 'WRONG_TOPIC', 'not a private neighborhood topic')
 }
 
 /**
@@ -130,8 +123,7 @@ function checkLifetime (ts: number, exp: number): void {
  * MAX_CLOCK_SKEW_MS ahead of `now`, EXPIRED if exp <= now.
  */
 export function checkEnvelopeTime (env: PrivateEnvelope, now: number): void {
-  if (env.ts > now + MAX_CLOCK_SKEW_MS) fail('FUTURE_DATED', 'envelope is dated in the future')
-  if (env.exp <= now) fail('EXPIRED', 'envelope has expired')
+  checkCurrent(env.ts, env.exp, now, 'envelope')
 }
 
 /** Encrypts and tags one inner message for `topic` under the epoch's keys. */
@@ -144,7 +136,8 @@ export function sealEnvelope (keys: EpochKeys, topic: string, inner: Uint8Array,
   const ts = opts?.ts ?? Date.now()
   const exp = opts?.exp ?? ts + DEFAULT_TTL_MS
   if (!Number.isSafeInteger(ts) || !Number.isSafeInteger(exp) || ts < 0) fail('BAD_ARGUMENT', 'ts and exp must be integers')
-  checkLifetime(ts, exp)
+  // Lifetime bounds shared with posts (clock-free): OUT_OF_RANGE unless ts < exp <= ts + MAX_TTL_MS.
+  checkLifetime(ts, exp, MAX_TTL_MS, 'envelope')
   const head = { topic, epoch: keys.epoch, ts, exp, nonce }
   const header = envelopeHeader(head)
   const ct = aeadSeal(keys.contentKey, nonce, inner, header)
@@ -164,7 +157,7 @@ export function decodeEnvelope (bytes: Uint8Array): PrivateEnvelope {
   const env = (bytes instanceof Uint8Array && bytes.length <= MAX_ENVELOPE_BYTES ? readCanonicalEnvelope(bytes) : undefined) ??
     decodeEnvelopeGeneric(bytes)
   checkTopic(env.topic)
-  checkLifetime(env.ts, env.exp)
+  checkLifetime(env.ts, env.exp, MAX_TTL_MS, 'envelope')
   return env
 }
 
@@ -229,7 +222,7 @@ export function checkEnvelopeTag (env: PrivateEnvelope, tagKey: Uint8Array): boo
  * neighborhood, or tampered bytes; BAD_TAG if the ciphertext is genuine but the tag is not.
  */
 export function openEnvelope (env: PrivateEnvelope, keys: EpochKeys, topic?: string): Uint8Array {
-  if (topic !== undefined && env.topic !== topic) fail('WRONG_TOPIC', 'envelope is for another topic')
+  checkTopicIs(env.topic, topic, 'envelope')
   if (keys.epoch !== env.epoch) fail('DECRYPT_FAILED', 'keys are for another epoch')
   const header = envelopeHeader(env)
   const inner = aeadOpen(keys.contentKey, env.nonce, env.ct, header)
@@ -305,24 +298,10 @@ function decodeSignedPostGeneric (inner: Uint8Array): SignedParts {
  */
 export async function openSignedPost (inner: Uint8Array, topic: string, now: number): Promise<{ post: Post, author: Uint8Array, authorName: string }> {
   const signed = decodeSignedPost(inner, topic, now)
-  const verifying = await startVerify(signed)
+  const verifying = await startVerify(signed.author, signed.body, signed.sig)
   const { post, authorName } = signed.read()
   if (!await verifying.valid) fail('BAD_SIGNATURE', 'post signature does not verify')
   return { post, author: signed.author, authorName }
-}
-
-/**
- * Starts verifying and lets an async provider reach its native call (WebCrypto runs it on a
- * worker thread) before the caller's main-thread checks, which then overlap it. A provider
- * must not reject; if one does, that is a failed verification, never an unhandled rejection.
- */
-async function startVerify (signed: SignedPost): Promise<{ valid: Promise<boolean> }> {
-  const crypto = await getCrypto()
-  const valid = crypto.ed25519Verify(signed.author, signed.body, signed.sig).catch(() => false)
-  await YIELD
-  await YIELD
-  // Wrapped: an async function returning the promise itself would wait for it.
-  return { valid }
 }
 
 /** Signs, encrypts and tags a post (envelope ts/exp = post created/expires). `opts.nonce`: vectors/tests only. */
@@ -350,14 +329,14 @@ export async function openPost (
   opts?: OpenOptions
 ): Promise<OpenedPost> {
   const env = decodeEnvelope(bytes)
-  if (opts?.topic !== undefined && env.topic !== opts.topic) fail('WRONG_TOPIC', 'envelope is for another topic')
+  checkTopicIs(env.topic, opts?.topic, 'envelope')
   const keys = keysForEpoch(env.epoch)
   if (keys === undefined) fail('UNKNOWN_EPOCH', `no keys for epoch ${env.epoch}`)
   if (keys.epoch !== env.epoch) fail('DECRYPT_FAILED', 'keys are for another epoch')
   const header = envelopeHeader(env)
   const inner = aeadOpen(keys.contentKey, env.nonce, env.ct, header)
   const signed = decodeSignedPost(inner, env.topic, now)
-  const verifying = await startVerify(signed)
+  const verifying = await startVerify(signed.author, signed.body, signed.sig)
   const { post, authorName } = signed.read()
   const timesOk = post.created === env.ts && post.expires === env.exp
   const tagOk = checkMembershipTag(keys.tagKey, concatBytes(header, env.ct), env.tag)

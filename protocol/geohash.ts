@@ -10,6 +10,8 @@ export const GEOHASH_ALPHABET = '0123456789bcdefghjkmnpqrstuvwxyz'
 export const MAX_AREA_PRECISION = 6
 export const MAX_POST_PRECISION = 8
 export const DEFAULT_POST_PRECISION = 6
+/** Decoders read an area field of up to this many bytes, then check it as a geohash (BAD_GEOHASH). */
+export const MAX_AREA_FIELD_BYTES = 16
 
 const VALID = /^[0-9b-hjkmnp-z]+$/
 
@@ -63,4 +65,13 @@ export function geohashBounds (hash: string): GeoBounds {
 /** Is `hash` inside `area` (a shorter geohash prefix)? */
 export function inArea (hash: string, area: string): boolean {
   return hash.startsWith(area)
+}
+
+/**
+ * The area of a post on an area channel (public posts, RFAs): BAD_GEOHASH unless `area` is a
+ * geohash of 1..MAX_AREA_PRECISION characters and the post's `location`, if any, lies inside it.
+ */
+export function checkPostArea (area: string, location: string | undefined, what: string): void {
+  checkGeohash(area, MAX_AREA_PRECISION, `${what} area`)
+  if (location !== undefined && !inArea(location, area)) fail('BAD_GEOHASH', `${what} location is outside its area`)
 }

@@ -15,6 +15,8 @@ import { decodeStruct, encodeStruct, type StructSpec, utf8Bytes } from './encodi
 import { getCrypto, hkdf, randomBytes, sha256 } from './crypto.ts'
 
 export const MAX_NAME_BYTES = 64
+/** Bound on an encoded public identity ('pl/id'), wherever one is carried. */
+export const MAX_PUBLIC_ID_BYTES = 512
 
 export interface PublicIdentity {
   /** Ed25519 public key, 32 bytes. */
@@ -35,7 +37,7 @@ export interface Identity {
 }
 
 const BINDING: StructSpec = { domain: 'pl/id-binding', version: 1, required: ['sk', 'bk', 'n'], maxBytes: 256 }
-const PUBLIC_ID: StructSpec = { domain: 'pl/id', version: 1, required: ['sk', 'bk', 'n', 'sig'], maxBytes: 512 }
+const PUBLIC_ID: StructSpec = { domain: 'pl/id', version: 1, required: ['sk', 'bk', 'n', 'sig'], maxBytes: MAX_PUBLIC_ID_BYTES }
 const SECRET_ID: StructSpec = { domain: 'pl/id-secret', version: 1, required: ['seed', 'box', 'n'], maxBytes: 256 }
 
 export function checkName (name: string): string {
@@ -48,6 +50,20 @@ export function checkName (name: string): string {
   return trimmed
 }
 
+/**
+ * A display name read from the wire (identities, attestations, post authors): a signature
+ * alone lets control characters or padding in, so it must be exactly what checkName would
+ * have produced; else OUT_OF_RANGE, the code of a decoding failure.
+ */
+export function checkWireName (name: string, what: string): string {
+  let canonical = false
+  try {
+    canonical = checkName(name) === name
+  } catch { /* reported below with a decoding code */ }
+  if (!canonical) fail('OUT_OF_RANGE', `${what} name is not a valid display name`)
+  return name
+}
+
 /** Creates a fresh identity from secure randomness (or from given secrets, for vectors). */
 export async function createIdentity (name: string, secrets?: { seed: Uint8Array, boxSecret: Uint8Array }): Promise<Identity> {
   const seed = secrets?.seed ?? randomBytes(32)
@@ -56,7 +72,7 @@ export async function createIdentity (name: string, secrets?: { seed: Uint8Array
   const n = checkName(name)
   const signKey = await crypto.ed25519PublicKey(seed)
   const boxKey = await crypto.x25519PublicKey(boxSecret)
-  const binding = await crypto.ed25519Sign(seed, encodeStruct(BINDING, { sk: signKey, bk: boxKey, n }))
+  const binding = await signStruct(seed, BINDING, { sk: signKey, bk: boxKey, n })
   return { seed, boxSecret, public: { signKey, boxKey, name: n, binding } }
 }
 
@@ -78,18 +94,9 @@ export async function decodePublicIdentity (bytes: Uint8Array): Promise<PublicId
 }
 
 export async function verifyPublicIdentity (id: PublicIdentity): Promise<void> {
-  // A peer signs its own name, so the signature alone lets control characters or padding in;
-  // a received name must be exactly what checkName would have produced.
-  let canonical = false
-  try {
-    canonical = checkName(id.name) === id.name
-  } catch { /* reported below with a decoding code */ }
-  if (!canonical) fail('OUT_OF_RANGE', 'identity name is not a valid display name')
-  const crypto = await getCrypto()
-  const message = encodeStruct(BINDING, { sk: id.signKey, bk: id.boxKey, n: id.name })
-  if (!await crypto.ed25519Verify(id.signKey, message, id.binding)) {
-    fail('BAD_SIGNATURE', 'identity binding signature does not verify')
-  }
+  // A peer signs its own name, so the signature does not make the name valid.
+  checkWireName(id.name, 'identity')
+  await verifyStruct(id.signKey, BINDING, { sk: id.signKey, bk: id.boxKey, n: id.name }, id.binding, 'identity binding')
 }
 
 /** Local storage form of an identity (the caller encrypts it at rest where it can). */
@@ -147,4 +154,22 @@ export async function verifyStruct (signKey: Uint8Array, spec: StructSpec, field
   if (!await (await getCrypto()).ed25519Verify(signKey, encodeStruct(spec, fields as never), signature)) {
     fail('BAD_SIGNATURE', `${what}: signature does not verify`)
   }
+}
+
+/** An already-resolved promise: awaiting it yields one microtask turn. */
+const YIELD = Promise.resolve()
+
+/**
+ * Starts verifying a 64-byte Ed25519 signature over `message` and lets an async provider reach
+ * its native call (WebCrypto runs it on a worker thread) before the caller's main-thread
+ * checks, which then overlap it. A provider must not reject; if one does, that is a failed
+ * verification (false), never an unhandled rejection.
+ */
+export async function startVerify (signKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<{ valid: Promise<boolean> }> {
+  const crypto = await getCrypto()
+  const valid = crypto.ed25519Verify(signKey, message, signature).catch(() => false)
+  await YIELD
+  await YIELD
+  // Wrapped: an async function returning the promise itself would wait for it.
+  return { valid }
 }

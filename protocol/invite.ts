@@ -30,11 +30,14 @@
 import { fail, isPorchlightError } from './errors.ts'
 import { decodeStruct, encodeStruct, equalBytes, fromBase64Url, toBase64Url, type Fields, type StructSpec } from './encoding.ts'
 import { checkGeohash, MAX_AREA_PRECISION } from './geohash.ts'
-import { checkName, decodePublicIdentity, encodePublicIdentity, type Identity, type PublicIdentity, signStruct, verifyStruct } from './identity.ts'
+import {
+  checkName, decodePublicIdentity, encodePublicIdentity, type Identity, MAX_PUBLIC_ID_BYTES, type PublicIdentity, signStruct, verifyStruct
+} from './identity.ts'
 import {
   checkNeighborhood, deriveEpochKeys, EPOCH_SECRET_BYTES, type EpochKeys, HOOD_ID_BYTES, isAdmin, MAX_ADMINS,
   MAX_EPOCH, MAX_HOOD_NAME_BYTES, type Neighborhood
 } from './neighborhood.ts'
+import { checkNotExpired, checkTimeArg, checkTtlArg, MAX_CLOCK_SKEW_MS } from './time.ts'
 
 export const INVITE_PREFIX = 'porchlight:'
 export const MAX_RELAYS = 8
@@ -42,11 +45,10 @@ export const MAX_RELAY_ADDR_BYTES = 256
 export const DEFAULT_INVITE_TTL_MS = 7 * 24 * 3600_000
 export const MAX_INVITE_TTL_MS = 30 * 24 * 3600_000
 /** Invites made by a peer whose clock runs this far ahead are still accepted. */
-export const MAX_INVITE_CLOCK_SKEW_MS = 5 * 60_000
+export const MAX_INVITE_CLOCK_SKEW_MS = MAX_CLOCK_SKEW_MS
 /** Bound on the CBOR bytes: 16 admins and 8 maximal relays fit (about 3.2 KB). */
 export const MAX_INVITE_BYTES = 4096
 export const MAX_INVITE_CHARS = INVITE_PREFIX.length + Math.ceil(MAX_INVITE_BYTES * 4 / 3)
-const MAX_PUBLIC_ID_BYTES = 512
 
 const FIELDS = ['h', 'e', 's', 'r', 'i', 'ia', 'x']
 const INVITE: StructSpec = { domain: 'pl/invite', version: 1, required: [...FIELDS, 'sig'], maxBytes: MAX_INVITE_BYTES }
@@ -99,8 +101,8 @@ export async function createInvite (
 ): Promise<Invite> {
   checkNeighborhood(hood)
   checkRelayAddrs(relays)
-  if (!Number.isSafeInteger(now) || now < 0) fail('BAD_ARGUMENT', 'now must be a non-negative integer (ms)')
-  if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0 || ttlMs > MAX_INVITE_TTL_MS) fail('BAD_ARGUMENT', `ttl must be 1..${MAX_INVITE_TTL_MS} ms`)
+  checkTimeArg(now, 'now')
+  checkTtlArg(ttlMs, MAX_INVITE_TTL_MS)
   if (keys.secret?.length !== EPOCH_SECRET_BYTES) fail('BAD_ARGUMENT', 'epoch secret must be 32 bytes')
   // Catches keys of another neighborhood or epoch handed in by mistake.
   if (!equalBytes(deriveEpochKeys(hood.id, keys.epoch, keys.secret).contentKey, keys.contentKey)) {
@@ -178,7 +180,7 @@ export async function parseInvite (str: string, now: number): Promise<Invite> {
   }
   await verifyStruct(inviter.signKey, INVITE_BODY, bodyFields(inv), inv.sig, 'invite')
   if (inv.inviterRole === 'admin' && !isAdmin(hood, inviter.signKey)) fail('NOT_ADMIN', 'inviter claims to be an admin but is not in the admin list')
-  if (inv.expires <= now) fail('EXPIRED', 'invite has expired')
+  checkNotExpired(inv.expires, now, 'invite')
   if (inv.expires > now + MAX_INVITE_TTL_MS + MAX_INVITE_CLOCK_SKEW_MS) fail('OUT_OF_RANGE', 'invite expiry too far in the future')
   return inv
 }

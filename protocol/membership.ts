@@ -14,13 +14,15 @@
  */
 import { fail } from './errors.ts'
 import { decodeCbor, decodeStruct, encodeStruct, type StructSpec } from './encoding.ts'
-import { decodePublicIdentity, encodePublicIdentity, type Identity, type PublicIdentity, signStruct, verifyStruct } from './identity.ts'
-import { isPrivateTopic } from './neighborhood.ts'
+import {
+  decodePublicIdentity, encodePublicIdentity, type Identity, MAX_PUBLIC_ID_BYTES, type PublicIdentity, signStruct, verifyStruct
+} from './identity.ts'
+import { checkPrivateTopic } from './neighborhood.ts'
+import { checkNotFuture, checkTimeArg, MAX_CLOCK_SKEW_MS } from './time.ts'
 
 export const MAX_JOIN_BYTES = 768
 export const MAX_LEAVE_BYTES = 192
-export const MAX_MEMBERSHIP_CLOCK_SKEW_MS = 5 * 60_000
-const MAX_PUBLIC_ID_BYTES = 512
+export const MAX_MEMBERSHIP_CLOCK_SKEW_MS = MAX_CLOCK_SKEW_MS
 
 export const JOIN_DOMAIN = 'pl/join'
 export const LEAVE_DOMAIN = 'pl/leave'
@@ -44,20 +46,12 @@ export interface Leave {
 }
 
 function checkTopic (topic: string): void {
-  if (typeof topic !== 'string' || !isPrivateTopic(topic)) fail('BAD_ARGUMENT', 'membership announcements belong to a private topic')
-}
-
-function checkTime (at: number, now: number): void {
-  if (at > now + MAX_MEMBERSHIP_CLOCK_SKEW_MS) fail('FUTURE_DATED', 'announcement is dated in the future')
-}
-
-function checkNow (now: number): void {
-  if (!Number.isSafeInteger(now) || now < 0) fail('BAD_ARGUMENT', 'now must be a non-negative integer (ms)')
+  checkPrivateTopic(topic, 'BAD_ARGUMENT', 'membership announcements belong to a private topic')
 }
 
 export async function createJoin (member: Identity, topic: string, now: number, opts: { via?: Uint8Array } = {}): Promise<Uint8Array> {
   checkTopic(topic)
-  checkNow(now)
+  checkTimeArg(now, 'now')
   if (opts.via !== undefined && opts.via.length !== 32) fail('BAD_ARGUMENT', 'via must be a 32-byte signing key')
   const fields = { m: encodePublicIdentity(member.public), at: now, via: opts.via }
   const sig = await signStruct(member.seed, JOIN_BODY, { ...fields, tp: topic })
@@ -74,13 +68,13 @@ export async function openJoin (bytes: Uint8Array, topic: string, now: number): 
   const sig = f.bytes('sig', { len: 64 })
   const member = await decodePublicIdentity(m)
   await verifyStruct(member.signKey, JOIN_BODY, { m, tp: topic, at, via }, sig, 'join')
-  checkTime(at, now)
+  checkNotFuture(at, now, 'announcement')
   return { member, at, ...(via !== undefined ? { via } : {}) }
 }
 
 export async function createLeave (member: Identity, topic: string, now: number): Promise<Uint8Array> {
   checkTopic(topic)
-  checkNow(now)
+  checkTimeArg(now, 'now')
   const fields = { m: member.public.signKey, at: now }
   const sig = await signStruct(member.seed, LEAVE_BODY, { ...fields, tp: topic })
   return encodeStruct(LEAVE, { ...fields, sig })
@@ -93,7 +87,7 @@ export async function openLeave (bytes: Uint8Array, topic: string, now: number):
   const at = f.uint('at')
   const sig = f.bytes('sig', { len: 64 })
   await verifyStruct(m, LEAVE_BODY, { m, tp: topic, at }, sig, 'leave')
-  checkTime(at, now)
+  checkNotFuture(at, now, 'announcement')
   return { member: m, at }
 }
 

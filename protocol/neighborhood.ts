@@ -25,6 +25,10 @@ export const MAX_HOOD_NAME_BYTES = 64
 export const MAX_ADMINS = 16
 export const MAX_EPOCH = 0xffff_ffff
 export const TOPIC_PREFIX = '/porchlight/1/'
+/** Bound on a topic field (private or area topic) read before its pattern is checked. */
+export const MAX_TOPIC_BYTES = 128
+/** Bound on a field that must hold a private topic (48 characters: prefix, 'n/', 32 hex). */
+export const MAX_PRIVATE_TOPIC_BYTES = 64
 
 export interface Neighborhood {
   readonly id: Uint8Array
@@ -90,6 +94,17 @@ export function areaTopic (area: string): string {
 
 export function isPrivateTopic (topic: string): boolean {
   return /^\/porchlight\/1\/n\/[0-9a-f]{32}$/.test(topic)
+}
+
+/** Returns `topic` if it is a private topic; otherwise fails with `code` (the caller's to choose). */
+export function checkPrivateTopic (topic: string, code: 'WRONG_TOPIC' | 'BAD_ARGUMENT', message: string): string {
+  if (typeof topic !== 'string' || !isPrivateTopic(topic)) fail(code, message)
+  return topic
+}
+
+/** WRONG_TOPIC if `expected` is given and `topic` is another ("<what> is for another topic"). */
+export function checkTopicIs (topic: string, expected: string | undefined, what: string): void {
+  if (expected !== undefined && topic !== expected) fail('WRONG_TOPIC', `${what} is for another topic`)
 }
 
 export function isAreaTopic (topic: string): boolean {

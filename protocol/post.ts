@@ -16,7 +16,8 @@
 import { fail } from './errors.ts'
 import { type CborValue, type Fields, utf8Bytes } from './encoding.ts'
 import { checkGeohash, MAX_POST_PRECISION } from './geohash.ts'
-import { checkName, MAX_NAME_BYTES } from './identity.ts'
+import { checkWireName, MAX_NAME_BYTES } from './identity.ts'
+import { checkCurrent, checkLifetime } from './time.ts'
 
 export const POST_KINDS = ['crime', 'safety', 'suspicious', 'pet', 'fire', 'traffic', 'outage', 'info', 'rfa', 'reply'] as const
 /** pet = lost or found pet; rfa = request for assistance (agencies); reply = reply to a post or RFA. */
@@ -24,7 +25,8 @@ export type PostKind = typeof POST_KINDS[number]
 
 export const MAX_TEXT_BYTES = 2000
 export const MAX_MEDIA = 4
-export const MAX_CLOCK_SKEW_MS = 5 * 60_000
+/** How far ahead of now a post may be dated: the one clock rule of time.ts. */
+export { MAX_CLOCK_SKEW_MS } from './time.ts'
 export const DEFAULT_TTL_MS = 7 * 24 * 3600_000
 export const MAX_TTL_MS = 30 * 24 * 3600_000
 export const MAX_CID_BYTES = 128
@@ -112,8 +114,7 @@ export function createPost (input: PostInput): Post {
 export function checkPost (post: Post, now: number): Post {
   checkPostFields(post)
   checkInt(now, 'now')
-  if (post.created > now + MAX_CLOCK_SKEW_MS) fail('FUTURE_DATED', 'post is dated in the future')
-  if (post.expires <= now) fail('EXPIRED', 'post has expired')
+  checkCurrent(post.created, post.expires, now, 'post')
   return post
 }
 
@@ -133,8 +134,7 @@ export function checkPostFields (post: Post): Post {
   checkInt(post.expires, 'post expires')
   if (post.replyTo !== undefined) checkBytes(post.replyTo, POST_ID_BYTES, 'post replyTo')
   if (post.kind === 'reply' && post.replyTo === undefined) fail('MISSING_FIELD', 'a reply needs replyTo')
-  if (post.expires <= post.created) fail('OUT_OF_RANGE', 'post expires before it is created')
-  if (post.expires - post.created > MAX_TTL_MS) fail('OUT_OF_RANGE', `post lifetime exceeds ${MAX_TTL_MS} ms`)
+  checkLifetime(post.created, post.expires, MAX_TTL_MS, 'post')
   return post
 }
 
@@ -216,18 +216,9 @@ export function readPostFields (p: Fields, now: number): Post {
  * characters (the rules of identity names), else OUT_OF_RANGE.
  */
 export function readAuthorName (f: Fields, key: string): string {
-  return checkWireName(f.string(key, MAX_NAME_BYTES, 1))
+  return checkWireName(f.string(key, MAX_NAME_BYTES, 1), 'author')
 }
 
 export function readOptAuthorName (f: Fields, key: string): string | undefined {
   return f.has(key) ? readAuthorName(f, key) : undefined
-}
-
-function checkWireName (name: string): string {
-  let ok = false
-  try {
-    ok = checkName(name) === name
-  } catch { /* reported below with a decoding code */ }
-  if (!ok) fail('OUT_OF_RANGE', 'author name is not a valid display name')
-  return name
 }

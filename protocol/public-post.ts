@@ -13,20 +13,15 @@
  * must lie inside the area. Agencies sign RFAs with their identity key instead (sealPublicPostAs).
  */
 import { fail } from './errors.ts'
-import { decodeStruct, encodeStruct, type StructSpec } from './encoding.ts'
-import { getCrypto, sha256, SIGNATURE_BYTES } from './crypto.ts'
-import { checkGeohash, inArea, MAX_AREA_PRECISION } from './geohash.ts'
-import { areaKey, checkName, type Identity } from './identity.ts'
+import { type CborValue, decodeStruct, encodeStruct, type StructSpec } from './encoding.ts'
+import { sha256, SIGNATURE_BYTES } from './crypto.ts'
+import { checkPostArea, MAX_AREA_FIELD_BYTES } from './geohash.ts'
+import { areaKey, checkName, type Identity, signStruct, startVerify } from './identity.ts'
 import { areaTopic } from './neighborhood.ts'
 import { checkPostFields, MAX_POST_BYTES, type Post, postFields, readOptAuthorName, readPost } from './post.ts'
 
 export const MAX_PUBLIC_POST_BYTES = MAX_POST_BYTES + 512
 export const DOMAIN_PUBLIC_POST = 'pl/public-post'
-/** Area geohashes are checked as such; this only bounds the read. */
-const MAX_AREA_FIELD_BYTES = 16
-
-/** An already-resolved promise: awaiting it yields one microtask turn. */
-const YIELD = Promise.resolve()
 
 const PUBLIC_POST: StructSpec = {
   domain: DOMAIN_PUBLIC_POST, version: 1, required: ['post', 'area', 'pk', 'sig'], optional: ['name'], maxBytes: MAX_PUBLIC_POST_BYTES
@@ -59,18 +54,14 @@ export interface PublicSigner {
   publicKey: Uint8Array
 }
 
-function checkArea (area: string, post: Post): void {
-  checkGeohash(area, MAX_AREA_PRECISION, 'public post area')
-  if (post.location !== undefined && !inArea(post.location, area)) fail('BAD_GEOHASH', 'post location is outside the area')
-}
-
-function signedMessage (post: Post, area: string, pk: Uint8Array, name: string | undefined): Uint8Array {
-  return encodeStruct(PUBLIC_TBS, { ...postFields(post), area, pk, name })
+/** The fields the signer signs under PUBLIC_TBS. */
+function signedFields (post: Post, area: string, pk: Uint8Array, name: string | undefined): Record<string, CborValue | undefined> {
+  return { ...postFields(post), area, pk, name }
 }
 
 /** Signs a post for `area` with the author's pseudonym for that area; the name only if `showName`. */
 export async function sealPublicPost (author: Identity, area: string, post: Post, opts?: { showName?: boolean }): Promise<{ bytes: Uint8Array, id: Uint8Array }> {
-  checkArea(area, post)
+  checkPostArea(area, post.location, 'public post')
   const key = await areaKey(author, area)
   return sealPublicPostAs({ seed: key.seed, publicKey: key.publicKey }, area, post, opts?.showName === true ? author.public.name : undefined)
 }
@@ -81,11 +72,10 @@ export async function sealPublicPost (author: Identity, area: string, post: Post
  */
 export async function sealPublicPostAs (signer: PublicSigner, area: string, post: Post, name?: string): Promise<{ bytes: Uint8Array, id: Uint8Array }> {
   checkPostFields(post)
-  checkArea(area, post)
+  checkPostArea(area, post.location, 'public post')
   if (name !== undefined && checkName(name) !== name) fail('BAD_ARGUMENT', 'name must be trimmed')
-  const crypto = await getCrypto()
   const pk = signer.publicKey
-  const sig = await crypto.ed25519Sign(signer.seed, signedMessage(post, area, pk, name))
+  const sig = await signStruct(signer.seed, PUBLIC_TBS, signedFields(post, area, pk, name))
   const bytes = encodeStruct(PUBLIC_POST, { post: postFields(post), area, pk, name, sig })
   return { bytes, id: sha256(bytes) }
 }
@@ -98,15 +88,11 @@ export async function openPublicPost (bytes: Uint8Array, now: number): Promise<O
   const name = readOptAuthorName(f, 'name')
   const sig = f.bytes('sig', { len: SIGNATURE_BYTES })
   const post = readPost(f, 'post', now)
-  checkArea(area, post)
-  const crypto = await getCrypto()
-  // Hash the id while the signature verifies (WebCrypto verifies on a worker thread once the
-  // provider reaches its native call, a microtask or two later). A rejection counts as false.
-  const verifying = crypto.ed25519Verify(pk, signedMessage(post, area, pk, name), sig).catch(() => false)
-  await YIELD
-  await YIELD
+  checkPostArea(area, post.location, 'public post')
+  // Hash the id while the signature verifies (startVerify: a rejection counts as false).
+  const verifying = await startVerify(pk, encodeStruct(PUBLIC_TBS, signedFields(post, area, pk, name)), sig)
   const opened: OpenedPublicPost = { id: sha256(bytes), area, topic: areaTopic(area), post, pseudonym: pk }
   if (name !== undefined) opened.name = name
-  if (!await verifying) fail('BAD_SIGNATURE', 'public post signature does not verify')
+  if (!await verifying.valid) fail('BAD_SIGNATURE', 'public post signature does not verify')
   return opened
 }

@@ -49,9 +49,10 @@ import { decodeStruct, encodeStruct, type StructSpec, toHex, utf8Bytes } from '.
 import { aeadOpen, aeadSeal, AEAD_NONCE_BYTES, AEAD_TAG_BYTES, constantTimeEqual, getCrypto, hkdf, KEY_BYTES, randomBytes } from './crypto.ts'
 import { type Identity, type PublicIdentity, signStruct, verifyPublicIdentity, verifyStruct } from './identity.ts'
 import {
-  checkNeighborhood, deriveEpochKeys, EPOCH_SECRET_BYTES, type EpochKeys, isAdmin, isPrivateTopic, MAX_EPOCH,
-  type Neighborhood, privateTopic
+  checkNeighborhood, checkPrivateTopic, checkTopicIs, deriveEpochKeys, EPOCH_SECRET_BYTES, type EpochKeys, isAdmin, MAX_EPOCH,
+  MAX_PRIVATE_TOPIC_BYTES, type Neighborhood, privateTopic
 } from './neighborhood.ts'
+import { checkNotFuture, MAX_CLOCK_SKEW_MS } from './time.ts'
 
 export const REKEY_SLOT_BYTES = EPOCH_SECRET_BYTES + AEAD_TAG_BYTES
 export const MAX_REKEY_SLOTS = 1000
@@ -62,10 +63,9 @@ export const MAX_REKEY_BYTES = 64 * 1024
 const MAX_AUTH_BYTES = 256
 /** How long relays keep a rekey: members offline longer than this need a new invite. */
 export const REKEY_TTL_MS = 90 * 24 * 3600_000
-export const MAX_REKEY_CLOCK_SKEW_MS = 5 * 60_000
+export const MAX_REKEY_CLOCK_SKEW_MS = MAX_CLOCK_SKEW_MS
 /** Times are ms since the Unix epoch, bounded (year ~6400) so ts + ttl stays a safe integer. */
 const MAX_TIME_MS = 2 ** 47
-const MAX_TOPIC_BYTES = 64
 
 const SLOT_SALT = utf8Bytes('porchlight/rekey/v1')
 const OUTER = ['tp', 'pe', 'e', 'ts', 'eph', 'kc', 'slots', 'rt', 'auth']
@@ -205,8 +205,7 @@ export async function createRekey (
 /** Strict decoding of the wire form; checks only what needs no keys. */
 export function decodeRekey (bytes: Uint8Array): RekeyWire {
   const f = decodeStruct(REKEY, bytes)
-  const tp = f.string('tp', MAX_TOPIC_BYTES, 1)
-  if (!isPrivateTopic(tp)) fail('WRONG_TOPIC', 'rekey topic must be a private topic')
+  const tp = checkPrivateTopic(f.string('tp', MAX_PRIVATE_TOPIC_BYTES, 1), 'WRONG_TOPIC', 'rekey topic must be a private topic')
   const pe = f.uint('pe', MAX_EPOCH - 1)
   const e = f.uint('e', MAX_EPOCH)
   if (e !== pe + 1) fail('OUT_OF_RANGE', 'a rekey advances the epoch by exactly one')
@@ -295,7 +294,7 @@ export function relayNextTagKey (
   bytes: Uint8Array, oldTagKey: Uint8Array | ((epoch: number) => Uint8Array | undefined), topic?: string
 ): { topic: string, prevEpoch: number, epoch: number, tagKey: Uint8Array } {
   const w = decodeRekey(bytes)
-  if (topic !== undefined && w.tp !== topic) fail('WRONG_TOPIC', 'rekey is for another topic')
+  checkTopicIs(w.tp, topic, 'rekey')
   const key = typeof oldTagKey === 'function' ? oldTagKey(w.pe) : oldTagKey
   if (key === undefined) fail('UNKNOWN_EPOCH', `no tag key for epoch ${w.pe}`)
   if (!(key instanceof Uint8Array) || key.length !== 32) fail('BAD_ARGUMENT', 'tag key must be 32 bytes')
@@ -310,7 +309,7 @@ export function relayNextTagKey (
  */
 export function rekeyTimes (bytes: Uint8Array, now: number): { ts: number, exp: number } {
   const { ts } = decodeRekey(bytes)
-  if (ts > now + MAX_REKEY_CLOCK_SKEW_MS) fail('FUTURE_DATED', 'rekey is dated in the future')
+  checkNotFuture(ts, now, 'rekey')
   const exp = ts + REKEY_TTL_MS
   if (exp <= now) fail('EXPIRED', 'rekey is past its retention time')
   return { ts, exp }

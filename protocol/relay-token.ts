@@ -15,12 +15,11 @@
 import { fail } from './errors.ts'
 import { decodeStruct, encodeStruct, fromBase64Url, toBase64Url, type StructSpec } from './encoding.ts'
 import { checkGeohash, MAX_AREA_PRECISION } from './geohash.ts'
-import { type EpochKeys, isPrivateTopic, MAX_EPOCH, type Neighborhood, privateTopic } from './neighborhood.ts'
+import { checkPrivateTopic, type EpochKeys, MAX_EPOCH, MAX_PRIVATE_TOPIC_BYTES, type Neighborhood, privateTopic } from './neighborhood.ts'
 
 export const RELAY_TOKEN_PREFIX = 'plrelay:'
 export const MAX_RELAY_TOKEN_BYTES = 160
 export const MAX_RELAY_TOKEN_CHARS = RELAY_TOKEN_PREFIX.length + Math.ceil(MAX_RELAY_TOKEN_BYTES * 4 / 3)
-const MAX_TOPIC_BYTES = 64
 
 const TOKEN: StructSpec = { domain: 'pl/relay-token', version: 1, required: ['tp', 'e', 'k'], optional: ['a'], maxBytes: MAX_RELAY_TOKEN_BYTES }
 
@@ -44,7 +43,7 @@ export function createRelayToken (hood: Neighborhood, keys: EpochKeys, opts: { i
 }
 
 function checkToken (t: RelayToken): RelayToken {
-  if (!isPrivateTopic(t.topic)) fail('WRONG_TOPIC', 'relay token topic must be a private topic')
+  checkPrivateTopic(t.topic, 'WRONG_TOPIC', 'relay token topic must be a private topic')
   if (!Number.isSafeInteger(t.epoch) || t.epoch < 0 || t.epoch > MAX_EPOCH) fail('OUT_OF_RANGE', 'epoch out of range')
   if (!(t.tagKey instanceof Uint8Array) || t.tagKey.length !== 32) fail('BAD_LENGTH', 'tag key must be 32 bytes')
   if (t.area !== undefined) checkGeohash(t.area, MAX_AREA_PRECISION, 'relay token area')
@@ -64,7 +63,7 @@ export function parseRelayToken (str: string): RelayToken {
   const f = decodeStruct(TOKEN, fromBase64Url(str.slice(RELAY_TOKEN_PREFIX.length), MAX_RELAY_TOKEN_CHARS))
   const area = f.optString('a', MAX_AREA_PRECISION, 1)
   return checkToken({
-    topic: f.string('tp', MAX_TOPIC_BYTES, 1),
+    topic: f.string('tp', MAX_PRIVATE_TOPIC_BYTES, 1),
     epoch: f.uint('e', MAX_EPOCH),
     tagKey: f.bytes('k', { len: 32 }),
     ...(area !== undefined ? { area } : {})

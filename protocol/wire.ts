@@ -6,7 +6,7 @@
  */
 import { decodeStruct, encodeStruct, type StructSpec } from './encoding.ts'
 import { fail, type ErrorCode } from './errors.ts'
-import { checkMembershipTag, MAX_EPOCH, membershipTag, TAG_BYTES } from './neighborhood.ts'
+import { checkMembershipTag, MAX_EPOCH, MAX_TOPIC_BYTES, membershipTag, TAG_BYTES } from './neighborhood.ts'
 import { MAX_CID_BYTES, MAX_MEDIA_SIZE } from './post.ts'
 import { encryptedClipSize } from './clip/stream-aead.ts'
 
@@ -22,7 +22,8 @@ export const MAX_FRAME_BYTES = 256 * 1024
 export const MAX_MESSAGE_BYTES = 64 * 1024
 export const MAX_IDS_PER_FRAME = 1024
 export const MAX_ENVELOPES_PER_FRAME = 256
-export const MAX_TOPIC_BYTES = 128
+/** Bound on a frame's topic field (neighborhood.ts). */
+export { MAX_TOPIC_BYTES }
 
 const PUSH_REQUEST: StructSpec = { domain: 'pl/push', version: 1, required: ['topic', 'msg'], maxBytes: MAX_FRAME_BYTES }
 const RESULT: StructSpec = { domain: 'pl/result', version: 1, required: ['ok'], optional: ['code', 'msg', 'n'], maxBytes: 4096 }

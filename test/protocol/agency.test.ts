@@ -4,9 +4,8 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { randomBytes } from '../../protocol/crypto.ts'
 import { containsBytes, decodeStruct, encodeStruct, equalBytes, type StructSpec, utf8Bytes } from '../../protocol/encoding.ts'
-import { type ErrorCode, PorchlightError } from '../../protocol/errors.ts'
 import { areaKey, createIdentity, encodePublicIdentity, signStruct } from '../../protocol/identity.ts'
-import { areaTopic, type Neighborhood } from '../../protocol/neighborhood.ts'
+import { areaTopic } from '../../protocol/neighborhood.ts'
 import { createPost } from '../../protocol/post.ts'
 import { openPublicPost } from '../../protocol/public-post.ts'
 import { openSealed, sealTo } from '../../protocol/seal.ts'
@@ -14,31 +13,7 @@ import {
   AGENCY_REPLY_CONTEXT, attestationCovers, createAttestation, isVouchedBy, MAX_ATTESTATION_TTL_MS, MAX_RFA_ATTESTATIONS,
   openReplyToAgency, openRfa, sealReplyToAgency, sealRfa, verifyAttestation
 } from '../../protocol/agency.ts'
-
-async function codeOf (fn: () => Promise<unknown> | unknown): Promise<ErrorCode | 'accepted'> {
-  try {
-    await fn()
-    return 'accepted'
-  } catch (err) {
-    if (err instanceof PorchlightError) return err.code
-    throw err
-  }
-}
-
-function mutations (): fc.Arbitrary<Array<[number, number, 'set' | 'insert' | 'delete']>> {
-  return fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set' as const, 'insert' as const, 'delete' as const)), { minLength: 1, maxLength: 4 })
-}
-
-function mutate (bytes: Uint8Array, edits: Array<[number, number, 'set' | 'insert' | 'delete']>): Uint8Array {
-  const b = Array.from(bytes)
-  for (const [pos, v, op] of edits) {
-    const i = pos % (b.length + 1)
-    if (op === 'set' && i < b.length) b[i] = v
-    else if (op === 'insert') b.splice(i, 0, v)
-    else b.splice(i, 1)
-  }
-  return Uint8Array.from(b)
-}
+import { applyEdits, byteEdits, codeOrAccepted as codeOf, flips, testHood } from '../helpers/protocol-fixtures.ts'
 
 const NOW = 1_750_000_000_000
 const DAY = 86_400_000
@@ -46,7 +21,7 @@ const admin = await createIdentity('Ada')
 const ben = await createIdentity('Ben')
 const agency = await createIdentity('Springfield PD')
 const otherAgency = await createIdentity('Shelbyville PD')
-const hood: Neighborhood = { id: randomBytes(32), name: 'Maple Street Watch', area: '9q8yyk', admins: [admin.public.signKey] }
+const hood = testHood(admin)
 
 const ATT_BODY: StructSpec = { domain: 'pl/agency-attest-body', version: 1, required: ['ag', 'n', 'a', 'adm', 'iss', 'exp'], maxBytes: 768 }
 const ATT: StructSpec = { ...ATT_BODY, domain: 'pl/agency-attest', required: [...ATT_BODY.required, 'sig'] }
@@ -137,9 +112,7 @@ describe('requests for assistance', () => {
   it('every single-byte change is refused', async () => {
     const att = await createAttestation(admin, agency.public, '9q8yy', NOW)
     const { bytes } = await sealRfa(agency, '9q8yyk', 'Seen this bike?', NOW, DAY, { attestations: [att] })
-    for (let i = 0; i < bytes.length; i++) {
-      const copy = bytes.slice()
-      copy[i]! ^= 1 << (i % 8)
+    for (const [i, copy] of flips(bytes)) {
       expect(await codeOf(() => openRfa(copy, NOW)), `byte ${i}`).not.toBe('accepted')
     }
   })
@@ -231,9 +204,9 @@ describe('properties', () => {
       [rfa, async b => openRfa(b, NOW)],
       [reply, async b => openReplyToAgency(agency, b, NOW)]
     ]
-    await fc.assert(fc.asyncProperty(fc.integer({ min: 0, max: 2 }), mutations(), async (which, edits) => {
+    await fc.assert(fc.asyncProperty(fc.integer({ min: 0, max: 2 }), byteEdits(), async (which, edits) => {
       const [original, open] = targets[which]!
-      const m = mutate(original, edits)
+      const m = applyEdits(original, edits)
       const code = await codeOf(() => open(m))
       if (equalBytes(m, original)) expect(code).toBe('accepted')
       else expect(code).not.toBe('accepted')

@@ -7,6 +7,7 @@ import { stripMetadata } from '../../protocol/clip/strip.ts'
 import { planMp4 } from '../../protocol/clip/mp4.ts'
 import { applyMp4Edits, mp4Edits, planMp4At, readTopBoxes, type ReadAt } from '../../protocol/clip/mp4-stream.ts'
 import { box, concat, latin1, leakedSecrets, makeMp4, SECRETS, type Mp4Options } from '../helpers/media.ts'
+import { outcome } from '../helpers/protocol-fixtures.ts'
 
 const reader = (bytes: Uint8Array, log?: Array<[number, number]>): ReadAt => async (offset, length) => {
   log?.push([offset, length])
@@ -31,15 +32,7 @@ async function collect (it: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   return concat(...parts)
 }
 
-async function codeOf (fn: () => Promise<unknown>): Promise<string> {
-  try {
-    await fn()
-  } catch (err) {
-    if (isPorchlightError(err)) return err.code
-    throw err
-  }
-  return 'OK'
-}
+const codeOf = async (fn: () => Promise<unknown>): Promise<string> => outcome(fn, 'OK')
 
 async function streamStrip (bytes: Uint8Array, sizes = [4096]): Promise<Uint8Array> {
   const edits = mp4Edits(await planMp4At(bytes.length, reader(bytes)))

@@ -1,19 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { isPorchlightError } from '../../protocol/errors.ts'
 import { stripMetadata, stripMetadataInPlace } from '../../protocol/clip/strip.ts'
 import { planMp4 } from '../../protocol/clip/mp4.ts'
 import type { BoxNode, Mp4Options } from '../helpers/media.ts'
 import { box, boxPaths, concat, latin1, leakedSecrets, makeMp4, parseBoxTree, toLatin1 } from '../helpers/media.ts'
+import { outcomeSync } from '../helpers/protocol-fixtures.ts'
 
-function codeOf (fn: () => unknown): string {
-  try {
-    fn()
-  } catch (err) {
-    if (isPorchlightError(err)) return err.code
-    throw err
-  }
-  return 'OK'
-}
+const codeOf = (fn: () => unknown): string => outcomeSync(fn, 'OK')
 
 function find (nodes: BoxNode[], path: string): BoxNode[] {
   const [head, ...rest] = path.split('/')

@@ -7,6 +7,7 @@ import {
 } from '../../protocol/clip/stream-aead.ts'
 import type { ClipCipherBackend } from '../../protocol/clip/stream-aead.ts'
 import { hashClip, hashTap } from '../../protocol/clip/hash.ts'
+import { outcome } from '../helpers/protocol-fixtures.ts'
 
 const SEALED = CLIP_CHUNK_SIZE + CLIP_TAG_BYTES
 
@@ -47,15 +48,7 @@ function expectSame (got: Uint8Array, want: Uint8Array, what?: string): void {
   expect(Buffer.from(got.buffer, got.byteOffset, got.length).equals(Buffer.from(want.buffer, want.byteOffset, want.length)), what).toBe(true)
 }
 
-async function failure (p: Promise<unknown>): Promise<string> {
-  try {
-    await p
-  } catch (err) {
-    if (isPorchlightError(err)) return err.code
-    throw err
-  }
-  return 'OK'
-}
+const failure = async (p: Promise<unknown>): Promise<string> => outcome(() => p, 'OK')
 
 /** The ciphertext split into header and sealed chunks. */
 function split (ct: Uint8Array): { header: Uint8Array, chunks: Uint8Array[] } {

@@ -2,23 +2,15 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { decode as decodeJpeg } from 'jpeg-js'
 import { PNG } from 'pngjs'
-import { isPorchlightError } from '../../protocol/errors.ts'
 import { MAX_CLIP_BYTES, stripMetadata } from '../../protocol/clip/strip.ts'
 import { sniffClip } from '../../protocol/clip/sniff.ts'
 import {
   SECRETS, concat, indexOfBytes, latin1, leakedSecrets, makeJpeg, makeMp4, makePng, makeWebp, piexif,
   pngChunk, riff, riffChunk, toLatin1, vp8lSolid
 } from '../helpers/media.ts'
+import { outcomeSync } from '../helpers/protocol-fixtures.ts'
 
-function codeOf (fn: () => unknown): string {
-  try {
-    fn()
-  } catch (err) {
-    if (isPorchlightError(err)) return err.code
-    throw err
-  }
-  return 'OK'
-}
+const codeOf = (fn: () => unknown): string => outcomeSync(fn, 'OK')
 
 /** Marker codes of a JPEG's segments up to the first SOS (independent of the code under test). */
 function jpegMarkers (b: Uint8Array): number[] {

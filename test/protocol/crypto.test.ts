@@ -5,22 +5,13 @@ import {
   webCryptoProvider
 } from '../../protocol/crypto.ts'
 import { fromHex, toHex, utf8Bytes } from '../../protocol/encoding.ts'
-import { type ErrorCode, PorchlightError } from '../../protocol/errors.ts'
+import { PorchlightError } from '../../protocol/errors.ts'
+import { rejection as codeOf } from '../helpers/protocol-fixtures.ts'
 
 const web = webCryptoProvider(globalThis.crypto.subtle)
 const providers: CryptoProvider[] = [nobleProvider, web]
 const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 })
 const message = fc.uint8Array({ maxLength: 600 })
-
-async function codeOf (fn: () => Promise<unknown> | unknown): Promise<ErrorCode> {
-  try {
-    await fn()
-  } catch (err) {
-    if (err instanceof PorchlightError) return err.code
-    throw new Error(`expected PorchlightError, got ${String(err)}`)
-  }
-  throw new Error('expected a PorchlightError, but nothing was thrown')
-}
 
 // Low-order points of Curve25519 (and their non-canonical encodings), as listed by libsodium.
 const LOW_ORDER = [

@@ -4,20 +4,10 @@ import {
   concatBytes, containsBytes, decodeCbor, decodeStruct, encodeCbor, encodeStruct, equalBytes, type CborValue,
   type Fields, fromBase64Url, fromHex, MAX_STRUCT_BYTES, type StructSpec, toBase64Url, toHex, utf8Bytes, utf8String
 } from '../../protocol/encoding.ts'
-import { type ErrorCode, PorchlightError } from '../../protocol/errors.ts'
+import { PorchlightError } from '../../protocol/errors.ts'
+import { rejectionSync as codeOf } from '../helpers/protocol-fixtures.ts'
 
 const SPEC: StructSpec = { domain: 'pl/test', version: 1, required: ['a', 'b'], optional: ['c'], maxBytes: 300 }
-
-/** The error code `fn` throws; fails the test if it returns or throws anything but PorchlightError. */
-function codeOf (fn: () => unknown): ErrorCode {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof PorchlightError) return err.code
-    throw new Error(`expected PorchlightError, got ${String(err)}`)
-  }
-  throw new Error('expected a PorchlightError, but nothing was thrown')
-}
 
 // --- a tiny raw CBOR writer, so tests can build exactly the bytes they mean to reject ---
 function head (major: number, n: number, width?: 0 | 1 | 2 | 4): number[] {

@@ -6,7 +6,7 @@ import {
   aeadOpen, type CryptoProvider, getCrypto, nobleProvider, randomBytes, setCrypto, webCryptoProvider
 } from '../../protocol/crypto.ts'
 import { decodeCbor, decodeStruct, encodeCbor, encodeStruct, fromHex, type StructSpec, toHex } from '../../protocol/encoding.ts'
-import { type ErrorCode, fail, PorchlightError } from '../../protocol/errors.ts'
+import { fail, PorchlightError } from '../../protocol/errors.ts'
 import { createIdentity, type Identity } from '../../protocol/identity.ts'
 import { areaTopic, deriveEpochKeys, type EpochKeys, isPrivateTopic, MAX_EPOCH, privateTopic } from '../../protocol/neighborhood.ts'
 import { createPost, MAX_CLOCK_SKEW_MS, MAX_TTL_MS, type Post, postFields } from '../../protocol/post.ts'
@@ -17,18 +17,7 @@ import {
 import {
   buildEnvelopeVectors, ENVELOPE_VECTORS_PATH, type EnvelopeVector, identityFromHex, postArb, postFromHex, type VectorFile, vectorJson
 } from '../vectors/generate-posts.ts'
-
-/** The code a call is refused with; fails the test on success or on any other exception type. */
-async function rejection (fn: () => Promise<unknown> | unknown): Promise<ErrorCode> {
-  let result: unknown
-  try {
-    result = await fn()
-  } catch (err) {
-    if (err instanceof PorchlightError) return err.code
-    throw new Error(`expected PorchlightError, got ${String(err)}`, { cause: err })
-  }
-  throw new Error(`expected a PorchlightError, but it succeeded: ${String(result)}`)
-}
+import { flipBit, flips, rejection } from '../helpers/protocol-fixtures.ts'
 
 const NOW = 1_764_000_000_000
 const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 })
@@ -212,8 +201,7 @@ describe('sealPost / openPost', () => {
   it('every bit flip of the inner signed post is refused', async () => {
     const inner = await encodeSignedPost(alice, topic, post)
     await fc.assert(fc.asyncProperty(fc.nat(), fc.integer({ min: 0, max: 7 }), async (pos, bit) => {
-      const b = inner.slice()
-      b[pos % b.length]! ^= 1 << bit
+      const b = flipBit(inner, pos, bit)
       await rejection(() => openPost(sealInner(b, post), both, NOW))
       await rejection(() => openSignedPost(b, topic, NOW))
     }), { numRuns: 500 })
@@ -457,8 +445,7 @@ describe('every mutation is refused with PorchlightError', () => {
 
   it('bit flips at random positions', async () => {
     await fc.assert(fc.asyncProperty(which, fc.nat(), fc.integer({ min: 0, max: 7 }), async (w, pos, bit) => {
-      const b = sealed[w]!.slice()
-      b[pos % b.length]! ^= 1 << bit
+      const b = flipBit(sealed[w]!, pos, bit)
       await rejection(() => openPost(b, both, NOW))
     }), { numRuns: 1000 })
   })
@@ -631,9 +618,7 @@ describe('test vectors (test/vectors/envelope.json)', () => {
 
       it('fail with every single byte flipped', async () => {
         setCrypto(nobleProvider)
-        for (let i = 0; i < bytes.length; i++) {
-          const b = bytes.slice()
-          b[i]! ^= 1 << (i % 8)
+        for (const [, b] of flips(bytes)) {
           await rejection(() => openPost(b, () => keys, v.now))
         }
       })

@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { type ErrorCode, PorchlightError } from '../../protocol/errors.ts'
 import {
   checkGeohash, DEFAULT_POST_PRECISION, encodeGeohash, GEOHASH_ALPHABET, geohashBounds, inArea, MAX_POST_PRECISION
 } from '../../protocol/geohash.ts'
-
-function codeOf (fn: () => unknown): ErrorCode {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof PorchlightError) return err.code
-    throw new Error(`expected PorchlightError, got ${String(err)}`)
-  }
-  throw new Error('expected a PorchlightError, but nothing was thrown')
-}
+import { rejectionSync as codeOf } from '../helpers/protocol-fixtures.ts'
 
 const lat = fc.double({ min: -90, max: 90, noNaN: true })
 const lon = fc.double({ min: -180, max: 180, noNaN: true })

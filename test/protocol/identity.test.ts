@@ -2,22 +2,12 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { type CryptoProvider, nobleProvider, randomBytes, setCrypto, sha256, webCryptoProvider } from '../../protocol/crypto.ts'
 import { containsBytes, encodeStruct, type StructSpec, toHex, utf8Bytes } from '../../protocol/encoding.ts'
-import { type ErrorCode, PorchlightError } from '../../protocol/errors.ts'
 import {
   areaKey, checkName, createIdentity, decodeIdentitySecret, decodePublicIdentity, encodeIdentitySecret,
   encodePublicIdentity, fingerprint, type Identity, MAX_NAME_BYTES, type PublicIdentity, signStruct,
   verifyPublicIdentity, verifyStruct
 } from '../../protocol/identity.ts'
-
-async function codeOf (fn: () => Promise<unknown> | unknown): Promise<ErrorCode> {
-  try {
-    await fn()
-  } catch (err) {
-    if (err instanceof PorchlightError) return err.code
-    throw new Error(`expected PorchlightError, got ${String(err)}`)
-  }
-  throw new Error('expected a PorchlightError, but nothing was thrown')
-}
+import { rejection as codeOf } from '../helpers/protocol-fixtures.ts'
 
 /** The binding structure as identity.ts signs it; spelled out here so an attacker's binding can be forged. */
 const BINDING: StructSpec = { domain: 'pl/id-binding', version: 1, required: ['sk', 'bk', 'n'], maxBytes: 256 }

@@ -3,7 +3,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { containsBytes, decodeStruct, encodeStruct, equalBytes, fromBase64Url, type StructSpec, toBase64Url } from '../../protocol/encoding.ts'
-import { type ErrorCode, PorchlightError } from '../../protocol/errors.ts'
 import { createIdentity, encodePublicIdentity, signStruct } from '../../protocol/identity.ts'
 import { deriveEpochKeys, MAX_ADMINS, type Neighborhood, newEpochSecret } from '../../protocol/neighborhood.ts'
 import { randomBytes } from '../../protocol/crypto.ts'
@@ -11,16 +10,7 @@ import {
   createInvite, DEFAULT_INVITE_TTL_MS, encodeInvite, INVITE_PREFIX, inviteKeys, MAX_INVITE_CHARS, MAX_INVITE_TTL_MS,
   MAX_RELAYS, parseInvite
 } from '../../protocol/invite.ts'
-
-async function codeOf (fn: () => Promise<unknown> | unknown): Promise<ErrorCode | 'accepted'> {
-  try {
-    await fn()
-    return 'accepted'
-  } catch (err) {
-    if (err instanceof PorchlightError) return err.code
-    throw err
-  }
-}
+import { applyEdits, byteEdits, codeOrAccepted as codeOf, freshEpochKeys, testHood } from '../helpers/protocol-fixtures.ts'
 
 const NOW = 1_750_000_000_000
 const RELAYS = [
@@ -29,8 +19,8 @@ const RELAYS = [
 ]
 const admin = await createIdentity('Ada')
 const member = await createIdentity('Ben')
-const hood: Neighborhood = { id: randomBytes(32), name: 'Maple Street Watch', area: '9q8yyk', admins: [admin.public.signKey] }
-const keys = deriveEpochKeys(hood.id, 3, newEpochSecret())
+const hood = testHood(admin)
+const keys = freshEpochKeys(hood, 3)
 
 // The signed part, spelled out here to forge invites the API would refuse to make.
 const BODY: StructSpec = { domain: 'pl/invite-body', version: 1, required: ['h', 'e', 's', 'r', 'i', 'ia', 'x'], maxBytes: 4096 }
@@ -195,16 +185,9 @@ describe('properties', () => {
   it('random byte mutations of the CBOR give only PorchlightError', async () => {
     const bytes = fromBase64Url(encodeInvite(await createInvite(admin, hood, keys, RELAYS, NOW)).slice(INVITE_PREFIX.length))
     await fc.assert(fc.asyncProperty(
-      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'insert', 'delete')), { minLength: 1, maxLength: 3 }),
+      byteEdits(3),
       async (edits) => {
-        const b = Array.from(bytes)
-        for (const [pos, v, op] of edits) {
-          const i = pos % (b.length + 1)
-          if (op === 'set' && i < b.length) b[i] = v
-          else if (op === 'insert') b.splice(i, 0, v)
-          else b.splice(i, 1)
-        }
-        const m = Uint8Array.from(b)
+        const m = applyEdits(bytes, edits)
         const code = await codeOf(() => parseInvite(INVITE_PREFIX + toBase64Url(m), NOW))
         if (equalBytes(m, bytes)) expect(code).toBe('accepted')
         else expect(code).not.toBe('accepted')

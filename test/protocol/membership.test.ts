@@ -7,7 +7,6 @@ import { afterAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { type CryptoProvider, nobleProvider, randomBytes, setCrypto, webCryptoProvider } from '../../protocol/crypto.ts'
 import { encodeStruct, equalBytes, fromHex, type StructSpec, toHex } from '../../protocol/encoding.ts'
-import { type ErrorCode, PorchlightError } from '../../protocol/errors.ts'
 import { createIdentity, encodePublicIdentity } from '../../protocol/identity.ts'
 import { deriveEpochKeys, privateTopic } from '../../protocol/neighborhood.ts'
 import { decodeEnvelope, innerDomain, openEnvelope, sealEnvelope } from '../../protocol/envelope.ts'
@@ -20,22 +19,13 @@ import { parseRelayToken } from '../../protocol/relay-token.ts'
 import { openRekey, relayNextTagKey } from '../../protocol/rekey.ts'
 import { openReplyToAgency, openRfa, verifyAttestation } from '../../protocol/agency.ts'
 import { fixture, generateMembership, type MembershipVectors } from '../vectors/generate-membership.ts'
-
-async function codeOf (fn: () => Promise<unknown> | unknown): Promise<ErrorCode | 'accepted'> {
-  try {
-    await fn()
-    return 'accepted'
-  } catch (err) {
-    if (err instanceof PorchlightError) return err.code
-    throw err
-  }
-}
+import { applyEdits, byteEdits, codeOrAccepted as codeOf, flips, randomPrivateTopic } from '../helpers/protocol-fixtures.ts'
 
 const NOW = 1_750_000_000_000
 const cleo = await createIdentity('Cleo')
 const ada = await createIdentity('Ada')
-const topic = privateTopic(randomBytes(32))
-const otherTopic = privateTopic(randomBytes(32))
+const topic = randomPrivateTopic()
+const otherTopic = randomPrivateTopic()
 
 describe('join', () => {
   it('roundtrips, with and without via', async () => {
@@ -72,9 +62,7 @@ describe('join', () => {
 
   it('every single-byte change is refused', async () => {
     const bytes = await createJoin(cleo, topic, NOW, { via: ada.public.signKey })
-    for (let i = 0; i < bytes.length; i++) {
-      const copy = bytes.slice()
-      copy[i]! ^= 1 << (i % 8)
+    for (const [, copy] of flips(bytes)) {
       expect(await codeOf(() => openJoin(copy, topic, NOW))).not.toBe('accepted')
     }
   })
@@ -130,17 +118,10 @@ describe('properties', () => {
     const leave = await createLeave(cleo, topic, NOW)
     await fc.assert(fc.asyncProperty(
       fc.boolean(),
-      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'insert', 'delete')), { minLength: 1, maxLength: 4 }),
+      byteEdits(),
       async (isJoin, edits) => {
         const original = isJoin ? join : leave
-        const b = Array.from(original)
-        for (const [pos, v, op] of edits) {
-          const i = pos % (b.length + 1)
-          if (op === 'set' && i < b.length) b[i] = v
-          else if (op === 'insert') b.splice(i, 0, v)
-          else b.splice(i, 1)
-        }
-        const m = Uint8Array.from(b)
+        const m = applyEdits(original, edits)
         const code = await codeOf(() => openAnnouncement(m, topic, NOW))
         if (equalBytes(m, original)) expect(code).toBe('accepted')
         else expect(code).not.toBe('accepted')
@@ -222,9 +203,7 @@ describe('membership vectors', () => {
     for (const [what, hex, open] of checks) {
       const bytes = fromHex(hex)
       expect(await codeOf(() => open(bytes)), what).toBe('accepted')
-      for (let i = 0; i < bytes.length; i++) {
-        const copy = bytes.slice()
-        copy[i]! ^= 1 << (i % 8)
+      for (const [i, copy] of flips(bytes)) {
         expect(await codeOf(() => open(copy)), `${what} byte ${i}`).not.toBe('accepted')
       }
     }

@@ -3,21 +3,11 @@ import fc from 'fast-check'
 import { createHmac, hkdfSync } from 'node:crypto'
 import { randomBytes } from '../../protocol/crypto.ts'
 import { concatBytes, toHex } from '../../protocol/encoding.ts'
-import { type ErrorCode, PorchlightError } from '../../protocol/errors.ts'
 import {
   areaTopic, checkMembershipTag, checkNeighborhood, createNeighborhood, deriveEpochKeys, isAdmin, isAreaTopic,
   isPrivateTopic, MAX_ADMINS, MAX_EPOCH, membershipTag, type Neighborhood, privateTopic, TAG_BYTES, u32
 } from '../../protocol/neighborhood.ts'
-
-function codeOf (fn: () => unknown): ErrorCode {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof PorchlightError) return err.code
-    throw new Error(`expected PorchlightError, got ${String(err)}`)
-  }
-  throw new Error('expected a PorchlightError, but nothing was thrown')
-}
+import { rejectionSync as codeOf } from '../helpers/protocol-fixtures.ts'
 
 const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 })
 const epoch = fc.integer({ min: 0, max: MAX_EPOCH })

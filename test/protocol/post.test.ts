@@ -1,22 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { decodeStruct, encodeCbor, encodeStruct, type StructSpec } from '../../protocol/encoding.ts'
-import { type ErrorCode, PorchlightError } from '../../protocol/errors.ts'
+import type { ErrorCode } from '../../protocol/errors.ts'
 import {
   checkPost, checkPostFields, createPost, DEFAULT_TTL_MS, MAX_CLOCK_SKEW_MS, MAX_MEDIA, MAX_MEDIA_SIZE, MAX_POST_BYTES,
   MAX_TEXT_BYTES, MAX_TTL_MS, type MediaRef, type Post, POST_KINDS, postFields, readPost
 } from '../../protocol/post.ts'
 import { mediaArb, postArb } from '../vectors/generate-posts.ts'
-
-function codeOf (fn: () => unknown): ErrorCode {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof PorchlightError) return err.code
-    throw new Error(`expected PorchlightError, got ${String(err)}`)
-  }
-  throw new Error('expected a PorchlightError, but nothing was thrown')
-}
+import { outcomeSync, rejectionSync as codeOf } from '../helpers/protocol-fixtures.ts'
 
 const NOW = 1_764_000_000_000
 const media = (i = 0): MediaRef => ({
@@ -116,15 +107,7 @@ describe('createPost', () => {
   })
 })
 
-function codeOrOk (fn: () => unknown): ErrorCode | 'ok' {
-  try {
-    fn()
-    return 'ok'
-  } catch (err) {
-    if (err instanceof PorchlightError) return err.code
-    throw err
-  }
-}
+const codeOrOk = (fn: () => unknown): ErrorCode | 'ok' => outcomeSync(fn, 'ok')
 
 describe('checkPost', () => {
   it('FUTURE_DATED only beyond MAX_CLOCK_SKEW_MS ahead of now', () => {

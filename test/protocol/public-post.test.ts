@@ -4,7 +4,6 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { nobleProvider, setCrypto, webCryptoProvider } from '../../protocol/crypto.ts'
 import { decodeCbor, encodeCbor, encodeStruct, fromHex, type StructSpec, toHex } from '../../protocol/encoding.ts'
-import { type ErrorCode, PorchlightError } from '../../protocol/errors.ts'
 import { areaKey, createIdentity, type Identity } from '../../protocol/identity.ts'
 import { areaTopic } from '../../protocol/neighborhood.ts'
 import { createPost, MAX_CLOCK_SKEW_MS, type Post, postFields } from '../../protocol/post.ts'
@@ -13,17 +12,7 @@ import {
   buildPublicPostVectors, geohashArb, identityFromHex, postArb, postFromHex, PUBLIC_POST_VECTORS_PATH, type PublicVector,
   type VectorFile, vectorJson
 } from '../vectors/generate-posts.ts'
-
-async function rejection (fn: () => Promise<unknown> | unknown): Promise<ErrorCode> {
-  let result: unknown
-  try {
-    result = await fn()
-  } catch (err) {
-    if (err instanceof PorchlightError) return err.code
-    throw new Error(`expected PorchlightError, got ${String(err)}`, { cause: err })
-  }
-  throw new Error(`expected a PorchlightError, but it succeeded: ${String(result)}`)
-}
+import { flipBit, flips, rejection } from '../helpers/protocol-fixtures.ts'
 
 const NOW = 1_764_000_000_000
 const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 })
@@ -157,8 +146,7 @@ describe('sealPublicPost / openPublicPost', () => {
   it('every mutation of the bytes is refused with PorchlightError', async () => {
     const { bytes } = await sealPublicPost(alice, 'u4pru', post, { showName: true })
     await fc.assert(fc.asyncProperty(fc.nat(), fc.integer({ min: 0, max: 7 }), async (pos, bit) => {
-      const b = bytes.slice()
-      b[pos % b.length]! ^= 1 << bit
+      const b = flipBit(bytes, pos, bit)
       await rejection(() => openPublicPost(b, NOW))
     }), { numRuns: 500 })
     await fc.assert(fc.asyncProperty(fc.nat(), fc.uint8Array({ maxLength: 32 }), async (n, extra) => {
@@ -205,9 +193,7 @@ describe('test vectors (test/vectors/public-post.json)', () => {
 
       it('fail with every single byte flipped', async () => {
         setCrypto(webCryptoProvider(globalThis.crypto.subtle))
-        for (let i = 0; i < bytes.length; i++) {
-          const b = bytes.slice()
-          b[i]! ^= 1 << (i % 8)
+        for (const [, b] of flips(bytes)) {
           await rejection(() => openPublicPost(b, v.now))
         }
       })

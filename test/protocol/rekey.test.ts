@@ -4,24 +4,14 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { randomBytes } from '../../protocol/crypto.ts'
 import { containsBytes, decodeStruct, encodeStruct, equalBytes, type StructSpec, toHex } from '../../protocol/encoding.ts'
-import { type ErrorCode, PorchlightError } from '../../protocol/errors.ts'
 import { createIdentity, type Identity } from '../../protocol/identity.ts'
-import { deriveEpochKeys, type EpochKeys, type Neighborhood, newEpochSecret, privateTopic } from '../../protocol/neighborhood.ts'
+import { deriveEpochKeys, type EpochKeys, privateTopic } from '../../protocol/neighborhood.ts'
 import { decodeEnvelope, openEnvelope, sealEnvelope } from '../../protocol/envelope.ts'
 import {
   createRekey, decodeRekey, MAX_REKEY_BYTES, MAX_REKEY_SLOTS, openRekey, paddedSlotCount, REKEY_SLOT_BYTES, REKEY_TTL_MS,
   rekeySlotCount, rekeyTimes, relayNextTagKey
 } from '../../protocol/rekey.ts'
-
-async function codeOf (fn: () => Promise<unknown> | unknown): Promise<ErrorCode | 'accepted'> {
-  try {
-    await fn()
-    return 'accepted'
-  } catch (err) {
-    if (err instanceof PorchlightError) return err.code
-    throw err
-  }
-}
+import { applyEdits, byteEdits, codeOrAccepted as codeOf, flips, freshEpochKeys, testHood } from '../helpers/protocol-fixtures.ts'
 
 function sameKeys (a: EpochKeys, b: EpochKeys): boolean {
   return a.epoch === b.epoch && equalBytes(a.secret, b.secret) && equalBytes(a.contentKey, b.contentKey) && equalBytes(a.tagKey, b.tagKey)
@@ -36,8 +26,8 @@ const admin = await createIdentity('Ada')
 const ben = await createIdentity('Ben')
 const cleo = await createIdentity('Cleo')
 const dev = await createIdentity('Dev')
-const hood: Neighborhood = { id: randomBytes(32), name: 'Maple Street Watch', area: '9q8yyk', admins: [admin.public.signKey] }
-const old = deriveEpochKeys(hood.id, 4, newEpochSecret())
+const hood = testHood(admin)
+const old = freshEpochKeys(hood, 4)
 const remaining = [admin, ben, cleo]
 
 let bytes: Uint8Array
@@ -100,9 +90,7 @@ describe('createRekey / openRekey', () => {
 
   it('tampering anywhere is refused by members and by relays', async () => {
     // Every single-byte change, everywhere.
-    for (let i = 0; i < bytes.length; i++) {
-      const copy = bytes.slice()
-      copy[i]! ^= 1 << (i % 8)
+    for (const [i, copy] of flips(bytes)) {
       expect(await codeOf(() => openRekey(copy, ben, hood, old)), `member, byte ${i}`).not.toBe('accepted')
       expect(await codeOf(() => relayNextTagKey(copy, old.tagKey)), `relay, byte ${i}`).not.toBe('accepted')
     }
@@ -211,16 +199,9 @@ describe('properties', () => {
 
   it('random mutations give only PorchlightError, for members and relays', async () => {
     await fc.assert(fc.asyncProperty(
-      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'insert', 'delete')), { minLength: 1, maxLength: 4 }),
+      byteEdits(),
       async (edits) => {
-        const b = Array.from(bytes)
-        for (const [pos, v, op] of edits) {
-          const i = pos % (b.length + 1)
-          if (op === 'set' && i < b.length) b[i] = v
-          else if (op === 'insert') b.splice(i, 0, v)
-          else b.splice(i, 1)
-        }
-        const m = Uint8Array.from(b)
+        const m = applyEdits(bytes, edits)
         const unchanged = equalBytes(m, bytes)
         const member = await codeOf(() => openRekey(m, cleo, hood, old))
         const relay = await codeOf(() => relayNextTagKey(m, old.tagKey))

@@ -2,26 +2,15 @@
 // token never carries what would let a relay read posts or name the neighborhood.
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { randomBytes } from '../../protocol/crypto.ts'
 import { containsBytes, encodeStruct, equalBytes, fromBase64Url, type StructSpec, toBase64Url, toHex, utf8Bytes } from '../../protocol/encoding.ts'
-import { type ErrorCode, PorchlightError } from '../../protocol/errors.ts'
 import { createIdentity } from '../../protocol/identity.ts'
-import { deriveEpochKeys, type Neighborhood, newEpochSecret, privateTopic } from '../../protocol/neighborhood.ts'
+import { privateTopic } from '../../protocol/neighborhood.ts'
 import { createRelayToken, encodeRelayToken, MAX_RELAY_TOKEN_CHARS, parseRelayToken, RELAY_TOKEN_PREFIX } from '../../protocol/relay-token.ts'
-
-async function codeOf (fn: () => Promise<unknown> | unknown): Promise<ErrorCode | 'accepted'> {
-  try {
-    await fn()
-    return 'accepted'
-  } catch (err) {
-    if (err instanceof PorchlightError) return err.code
-    throw err
-  }
-}
+import { codeOrAccepted as codeOf, freshEpochKeys, testHood } from '../helpers/protocol-fixtures.ts'
 
 const admin = await createIdentity('Ada')
-const hood: Neighborhood = { id: randomBytes(32), name: 'Maple Street Watch', area: '9q8yyk', admins: [admin.public.signKey] }
-const keys = deriveEpochKeys(hood.id, 7, newEpochSecret())
+const hood = testHood(admin)
+const keys = freshEpochKeys(hood, 7)
 const TOKEN: StructSpec = { domain: 'pl/relay-token', version: 1, required: ['tp', 'e', 'k'], optional: ['a'], maxBytes: 160 }
 const encodeRaw = (fields: Record<string, unknown>): string => RELAY_TOKEN_PREFIX + toBase64Url(encodeStruct(TOKEN, fields as never))
 

@@ -5,19 +5,9 @@ import { afterAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { nobleProvider, randomBytes, setCrypto, webCryptoProvider } from '../../protocol/crypto.ts'
 import { containsBytes, equalBytes, toHex, utf8Bytes } from '../../protocol/encoding.ts'
-import { type ErrorCode, PorchlightError } from '../../protocol/errors.ts'
 import { createIdentity } from '../../protocol/identity.ts'
 import { MAX_SEAL_PLAINTEXT_BYTES, MAX_SEALED_BYTES, openSealed, SEAL_OVERHEAD_BYTES, sealTo } from '../../protocol/seal.ts'
-
-async function codeOf (fn: () => Promise<unknown> | unknown): Promise<ErrorCode | 'accepted'> {
-  try {
-    await fn()
-    return 'accepted'
-  } catch (err) {
-    if (err instanceof PorchlightError) return err.code
-    throw err
-  }
-}
+import { applyEdits, byteEdits, codeOrAccepted as codeOf, flips } from '../helpers/protocol-fixtures.ts'
 
 const alice = await createIdentity('Alice')
 const bob = await createIdentity('Bob')
@@ -62,9 +52,7 @@ describe('sealTo / openSealed', () => {
     for (let n = 0; n < sealed.length; n++) {
       expect(await codeOf(() => openSealed(alice.boxSecret, sealed.subarray(0, n), CTX))).toBe('DECRYPT_FAILED')
     }
-    for (let i = 0; i < sealed.length; i++) {
-      const copy = sealed.slice()
-      copy[i]! ^= 1 << (i % 8)
+    for (const [, copy] of flips(sealed)) {
       expect(await codeOf(() => openSealed(alice.boxSecret, copy, CTX))).toBe('DECRYPT_FAILED')
     }
     const extended = new Uint8Array(sealed.length + 1)
@@ -122,16 +110,9 @@ describe('properties', () => {
     const msg = utf8Bytes('a short message to mutate')
     const sealed = await sealTo(bob.public.boxKey, msg, CTX)
     await fc.assert(fc.asyncProperty(
-      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'insert', 'delete')), { minLength: 1, maxLength: 4 }),
+      byteEdits(),
       async (edits) => {
-        const b = Array.from(sealed)
-        for (const [pos, val, op] of edits) {
-          const i = pos % (b.length + 1)
-          if (op === 'set' && i < b.length) b[i] = val
-          else if (op === 'insert') b.splice(i, 0, val)
-          else b.splice(i, 1)
-        }
-        const mutated = Uint8Array.from(b)
+        const mutated = applyEdits(sealed, edits)
         const code = await codeOf(() => openSealed(bob.boxSecret, mutated, CTX))
         if (equalBytes(mutated, sealed)) expect(code).toBe('accepted')
         else expect(code).toBe('DECRYPT_FAILED')

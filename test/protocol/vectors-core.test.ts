@@ -8,34 +8,15 @@ import { readFileSync } from 'node:fs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { aeadOpen, aeadSeal, type CryptoProvider, hkdf, nobleProvider, setCrypto, webCryptoProvider } from '../../protocol/crypto.ts'
 import { fromHex, toHex } from '../../protocol/encoding.ts'
-import { PorchlightError } from '../../protocol/errors.ts'
 import { encodeGeohash } from '../../protocol/geohash.ts'
 import {
   areaKey, createIdentity, decodePublicIdentity, encodePublicIdentity, fingerprint, verifyPublicIdentity
 } from '../../protocol/identity.ts'
 import { checkMembershipTag, deriveEpochKeys, membershipTag, privateTopic } from '../../protocol/neighborhood.ts'
 import type { CoreVectors } from '../vectors/generate-core.ts'
+import { codeOrAccepted as rejection, flips } from '../helpers/protocol-fixtures.ts'
 
 const vectors = JSON.parse(readFileSync(new URL('../vectors/core.json', import.meta.url), 'utf8')) as CoreVectors
-
-/** Each copy of `bytes` with one byte changed, at every position. */
-function* flips (bytes: Uint8Array): Generator<[number, Uint8Array]> {
-  for (let i = 0; i < bytes.length; i++) {
-    const copy = bytes.slice()
-    copy[i]! ^= 0x01 << (i % 8)
-    yield [i, copy]
-  }
-}
-
-async function rejection (fn: () => Promise<unknown> | unknown): Promise<string> {
-  try {
-    await fn()
-    return 'accepted'
-  } catch (err) {
-    if (err instanceof PorchlightError) return err.code
-    throw err
-  }
-}
 
 it('the vector file has every section filled', () => {
   for (const key of ['identity', 'areaKey', 'epochKeys', 'membershipTag', 'hkdf', 'aead', 'geohash'] as const) {
