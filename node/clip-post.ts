@@ -115,6 +115,8 @@ export async function getClip (peer: ResidentPeer, post: FeedPost, opts: GetOpti
       ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
       onProgress: (n) => opts.onProgress?.('fetch', n, m.size)
     })
+    // The fetched blocks are kept here (and served to others) only as long as the post lives.
+    await peer.clips().keepUntil(m.cid, post.expires)
   } catch (err) {
     if (isPorchlightError(err)) throw err
     fail('IO', `cannot fetch the clip: ${(err as Error).message}`, err)

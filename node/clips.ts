@@ -32,12 +32,14 @@ import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { create as createDigest } from 'multiformats/hashes/digest'
 import * as dagPb from '@ipld/dag-pb'
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, PeerId } from '@libp2p/interface'
 import { fail, isPorchlightError, PorchlightError } from '../protocol/errors.ts'
 import { equalBytes, utf8Bytes, utf8String } from '../protocol/encoding.ts'
 import { decryptClip, encryptClip, encryptedClipSize, generateClipKey, CLIP_TAG_BYTES, type AesGcmFactory } from '../protocol/clip/stream-aead.ts'
 import { hashTap, type HashFactory } from '../protocol/clip/hash.ts'
 import { MAX_CID_BYTES } from '../protocol/post.ts'
+import { PROTOCOLS } from '../protocol/wire.ts'
+import { blockPeers, fetchBlocks, handleBlocks } from './block-stream.ts'
 
 export const CLIP_STORE_DEFAULTS = {
   /** UnixFS leaf size: 1 MiB (fewer bitswap round trips than 256 KiB). */
@@ -66,6 +68,8 @@ export const CLIP_STORE_DEFAULTS = {
 /** Deepest UnixFS tree walked when deleting (a 4 GiB clip in 1 MiB leaves is 2 levels). */
 const MAX_DAG_DEPTH = 16
 const KEEP_PREFIX = '/porchlight/keep/'
+/** Streamed blocks being written to the blockstore at once. */
+const STORE_AHEAD = 4
 /** A window asked for again after a stall, at most this many times. */
 const MAX_WINDOW_RETRIES = 3
 const RAW_CODEC = raw.code
@@ -135,6 +139,18 @@ export interface ClipStoreInit {
   bitswap?: BitswapOptions
 }
 
+export interface FetchOptions {
+  signal?: AbortSignal
+  /** Only what is stored here. */
+  offline?: boolean
+  /** Ciphertext bytes of each piece as it arrives. */
+  onPiece?: (bytes: number) => void
+  /** Each block this fetch stored here (to delete them if it fails). */
+  onStored?: (cid: CID) => void
+  /** Peers to stream from; default: every connected peer that serves block streams. */
+  peers?: PeerId[]
+}
+
 export interface ReadOptions {
   signal?: AbortSignal
   /** Plaintext bytes released so far. */
@@ -142,6 +158,8 @@ export interface ReadOptions {
   /** Only what is stored here; 'NOT_FOUND' for anything missing. */
   offline?: boolean
   idleTimeoutMs?: number
+  /** Peers to stream from; default every connected peer that serves block streams; [] = bitswap only. */
+  peers?: PeerId[]
 }
 
 /**
@@ -189,6 +207,7 @@ export class ClipStore {
         ...init.bitswap
       })
       await helia.start()
+      await handleBlocks(node, { has: async (cid) => blocks.has(cid), get: async (cid) => collect(blocks.get(cid)) })
       return new ClipStore(helia, blocks, datastore, init)
     } catch (err) {
       await datastore.close().catch(() => {})
@@ -237,7 +256,9 @@ export class ClipStore {
     const cid = parseCid(ref.cid)
     const idle = new IdleTimer(opts.idleTimeoutMs ?? this.idleTimeoutMs)
     const signal = opts.signal === undefined ? idle.signal : AbortSignal.any([idle.signal, opts.signal])
-    const ciphertext = this.cipher(cid, encryptedClipSize(ref.size), { signal, offline: opts.offline === true, onPiece: () => { idle.touch() } })
+    const ciphertext = this.fetchCipher(cid, encryptedClipSize(ref.size), {
+      signal, offline: opts.offline === true, onPiece: () => { idle.touch() }, ...(opts.peers !== undefined ? { peers: opts.peers } : {})
+    })
     const tap = hashTap(decryptClip(ref.key, ciphertext, { aesGcm: nativeAesGcm }), nativeSha256)
     let released = 0
     try {
@@ -259,11 +280,69 @@ export class ClipStore {
   }
 
   /**
+   * A clip's ciphertext (its UnixFS file bytes, `size` of them): from here when stored;
+   * otherwise streamed (block-stream.ts) from a connected peer that has it, and over
+   * bitswap from whoever has it when no stream works. A stream that breaks part-way is
+   * resumed over bitswap from where it stopped. Fetched blocks are stored here.
+   */
+  async * fetchCipher (cid: CID, size: number, opts: FetchOptions = {}): AsyncGenerator<Uint8Array> {
+    let from = 0
+    if (opts.offline !== true && !(await this.blocks.has(cid))) {
+      for (const peer of opts.peers ?? await blockPeers(this.helia.libp2p)) {
+        try {
+          for await (const piece of this.streamFrom(peer, cid, size, opts)) {
+            from += piece.length
+            yield piece
+          }
+          return
+        } catch (err) {
+          if (opts.signal?.aborted === true) throw err
+          if (from > 0) break // resume over bitswap
+        }
+      }
+    }
+    yield * this.cipher(cid, size, { ...opts, from })
+  }
+
+  /**
+   * The file bytes of `cid` streamed from one peer, each block verified and stored here (up
+   * to STORE_AHEAD blocks being written while the next ones arrive).
+   */
+  async * streamFrom (peer: PeerId, cid: CID, size: number, opts: FetchOptions = {}): AsyncGenerator<Uint8Array> {
+    const blockstore = this.helia.blockstore
+    const writing = new Set<Promise<void>>()
+    let failed: unknown
+    const store = async (c: CID, block: Uint8Array): Promise<void> => {
+      if (failed !== undefined) throw failed
+      while (writing.size >= STORE_AHEAD) await Promise.race(writing)
+      const w = (async () => {
+        if (await this.blocks.has(c)) return
+        await blockstore.put(c, block)
+        opts.onStored?.(c)
+      })().catch((err: unknown) => { failed ??= err }).finally(() => { writing.delete(w) })
+      writing.add(w)
+    }
+    try {
+      for await (const piece of fetchBlocks(this.helia.libp2p, peer, cid, size, {
+        ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+        onBlock: store
+      })) {
+        opts.onPiece?.(piece.length)
+        yield piece
+      }
+    } finally {
+      // Whatever happened, the blocks received are on disk (or failed) before we return.
+      await Promise.all(writing)
+    }
+    if (failed !== undefined) throw failed
+  }
+
+  /**
    * The first `size` bytes of a stored or fetchable UnixFS file (a clip's ciphertext), in
    * windows of readWindowBytes: window k+1 is fetched while window k is consumed. Fails if
    * the file is shorter than `size`. `onPiece` is called for each piece as it arrives.
    */
-  async * cipher (cid: CID, size: number, opts: { signal?: AbortSignal, offline?: boolean, onPiece?: (bytes: number) => void, onProgress?: (evt: { type: string, detail: unknown }) => void } = {}): AsyncGenerator<Uint8Array> {
+  async * cipher (cid: CID, size: number, opts: FetchOptions & { from?: number } = {}): AsyncGenerator<Uint8Array> {
     const stop = new AbortController()
     const abortAll = (): void => { stop.abort() }
     opts.signal?.addEventListener('abort', abortAll, { once: true })
@@ -287,7 +366,10 @@ export class ClipStore {
         let got = 0
         try {
           if (opts.offline !== true) arm()
-          for await (const piece of this.catRange(cid, offset, length, own.signal, opts.offline === true, opts.onProgress)) {
+          const onProgress = opts.onStored === undefined
+        ? undefined
+        : (evt: { type: string, detail: unknown }): void => { if (evt.type === 'blocks:get:blockstore:put') opts.onStored!(evt.detail as CID) }
+      for await (const piece of this.catRange(cid, offset, length, own.signal, opts.offline === true, onProgress)) {
             pieces.push(piece)
             got += piece.length
             opts.onPiece?.(piece.length)
@@ -310,8 +392,9 @@ export class ClipStore {
       return p
     }
     try {
-      let next = start(0)
-      for (let offset = 0; next !== undefined; offset += window) {
+      const first = opts.from ?? 0
+      let next = start(first)
+      for (let offset = first; next !== undefined; offset += window) {
         const current = next
         next = start(offset + window)
         yield * await current
@@ -413,6 +496,7 @@ export class ClipStore {
   }
 
   async stop (): Promise<void> {
+    await this.helia.libp2p.unhandle(PROTOCOLS.blocks).catch(() => {})
     await this.helia.stop().catch(() => {})
     await this.datastore.close().catch(() => {})
     await this.blocks.close().catch(() => {})

@@ -192,7 +192,7 @@ export class PinService {
       if (this.inFlight.size >= (this.init.maxConcurrent ?? PIN_DEFAULTS.maxConcurrent)) fail('RATE_LIMITED', 'too many pins in progress; try again shortly')
       this.inFlight.set(key, { topic: req.topic, size: req.size })
       try {
-        if (entries === undefined) await this.fetchAndPin(cid, req, progress)
+        if (entries === undefined) await this.fetchAndPin(cid, req, from, progress)
         this.ledger.set(key, [...(entries ?? []), { topic: req.topic, size: req.size, exp: req.exp }])
         await this.saveLedger(cid)
       } finally {
@@ -208,17 +208,23 @@ export class PinService {
   }
 
   /** Fetches every block of the clip over bitswap (bounded), then pins it; on failure deletes what it fetched. */
-  private async fetchAndPin (cid: CID, req: PinRequest, progress: (bytes: number) => void): Promise<void> {
+  /**
+   * Fetches every block of the clip, then pins it; on failure deletes what it fetched.
+   * First as one block stream from the requester (who holds the clip); if it does not serve
+   * streams, or the stream breaks, over bitswap: the root within rootTimeoutMs (else an
+   * unknown CID), its UnixFS size checked against the request, then the rest. Either way the
+   * blocks stored are bounded by the declared size.
+   */
+  private async fetchAndPin (cid: CID, req: PinRequest, from: PeerId, progress: (bytes: number) => void): Promise<void> {
     const helia = this.clips.helia
     const fetched: CID[] = []
     const maxBlocks = Math.ceil(req.size / MIN_AVG_BLOCK_BYTES) + 16
     const abort = new AbortController()
-    const onProgress = (evt: { type: string, detail: unknown }): void => {
-      if (evt.type !== 'blocks:get:blockstore:put') return
-      fetched.push(evt.detail as CID)
+    const onStored = (c: CID): void => {
+      fetched.push(c)
       if (fetched.length > maxBlocks) abort.abort(new PorchlightError('TOO_LARGE', 'the clip has too many blocks for its size'))
     }
-    let stage = 'root'
+    let stage = 'stream'
     let idleFired = false
     let idle: NodeJS.Timeout | undefined
     const idleMs = this.init.idleTimeoutMs ?? PIN_DEFAULTS.idleTimeoutMs
@@ -227,24 +233,36 @@ export class PinService {
       idle = setTimeout(() => { idleFired = true; abort.abort(new Error('idle')) }, idleMs)
       idle.unref()
     }
+    let n = 0
     try {
-      // A timer of our own: on Node 20, AbortSignal.any over an AbortSignal.timeout nobody
-      // else references can be collected before it fires, and the fetch then never ends.
-      const rootTimer = setTimeout(() => { abort.abort(new Error('root timeout')) }, this.init.rootTimeoutMs ?? PIN_DEFAULTS.rootTimeoutMs)
-      let stat: { type: string, size: bigint }
-      try {
-        stat = await this.clips.fs.stat(cid, { signal: abort.signal, onProgress } as never)
-      } finally {
-        clearTimeout(rootTimer)
-      }
-      if (stat.type !== 'file' && stat.type !== 'raw') fail('MALFORMED', 'that CID is not a clip')
-      if (Number(stat.size) !== req.size) fail('BAD_ARGUMENT', `the clip is ${stat.size} bytes, the request says ${req.size}`)
-      stage = 'blocks'
       touch()
-      let n = 0
-      for await (const piece of this.clips.cipher(cid, req.size, { signal: abort.signal, onProgress, onPiece: touch })) {
-        n += piece.length
-        progress(n)
+      try {
+        for await (const piece of this.clips.streamFrom(from, cid, req.size, { signal: abort.signal, onStored, onPiece: touch })) {
+          n += piece.length
+          progress(n)
+        }
+      } catch (err) {
+        if (abort.signal.aborted) throw err
+        // The requester says it does not have the clip: there is nothing to pin.
+        if (isPorchlightError(err, 'NOT_FOUND') && n === 0) fail('NOT_FOUND', `could not fetch clip ${req.cid.slice(0, 16)}… from you (unknown CID?)`, err)
+        stage = 'root'
+        // A timer of our own: on Node 20, AbortSignal.any over an AbortSignal.timeout nobody
+        // else references can be collected before it fires, and the fetch then never ends.
+        const rootTimer = setTimeout(() => { abort.abort(new Error('root timeout')) }, this.init.rootTimeoutMs ?? PIN_DEFAULTS.rootTimeoutMs)
+        let stat: { type: string, size: bigint }
+        try {
+          stat = await this.clips.fs.stat(cid, { signal: abort.signal } as never)
+        } finally {
+          clearTimeout(rootTimer)
+        }
+        if (stat.type !== 'file' && stat.type !== 'raw') fail('MALFORMED', 'that CID is not a clip')
+        if (Number(stat.size) !== req.size) fail('BAD_ARGUMENT', `the clip is ${stat.size} bytes, the request says ${req.size}`)
+        stage = 'blocks'
+        touch()
+        for await (const piece of this.clips.cipher(cid, req.size, { signal: abort.signal, onStored, onPiece: touch, from: n })) {
+          n += piece.length
+          progress(n)
+        }
       }
       clearTimeout(idle)
       stage = 'pin'

@@ -13,7 +13,8 @@ import { encryptedClipSize } from './clip/stream-aead.ts'
 export const PROTOCOLS = {
   push: '/porchlight/push/1',
   sync: '/porchlight/sync/1',
-  pin: '/porchlight/pin/1'
+  pin: '/porchlight/pin/1',
+  blocks: '/porchlight/blocks/1'
 } as const
 
 /** Largest frame on any Porchlight stream. */
@@ -186,4 +187,50 @@ export function encodePinProgress (bytes: number): Uint8Array {
 
 export function decodePinProgress (bytes: Uint8Array): number {
   return decodeStruct(PIN_PROGRESS, bytes).uint('n', MAX_PIN_BYTES)
+}
+
+// ---- /porchlight/blocks/1 ----
+//
+// Streams a clip's ciphertext blocks from a peer that stores them (a relay that pinned it, its
+// author), on one stream: the fast path beside bitswap, which asks for blocks a wantlist at a
+// time. Frames are length-prefixed (unsigned varint).
+//   requester: 'pl/blocks' v1 { cid, size, credit }   size: the UnixFS file size it expects,
+//              1..MAX_PIN_BYTES; credit: bytes of BLOCK_FRAMEs it can take, 1..MAX_CREDIT_BYTES
+//   requester: 'pl/credit' v1 { n }                   n more bytes, any number of times
+//   server:    BLOCK_FRAME (0x01) || block bytes       the DAG's blocks, depth-first, root first,
+//                                                      never beyond the credit granted
+//   server:    END_FRAME (0x00) || 'pl/result' bytes   last frame: ok, or why not (NOT_FOUND...)
+// Credit is the flow control: libp2p streams do not hold back a fast sender from a slow
+// reader. Nothing in a frame is trusted: the requester hashes every block against the CID it
+// expects next in its own walk of the DAG. A block is at most MAX_BLOCK_BYTES.
+
+export const MAX_BLOCK_BYTES = 2 * 1024 * 1024
+/** Most credit a requester may hold out at once: 64 MiB. */
+export const MAX_CREDIT_BYTES = 64 * 1024 * 1024
+export const BLOCK_FRAME = 0x01
+export const END_FRAME = 0x00
+const BLOCKS_REQUEST: StructSpec = { domain: 'pl/blocks', version: 1, required: ['cid', 'size', 'credit'], maxBytes: 256 }
+const CREDIT: StructSpec = { domain: 'pl/credit', version: 1, required: ['n'], maxBytes: 64 }
+
+export interface BlocksRequest { cid: string, size: number, credit: number }
+
+export function encodeBlocksRequest (req: BlocksRequest): Uint8Array {
+  checkPinFields({ topic: '', epoch: 0, cid: req.cid, size: req.size, ts: 0, exp: 0 })
+  if (!Number.isSafeInteger(req.credit) || req.credit < 1 || req.credit > MAX_CREDIT_BYTES) fail('OUT_OF_RANGE', 'credit')
+  return encodeStruct(BLOCKS_REQUEST, { cid: req.cid, size: req.size, credit: req.credit })
+}
+
+export function decodeBlocksRequest (bytes: Uint8Array): BlocksRequest {
+  const f = decodeStruct(BLOCKS_REQUEST, bytes)
+  const req = { cid: f.string('cid', MAX_CID_BYTES, 1), size: f.uint('size', MAX_PIN_BYTES, 1), credit: f.uint('credit', MAX_CREDIT_BYTES, 1) }
+  checkPinFields({ topic: '', epoch: 0, cid: req.cid, size: req.size, ts: 0, exp: 0 })
+  return req
+}
+
+export function encodeCredit (n: number): Uint8Array {
+  return encodeStruct(CREDIT, { n })
+}
+
+export function decodeCredit (bytes: Uint8Array): number {
+  return decodeStruct(CREDIT, bytes).uint('n', MAX_CREDIT_BYTES, 1)
 }

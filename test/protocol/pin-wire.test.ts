@@ -5,7 +5,8 @@ import { isPorchlightError } from '../../protocol/errors.ts'
 import { encodeCbor, encodeStruct } from '../../protocol/encoding.ts'
 import { randomBytes } from '../../protocol/crypto.ts'
 import {
-  checkPinTag, decodePinProgress, decodePinRequest, encodePinProgress, encodePinRequest, MAX_PIN_BYTES, type PinFields
+  checkPinTag, decodeBlocksRequest, decodeCredit, decodePinProgress, decodePinRequest, encodeBlocksRequest, encodeCredit, encodePinProgress,
+  encodePinRequest, MAX_CREDIT_BYTES, MAX_PIN_BYTES, type PinFields
 } from '../../protocol/wire.ts'
 
 const CID = 'bafybeibn3r5gxwosn7wu5xsjhwcwfui7olnb342yeb445hoxzrwwzx2mry'
@@ -77,5 +78,21 @@ describe('pin progress', () => {
   it('round-trips and is bounded', () => {
     expect(decodePinProgress(encodePinProgress(12345))).toBe(12345)
     expect(codeOf(() => decodePinProgress(encodeStruct({ domain: 'pl/pin-progress', version: 1, required: ['n'], maxBytes: 64 }, { n: MAX_PIN_BYTES + 1 })))).toBe('OUT_OF_RANGE')
+  })
+})
+
+describe('block stream request and credit', () => {
+  it('round-trip, strict and bounded', () => {
+    const req = { cid: CID, size: 1234, credit: 4 * 1024 * 1024 }
+    expect(decodeBlocksRequest(encodeBlocksRequest(req))).toEqual(req)
+    expect(decodeCredit(encodeCredit(1 << 20))).toBe(1 << 20)
+    expect(codeOf(() => encodeBlocksRequest({ ...req, credit: 0 }))).toBe('OUT_OF_RANGE')
+    expect(codeOf(() => encodeBlocksRequest({ ...req, credit: MAX_CREDIT_BYTES + 1 }))).toBe('OUT_OF_RANGE')
+    expect(codeOf(() => encodeBlocksRequest({ ...req, cid: 'no spaces please' }))).toBe('OUT_OF_RANGE')
+    const raw = (fields: Record<string, unknown>): Uint8Array => encodeCbor({ t: 'pl/blocks', v: 1, ...req, ...fields } as never)
+    expect(codeOf(() => decodeBlocksRequest(raw({ size: 0 })))).toBe('OUT_OF_RANGE')
+    expect(codeOf(() => decodeBlocksRequest(raw({ credit: MAX_CREDIT_BYTES + 1 })))).toBe('OUT_OF_RANGE')
+    expect(codeOf(() => decodeBlocksRequest(raw({ extra: true })))).toBe('EXTRA_FIELD')
+    expect(codeOf(() => decodeCredit(encodeCbor({ t: 'pl/credit', v: 1, n: 0 } as never)))).toBe('OUT_OF_RANGE')
   })
 })

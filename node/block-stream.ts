@@ -1,0 +1,313 @@
+/**
+ * `/porchlight/blocks/1` (protocol/wire.ts): a clip's blocks streamed on one libp2p stream,
+ * depth-first from the root, by a peer that stores them. The fast path beside bitswap:
+ * Helia's bitswap asks for blocks a wantlist message at a time, each on a new stream, which
+ * on loopback here caps at ~20-50 MB/s; one stream runs at the stream's own speed.
+ *
+ * Trust nothing in the frames: the requester walks the DAG itself, hashes every block
+ * against the CID it expects next (SHA-256 multihashes only), and counts the file bytes
+ * against the size it asked for. The content is ciphertext; the key is never involved.
+ */
+import { createHash } from 'node:crypto'
+import { lpStream } from '@libp2p/utils'
+import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import * as dagPb from '@ipld/dag-pb'
+import { UnixFS } from 'ipfs-unixfs'
+import { fail, isPorchlightError, PorchlightError } from '../protocol/errors.ts'
+import { equalBytes } from '../protocol/encoding.ts'
+import {
+  BLOCK_FRAME, END_FRAME, MAX_BLOCK_BYTES, MAX_CREDIT_BYTES, PROTOCOLS, decodeBlocksRequest, decodeCredit, decodeResult, encodeBlocksRequest,
+  encodeCredit, encodeResult, type Result
+} from '../protocol/wire.ts'
+
+export const BLOCK_STREAM_DEFAULTS = {
+  /** Requests served at once. */
+  maxInboundStreams: 8,
+  /** Longest wait for one frame (either side). */
+  frameTimeoutMs: 20_000
+} as const
+
+/**
+ * Credit the requester grants: 4 MiB at first, then back in steps of at least 1 MiB as it
+ * consumes frames. At most this much is ever in flight or waiting to be read. (Measured on
+ * loopback between two processes: 4 MiB fetches as fast as 8 MiB, with ~25 MiB less RSS.)
+ */
+const INITIAL_CREDIT = 4 * 1024 * 1024
+const CREDIT_STEP = 1024 * 1024
+
+/** Deepest DAG walked (a 4 GiB clip in 1 MiB leaves with 174 links per node is 3 levels). */
+const MAX_DEPTH = 16
+/** Smallest average block accepted: bounds the blocks one request can make either side handle. */
+const MIN_AVG_BLOCK_BYTES = 16 * 1024
+const SHA2_256 = 0x12
+
+/** Where the server reads blocks from (the clip store's blockstore). */
+export interface BlockSource {
+  has (cid: CID): Promise<boolean>
+  get (cid: CID): Promise<Uint8Array>
+}
+
+/** Serves `/porchlight/blocks/1` from `source`. */
+export async function handleBlocks (node: Libp2p, source: BlockSource): Promise<void> {
+  await node.handle(PROTOCOLS.blocks, async (stream: Stream) => {
+    const lp = lpStream(stream, { maxDataLength: MAX_BLOCK_BYTES + 1 })
+    const timeout = BLOCK_STREAM_DEFAULTS.frameTimeoutMs
+    let result: Result = { ok: true }
+    try {
+      const req = decodeBlocksRequest((await lp.read({ signal: AbortSignal.timeout(timeout) })).subarray())
+      const credit = new Credit(req.credit)
+      // Credit frames arrive while blocks go out; the loop ends with the stream.
+      void (async () => {
+        try {
+          for (;;) credit.add(decodeCredit((await lp.read()).subarray()))
+        } catch (err) {
+          credit.close(err)
+        }
+      })()
+      let root: CID
+      try { root = CID.parse(req.cid) } catch { fail('BAD_ARGUMENT', 'not a CID') }
+      if (!(await source.has(root))) fail('NOT_FOUND', 'that clip is not stored here')
+      const maxBlocks = Math.ceil(req.size / MIN_AVG_BLOCK_BYTES) + 16
+      let blocks = 0
+      // Depth-first, links in order: the order the requester expects them in.
+      const stack: Array<{ cid: CID, depth: number }> = [{ cid: root, depth: 0 }]
+      const read = async (cid: CID): Promise<Uint8Array> => {
+        if (!(await source.has(cid))) fail('NOT_FOUND', 'part of that clip is not stored here')
+        return frame(BLOCK_FRAME, await source.get(cid))
+      }
+      // One block read ahead while the previous one is being written (leaves are leaves:
+      // only dag-pb nodes, read before their children, change what comes next).
+      let ahead: Promise<Uint8Array> | undefined
+      while (stack.length > 0) {
+        const { cid, depth } = stack.pop()!
+        if (++blocks > maxBlocks || depth > MAX_DEPTH) fail('TOO_LARGE', 'the DAG is larger than the size asked for')
+        const block = await (ahead ?? read(cid))
+        ahead = undefined
+        if (cid.code === dagPb.code) {
+          const links = dagPb.decode(block.subarray(1)).Links
+          for (let i = links.length - 1; i >= 0; i--) stack.push({ cid: links[i]!.Hash as CID, depth: depth + 1 })
+        }
+        const next = stack[stack.length - 1]
+        if (next !== undefined) { ahead = read(next.cid); ahead.catch(() => {}) }
+        await credit.take(block.length, timeout)
+        await lp.write(block, { signal: AbortSignal.timeout(timeout) })
+      }
+    } catch (err) {
+      result = isPorchlightError(err) ? { ok: false, code: err.code, message: err.message } : { ok: false, code: 'IO', message: 'cannot read the clip' }
+    }
+    try {
+      await lp.write(frame(END_FRAME, encodeResult(result)), { signal: AbortSignal.timeout(timeout) })
+      await stream.close()
+    } catch {
+      stream.abort(new Error('blocks reply failed'))
+    }
+  }, { maxInboundStreams: BLOCK_STREAM_DEFAULTS.maxInboundStreams })
+}
+
+export interface FetchBlocksOptions {
+  signal?: AbortSignal
+  /** Called with every verified block, before its content is yielded (to store it). */
+  onBlock?: (cid: CID, block: Uint8Array) => Promise<void>
+}
+
+/**
+ * The content (UnixFS file bytes) of the DAG at `root` from `peer`, verified block by block.
+ * Exactly `size` bytes or a PorchlightError: NOT_FOUND if the peer does not have it,
+ * MALFORMED / BAD_LENGTH for a block that does not hash to the CID it should.
+ */
+export async function * fetchBlocks (node: Libp2p, peer: PeerId, root: CID, size: number, opts: FetchBlocksOptions = {}): AsyncGenerator<Uint8Array> {
+  const timeout = BLOCK_STREAM_DEFAULTS.frameTimeoutMs
+  const signal = (): AbortSignal => opts.signal === undefined ? AbortSignal.timeout(timeout) : AbortSignal.any([opts.signal, AbortSignal.timeout(timeout)])
+  let stream: Stream | undefined
+  try {
+    stream = await node.dialProtocol(peer, PROTOCOLS.blocks, { signal: signal() })
+    // No lpStream here: its reader would buffer the whole reply (see FrameReader).
+    const frames = new FrameReader(stream)
+    const send = async (bytes: Uint8Array): Promise<void> => {
+      if (!stream!.send(lengthPrefixed(bytes))) await stream!.onDrain({ signal: signal() })
+    }
+    await send(encodeBlocksRequest({ cid: root.toString(), size, credit: INITIAL_CREDIT }))
+    let consumed = 0
+    const expected: Array<{ cid: CID, depth: number }> = [{ cid: root, depth: 0 }]
+    let out = 0
+    for (;;) {
+      const frame = await frames.read(signal())
+      if (frame[0] === END_FRAME) {
+        const r = decodeResult(frame.subarray(1))
+        if (!r.ok) fail(r.code ?? 'UNAVAILABLE', r.message ?? 'the peer refused')
+        if (expected.length > 0 || out !== size) fail('MALFORMED', 'the clip ended early')
+        await stream.close()
+        return
+      }
+      if (frame[0] !== BLOCK_FRAME) fail('MALFORMED', 'unknown frame')
+      consumed += frame.length
+      if (consumed >= CREDIT_STEP) { await send(encodeCredit(consumed)); consumed = 0 }
+      const block = frame.subarray(1)
+      const next = expected.pop() ?? fail('MALFORMED', 'more blocks than the clip has')
+      if (next.depth > MAX_DEPTH) fail('TOO_LARGE', 'the clip DAG is too deep')
+      if (next.cid.multihash.code !== SHA2_256) fail('UNSUPPORTED', 'clip blocks must be SHA-256 addressed')
+      if (!equalBytes(createHash('sha256').update(block).digest(), next.cid.multihash.digest)) fail('MALFORMED', 'a block does not match its CID')
+      await opts.onBlock?.(next.cid, block)
+      let data: Uint8Array | undefined
+      if (next.cid.code === raw.code) {
+        data = block
+      } else if (next.cid.code === dagPb.code) {
+        const node = dagPb.decode(block)
+        if (node.Data !== undefined) data = UnixFS.unmarshal(node.Data).data
+        for (let i = node.Links.length - 1; i >= 0; i--) expected.push({ cid: node.Links[i]!.Hash as CID, depth: next.depth + 1 })
+      } else {
+        fail('UNSUPPORTED', 'clip blocks must be raw or dag-pb')
+      }
+      if (data !== undefined && data.length > 0) {
+        out += data.length
+        if (out > size) fail('MALFORMED', 'the clip is larger than its size')
+        yield data
+      }
+    }
+  } catch (err) {
+    stream?.abort(new Error('blocks fetch failed'))
+    if (isPorchlightError(err)) throw err
+    throw new PorchlightError('UNAVAILABLE', `block stream failed: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+/**
+ * Length-prefixed frames (unsigned varint length, as lpStream writes them). libp2p 3 streams
+ * emit data as it arrives whatever the reader does (lpStream buffers it and fails past
+ * 4 MiB; pausing a yamux stream does not hold the sender back for long), so the server sends
+ * only what the reader granted in credit, and this buffer stays within that.
+ */
+class FrameReader {
+  private readonly chunks: Uint8Array[] = []
+  private buffered = 0
+  private ended: Error | true | undefined
+  private wake: (() => void) | undefined
+
+  constructor (stream: Stream) {
+    stream.addEventListener('message', (evt) => {
+      const data = evt.data instanceof Uint8Array ? evt.data : evt.data.subarray()
+      this.chunks.push(data)
+      this.buffered += data.length
+      // The server sends only what we granted: more than that (plus framing) is a broken peer.
+      if (this.buffered > MAX_CREDIT_BYTES + MAX_BLOCK_BYTES) { this.ended = new Error('sent more than granted'); stream.abort(this.ended) }
+      this.notify()
+    })
+    stream.addEventListener('close', (evt) => { this.ended = evt.error ?? true; this.notify() })
+    stream.addEventListener('remoteCloseWrite', () => { this.ended = true; this.notify() })
+  }
+
+  /** The next frame's body; throws if the stream ends first or `signal` aborts. */
+  async read (signal: AbortSignal): Promise<Uint8Array> {
+    let length = 0
+    for (let shift = 0; ; shift += 7) {
+      if (shift > 28) fail('MALFORMED', 'frame length too long')
+      const byte = (await this.take(1, signal))[0]!
+      length += (byte & 0x7f) * 2 ** shift
+      if ((byte & 0x80) === 0) break
+    }
+    if (length > MAX_BLOCK_BYTES + 1) fail('TOO_LARGE', 'frame too large')
+    return await this.take(length, signal)
+  }
+
+  private async take (n: number, signal: AbortSignal): Promise<Uint8Array> {
+    while (this.buffered < n) {
+      if (this.ended !== undefined) fail('UNAVAILABLE', this.ended === true ? 'the stream ended' : `the stream failed: ${this.ended.message}`)
+      signal.throwIfAborted()
+      await new Promise<void>((resolve) => {
+        const done = (): void => { signal.removeEventListener('abort', done); this.wake = undefined; resolve() }
+        this.wake = done
+        signal.addEventListener('abort', done, { once: true })
+      })
+    }
+    let out: Uint8Array
+    const first = this.chunks[0]!
+    if (first.length >= n) {
+      out = first.subarray(0, n)
+      if (first.length === n) this.chunks.shift(); else this.chunks[0] = first.subarray(n)
+    } else {
+      out = new Uint8Array(n)
+      let o = 0
+      while (o < n) {
+        const c = this.chunks[0]!
+        const k = Math.min(c.length, n - o)
+        out.set(c.subarray(0, k), o)
+        o += k
+        if (k === c.length) this.chunks.shift(); else this.chunks[0] = c.subarray(k)
+      }
+    }
+    this.buffered -= n
+    return out
+  }
+
+  private notify (): void { this.wake?.() }
+}
+
+/** Bytes the server may still send; `take` waits for more credit. */
+class Credit {
+  private wake: (() => void) | undefined
+  private closed: unknown
+
+  constructor (private available: number) {}
+
+  add (n: number): void {
+    this.available += n
+    if (this.available > MAX_CREDIT_BYTES) this.close(new PorchlightError('OUT_OF_RANGE', 'credit over its bound'))
+    this.wake?.()
+  }
+
+  close (err: unknown): void {
+    this.closed ??= err
+    this.wake?.()
+  }
+
+  async take (n: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (this.available < n) {
+      if (this.closed !== undefined && this.available < n) fail('UNAVAILABLE', 'the requester stopped reading')
+      const left = deadline - Date.now()
+      if (left <= 0) fail('TIMEOUT', 'the requester granted no credit in time')
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left)
+        this.wake = () => { clearTimeout(timer); this.wake = undefined; resolve() }
+      })
+    }
+    this.available -= n
+  }
+}
+
+/** An unsigned-varint length, then the bytes (a small frame: the request). */
+function lengthPrefixed (body: Uint8Array): Uint8Array {
+  const prefix: number[] = []
+  let n = body.length
+  do { prefix.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0)); n = Math.floor(n / 128) } while (n > 0)
+  const out = new Uint8Array(prefix.length + body.length)
+  out.set(prefix, 0)
+  out.set(body, prefix.length)
+  return out
+}
+
+/** A kind byte and a body in one array (one copy of the block: cheap beside hashing it). */
+function frame (kind: number, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(1 + body.length)
+  out[0] = kind
+  out.set(body, 1)
+  return out
+}
+
+/**
+ * Connected peers to ask for a block stream: those known (from identify) to serve
+ * `/porchlight/blocks/1` first, then those whose protocols are not known yet; never those
+ * known not to (asking them would only cost a failed negotiation).
+ */
+export async function blockPeers (node: Libp2p): Promise<PeerId[]> {
+  const known: PeerId[] = []
+  const unknown: PeerId[] = []
+  for (const peer of node.getPeers()) {
+    const p = await node.peerStore.get(peer).catch(() => undefined)
+    if (p === undefined || p.protocols.length === 0) unknown.push(peer)
+    else if (p.protocols.includes(PROTOCOLS.blocks)) known.push(peer)
+  }
+  return [...known, ...unknown]
+}

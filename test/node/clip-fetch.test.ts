@@ -1,0 +1,169 @@
+// Fetching a clip between two peers: over a block stream, over bitswap alone, resumed over
+// bitswap when a stream breaks part-way, and never trusting what a stream sends.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes as nodeRandom } from 'node:crypto'
+import { lpStream } from '@libp2p/utils'
+import * as dagPb from '@ipld/dag-pb'
+import type { Stream } from '@libp2p/interface'
+import { CID } from 'multiformats/cid'
+import { isPorchlightError } from '../../protocol/errors.ts'
+import { sha256 } from '../../protocol/crypto.ts'
+import { encryptedClipSize } from '../../protocol/clip/stream-aead.ts'
+import { BLOCK_FRAME, END_FRAME, PROTOCOLS, decodeBlocksRequest, encodeResult } from '../../protocol/wire.ts'
+import { createNode, type PorchlightNode } from '../../node/libp2p.ts'
+import { ClipStore, type AddedClip } from '../../node/clips.ts'
+import { fetchBlocks, handleBlocks } from '../../node/block-stream.ts'
+
+const MiB = 1024 * 1024
+let dir: string
+let a: PorchlightNode
+let b: PorchlightNode
+let storeA: ClipStore
+let storeB: ClipStore
+let plain: Uint8Array
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pl-fetch-'))
+  a = await createNode({ tcpPort: 0 })
+  b = await createNode({ tcpPort: 0 })
+  storeA = await ClipStore.open(a, join(dir, 'a'))
+  storeB = await ClipStore.open(b, join(dir, 'b'))
+  plain = new Uint8Array(nodeRandom(5 * MiB + 12345))
+  await b.dial(a.getMultiaddrs()[0]!)
+})
+
+afterAll(async () => {
+  await storeA.stop()
+  await storeB.stop()
+  await a.stop()
+  await b.stop()
+  await rm(dir, { recursive: true, force: true })
+})
+
+async function readAll (store: ClipStore, ref: AddedClip, opts: Parameters<ClipStore['read']>[1] = {}): Promise<Uint8Array> {
+  const parts: Uint8Array[] = []
+  let n = 0
+  for await (const p of store.read(ref, { idleTimeoutMs: 20_000, ...opts })) { parts.push(p); n += p.length }
+  const out = new Uint8Array(n)
+  let o = 0
+  for (const p of parts) { out.set(p, o); o += p.length }
+  return out
+}
+
+async function codeOf (fn: () => Promise<unknown>): Promise<string> {
+  try { await fn() } catch (err) { return isPorchlightError(err) ? err.code : `THROW ${(err as Error).message}` }
+  return 'OK'
+}
+
+/** Blocks of a stored DAG in depth-first order, as the server sends them. */
+async function dagBlocks (store: ClipStore, root: CID): Promise<Array<{ cid: CID, bytes: Uint8Array }>> {
+  const out: Array<{ cid: CID, bytes: Uint8Array }> = []
+  const walk = async (cid: CID): Promise<void> => {
+    const chunks: Uint8Array[] = []
+    for await (const c of store.helia.blockstore.get(cid, { offline: true })) chunks.push(c)
+    const bytes = Uint8Array.from(Buffer.concat(chunks))
+    out.push({ cid, bytes })
+    if (cid.code === dagPb.code) for (const l of dagPb.decode(bytes).Links) await walk(l.Hash as CID)
+  }
+  await walk(root)
+  return out
+}
+
+/** Replaces A's block server with `serve` for one test. */
+async function withServer (serve: (stream: Stream, blocks: Array<{ cid: CID, bytes: Uint8Array }>) => Promise<void>, blocks: Array<{ cid: CID, bytes: Uint8Array }>, fn: () => Promise<void>): Promise<void> {
+  await a.unhandle(PROTOCOLS.blocks)
+  await a.handle(PROTOCOLS.blocks, async (stream: Stream) => { await serve(stream, blocks) })
+  try {
+    await fn()
+  } finally {
+    // Back to the real server, reading A's store.
+    await a.unhandle(PROTOCOLS.blocks)
+    await handleBlocks(a, {
+      has: async (cid) => storeA.helia.blockstore.has(cid),
+      get: async (cid) => {
+        const chunks: Uint8Array[] = []
+        for await (const c of storeA.helia.blockstore.get(cid, { offline: true })) chunks.push(c)
+        return Uint8Array.from(Buffer.concat(chunks))
+      }
+    })
+  }
+}
+
+function frame (kind: number, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(1 + body.length)
+  out[0] = kind
+  out.set(body, 1)
+  return out
+}
+
+describe('clip fetch between peers', () => {
+  it('over a block stream (stored on arrival) and over bitswap alone give the same bytes', async () => {
+    const viaStream = await storeA.add([plain])
+    expect(sha256(await readAll(storeB, viaStream))).toEqual(sha256(plain))
+    expect(await storeB.has(viaStream.cid)).toBe(true) // B can serve it now
+    expect(sha256(await readAll(storeB, viaStream, { offline: true }))).toEqual(sha256(plain))
+
+    const viaBitswap = await storeA.add([plain])
+    expect(sha256(await readAll(storeB, viaBitswap, { peers: [] }))).toEqual(sha256(plain))
+  })
+
+  it('a stream that breaks part-way is resumed over bitswap', async () => {
+    const ref = await storeA.add([plain])
+    const blocks = await dagBlocks(storeA, CID.parse(ref.cid))
+    expect(blocks.length).toBeGreaterThan(3)
+    await withServer(async (stream, bl) => {
+      const lp = lpStream(stream, { maxDataLength: 3 * MiB })
+      await lp.read()
+      for (const blk of bl.slice(0, 3)) await lp.write(frame(BLOCK_FRAME, blk.bytes))
+      await lp.write(frame(END_FRAME, encodeResult({ ok: false, code: 'IO', message: 'disk went away' })))
+      await stream.close()
+    }, blocks, async () => {
+      expect(sha256(await readAll(storeB, ref))).toEqual(sha256(plain))
+    })
+  })
+
+  it('a tampered block in a stream is caught; the clip still arrives over bitswap', async () => {
+    const ref = await storeA.add([plain])
+    const blocks = await dagBlocks(storeA, CID.parse(ref.cid))
+    await withServer(async (stream, bl) => {
+      const lp = lpStream(stream, { maxDataLength: 3 * MiB })
+      await lp.read()
+      for (const [i, blk] of bl.entries()) {
+        const bytes = blk.bytes.slice()
+        if (i === 2) bytes[100]! ^= 1
+        await lp.write(frame(BLOCK_FRAME, bytes))
+      }
+      await lp.write(frame(END_FRAME, encodeResult({ ok: true })))
+      await stream.close()
+    }, blocks, async () => {
+      const root = CID.parse(ref.cid)
+      const size = encryptedClipSize(ref.size)
+      expect(await codeOf(async () => { for await (const _ of fetchBlocks(b, a.peerId, root, size)) { /* drain */ } })).toBe('MALFORMED')
+      expect(sha256(await readAll(storeB, ref))).toEqual(sha256(plain))
+    })
+  })
+
+  it('a stream is refused for what is not stored, and for more than was asked', async () => {
+    const ref = await storeA.add([plain])
+    const root = CID.parse(ref.cid)
+    const size = encryptedClipSize(ref.size)
+    const other = await storeB.add([new Uint8Array(nodeRandom(1000))])
+    expect(await codeOf(async () => { for await (const _ of fetchBlocks(b, a.peerId, CID.parse(other.cid), other.stored)) { /* drain */ } })).toBe('NOT_FOUND')
+    // Asking for fewer bytes than the clip has: the requester stops it.
+    expect(await codeOf(async () => { for await (const _ of fetchBlocks(b, a.peerId, root, size - 1)) { /* drain */ } })).toBe('MALFORMED')
+    // A request that is not one.
+    await withServer(async (stream) => {
+      const lp = lpStream(stream, { maxDataLength: 3 * MiB })
+      let code = 'OK'
+      try { decodeBlocksRequest((await lp.read()).subarray()) } catch (err) { code = isPorchlightError(err) ? err.code : 'THROW' }
+      expect(code).toBe('OK')
+      await lp.write(frame(END_FRAME, encodeResult({ ok: false, code: 'NOT_FOUND', message: 'no' })))
+      await stream.close()
+    }, [], async () => {
+      expect(await codeOf(async () => { for await (const _ of fetchBlocks(b, a.peerId, root, size)) { /* drain */ } })).toBe('NOT_FOUND')
+    })
+  })
+})
