@@ -78,6 +78,8 @@ const DELIVERY_INTERVAL_MS = 50
 const DELIVERY_WINDOW_MS = 5_000
 /** Quiet time between delivery phases, so one phase's stragglers do not load the next. */
 const PHASE_GAP_MS = 500
+/** libp2p's connection monitor pings every connection this often (libp2p 3 default). */
+const LIBP2P_PING_INTERVAL_MS = 10_000
 /** Time for gossipsub meshes to form after subscribing (heartbeat every 1 s). */
 const MESH_SETTLE_MS = 3_000
 const CATCH_UP_POSTS = 10_000
@@ -375,7 +377,15 @@ async function deliveryNetwork (size: number, seed: number): Promise<{ plain: Ph
   const relay = await startRelay(h)
   const residents: PorchlightNode[] = []
   try {
-    for (let i = 1; i < size; i++) residents.push(await createNode({ tcpPort: 0 }))
+    // Starts spread over one libp2p ping interval: every node pings all its connections every
+    // 10 s from its start, and 50 nodes started at once in one process stall it ~100-200 ms
+    // together every 10 s, which real peers (started at different times) never do.
+    const stagger = LIBP2P_PING_INTERVAL_MS / size
+    for (let i = 1; i < size; i++) {
+      const next = performance.now() + stagger
+      residents.push(await createNode({ tcpPort: 0 }))
+      await sleep(next - performance.now())
+    }
     const nodes = [relay.node, ...residents]
     relay.node.services.pubsub.subscribe(plainTopic)
     // Residents: the validator (before forwarding) decodes, checks the membership tag and
