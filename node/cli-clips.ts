@@ -1,7 +1,12 @@
 /**
  * CLI pieces for clips: `porchlight clip get POST_ID [-o FILE]`, and the `--clip FILE` step of
  * `porchlight post` (attachWithProgress). Both show a progress bar on a terminal and plain
- * lines otherwise (node/progress.ts). Merged into the command table through cli-network.ts.
+ * lines otherwise (node/progress.ts), on stderr, and nothing with --json. Merged into the
+ * command table through cli-network.ts.
+ *
+ * --json shapes (added to node/output.ts's list):
+ *   post --clip   { id, publicId, relay, clip: { cid, mime, size (plaintext bytes), pinnedBy: multiaddr[] } }
+ *   clip get      { path, mime, size, post: hex64 }
  */
 import { fail } from '../protocol/errors.ts'
 import { ResidentPeer } from './peer.ts'
