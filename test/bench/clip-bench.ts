@@ -115,6 +115,14 @@ async function writeBigMp4 (path: string, size: number): Promise<void> {
 
 export async function benchClips (): Promise<Workload[]> {
   const dir = await mkdtemp(join(tmpdir(), 'pl-clip-bench-'))
+  try {
+    return await benchIn(dir)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+async function benchIn (dir: string): Promise<Workload[]> {
   const a = await createNode({ tcpPort: 0 })
   const b = await createNode({ tcpPort: 0 })
   const storeA = await ClipStore.open(a, join(dir, 'a'))
@@ -169,7 +177,7 @@ export async function benchClips (): Promise<Workload[]> {
   }
 
   // ---- peak memory above idle, posting and fetching 256 MiB, each in a child process ----
-  try {
+  {
     const file = join(dir, 'clip.mp4')
     await writeBigMp4(file, MEMORY_CLIP)
     const posted = await child(['post', join(dir, 'poster'), file])
@@ -189,8 +197,6 @@ export async function benchClips (): Promise<Workload[]> {
     rows.push(costWorkload('clip memory, fetch 256 MiB (peak above idle)', above(fetched), 'MiB', null))
     // For reference: the same 256 MiB fetched between two processes (no shared event loop).
     rows.push(rateWorkload('clip fetch + decrypt, 256 MiB, separate processes', mbps(MEMORY_CLIP, fetched.ms as number), 'MB/s', null))
-  } finally {
-    await rm(dir, { recursive: true, force: true })
   }
   return rows
 }
