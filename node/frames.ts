@@ -29,6 +29,17 @@ export class Frames {
     }
   }
 
+  /** Like read, but null when the peer closed its side cleanly between frames. */
+  async readOrEnd (): Promise<Uint8Array | null> {
+    try {
+      return await this.read()
+    } catch (err) {
+      const cause = (err as { cause?: Error }).cause
+      if (cause?.name === 'UnexpectedEOFError' && /after reading 0\/1 bytes/.test(cause.message)) return null
+      throw err
+    }
+  }
+
   async write (frame: Uint8Array): Promise<void> {
     try {
       await this.lp.write(frame, { signal: AbortSignal.timeout(this.timeoutMs) })

@@ -23,7 +23,7 @@ import type { Result } from '../protocol/wire.ts'
 import { createNode, loadOrCreateNodeKey, type PorchlightNode } from './libp2p.ts'
 import { ClipStore } from './clips.ts'
 import { MessageStore } from './store.ts'
-import { pushMessage } from './push.ts'
+import { PushSession } from './push.ts'
 import { syncTopic, type SyncStats } from './sync.ts'
 import { currentEpochKeys, epochKeys, withEpoch, withMember, withoutMember, type Home, type HoodState } from './home.ts'
 
@@ -310,23 +310,40 @@ export class ResidentPeer {
     return { epoch: newKeys.epoch, remaining: remaining.length, result: sent.get(toHex(sha256(bytes)))?.result ?? { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' } }
   }
 
-  /** Pushes everything in the outbox; each message leaves it once a relay acknowledged it. */
+  /**
+   * Pushes everything in the outbox, pipelined on one stream per relay; each message leaves
+   * the outbox once a relay acknowledged it. An unreachable relay hands its messages to the
+   * next; a refusal is final for that message (it stays in the outbox with its reason).
+   */
   async flushOutbox (): Promise<Map<string, { result: Result, relay?: string }>> {
     const node = this.requireNode()
     const out = new Map<string, { result: Result, relay?: string }>()
-    for await (const [id, value] of this.outbox.iterator()) {
-      const { topic, bytes } = value as { topic: string, bytes: string }
-      let last: Result = { ok: false, code: 'UNAVAILABLE', message: 'no relay known for this neighborhood' }
-      for (const relay of this.relays()) {
-        last = await pushMessage(node, multiaddr(relay), topic, fromBase64Url(bytes))
-        if (last.ok) {
-          out.set(id, { result: last, relay })
-          await this.outbox.del(id)
-          break
-        }
-        if (last.code !== 'UNAVAILABLE' && last.code !== 'TIMEOUT') break
+    let todo: Array<{ id: string, topic: string, bytes: Uint8Array }> = []
+    for await (const [id, value] of this.outbox.iterator()) todo.push({ id, topic: value.topic, bytes: fromBase64Url(value.bytes) })
+    for (const m of todo) out.set(m.id, { result: { ok: false, code: 'UNAVAILABLE', message: 'no relay known for this neighborhood' } })
+    for (const relay of this.relays()) {
+      if (todo.length === 0) break
+      let session: PushSession
+      try {
+        session = await PushSession.open(node, multiaddr(relay))
+      } catch (err) {
+        for (const m of todo) out.set(m.id, { result: { ok: false, code: 'UNAVAILABLE', message: `relay unreachable: ${(err as Error).message}` } })
+        continue
       }
-      if (!out.has(id)) out.set(id, { result: last })
+      const results = await Promise.all(todo.map(async m => session.push(m.topic, m.bytes)))
+      await session.close().catch(() => {})
+      const retry: typeof todo = []
+      for (const [i, m] of todo.entries()) {
+        const result = results[i]!
+        if (result.ok) {
+          out.set(m.id, { result, relay })
+          await this.outbox.del(m.id)
+        } else {
+          out.set(m.id, { result })
+          if (result.code === 'UNAVAILABLE' || result.code === 'TIMEOUT') retry.push(m)
+        }
+      }
+      todo = retry
     }
     return out
   }

@@ -1,17 +1,30 @@
 /**
- * `/porchlight/push/1`: a peer hands a relay one message and gets an acknowledgement only
- * after the relay has stored it durably (fsync) and published it to the mesh, as Waku's
+ * `/porchlight/push/1`: a peer hands a relay messages and gets an acknowledgement for each
+ * only after the relay has stored it durably (fsync) and published it to the mesh, as Waku's
  * light push does. A refusal comes back as a Result with a code the UI can show.
+ *
+ * One stream carries any number of requests, pipelined: the relay works on up to
+ * MAX_PIPELINE of them at once (so its group commit can share one fsync among them) and
+ * answers in request order. The client half-closes when it has nothing more to send.
  */
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { PROTOCOLS, encodePushRequest, decodePushRequest, encodeResult, decodeResult, type Result } from '../protocol/wire.ts'
-import { isPorchlightError } from '../protocol/errors.ts'
+import { fail, isPorchlightError } from '../protocol/errors.ts'
 import { Frames } from './frames.ts'
 import type { PorchlightNode } from './libp2p.ts'
 
+/** Requests one stream may have in flight; a client sending more waits for answers. */
+export const MAX_PIPELINE = 64
+
 /** What the relay does with a pushed message: validate, store durably, publish. */
 export type AcceptMessage = (topic: string, message: Uint8Array, from: PeerId) => Promise<Result>
+
+function asResult (err: unknown): Result {
+  return isPorchlightError(err)
+    ? { ok: false, code: err.code, message: err.message }
+    : { ok: false, code: 'IO', message: 'internal error' }
+}
 
 /**
  * `refuse` hears of requests that never reached `accept` (garbage, an oversize message, a
@@ -20,17 +33,56 @@ export type AcceptMessage = (topic: string, message: Uint8Array, from: PeerId) =
 export async function handlePush (node: PorchlightNode, accept: AcceptMessage, refuse: (result: Result) => Result = r => r): Promise<void> {
   await node.handle(PROTOCOLS.push, async (stream: Stream, connection: Connection) => {
     const frames = new Frames(stream)
-    let result: Result
+    const queue: Array<Promise<Result>> = []
+    let wake: (() => void) | undefined
+    let reading = true
+    // Answers go out in request order, each as soon as it and those before it are done.
+    const writer = (async () => {
+      for (;;) {
+        const next = queue[0]
+        if (next === undefined) {
+          if (!reading) return
+          await new Promise<void>(resolve => { wake = resolve })
+          continue
+        }
+        const result = await next
+        queue.shift()
+        wake?.()
+        await frames.write(encodeResult(result))
+      }
+    })()
     try {
-      const req = decodePushRequest(await frames.read())
-      result = await accept(req.topic, req.message, connection.remotePeer)
-    } catch (err) {
-      result = refuse(isPorchlightError(err)
-        ? { ok: false, code: err.code, message: err.message }
-        : { ok: false, code: 'IO', message: 'internal error' })
+      for (;;) {
+        while (queue.length >= MAX_PIPELINE) await new Promise<void>(resolve => { wake = resolve })
+        let frame: Uint8Array | null
+        try {
+          frame = await frames.readOrEnd()
+        } catch (err) {
+          queue.push(Promise.resolve(refuse(asResult(err))))
+          break
+        }
+        if (frame === null) break
+        queue.push((async () => {
+          let req
+          try {
+            req = decodePushRequest(frame)
+          } catch (err) {
+            return refuse(asResult(err))
+          }
+          try {
+            return await accept(req.topic, req.message, connection.remotePeer)
+          } catch (err) {
+            return asResult(err)
+          }
+        })())
+        wake?.()
+      }
+    } finally {
+      reading = false
+      wake?.()
     }
     try {
-      await frames.write(encodeResult(result))
+      await writer
       await frames.close()
     } catch {
       frames.abort('push reply failed')
@@ -38,20 +90,83 @@ export async function handlePush (node: PorchlightNode, accept: AcceptMessage, r
   }, { maxInboundStreams: 64 })
 }
 
+/**
+ * A client's push stream to one relay: `push` may be called many times, concurrently; each
+ * resolves with that message's acknowledgement. Never throws: failures are Results.
+ */
+export class PushSession {
+  private readonly waiting: Array<(r: Result) => void> = []
+  private broken: Result | undefined
+  private readonly reader: Promise<void>
+
+  private constructor (private readonly frames: Frames) {
+    this.reader = this.readAnswers()
+  }
+
+  static async open (node: PorchlightNode, relay: PeerId | Multiaddr | Multiaddr[], timeoutMs = 20_000): Promise<PushSession> {
+    const stream = await node.dialProtocol(relay, PROTOCOLS.push, { signal: AbortSignal.timeout(timeoutMs) })
+    return new PushSession(new Frames(stream, timeoutMs))
+  }
+
+  private async readAnswers (): Promise<void> {
+    try {
+      for (;;) {
+        if (this.waiting.length === 0) {
+          await new Promise<void>(resolve => { this.idle = resolve })
+          if (this.waiting.length === 0) return
+        }
+        const result = decodeResult(await this.frames.read())
+        this.waiting.shift()!(result)
+      }
+    } catch (err) {
+      this.fail(isPorchlightError(err) ? { ok: false, code: err.code, message: err.message } : { ok: false, code: 'UNAVAILABLE', message: 'push stream failed' })
+    }
+  }
+
+  private idle: (() => void) | undefined
+
+  private fail (result: Result): void {
+    this.broken ??= result
+    for (const w of this.waiting.splice(0)) w(this.broken)
+    this.frames.abort('push failed')
+  }
+
+  async push (topic: string, message: Uint8Array): Promise<Result> {
+    if (this.broken !== undefined) return this.broken
+    const answer = new Promise<Result>(resolve => { this.waiting.push(resolve) })
+    this.idle?.()
+    this.idle = undefined
+    try {
+      await this.frames.write(encodePushRequest({ topic, message }))
+    } catch (err) {
+      this.fail(isPorchlightError(err) ? { ok: false, code: err.code, message: err.message } : { ok: false, code: 'UNAVAILABLE', message: 'push stream failed' })
+    }
+    return answer
+  }
+
+  /** Half-closes once every answer is in. */
+  async close (): Promise<void> {
+    while (this.waiting.length > 0 && this.broken === undefined) {
+      await new Promise(resolve => setTimeout(resolve, 5))
+    }
+    this.idle?.()
+    await this.frames.close()
+    await this.reader
+  }
+}
+
 /** Pushes one message to a relay and waits for its acknowledgement. Never throws. */
 export async function pushMessage (node: PorchlightNode, relay: PeerId | Multiaddr | Multiaddr[], topic: string, message: Uint8Array, timeoutMs = 20_000): Promise<Result> {
-  let frames: Frames | undefined
+  let session: PushSession
   try {
-    const stream = await node.dialProtocol(relay, PROTOCOLS.push, { signal: AbortSignal.timeout(timeoutMs) })
-    frames = new Frames(stream, timeoutMs)
-    await frames.write(encodePushRequest({ topic, message }))
-    // Half-close now: the relay's end then closes as soon as it has answered, instead of
-    // lingering (and counting against its per-connection push stream limit) until our close.
-    await frames.close()
-    return decodeResult(await frames.read())
+    session = await PushSession.open(node, relay, timeoutMs)
   } catch (err) {
-    frames?.abort('push failed')
     if (isPorchlightError(err)) return { ok: false, code: err.code, message: err.message }
     return { ok: false, code: 'UNAVAILABLE', message: `relay unreachable: ${(err as Error).message}` }
   }
+  const result = await session.push(topic, message)
+  await session.close().catch(() => {})
+  return result
 }
+
+export { fail }
