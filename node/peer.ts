@@ -7,6 +7,7 @@
 import { join } from 'node:path'
 import { Level } from 'level'
 import { multiaddr } from '@multiformats/multiaddr'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { fail, isPorchlightError, PorchlightError } from '../protocol/errors.ts'
 import { fromHex, peekDomain, toHex, toBase64Url, fromBase64Url } from '../protocol/encoding.ts'
 import { sha256 } from '../protocol/crypto.ts'
@@ -75,6 +76,8 @@ export interface PeerInit {
   now?: () => number
 }
 
+const NOT_SENDERS_FAULT = new Set(['UNKNOWN_EPOCH', 'NOT_FOUND', 'IO', 'UNAVAILABLE', 'OVER_QUOTA'])
+
 export class ResidentPeer {
   private libp2p: PorchlightNode | undefined
   private clipStore: ClipStore | undefined
@@ -125,11 +128,22 @@ export class ResidentPeer {
     this.libp2p = await createNode({ privateKey: await loadOrCreateNodeKey(join(this.home.root, 'node-key')) })
     this.clipStore = await ClipStore.open(this.libp2p, join(this.home.dataDir, 'clips'))
     const pubsub = this.libp2p.services.pubsub
-    pubsub.addEventListener('message', (evt) => {
-      const { topic, data } = evt.detail
-      void this.ingest(topic, data).catch(() => {})
-    })
-    for (const topic of this.topics.keys()) pubsub.subscribe(topic)
+    // The validator is where gossip is taken in: it runs the protocol checks and stores the
+    // message, and its verdict steers gossipsub (REJECT lowers the sender's score).
+    for (const topic of this.topics.keys()) {
+      pubsub.topicValidators.set(topic, async (_peer, msg) => {
+        if (this.messages.has(sha256(msg.data))) return TopicValidatorResult.Ignore
+        try {
+          await this.ingest(topic, msg.data)
+          return TopicValidatorResult.Accept
+        } catch (err) {
+          // Not the sender's fault: a post ahead of its rekey, or trouble on our side.
+          if (isPorchlightError(err) && NOT_SENDERS_FAULT.has(err.code)) return TopicValidatorResult.Ignore
+          return TopicValidatorResult.Reject
+        }
+      })
+      pubsub.subscribe(topic)
+    }
     await this.connect()
   }
 
