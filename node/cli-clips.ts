@@ -47,7 +47,8 @@ export async function attachWithProgress (ctx: Context, peer: ResidentPeer, file
   }
 }
 
-function relaysFrom (ctx: Context): string[] {
+/** Relays named with --relay, else $PORCHLIGHT_RELAY (comma-separated), else none. */
+export function relaysFrom (ctx: Context): string[] {
   const given = ctx.strings('relay')
   if (given.length > 0) return given
   const env = ctx.io.env.PORCHLIGHT_RELAY

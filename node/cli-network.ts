@@ -15,7 +15,7 @@ import { ResidentPeer, type FeedPost } from './peer.ts'
 import { pushMessage } from './push.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Command, Context, OptionSpec } from './cli.ts'
-import { attachWithProgress, CLIP_COMMANDS } from './cli-clips.ts'
+import { attachWithProgress, CLIP_COMMANDS, relaysFrom } from './cli-clips.ts'
 
 const HOOD_OPTION: OptionSpec = { type: 'string', value: 'NAME_OR_ID', help: 'which neighborhood (name, or id or id prefix); optional when you are in one' }
 const RELAY_OPTION: OptionSpec = { type: 'string', multiple: true, value: 'MULTIADDR', help: 'relay to use (default: the neighborhood\'s relays, or $PORCHLIGHT_RELAY)' }
@@ -26,13 +26,6 @@ function port (ctx: Context, name: string, fallback: number): number {
   const n = Number(v)
   if (!Number.isInteger(n) || n < 0 || n > 65535) fail('BAD_ARGUMENT', `--${name} must be a port number (0 picks a free one)`)
   return n
-}
-
-function relaysFrom (ctx: Context): string[] {
-  const given = ctx.strings('relay')
-  if (given.length > 0) return given
-  const env = ctx.io.env.PORCHLIGHT_RELAY
-  return env !== undefined && env !== '' ? env.split(',') : []
 }
 
 async function openPeer (ctx: Context): Promise<ResidentPeer> {

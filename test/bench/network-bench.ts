@@ -59,6 +59,7 @@ import { syncTopic } from '../../node/sync.ts'
 import { Frames } from '../../node/frames.ts'
 import { decodeResult, encodePushRequest, encodeResult, encodeSyncEnvelopes, encodeSyncWant } from '../../protocol/wire.ts'
 import { costWorkload, rateWorkload, type Workload } from './report.ts'
+import { rng } from '../helpers/rng.ts'
 
 // ---- Sizes and bounds
 
@@ -178,15 +179,6 @@ async function stopQuietly (x: { stop: () => void | Promise<void> }): Promise<vo
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
-function rng (seed: number): () => number {
-  let s = (seed >>> 0) || 1
-  return () => {
-    s ^= s << 13; s >>>= 0
-    s ^= s >>> 17
-    s ^= s << 5; s >>>= 0
-    return s / 2 ** 32
-  }
-}
 
 function percentile (sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return NaN

@@ -16,6 +16,7 @@
  * Run alone: npx tsx test/bench/sync-bench.ts
  */
 import { Reconciler, SyncItemSet, compareItems, type SyncItem } from '../../protocol/sync.ts'
+import { rng } from '../helpers/rng.ts'
 
 export interface BenchResult { name: string, value: number, unit: string, baseline: number, ratio: number }
 
@@ -28,15 +29,6 @@ const CATCH_UP_MISSING = 10_000
 const SPAN_MS = 30 * 86_400_000
 const T0 = 1_700_000_000_000
 
-function rng (seed: number): () => number {
-  let s = (seed >>> 0) || 1
-  return () => {
-    s ^= s << 13; s >>>= 0
-    s ^= s >>> 17
-    s ^= s << 5; s >>>= 0
-    return s / 2 ** 32
-  }
-}
 
 function randomItems (n: number, seed: number): SyncItem[] {
   const r = rng(seed)

@@ -8,20 +8,11 @@ import {
 } from '../../protocol/sync.ts'
 import { compareItems, minimalBound } from '../../protocol/sync-items.ts'
 import { encodeVarint, readVarint } from '../../protocol/sync-varint.ts'
+import { rng } from '../helpers/rng.ts'
 
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
 const te = new TextEncoder()
 
-/** Deterministic xorshift32 in [0, 1). */
-function rng (seed: number): () => number {
-  let s = (seed >>> 0) || 1
-  return () => {
-    s ^= s << 13; s >>>= 0
-    s ^= s >>> 17
-    s ^= s << 5; s >>>= 0
-    return s / 2 ** 32
-  }
-}
 
 function randomItems (n: number, seed: number, span = 30 * 86_400_000): SyncItem[] {
   const r = rng(seed)

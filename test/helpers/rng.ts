@@ -1,0 +1,10 @@
+/** Deterministic xorshift32 in [0, 1): reproducible data sets for tests and benchmarks. */
+export function rng (seed: number): () => number {
+  let s = (seed >>> 0) || 1
+  return () => {
+    s ^= s << 13; s >>>= 0
+    s ^= s >>> 17
+    s ^= s << 5; s >>>= 0
+    return s / 2 ** 32
+  }
+}
