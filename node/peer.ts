@@ -17,7 +17,7 @@ import { createPost, MAX_TTL_MS, type Post, type PostInput } from '../protocol/p
 import { decodeEnvelope, openEnvelope, innerDomain, openSignedPost, sealEnvelope, encodeSignedPost } from '../protocol/envelope.ts'
 import { openPublicPost, sealPublicPost } from '../protocol/public-post.ts'
 import { createJoin, openJoin } from '../protocol/membership.ts'
-import { createRekey, decodeRekey, openRekey, rekeyTimes } from '../protocol/rekey.ts'
+import { createRekey, decodeRekey, openRekey, rekeyTimes, relayNextTagKey } from '../protocol/rekey.ts'
 import { openRfa } from '../protocol/agency.ts'
 import { encodeGeohash, DEFAULT_POST_PRECISION } from '../protocol/geohash.ts'
 import type { Result } from '../protocol/wire.ts'
@@ -77,6 +77,8 @@ export interface PeerInit {
 }
 
 const NOT_SENDERS_FAULT = new Set(['UNKNOWN_EPOCH', 'NOT_FOUND', 'IO', 'UNAVAILABLE', 'OVER_QUOTA'])
+/** Posts held while waiting for the rekey that opens their epoch. */
+const MAX_AHEAD_OF_EPOCH = 256
 
 export class ResidentPeer {
   private libp2p: PorchlightNode | undefined
@@ -84,6 +86,7 @@ export class ResidentPeer {
   private readonly listeners = new Set<(post: FeedPost) => void>()
   private readonly topics = new Map<string, { hood?: HoodState, area?: string }>()
   private me: Identity | undefined
+  private readonly aheadOfEpoch = new Map<string, { topic: string, bytes: Uint8Array }>()
 
   private constructor (
     readonly home: Home,
@@ -193,13 +196,24 @@ export class ResidentPeer {
     let exp: number
     if (isPrivateTopic(topic) && t.hood !== undefined) {
       if (domain === 'pl/rekey') {
-        await this.applyRekey(t.hood, bytes)
         ;({ ts, exp } = rekeyTimes(bytes, now))
+        const learned = await this.applyRekey(t.hood, bytes)
+        if (learned) {
+          await this.messages.put({ topic, id, ts, exp, bytes })
+          await this.retryAheadOfEpoch(topic)
+          return undefined
+        }
       } else {
         const env = decodeEnvelope(bytes)
         if (env.topic !== topic) fail('WRONG_TOPIC', 'envelope names another topic')
         const hood = (await this.home.hoodById(t.hood.hood.id)) ?? t.hood
-        const keys = epochKeys(hood, env.epoch) ?? fail('UNKNOWN_EPOCH', `no keys for epoch ${env.epoch}`)
+        const keys = epochKeys(hood, env.epoch)
+        if (keys === undefined) {
+          // Possibly a post that overtook its epoch's rekey: keep it for when the rekey comes.
+          this.aheadOfEpoch.set(toHex(id), { topic, bytes })
+          if (this.aheadOfEpoch.size > MAX_AHEAD_OF_EPOCH) this.aheadOfEpoch.delete(this.aheadOfEpoch.keys().next().value!)
+          fail('UNKNOWN_EPOCH', `no keys for epoch ${env.epoch}`)
+        }
         const inner = openEnvelope(env, keys, topic) // checks the membership tag too
         const innerType = innerDomain(inner)
         ts = env.ts
@@ -254,13 +268,35 @@ export class ResidentPeer {
     }
   }
 
-  private async applyRekey (state: HoodState, bytes: Uint8Array): Promise<void> {
+  /**
+   * Applies a rekey. True if it gave us a new epoch. A genuine rekey that leaves us out (we
+   * were removed) is kept as seen, so sync does not fetch it again, and gives nothing.
+   */
+  private async applyRekey (state: HoodState, bytes: Uint8Array): Promise<boolean> {
     const w = decodeRekey(bytes)
     const hood = (await this.home.hoodById(state.hood.id)) ?? state
-    if (epochKeys(hood, w.e) !== undefined) return
+    if (epochKeys(hood, w.e) !== undefined) return false
     const old = epochKeys(hood, w.pe) ?? fail('UNKNOWN_EPOCH', `no keys for epoch ${w.pe}`)
-    const next = await openRekey(bytes, this.requireMe(), hood.hood, old)
+    let next
+    try {
+      next = await openRekey(bytes, this.requireMe(), hood.hood, old)
+    } catch (err) {
+      if (!isPorchlightError(err, 'DECRYPT_FAILED')) throw err
+      // Not for us (removed): genuine only if it opens under the old tag key, as relays check.
+      relayNextTagKey(bytes, old.tagKey)
+      return false
+    }
     await this.home.updateHood(hood.hood.id, (cur) => withEpoch(cur ?? hood, next.epoch, next.secret))
+    return true
+  }
+
+  /** Re-takes the posts of a topic that arrived before their epoch's rekey. */
+  private async retryAheadOfEpoch (topic: string): Promise<void> {
+    for (const [key, m] of [...this.aheadOfEpoch]) {
+      if (m.topic !== topic) continue
+      this.aheadOfEpoch.delete(key)
+      await this.ingest(m.topic, m.bytes).catch(() => undefined)
+    }
   }
 
   /** Seals a post (and its public copy if asked), keeps it in the outbox, pushes it to a relay. */
