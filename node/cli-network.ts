@@ -111,6 +111,10 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
     },
     async run (ctx) {
       const c = await readConfig(ctx.string('config'))
+      // A relay keeps serving: a stray rejection from a peer's broken stream is logged, not fatal.
+      process.on('unhandledRejection', (err) => {
+        ctx.io.stderr.write(`${new Date().toISOString()} unhandled error (relay keeps running): ${(err as Error)?.message ?? String(err)}\n`)
+      })
       const webDir = c.web ?? new URL('../web/dist', import.meta.url).pathname
       const relay = await Relay.start({
         dataDir: ctx.string('data') ?? c.data ?? RELAY_DEFAULTS.dataDir,

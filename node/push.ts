@@ -50,7 +50,13 @@ export async function handlePush (node: PorchlightNode, accept: AcceptMessage, r
         wake?.()
         await frames.write(encodeResult(result))
       }
-    })()
+    })().catch(() => {
+      // The stream broke (peer gone, shutdown): stop reading too. Handled here, at once, so
+      // the failure is never an unhandled rejection (which would end the process).
+      frames.abort('push reply failed')
+      queue.length = 0
+      wake?.()
+    })
     try {
       for (;;) {
         while (queue.length >= MAX_PIPELINE) await new Promise<void>(resolve => { wake = resolve })

@@ -373,8 +373,10 @@ export class Relay {
     if (this.stopping) return
     this.stopping = true
     for (const t of this.timers) clearInterval(t)
-    await new Promise<void>(resolve => { if (this.http === undefined) resolve(); else this.http.close(() => { resolve() }) })
+    // Close keep-alive connections first: server.close() waits for every connection to end.
+    const closed = new Promise<void>(resolve => { if (this.http === undefined) resolve(); else this.http.close(() => { resolve() }) })
     this.http?.closeAllConnections()
+    await closed
     await this.pins?.stop()
     await this.node.stop()
     await this.store.close()

@@ -137,6 +137,7 @@ describe('relay durability (separate process)', () => {
     expect(exit.signal).toBeNull()
     expect(exit.ms).toBeLessThan(10_000)
     expect(relay.log()).toContain('SIGTERM: stopping')
+    expect(relay.log()).not.toContain('unhandled error')
 
     // The store opens (the process let go of its lock) and holds every acknowledged envelope.
     const store = await MessageStore.open(join(data, 'messages'))
