@@ -8,8 +8,8 @@ import { join } from 'node:path'
 import { Level } from 'level'
 import { multiaddr } from '@multiformats/multiaddr'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
-import { fail, isPorchlightError, PorchlightError } from '../protocol/errors.ts'
-import { fromHex, peekDomain, toHex, toBase64Url, fromBase64Url } from '../protocol/encoding.ts'
+import { fail, isPorchlightError } from '../protocol/errors.ts'
+import { peekDomain, toHex, toBase64Url, fromBase64Url } from '../protocol/encoding.ts'
 import { sha256 } from '../protocol/crypto.ts'
 import type { Identity } from '../protocol/identity.ts'
 import { areaTopic, isAreaTopic, isPrivateTopic, privateTopic } from '../protocol/neighborhood.ts'
@@ -135,9 +135,10 @@ export class ResidentPeer {
     // message, and its verdict steers gossipsub (REJECT lowers the sender's score).
     for (const topic of this.topics.keys()) {
       pubsub.topicValidators.set(topic, async (_peer, msg) => {
-        if (this.messages.has(sha256(msg.data))) return TopicValidatorResult.Ignore
+        const id = sha256(msg.data)
+        if (this.messages.has(id)) return TopicValidatorResult.Ignore
         try {
-          await this.ingest(topic, msg.data)
+          await this.ingest(topic, msg.data, id)
           return TopicValidatorResult.Accept
         } catch (err) {
           // Not the sender's fault: a post ahead of its rekey, or trouble on our side.
@@ -185,9 +186,8 @@ export class ResidentPeer {
    * Validates, stores and (where we hold the keys) decrypts one message from the network.
    * Returns the feed post it produced, if any. Throws PorchlightError for invalid input.
    */
-  async ingest (topic: string, bytes: Uint8Array): Promise<FeedPost | undefined> {
+  async ingest (topic: string, bytes: Uint8Array, id = sha256(bytes)): Promise<FeedPost | undefined> {
     const t = this.topics.get(topic) ?? fail('NOT_FOUND', 'not subscribed to that topic')
-    const id = sha256(bytes)
     if (this.messages.has(id)) return undefined
     const now = this.now()
     const domain = peekDomain(bytes)
@@ -339,9 +339,10 @@ export class ResidentPeer {
     const topic = privateTopic(state.hood.id)
     const now = this.now()
     const bytes = sealEnvelope(currentEpochKeys(state), topic, await createJoin(me, topic, now), { ts: now, exp: now + MAX_TTL_MS })
-    await this.outbox.put(toHex(sha256(bytes)), { topic, bytes: toBase64Url(bytes) })
+    const id = toHex(sha256(bytes))
+    await this.outbox.put(id, { topic, bytes: toBase64Url(bytes) })
     const sent = await this.flushOutbox()
-    return sent.get(toHex(sha256(bytes)))?.result ?? { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' }
+    return sent.get(id)?.result ?? { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' }
   }
 
   /** Admin: removes a member by starting a new epoch sealed to everyone else. */
@@ -354,10 +355,11 @@ export class ResidentPeer {
     const { bytes, newKeys } = await createRekey(me, state.hood, currentEpochKeys(state), remaining, this.now())
     await this.home.updateHood(state.hood.id, (cur) => withoutMember(withEpoch(cur ?? state, newKeys.epoch, newKeys.secret), target.signKey))
     const topic = privateTopic(state.hood.id)
-    await this.outbox.put(toHex(sha256(bytes)), { topic, bytes: toBase64Url(bytes) })
-    await this.messages.put({ topic, id: sha256(bytes), ...rekeyTimes(bytes, this.now()), bytes })
+    const id = sha256(bytes)
+    await this.outbox.put(toHex(id), { topic, bytes: toBase64Url(bytes) })
+    await this.messages.put({ topic, id, ...rekeyTimes(bytes, this.now()), bytes })
     const sent = await this.flushOutbox()
-    return { epoch: newKeys.epoch, remaining: remaining.length, result: sent.get(toHex(sha256(bytes)))?.result ?? { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' } }
+    return { epoch: newKeys.epoch, remaining: remaining.length, result: sent.get(toHex(id))?.result ?? { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' } }
   }
 
   /**
@@ -466,4 +468,3 @@ export class ResidentPeer {
   }
 }
 
-export { PorchlightError, fromHex }

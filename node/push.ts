@@ -10,7 +10,7 @@
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { PROTOCOLS, encodePushRequest, decodePushRequest, encodeResult, decodeResult, type Result } from '../protocol/wire.ts'
-import { fail, isPorchlightError } from '../protocol/errors.ts'
+import { isPorchlightError } from '../protocol/errors.ts'
 import { Frames } from './frames.ts'
 import type { PorchlightNode } from './libp2p.ts'
 
@@ -175,4 +175,3 @@ export async function pushMessage (node: PorchlightNode, relay: PeerId | Multiad
   return result
 }
 
-export { fail }

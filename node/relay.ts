@@ -149,9 +149,7 @@ export class Relay {
     for (const a of this.init.areas ?? []) this.served.addArea(checkGeohash(a, MAX_AREA_PRECISION, 'area'))
     await this.saveState()
 
-    const pubsub = this.node.services.pubsub
     for (const topic of this.served.all()) this.serveTopic(topic)
-    pubsub.addEventListener('message', () => {})
 
     const accept = async (topic: string, msg: Uint8Array, from: PeerId): Promise<Result> => this.accept(topic, msg, from, 'push')
     await handlePush(this.node, async (topic, msg, from) => {
@@ -251,7 +249,7 @@ export class Relay {
     }
     if (via !== 'sync' && !this.peerLimiter.take(from.toString(), this.now())) return this.refuse('RATE_LIMITED', 'too many messages from this peer', via)
     try {
-      const v = await validateMessage(topic, bytes, this.served, this.now())
+      const v = await validateMessage(topic, bytes, this.served, this.now(), id)
       if (v.learned !== undefined && this.served.addPrivate(v.learned.topic, v.learned.epoch, v.learned.tagKey)) {
         await this.saveState()
         this.log(`learned epoch ${v.learned.epoch} of a served neighborhood from a rekey`)

@@ -36,9 +36,10 @@ export const DEFAULT_QUOTA_BYTES_PER_TOPIC = 256 * 1024 * 1024
 const MSG = 'm!'
 const EXP = 'x!'
 
-function ts16 (n: number): string { return n.toString(16).padStart(14, '0') }
-function msgKey (topic: string, ts: number, idHex: string): string { return `${MSG}${topic}!${ts16(ts)}!${idHex}` }
-function expKey (exp: number, idHex: string): string { return `${EXP}${ts16(exp)}!${idHex}` }
+/** Fixed-width hex time (14 digits covers 2^53 ms), so keys sort by time. */
+function hexTime (n: number): string { return n.toString(16).padStart(14, '0') }
+function msgKey (topic: string, ts: number, idHex: string): string { return `${MSG}${topic}!${hexTime(ts)}!${idHex}` }
+function expKey (exp: number, idHex: string): string { return `${EXP}${hexTime(exp)}!${idHex}` }
 
 interface Pending { msg: StoredMessage, resolve: (added: boolean) => void, reject: (err: unknown) => void }
 
@@ -162,7 +163,7 @@ export class MessageStore {
 
   /** Messages of a topic in (ts, id) order, optionally from a time on. */
   async * list (topic: string, since = 0): AsyncGenerator<StoredMessage> {
-    for await (const [key, bytes] of this.db.iterator({ gte: `${MSG}${topic}!${ts16(since)}`, lt: `${MSG}${topic}!~` })) {
+    for await (const [key, bytes] of this.db.iterator({ gte: `${MSG}${topic}!${hexTime(since)}`, lt: `${MSG}${topic}!~` })) {
       const idHex = key.slice(-64)
       const e = this.index.get(idHex)
       if (e === undefined) continue
@@ -179,7 +180,7 @@ export class MessageStore {
   async sweep (now: number): Promise<Uint8Array[]> {
     const ops: Array<{ type: 'del', key: string }> = []
     const gone: string[] = []
-    for await (const key of this.db.keys({ gte: EXP, lte: `${EXP}${ts16(now)}!~` })) {
+    for await (const key of this.db.keys({ gte: EXP, lte: `${EXP}${hexTime(now)}!~` })) {
       const idHex = key.slice(-64)
       ops.push({ type: 'del', key })
       const e = this.index.get(idHex)

@@ -13,7 +13,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import {
   PROTOCOLS, MAX_FRAME_BYTES, MAX_IDS_PER_FRAME, MAX_ENVELOPES_PER_FRAME,
   encodeSyncOpen, decodeSyncOpen, encodeSyncRec, decodeSyncRec, encodeSyncWant, decodeSyncWant,
-  encodeSyncEnvelopes, decodeSyncEnvelopes, encodeResult, decodeResult, type Result
+  encodeSyncEnvelopes, decodeSyncEnvelopes, encodeResult, decodeResult
 } from '../protocol/wire.ts'
 import { peekDomain, toHex } from '../protocol/encoding.ts'
 import { sha256 } from '../protocol/crypto.ts'
@@ -82,14 +82,11 @@ async function serveSession (frames: Frames, source: SyncSource, from: PeerId): 
       await frames.write(encodeResult({ ok: true }))
       return
     }
-    let accepted = 0
     for (const msg of want.give) {
       const r = await source.accept(open.topic, msg, from)
-      if (r.ok) accepted++
-      else if (r.code === 'UNKNOWN_EPOCH' && later.length < MAX_DEFERRED) later.push(msg)
+      if (!r.ok && r.code === 'UNKNOWN_EPOCH' && later.length < MAX_DEFERRED) later.push(msg)
     }
     await sendMessages(frames, source, want.ids)
-    void accepted
   }
 }
 
@@ -216,4 +213,3 @@ function isRekey (msg: Uint8Array): boolean {
   try { return peekDomain(msg, MAX_FRAME_BYTES) === 'pl/rekey' } catch { return false }
 }
 
-export type { Result }

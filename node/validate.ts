@@ -48,11 +48,13 @@ export interface Validated {
   learned?: { topic: string, epoch: number, tagKey: Uint8Array }
 }
 
-/** Throws PorchlightError with the reason; returns what to store otherwise. */
-export async function validateMessage (topic: string, bytes: Uint8Array, served: ServedTopics, now: number): Promise<Validated> {
+/**
+ * Throws PorchlightError with the reason; returns what to store otherwise. `id` is the
+ * message's SHA-256, passed in when the caller already computed it for its duplicate check.
+ */
+export async function validateMessage (topic: string, bytes: Uint8Array, served: ServedTopics, now: number, id = sha256(bytes)): Promise<Validated> {
   if (bytes.length > MAX_MESSAGE_BYTES) fail('TOO_LARGE', `message exceeds ${MAX_MESSAGE_BYTES} bytes`)
   if (!served.serves(topic)) fail('NOT_FOUND', 'topic not served here')
-  const id = sha256(bytes)
   const domain = peekDomain(bytes, MAX_MESSAGE_BYTES)
   if (isPrivateTopic(topic)) {
     const epochs = served.private.get(topic)!

@@ -275,6 +275,11 @@ export function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
 }
 
 export function concatBytes (...parts: Uint8Array[]): Uint8Array {
+  return concatAll(parts)
+}
+
+/** Joins any number of byte arrays (an array, so thousands of parts need no spread). */
+export function concatAll (parts: readonly Uint8Array[]): Uint8Array {
   let n = 0
   for (const p of parts) n += p.length
   const out = new Uint8Array(n)
@@ -350,9 +355,21 @@ export function fromBase64Url (s: string, maxChars = 1 << 16): Uint8Array {
   return out
 }
 
-/** The domain (`t`) of an encoded structure, to dispatch on; throws like any strict decode. */
+/**
+ * The domain (`t`) of an encoded structure, to dispatch on. Bounded and throws only
+ * PorchlightError, but skips the canonical-form check: every caller hands the bytes to the
+ * chosen structure's strict decoder next, which makes it (so it is not done twice).
+ */
 export function peekDomain (bytes: Uint8Array, maxBytes = MAX_STRUCT_BYTES): string {
-  const value = decodeCbor(bytes, maxBytes)
+  if (!(bytes instanceof Uint8Array)) fail('WRONG_TYPE', 'expected bytes')
+  if (bytes.length > maxBytes) fail('TOO_LARGE', `${bytes.length} bytes exceeds ${maxBytes}`)
+  if (bytes.length === 0) fail('MALFORMED', 'empty input')
+  let value: unknown
+  try {
+    value = cborDecode(bytes, DECODE_OPTIONS)
+  } catch (err) {
+    fail('MALFORMED', `invalid CBOR: ${(err as Error).message}`, err)
+  }
   const t = value instanceof Map ? value.get('t') : undefined
   if (typeof t !== 'string') fail('MALFORMED', 'not a Porchlight structure')
   return t

@@ -4,6 +4,7 @@
  * surface as a RangeError or an `undefined` byte.
  */
 import { fail } from '../errors.ts'
+export { concatAll as concat } from '../encoding.ts'
 
 /** Fails unless `[offset, offset + length)` lies inside `bytes` (or inside `[.., end)`). */
 export function need (bytes: Uint8Array, offset: number, length: number, what: string, end = bytes.length): void {
@@ -77,14 +78,6 @@ export function startsWith (b: Uint8Array, o: number, s: string): boolean {
   return true
 }
 
-export function concat (parts: readonly Uint8Array[]): Uint8Array {
-  let total = 0
-  for (const p of parts) total += p.length
-  const out = new Uint8Array(total)
-  let o = 0
-  for (const p of parts) { out.set(p, o); o += p.length }
-  return out
-}
 
 /** Records a removed item once, in first-seen order. */
 export function note (removed: string[], what: string): void {
