@@ -8,7 +8,8 @@ import { fail, PorchlightError } from '../protocol/errors.ts'
 import { toHex } from '../protocol/encoding.ts'
 import { POST_KINDS, DEFAULT_TTL_MS, MAX_TTL_MS } from '../protocol/post.ts'
 import { checkGeohash, MAX_AREA_PRECISION, MAX_POST_PRECISION } from '../protocol/geohash.ts'
-import { sealRfa } from '../protocol/agency.ts'
+import { attestationId, sealRfa } from '../protocol/agency.ts'
+import { parseAttestationString } from './output.ts'
 import { areaTopic } from '../protocol/neighborhood.ts'
 import { Relay, RELAY_DEFAULTS } from './relay.ts'
 import { ResidentPeer, type FeedPost } from './peer.ts'
@@ -61,9 +62,14 @@ function when (ms: number): string {
 
 /** One post as people read it in a terminal. */
 export function postLines (p: FeedPost): string {
+  const fp = p.lookAlike === true ? ` [${p.authorFingerprint}]` : ''
+  const former = p.authorFormerName !== undefined ? ` (formerly ${p.authorFormerName})` : ''
+  const agency = (p.vouchedBy ?? []).length === 0
+    ? `UNVERIFIED agency "${p.authorName ?? '?'}" [${p.authorFingerprint}] (no admin of your neighborhoods vouched for it)`
+    : `agency ${p.authorName ?? '?'}${fp} (vouched by ${p.vouchedBy!.join(', ')})`
   const who = p.channel === 'private'
-    ? (p.authorName ?? p.author.slice(0, 8))
-    : p.channel === 'rfa' ? `agency ${p.authorName ?? p.author.slice(0, 8)}` : `neighbor #${p.author.slice(0, 6)}${p.authorName !== undefined ? ` (${p.authorName})` : ''}`
+    ? `${p.authorName ?? p.author.slice(0, 8)}${fp}${former}`
+    : p.channel === 'rfa' ? agency : `neighbor #${p.author.slice(0, 6)}${p.authorName !== undefined ? ` (${p.authorName})` : ''}`
   const where = [p.hood, p.area !== undefined ? `area ${p.area}` : undefined, p.location !== undefined ? `@${p.location}` : undefined].filter(Boolean).join(' ')
   const media = p.media.length > 0 ? `  [${p.media.length} clip${p.media.length > 1 ? 's' : ''}]` : ''
   return `${when(p.created)}  ${p.kind.toUpperCase().padEnd(10)} ${who}${where !== '' ? `  (${where})` : ''}${media}\n    ${p.text.replace(/\p{Cc}/gu, ' ')}\n    id ${p.id.slice(0, 16)}  expires ${when(p.expires)}${p.channel !== 'private' ? `  ${p.channel}` : ''}`
@@ -242,8 +248,14 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
           if (stats.length === 0 && peer.relays().length > 0) ctx.out.note('No relay answered; showing what is stored here.')
         }
         await peer.sweep()
+        const ended = await peer.ended()
+        for (const e of ended) {
+          ctx.out.note(e.reason === 'left'
+            ? `You left ${e.hood} on ${when(e.at)}.`
+            : `You were removed from ${e.hood} on ${when(e.at)} (an admin started epoch ${e.epoch} without you): you no longer see its new posts or can post there.`)
+        }
         const posts = (await peer.feed({ ...(ctx.string('kind') !== undefined ? { kind: ctx.string('kind')! } : {}), ...(since !== undefined ? { since } : {}) })).slice(0, limit)
-        ctx.out.result({ posts, synced, outbox: await peer.outboxSize() },
+        ctx.out.result({ posts, synced, outbox: await peer.outboxSize(), ended },
           posts.length === 0 ? 'No posts.' : posts.map(postLines).join('\n'))
       } finally {
         await peer.stop()
@@ -286,12 +298,94 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
     }
   },
 
+  'hood approve': {
+    summary: 'Approve a member who joined from a member\'s invite (admins), so new epochs include them',
+    usage: 'MEMBER [--hood NAME_OR_ID]',
+    help: 'Only admins\' invites admit a newcomer by themselves; someone invited by a member reads the epoch they were ' +
+      'invited to and waits for an admin. Compare their fingerprint (porchlight hood members) before you approve.',
+    args: { min: 1, max: 1 },
+    options: { hood: HOOD_OPTION, relay: RELAY_OPTION },
+    async run (ctx) {
+      const peer = await openPeer(ctx)
+      try {
+        await peer.sync()
+        const r = await peer.approveMember(ctx.args[0]!, ctx.string('hood'))
+        if (!r.result.ok) ctx.out.note(`The approval is saved but no relay has it yet (${r.result.message ?? 'unreachable'}); it stays in the outbox.`)
+        ctx.out.result({ hood: toHex((await peer.home.resolveHood(ctx.string('hood'))).hood.id), member: { name: r.member.name, signKey: toHex(r.member.signKey), admitted: true }, sent: r.result.ok },
+          `Approved ${r.member.name}: the next epoch includes them.`)
+      } finally {
+        await peer.stop()
+      }
+    }
+  },
+
+  'hood add-admin': {
+    summary: 'Make an admitted member an admin too (admins); a new epoch carries the change to everyone',
+    usage: 'MEMBER [--hood NAME_OR_ID]',
+    args: { min: 1, max: 1 },
+    options: { hood: HOOD_OPTION, relay: RELAY_OPTION },
+    async run (ctx) {
+      const peer = await openPeer(ctx)
+      try {
+        await peer.sync()
+        const r = await peer.addAdmin(ctx.args[0]!, ctx.string('hood'))
+        const state = await peer.home.resolveHood(ctx.string('hood'))
+        const admin = state.hood.admins[state.hood.admins.length - 1]!
+        if (!r.result.ok) ctx.out.note(`The new epoch is saved but no relay has it yet (${r.result.message ?? 'unreachable'}); it stays in the outbox.`)
+        ctx.out.result({ hood: toHex(state.hood.id), admin: toHex(admin), epoch: r.epoch, sent: r.result.ok },
+          `Now ${state.hood.admins.length} admins; epoch ${r.epoch} carries the change.`)
+      } finally {
+        await peer.stop()
+      }
+    }
+  },
+
+  'hood leave': {
+    summary: 'Leave a neighborhood: stop reading and posting here, and ask an admin to close your keys',
+    usage: '[--hood NAME_OR_ID]',
+    help: 'You stop posting at once and the neighborhood is told. Until an admin starts a new epoch (any rekey, e.g. ' +
+      '`porchlight hood remove`), your old keys would still open new posts: the admins see you among the departures.',
+    options: { hood: HOOD_OPTION, relay: RELAY_OPTION },
+    async run (ctx) {
+      const peer = await openPeer(ctx)
+      try {
+        const state = await peer.home.resolveHood(ctx.string('hood'))
+        const r = await peer.leave(ctx.string('hood'))
+        ctx.out.result({ hood: toHex(state.hood.id), sent: r.ok },
+          `Left ${state.hood.name}.${r.ok ? ' An admin will close your keys with the next epoch.' : ' (No relay reachable: the notice waits in the outbox.)'}`)
+      } finally {
+        await peer.stop()
+      }
+    }
+  },
+
+  'hood revoke-agency': {
+    summary: 'Withdraw an attestation for an agency (admins)',
+    usage: 'ATTESTATION [--hood NAME_OR_ID]',
+    help: 'ATTESTATION is the plattest:… string. Members stop counting it in `vouchedBy`; the agency\'s requests show as ' +
+      'unverified unless another admin vouches.',
+    args: { min: 1, max: 1 },
+    options: { hood: HOOD_OPTION, relay: RELAY_OPTION },
+    async run (ctx) {
+      const bytes = parseAttestationString(ctx.args[0]!)
+      const peer = await openPeer(ctx)
+      try {
+        const state = await peer.home.resolveHood(ctx.string('hood'))
+        const r = await peer.revokeAttestation(bytes, ctx.string('hood'))
+        ctx.out.result({ hood: toHex(state.hood.id), attestation: toHex(attestationId(bytes)), sent: r.ok },
+          `Revoked.${r.ok ? '' : ' (No relay reachable: it waits in the outbox.)'}`)
+      } finally {
+        await peer.stop()
+      }
+    }
+  },
+
   'hood remove': {
     summary: 'Remove a member (admins): starts a new epoch that only the others can read',
     usage: 'MEMBER [--hood NAME_OR_ID]',
     help: 'MEMBER is a name or a signing-key hex prefix (see `porchlight hood members`). The new epoch key is sealed to each ' +
-      'remaining member; the removed member cannot read anything posted after this. Give relays the new token if they ' +
-      'were not online to learn it (`porchlight hood relay-token`).',
+      'remaining admitted member, and its tag key to each of the neighborhood\'s relays; relays then refuse anything the removed ' +
+      'member sends, in any epoch. A relay not named in the neighborhood\'s relay list needs a new token (`porchlight hood relay-token`).',
     args: { min: 1, max: 1 },
     options: { hood: HOOD_OPTION, relay: RELAY_OPTION },
     async run (ctx) {

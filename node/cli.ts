@@ -252,7 +252,8 @@ export const COMMANDS: Record<string, Command> = {
       const hoods = (await home.hoods()).map(h => hoodJson(h, me))
       ctx.out.result({ hoods }, hoods.length === 0
         ? 'Not in any neighborhood yet (porchlight hood create, or porchlight hood join INVITE).'
-        : hoods.map(h => `${h.id.slice(0, 8)}  ${h.name}  area ${h.area}  epoch ${h.epoch}  ${h.members} member(s)${h.admin ? '  (admin)' : ''}`))
+        : hoods.map(h => `${h.id.slice(0, 8)}  ${h.name}  area ${h.area}  epoch ${h.epoch}  ${h.members} member(s)${h.admin ? '  (admin)' : ''}` +
+          (h.ended !== undefined ? `  (${h.ended.reason === 'left' ? 'you left' : 'you were removed'} ${isoTime(h.ended.at)})` : '')))
     }
   },
 
@@ -285,30 +286,44 @@ export const COMMANDS: Record<string, Command> = {
       const inv = await readInvite(ctx.args[0]!, ctx.now())
       const now = ctx.now()
       const state = await home.updateHood(inv.hood.id, current => {
-        // A known hood keeps its stored name, area and admins: an invite from a member states
-        // them "as the member holds them" and must not change who the admins are.
+        // The id is a hash of the founder's key, so an invite can only name the same admins'
+        // chain: keep the longer one (admins are only ever added).
         let s = current ?? newHoodState({ hood: inv.hood, epoch: inv.epoch, secret: inv.secret, joined: now })
-        s = withEpoch(s, inv.epoch, inv.secret)
+        if (inv.hood.adminCerts.length > s.hood.adminCerts.length) s = { ...s, hood: inv.hood }
+        s = withEpoch(s, inv.epoch, inv.secret, { learned: now })
         s = withRelays(s, inv.relays)
-        s = withMember(s, inv.inviter)
-        return withMember(s, me.public)
+        s = withMember(s, inv.inviter, { now })
+        return withMember(s, me.public, { now })
       })
       const inviter = memberJson(inv.inviter, state, me)
-      // Tell the neighborhood who joined (their box key is what a later rekey seals to).
+      // Tell the neighborhood who joined (their box key is what a later rekey seals to), with
+      // the admin's admission when an admin invited us.
       const peer = await ResidentPeer.open(home, { now: () => ctx.now() })
       let announced = false
+      let ended: string | undefined
       try {
         await peer.start()
-        announced = (await peer.announceJoin(toHex(state.hood.id))).ok
+        announced = (await peer.announceJoin(toHex(state.hood.id), {
+          via: inv.inviter.signKey, ...(inv.admission !== undefined ? { admission: inv.admission } : {})
+        })).ok
+        if (!announced) {
+          // Perhaps the invite's epoch is closed: catch up to find out (and say so plainly).
+          await peer.sync([privateTopic(state.hood.id)])
+          const out = (await home.hoodById(state.hood.id))?.ended
+          if (out !== undefined) ended = `This invite was made before the neighborhood moved on (epoch ${out.epoch}, ${new Date(out.at).toISOString()}): it no longer admits anyone. Ask for a new invite.`
+        }
       } catch {
         announced = false
       } finally {
         await peer.stop()
       }
+      if (ended !== undefined) fail('NOT_MEMBER', ended)
       if (!announced) ctx.out.note('No relay reachable: your join announcement waits in the outbox (run `porchlight hood announce` later).')
-      ctx.out.result({ hood: hoodJson(state, me), inviter, announced }, [
+      const role = inv.inviterRole === 'admin' ? 'an admin' : 'a member (not an admin)'
+      ctx.out.result({ hood: hoodJson(state, me), inviter, announced, admitted: inv.admission !== undefined }, [
         `Joined "${state.hood.name}" (area ${state.hood.area}, epoch ${inv.epoch}, id ${toHex(state.hood.id).slice(0, 8)}…).`,
-        `Invited by ${inviter.name} (${inviter.fingerprint}), ${inv.inviterRole}; compare this fingerprint with them.`
+        `Invited by ${inviter.name} (${inviter.fingerprint}), ${role}; compare this fingerprint with them.`,
+        ...(inv.admission === undefined ? ['An admin must approve you (porchlight hood approve) before a new epoch includes you; until then you read this epoch only.'] : [])
       ])
     }
   },
@@ -322,16 +337,21 @@ export const COMMANDS: Record<string, Command> = {
       const me = await home.identity()
       const state = await home.resolveHood(ctx.string('hood'))
       const members = [...state.members].sort((a, b) => a.name.localeCompare(b.name)).map(m => memberJson(m, state, me))
-      ctx.out.result({ hood: toHex(state.hood.id), members },
-        members.map(m => `${m.fingerprint}  ${m.name}${m.admin ? '  (admin)' : ''}${m.me ? '  (you)' : ''}`))
+      const removed = state.removed.map(r => ({ signKey: toHex(r.signKey), fingerprint: fingerprint(r.signKey), at: r.at, epoch: r.epoch }))
+      ctx.out.result({ hood: toHex(state.hood.id), members, removed }, [
+        ...members.map(m => `${m.fingerprint}  ${m.name}${m.lookAlike ? '  (name looks like another member\'s: check the fingerprint)' : ''}` +
+          `${m.formerName !== undefined ? `  (formerly ${m.formerName})` : ''}${m.admin ? '  (admin)' : m.admitted ? '' : '  (awaiting an admin\'s approval)'}${m.me ? '  (you)' : ''}`),
+        ...(state.ended !== undefined ? [`You ${state.ended.reason === 'left' ? 'left' : 'were removed'} on ${isoTime(state.ended.at)}: this list is as it was then.`] : [])
+      ])
     }
   },
 
   'hood relay-token': {
     summary: 'Print the relay token (lets a relay serve the neighborhood; it cannot read posts)',
     usage: '[--hood NAME_OR_ID] [--with-area]',
-    help: 'The token holds the private topic and the membership-tag key of the current epoch: no content key, ' +
-      'no name, no id. The relay operator runs `porchlight relay --serve TOKEN`.',
+    help: 'The token holds the founder\'s public key and salt (from which the relay computes the private topic and checks ' +
+      'that rekeys come from an admin) and the membership-tag key of the current epoch: no content key, no name. ' +
+      'The relay operator runs `porchlight relay --serve TOKEN`.',
     options: {
       hood: HOOD_OPTION,
       'with-area': { type: 'boolean', help: 'include the neighborhood\'s coarse area in the token' }

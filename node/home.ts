@@ -5,9 +5,13 @@
  *     identity         0600  encodeIdentitySecret bytes ('pl/id-secret': Ed25519 seed + X25519 key + name)
  *     agency           0600  'pl/home-agency': present only for an agency identity; followed areas
  *                            and the attestations admins gave it (attached to its RFAs)
- *     hoods/<id hex>   0600  'pl/home-hood': one file per neighborhood (64 hex chars = the 32-byte id):
- *                            the Neighborhood, every epoch secret we know, relays, known members,
- *                            agency attestations this home issued
+ *     hoods/<id hex>   0600  'pl/home-hood' v2: one file per neighborhood (64 hex chars = the 32-byte id):
+ *                            the Neighborhood (founder, salt, admin chain), every epoch secret we
+ *                            know with when we learned it and the rekey that brought it, relays,
+ *                            known members (admitted or pending), removed members, agency
+ *                            attestations this home issued and those revoked, and whether this
+ *                            home was removed or left. A v1 file (from before self-certifying
+ *                            neighborhoods) is refused with a message: re-join from a new invite.
  *     db/                    LevelDB of the network half (node/store.ts), see `Home.dataDir`
  *
  * Every file is written atomically (temp file in the same folder, fsync, rename, fsync of the
@@ -25,10 +29,12 @@ import { join, resolve } from 'node:path'
 import { randomBytes as nodeRandomBytes } from 'node:crypto'
 import { fail, PorchlightError } from '../protocol/errors.ts'
 import { decodeStruct, encodeStruct, equalBytes, fromHex, toHex, type Fields, type StructSpec } from '../protocol/encoding.ts'
+import { isPorchlightError } from '../protocol/errors.ts'
+import { encodeAdminCerts, readAdminCerts } from '../protocol/admins.ts'
 import { decodeIdentitySecret, encodeIdentitySecret, MAX_NAME_BYTES, type Identity, type PublicIdentity } from '../protocol/identity.ts'
 import {
-  checkNeighborhood, deriveEpochKeys, EPOCH_SECRET_BYTES, HOOD_ID_BYTES, MAX_ADMINS, MAX_EPOCH,
-  type EpochKeys, type Neighborhood
+  checkNeighborhood, deriveEpochKeys, EPOCH_SECRET_BYTES, HOOD_ID_BYTES, HOOD_SALT_BYTES, MAX_EPOCH,
+  type EpochKeys, type Neighborhood, neighborhoodOf
 } from '../protocol/neighborhood.ts'
 import { checkGeohash, MAX_AREA_PRECISION } from '../protocol/geohash.ts'
 import { checkRelayAddrs, MAX_RELAY_ADDR_BYTES, MAX_RELAYS } from '../protocol/invite.ts'
@@ -43,8 +49,14 @@ export const DB_DIR = 'db'
 
 /** Bounds of one hood file (whole file at most MAX_HOOD_FILE_BYTES = 1 MiB). */
 export const MAX_HOOD_FILE_BYTES = 1 << 20
-/** Epoch secrets kept per hood: 4096 x ~45 bytes. */
+/** Epoch secrets kept per hood: 4096 x ~45 bytes (more with the rekeys' removal lists). */
 export const MAX_EPOCHS = 4096
+/** Secrets kept for one epoch: one per admin rekeying from the same epoch at once. */
+export const MAX_SECRETS_PER_EPOCH = 16
+/** Removed members remembered (so an old join cannot put them back). */
+export const MAX_REMOVED = 2000
+/** Revoked attestation ids remembered. */
+export const MAX_REVOKED = 256
 /** Relays per hood: as many as an invite carries (MAX_RELAYS = 8, each <= 256 bytes). */
 export { MAX_RELAYS }
 /** Known members per hood: 2000 x ~170 bytes. */
@@ -61,33 +73,70 @@ const MAX_IDENTITY_FILE_BYTES = 256
 
 const HOOD_FILE: StructSpec = {
   domain: 'pl/home-hood',
-  version: 1,
-  required: ['id', 'name', 'area', 'admins', 'epochs', 'relays', 'members', 'attests', 'joined'],
+  version: 2,
+  required: ['id', 'name', 'area', 'founder', 'salt', 'ac', 'epochs', 'relays', 'members', 'attests', 'revoked', 'removed', 'joined'],
+  optional: ['ended'],
   maxBytes: MAX_HOOD_FILE_BYTES
 }
 const AGENCY_STATE: StructSpec = { domain: 'pl/home-agency', version: 1, required: ['areas', 'att'], maxBytes: MAX_AGENCY_FILE_BYTES }
 
 const HOOD_FILE_NAME = /^[0-9a-f]{64}$/
 
+/** The rekey that brought an epoch secret. */
+export interface RekeyInfo {
+  /** Its message id (SHA-256 of the bytes): of two rekeys to one epoch the lower wins. */
+  readonly id: Uint8Array
+  /** The signing admin. */
+  readonly by: Uint8Array
+  /** Sign keys it removed. */
+  readonly removed: readonly Uint8Array[]
+}
+
 export interface EpochSecret {
   readonly epoch: number
   /** 32 bytes. */
   readonly secret: Uint8Array
+  /** When this home first held it (ms): posts in the epoch before are cut off from then on. */
+  readonly learned: number
+  /** Absent for the epoch an invite gave. */
+  readonly rekey?: RekeyInfo
+}
+
+export interface Member extends PublicIdentity {
+  /** On the list the next rekey is sealed to: joined with an admin's admission, approved, or an admin. */
+  readonly admitted: boolean
+  /** Who invited them, when they said. */
+  readonly via?: Uint8Array
+  /** The name they had before their last rename, shown beside the new one for a while. */
+  readonly formerName?: string
+  readonly renamedAt?: number
+}
+
+export interface Removal {
+  readonly signKey: Uint8Array
+  /** The removing rekey's time and epoch. */
+  readonly at: number
+  readonly epoch: number
 }
 
 /** Everything this home knows about one neighborhood. */
 export interface HoodState {
   readonly hood: Neighborhood
-  /** Ascending by epoch, no duplicates; the last one is current. Never empty. */
+  /** Ascending by epoch (several secrets for one epoch after concurrent rekeys); see currentEpochKeys. Never empty. */
   readonly epochs: readonly EpochSecret[]
   /** Multiaddr strings of relays that serve this hood. */
   readonly relays: readonly string[]
   /** Known members (including ourselves), unique by signKey. */
-  readonly members: readonly PublicIdentity[]
+  readonly members: readonly Member[]
   /** Encoded agency attestations this home issued for the hood (protocol/agency.ts bytes). */
   readonly attestations: readonly Uint8Array[]
+  /** attestationId of attestations an admin of this hood revoked. */
+  readonly revoked: readonly Uint8Array[]
+  readonly removed: readonly Removal[]
   /** When this home created or joined the hood, ms since the Unix epoch. */
   readonly joined: number
+  /** Set when this home was removed (a genuine rekey left it out) or left: it no longer posts here. */
+  readonly ended?: { readonly reason: 'removed' | 'left', readonly at: number, readonly epoch: number }
 }
 
 export interface AgencyState {
@@ -310,48 +359,90 @@ export function newHoodState (input: {
   epoch: number
   secret: Uint8Array
   relays?: readonly string[]
+  /** Members known from the start; the creator passes itself (admitted, as the founder). */
   members?: readonly PublicIdentity[]
   joined: number
 }): HoodState {
   let state: HoodState = {
     hood: input.hood,
-    epochs: [{ epoch: input.epoch, secret: input.secret }],
+    epochs: [{ epoch: input.epoch, secret: input.secret, learned: input.joined }],
     relays: [],
     members: [],
     attestations: [],
+    revoked: [],
+    removed: [],
     joined: input.joined
   }
   state = withRelays(state, input.relays ?? [])
-  for (const m of input.members ?? []) state = withMember(state, m)
+  for (const m of input.members ?? []) state = withMember(state, m, { admitted: isAdminKey(state, m.signKey) })
   return checkHoodState(state)
 }
 
-/** The current (highest) epoch's keys. */
+function isAdminKey (state: HoodState, key: Uint8Array): boolean {
+  return state.hood.admins.some(a => equalBytes(a, key))
+}
+
+/** Orders the secrets of one epoch: rekeys by id (lowest wins), an invite's secret (no rekey known) last. */
+function beats (a: EpochSecret, b: EpochSecret): boolean {
+  if (a.rekey === undefined) return false
+  if (b.rekey === undefined) return true
+  for (let i = 0; i < a.rekey.id.length; i++) if (a.rekey.id[i] !== b.rekey.id[i]) return a.rekey.id[i]! < b.rekey.id[i]!
+  return false
+}
+
+/** The secret new posts of `epoch` are sealed under (see beats), if this home has one. */
+export function winningSecret (state: HoodState, epoch: number): EpochSecret | undefined {
+  let best: EpochSecret | undefined
+  for (const e of state.epochs) if (e.epoch === epoch && (best === undefined || beats(e, best))) best = e
+  return best
+}
+
+/** The current (highest) epoch's winning keys: what new posts are sealed under. */
 export function currentEpochKeys (state: HoodState): EpochKeys {
   const last = state.epochs[state.epochs.length - 1]
   if (last === undefined) fail('MALFORMED', 'hood state has no epoch')
-  return deriveEpochKeys(state.hood.id, last.epoch, last.secret)
+  const win = winningSecret(state, last.epoch)!
+  return deriveEpochKeys(state.hood.id, win.epoch, win.secret)
 }
 
-/** Keys of one epoch, if this home knows its secret. */
+/** The winning keys of one epoch, if this home knows a secret for it. */
 export function epochKeys (state: HoodState, epoch: number): EpochKeys | undefined {
-  const e = state.epochs.find(x => x.epoch === epoch)
+  const e = winningSecret(state, epoch)
   return e === undefined ? undefined : deriveEpochKeys(state.hood.id, e.epoch, e.secret)
 }
 
+/** Every secret this home holds for one epoch (several after concurrent rekeys): what opens its posts. */
+export function allEpochKeys (state: HoodState, epoch: number): EpochKeys[] {
+  return state.epochs.filter(e => e.epoch === epoch).map(e => deriveEpochKeys(state.hood.id, e.epoch, e.secret))
+}
+
+/** When this home first learned an epoch after `epoch` (its posts are cut off from then), if it did. */
+export function supersededAt (state: HoodState, epoch: number): number | undefined {
+  let at: number | undefined
+  for (const e of state.epochs) if (e.epoch > epoch && (at === undefined || e.learned < at)) at = e.learned
+  return at
+}
+
 /**
- * Adds an epoch secret (kept sorted). The same epoch with the same secret is a no-op; the
- * same epoch with a different secret is refused (REFUSED): epochs never change their secret.
+ * Adds an epoch secret (kept sorted). The same epoch with the same secret keeps the earlier
+ * learned time and adds the rekey if it was not known; a different secret for a known epoch
+ * is kept beside it (two admins rekeyed at once), at most MAX_SECRETS_PER_EPOCH.
  * Past MAX_EPOCHS the oldest are dropped.
  */
-export function withEpoch (state: HoodState, epoch: number, secret: Uint8Array): HoodState {
+export function withEpoch (state: HoodState, epoch: number, secret: Uint8Array, opts: { learned?: number, rekey?: RekeyInfo } = {}): HoodState {
   checkEpochSecret(epoch, secret)
-  const existing = state.epochs.find(e => e.epoch === epoch)
-  if (existing !== undefined) {
-    if (!equalBytes(existing.secret, secret)) fail('REFUSED', `a different secret for epoch ${epoch} is already stored`)
-    return state
+  const learned = opts.learned ?? state.joined
+  const same = state.epochs.findIndex(e => e.epoch === epoch && equalBytes(e.secret, secret))
+  if (same >= 0) {
+    const e = state.epochs[same]!
+    if (e.rekey !== undefined || opts.rekey === undefined) return state
+    const epochs = [...state.epochs]
+    epochs[same] = { ...e, rekey: opts.rekey }
+    return { ...state, epochs }
   }
-  const epochs = [...state.epochs, { epoch, secret }].sort((a, b) => a.epoch - b.epoch)
+  if (state.epochs.filter(e => e.epoch === epoch).length >= MAX_SECRETS_PER_EPOCH) fail('TOO_LARGE', `more than ${MAX_SECRETS_PER_EPOCH} secrets for epoch ${epoch}`)
+  const entry: EpochSecret = { epoch, secret, learned, ...(opts.rekey !== undefined ? { rekey: opts.rekey } : {}) }
+  const epochs = [...state.epochs, entry].sort((a, b) => a.epoch - b.epoch)
   return { ...state, epochs: epochs.slice(-MAX_EPOCHS) }
 }
 
@@ -365,15 +456,57 @@ export function withRelays (state: HoodState, relays: readonly string[]): HoodSt
   return { ...state, relays: out }
 }
 
-/** Adds or replaces (same signKey) a member. TOO_LARGE past MAX_MEMBERS. */
-export function withMember (state: HoodState, member: PublicIdentity): HoodState {
-  const others = state.members.filter(m => !equalBytes(m.signKey, member.signKey))
+/**
+ * Adds or updates (same signKey) a member. Admission only ever goes up here (removal takes
+ * withoutMember); a new name keeps the former one beside it (`renamedAt` = now). Admins are
+ * always admitted. TOO_LARGE past MAX_MEMBERS.
+ */
+export function withMember (state: HoodState, member: PublicIdentity, opts: { admitted?: boolean, via?: Uint8Array, now?: number } = {}): HoodState {
+  const old = state.members.find(m => equalBytes(m.signKey, member.signKey))
+  const others = state.members.filter(m => m !== old)
   if (others.length >= MAX_MEMBERS) fail('TOO_LARGE', `more than ${MAX_MEMBERS} members`)
-  return { ...state, members: [...others, member] }
+  const renamed = old !== undefined && old.name !== member.name
+  const via = opts.via ?? old?.via
+  const next: Member = {
+    signKey: member.signKey,
+    boxKey: member.boxKey,
+    name: member.name,
+    binding: member.binding,
+    admitted: (old?.admitted ?? false) || opts.admitted === true || isAdminKey(state, member.signKey),
+    ...(via !== undefined ? { via } : {}),
+    ...(renamed ? { formerName: old.name, renamedAt: opts.now ?? state.joined } : (old?.formerName !== undefined ? { formerName: old.formerName, renamedAt: old.renamedAt! } : {}))
+  }
+  return { ...state, members: [...others, next] }
 }
 
 export function withoutMember (state: HoodState, signKey: Uint8Array): HoodState {
   return { ...state, members: state.members.filter(m => !equalBytes(m.signKey, signKey)) }
+}
+
+/** Removes members and remembers the removal (so an older join cannot put them back). */
+export function withRemoved (state: HoodState, signKeys: readonly Uint8Array[], at: number, epoch: number): HoodState {
+  let s = state
+  const removed = [...state.removed]
+  for (const k of signKeys) {
+    s = withoutMember(s, k)
+    if (!removed.some(r => equalBytes(r.signKey, k))) removed.push({ signKey: k, at, epoch })
+  }
+  return { ...s, removed: removed.slice(-MAX_REMOVED) }
+}
+
+/** The removal of `signKey`, if this home knows of one. */
+export function removalOf (state: HoodState, signKey: Uint8Array): Removal | undefined {
+  return state.removed.find(r => equalBytes(r.signKey, signKey))
+}
+
+/** Forgets a removal (an admin re-admitted the member with an admission from a later epoch). */
+export function withoutRemoval (state: HoodState, signKey: Uint8Array): HoodState {
+  return { ...state, removed: state.removed.filter(r => !equalBytes(r.signKey, signKey)) }
+}
+
+export function withRevoked (state: HoodState, attestationId: Uint8Array): HoodState {
+  if (state.revoked.some(r => equalBytes(r, attestationId))) return state
+  return { ...state, revoked: [...state.revoked, attestationId].slice(-MAX_REVOKED) }
 }
 
 /** Adds an issued attestation (encoded bytes); past MAX_ATTESTATIONS the oldest are dropped. */
@@ -421,12 +554,24 @@ export function encodeHoodState (state: HoodState): Uint8Array {
     id: state.hood.id,
     name: state.hood.name,
     area: state.hood.area,
-    admins: [...state.hood.admins],
-    epochs: state.epochs.map(e => ({ e: e.epoch, s: e.secret })),
+    founder: state.hood.founder,
+    salt: state.hood.salt,
+    ac: encodeAdminCerts(state.hood.adminCerts),
+    epochs: state.epochs.map(e => ({
+      e: e.epoch,
+      s: e.secret,
+      l: e.learned,
+      r: e.rekey === undefined ? undefined : { id: e.rekey.id, by: e.rekey.by, rm: [...e.rekey.removed] }
+    })),
     relays: [...state.relays],
-    members: state.members.map(m => ({ sk: m.signKey, bk: m.boxKey, n: m.name, sig: m.binding })),
+    members: state.members.map(m => ({
+      sk: m.signKey, bk: m.boxKey, n: m.name, sig: m.binding, ad: m.admitted, via: m.via, fn: m.formerName, rn: m.renamedAt
+    })),
     attests: [...state.attestations],
-    joined: state.joined
+    revoked: [...state.revoked],
+    removed: state.removed.map(r => ({ sk: r.signKey, at: r.at, e: r.epoch })),
+    joined: state.joined,
+    ended: state.ended === undefined ? undefined : { why: state.ended.reason, at: state.ended.at, e: state.ended.epoch }
   })
 }
 
@@ -435,30 +580,62 @@ export function encodeHoodState (state: HoodState): Uint8Array {
  * the member was added, and the file is ours); sizes, order and uniqueness are.
  */
 export function decodeHoodState (bytes: Uint8Array): HoodState {
-  const f = decodeStruct(HOOD_FILE, bytes)
-  const hood: Neighborhood = {
-    id: f.bytes('id', { len: HOOD_ID_BYTES }),
+  let f: Fields
+  try {
+    f = decodeStruct(HOOD_FILE, bytes)
+  } catch (err) {
+    if (isPorchlightError(err, 'BAD_VERSION')) {
+      fail('BAD_VERSION', 'this neighborhood was saved by an older Porchlight (file format 1, whose admins could be faked) ' +
+        'and cannot be carried over: delete this file and join again from a new invite (porchlight hood join INVITE)')
+    }
+    throw err
+  }
+  const hood = neighborhoodOf({
     name: f.string('name', MAX_NAME_BYTES, 1),
     area: f.string('area', MAX_AREA_PRECISION, 1),
-    admins: f.array('admins', MAX_ADMINS, a => a.bytes({ len: 32 }))
-  }
+    founder: f.bytes('founder', { len: 32 }),
+    salt: f.bytes('salt', { len: HOOD_SALT_BYTES }),
+    adminCerts: readAdminCerts(f, 'ac')
+  })
+  if (!equalBytes(hood.id, f.bytes('id', { len: HOOD_ID_BYTES }))) fail('MALFORMED', 'neighborhood id does not follow from its founder')
   const epochs = f.array('epochs', MAX_EPOCHS, item => {
-    const e = item.record(['e', 's'])
-    return { epoch: e.uint('e', MAX_EPOCH), secret: e.bytes('s', { len: EPOCH_SECRET_BYTES }) }
+    const e = item.record(['e', 's', 'l'], ['r'])
+    let rekey: RekeyInfo | undefined
+    if (e.has('r')) {
+      const r = e.record('r', ['id', 'by', 'rm'])
+      rekey = { id: r.bytes('id', { len: 32 }), by: r.bytes('by', { len: 32 }), removed: r.array('rm', MAX_MEMBERS, k => k.bytes({ len: 32 })) }
+    }
+    return { epoch: e.uint('e', MAX_EPOCH), secret: e.bytes('s', { len: EPOCH_SECRET_BYTES }), learned: e.uint('l'), ...(rekey !== undefined ? { rekey } : {}) }
   })
   const relays = f.array('relays', MAX_RELAYS, item => item.string(MAX_RELAY_ADDR_BYTES, 1))
-  const members = f.array('members', MAX_MEMBERS, item => decodeMember(item.record(['sk', 'bk', 'n', 'sig'])))
+  const members = f.array('members', MAX_MEMBERS, item => decodeMember(item.record(['sk', 'bk', 'n', 'sig', 'ad'], ['via', 'fn', 'rn'])))
   const attestations = f.array('attests', MAX_ATTESTATIONS, item => item.bytes({ min: 1, max: MAX_ATTESTATION_BYTES }))
-  const state: HoodState = { hood, epochs, relays, members, attestations, joined: f.uint('joined') }
+  const revoked = f.array('revoked', MAX_REVOKED, item => item.bytes({ len: 32 }))
+  const removed = f.array('removed', MAX_REMOVED, item => {
+    const r = item.record(['sk', 'at', 'e'])
+    return { signKey: r.bytes('sk', { len: 32 }), at: r.uint('at'), epoch: r.uint('e', MAX_EPOCH) }
+  })
+  let ended: HoodState['ended']
+  if (f.has('ended')) {
+    const x = f.record('ended', ['why', 'at', 'e'])
+    ended = { reason: x.oneOf('why', ['removed', 'left'] as const), at: x.uint('at'), epoch: x.uint('e', MAX_EPOCH) }
+  }
+  const state: HoodState = { hood, epochs, relays, members, attestations, revoked, removed, joined: f.uint('joined'), ...(ended !== undefined ? { ended } : {}) }
   return checkHoodState(state)
 }
 
-function decodeMember (m: Fields): PublicIdentity {
+function decodeMember (m: Fields): Member {
+  const via = m.optBytes('via', { len: 32 })
+  const formerName = m.optString('fn', MAX_NAME_BYTES, 1)
+  const renamedAt = m.optUint('rn')
   return {
     signKey: m.bytes('sk', { len: 32 }),
     boxKey: m.bytes('bk', { len: 32 }),
     name: m.string('n', MAX_NAME_BYTES, 1),
-    binding: m.bytes('sig', { len: 64 })
+    binding: m.bytes('sig', { len: 64 }),
+    admitted: m.bool('ad'),
+    ...(via !== undefined ? { via } : {}),
+    ...(formerName !== undefined && renamedAt !== undefined ? { formerName, renamedAt } : {})
   }
 }
 
@@ -496,9 +673,14 @@ function checkHoodState (state: HoodState): HoodState {
   if (state.epochs.length === 0) fail('MISSING_FIELD', 'a hood needs at least one epoch secret')
   if (state.epochs.length > MAX_EPOCHS) fail('TOO_LARGE', `more than ${MAX_EPOCHS} epochs`)
   let last = -1
+  const seen = new Set<string>()
   for (const e of state.epochs) {
     checkEpochSecret(e.epoch, e.secret)
-    if (e.epoch <= last) fail('MALFORMED', 'epochs must be ascending and unique')
+    if (e.epoch < last) fail('MALFORMED', 'epochs must be ascending')
+    const key = `${e.epoch}:${toHex(e.secret)}`
+    if (seen.has(key)) fail('MALFORMED', 'an epoch secret repeats')
+    seen.add(key)
+    if (!Number.isSafeInteger(e.learned) || e.learned < 0) fail('OUT_OF_RANGE', 'learned must be a time in ms')
     last = e.epoch
   }
   checkRelayAddrs(state.relays)

@@ -9,9 +9,14 @@
  *   Identity   { name, fingerprint: "XXXX-XXXX-XXXX-XXXX", role: "resident"|"agency",
  *                signKey: hex64, boxKey: hex64, public: "plid:…" }
  *   Hood       { id: hex64, name, area: geohash, topic: "/porchlight/1/n/<hex32>", epoch: int,
- *                admin: bool (this identity is an admin), admins: hex64[], relays: multiaddr[],
- *                members: int (known members), joined: ms }
- *   Member     { name, fingerprint, signKey: hex64, boxKey: hex64, admin: bool, me: bool }
+ *                admin: bool (this identity is an admin), admins: hex64[] (verified: the founder,
+ *                then each admin certified by an earlier one), adminFingerprints: string[],
+ *                relays: multiaddr[], members: int (known members), joined: ms,
+ *                ended?: { reason: "removed"|"left", at: ms, epoch: int } (this identity is out) }
+ *   Member     { name, fingerprint, signKey: hex64, boxKey: hex64, admin: bool, me: bool,
+ *                admitted: bool (on the list the next rekey is sealed to; false = awaiting an
+ *                admin's approval), lookAlike: bool (another member's name looks like this one:
+ *                show the fingerprint), formerName?: string, renamedAt?: ms }
  *   Attestation { attestation: "plattest:…", agency: hex64 (its signKey), name, area,
  *                admin: hex64 (the vouching admin's signKey), adminFingerprint, issued: ms, expires: ms }
  *
@@ -21,7 +26,11 @@
  *   hood invite                         { hood: hex64, epoch: int, invite: "porchlight:…", expires: ms }
  *   hood join                           { hood: Hood, inviter: Member }
  *   hood list                           { hoods: Hood[] }
- *   hood members                        { hood: hex64, members: Member[] }
+ *   hood members                        { hood: hex64, members: Member[], removed: [{ signKey: hex64, fingerprint, at: ms, epoch }] }
+ *   hood approve                        { hood: hex64, member: Member, sent: bool }
+ *   hood leave                          { hood: hex64, sent: bool }
+ *   hood add-admin                      { hood: hex64, admin: Member, epoch: int, sent: bool }
+ *   hood revoke-agency                  { hood: hex64, attestation: hex64 (its id), sent: bool }
  *   hood relay-token                    { hood: hex64, epoch: int, topic, token: "plrelay:…" }
  *   hood attest-agency                  { hood: hex64, attestation: Attestation }
  *   agency follow, agency unfollow      { areas: geohash[] }
@@ -38,7 +47,8 @@ import { fromBase64Url, toBase64Url, toHex } from '../protocol/encoding.ts'
 import { decodePublicIdentity, encodePublicIdentity, fingerprint, type Identity, type PublicIdentity } from '../protocol/identity.ts'
 import { isAdmin, privateTopic } from '../protocol/neighborhood.ts'
 import { MAX_ATTESTATION_BYTES, type AgencyAttestation } from '../protocol/agency.ts'
-import { currentEpochKeys, type HoodState, type Role } from './home.ts'
+import { currentEpochKeys, type HoodState, type Member, type Role } from './home.ts'
+import { lookAlikeKeys } from '../protocol/names.ts'
 
 export const PUBLIC_ID_PREFIX = 'plid:'
 /** 'pl/id' is at most 512 bytes: 683 base64url characters. */
@@ -63,9 +73,11 @@ export interface HoodJson {
   epoch: number
   admin: boolean
   admins: string[]
+  adminFingerprints: string[]
   relays: string[]
   members: number
   joined: number
+  ended?: { reason: 'removed' | 'left', at: number, epoch: number }
 }
 
 export interface MemberJson {
@@ -75,6 +87,10 @@ export interface MemberJson {
   boxKey: string
   admin: boolean
   me: boolean
+  admitted: boolean
+  lookAlike: boolean
+  formerName?: string
+  renamedAt?: number
 }
 
 export interface AttestationJson {
@@ -153,20 +169,27 @@ export function hoodJson (state: HoodState, me: Identity | undefined): HoodJson 
     epoch: currentEpochKeys(state).epoch,
     admin: me !== undefined && isAdmin(h, me.public.signKey),
     admins: h.admins.map(toHex),
+    adminFingerprints: h.admins.map(fingerprint),
     relays: [...state.relays],
     members: state.members.length,
-    joined: state.joined
+    joined: state.joined,
+    ...(state.ended !== undefined ? { ended: { ...state.ended } } : {})
   }
 }
 
-export function memberJson (member: PublicIdentity, state: HoodState | undefined, me: Identity | undefined): MemberJson {
+export function memberJson (member: PublicIdentity & Partial<Member>, state: HoodState | undefined, me: Identity | undefined): MemberJson {
+  const key = toHex(member.signKey)
+  const admin = state !== undefined && isAdmin(state.hood, member.signKey)
   return {
     name: member.name,
     fingerprint: fingerprint(member.signKey),
-    signKey: toHex(member.signKey),
+    signKey: key,
     boxKey: toHex(member.boxKey),
-    admin: state !== undefined && isAdmin(state.hood, member.signKey),
-    me: me !== undefined && toHex(me.public.signKey) === toHex(member.signKey)
+    admin,
+    me: me !== undefined && toHex(me.public.signKey) === key,
+    admitted: admin || member.admitted === true,
+    lookAlike: state !== undefined && lookAlikeKeys(state.members.map(m => ({ key: toHex(m.signKey), name: m.name }))).has(key),
+    ...(member.formerName !== undefined ? { formerName: member.formerName, renamedAt: member.renamedAt! } : {})
   }
 }
 

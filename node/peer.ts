@@ -3,22 +3,39 @@
  * followed areas through their relays, keeps every message it accepts (for sync), keeps
  * decrypted posts in a local feed, and sends its own posts with an acknowledged push,
  * holding them in an outbox until a relay has them.
+ *
+ * Group trust, as this peer applies it (protocol/rekey.ts, membership.ts, admins.ts):
+ *  - only rekeys signed by an admin of the founder's chain change epochs; a genuine rekey
+ *    with no slot for us means we were removed (or our invite predates it): `ended`;
+ *  - an epoch is closed to new posts once we learn the next one (plus a short grace for
+ *    posts in flight), judged on arrival; a removed member's posts dated after the removal
+ *    are never shown;
+ *  - only joins with an admin's admission for the current epoch, or an admin's approval,
+ *    put someone on the list the next rekey is sealed to;
+ *  - our own posts never go out in a closed epoch: the outbox re-seals them under the
+ *    current one, and a relay's STALE_EPOCH makes us catch up first.
  */
 import { join } from 'node:path'
 import { Level } from 'level'
 import { multiaddr } from '@multiformats/multiaddr'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { fail, isPorchlightError } from '../protocol/errors.ts'
-import { peekDomain, toHex, toBase64Url, fromBase64Url } from '../protocol/encoding.ts'
+import { equalBytes, peekDomain, toHex, toBase64Url, fromBase64Url } from '../protocol/encoding.ts'
 import { sha256 } from '../protocol/crypto.ts'
-import type { Identity } from '../protocol/identity.ts'
-import { areaTopic, isAreaTopic, isPrivateTopic, privateTopic } from '../protocol/neighborhood.ts'
+import { fingerprint, type Identity, type PublicIdentity } from '../protocol/identity.ts'
+import { areaTopic, type EpochKeys, isAdmin, isAreaTopic, isPrivateTopic, neighborhoodOf, privateTopic } from '../protocol/neighborhood.ts'
 import { createPost, MAX_TTL_MS, type Post, type PostInput } from '../protocol/post.ts'
-import { decodeEnvelope, openEnvelope, innerDomain, openSignedPost, sealEnvelope, encodeSignedPost } from '../protocol/envelope.ts'
+import { decodeEnvelope, openEnvelope, innerDomain, openSignedPost, sealEnvelope, encodeSignedPost, type PrivateEnvelope } from '../protocol/envelope.ts'
 import { openPublicPost, sealPublicPost } from '../protocol/public-post.ts'
-import { createJoin, openJoin } from '../protocol/membership.ts'
-import { createRekey, decodeRekey, openRekey, rekeyTimes, relayNextTagKey } from '../protocol/rekey.ts'
-import { openRfa } from '../protocol/agency.ts'
+import { createAdmit, createJoin, createLeave, openAdmit, openJoin, openLeave } from '../protocol/membership.ts'
+import { type Admission, verifyAdmission } from '../protocol/invite.ts'
+import { addAdmin } from '../protocol/admins.ts'
+import { createRekey, decodeRekey, openRekey, rekeyTimes, rekeyWins } from '../protocol/rekey.ts'
+import { attestationCovers, createRevocation, openRevocation, openRfa } from '../protocol/agency.ts'
+import { MAX_CLOCK_SKEW_MS } from '../protocol/time.ts'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { lookAlikeKeys } from '../protocol/names.ts'
+import { EPOCH_GRACE_MS } from './validate.ts'
 import { encodeGeohash, DEFAULT_POST_PRECISION } from '../protocol/geohash.ts'
 import type { Result } from '../protocol/wire.ts'
 import { createNode, loadOrCreateNodeKey, type PorchlightNode } from './libp2p.ts'
@@ -26,7 +43,10 @@ import { ClipStore } from './clips.ts'
 import { MessageStore } from './store.ts'
 import { PushSession } from './push.ts'
 import { syncTopic, type SyncStats } from './sync.ts'
-import { currentEpochKeys, epochKeys, withEpoch, withMember, withoutMember, type Home, type HoodState } from './home.ts'
+import {
+  allEpochKeys, currentEpochKeys, removalOf, supersededAt, winningSecret, withEpoch, withMember, withoutRemoval, withRemoved, withRevoked,
+  type Home, type HoodState, type Member
+} from './home.ts'
 
 /** One post in the local feed, as shown and as printed by `feed --json`. */
 export interface FeedPost {
@@ -46,7 +66,20 @@ export interface FeedPost {
   /** Hex signing key: the member's identity key (private), the area pseudonym (public) or the agency key (rfa). */
   author: string
   authorName?: string
+  /** Fingerprint of `author` (as `id show` prints it): shown beside names that look alike. */
+  authorFingerprint: string
+  /** The author's name looks like another identity's (UTS #39 skeleton): show the fingerprint. */
+  lookAlike?: boolean
+  /** The author's name before a recent rename (shown beside the new one for RENAME_NOTICE_MS). */
+  authorFormerName?: string
   mine: boolean
+  /**
+   * Agency requests: fingerprints of the admins of this home's neighborhoods who vouched for
+   * the agency key (unrevoked, unexpired attestations covering the area); empty = unverified.
+   */
+  vouchedBy?: string[]
+  /** Agency requests: the attestations the request carried (admin key, attestation id, expiry), for vouchedBy. */
+  attestations?: Array<{ admin: string, id: string, expires: number }>
 }
 
 export interface PostOptions extends Omit<PostInput, 'location'> {
@@ -74,11 +107,27 @@ export interface PeerInit {
   relays?: string[]
   log?: (line: string) => void
   now?: () => number
+  /** How long an epoch stays open to posts in flight after we learn the next one. @default EPOCH_GRACE_MS */
+  epochGraceMs?: number
 }
 
-const NOT_SENDERS_FAULT = new Set(['UNKNOWN_EPOCH', 'NOT_FOUND', 'IO', 'UNAVAILABLE', 'OVER_QUOTA'])
+/** How a message reached us: live gossip is judged on arrival; sync brings what relays stored. */
+export type Arrival = 'gossip' | 'sync' | 'local'
+
+/** How long a renamed member is shown with the former name too. */
+export const RENAME_NOTICE_MS = 30 * 24 * 3600_000
+
+const NOT_SENDERS_FAULT = new Set(['UNKNOWN_EPOCH', 'STALE_EPOCH', 'NOT_FOUND', 'IO', 'UNAVAILABLE', 'OVER_QUOTA'])
 /** Posts held while waiting for the rekey that opens their epoch. */
 const MAX_AHEAD_OF_EPOCH = 256
+
+interface OutboxEntry {
+  topic: string
+  /** base64url of the wire bytes. */
+  bytes: string
+  /** base64url of the signed inner message, for private posts (re-sealed if the epoch closes). */
+  inner?: string
+}
 
 export class ResidentPeer {
   private libp2p: PorchlightNode | undefined
@@ -108,7 +157,8 @@ export class ResidentPeer {
   }
 
   private get posts () { return this.local.sublevel<string, FeedPost>('posts', { valueEncoding: 'json' }) }
-  private get outbox () { return this.local.sublevel<string, { topic: string, bytes: string }>('outbox', { valueEncoding: 'json' }) }
+  /** Private posts keep their signed inner bytes, so they can be re-sealed if their epoch closes before a relay takes them. */
+  private get outbox () { return this.local.sublevel<string, OutboxEntry>('outbox', { valueEncoding: 'json' }) }
 
   private async loadTopics (): Promise<void> {
     this.topics.clear()
@@ -138,7 +188,7 @@ export class ResidentPeer {
         const id = sha256(msg.data)
         if (this.messages.has(id)) return TopicValidatorResult.Ignore
         try {
-          await this.ingest(topic, msg.data, id)
+          await this.ingest(topic, msg.data, id, 'gossip')
           return TopicValidatorResult.Accept
         } catch (err) {
           // Not the sender's fault: a post ahead of its rekey, or trouble on our side.
@@ -185,8 +235,10 @@ export class ResidentPeer {
   /**
    * Validates, stores and (where we hold the keys) decrypts one message from the network.
    * Returns the feed post it produced, if any. Throws PorchlightError for invalid input.
+   * `via` says how it came: live gossip is judged by when it arrives (an epoch closed by a
+   * rekey takes no more posts); sync brings what relays stored, having judged it so.
    */
-  async ingest (topic: string, bytes: Uint8Array, id = sha256(bytes)): Promise<FeedPost | undefined> {
+  async ingest (topic: string, bytes: Uint8Array, id = sha256(bytes), via: Arrival = 'sync'): Promise<FeedPost | undefined> {
     const t = this.topics.get(topic) ?? fail('NOT_FOUND', 'not subscribed to that topic')
     if (this.messages.has(id)) return undefined
     const now = this.now()
@@ -197,37 +249,28 @@ export class ResidentPeer {
     if (isPrivateTopic(topic) && t.hood !== undefined) {
       if (domain === 'pl/rekey') {
         ;({ ts, exp } = rekeyTimes(bytes, now))
-        const learned = await this.applyRekey(t.hood, bytes)
-        if (learned) {
-          await this.messages.put({ topic, id, ts, exp, bytes })
-          await this.retryAheadOfEpoch(topic)
-          return undefined
-        }
+        await this.applyRekey(t.hood, bytes, id)
+        await this.messages.put({ topic, id, ts, exp, bytes })
+        await this.retryAheadOfEpoch(topic)
+        return undefined
+      }
+      const env = decodeEnvelope(bytes)
+      if (env.topic !== topic) fail('WRONG_TOPIC', 'envelope names another topic')
+      const hood = (await this.home.hoodById(t.hood.hood.id)) ?? t.hood
+      const { inner } = this.openWithAny(hood, env, bytes, id, topic)
+      if (via === 'gossip') this.checkEpochOpen(hood, env.epoch, now)
+      const innerType = innerDomain(inner)
+      ts = env.ts
+      exp = env.exp
+      if (innerType === 'pl/signed-post') {
+        const p = await openSignedPost(inner, topic, now)
+        if (p.post.created !== env.ts || p.post.expires !== env.exp) fail('OUT_OF_RANGE', 'envelope times differ from the post')
+        const removal = removalOf(hood, p.author)
+        // A removed member's posts from after the removal are never shown, whatever the route.
+        if (removal !== undefined && (via === 'gossip' || p.post.created >= removal.at)) fail('NOT_MEMBER', 'author was removed from this neighborhood')
+        feed = this.feedPost(toHex(id), 'private', topic, p.post, toHex(p.author), p.authorName, { hood: hood.hood.name })
       } else {
-        const env = decodeEnvelope(bytes)
-        if (env.topic !== topic) fail('WRONG_TOPIC', 'envelope names another topic')
-        const hood = (await this.home.hoodById(t.hood.hood.id)) ?? t.hood
-        const keys = epochKeys(hood, env.epoch)
-        if (keys === undefined) {
-          // Possibly a post that overtook its epoch's rekey: keep it for when the rekey comes.
-          this.aheadOfEpoch.set(toHex(id), { topic, bytes })
-          if (this.aheadOfEpoch.size > MAX_AHEAD_OF_EPOCH) this.aheadOfEpoch.delete(this.aheadOfEpoch.keys().next().value!)
-          fail('UNKNOWN_EPOCH', `no keys for epoch ${env.epoch}`)
-        }
-        const inner = openEnvelope(env, keys, topic) // checks the membership tag too
-        const innerType = innerDomain(inner)
-        ts = env.ts
-        exp = env.exp
-        if (innerType === 'pl/signed-post') {
-          const p = await openSignedPost(inner, topic, now)
-          if (p.post.created !== env.ts || p.post.expires !== env.exp) fail('OUT_OF_RANGE', 'envelope times differ from the post')
-          feed = this.feedPost(toHex(id), 'private', topic, p.post, toHex(p.author), p.authorName, { hood: hood.hood.name })
-        } else if (innerType === 'pl/join') {
-          const j = await openJoin(inner, topic, now)
-          await this.home.updateHood(hood.hood.id, (cur) => withMember(cur ?? hood, j.member))
-        } else {
-          fail('BAD_DOMAIN', `unexpected ${innerType.slice(0, 32)} in an envelope`)
-        }
+        await this.applyAnnouncement(hood, inner, innerType, topic, env.epoch, now)
       }
     } else if (isAreaTopic(topic)) {
       const opened = domain === 'pl/rfa' ? await openRfa(bytes, now) : await openPublicPost(bytes, now)
@@ -237,15 +280,91 @@ export class ResidentPeer {
       const author = 'pseudonym' in opened ? opened.pseudonym : (opened as { agency: { signKey: Uint8Array } }).agency.signKey
       const name = 'name' in opened ? opened.name as string | undefined : (opened as { agency?: { name: string } }).agency?.name
       feed = this.feedPost(toHex(id), domain === 'pl/rfa' ? 'rfa' : 'public', topic, opened.post, toHex(author), name, { area: opened.area })
+      if (domain === 'pl/rfa') feed.attestations = await rfaAttestations(bytes, now)
     } else {
       fail('WRONG_TOPIC', 'not a Porchlight topic')
     }
     await this.messages.put({ topic, id, ts, exp, bytes })
     if (feed !== undefined) {
       await this.posts.put(`${feed.created.toString(16).padStart(14, '0')}!${feed.id}`, feed)
-      for (const l of this.listeners) l(feed)
+      if (this.listeners.size > 0) {
+        const [shown] = await this.decorate([feed.channel === 'rfa' ? await this.withVouchers(feed) : feed])
+        for (const l of this.listeners) l(shown!)
+      }
     }
     return feed
+  }
+
+  /** Opens an envelope under whichever secret of its epoch we hold (several after concurrent rekeys). */
+  private openWithAny (hood: HoodState, env: PrivateEnvelope, bytes: Uint8Array, id: Uint8Array, topic: string): { inner: Uint8Array, keys: EpochKeys } {
+    const candidates = allEpochKeys(hood, env.epoch)
+    if (candidates.length === 0) {
+      // Possibly a post that overtook its epoch's rekey: keep it for when the rekey comes.
+      this.aheadOfEpoch.set(toHex(id), { topic, bytes })
+      if (this.aheadOfEpoch.size > MAX_AHEAD_OF_EPOCH) this.aheadOfEpoch.delete(this.aheadOfEpoch.keys().next().value!)
+      fail('UNKNOWN_EPOCH', `no keys for epoch ${env.epoch}`)
+    }
+    let last: unknown
+    for (const keys of candidates) {
+      try {
+        return { inner: openEnvelope(env, keys, topic), keys } // checks the membership tag too
+      } catch (err) {
+        last = err
+        if (!isPorchlightError(err, 'BAD_TAG') && !isPorchlightError(err, 'DECRYPT_FAILED')) throw err
+      }
+    }
+    throw last
+  }
+
+  /** STALE_EPOCH once a later epoch has been known here for longer than the grace. */
+  private checkEpochOpen (hood: HoodState, epoch: number, now: number): void {
+    const closed = supersededAt(hood, epoch)
+    if (closed !== undefined && now > closed + (this.init.epochGraceMs ?? EPOCH_GRACE_MS)) {
+      fail('STALE_EPOCH', `epoch ${epoch} was closed by a rekey`)
+    }
+  }
+
+  /** Join, approval, leave and agency revocation, as sealed into the private topic. */
+  private async applyAnnouncement (hood: HoodState, inner: Uint8Array, innerType: string, topic: string, epoch: number, now: number): Promise<void> {
+    const id = hood.hood.id
+    if (innerType === 'pl/join') {
+      const j = await openJoin(inner, topic, now)
+      const admitted = j.admission !== undefined && await this.admits(hood, j.admission, epoch, j.at)
+      const removal = removalOf(hood, j.member.signKey)
+      // An old join (or an invite from before the removal) never puts a removed member back.
+      if (removal !== undefined && !(admitted && j.admission!.epoch > removal.epoch)) return
+      await this.home.updateHood(id, cur => {
+        const s = removal !== undefined ? withoutRemoval(cur ?? hood, j.member.signKey) : (cur ?? hood)
+        return withMember(s, j.member, { admitted, ...(j.via !== undefined ? { via: j.via } : {}), now })
+      })
+    } else if (innerType === 'pl/admit') {
+      const a = await openAdmit(inner, topic, now)
+      if (!isAdmin(hood.hood, a.by)) fail('NOT_ADMIN', 'approval signed by someone who is not an admin')
+      const removal = removalOf(hood, a.member.signKey)
+      if (removal !== undefined && a.at < removal.at) return
+      await this.home.updateHood(id, cur => withMember(withoutRemoval(cur ?? hood, a.member.signKey), a.member, { admitted: true, now }))
+    } else if (innerType === 'pl/leave') {
+      const l = await openLeave(inner, topic, now)
+      // Off the list the next rekey is sealed to; until an admin rekeys, the leaver's keys still open new posts.
+      await this.home.updateHood(id, cur => withRemoved(cur ?? hood, [l.member], l.at, currentEpochKeys(cur ?? hood).epoch))
+    } else if (innerType === 'pl/agency-revoke') {
+      const r = await openRevocation(inner, topic, now)
+      if (!isAdmin(hood.hood, r.by)) fail('NOT_ADMIN', 'revocation signed by someone who is not an admin')
+      await this.home.updateHood(id, cur => withRevoked(cur ?? hood, r.attestation))
+    } else {
+      fail('BAD_DOMAIN', `unexpected ${innerType.slice(0, 32)} in an envelope`)
+    }
+  }
+
+  /** Does an admission admit a join sealed in `epoch` at `at`? (An admin's, for this epoch, unexpired then.) */
+  private async admits (hood: HoodState, admission: Admission, epoch: number, at: number): Promise<boolean> {
+    try {
+      await verifyAdmission(hood.hood, admission)
+    } catch (err) {
+      if (isPorchlightError(err, 'NOT_ADMIN') || isPorchlightError(err, 'BAD_SIGNATURE')) return false
+      throw err
+    }
+    return admission.epoch === epoch && at <= admission.expires + MAX_CLOCK_SKEW_MS
   }
 
   private feedPost (id: string, channel: FeedPost['channel'], topic: string, post: Post, author: string, authorName: string | undefined, where: { hood?: string, area?: string }): FeedPost {
@@ -264,30 +383,68 @@ export class ResidentPeer {
       ...(post.replyTo !== undefined ? { replyTo: toHex(post.replyTo) } : {}),
       author,
       ...(authorName !== undefined ? { authorName } : {}),
+      authorFingerprint: fingerprint(fromHexKey(author)),
       mine
     }
   }
 
   /**
-   * Applies a rekey. True if it gave us a new epoch. A genuine rekey that leaves us out (we
-   * were removed) is kept as seen, so sync does not fetch it again, and gives nothing.
+   * Applies a rekey that an admin of the neighborhood signed (anything else throws: NOT_ADMIN,
+   * BAD_SIGNATURE). A genuine rekey with no slot for us, to an epoch we do not hold, means we
+   * are out: the hood is marked ended. Of two rekeys to one epoch, the lower id wins; an
+   * admin whose own rekey lost re-applies its removals on top of the winner.
    */
-  private async applyRekey (state: HoodState, bytes: Uint8Array): Promise<boolean> {
+  private async applyRekey (state: HoodState, bytes: Uint8Array, id: Uint8Array): Promise<void> {
+    const me = this.requireMe()
     const w = decodeRekey(bytes)
     const hood = (await this.home.hoodById(state.hood.id)) ?? state
-    if (epochKeys(hood, w.e) !== undefined) return false
-    const old = epochKeys(hood, w.pe) ?? fail('UNKNOWN_EPOCH', `no keys for epoch ${w.pe}`)
-    let next
+    if (hood.epochs.some(e => e.epoch === w.e && e.rekey !== undefined && equalBytes(e.rekey.id, id))) return
+    let opened
     try {
-      next = await openRekey(bytes, this.requireMe(), hood.hood, old)
+      opened = await openRekey(bytes, me, hood.hood)
     } catch (err) {
       if (!isPorchlightError(err, 'DECRYPT_FAILED')) throw err
-      // Not for us (removed): genuine only if it opens under the old tag key, as relays check.
-      relayNextTagKey(bytes, old.tagKey)
-      return false
+      // Genuine (the signature verified first) but not for us.
+      const current = currentEpochKeys(hood).epoch
+      if (w.e > current && hood.ended === undefined) {
+        await this.home.updateHood(hood.hood.id, cur => ({ ...(cur ?? hood), ended: { reason: 'removed', at: w.ts, epoch: w.e } }))
+        this.init.log?.(`removed from ${hood.hood.name}: an admin started epoch ${w.e} without this member`)
+      }
+      return
     }
-    await this.home.updateHood(hood.hood.id, (cur) => withEpoch(cur ?? hood, next.epoch, next.secret))
-    return true
+    const before = winningSecret(hood, w.e)
+    const rekey = { id, by: opened.by, removed: opened.removed }
+    const updated = await this.home.updateHood(hood.hood.id, cur => {
+      let s = withEpoch(cur ?? hood, opened.keys.epoch, opened.keys.secret, { learned: this.now(), rekey })
+      s = withRemoved(s, opened.removed, opened.ts, opened.keys.epoch)
+      // Admin changes travel in rekeys: take a longer chain from the same founder.
+      if (opened.adminCerts.length > s.hood.adminCerts.length) s = { ...s, hood: neighborhoodOf({ ...s.hood, adminCerts: opened.adminCerts }) }
+      if (s.ended?.reason === 'removed' && s.ended.epoch <= opened.keys.epoch) { const { ended: _, ...rest } = s; s = rest }
+      return s
+    })
+    const after = winningSecret(updated, w.e)
+    const lost = before?.rekey !== undefined && after?.rekey !== undefined && !equalBytes(before.rekey.id, after.rekey.id) &&
+      equalBytes(before.rekey.by, me.public.signKey)
+    if (lost && before.rekey !== undefined && after.rekey !== undefined) {
+      const missing = before.rekey.removed.filter(k => !after.rekey!.removed.some(r => equalBytes(r, k)))
+      if (missing.length > 0) this.followUps.push({ hood: updated.hood.id, removed: missing })
+    }
+  }
+
+  /** Removals to re-apply after our own rekey lost to a concurrent one (see applyRekey). */
+  private readonly followUps: Array<{ hood: Uint8Array, removed: Uint8Array[] }> = []
+
+  /** Runs queued follow-up rekeys; returns how many it sent. */
+  async runFollowUps (): Promise<number> {
+    let n = 0
+    while (this.followUps.length > 0) {
+      const f = this.followUps.shift()!
+      const state = await this.home.hoodById(f.hood)
+      if (state === undefined) continue
+      await this.rekey(state, f.removed)
+      n++
+    }
+    return n
   }
 
   /** Re-takes the posts of a topic that arrived before their epoch's rekey. */
@@ -299,18 +456,28 @@ export class ResidentPeer {
     }
   }
 
+  /** NOT_MEMBER with the reason when this home was removed from, or left, the hood. */
+  private checkStillMember (state: HoodState): void {
+    if (state.ended === undefined) return
+    const when = new Date(state.ended.at).toISOString()
+    if (state.ended.reason === 'left') fail('NOT_MEMBER', `you left ${state.hood.name} on ${when}`)
+    fail('NOT_MEMBER', `you were removed from ${state.hood.name} on ${when}: an admin started epoch ${state.ended.epoch} without you ` +
+      '(if you just joined, your invite was made before that: ask for a new one)')
+  }
+
   /** Seals a post (and its public copy if asked), keeps it in the outbox, pushes it to a relay. */
   async post (opts: PostOptions): Promise<PostOutcome> {
     const me = this.requireMe()
     const state = await this.home.resolveHood(opts.hood)
+    this.checkStillMember(state)
     const topic = privateTopic(state.hood.id)
     const precision = opts.precision ?? DEFAULT_POST_PRECISION
     const location = opts.geohash?.slice(0, precision) ??
       (opts.lat !== undefined && opts.lon !== undefined ? encodeGeohash(opts.lat, opts.lon, precision) : undefined)
     const post = createPost({ ...opts, ...(location !== undefined ? { location } : {}), now: opts.now ?? this.now() })
-    const keys = currentEpochKeys(state)
-    const bytes = sealEnvelope(keys, topic, await encodeSignedPost(me, topic, post), { ts: post.created, exp: post.expires })
-    const outgoing: Array<{ topic: string, bytes: Uint8Array }> = [{ topic, bytes }]
+    const inner = await encodeSignedPost(me, topic, post)
+    const bytes = sealEnvelope(currentEpochKeys(state), topic, inner, { ts: post.created, exp: post.expires })
+    const outgoing: OutboxItem[] = [{ topic, bytes, inner }]
     let publicId: string | undefined
     if (opts.public === true) {
       const pub = await sealPublicPost(me, state.hood.area, post, { showName: opts.showName === true })
@@ -318,12 +485,21 @@ export class ResidentPeer {
       outgoing.push({ topic: areaTopic(state.hood.area), bytes: pub.bytes })
     }
     for (const o of outgoing) {
-      await this.outbox.put(toHex(sha256(o.bytes)), { topic: o.topic, bytes: toBase64Url(o.bytes) })
-      await this.ingest(o.topic, o.bytes).catch(() => undefined)
+      await this.putOutbox(o)
+      await this.ingest(o.topic, o.bytes, sha256(o.bytes), 'local').catch(() => undefined)
     }
-    const sent = await this.flushOutbox()
-    const id = toHex(sha256(bytes))
-    const mine = sent.get(id)
+    let id = toHex(sha256(bytes))
+    let sent = await this.flushOutbox()
+    let mine = sent.get(id)
+    if (mine?.resealedAs !== undefined) id = mine.resealedAs
+    if (mine?.result.code === 'STALE_EPOCH') {
+      // A relay knows a newer epoch than we do: catch up (learning the rekey), re-seal, send again.
+      await this.sync([topic])
+      sent = await this.flushOutbox()
+      mine = sent.get(id)
+      if (mine?.resealedAs !== undefined) id = mine.resealedAs
+      this.checkStillMember((await this.home.hoodById(state.hood.id)) ?? state)
+    }
     return {
       id,
       ...(publicId !== undefined ? { publicId } : {}),
@@ -332,54 +508,141 @@ export class ResidentPeer {
     }
   }
 
-  /** Announces this member in a neighborhood (after `hood join`), through a relay. */
-  async announceJoin (hoodRef?: string): Promise<Result> {
+  private async putOutbox (o: OutboxItem): Promise<string> {
+    const id = toHex(sha256(o.bytes))
+    await this.outbox.put(id, { topic: o.topic, bytes: toBase64Url(o.bytes), ...(o.inner !== undefined ? { inner: toBase64Url(o.inner) } : {}) })
+    return id
+  }
+
+  /** Announces this member in a neighborhood (after `hood join`), through a relay; with the admission of an admin's invite. */
+  async announceJoin (hoodRef?: string, opts: { admission?: Admission, via?: Uint8Array } = {}): Promise<Result> {
     const me = this.requireMe()
     const state = await this.home.resolveHood(hoodRef)
+    this.checkStillMember(state)
     const topic = privateTopic(state.hood.id)
     const now = this.now()
-    const bytes = sealEnvelope(currentEpochKeys(state), topic, await createJoin(me, topic, now), { ts: now, exp: now + MAX_TTL_MS })
-    const id = toHex(sha256(bytes))
-    await this.outbox.put(id, { topic, bytes: toBase64Url(bytes) })
+    return this.sendAnnouncement(state, await createJoin(me, topic, now, opts))
+  }
+
+  /** Seals an announcement into the current epoch, sends it, and applies it here too. */
+  private async sendAnnouncement (state: HoodState, inner: Uint8Array): Promise<Result> {
+    const topic = privateTopic(state.hood.id)
+    const now = this.now()
+    const bytes = sealEnvelope(currentEpochKeys(state), topic, inner, { ts: now, exp: now + MAX_TTL_MS })
+    const id = await this.putOutbox({ topic, bytes })
+    await this.ingest(topic, bytes, sha256(bytes), 'local').catch(() => undefined)
     const sent = await this.flushOutbox()
     return sent.get(id)?.result ?? { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' }
   }
 
-  /** Admin: removes a member by starting a new epoch sealed to everyone else. */
+  /** Admin: approves a member who joined from a member's invite, so the next rekey includes them. */
+  async approveMember (memberRef: string, hoodRef?: string): Promise<{ member: Member, result: Result }> {
+    const me = this.requireMe()
+    const state = await this.home.resolveHood(hoodRef)
+    if (!isAdmin(state.hood, me.public.signKey)) fail('NOT_ADMIN', `only an admin of "${state.hood.name}" can approve members`)
+    const member = findMemberRef(state, memberRef)
+    const result = await this.sendAnnouncement(state, await createAdmit(me, member, privateTopic(state.hood.id), this.now()))
+    const updated = await this.home.hoodById(state.hood.id)
+    return { member: updated?.members.find(m => equalBytes(m.signKey, member.signKey)) ?? { ...member, admitted: true }, result }
+  }
+
+  /** Leaves a neighborhood: stops posting here at once and asks admins (by a leave announcement) to rekey. */
+  async leave (hoodRef?: string): Promise<Result> {
+    const me = this.requireMe()
+    const state = await this.home.resolveHood(hoodRef)
+    this.checkStillMember(state)
+    if (isAdmin(state.hood, me.public.signKey) && state.hood.admins.length === 1) {
+      fail('REFUSED', `you are the only admin of "${state.hood.name}": make another member an admin first (porchlight hood add-admin MEMBER)`)
+    }
+    const now = this.now()
+    const result = await this.sendAnnouncement(state, await createLeave(me, privateTopic(state.hood.id), now))
+    await this.home.updateHood(state.hood.id, cur => ({ ...(cur ?? state), ended: { reason: 'left', at: now, epoch: currentEpochKeys(cur ?? state).epoch } }))
+    return result
+  }
+
+  /** Admin: withdraws an attestation this neighborhood's admins gave (by attestation id hex prefix). */
+  async revokeAttestation (attestation: Uint8Array, hoodRef?: string): Promise<Result> {
+    const me = this.requireMe()
+    const state = await this.home.resolveHood(hoodRef)
+    const bytes = await createRevocation(me, state.hood, privateTopic(state.hood.id), attestation, this.now())
+    return this.sendAnnouncement(state, bytes)
+  }
+
+  /** Admin: removes a member by starting a new epoch sealed to every other admitted member. */
   async removeMember (memberRef: string, hoodRef?: string): Promise<{ epoch: number, remaining: number, result: Result }> {
     const me = this.requireMe()
     const state = await this.home.resolveHood(hoodRef)
-    const target = state.members.find(m => toHex(m.signKey).startsWith(memberRef.toLowerCase()) || m.name === memberRef) ??
-      fail('NOT_FOUND', `no member "${memberRef}" in ${state.hood.name}`)
-    const remaining = state.members.filter(m => m !== target)
-    const { bytes, newKeys } = await createRekey(me, state.hood, currentEpochKeys(state), remaining, this.now())
-    await this.home.updateHood(state.hood.id, (cur) => withoutMember(withEpoch(cur ?? state, newKeys.epoch, newKeys.secret), target.signKey))
-    const topic = privateTopic(state.hood.id)
+    if (!isAdmin(state.hood, me.public.signKey)) fail('NOT_ADMIN', `only an admin of "${state.hood.name}" can remove members`)
+    const target = findMemberRef(state, memberRef)
+    if (equalBytes(target.signKey, me.public.signKey)) {
+      fail('REFUSED', state.hood.admins.length === 1
+        ? `you are the last admin of "${state.hood.name}" and cannot remove yourself`
+        : 'an admin cannot remove herself (she would still hold the new key): use `porchlight hood leave`, and another admin completes it')
+    }
+    if (isAdmin(state.hood, target.signKey)) fail('REFUSED', 'removing an admin is not supported yet: re-found the neighborhood instead')
+    return this.rekey(state, [target.signKey])
+  }
+
+  /** Admin: makes a member an admin; the new admin chain reaches everyone (and every relay) in a rekey. */
+  async addAdmin (memberRef: string, hoodRef?: string): Promise<{ epoch: number, remaining: number, result: Result }> {
+    const me = this.requireMe()
+    const state = await this.home.resolveHood(hoodRef)
+    const target = findMemberRef(state, memberRef)
+    if (!target.admitted) fail('REFUSED', `${target.name} is not admitted yet: approve them first (porchlight hood approve)`)
+    const hood = await addAdmin(me, state.hood, target.signKey)
+    const updated = await this.home.updateHood(state.hood.id, cur => ({ ...(cur ?? state), hood }))
+    return this.rekey(updated, [])
+  }
+
+  /** Starts the next epoch for the admitted members minus `removed`, sealing its tag key to the hood's relays. */
+  private async rekey (state: HoodState, removed: readonly Uint8Array[]): Promise<{ epoch: number, remaining: number, result: Result }> {
+    const me = this.requireMe()
+    const gone = (k: Uint8Array): boolean => removed.some(r => equalBytes(r, k)) || removalOf(state, k) !== undefined
+    const remaining: PublicIdentity[] = state.members.filter(m => m.admitted && !gone(m.signKey))
+    if (!remaining.some(m => equalBytes(m.signKey, me.public.signKey))) remaining.push(me.public)
+    const now = this.now()
+    const { bytes, newKeys } = await createRekey(me, state.hood, currentEpochKeys(state), remaining, now, {
+      relays: relayKeys(this.relays()), removed: [...removed]
+    })
     const id = sha256(bytes)
+    await this.home.updateHood(state.hood.id, cur => withRemoved(
+      withEpoch(cur ?? state, newKeys.epoch, newKeys.secret, { learned: now, rekey: { id, by: me.public.signKey, removed: [...removed] } }),
+      removed, now, newKeys.epoch))
+    const topic = privateTopic(state.hood.id)
     await this.outbox.put(toHex(id), { topic, bytes: toBase64Url(bytes) })
-    await this.messages.put({ topic, id, ...rekeyTimes(bytes, this.now()), bytes })
+    await this.messages.put({ topic, id, ...rekeyTimes(bytes, now), bytes })
     const sent = await this.flushOutbox()
     return { epoch: newKeys.epoch, remaining: remaining.length, result: sent.get(toHex(id))?.result ?? { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' } }
   }
 
   /**
    * Pushes everything in the outbox, pipelined on one stream per relay; each message leaves
-   * the outbox once a relay acknowledged it. An unreachable relay hands its messages to the
-   * next; a refusal is final for that message (it stays in the outbox with its reason).
+   * the outbox once a relay acknowledged it. A private post sealed in an epoch we have since
+   * seen closed is re-sealed under the current one first (its new id is `resealedAs`), so a
+   * client that has seen a rekey never sends in the old epoch. An unreachable relay hands its
+   * messages to the next; a refusal is final for that message (it stays in the outbox with
+   * its reason).
    */
-  async flushOutbox (): Promise<Map<string, { result: Result, relay?: string }>> {
+  async flushOutbox (): Promise<Map<string, { result: Result, relay?: string, resealedAs?: string }>> {
     const node = this.requireNode()
-    const out = new Map<string, { result: Result, relay?: string }>()
-    let todo: Array<{ id: string, topic: string, bytes: Uint8Array }> = []
-    for await (const [id, value] of this.outbox.iterator()) todo.push({ id, topic: value.topic, bytes: fromBase64Url(value.bytes) })
-    for (const m of todo) out.set(m.id, { result: { ok: false, code: 'UNAVAILABLE', message: 'no relay known for this neighborhood' } })
+    const out = new Map<string, { result: Result, relay?: string, resealedAs?: string }>()
+    let todo: Array<{ id: string, topic: string, bytes: Uint8Array, original: string }> = []
+    for await (const [id, value] of this.outbox.iterator()) {
+      const m = await this.resealIfClosed(id, value)
+      todo.push({ ...m, original: id })
+    }
+    const record = (m: { id: string, original: string }, r: { result: Result, relay?: string }): void => {
+      out.set(m.original, m.id !== m.original ? { ...r, resealedAs: m.id } : r)
+      if (m.id !== m.original) out.set(m.id, r)
+    }
+    for (const m of todo) record(m, { result: { ok: false, code: 'UNAVAILABLE', message: 'no relay known for this neighborhood' } })
     for (const relay of this.relays()) {
       if (todo.length === 0) break
       let session: PushSession
       try {
         session = await PushSession.open(node, multiaddr(relay))
       } catch (err) {
-        for (const m of todo) out.set(m.id, { result: { ok: false, code: 'UNAVAILABLE', message: `relay unreachable: ${(err as Error).message}` } })
+        for (const m of todo) record(m, { result: { ok: false, code: 'UNAVAILABLE', message: `relay unreachable: ${(err as Error).message}` } })
         continue
       }
       const results = await Promise.all(todo.map(async m => session.push(m.topic, m.bytes)))
@@ -388,10 +651,10 @@ export class ResidentPeer {
       for (const [i, m] of todo.entries()) {
         const result = results[i]!
         if (result.ok) {
-          out.set(m.id, { result, relay })
+          record(m, { result, relay })
           await this.outbox.del(m.id)
         } else {
-          out.set(m.id, { result })
+          record(m, { result })
           if (result.code === 'UNAVAILABLE' || result.code === 'TIMEOUT') retry.push(m)
         }
       }
@@ -400,17 +663,35 @@ export class ResidentPeer {
     return out
   }
 
+  /** Re-seals an outbox post whose epoch we have seen closed; returns what to send. */
+  private async resealIfClosed (id: string, value: OutboxEntry): Promise<{ id: string, topic: string, bytes: Uint8Array }> {
+    const bytes = fromBase64Url(value.bytes)
+    const t = this.topics.get(value.topic)
+    if (value.inner === undefined || t?.hood === undefined) return { id, topic: value.topic, bytes }
+    const state = (await this.home.hoodById(t.hood.hood.id)) ?? t.hood
+    const env = decodeEnvelope(bytes)
+    const keys = currentEpochKeys(state)
+    if (env.epoch >= keys.epoch && equalBytes(winningSecret(state, env.epoch)?.secret ?? new Uint8Array(), keys.secret)) return { id, topic: value.topic, bytes }
+    if (state.ended !== undefined) return { id, topic: value.topic, bytes }
+    const inner = fromBase64Url(value.inner)
+    const resealed = sealEnvelope(keys, value.topic, inner, { ts: env.ts, exp: env.exp })
+    const newId = await this.putOutbox({ topic: value.topic, bytes: resealed, inner })
+    await this.outbox.del(id)
+    await this.ingest(value.topic, resealed, sha256(resealed), 'local').catch(() => undefined)
+    return { id: newId, topic: value.topic, bytes: resealed }
+  }
+
   async outboxSize (): Promise<number> {
     let n = 0
     for await (const _ of this.outbox.keys()) n++
     return n
   }
 
-  /** Catches up on every topic from the first relay that answers. */
-  async sync (): Promise<SyncStats[]> {
+  /** Catches up on every topic (or those given) from the first relay that answers; then runs follow-up rekeys. */
+  async sync (topics: readonly string[] = [...this.topics.keys()]): Promise<SyncStats[]> {
     const node = this.requireNode()
     const all: SyncStats[] = []
-    for (const topic of this.topics.keys()) {
+    for (const topic of topics) {
       for (const relay of this.relays()) {
         // Sync delivers in (ts, id) order, so a post dated (by a slow clock) before the rekey
         // that opens its epoch arrives first: keep it and retry once the session is done.
@@ -429,7 +710,47 @@ export class ResidentPeer {
         }
       }
     }
+    await this.runFollowUps()
     return all
+  }
+
+  /** Whether this home was removed from (or left) each neighborhood, for the CLI to say so. */
+  async ended (): Promise<Array<{ hood: string, reason: 'removed' | 'left', at: number, epoch: number }>> {
+    return (await this.home.hoods()).flatMap(h => h.ended === undefined ? [] : [{ hood: h.hood.name, ...h.ended }])
+  }
+
+  /**
+   * Marks names that look like another identity's (members of this home's neighborhoods and
+   * the authors in `posts`), and a private author's recent former name.
+   */
+  private async decorate (posts: FeedPost[]): Promise<FeedPost[]> {
+    const hoods = await this.home.hoods()
+    const members = hoods.flatMap(h => h.members)
+    const named = [
+      ...members.map(m => ({ key: toHex(m.signKey), name: m.name })),
+      ...posts.filter(p => p.authorName !== undefined && p.channel !== 'public').map(p => ({ key: p.author, name: p.authorName! }))
+    ]
+    const alike = lookAlikeKeys(named)
+    const now = this.now()
+    return posts.map(p => {
+      const m = p.channel === 'private' ? members.find(x => toHex(x.signKey) === p.author) : undefined
+      const former = m?.formerName !== undefined && now - (m.renamedAt ?? 0) < RENAME_NOTICE_MS ? m.formerName : undefined
+      return { ...p, lookAlike: alike.has(p.author), ...(former !== undefined ? { authorFormerName: former } : {}) }
+    })
+  }
+
+  /** An RFA as shown: with `vouchedBy` from the current admins and revocations of this home's neighborhoods. */
+  private async withVouchers (p: FeedPost): Promise<FeedPost> {
+    const now = this.now()
+    const hoods = await this.home.hoods()
+    const vouchedBy: string[] = []
+    for (const a of p.attestations ?? []) {
+      if (a.expires <= now) continue
+      const admin = fromHexKey(a.admin)
+      const by = hoods.some(h => isAdmin(h.hood, admin) && !h.revoked.some(r => toHex(r) === a.id))
+      if (by && !vouchedBy.includes(fingerprint(admin))) vouchedBy.push(fingerprint(admin))
+    }
+    return { ...p, vouchedBy }
   }
 
   /** The local feed, newest first, without expired posts. */
@@ -442,9 +763,9 @@ export class ResidentPeer {
       if (filter.kind !== undefined && p.kind !== filter.kind) continue
       if (filter.since !== undefined && p.created < filter.since) continue
       if (filter.channel !== undefined && p.channel !== filter.channel) continue
-      out.push(p)
+      out.push(p.channel === 'rfa' ? await this.withVouchers(p) : p)
     }
-    return out
+    return this.decorate(out)
   }
 
   /** Deletes expired messages and posts. */
@@ -468,3 +789,45 @@ export class ResidentPeer {
   }
 }
 
+
+interface OutboxItem { topic: string, bytes: Uint8Array, inner?: Uint8Array }
+
+function fromHexKey (hex: string): Uint8Array {
+  return Uint8Array.from(hex.match(/../g)?.map(b => parseInt(b, 16)) ?? [])
+}
+
+/** A member by exact name, or signing-key hex prefix (NOT_FOUND; BAD_ARGUMENT when several match). */
+function findMemberRef (state: HoodState, ref: string): Member {
+  const lower = ref.toLowerCase()
+  const byName = state.members.filter(m => m.name === ref)
+  const byKey = /^[0-9a-f]{4,64}$/.test(lower) ? state.members.filter(m => toHex(m.signKey).startsWith(lower)) : []
+  const found = byName.length > 0 ? byName : byKey
+  if (found.length === 0) fail('NOT_FOUND', `no member "${ref.slice(0, 64)}" in ${state.hood.name}`)
+  if (found.length > 1) fail('BAD_ARGUMENT', `${found.length} members match "${ref.slice(0, 64)}": give a key prefix (see porchlight hood members)`)
+  return found[0]!
+}
+
+/** Ed25519 keys of the relays (from the /p2p/ part of their addresses) that a rekey seals the next tag key to. */
+function relayKeys (relays: readonly string[]): Uint8Array[] {
+  const out: Uint8Array[] = []
+  for (const r of relays) {
+    const id = multiaddr(r).getComponents().find(c => c.name === 'p2p')?.value
+    if (id === undefined) continue
+    try {
+      const key = peerIdFromString(id).publicKey
+      if (key?.type === 'Ed25519' && !out.some(k => equalBytes(k, key.raw))) out.push(key.raw)
+    } catch { /* not a peer id we can seal to */ }
+  }
+  return out.slice(0, 8)
+}
+
+/** The attestations an RFA carried, for vouchedBy. */
+async function rfaAttestations (bytes: Uint8Array, now: number): Promise<NonNullable<FeedPost['attestations']>> {
+  const rfa = await openRfa(bytes, now)
+  const out: NonNullable<FeedPost['attestations']> = []
+  for (const att of rfa.attestations) {
+    if (!attestationCovers(att, rfa.area)) continue
+    out.push({ admin: toHex(att.hoodAdmin), id: toHex(att.id), expires: att.expires })
+  }
+  return out
+}

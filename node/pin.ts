@@ -166,8 +166,8 @@ export class PinService {
   async pin (req: PinRequest, from: PeerId, progress: (bytes: number) => void = () => {}): Promise<Result> {
     try {
       if (this.stopped) fail('UNAVAILABLE', 'relay is stopping')
-      const epochs = this.init.served.private.get(req.topic) ?? fail('NOT_FOUND', 'this relay does not serve that neighborhood')
-      const tagKeys = epochs.get(req.epoch) ?? fail('UNKNOWN_EPOCH', `epoch ${req.epoch} is not known here`)
+      const hood = this.init.served.private.get(req.topic) ?? fail('NOT_FOUND', 'this relay does not serve that neighborhood')
+      const tagKeys = hood.epochs.get(req.epoch)?.tagKeys ?? fail('UNKNOWN_EPOCH', `epoch ${req.epoch} is not known here`)
       if (!tagKeys.some(k => checkPinTag(req, k))) fail('BAD_TAG', 'membership tag does not verify')
       const now = this.init.now()
       if (req.ts > now + MAX_CLOCK_SKEW_MS) fail('FUTURE_DATED', 'pin request is dated in the future')

@@ -11,20 +11,24 @@ import type { PeerId } from '@libp2p/interface'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { Server } from 'node:http'
 import { isPorchlightError, PorchlightError } from '../protocol/errors.ts'
-import { toHex, fromHex } from '../protocol/encoding.ts'
+import { equalBytes, toHex, fromHex } from '../protocol/encoding.ts'
 import { sha256 } from '../protocol/crypto.ts'
-import { parseRelayToken } from '../protocol/relay-token.ts'
+import { parseRelayToken, type RelayToken } from '../protocol/relay-token.ts'
+import { relayBoxSecret } from '../protocol/rekey.ts'
 import { checkGeohash, MAX_AREA_PRECISION } from '../protocol/geohash.ts'
 import { PROTOCOLS, type Result } from '../protocol/wire.ts'
 import { createNode, loadOrCreateNodeKey, type PorchlightNode } from './libp2p.ts'
 import { MessageStore } from './store.ts'
 import { handlePush } from './push.ts'
 import { handleSync, syncTopic } from './sync.ts'
-import { ServedTopics, validateMessage } from './validate.ts'
+import { EPOCH_GRACE_MS, ServedTopics, validateMessage } from './validate.ts'
 import { Metrics } from './metrics.ts'
 import { RateLimiter, type RateInit } from './limits.ts'
 import { startHttp } from './http.ts'
 import { PinService, type PinInit } from './pin.ts'
+
+/** Refusals that are not the forwarder's fault: gossip IGNOREs them (no score penalty), as residents do. */
+const NOT_FORWARDERS_FAULT = new Set(['REFUSED', 'RATE_LIMITED', 'OVER_QUOTA', 'IO', 'UNKNOWN_EPOCH', 'STALE_EPOCH'])
 
 export const RELAY_DEFAULTS = {
   dataDir: './data',
@@ -67,9 +71,17 @@ export interface RelayInit {
   now?: () => number
   /** Clip pinning (`/porchlight/pin/1`): quota per neighborhood, timeouts. */
   pins?: PinInit
+  /** How long a rekey leaves the epoch before it open to posts in flight. @default EPOCH_GRACE_MS */
+  epochGraceMs?: number
 }
 
-interface SavedState { tokens: Array<{ topic: string, epoch: number, tagKey: string }>, areas: string[] }
+/** served.json: version 2 (v1 held bare tag keys, with no admin root to check rekeys against). */
+interface SavedState {
+  version: 2
+  hoods: Array<{ topic: string, founder: string, salt: string, epochs: Array<{ epoch: number, tagKey: string, learnedAt: number }> }>
+  areas: string[]
+}
+const SAVED_STATE_VERSION = 2
 
 export class Relay {
   readonly metrics = new Metrics()
@@ -83,14 +95,18 @@ export class Relay {
   private stopping = false
   /** Pinned clips (Helia + bitswap on this node); see pin.ts. */
   pins: PinService | undefined
+  /** X25519 secret from this relay's libp2p key: opens the tag-key boxes admins seal to it in rekeys. */
+  private readonly boxSecret: Uint8Array
 
   private constructor (
     readonly node: PorchlightNode,
     readonly store: MessageStore,
     private readonly init: RelayInit,
     private readonly now: () => number,
-    private readonly log: (line: string) => void
+    private readonly log: (line: string) => void,
+    nodeSeed: Uint8Array
   ) {
+    this.boxSecret = relayBoxSecret(nodeSeed)
     this.peerLimiter = new RateLimiter(init.peerRate ?? RELAY_DEFAULTS.peerRate)
     const m = this.metrics
     m.counter('porchlight_messages_accepted_total', 'Messages stored, by how they arrived')
@@ -115,9 +131,10 @@ export class Relay {
       quotaBytesPerTopic: init.quotaBytesPerTopic ?? RELAY_DEFAULTS.quotaBytesPerTopic
     })
     let node: PorchlightNode
+    const privateKey = await loadOrCreateNodeKey(join(dataDir, 'node-key'))
     try {
       node = await createNode({
-        privateKey: await loadOrCreateNodeKey(join(dataDir, 'node-key')),
+        privateKey,
         host: init.host ?? RELAY_DEFAULTS.host,
         tcpPort: init.tcpPort ?? RELAY_DEFAULTS.tcpPort,
         wsPort: init.wsPort ?? RELAY_DEFAULTS.wsPort,
@@ -127,7 +144,7 @@ export class Relay {
       await store.close()
       throw new PorchlightError('UNAVAILABLE', `cannot listen: ${(err as Error).message}`, { cause: err })
     }
-    const relay = new Relay(node, store, init, init.now ?? Date.now, log)
+    const relay = new Relay(node, store, init, init.now ?? Date.now, log, privateKey.raw.subarray(0, 32))
     try {
       await relay.setUp(dataDir)
     } catch (err) {
@@ -139,13 +156,12 @@ export class Relay {
 
   private async setUp (dataDir: string): Promise<void> {
     const saved = await this.loadState(dataDir)
-    for (const t of saved.tokens) this.served.addPrivate(t.topic, t.epoch, fromHex(t.tagKey))
-    for (const a of saved.areas) this.served.addArea(a)
-    for (const token of this.init.tokens ?? []) {
-      const t = parseRelayToken(token)
-      this.served.addPrivate(t.topic, t.epoch, t.tagKey)
-      if (t.area !== undefined) this.served.addArea(t.area)
+    for (const h of saved.hoods) {
+      this.served.addHood(h.topic, fromHex(h.founder), fromHex(h.salt))
+      for (const e of h.epochs) this.served.addPrivate(h.topic, e.epoch, fromHex(e.tagKey), e.learnedAt)
     }
+    for (const a of saved.areas) this.served.addArea(a)
+    for (const token of this.init.tokens ?? []) this.addToken(parseRelayToken(token))
     for (const a of this.init.areas ?? []) this.served.addArea(checkGeohash(a, MAX_AREA_PRECISION, 'area'))
     await this.saveState()
 
@@ -210,8 +226,7 @@ export class Relay {
   async serve (token: string): Promise<void> {
     const t = parseRelayToken(token)
     const before = new Set(this.served.all())
-    this.served.addPrivate(t.topic, t.epoch, t.tagKey)
-    if (t.area !== undefined) this.served.addArea(t.area)
+    this.addToken(t)
     for (const topic of this.served.all()) if (!before.has(topic)) this.serveTopic(topic)
     await this.saveState()
   }
@@ -224,14 +239,22 @@ export class Relay {
     await this.saveState()
   }
 
+  private addToken (t: RelayToken): void {
+    const hood = this.served.addHood(t.topic, t.founder, t.salt)
+    // A token for a topic already served under another founder would be a collision of SHA-256.
+    if (!equalBytes(hood.founder, t.founder)) throw new PorchlightError('REFUSED', 'token names another founder for a served neighborhood')
+    this.served.addPrivate(t.topic, t.epoch, t.tagKey, this.now())
+    if (t.area !== undefined) this.served.addArea(t.area)
+  }
+
   private serveTopic (topic: string): void {
     const pubsub = this.node.services.pubsub
     pubsub.topicValidators.set(topic, async (peer, message) => {
       const result = await this.accept(topic, message.data, peer, 'gossip', false)
       if (result.ok) return TopicValidatorResult.Accept
-      // Duplicates (REFUSED) and overload are not the sender's fault; invalid messages are.
-      if (result.code === 'REFUSED' || result.code === 'RATE_LIMITED' || result.code === 'OVER_QUOTA' || result.code === 'IO') return TopicValidatorResult.Ignore
-      return TopicValidatorResult.Reject
+      // Duplicates, overload, and posts ahead of (or just behind) a rekey are not the forwarder's
+      // fault, and a resident gives the same verdict; invalid messages are.
+      return NOT_FORWARDERS_FAULT.has(result.code ?? '') ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
     })
     pubsub.subscribe(topic)
   }
@@ -249,10 +272,16 @@ export class Relay {
     }
     if (via !== 'sync' && !this.peerLimiter.take(from.toString(), this.now())) return this.refuse('RATE_LIMITED', 'too many messages from this peer', via)
     try {
-      const v = await validateMessage(topic, bytes, this.served, this.now(), id)
-      if (v.learned !== undefined && this.served.addPrivate(v.learned.topic, v.learned.epoch, v.learned.tagKey)) {
-        await this.saveState()
-        this.log(`learned epoch ${v.learned.epoch} of a served neighborhood from a rekey`)
+      const v = await validateMessage(topic, bytes, this.served, this.now(), id, {
+        boxSecret: this.boxSecret, epochGraceMs: this.init.epochGraceMs ?? EPOCH_GRACE_MS
+      })
+      if (v.rekey !== undefined) {
+        if (v.rekey.tagKey === undefined) {
+          this.log(`a rekey to epoch ${v.rekey.epoch} of a served neighborhood has no tag key for this relay: ask a member for a new token`)
+        } else if (this.served.addPrivate(v.rekey.topic, v.rekey.epoch, v.rekey.tagKey, this.now())) {
+          await this.saveState()
+          this.log(`learned epoch ${v.rekey.epoch} of a served neighborhood from an admin's rekey`)
+        }
       }
       await this.store.put(v.message)
       this.metrics.inc('porchlight_messages_accepted_total', { via })
@@ -345,21 +374,29 @@ export class Relay {
   private statePath (dataDir = this.init.dataDir ?? RELAY_DEFAULTS.dataDir): string { return join(dataDir, 'served.json') }
 
   private async loadState (dataDir: string): Promise<SavedState> {
+    const path = this.statePath(dataDir)
+    let s: SavedState
     try {
-      const s = JSON.parse(await readFile(this.statePath(dataDir), 'utf8')) as SavedState
-      if (!Array.isArray(s.tokens) || !Array.isArray(s.areas)) throw new Error('bad shape')
-      return s
+      s = JSON.parse(await readFile(path, 'utf8')) as SavedState
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { tokens: [], areas: [] }
-      throw new PorchlightError('IO', `cannot read ${this.statePath(dataDir)}: ${(err as Error).message}`)
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: SAVED_STATE_VERSION, hoods: [], areas: [] }
+      throw new PorchlightError('IO', `cannot read ${path}: ${(err as Error).message}`)
     }
+    if (s.version !== SAVED_STATE_VERSION) {
+      throw new PorchlightError('BAD_VERSION', `${path} is from an older Porchlight relay (its tokens cannot check who may rekey): ` +
+        'move it aside and start the relay with new tokens from members (porchlight hood relay-token; --serve TOKEN)')
+    }
+    if (!Array.isArray(s.hoods) || !Array.isArray(s.areas)) throw new PorchlightError('IO', `cannot read ${path}: bad shape`)
+    return s
   }
 
   /** Tag keys learned from tokens and rekeys survive restarts (they let nobody read anything). */
   private async saveState (): Promise<void> {
-    const state: SavedState = { tokens: [], areas: [] }
-    for (const [topic, epochs] of this.served.private) {
-      for (const [epoch, tagKeys] of epochs) for (const tagKey of tagKeys) state.tokens.push({ topic, epoch, tagKey: toHex(tagKey) })
+    const state: SavedState = { version: SAVED_STATE_VERSION, hoods: [], areas: [] }
+    for (const [topic, hood] of this.served.private) {
+      const epochs: SavedState['hoods'][number]['epochs'] = []
+      for (const [epoch, e] of hood.epochs) for (const tagKey of e.tagKeys) epochs.push({ epoch, tagKey: toHex(tagKey), learnedAt: e.learnedAt })
+      state.hoods.push({ topic, founder: toHex(hood.founder), salt: toHex(hood.salt), epochs })
     }
     for (const a of this.served.areas) state.areas.push(a.slice(a.lastIndexOf('/') + 1))
     const path = this.statePath()

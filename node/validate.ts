@@ -1,38 +1,69 @@
 /**
  * What a relay checks before it stores or forwards a message, without any content key:
  * private topics carry envelopes whose membership tag must verify under a tag key the relay
- * was given (or learned from a rekey), and whose times are sane; public area topics carry
- * signed public posts and agency requests, which anyone can verify.
+ * was given (or learned from a rekey), whose times are sane, and whose epoch is still open
+ * (judged on arrival: a rekey closes the epoch before it after EPOCH_GRACE_MS); and rekeys,
+ * which must be signed by an admin of the chain rooted at the founder named in the relay's
+ * token. Public area topics carry signed public posts and agency requests, which anyone can
+ * verify.
  */
 import { fail } from '../protocol/errors.ts'
 import { equalBytes, peekDomain } from '../protocol/encoding.ts'
-import { isPorchlightError } from '../protocol/errors.ts'
 import { sha256 } from '../protocol/crypto.ts'
 import { checkEnvelopeTag, checkEnvelopeTime, decodeEnvelope } from '../protocol/envelope.ts'
 import { openPublicPost } from '../protocol/public-post.ts'
-import { isAreaTopic, isPrivateTopic, TOPIC_PREFIX } from '../protocol/neighborhood.ts'
+import { isAreaTopic, isPrivateTopic, MAX_ADMINS, TOPIC_PREFIX } from '../protocol/neighborhood.ts'
 import { MAX_MESSAGE_BYTES } from '../protocol/wire.ts'
-import { decodeRekey, relayNextTagKey, rekeyTimes } from '../protocol/rekey.ts'
+import { relayOpenRekey, rekeyTimes } from '../protocol/rekey.ts'
 import { openRfa } from '../protocol/agency.ts'
 import type { StoredMessage } from './store.ts'
 
-/** Tag keys a relay keeps for one epoch: anyone holding the previous tag key can publish a
- * rekey, so a relay cannot tell the admin's from a forgery and keeps each (bounded). */
-export const MAX_TAG_KEYS_PER_EPOCH = 4
+/**
+ * Tag keys a relay keeps for one epoch: only an admin-signed rekey adds one, so more than one
+ * means admins rekeyed at once (each stays valid: nothing posted under either is lost).
+ */
+export const MAX_TAG_KEYS_PER_EPOCH = MAX_ADMINS
+/**
+ * How long after a relay (or peer) learns a new epoch it still takes posts in the epoch
+ * before: posts already in flight. Later ones are STALE_EPOCH, which tells a member's client
+ * to catch up and re-seal, and shuts out a removed member, whatever date their post claims.
+ */
+export const EPOCH_GRACE_MS = 10_000
 
-/** Tag keys by epoch for each private topic this relay serves. */
+/** One served neighborhood: its admin root (from the token) and tag keys by epoch. */
+export interface ServedHood {
+  readonly founder: Uint8Array
+  readonly salt: Uint8Array
+  /** Tag keys of each epoch and when this relay first learned the epoch. */
+  readonly epochs: Map<number, { tagKeys: Uint8Array[], learnedAt: number }>
+}
+
+/** The neighborhoods and areas this relay serves. */
 export class ServedTopics {
-  readonly private = new Map<string, Map<number, Uint8Array[]>>()
+  readonly private = new Map<string, ServedHood>()
   readonly areas = new Set<string>()
 
-  /** Adds a tag key; false if it was already known (or the epoch is full). */
-  addPrivate (topic: string, epoch: number, tagKey: Uint8Array): boolean {
-    let epochs = this.private.get(topic)
-    if (epochs === undefined) { epochs = new Map(); this.private.set(topic, epochs) }
-    const keys = epochs.get(epoch) ?? []
-    if (keys.some(k => equalBytes(k, tagKey)) || keys.length >= MAX_TAG_KEYS_PER_EPOCH) return false
-    epochs.set(epoch, [...keys, tagKey])
+  addHood (topic: string, founder: Uint8Array, salt: Uint8Array): ServedHood {
+    let hood = this.private.get(topic)
+    if (hood === undefined) { hood = { founder, salt, epochs: new Map() }; this.private.set(topic, hood) }
+    return hood
+  }
+
+  /** Adds a tag key to a served neighborhood; false if it was already known (or the epoch is full). */
+  addPrivate (topic: string, epoch: number, tagKey: Uint8Array, learnedAt: number): boolean {
+    const hood = this.private.get(topic)
+    if (hood === undefined) return false
+    const e = hood.epochs.get(epoch) ?? { tagKeys: [], learnedAt }
+    if (e.tagKeys.some(k => equalBytes(k, tagKey)) || e.tagKeys.length >= MAX_TAG_KEYS_PER_EPOCH) return false
+    hood.epochs.set(epoch, { tagKeys: [...e.tagKeys, tagKey], learnedAt: Math.min(e.learnedAt, learnedAt) })
     return true
+  }
+
+  /** When this relay first learned an epoch after `epoch` of `topic`, if it has. */
+  supersededAt (topic: string, epoch: number): number | undefined {
+    let at: number | undefined
+    for (const [e, v] of this.private.get(topic)?.epochs ?? []) if (e > epoch && (at === undefined || v.learnedAt < at)) at = v.learnedAt
+    return at
   }
 
   addArea (area: string): void { this.areas.add(`${TOPIC_PREFIX}area/${area}`) }
@@ -44,38 +75,48 @@ export class ServedTopics {
 
 export interface Validated {
   message: StoredMessage
-  /** A rekey taught the relay the tag key of a new epoch. */
-  learned?: { topic: string, epoch: number, tagKey: Uint8Array }
+  /** A genuine rekey: its new epoch, and the tag key if the admin sealed one to this relay. */
+  rekey?: { topic: string, epoch: number, tagKey?: Uint8Array }
+}
+
+export interface ValidateOptions {
+  /** This relay's X25519 secret for its box in rekeys (from its libp2p key). */
+  boxSecret?: Uint8Array
+  /** @default EPOCH_GRACE_MS */
+  epochGraceMs?: number
 }
 
 /**
  * Throws PorchlightError with the reason; returns what to store otherwise. `id` is the
  * message's SHA-256, passed in when the caller already computed it for its duplicate check.
  */
-export async function validateMessage (topic: string, bytes: Uint8Array, served: ServedTopics, now: number, id = sha256(bytes)): Promise<Validated> {
+export async function validateMessage (
+  topic: string, bytes: Uint8Array, served: ServedTopics, now: number, id = sha256(bytes), opts: ValidateOptions = {}
+): Promise<Validated> {
   if (bytes.length > MAX_MESSAGE_BYTES) fail('TOO_LARGE', `message exceeds ${MAX_MESSAGE_BYTES} bytes`)
   if (!served.serves(topic)) fail('NOT_FOUND', 'topic not served here')
   const domain = peekDomain(bytes, MAX_MESSAGE_BYTES)
   if (isPrivateTopic(topic)) {
-    const epochs = served.private.get(topic)!
+    const hood = served.private.get(topic)!
     if (domain === 'pl/env') {
       const env = decodeEnvelope(bytes)
       if (env.topic !== topic) fail('WRONG_TOPIC', 'envelope names another topic')
-      const tagKeys = epochs.get(env.epoch) ?? fail('UNKNOWN_EPOCH', `epoch ${env.epoch} is not known here`)
-      if (!tagKeys.some(k => checkEnvelopeTag(env, k))) fail('BAD_TAG', 'membership tag does not verify')
+      const epoch = hood.epochs.get(env.epoch) ?? fail('UNKNOWN_EPOCH', `epoch ${env.epoch} is not known here`)
+      if (!epoch.tagKeys.some(k => checkEnvelopeTag(env, k))) fail('BAD_TAG', 'membership tag does not verify')
       checkEnvelopeTime(env, now)
+      const closed = served.supersededAt(topic, env.epoch)
+      if (closed !== undefined && now > closed + (opts.epochGraceMs ?? EPOCH_GRACE_MS)) {
+        fail('STALE_EPOCH', `epoch ${env.epoch} was closed by a rekey: catch up and re-seal under the new epoch`)
+      }
       return { message: { topic, id, ts: env.ts, exp: env.exp, bytes } }
     }
     if (domain === 'pl/rekey') {
-      const w = decodeRekey(bytes)
-      if (w.tp !== topic) fail('WRONG_TOPIC', 'rekey names another topic')
-      const oldTagKeys = epochs.get(w.pe) ?? fail('UNKNOWN_EPOCH', `epoch ${w.pe} is not known here`)
-      const next = nextTagKey(bytes, oldTagKeys)
+      const r = await relayOpenRekey(bytes, hood, opts.boxSecret, topic)
       // Its own clear-text time orders it the same way on every relay (sync needs that).
       const times = rekeyTimes(bytes, now)
       return {
         message: { topic, id, ts: times.ts, exp: times.exp, bytes },
-        learned: { topic, epoch: next.epoch, tagKey: next.tagKey }
+        rekey: { topic, epoch: r.epoch, ...(r.tagKey !== undefined ? { tagKey: r.tagKey } : {}) }
       }
     }
     fail('BAD_DOMAIN', `unexpected ${domain.slice(0, 32)} on a private topic`)
@@ -94,18 +135,4 @@ export async function validateMessage (topic: string, bytes: Uint8Array, served:
     fail('BAD_DOMAIN', `unexpected ${domain.slice(0, 32)} on an area topic`)
   }
   fail('WRONG_TOPIC', 'not a Porchlight topic')
-}
-
-/** The next tag key from a rekey, under whichever of the epoch's tag keys opens it. */
-function nextTagKey (bytes: Uint8Array, oldTagKeys: Uint8Array[]): ReturnType<typeof relayNextTagKey> {
-  let last: unknown
-  for (const k of oldTagKeys) {
-    try {
-      return relayNextTagKey(bytes, k)
-    } catch (err) {
-      if (!isPorchlightError(err, 'DECRYPT_FAILED')) throw err
-      last = err
-    }
-  }
-  throw last
 }

@@ -11,6 +11,11 @@
  *   and name stay private): a client trusts one when its signer is an admin of one of the
  *   client's own neighborhoods (isVouchedBy). Lifetime at most one year.
  *
+ * Revocation 'pl/agency-revoke' v1 { att: SHA-256 of the attestation bytes (32), at: ms, by: admin
+ *   sign key (32), sig: 64 }, sig = by's signature over the same fields plus the private topic
+ *   ('pl/agency-revoke-body'). An admin withdraws an attestation (theirs or another admin's)
+ *   inside the neighborhood's private envelope; members stop counting it in `vouchedBy`.
+ *
  * Request for assistance 'pl/rfa' v1 (at most MAX_RFA_BYTES), published on areaTopic(area):
  *   { post (map, kind 'rfa'), area: geohash 1..6, ag: agency public identity ('pl/id' bytes),
  *     att: [attestation bytes] (0..4), sig: 64 }
@@ -79,6 +84,8 @@ export interface AgencyAttestation {
   readonly issued: number
   readonly expires: number
   readonly sig: Uint8Array
+  /** attestationId: SHA-256 of the attestation bytes (what a revocation names). */
+  readonly id: Uint8Array
 }
 
 export interface AttestationOptions {
@@ -90,7 +97,7 @@ export interface AttestationOptions {
   hood?: Neighborhood
 }
 
-function attestationFields (a: Omit<AgencyAttestation, 'sig'>): Record<string, unknown> {
+function attestationFields (a: Omit<AgencyAttestation, 'sig' | 'id'>): Record<string, unknown> {
   return { ag: encodePublicIdentity(a.agency), n: a.name, a: a.area, adm: a.hoodAdmin, iss: a.issued, exp: a.expires }
 }
 
@@ -132,12 +139,50 @@ export async function verifyAttestation (bytes: Uint8Array, now: number): Promis
   const agency = await decodePublicIdentity(ag)
   await verifyStruct(hoodAdmin, ATTESTATION_BODY, { ag, n: name, a: area, adm: hoodAdmin, iss: issued, exp: expires }, sig, 'agency attestation')
   checkWindow(issued, expires, now)
-  return { agency, name, area, hoodAdmin, issued, expires, sig }
+  return { agency, name, area, hoodAdmin, issued, expires, sig, id: sha256(bytes) }
 }
 
 /** Is the attestation signed by an admin of `hood`? */
 export function isVouchedBy (att: AgencyAttestation, hood: Neighborhood): boolean {
   return isAdmin(hood, att.hoodAdmin)
+}
+
+/** The id a revocation names: SHA-256 of the attestation bytes. */
+export function attestationId (bytes: Uint8Array): Uint8Array {
+  return sha256(bytes)
+}
+
+
+export const DOMAIN_REVOCATION = 'pl/agency-revoke'
+const REVOKE: StructSpec = { domain: DOMAIN_REVOCATION, version: 1, required: ['att', 'at', 'by', 'sig'], maxBytes: 192 }
+const REVOKE_BODY: StructSpec = { domain: 'pl/agency-revoke-body', version: 1, required: ['att', 'tp', 'at', 'by'], maxBytes: 256 }
+
+export interface Revocation {
+  /** attestationId of the withdrawn attestation. */
+  readonly attestation: Uint8Array
+  readonly at: number
+  /** The revoking admin's key; readers check it is an admin of their neighborhood. */
+  readonly by: Uint8Array
+}
+
+/** An admin withdraws an attestation (NOT_ADMIN unless an admin of `hood`); seal the bytes into the private envelope of `topic`. */
+export async function createRevocation (admin: Identity, hood: Neighborhood, topic: string, attestation: Uint8Array, now: number): Promise<Uint8Array> {
+  checkTimeArg(now, 'now')
+  if (!isAdmin(hood, admin.public.signKey)) fail('NOT_ADMIN', 'only an admin can revoke an attestation')
+  const fields = { att: attestationId(attestation), at: now, by: admin.public.signKey }
+  const sig = await signStruct(admin.seed, REVOKE_BODY, { ...fields, tp: topic })
+  return encodeStruct(REVOKE, { ...fields, sig })
+}
+
+/** Decodes and verifies a revocation seen on `topic` (not whether `by` is an admin: the caller's). */
+export async function openRevocation (bytes: Uint8Array, topic: string, now: number): Promise<Revocation> {
+  const f = decodeStruct(REVOKE, bytes)
+  const att = f.bytes('att', { len: 32 })
+  const at = f.uint('at')
+  const by = f.bytes('by', { len: 32 })
+  await verifyStruct(by, REVOKE_BODY, { att, tp: topic, at, by }, f.bytes('sig', { len: SIGNATURE_BYTES }), 'revocation')
+  if (at > now + MAX_AGENCY_CLOCK_SKEW_MS) fail('FUTURE_DATED', 'revocation is dated in the future')
+  return { attestation: att, at, by }
 }
 
 /** Does the attestation's area contain `area` (e.g. the area of an RFA)? */

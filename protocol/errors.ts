@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'BAD_TAG'          // membership tag does not verify
   | 'WRONG_TOPIC'
   | 'UNKNOWN_EPOCH'
+  | 'STALE_EPOCH'      // an envelope in an epoch that a rekey closed: catch up and re-seal under the new one
   | 'NOT_MEMBER'
   | 'NOT_ADMIN'
   | 'FUTURE_DATED'

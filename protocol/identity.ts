@@ -47,8 +47,24 @@ export function checkName (name: string): string {
   if (utf8Bytes(trimmed).length > MAX_NAME_BYTES) fail('TOO_LARGE', `name longer than ${MAX_NAME_BYTES} bytes`)
   // Control characters would let a name spoof other lines in a terminal or log.
   if (/\p{Cc}/u.test(trimmed)) fail('BAD_ARGUMENT', 'name contains control characters')
+  // Bidirectional controls reorder what is shown ('Ana\u202Egnp.exe' shows as 'Anaexe.png'),
+  // and invisible characters make two names look the same; see names.ts for look-alikes.
+  if (INVISIBLE.test(trimmed)) fail('BAD_ARGUMENT', 'name contains bidirectional or invisible formatting characters')
+  // No agreed glyph (unassigned, private use) or not a character at all (lone surrogate).
+  // 'Unassigned' is as of the engine's Unicode version (ICU's; 17.0 in Node 20.20), so one added
+  // in a later version is refused by peers on an older engine or browser until they update.
+  if (/[\p{Cn}\p{Co}\p{Cs}]/u.test(trimmed)) fail('BAD_ARGUMENT', 'name contains unassigned, private-use or unpaired surrogate code points')
   return trimmed
 }
+
+/**
+ * Format characters (\p{Cf}: the bidi controls U+061C, U+200E, U+200F, U+202A-U+202E,
+ * U+2066-U+2069, and invisible ones such as U+200B, U+2060, U+FEFF, U+00AD, tag characters),
+ * except U+200D ZERO WIDTH JOINER, which emoji sequences need (a family emoji is several
+ * emoji joined by it). Also the Hangul fillers U+115F, U+1160, U+3164, U+FFA0: letters by
+ * category but drawn as nothing, the usual way to make a name look blank.
+ */
+const INVISIBLE = /(?!\u200D)\p{Cf}|[\u115F\u1160\u3164\uFFA0]/u
 
 /**
  * A display name read from the wire (identities, attestations, post authors): a signature

@@ -2,40 +2,46 @@
  * Invites: everything a new member needs to join a neighborhood, in one string that fits a
  * URL fragment and a QR code:
  *
- *   "porchlight:" base64url(CBOR 'pl/invite' v1 {
- *      h:  { id: bytes32, n: hood name, a: area geohash (1..6), ad: [admin sign key 32] (1..16) },
+ *   "porchlight:" base64url(CBOR 'pl/invite' v2 {
+ *      h:  { n: hood name, a: area geohash (1..6), f: founder sign key (32), s: salt (16),
+ *            ac: [admin certificate] (0..15, admins.ts) },
  *      e:  epoch, s: epoch secret (32), r: [relay multiaddr] (0..8, each 1..256 ASCII bytes),
  *      i:  inviter's public identity ('pl/id' bytes, binding signature included),
- *      ia: true when the inviter states it is an admin, x: expiry (ms), sig: 64 })
+ *      x:  expiry (ms), adm?: admission (64, only from an admin), sig: 64 })
  *
- * The signature is the inviter's Ed25519 signature over the same fields without `sig`, under
- * the domain 'pl/invite-body'.
+ * The neighborhood id is not sent: it is hoodId(f, s), so the invite cannot name a
+ * neighborhood whose founder it does not also name, and the admin list is the chain of
+ * certificates from that founder (verified here). Nothing an inviter writes can make someone
+ * an admin.
+ *
+ * `sig` is the inviter's Ed25519 signature over the same fields without `sig` (domain
+ * 'pl/invite-body'). `adm` is an admin's admission: the inviter's signature over
+ * 'pl/admission' v1 { h: hood id, e: epoch, x: expiry, by: inviter sign key }. A newcomer
+ * quotes it in the join announcement (membership.ts), and only a join with a valid admission
+ * for the current epoch (or an admin's later approval) puts the newcomer on the list that the
+ * next rekey is sealed to. An invite from a member carries no admission: it lets the
+ * newcomer read the current epoch (the member could forward posts anyway) until an admin
+ * approves them; the app shows who invited them.
  *
  * An invite CONTAINS THE EPOCH SECRET: whoever holds the string (or a photo of the QR code)
- * can read everything posted in that epoch until the next rekey, and can post as a member.
- * Share it only with the person invited, over a channel you trust; the expiry limits how long
- * a leaked invite can be used to join, not how long a leaked secret reads (only a rekey does).
+ * can read everything posted in that epoch until the next rekey. Share it only with the
+ * person invited, over a channel you trust. After a removal (a rekey) an older invite admits
+ * nobody: its epoch is closed to new posts and joins, and its admission names that epoch.
  *
- * What the signature proves: that the inviter wrote this invite (accountability). An admin
- * claim (`ia`) is checked against the admin list in the invite; a member's invite is taken
- * "as stated": possession of the epoch secret is what makes a member, and the admin list in a
- * member's invite is the one that member holds (neighborhood ids are random, not
- * self-certifying), so clients should show who invited and in which role.
- *
- * Size: 809 characters with one admin, an 18-character hood name and 2 relay multiaddrs of 95
- * and 80 characters (test/vectors/membership.json; tested below 1000: QR version ~25 at level
- * L); 567 with no relays. Each extra admin adds ~46 characters, each relay ~1.4 x its length.
- * At most MAX_INVITE_CHARS.
+ * Size: about 920 characters with one admin, an 18-character hood name, an admission and 2
+ * relay multiaddrs of 95 and 80 characters (tested below 1000: QR version ~25 at level L).
+ * Each extra admin adds ~170 characters, each relay ~1.4 x its length. At most MAX_INVITE_CHARS.
  */
 import { fail, isPorchlightError } from './errors.ts'
 import { decodeStruct, encodeStruct, equalBytes, fromBase64Url, toBase64Url, type Fields, type StructSpec } from './encoding.ts'
+import { encodeAdminCerts, readAdminCerts, verifyAdmins } from './admins.ts'
 import { checkGeohash, MAX_AREA_PRECISION } from './geohash.ts'
 import {
   checkName, decodePublicIdentity, encodePublicIdentity, type Identity, MAX_PUBLIC_ID_BYTES, type PublicIdentity, signStruct, verifyStruct
 } from './identity.ts'
 import {
-  checkNeighborhood, deriveEpochKeys, EPOCH_SECRET_BYTES, type EpochKeys, HOOD_ID_BYTES, isAdmin, MAX_ADMINS,
-  MAX_EPOCH, MAX_HOOD_NAME_BYTES, type Neighborhood
+  checkNeighborhood, deriveEpochKeys, EPOCH_SECRET_BYTES, type EpochKeys, HOOD_SALT_BYTES, isAdmin,
+  MAX_EPOCH, MAX_HOOD_NAME_BYTES, type Neighborhood, neighborhoodOf
 } from './neighborhood.ts'
 import { checkNotExpired, checkTimeArg, checkTtlArg, MAX_CLOCK_SKEW_MS } from './time.ts'
 
@@ -50,9 +56,19 @@ export const MAX_INVITE_CLOCK_SKEW_MS = MAX_CLOCK_SKEW_MS
 export const MAX_INVITE_BYTES = 4096
 export const MAX_INVITE_CHARS = INVITE_PREFIX.length + Math.ceil(MAX_INVITE_BYTES * 4 / 3)
 
-const FIELDS = ['h', 'e', 's', 'r', 'i', 'ia', 'x']
-const INVITE: StructSpec = { domain: 'pl/invite', version: 1, required: [...FIELDS, 'sig'], maxBytes: MAX_INVITE_BYTES }
-const INVITE_BODY: StructSpec = { domain: 'pl/invite-body', version: 1, required: FIELDS, maxBytes: MAX_INVITE_BYTES }
+const FIELDS = ['h', 'e', 's', 'r', 'i', 'x']
+const INVITE: StructSpec = { domain: 'pl/invite', version: 2, required: [...FIELDS, 'sig'], optional: ['adm'], maxBytes: MAX_INVITE_BYTES }
+const INVITE_BODY: StructSpec = { domain: 'pl/invite-body', version: 2, required: FIELDS, optional: ['adm'], maxBytes: MAX_INVITE_BYTES }
+const ADMISSION: StructSpec = { domain: 'pl/admission', version: 1, required: ['h', 'e', 'x', 'by'], maxBytes: 160 }
+
+/** An admin's word that whoever holds this invite may join in `epoch` until `expires`. */
+export interface Admission {
+  /** The admitting admin's sign key (32). */
+  readonly by: Uint8Array
+  readonly epoch: number
+  readonly expires: number
+  readonly sig: Uint8Array
+}
 
 /** Multiaddr text form: starts with '/', printable ASCII, no spaces. */
 const RELAY_RE = /^\/[\x21-\x7e]{1,255}$/
@@ -64,9 +80,11 @@ export interface Invite {
   readonly secret: Uint8Array
   readonly relays: readonly string[]
   readonly inviter: PublicIdentity
-  /** Role the inviter states; 'admin' is verified against hood.admins, 'member' is as stated. */
+  /** 'admin' when the inviter is a verified admin (and so the invite carries an admission). */
   readonly inviterRole: 'admin' | 'member'
   readonly expires: number
+  /** Present exactly when the inviter is an admin. */
+  readonly admission?: Admission
   readonly sig: Uint8Array
 }
 
@@ -82,14 +100,31 @@ export function checkRelayAddrs (relays: readonly string[]): readonly string[] {
 
 function bodyFields (inv: Omit<Invite, 'sig'>): Record<string, unknown> {
   return {
-    h: { id: inv.hood.id, n: inv.hood.name, a: inv.hood.area, ad: [...inv.hood.admins] },
+    h: { n: inv.hood.name, a: inv.hood.area, f: inv.hood.founder, s: inv.hood.salt, ac: encodeAdminCerts(inv.hood.adminCerts) },
     e: inv.epoch,
     s: inv.secret,
     r: [...inv.relays],
     i: encodePublicIdentity(inv.inviter),
-    ia: inv.inviterRole === 'admin',
-    x: inv.expires
+    x: inv.expires,
+    adm: inv.admission?.sig
   }
+}
+
+const admissionFields = (hoodIdBytes: Uint8Array, a: Omit<Admission, 'sig'>): Record<string, unknown> =>
+  ({ h: hoodIdBytes, e: a.epoch, x: a.expires, by: a.by })
+
+/** An admission signed by `admin` (NOT_ADMIN unless it is one of hood's admins). */
+export async function createAdmission (admin: Identity, hood: Neighborhood, epoch: number, expires: number): Promise<Admission> {
+  if (!isAdmin(hood, admin.public.signKey)) fail('NOT_ADMIN', 'only an admin can admit a newcomer')
+  const a = { by: admin.public.signKey, epoch, expires }
+  return { ...a, sig: await signStruct(admin.seed, ADMISSION, admissionFields(hood.id, a)) }
+}
+
+/** NOT_ADMIN unless signed by one of hood's (verified) admins; BAD_SIGNATURE if it does not verify. */
+export async function verifyAdmission (hood: Neighborhood, a: Admission): Promise<Admission> {
+  if (!isAdmin(hood, a.by)) fail('NOT_ADMIN', 'admission signed by someone who is not an admin')
+  await verifyStruct(a.by, ADMISSION, admissionFields(hood.id, a), a.sig, 'admission')
+  return a
 }
 
 /**
@@ -108,14 +143,17 @@ export async function createInvite (
   if (!equalBytes(deriveEpochKeys(hood.id, keys.epoch, keys.secret).contentKey, keys.contentKey)) {
     fail('BAD_ARGUMENT', 'epoch keys do not belong to this neighborhood')
   }
+  const admin = isAdmin(hood, inviter.public.signKey)
+  const expires = now + ttlMs
   const body: Omit<Invite, 'sig'> = {
-    hood: { id: hood.id, name: hood.name, area: hood.area, admins: [...hood.admins] },
+    hood,
     epoch: keys.epoch,
     secret: keys.secret,
     relays: [...relays],
     inviter: inviter.public,
-    inviterRole: isAdmin(hood, inviter.public.signKey) ? 'admin' : 'member',
-    expires: now + ttlMs
+    inviterRole: admin ? 'admin' : 'member',
+    expires,
+    ...(admin ? { admission: await createAdmission(inviter, hood, keys.epoch, expires) } : {})
   }
   const sig = await signStruct(inviter.seed, INVITE_BODY, bodyFields(body))
   return { ...body, sig }
@@ -127,24 +165,20 @@ export function encodeInvite (inv: Invite): string {
 }
 
 /** Validation failures of the neighborhood inside an invite are BAD_INVITE (not caller errors). */
-function readHood (f: Fields): Neighborhood {
-  const h = f.record('h', ['id', 'n', 'a', 'ad'])
+async function readHood (f: Fields): Promise<Neighborhood> {
+  const h = f.record('h', ['n', 'a', 'f', 's', 'ac'])
   const name = h.string('n', MAX_HOOD_NAME_BYTES, 1)
-  const hood: Neighborhood = {
-    id: h.bytes('id', { len: HOOD_ID_BYTES }),
-    name,
-    area: checkGeohash(h.string('a', MAX_AREA_PRECISION, 1), MAX_AREA_PRECISION, 'invite area'),
-    admins: h.array('ad', MAX_ADMINS, item => item.bytes({ len: 32 }))
-  }
+  const area = checkGeohash(h.string('a', MAX_AREA_PRECISION, 1), MAX_AREA_PRECISION, 'invite area')
+  const founder = h.bytes('f', { len: 32 })
+  const salt = h.bytes('s', { len: HOOD_SALT_BYTES })
+  const adminCerts = readAdminCerts(h, 'ac')
   try {
     if (checkName(name) !== name) fail('BAD_INVITE', 'hood name is not trimmed')
-    checkNeighborhood(hood)
+    return await verifyAdmins(neighborhoodOf({ name, area, founder, salt, adminCerts }))
   } catch (err) {
     if (isPorchlightError(err, 'BAD_ARGUMENT')) fail('BAD_INVITE', `invite neighborhood: ${err.message}`)
     throw err
   }
-  if (new Set(hood.admins.map(a => a.join(','))).size !== hood.admins.length) fail('BAD_INVITE', 'duplicate admin key')
-  return hood
 }
 
 /**
@@ -157,8 +191,17 @@ export async function parseInvite (str: string, now: number): Promise<Invite> {
   if (typeof str !== 'string') fail('WRONG_TYPE', 'invite must be a string')
   if (str.length > MAX_INVITE_CHARS) fail('TOO_LARGE', 'invite string too long')
   if (!str.startsWith(INVITE_PREFIX)) fail('BAD_INVITE', `invite must start with "${INVITE_PREFIX}"`)
-  const f = decodeStruct(INVITE, fromBase64Url(str.slice(INVITE_PREFIX.length), MAX_INVITE_CHARS))
-  const hood = readHood(f)
+  const bytes = fromBase64Url(str.slice(INVITE_PREFIX.length), MAX_INVITE_CHARS)
+  let f: Fields
+  try {
+    f = decodeStruct(INVITE, bytes)
+  } catch (err) {
+    if (isPorchlightError(err, 'BAD_VERSION')) {
+      fail('BAD_VERSION', 'this invite is from an older version of Porchlight, whose admins could be faked: ask for a new invite')
+    }
+    throw err
+  }
+  const hood = await readHood(f)
   const relays = f.array('r', MAX_RELAYS, item => item.string(MAX_RELAY_ADDR_BYTES, 1))
   try {
     checkRelayAddrs(relays)
@@ -168,18 +211,24 @@ export async function parseInvite (str: string, now: number): Promise<Invite> {
   }
   // Verifies the inviter's binding signature (its box key and name belong to its signing key).
   const inviter = await decodePublicIdentity(f.bytes('i', { max: MAX_PUBLIC_ID_BYTES }))
+  const epoch = f.uint('e', MAX_EPOCH)
+  const expires = f.uint('x')
+  const admSig = f.optBytes('adm', { len: 64 })
+  const admission = admSig === undefined ? undefined : { by: inviter.signKey, epoch, expires, sig: admSig }
   const inv: Invite = {
     hood,
-    epoch: f.uint('e', MAX_EPOCH),
+    epoch,
     secret: f.bytes('s', { len: EPOCH_SECRET_BYTES }),
     relays,
     inviter,
-    inviterRole: f.bool('ia') ? 'admin' : 'member',
-    expires: f.uint('x'),
+    inviterRole: admission !== undefined ? 'admin' : 'member',
+    expires,
+    ...(admission !== undefined ? { admission } : {}),
     sig: f.bytes('sig', { len: 64 })
   }
   await verifyStruct(inviter.signKey, INVITE_BODY, bodyFields(inv), inv.sig, 'invite')
-  if (inv.inviterRole === 'admin' && !isAdmin(hood, inviter.signKey)) fail('NOT_ADMIN', 'inviter claims to be an admin but is not in the admin list')
+  // The role is never what the inviter says: an admission must come from the founder's chain.
+  if (admission !== undefined) await verifyAdmission(hood, admission)
   checkNotExpired(inv.expires, now, 'invite')
   if (inv.expires > now + MAX_INVITE_TTL_MS + MAX_INVITE_CLOCK_SKEW_MS) fail('OUT_OF_RANGE', 'invite expiry too far in the future')
   return inv

@@ -1,34 +1,49 @@
 /**
- * Join and leave announcements: signed inner messages that the caller seals into the
+ * Membership announcements: signed inner messages that the caller seals into the
  * neighborhood's private envelope (envelope.ts), so only members ever see who joined or left.
  *
- *   'pl/join'  v1 { m: member's public identity ('pl/id' bytes, <= 512), at: ms, via?: inviter sign key (32), sig: 64 }
+ *   'pl/join'  v2 { m: member's public identity ('pl/id' bytes, <= 512), at: ms, via?: inviter sign key (32),
+ *                   adm?: { by: admin sign key (32), e: epoch, x: expiry, sig: 64 } (the admission of
+ *                   an admin's invite, invite.ts), sig: 64 }
+ *   'pl/admit' v1 { m: member's public identity, at: ms, by: admin sign key (32), sig: 64 }
+ *                   an admin approves a member who joined from a member's invite
  *   'pl/leave' v1 { m: member's sign key (32), at: ms, sig: 64 }
  *
- * Each signature is the member's, over the same fields plus the private topic (domains
- * 'pl/join-body' / 'pl/leave-body'), so an announcement cannot be replayed into another
- * neighborhood. A join is at most MAX_JOIN_BYTES (about 330 bytes in practice).
+ * Each signature is the signer's (the member's; the admin's for 'pl/admit') over the same
+ * fields plus the private topic (domains 'pl/join-body', 'pl/admit-body', 'pl/leave-body'),
+ * so an announcement cannot be replayed into another neighborhood. A join is at most
+ * MAX_JOIN_BYTES (about 470 bytes with an admission).
  *
- * A leave is voluntary and informational: it does not cut the member off. Removing someone
- * takes a rekey (rekey.ts).
+ * Who goes on the list the next rekey is sealed to (the admitted members): a joiner whose
+ * admission verifies against the neighborhood's admins and names the epoch the join is
+ * sealed in (so an invite from before a removal admits nobody), or a member an admin
+ * approved. A join without either is "pending": the member can read the epoch it was
+ * invited to, and no further. The caller checks admissions (verifyAdmission) since that
+ * needs the neighborhood.
+ *
+ * A leave stops the leaver's own client at once; cutting the keys takes an admin's rekey.
  */
 import { fail } from './errors.ts'
-import { decodeCbor, decodeStruct, encodeStruct, type StructSpec } from './encoding.ts'
+import { type CborValue, decodeCbor, decodeStruct, encodeStruct, type StructSpec } from './encoding.ts'
 import {
   decodePublicIdentity, encodePublicIdentity, type Identity, MAX_PUBLIC_ID_BYTES, type PublicIdentity, signStruct, verifyStruct
 } from './identity.ts'
-import { checkPrivateTopic } from './neighborhood.ts'
+import { checkPrivateTopic, MAX_EPOCH } from './neighborhood.ts'
+import type { Admission } from './invite.ts'
 import { checkNotFuture, checkTimeArg, MAX_CLOCK_SKEW_MS } from './time.ts'
 
-export const MAX_JOIN_BYTES = 768
+export const MAX_JOIN_BYTES = 1024
 export const MAX_LEAVE_BYTES = 192
 export const MAX_MEMBERSHIP_CLOCK_SKEW_MS = MAX_CLOCK_SKEW_MS
 
 export const JOIN_DOMAIN = 'pl/join'
 export const LEAVE_DOMAIN = 'pl/leave'
+export const ADMIT_DOMAIN = 'pl/admit'
 
-const JOIN: StructSpec = { domain: JOIN_DOMAIN, version: 1, required: ['m', 'at', 'sig'], optional: ['via'], maxBytes: MAX_JOIN_BYTES }
-const JOIN_BODY: StructSpec = { domain: 'pl/join-body', version: 1, required: ['m', 'tp', 'at'], optional: ['via'], maxBytes: MAX_JOIN_BYTES }
+const JOIN: StructSpec = { domain: JOIN_DOMAIN, version: 2, required: ['m', 'at', 'sig'], optional: ['via', 'adm'], maxBytes: MAX_JOIN_BYTES }
+const JOIN_BODY: StructSpec = { domain: 'pl/join-body', version: 2, required: ['m', 'tp', 'at'], optional: ['via', 'adm'], maxBytes: MAX_JOIN_BYTES }
+const ADMIT: StructSpec = { domain: ADMIT_DOMAIN, version: 1, required: ['m', 'at', 'by', 'sig'], maxBytes: MAX_JOIN_BYTES }
+const ADMIT_BODY: StructSpec = { domain: 'pl/admit-body', version: 1, required: ['m', 'tp', 'at', 'by'], maxBytes: MAX_JOIN_BYTES }
 const LEAVE: StructSpec = { domain: LEAVE_DOMAIN, version: 1, required: ['m', 'at', 'sig'], maxBytes: MAX_LEAVE_BYTES }
 const LEAVE_BODY: StructSpec = { domain: 'pl/leave-body', version: 1, required: ['m', 'tp', 'at'], maxBytes: MAX_LEAVE_BYTES }
 
@@ -37,6 +52,16 @@ export interface Join {
   readonly at: number
   /** Signing key of whoever invited the member, if the member says. */
   readonly via?: Uint8Array
+  /** The admission of an admin's invite, unverified (the caller checks it against the admins). */
+  readonly admission?: Admission
+}
+
+/** An admin's approval of a member (who joined from a member's invite). */
+export interface Admit {
+  readonly member: PublicIdentity
+  readonly at: number
+  /** The approving admin's sign key; the caller checks it is an admin. */
+  readonly by: Uint8Array
 }
 
 export interface Leave {
@@ -49,11 +74,14 @@ function checkTopic (topic: string): void {
   checkPrivateTopic(topic, 'BAD_ARGUMENT', 'membership announcements belong to a private topic')
 }
 
-export async function createJoin (member: Identity, topic: string, now: number, opts: { via?: Uint8Array } = {}): Promise<Uint8Array> {
+const admissionField = (a: Admission | undefined): { [key: string]: CborValue } | undefined =>
+  a === undefined ? undefined : { by: a.by, e: a.epoch, x: a.expires, sig: a.sig }
+
+export async function createJoin (member: Identity, topic: string, now: number, opts: { via?: Uint8Array, admission?: Admission } = {}): Promise<Uint8Array> {
   checkTopic(topic)
   checkTimeArg(now, 'now')
   if (opts.via !== undefined && opts.via.length !== 32) fail('BAD_ARGUMENT', 'via must be a 32-byte signing key')
-  const fields = { m: encodePublicIdentity(member.public), at: now, via: opts.via }
+  const fields = { m: encodePublicIdentity(member.public), at: now, via: opts.via, adm: admissionField(opts.admission) }
   const sig = await signStruct(member.seed, JOIN_BODY, { ...fields, tp: topic })
   return encodeStruct(JOIN, { ...fields, sig })
 }
@@ -65,11 +93,39 @@ export async function openJoin (bytes: Uint8Array, topic: string, now: number): 
   const m = f.bytes('m', { max: MAX_PUBLIC_ID_BYTES })
   const at = f.uint('at')
   const via = f.optBytes('via', { len: 32 })
+  let admission: Admission | undefined
+  if (f.has('adm')) {
+    const a = f.record('adm', ['by', 'e', 'x', 'sig'])
+    admission = { by: a.bytes('by', { len: 32 }), epoch: a.uint('e', MAX_EPOCH), expires: a.uint('x'), sig: a.bytes('sig', { len: 64 }) }
+  }
   const sig = f.bytes('sig', { len: 64 })
   const member = await decodePublicIdentity(m)
-  await verifyStruct(member.signKey, JOIN_BODY, { m, tp: topic, at, via }, sig, 'join')
+  await verifyStruct(member.signKey, JOIN_BODY, { m, tp: topic, at, via, adm: admissionField(admission) }, sig, 'join')
   checkNotFuture(at, now, 'announcement')
-  return { member, at, ...(via !== undefined ? { via } : {}) }
+  return { member, at, ...(via !== undefined ? { via } : {}), ...(admission !== undefined ? { admission } : {}) }
+}
+
+/** An admin approves `member` (the caller must be an admin; readers check that). */
+export async function createAdmit (admin: Identity, member: PublicIdentity, topic: string, now: number): Promise<Uint8Array> {
+  checkTopic(topic)
+  checkTimeArg(now, 'now')
+  const fields = { m: encodePublicIdentity(member), at: now, by: admin.public.signKey }
+  const sig = await signStruct(admin.seed, ADMIT_BODY, { ...fields, tp: topic })
+  return encodeStruct(ADMIT, { ...fields, sig })
+}
+
+/** Decodes and verifies an approval: the member's identity binding and the signer's signature (not that the signer is an admin). */
+export async function openAdmit (bytes: Uint8Array, topic: string, now: number): Promise<Admit> {
+  checkTopic(topic)
+  const f = decodeStruct(ADMIT, bytes)
+  const m = f.bytes('m', { max: MAX_PUBLIC_ID_BYTES })
+  const at = f.uint('at')
+  const by = f.bytes('by', { len: 32 })
+  const sig = f.bytes('sig', { len: 64 })
+  const member = await decodePublicIdentity(m)
+  await verifyStruct(by, ADMIT_BODY, { m, tp: topic, at, by }, sig, 'approval')
+  checkNotFuture(at, now, 'announcement')
+  return { member, at, by }
 }
 
 export async function createLeave (member: Identity, topic: string, now: number): Promise<Uint8Array> {
@@ -91,13 +147,14 @@ export async function openLeave (bytes: Uint8Array, topic: string, now: number):
   return { member: m, at }
 }
 
-export type Announcement = ({ type: 'join' } & Join) | ({ type: 'leave' } & Leave)
+export type Announcement = ({ type: 'join' } & Join) | ({ type: 'leave' } & Leave) | ({ type: 'admit' } & Admit)
 
-/** Opens either announcement, choosing by its domain; anything else is BAD_DOMAIN. */
+/** Opens any announcement, choosing by its domain; anything else is BAD_DOMAIN. */
 export async function openAnnouncement (bytes: Uint8Array, topic: string, now: number): Promise<Announcement> {
   const value = decodeCbor(bytes, MAX_JOIN_BYTES)
   const domain = value instanceof Map ? value.get('t') : undefined
   if (domain === JOIN_DOMAIN) return { type: 'join', ...await openJoin(bytes, topic, now) }
   if (domain === LEAVE_DOMAIN) return { type: 'leave', ...await openLeave(bytes, topic, now) }
+  if (domain === ADMIT_DOMAIN) return { type: 'admit', ...await openAdmit(bytes, topic, now) }
   fail('BAD_DOMAIN', 'not a membership announcement')
 }

@@ -8,7 +8,7 @@ import fc from 'fast-check'
 import { randomBytes } from '../../protocol/crypto.ts'
 import { type ErrorCode, PorchlightError } from '../../protocol/errors.ts'
 import type { Identity } from '../../protocol/identity.ts'
-import { deriveEpochKeys, type EpochKeys, type Neighborhood, newEpochSecret, privateTopic } from '../../protocol/neighborhood.ts'
+import { createNeighborhood, deriveEpochKeys, type EpochKeys, type Neighborhood, newEpochSecret, privateTopic } from '../../protocol/neighborhood.ts'
 
 // ---- what a call comes to ----
 
@@ -113,9 +113,9 @@ export function applyEdits (bytes: Uint8Array, edits: readonly ByteEdit[]): Uint
 export const HOOD_NAME = 'Maple Street Watch'
 export const HOOD_AREA = '9q8yyk'
 
-/** A neighborhood with a fresh random 32-byte id, HOOD_NAME in HOOD_AREA, and `admin` its one admin. */
+/** A neighborhood founded by `admin` (its one admin) with a fresh salt, HOOD_NAME in HOOD_AREA. */
 export function testHood (admin: Identity): Neighborhood {
-  return { id: randomBytes(32), name: HOOD_NAME, area: HOOD_AREA, admins: [admin.public.signKey] }
+  return createNeighborhood(HOOD_NAME, HOOD_AREA, admin.public.signKey)
 }
 
 /** The keys of `epoch` in `hood`, from a fresh random secret. */
