@@ -28,7 +28,7 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { randomBytes as nodeRandomBytes } from 'node:crypto'
 import { fail, PorchlightError } from '../protocol/errors.ts'
-import { decodeStruct, encodeStruct, equalBytes, fromHex, toHex, type Fields, type StructSpec } from '../protocol/encoding.ts'
+import { decodeCbor, decodeStruct, encodeStruct, equalBytes, fromHex, toHex, type Fields, type StructSpec } from '../protocol/encoding.ts'
 import { isPorchlightError } from '../protocol/errors.ts'
 import { encodeAdminCerts, readAdminCerts } from '../protocol/admins.ts'
 import { decodeIdentitySecret, encodeIdentitySecret, MAX_NAME_BYTES, type Identity, type PublicIdentity } from '../protocol/identity.ts'
@@ -584,7 +584,8 @@ export function decodeHoodState (bytes: Uint8Array): HoodState {
   try {
     f = decodeStruct(HOOD_FILE, bytes)
   } catch (err) {
-    if (isPorchlightError(err, 'BAD_VERSION')) {
+    // Only a version 1 file gets the re-join advice; a newer version (from a later release) must not be deleted.
+    if (isPorchlightError(err, 'BAD_VERSION') && (decodeCbor(bytes, MAX_HOOD_FILE_BYTES) as Map<unknown, unknown>).get('v') === 1) {
       fail('BAD_VERSION', 'this neighborhood was saved by an older Porchlight (file format 1, whose admins could be faked) ' +
         'and cannot be carried over: delete this file and join again from a new invite (porchlight hood join INVITE)')
     }

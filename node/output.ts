@@ -24,7 +24,8 @@
  *   id export-public                    { public: "plid:…" }
  *   hood create                         { hood: Hood, invite: "porchlight:…", expires: ms }
  *   hood invite                         { hood: hex64, epoch: int, invite: "porchlight:…", expires: ms }
- *   hood join                           { hood: Hood, inviter: Member }
+ *   hood join                           { hood: Hood, inviter: Member, announced: bool (a relay took the join announcement),
+ *                                         admitted: bool (an admin's invite admitted you; false = awaiting approval) }
  *   hood list                           { hoods: Hood[] }
  *   hood members                        { hood: hex64, members: Member[], removed: [{ signKey: hex64, fingerprint, at: ms, epoch }] }
  *   hood approve                        { hood: hex64, member: Member, sent: bool }

@@ -330,19 +330,23 @@ export class ResidentPeer {
     if (innerType === 'pl/join') {
       const j = await openJoin(inner, topic, now)
       const admitted = j.admission !== undefined && await this.admits(hood, j.admission, epoch, j.at)
-      const removal = removalOf(hood, j.member.signKey)
-      // An old join (or an invite from before the removal) never puts a removed member back.
-      if (removal !== undefined && !(admitted && j.admission!.epoch > removal.epoch)) return
+      // Checked inside the update: announcements of one sync page are applied concurrently.
       await this.home.updateHood(id, cur => {
-        const s = removal !== undefined ? withoutRemoval(cur ?? hood, j.member.signKey) : (cur ?? hood)
-        return withMember(s, j.member, { admitted, ...(j.via !== undefined ? { via: j.via } : {}), now })
+        const s = cur ?? hood
+        const removal = removalOf(s, j.member.signKey)
+        // An old join (or an invite from before the removal) never puts a removed member back.
+        if (removal !== undefined && !(admitted && j.admission!.epoch > removal.epoch)) return s
+        return withMember(withoutRemoval(s, j.member.signKey), j.member, { admitted, ...(j.via !== undefined ? { via: j.via } : {}), now })
       })
     } else if (innerType === 'pl/admit') {
       const a = await openAdmit(inner, topic, now)
       if (!isAdmin(hood.hood, a.by)) fail('NOT_ADMIN', 'approval signed by someone who is not an admin')
-      const removal = removalOf(hood, a.member.signKey)
-      if (removal !== undefined && a.at < removal.at) return
-      await this.home.updateHood(id, cur => withMember(withoutRemoval(cur ?? hood, a.member.signKey), a.member, { admitted: true, now }))
+      await this.home.updateHood(id, cur => {
+        const s = cur ?? hood
+        const removal = removalOf(s, a.member.signKey)
+        if (removal !== undefined && a.at < removal.at) return s
+        return withMember(withoutRemoval(s, a.member.signKey), a.member, { admitted: true, now })
+      })
     } else if (innerType === 'pl/leave') {
       const l = await openLeave(inner, topic, now)
       // Off the list the next rekey is sealed to; until an admin rekeys, the leaver's keys still open new posts.

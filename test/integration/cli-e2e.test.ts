@@ -18,7 +18,7 @@ afterAll(async () => {
 function texts (posts: FeedPost[]): string[] { return posts.map(p => p.text) }
 
 describe('the CLI, end to end, in separate processes', () => {
-  it('runs a neighborhood through a relay, with an outbox for when the relay is down', async () => {
+  it('runs a neighborhood through a relay, with an outbox for when the relay is down', { timeout: 240_000 }, async () => {
     const data = await tempDir('pl-e2e-relay-')
     const ana = await tempDir('pl-e2e-ana-')
     const ben = await tempDir('pl-e2e-ben-')

@@ -73,7 +73,7 @@ describe('removing a member', () => {
     expect(rekeys.length, 'the relay stored the rekey').toBe(1)
     const cleoIdentity = await (await Home.open(cleoHome)).requireIdentity()
     const cleoBefore = await hoodOf(cleoHome)
-    expect(await codeOf(async () => openRekey(rekeys[0]!, cleoIdentity, cleoBefore.hood, currentEpochKeys(cleoBefore)))).toBe('DECRYPT_FAILED')
+    expect(await codeOf(async () => openRekey(rekeys[0]!, cleoIdentity, cleoBefore.hood))).toBe('DECRYPT_FAILED')
 
     const newText = 'after: someone checking car doors on Oak'
     const benGetsNew = nextPost(ben, p => p.text === newText, WAIT_MS)

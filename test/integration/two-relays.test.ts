@@ -148,12 +148,22 @@ describe('two relays serving one neighborhood', () => {
     await until(() => storesAll(back, [before, ...epoch1]), WAIT_MS, 'the returning R1 to hold the epoch-1 posts')
     expect(back.store.items(topic).size).toBe(r2.store.items(topic).size)
 
-    // A third relay, given only the epoch-0 token, gets the same history from a resident's
-    // sync: Ben gives it what it lacks, the rekey included, and it keeps every epoch-1 post.
+    // A third relay, not in the neighborhood's list, given only the epoch-0 token: the rekey
+    // carries no tag key for it (and the old tag key no longer leads to the new one), so it
+    // stores the genuine rekey and the epoch-0 post but nothing of epoch 1.
     await cli(homes.Ben, ['feed'])
     const r3 = await startRelay({ tokens: [token] })
     await cli(homes.Ben, ['feed', '--relay', tcpAddr(r3)])
-    expect(storesAll(r3, [before, ...epoch1])).toBe(true)
-    expect(r3.store.items(topic).size).toBe(r2.store.items(topic).size)
+    expect(storesAll(r3, [before])).toBe(true)
+    expect(epoch1.some(id => r3.store.has(fromHex(id)))).toBe(false)
+    await r3.stop()
+
+    // Given the current token as well, it mirrors the whole history from a resident's sync.
+    const current = (await cli(homes.Ben, ['--json', 'hood', 'relay-token'])).json as { epoch: number, token: string }
+    expect(current.epoch).toBe(1)
+    const r4 = await startRelay({ tokens: [token, current.token] })
+    await cli(homes.Ben, ['feed', '--relay', tcpAddr(r4)])
+    expect(storesAll(r4, [before, ...epoch1])).toBe(true)
+    expect(r4.store.items(topic).size).toBe(r2.store.items(topic).size)
   })
 })
