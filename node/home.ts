@@ -809,7 +809,9 @@ async function corruptIfThrows<T> (path: string, fn: () => Promise<T>): Promise<
     return await fn()
   } catch (err) {
     if (err instanceof PorchlightError) {
-      throw new PorchlightError(err.code, `${path}: corrupt home file: ${err.message}`, { cause: err })
+      // An old format is not damage: say what the file is, not that it is corrupt.
+      const what = err.code === 'BAD_VERSION' ? '' : 'corrupt home file: '
+      throw new PorchlightError(err.code, `${path}: ${what}${err.message}`, { cause: err })
     }
     throw err
   }

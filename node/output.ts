@@ -28,9 +28,10 @@
  *                                         admitted: bool (an admin's invite admitted you; false = awaiting approval) }
  *   hood list                           { hoods: Hood[] }
  *   hood members                        { hood: hex64, members: Member[], removed: [{ signKey: hex64, fingerprint, at: ms, epoch }] }
- *   hood approve                        { hood: hex64, member: Member, sent: bool }
+ *   hood approve                        { hood: hex64, member: { name, signKey: hex64, admitted: true }, sent: bool }
  *   hood leave                          { hood: hex64, sent: bool }
- *   hood add-admin                      { hood: hex64, admin: Member, epoch: int, sent: bool }
+ *   hood add-admin                      { hood: hex64, admin: hex64 (the new admin's signKey), epoch: int, sent: bool }
+ *   hood remove                         { epoch: int (the new one), remaining: int (members it is sealed to), sent: bool }
  *   hood revoke-agency                  { hood: hex64, attestation: hex64 (its id), sent: bool }
  *   hood relay-token                    { hood: hex64, epoch: int, topic, token: "plrelay:…" }
  *   hood attest-agency                  { hood: hex64, attestation: Attestation }
