@@ -2,14 +2,14 @@
 // the real `node node/bin/porchlight.js` to check the entry point, exit codes and stderr.
 import { describe, it, expect, beforeEach, afterEach } from 'vitest'
 import { execFile } from 'node:child_process'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { containsBytes, fromBase64Url, fromHex, toHex } from '../../protocol/encoding.ts'
+import { containsBytes, encodeStruct, fromBase64Url, fromHex, toHex } from '../../protocol/encoding.ts'
 import { parseInvite } from '../../protocol/invite.ts'
 import { parseRelayToken } from '../../protocol/relay-token.ts'
-import { privateTopic } from '../../protocol/neighborhood.ts'
+import { newEpochSecret, privateTopic } from '../../protocol/neighborhood.ts'
 import { verifyAttestation } from '../../protocol/agency.ts'
 import { COMMANDS, helpFor, main, type Io } from '../../node/cli.ts'
 import { currentEpochKeys, Home } from '../../node/home.ts'
@@ -97,6 +97,23 @@ describe('identity commands', () => {
     expect(forced.signKey).not.toBe(first.signKey)
   })
 
+  it('a name with bidirectional or invisible formatting characters is refused in one line, and nothing is saved', async () => {
+    for (const name of ['Ana\u202Egnp', 'Ana\u2066x', 'A\u200Bna']) {
+      const r = await cli('a', ['id', 'create', '--name', name])
+      expectOneLineError(r, 1, /bidirectional or invisible/)
+      expect(r.stderr).not.toMatch(/[\u202E\u2066\u200B]/)
+      const j = await cli('a', ['--json', 'id', 'create', '--name', name])
+      expect(j.code).toBe(1)
+      expect(JSON.parse(j.stderr).error.code).toBe('BAD_ARGUMENT')
+    }
+    expectOneLineError(await cli('a', ['agency', 'create', '--name', 'City\u202EDP']), 1, /bidirectional or invisible/)
+    expectOneLineError(await cli('a', ['id', 'show']), 1, /no identity/)
+    // The same for a neighborhood's name.
+    await cli('a', ['id', 'create', '--name', 'Ana'])
+    expectOneLineError(await cli('a', ['hood', 'create', 'Elm\u202Eteerts', '--area', 'u4', '--relay', RELAY]), 1, /bidirectional or invisible/)
+    expect((await json('a', ['hood', 'list'])).hoods).toEqual([])
+  })
+
   it('commands that need an identity say how to create one', async () => {
     expectOneLineError(await cli('none', ['id', 'show']), 1, /porchlight id create/)
     expectOneLineError(await cli('none', ['hood', 'create', 'X', '--area', 'u4', '--relay', RELAY]), 1, /porchlight id create/)
@@ -121,7 +138,13 @@ describe('neighborhood commands', () => {
     await cli('bob', ['id', 'create', '--name', 'Bob'])
     const joined = await json('bob', ['hood', 'join', invite])
     expect(joined.hood).toMatchObject({ id: hood.id, name: 'Elm Street', admin: false, members: 2, epoch: 0 })
-    expect(joined.inviter).toMatchObject({ name: 'Alice', admin: true, me: false })
+    expect(joined.inviter).toMatchObject({ name: 'Alice', admin: true, me: false, admitted: true, lookAlike: false })
+    // An admin's invite carries an admission.
+    expect(Object.keys(joined).sort()).toEqual(['admitted', 'announced', 'hood', 'inviter'])
+    expect(joined.admitted).toBe(true)
+    expect(joined.hood.admins).toEqual([hood.admins[0]])
+    expect(joined.hood.adminFingerprints).toEqual(hood.adminFingerprints)
+    expect(joined.hood.ended).toBeUndefined()
 
     const a = await (await Home.open(join(dir, 'alice'))).hood('Elm Street')
     const b = await (await Home.open(join(dir, 'bob'))).hood(hood.id)
@@ -130,6 +153,9 @@ describe('neighborhood commands', () => {
     const members = await json('bob', ['hood', 'members'])
     expect(members.hood).toBe(hood.id)
     expect(members.members.map((m: any) => [m.name, m.admin, m.me])).toEqual([['Alice', true, false], ['Bob', false, true]])
+    expect(Object.keys(members.members[0]).sort()).toEqual(['admin', 'admitted', 'boxKey', 'fingerprint', 'lookAlike', 'me', 'name', 'signKey'])
+    expect(members.members.map((m: any) => [m.admitted, m.lookAlike])).toEqual([[true, false], [true, false]])
+    expect(members.removed).toEqual([])
     // Joining again is idempotent.
     expect((await json('bob', ['hood', 'join', invite])).hood.members).toBe(2)
   })
@@ -148,6 +174,11 @@ describe('neighborhood commands', () => {
     const carol = await json('carol', ['hood', 'join', fromBob.invite], { now: t0 + DAY })
     expect(carol.inviter).toMatchObject({ name: 'Bob', admin: false })
     expect(carol.hood.members).toBe(2)
+    // A member's invite admits nobody by itself: Carol waits for an admin's approval.
+    expect(carol.admitted).toBe(false)
+    const carolsList = await json('carol', ['hood', 'members'], { now: t0 + DAY })
+    expect(carolsList.members.find((m: any) => m.me)).toMatchObject({ name: 'Carol', admitted: false, admin: false })
+    expect((await cli('carol', ['hood', 'members'], { now: t0 + DAY })).stdout).toMatch(/Carol {2}\(awaiting an admin's approval\) {2}\(you\)/)
     expectOneLineError(await cli('carol', ['hood', 'join', invite.slice(0, -20)], { now: t0 }), 1, /not a valid invite/)
     expectOneLineError(await cli('carol', ['hood', 'join', 'hello'], { now: t0 }), 1, /porchlight:/)
     const r = await cli('carol', ['--json', 'hood', 'join', invite.slice(0, -20)], { now: t0 })
@@ -174,7 +205,9 @@ describe('neighborhood commands', () => {
     await cli('alice', ['hood', 'create', 'Oak', '--area', 'u4pr', '--relay', RELAY])
     const list = await json('alice', ['hood', 'list'])
     expect(list.hoods.map((h: any) => h.name)).toEqual(['Elm Street', 'Oak'])
-    expect(Object.keys(list.hoods[0]).sort()).toEqual(['admin', 'admins', 'area', 'epoch', 'id', 'joined', 'members', 'name', 'relays', 'topic'])
+    expect(Object.keys(list.hoods[0]).sort()).toEqual(['admin', 'adminFingerprints', 'admins', 'area', 'epoch', 'id', 'joined', 'members', 'name', 'relays', 'topic'])
+    const me = await json('alice', ['id', 'show'])
+    expect(list.hoods[0]).toMatchObject({ admin: true, admins: [me.signKey], adminFingerprints: [me.fingerprint] })
     expectOneLineError(await cli('alice', ['hood', 'invite']), 1, /--hood/)
     expect((await json('alice', ['hood', 'invite', '--hood', 'Oak'])).hood).toBe(list.hoods[1].id)
     expect((await json('alice', ['hood', 'members', '--hood', hood.id.slice(0, 8)])).hood).toBe(hood.id)
@@ -183,6 +216,56 @@ describe('neighborhood commands', () => {
     const empty = await cli('nobody', ['hood', 'list'])
     expect(empty.code).toBe(0)
     expect(empty.stdout).toContain('hood join')
+  })
+
+  it('hood members flags look-alike names and shows them in human output', async () => {
+    const { invite } = await setupHood()
+    // 'Аlice' starts with CYRILLIC CAPITAL LETTER A: another key, a name that reads the same.
+    await cli('mallory', ['id', 'create', '--name', '\u0410lice'])
+    const joined = await json('mallory', ['hood', 'join', invite])
+    expect(joined.inviter).toMatchObject({ name: 'Alice', lookAlike: true })
+    const list = await json('mallory', ['hood', 'members'])
+    expect(list.members.map((m: any) => [m.name, m.admin, m.me, m.admitted, m.lookAlike])).toEqual([
+      ['Alice', true, false, true, true], ['\u0410lice', false, true, true, true]
+    ])
+    expect(new Set(list.members.map((m: any) => m.fingerprint)).size).toBe(2)
+    const human = (await cli('mallory', ['hood', 'members'])).stdout.split('\n').filter(l => l !== '')
+    expect(human).toHaveLength(2)
+    for (const line of human) expect(line).toContain('looks like another member')
+    // Alice's own list has only herself: nothing to confuse.
+    expect((await json('alice', ['hood', 'members'])).members.map((m: any) => m.lookAlike)).toEqual([false])
+  })
+
+  it('hood remove of yourself and hood leave as the only admin are refused in one line', async () => {
+    const { hood } = await setupHood()
+    expectOneLineError(await cli('alice', ['hood', 'remove', 'Alice']), 1, /cannot remove yourself/)
+    const removeJson = await cli('alice', ['--json', 'hood', 'remove', 'Alice'])
+    expect(removeJson.code).toBe(1)
+    expect(removeJson.stdout).toBe('')
+    expect(JSON.parse(removeJson.stderr).error.code).toBe('REFUSED')
+    expectOneLineError(await cli('alice', ['hood', 'leave']), 1, /only admin.*hood add-admin/)
+    const leaveJson = await cli('alice', ['--json', 'hood', 'leave', '--hood', hood.id])
+    expect(leaveJson.code).toBe(1)
+    expect(JSON.parse(leaveJson.stderr).error.code).toBe('REFUSED')
+    // Nothing changed: same epoch, still a member, not ended, no removals.
+    const after = await json('alice', ['hood', 'list'])
+    expect(after.hoods[0]).toMatchObject({ id: hood.id, epoch: 0, members: 1, admin: true })
+    expect(after.hoods[0].ended).toBeUndefined()
+    expect((await json('alice', ['hood', 'members'])).removed).toEqual([])
+  })
+
+  it('hood leave as a member ends the hood here: hood list shows ended, and the hood refuses a second leave', async () => {
+    const now = 1_800_000_000_000
+    const { invite, hood } = await setupHood(now)
+    await cli('bob', ['id', 'create', '--name', 'Bob'])
+    await json('bob', ['hood', 'join', invite], { now })
+    const left = await cli('bob', ['--json', 'hood', 'leave'], { now: now + 1000 })
+    expect(left.code).toBe(0)
+    expect(JSON.parse(left.stdout)).toEqual({ hood: hood.id, sent: false })
+    const list = await json('bob', ['hood', 'list'], { now: now + 2000 })
+    expect(list.hoods[0].ended).toEqual({ reason: 'left', at: now + 1000, epoch: 0 })
+    expect((await cli('bob', ['hood', 'list'])).stdout).toMatch(/you left 20\d\d-/)
+    expectOneLineError(await cli('bob', ['hood', 'leave'], { now: now + 3000 }), 1, /you left Elm Street/)
   })
 
   it('relay-token carries the tag key and topic, never the content key, secret, name or id', async () => {
@@ -290,6 +373,29 @@ describe('parsing and help', () => {
     const path = join(dir, 'alice', 'hoods', hood.id)
     await writeFile(path, (await readFile(path)).subarray(0, 50))
     expectOneLineError(await cli('alice', ['hood', 'list']), 1, new RegExp(`${hood.id}: corrupt home file`))
+  })
+
+  it('a v1 hood file (from before self-certifying neighborhoods) is one line asking for a new invite', async () => {
+    await cli('alice', ['id', 'create', '--name', 'Alice'])
+    const me = await json('alice', ['id', 'show'])
+    const oldId = 'ab'.repeat(32)
+    const v1 = encodeStruct({ domain: 'pl/home-hood', version: 1, required: [], maxBytes: 1 << 20 }, {
+      id: fromHex(oldId), name: 'Elm Street', area: 'u4pru', admins: [fromHex(me.signKey)],
+      epochs: [{ e: 0, s: newEpochSecret() }], relays: [RELAY],
+      members: [{ sk: fromHex(me.signKey), bk: fromHex(me.boxKey), n: 'Alice', sig: new Uint8Array(64) }], attests: [], joined: 1_700_000_000_000
+    })
+    await mkdir(join(dir, 'alice', 'hoods'), { recursive: true })
+    await writeFile(join(dir, 'alice', 'hoods', oldId), v1)
+    for (const args of [['hood', 'list'], ['hood', 'members'], ['hood', 'invite'], ['hood', 'create', 'Oak', '--area', 'u4', '--relay', RELAY]]) {
+      const r = await cli('alice', args)
+      expectOneLineError(r, 1, /join again from a new invite/)
+      expect(r.stderr).toContain(oldId)
+      expect(r.stderr).not.toMatch(/\n\s+at /)
+      expect(r.stderr).not.toMatch(/internal error/)
+      const j = await cli('alice', ['--json', ...args])
+      expect(j.code).toBe(1)
+      expect(JSON.parse(j.stderr).error).toEqual({ code: 'BAD_VERSION', message: expect.stringContaining('new invite') })
+    }
   })
 })
 
