@@ -52,8 +52,8 @@ export const DEFAULT_INVITE_TTL_MS = 7 * 24 * 3600_000
 export const MAX_INVITE_TTL_MS = 30 * 24 * 3600_000
 /** Invites made by a peer whose clock runs this far ahead are still accepted. */
 export const MAX_INVITE_CLOCK_SKEW_MS = MAX_CLOCK_SKEW_MS
-/** Bound on the CBOR bytes: 16 admins and 8 maximal relays fit (about 3.2 KB). */
-export const MAX_INVITE_BYTES = 4096
+/** Bound on the CBOR bytes: 16 admins, 8 maximal relays and 64-byte names fit (about 4.3 KB). */
+export const MAX_INVITE_BYTES = 5120
 export const MAX_INVITE_CHARS = INVITE_PREFIX.length + Math.ceil(MAX_INVITE_BYTES * 4 / 3)
 
 const FIELDS = ['h', 'e', 's', 'r', 'i', 'x']

@@ -10,9 +10,12 @@ import { createPost } from '../../protocol/post.ts'
 import { openPublicPost } from '../../protocol/public-post.ts'
 import { openSealed, sealTo } from '../../protocol/seal.ts'
 import {
-  AGENCY_REPLY_CONTEXT, attestationCovers, createAttestation, isVouchedBy, MAX_ATTESTATION_TTL_MS, MAX_RFA_ATTESTATIONS,
-  openReplyToAgency, openRfa, sealReplyToAgency, sealRfa, verifyAttestation
+  AGENCY_REPLY_CONTEXT, attestationCovers, attestationId, createAttestation, createRevocation, isVouchedBy, MAX_AGENCY_CLOCK_SKEW_MS,
+  MAX_ATTESTATION_TTL_MS, MAX_RFA_ATTESTATIONS, openReplyToAgency, openRevocation, openRfa, sealReplyToAgency, sealRfa, verifyAttestation
 } from '../../protocol/agency.ts'
+import { addAdmin } from '../../protocol/admins.ts'
+import { isAdmin, privateTopic } from '../../protocol/neighborhood.ts'
+import { sha256 } from '../../protocol/crypto.ts'
 import { applyEdits, byteEdits, codeOrAccepted as codeOf, flips, testHood } from '../helpers/protocol-fixtures.ts'
 
 const NOW = 1_750_000_000_000
@@ -37,7 +40,9 @@ describe('attestations', () => {
     expect(equalBytes(att.hoodAdmin, admin.public.signKey)).toBe(true)
     expect(att.expires - att.issued).toBe(180 * DAY)
     expect(isVouchedBy(att, hood)).toBe(true)
-    expect(isVouchedBy(att, { ...hood, admins: [ben.public.signKey] })).toBe(false)
+    expect(isVouchedBy(att, testHood(ben))).toBe(false) // another neighborhood's admins
+    expect(equalBytes(att.id, attestationId(bytes))).toBe(true)
+    expect(equalBytes(att.id, sha256(bytes))).toBe(true)
     expect(attestationCovers(att, '9q8yyk')).toBe(true)
     expect(attestationCovers(att, '9q8yz')).toBe(false)
     // The hood's private details are not in a public attestation.
@@ -66,6 +71,66 @@ describe('attestations', () => {
     expect(await codeOf(() => verifyAttestation(encodeStruct(ATT, { ...good, ag: encodePublicIdentity(otherAgency.public), sig }), NOW))).toBe('BAD_SIGNATURE')
     expect(await codeOf(() => verifyAttestation(encodeStruct(ATT, { ...good, n: 'FBI', sig }), NOW))).toBe('BAD_SIGNATURE')
     expect(await codeOf(() => verifyAttestation(encodeStruct(ATT, { ...good, n: ' padded', sig }), NOW))).toBe('OUT_OF_RANGE')
+  })
+})
+
+describe('revocations', () => {
+  const topic = privateTopic(hood.id)
+  const REVOKE: StructSpec = { domain: 'pl/agency-revoke', version: 1, required: ['att', 'at', 'by', 'sig'], maxBytes: 192 }
+  const REVOKE_BODY: StructSpec = { domain: 'pl/agency-revoke-body', version: 1, required: ['att', 'tp', 'at', 'by'], maxBytes: 256 }
+
+  it('an admin withdraws an attestation: openRevocation names it by id, with the revoking admin', async () => {
+    const attBytes = await createAttestation(admin, agency.public, '9q8yy', NOW, { hood })
+    const bytes = await createRevocation(admin, hood, topic, attBytes, NOW + DAY)
+    const r = await openRevocation(bytes, topic, NOW + DAY)
+    expect(equalBytes(r.attestation, (await verifyAttestation(attBytes, NOW)).id)).toBe(true)
+    expect(equalBytes(r.by, admin.public.signKey)).toBe(true)
+    expect(r.at).toBe(NOW + DAY)
+    expect(isAdmin(hood, r.by)).toBe(true)
+    // Another admin (by certificate) may withdraw an attestation the founder made.
+    const h2 = await addAdmin(admin, hood, ben.public.signKey)
+    const byBen = await openRevocation(await createRevocation(ben, h2, topic, attBytes, NOW), topic, NOW)
+    expect(isAdmin(h2, byBen.by)).toBe(true)
+    expect(equalBytes(byBen.attestation, r.attestation)).toBe(true)
+  })
+
+  it('a non-admin cannot revoke (NOT_ADMIN); one he signs himself opens, but names a signer who is not an admin', async () => {
+    const attBytes = await createAttestation(admin, agency.public, '9q8yy', NOW, { hood })
+    expect(await codeOf(() => createRevocation(ben, hood, topic, attBytes, NOW))).toBe('NOT_ADMIN')
+    const fields = { att: attestationId(attBytes), at: NOW, by: ben.public.signKey }
+    const own = encodeStruct(REVOKE, { ...fields, sig: await signStruct(ben.seed, REVOKE_BODY, { ...fields, tp: topic }) })
+    const r = await openRevocation(own, topic, NOW)
+    expect(isAdmin(hood, r.by)).toBe(false) // readers check this (the peer does)
+    // Passing his signature off as the admin's: BAD_SIGNATURE.
+    const asAdmin = encodeStruct(REVOKE, { ...fields, by: admin.public.signKey, sig: own.slice(-64) })
+    expect(await codeOf(() => openRevocation(asAdmin, topic, NOW))).toBe('BAD_SIGNATURE')
+  })
+
+  it('bound to its topic and attestation; tampered anywhere it fails; FUTURE_DATED beyond the clock skew', async () => {
+    const attBytes = await createAttestation(admin, agency.public, '9q8yy', NOW, { hood })
+    const bytes = await createRevocation(admin, hood, topic, attBytes, NOW)
+    expect(await codeOf(() => openRevocation(bytes, privateTopic(testHood(admin).id), NOW))).toBe('BAD_SIGNATURE')
+    const other = await createAttestation(admin, otherAgency.public, '9q8yy', NOW, { hood })
+    const moved = encodeStruct(REVOKE, { att: attestationId(other), at: NOW, by: admin.public.signKey, sig: bytes.slice(-64) })
+    expect(await codeOf(() => openRevocation(moved, topic, NOW))).toBe('BAD_SIGNATURE')
+    for (const [i, copy] of flips(bytes)) {
+      expect(await codeOf(() => openRevocation(copy, topic, NOW)), `byte ${i}`).not.toBe('accepted')
+    }
+    const ahead = await createRevocation(admin, hood, topic, attBytes, NOW + MAX_AGENCY_CLOCK_SKEW_MS + 1)
+    expect(await codeOf(() => openRevocation(ahead, topic, NOW))).toBe('FUTURE_DATED')
+    expect(await codeOf(() => openRevocation(ahead, topic, NOW + 1))).toBe('accepted')
+    const v2 = encodeStruct({ ...REVOKE, version: 2 }, { att: attestationId(attBytes), at: NOW, by: admin.public.signKey, sig: bytes.slice(-64) })
+    expect(await codeOf(() => openRevocation(v2, topic, NOW))).toBe('BAD_VERSION')
+  })
+
+  it('random mutations of a revocation give only PorchlightError, never accepted', async () => {
+    const bytes = await createRevocation(admin, hood, topic, await createAttestation(admin, agency.public, '9q8yy', NOW, { hood }), NOW)
+    await fc.assert(fc.asyncProperty(byteEdits(), async (edits) => {
+      const m = applyEdits(bytes, edits)
+      const code = await codeOf(() => openRevocation(m, topic, NOW))
+      if (equalBytes(m, bytes)) expect(code).toBe('accepted')
+      else expect(code).not.toBe('accepted')
+    }), { numRuns: 400 })
   })
 })
 

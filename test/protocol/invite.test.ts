@@ -1,104 +1,220 @@
-// Invites (protocol/invite.ts): roundtrip, size, signature and role checks, expiry, strict
-// parsing of the string, and random mutations giving only PorchlightError.
+// Invites (protocol/invite.ts): roundtrip, size, signature and role checks, the admission an
+// admin's invite carries, expiry, strict parsing of the string, and random mutations giving
+// only PorchlightError. The "attacks" below each passed against invite v1, where the admin
+// list and the inviter's role were whatever the inviter wrote.
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { containsBytes, decodeStruct, encodeStruct, equalBytes, fromBase64Url, type StructSpec, toBase64Url } from '../../protocol/encoding.ts'
-import { createIdentity, encodePublicIdentity, signStruct } from '../../protocol/identity.ts'
-import { deriveEpochKeys, MAX_ADMINS, type Neighborhood, newEpochSecret } from '../../protocol/neighborhood.ts'
-import { randomBytes } from '../../protocol/crypto.ts'
+import { createIdentity, encodePublicIdentity, type Identity, signStruct } from '../../protocol/identity.ts'
 import {
-  createInvite, DEFAULT_INVITE_TTL_MS, encodeInvite, INVITE_PREFIX, inviteKeys, MAX_INVITE_CHARS, MAX_INVITE_TTL_MS,
-  MAX_RELAYS, parseInvite
+  type AdminCert, deriveEpochKeys, MAX_ADMINS, type Neighborhood, neighborhoodOf, newEpochSecret, privateTopic
+} from '../../protocol/neighborhood.ts'
+import { randomBytes } from '../../protocol/crypto.ts'
+import { addAdmin, encodeAdminCerts } from '../../protocol/admins.ts'
+import { decodeEnvelope, openEnvelope, sealEnvelope } from '../../protocol/envelope.ts'
+import {
+  createAdmission, createInvite, DEFAULT_INVITE_TTL_MS, encodeInvite, INVITE_PREFIX, inviteKeys, MAX_INVITE_BYTES, MAX_INVITE_CHARS, MAX_INVITE_TTL_MS,
+  MAX_RELAYS, parseInvite, verifyAdmission
 } from '../../protocol/invite.ts'
 import { applyEdits, byteEdits, codeOrAccepted as codeOf, freshEpochKeys, testHood } from '../helpers/protocol-fixtures.ts'
 
 const NOW = 1_750_000_000_000
+/** Two relay multiaddrs of 95 and 80 characters. */
 const RELAYS = [
   '/dns4/relay1.maple.example/tcp/443/wss/p2p/12D3KooWHdPbSKzXNr4qLyaQ6a3wE6wM3xFjv1m8ErdMPfLUnXmV',
-  '/ip4/203.0.113.7/tcp/4001/p2p/12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK'
+  '/ip4/203.0.113.7/tcp/80/p2p/12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK'
 ]
 const admin = await createIdentity('Ada')
 const member = await createIdentity('Ben')
 const hood = testHood(admin)
 const keys = freshEpochKeys(hood, 3)
 
-// The signed part, spelled out here to forge invites the API would refuse to make.
-const BODY: StructSpec = { domain: 'pl/invite-body', version: 1, required: ['h', 'e', 's', 'r', 'i', 'ia', 'x'], maxBytes: 4096 }
+// The signed part and the container, spelled out here to forge invites the API would refuse to make.
+const BODY: StructSpec = { domain: 'pl/invite-body', version: 2, required: ['h', 'e', 's', 'r', 'i', 'x'], optional: ['adm'], maxBytes: MAX_INVITE_BYTES }
 const CONTAINER: StructSpec = { ...BODY, domain: 'pl/invite', required: [...BODY.required, 'sig'] }
+const CERT_BODY: StructSpec = { domain: 'pl/admin-cert-body', version: 1, required: ['h', 'k', 'by'], maxBytes: 160 }
+const ADMISSION: StructSpec = { domain: 'pl/admission', version: 1, required: ['h', 'e', 'x', 'by'], maxBytes: 160 }
 
-async function forge (fields: Record<string, unknown>, signer = admin): Promise<string> {
+async function forge (fields: Record<string, unknown>, signer: Identity = admin): Promise<string> {
   const sig = await signStruct(signer.seed, BODY, fields)
   return INVITE_PREFIX + toBase64Url(encodeStruct(CONTAINER, { ...fields, sig } as never))
 }
 
+function hoodField (h: Neighborhood = hood, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { n: h.name, a: h.area, f: h.founder, s: h.salt, ac: encodeAdminCerts(h.adminCerts), ...overrides }
+}
+
+/** A member's invite, unless overridden (no admission). */
 function baseFields (overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    h: { id: hood.id, n: hood.name, a: hood.area, ad: [...hood.admins] },
+    h: hoodField(),
     e: keys.epoch,
     s: keys.secret,
     r: RELAYS,
-    i: encodePublicIdentity(admin.public),
-    ia: true,
+    i: encodePublicIdentity(member.public),
     x: NOW + 1000,
     ...overrides
   }
 }
 
+const cborOf = (s: string): Uint8Array => fromBase64Url(s.slice(INVITE_PREFIX.length))
+
 describe('createInvite / encodeInvite / parseInvite', () => {
-  it('roundtrips an admin invite and grants the same epoch keys', async () => {
+  it('roundtrips an admin invite with its admission, and grants the same epoch keys', async () => {
     const inv = await createInvite(admin, hood, keys, RELAYS, NOW)
     expect(inv.inviterRole).toBe('admin')
     expect(inv.expires).toBe(NOW + DEFAULT_INVITE_TTL_MS)
+    expect(inv.admission).toMatchObject({ by: admin.public.signKey, epoch: 3, expires: inv.expires })
     const s = encodeInvite(inv)
     expect(s.startsWith('porchlight:')).toBe(true)
     expect(/^porchlight:[A-Za-z0-9_-]+$/.test(s)).toBe(true) // URL-fragment safe
     const back = await parseInvite(s, NOW + 1)
+    expect(back.inviterRole).toBe('admin')
     expect(back.hood.name).toBe(hood.name)
     expect(back.hood.area).toBe(hood.area)
     expect(equalBytes(back.hood.id, hood.id)).toBe(true)
+    expect(equalBytes(back.hood.founder, admin.public.signKey)).toBe(true)
+    expect(equalBytes(back.hood.salt, hood.salt)).toBe(true)
     expect(back.hood.admins.map(a => equalBytes(a, admin.public.signKey))).toEqual([true])
     expect(back.relays).toEqual(RELAYS)
     expect(back.epoch).toBe(3)
     expect(equalBytes(back.inviter.signKey, admin.public.signKey)).toBe(true)
     expect(back.inviter.name).toBe('Ada')
+    expect(back.admission).toEqual(inv.admission)
+    expect(await verifyAdmission(hood, back.admission!)).toEqual(inv.admission)
     const k = inviteKeys(back)
     expect(equalBytes(k.contentKey, keys.contentKey) && equalBytes(k.tagKey, keys.tagKey)).toBe(true)
     expect(encodeInvite(back)).toBe(s)
+    // The id is not on the wire: it follows from founder and salt.
+    expect(containsBytes(cborOf(s), hood.id)).toBe(false)
   })
 
-  it('is short: under 1000 characters with 2 relays', async () => {
-    const s = encodeInvite(await createInvite(admin, hood, keys, RELAYS, NOW))
-    console.log(`invite length with 2 relays: ${s.length} characters`)
+  it('is short: under 1000 characters with an admission and 2 relays of 95 and 80 characters', async () => {
+    expect(RELAYS.map(r => r.length)).toEqual([95, 80])
+    const inv = await createInvite(admin, hood, keys, RELAYS, NOW)
+    expect(inv.admission).toBeDefined()
+    const s = encodeInvite(inv)
+    console.log(`invite length with an admission and 2 relays (95 and 80 characters): ${s.length} characters`)
     expect(s.length).toBeLessThan(1000)
   })
 
-  it('a member invite is accepted as stated', async () => {
-    const inv = await parseInvite(encodeInvite(await createInvite(member, hood, keys, [], NOW, 60_000)), NOW)
+  it('a member invite parses with role member and no admission', async () => {
+    const s = encodeInvite(await createInvite(member, hood, keys, [], NOW, 60_000))
+    const inv = await parseInvite(s, NOW)
     expect(inv.inviterRole).toBe('member')
+    expect(inv.admission).toBeUndefined()
     expect(inv.relays).toEqual([])
+    expect(decodeStruct(CONTAINER, cborOf(s)).has('adm')).toBe(false)
   })
 
-  it('a member claiming to be an admin is NOT_ADMIN', async () => {
-    const s = await forge(baseFields({ i: encodePublicIdentity(member.public), ia: true }), member)
-    expect(await codeOf(() => parseInvite(s, NOW))).toBe('NOT_ADMIN')
+  it('the admission names the hood, epoch, expiry and admin: it verifies only as made', async () => {
+    const a = await createAdmission(admin, hood, 3, NOW + 1000)
+    expect(await codeOf(() => verifyAdmission(hood, a))).toBe('accepted')
+    for (const changed of [{ ...a, epoch: 4 }, { ...a, expires: NOW + 1001 }, { ...a, sig: randomBytes(64) }]) {
+      expect(await codeOf(() => verifyAdmission(hood, changed))).toBe('BAD_SIGNATURE')
+    }
+    // Another neighborhood of the same founder: the id is in what was signed.
+    const sibling = neighborhoodOf({ ...hood, salt: randomBytes(16) })
+    expect(await codeOf(() => verifyAdmission(sibling, a))).toBe('BAD_SIGNATURE')
+    // Claimed by someone who is not an admin, whatever the signature.
+    expect(await codeOf(() => verifyAdmission(hood, { ...a, by: member.public.signKey }))).toBe('NOT_ADMIN')
+    expect(await codeOf(() => createAdmission(member, hood, 3, NOW + 1000))).toBe('NOT_ADMIN')
+  })
+})
+
+describe('attacks on the inviter role and the admin list', () => {
+  it('a member cannot make an invite that says admin: own admission NOT_ADMIN, an admin\'s admission copied NOT_ADMIN', async () => {
+    // The member signs an admission himself (the structure an admin would sign).
+    const x = NOW + 1000
+    const selfAdm = await signStruct(member.seed, ADMISSION, { h: hood.id, e: keys.epoch, x, by: member.public.signKey })
+    expect(await codeOf(async () => parseInvite(await forge(baseFields({ x, adm: selfAdm }), member), NOW))).toBe('NOT_ADMIN')
+    // He copies the admission out of an admin's invite (same epoch and expiry) into his own.
+    const adminInv = await createInvite(admin, hood, keys, RELAYS, NOW, 1000)
+    const copied = await forge(baseFields({ x: adminInv.expires, adm: adminInv.admission!.sig }), member)
+    expect(await codeOf(() => parseInvite(copied, NOW))).toBe('NOT_ADMIN')
+    // Without an admission his invite is what it is: a member's.
+    const plain = await parseInvite(await forge(baseFields(), member), NOW)
+    expect(plain.inviterRole).toBe('member')
+    expect(plain.admission).toBeUndefined()
   })
 
+  it('an admin\'s admission cannot be stripped or moved: every invite field, adm included, is signed', async () => {
+    const s = encodeInvite(await createInvite(admin, hood, keys, RELAYS, NOW))
+    const f = decodeStruct(CONTAINER, cborOf(s))
+    const fields = { h: hoodField(), e: f.uint('e'), s: f.bytes('s', { len: 32 }), r: RELAYS, i: f.bytes('i', { max: 512 }), x: f.uint('x') }
+    const sig = f.bytes('sig', { len: 64 })
+    const adm = f.bytes('adm', { len: 64 })
+    const encode = (x: Record<string, unknown>): string => INVITE_PREFIX + toBase64Url(encodeStruct(CONTAINER, x as never))
+    expect(await codeOf(() => parseInvite(encode({ ...fields, adm, sig }), NOW))).toBe('accepted')
+    expect(await codeOf(() => parseInvite(encode({ ...fields, sig }), NOW))).toBe('BAD_SIGNATURE')
+    // Re-signed by the admin for another epoch with the old admission: the admission names epoch 3.
+    const moved = await forge({ ...fields, e: 4, s: newEpochSecret(), adm }, admin)
+    expect(await codeOf(() => parseInvite(moved, NOW))).toBe('BAD_SIGNATURE')
+  })
+
+  it('a forged admin certificate in the invite is refused: BAD_SIGNATURE, or BAD_INVITE when malformed', async () => {
+    // Ben certifies himself, as if the founder (index 0) had.
+    const self: AdminCert = { key: member.public.signKey, by: 0, sig: await signStruct(member.seed, CERT_BODY, { h: hood.id, k: member.public.signKey, by: hood.founder }) }
+    const withSelf = hoodField(hood, { ac: encodeAdminCerts([self]) })
+    const adm = await signStruct(member.seed, ADMISSION, { h: hood.id, e: keys.epoch, x: NOW + 1000, by: member.public.signKey })
+    expect(await codeOf(async () => parseInvite(await forge(baseFields({ h: withSelf, adm }), member), NOW))).toBe('BAD_SIGNATURE')
+    expect(await codeOf(async () => parseInvite(await forge(baseFields({ h: withSelf }), member), NOW))).toBe('BAD_SIGNATURE')
+    // A link that names a signer who does not exist yet, or lists an admin twice: malformed.
+    expect(await codeOf(async () => parseInvite(await forge(baseFields({ h: hoodField(hood, { ac: encodeAdminCerts([{ ...self, by: 1 }]) }) }), member), NOW))).toBe('BAD_INVITE')
+    const real = (await addAdmin(admin, hood, member.public.signKey)).adminCerts[0]!
+    expect(await codeOf(async () => parseInvite(await forge(baseFields({ h: hoodField(hood, { ac: encodeAdminCerts([real, real]) }) }), member), NOW))).toBe('BAD_INVITE')
+    // With the genuine certificate Ben is an admin, and his admission is accepted.
+    const promoted = await parseInvite(await forge(baseFields({ h: hoodField(hood, { ac: encodeAdminCerts([real]) }), adm }), member), NOW)
+    expect(promoted.inviterRole).toBe('admin')
+  })
+
+  it('naming oneself as founder makes another neighborhood: another id, topic and keys, that read nothing of the real one', async () => {
+    // Ben keeps the name, area, salt and the real epoch secret, and names himself founder.
+    const fake = neighborhoodOf({ name: hood.name, area: hood.area, founder: member.public.signKey, salt: hood.salt })
+    const inv = await parseInvite(encodeInvite(await createInvite(member, fake, deriveEpochKeys(fake.id, 3, keys.secret), RELAYS, NOW)), NOW)
+    expect(inv.inviterRole).toBe('admin') // of his own neighborhood...
+    expect(equalBytes(inv.hood.id, hood.id)).toBe(false) // ...which is not this one
+    expect(privateTopic(inv.hood.id)).not.toBe(privateTopic(hood.id))
+    const fakeKeys = inviteKeys(inv)
+    expect(equalBytes(fakeKeys.contentKey, keys.contentKey) || equalBytes(fakeKeys.tagKey, keys.tagKey)).toBe(false)
+    const env = decodeEnvelope(sealEnvelope(keys, privateTopic(hood.id), new Uint8Array([1, 2, 3])))
+    expect(await codeOf(() => openEnvelope(env, fakeKeys))).toBe('DECRYPT_FAILED')
+    // And an invite naming the real founder with the wrong id is impossible: no id on the wire.
+    expect(await codeOf(async () => parseInvite(await forge(baseFields({ h: { ...hoodField(), id: hood.id } }), member), NOW))).toBe('EXTRA_FIELD')
+  })
+
+  it('an invite from v1 (id, admin list, "ia" claim) is BAD_VERSION, asking for a new invite', async () => {
+    const V1: StructSpec = { domain: 'pl/invite', version: 1, required: ['h', 'e', 's', 'r', 'i', 'ia', 'x', 'sig'], maxBytes: 4096 }
+    const V1_BODY: StructSpec = { ...V1, domain: 'pl/invite-body', required: V1.required.filter(k => k !== 'sig') }
+    const fields = {
+      h: { id: hood.id, n: hood.name, a: hood.area, ad: [member.public.signKey] }, e: 3, s: keys.secret, r: RELAYS,
+      i: encodePublicIdentity(member.public), ia: true, x: NOW + 1000
+    }
+    const old = INVITE_PREFIX + toBase64Url(encodeStruct(V1, { ...fields, sig: await signStruct(member.seed, V1_BODY, fields) } as never))
+    expect(await codeOf(() => parseInvite(old, NOW))).toBe('BAD_VERSION')
+    await expect(parseInvite(old, NOW)).rejects.toThrow(/new invite/)
+  })
+})
+
+describe('signature, expiry, bounds', () => {
   it('signature by someone else than the named inviter is BAD_SIGNATURE', async () => {
-    const s = await forge(baseFields({ i: encodePublicIdentity(member.public), ia: false }), admin)
+    const s = await forge(baseFields({ i: encodePublicIdentity(member.public) }), admin)
     expect(await codeOf(() => parseInvite(s, NOW))).toBe('BAD_SIGNATURE')
     // And any change to a signed field breaks it: swap in another epoch secret.
-    const inv = await createInvite(admin, hood, keys, RELAYS, NOW)
-    const f = decodeStruct(CONTAINER, fromBase64Url(encodeInvite(inv).slice(INVITE_PREFIX.length)))
+    const inv = await createInvite(member, hood, keys, RELAYS, NOW)
+    const f = decodeStruct(CONTAINER, cborOf(encodeInvite(inv)))
     expect(f.uint('e')).toBe(3)
     const tampered = INVITE_PREFIX + toBase64Url(encodeStruct(CONTAINER, { ...baseFields({ x: inv.expires, s: newEpochSecret() }), sig: inv.sig } as never))
     expect(await codeOf(() => parseInvite(tampered, NOW))).toBe('BAD_SIGNATURE')
+    const untouched = INVITE_PREFIX + toBase64Url(encodeStruct(CONTAINER, { ...baseFields({ x: inv.expires }), sig: inv.sig } as never))
+    expect(await codeOf(() => parseInvite(untouched, NOW))).toBe('accepted')
   })
 
   it('expiry: EXPIRED at and after expires; OUT_OF_RANGE when absurdly far ahead', async () => {
     const s = encodeInvite(await createInvite(admin, hood, keys, RELAYS, NOW, 60_000))
     expect(await codeOf(() => parseInvite(s, NOW + 59_999))).toBe('accepted')
     expect(await codeOf(() => parseInvite(s, NOW + 60_000))).toBe('EXPIRED')
-    const far = await forge(baseFields({ x: NOW + MAX_INVITE_TTL_MS + 3_600_000 }))
+    const far = await forge(baseFields({ x: NOW + MAX_INVITE_TTL_MS + 3_600_000 }), member)
     expect(await codeOf(() => parseInvite(far, NOW))).toBe('OUT_OF_RANGE')
     expect(await codeOf(() => createInvite(admin, hood, keys, RELAYS, NOW, MAX_INVITE_TTL_MS + 1))).toBe('BAD_ARGUMENT')
   })
@@ -111,22 +227,33 @@ describe('createInvite / encodeInvite / parseInvite', () => {
     expect(await codeOf(() => createInvite(admin, hood, keys, [RELAYS[0]!, RELAYS[0]!], NOW))).toBe('BAD_ARGUMENT')
     const otherKeys = deriveEpochKeys(randomBytes(32), 3, keys.secret)
     expect(await codeOf(() => createInvite(admin, hood, otherKeys, [], NOW))).toBe('BAD_ARGUMENT')
-    // Invites with a bad neighborhood inside are BAD_INVITE, not caller errors.
-    expect(await codeOf(async () => parseInvite(await forge(baseFields({ h: { id: hood.id, n: ' padded', a: hood.area, ad: [...hood.admins] } })), NOW))).toBe('BAD_INVITE')
-    expect(await codeOf(async () => parseInvite(await forge(baseFields({ h: { id: hood.id, n: hood.name, a: hood.area, ad: [] } })), NOW))).toBe('BAD_INVITE')
-    expect(await codeOf(async () => parseInvite(await forge(baseFields({ h: { id: hood.id, n: hood.name, a: hood.area, ad: [admin.public.signKey, admin.public.signKey] } })), NOW))).toBe('BAD_INVITE')
-    expect(await codeOf(async () => parseInvite(await forge(baseFields({ h: { id: hood.id, n: hood.name, a: 'abc', ad: [...hood.admins] } })), NOW))).toBe('BAD_GEOHASH')
-    expect(await codeOf(async () => parseInvite(await forge(baseFields({ r: ['not-a-multiaddr'] })), NOW))).toBe('BAD_INVITE')
+    // Invites with a bad neighborhood inside are BAD_INVITE (or a decoding code), not caller errors.
+    const parsed = async (h: Record<string, unknown>): Promise<string> => codeOf(async () => parseInvite(await forge(baseFields({ h }), member), NOW))
+    expect(await parsed(hoodField(hood, { n: ' padded' }))).toBe('BAD_INVITE')
+    expect(await parsed(hoodField(hood, { n: 'a\u202Eb' }))).toBe('BAD_INVITE')
+    expect(await parsed(hoodField(hood, { a: 'abc' }))).toBe('BAD_GEOHASH')
+    expect(await parsed(hoodField(hood, { f: randomBytes(31) }))).toBe('BAD_LENGTH')
+    expect(await parsed(hoodField(hood, { s: randomBytes(32) }))).toBe('BAD_LENGTH')
+    expect(await parsed(hoodField(hood, { ac: Array.from({ length: MAX_ADMINS }, () => ({ k: randomBytes(32), b: 0, sig: randomBytes(64) })) }))).toBe('TOO_LARGE')
+    const { ac: _ac, ...noCerts } = hoodField()
+    expect(await parsed(noCerts)).toBe('MISSING_FIELD')
+    expect(await codeOf(async () => parseInvite(await forge(baseFields({ r: ['not-a-multiaddr'] }), member), NOW))).toBe('BAD_INVITE')
   })
 
   it('the largest invite (16 admins, 8 relays of 256 bytes, 64-byte names) still encodes and parses', async () => {
-    const admins = [admin.public.signKey, ...Array.from({ length: MAX_ADMINS - 1 }, () => randomBytes(32))]
-    const big: Neighborhood = { ...hood, name: 'N'.repeat(64), admins }
-    const inviter = await createIdentity('I'.repeat(64))
+    const admins = [admin, ...await Promise.all(Array.from({ length: MAX_ADMINS - 1 }, async (_, i) => createIdentity(`${'I'.repeat(60)}${String(i).padStart(4, '0')}`)))]
+    let big: Neighborhood = neighborhoodOf({ ...hood, name: 'N'.repeat(64) })
+    for (let i = 1; i < MAX_ADMINS; i++) big = await addAdmin(admins[i - 1]!, big, admins[i]!.public.signKey)
+    expect(big.admins).toHaveLength(MAX_ADMINS)
+    const inviter = admins[MAX_ADMINS - 1]!
     const relays = Array.from({ length: MAX_RELAYS }, (_, i) => `/dns4/${String(i).repeat(240)}/tcp/1`.slice(0, 256))
-    const s = encodeInvite(await createInvite(inviter, big, keys, relays, NOW))
+    const s = encodeInvite(await createInvite(inviter, big, deriveEpochKeys(big.id, 3, keys.secret), relays, NOW))
+    console.log(`largest invite: ${cborOf(s).length} bytes, ${s.length} characters (at most ${MAX_INVITE_BYTES} bytes)`)
     expect(s.length).toBeLessThanOrEqual(MAX_INVITE_CHARS)
-    expect((await parseInvite(s, NOW)).relays).toEqual(relays)
+    const back = await parseInvite(s, NOW)
+    expect(back.relays).toEqual(relays)
+    expect(back.inviterRole).toBe('admin')
+    expect(back.hood.admins).toHaveLength(MAX_ADMINS)
   })
 
   it('strict string parsing', async () => {
@@ -151,12 +278,15 @@ describe('properties', () => {
       fc.uniqueArray(relay, { maxLength: MAX_RELAYS }),
       fc.stringMatching(/^[A-Za-z][A-Za-z0-9 ]{0,40}[A-Za-z0-9]$/),
       fc.integer({ min: 1, max: MAX_INVITE_TTL_MS }),
-      async (relays, name, ttl) => {
-        const h = { ...hood, name }
-        const inv = await parseInvite(encodeInvite(await createInvite(member, h, keys, relays, NOW, ttl)), NOW)
+      fc.boolean(),
+      async (relays, name, ttl, byAdmin) => {
+        const h = neighborhoodOf({ ...hood, name })
+        const inv = await parseInvite(encodeInvite(await createInvite(byAdmin ? admin : member, h, keys, relays, NOW, ttl)), NOW)
         expect(inv.relays).toEqual(relays)
         expect(inv.hood.name).toBe(name)
         expect(inv.expires).toBe(NOW + ttl)
+        expect(inv.inviterRole).toBe(byAdmin ? 'admin' : 'member')
+        expect(inv.admission !== undefined).toBe(byAdmin)
       }
     ), { numRuns: 40 })
   })
@@ -182,8 +312,11 @@ describe('properties', () => {
     ), { numRuns: 300 })
   })
 
-  it('random byte mutations of the CBOR give only PorchlightError', async () => {
-    const bytes = fromBase64Url(encodeInvite(await createInvite(admin, hood, keys, RELAYS, NOW)).slice(INVITE_PREFIX.length))
+  it('random byte mutations of the CBOR (admin chain and admission included) give only PorchlightError', async () => {
+    // Three admins, so the certificate array (readAdminCerts, verifyAdminChain) is a large target.
+    const cleo = await createIdentity('Cleo')
+    const chained = await addAdmin(member, await addAdmin(admin, hood, member.public.signKey), cleo.public.signKey)
+    const bytes = cborOf(encodeInvite(await createInvite(cleo, chained, keys, RELAYS, NOW)))
     await fc.assert(fc.asyncProperty(
       byteEdits(3),
       async (edits) => {
@@ -192,13 +325,12 @@ describe('properties', () => {
         if (equalBytes(m, bytes)) expect(code).toBe('accepted')
         else expect(code).not.toBe('accepted')
       }
-    ), { numRuns: 300 })
+    ), { numRuns: 400 })
   })
 })
 
 it('an invite carries the epoch secret (documented: holding it means reading the epoch)', async () => {
-  const s = encodeInvite(await createInvite(admin, hood, keys, RELAYS, NOW))
-  const bytes = fromBase64Url(s.slice(INVITE_PREFIX.length))
+  const bytes = cborOf(encodeInvite(await createInvite(admin, hood, keys, RELAYS, NOW)))
   expect(containsBytes(bytes, keys.secret)).toBe(true)
   expect(containsBytes(bytes, keys.contentKey)).toBe(false) // derived, not carried
 })

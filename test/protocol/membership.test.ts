@@ -1,31 +1,41 @@
-// Join and leave announcements (protocol/membership.ts), carried inside a real private
-// envelope; and the membership vector file (test/vectors/membership.json), which must be
-// reproduced byte for byte by the generator under both crypto providers and open with the
-// consumers of every structure in it.
+// Join (v2, with an admin's admission), admit and leave announcements (protocol/membership.ts),
+// carried inside a real private envelope; and the membership vector file
+// (test/vectors/membership.json), which must be reproduced byte for byte by the generator under
+// both crypto providers and open with the consumers of every structure in it.
 import { readFileSync } from 'node:fs'
 import { afterAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { type CryptoProvider, nobleProvider, randomBytes, setCrypto, webCryptoProvider } from '../../protocol/crypto.ts'
-import { encodeStruct, equalBytes, fromHex, type StructSpec, toHex } from '../../protocol/encoding.ts'
-import { createIdentity, encodePublicIdentity } from '../../protocol/identity.ts'
-import { deriveEpochKeys, privateTopic } from '../../protocol/neighborhood.ts'
+import { encodeStruct, equalBytes, fromBase64Url, fromHex, type StructSpec, toBase64Url, toHex } from '../../protocol/encoding.ts'
+import { createIdentity, encodePublicIdentity, signStruct } from '../../protocol/identity.ts'
+import { deriveEpochKeys, hoodId, isAdmin, privateTopic } from '../../protocol/neighborhood.ts'
+import { verifyAdminChain } from '../../protocol/admins.ts'
 import { decodeEnvelope, innerDomain, openEnvelope, sealEnvelope } from '../../protocol/envelope.ts'
 import {
-  createJoin, createLeave, JOIN_DOMAIN, MAX_MEMBERSHIP_CLOCK_SKEW_MS, openAnnouncement, openJoin, openLeave
+  ADMIT_DOMAIN, createAdmit, createJoin, createLeave, JOIN_DOMAIN, MAX_JOIN_BYTES, MAX_MEMBERSHIP_CLOCK_SKEW_MS, openAdmit, openAnnouncement,
+  openJoin, openLeave
 } from '../../protocol/membership.ts'
 import { openSealed } from '../../protocol/seal.ts'
-import { parseInvite } from '../../protocol/invite.ts'
+import { createAdmission, createInvite, encodeInvite, INVITE_PREFIX, parseInvite, verifyAdmission } from '../../protocol/invite.ts'
 import { parseRelayToken } from '../../protocol/relay-token.ts'
-import { openRekey, relayNextTagKey } from '../../protocol/rekey.ts'
-import { openReplyToAgency, openRfa, verifyAttestation } from '../../protocol/agency.ts'
+import { openRekey, rekeyWins, relayBoxSecret, relayOpenRekey } from '../../protocol/rekey.ts'
+import { attestationId, openReplyToAgency, openRevocation, openRfa, verifyAttestation } from '../../protocol/agency.ts'
 import { fixture, generateMembership, type MembershipVectors } from '../vectors/generate-membership.ts'
-import { applyEdits, byteEdits, codeOrAccepted as codeOf, flips, randomPrivateTopic } from '../helpers/protocol-fixtures.ts'
+import { applyEdits, byteEdits, codeOrAccepted as codeOf, flips, freshEpochKeys, randomPrivateTopic, testHood } from '../helpers/protocol-fixtures.ts'
 
 const NOW = 1_750_000_000_000
 const cleo = await createIdentity('Cleo')
 const ada = await createIdentity('Ada')
+const ben = await createIdentity('Ben')
 const topic = randomPrivateTopic()
 const otherTopic = randomPrivateTopic()
+// A neighborhood Ada founded, for admissions (which name its id) and admin checks.
+const hood = testHood(ada)
+const hoodTopic = privateTopic(hood.id)
+const JOIN: StructSpec = { domain: 'pl/join', version: 2, required: ['m', 'at', 'sig'], optional: ['via', 'adm'], maxBytes: MAX_JOIN_BYTES }
+const JOIN_BODY: StructSpec = { domain: 'pl/join-body', version: 2, required: ['m', 'tp', 'at'], optional: ['via', 'adm'], maxBytes: MAX_JOIN_BYTES }
+const ADMIT: StructSpec = { domain: 'pl/admit', version: 1, required: ['m', 'at', 'by', 'sig'], maxBytes: MAX_JOIN_BYTES }
+const admissionMap = (a: { by: Uint8Array, epoch: number, expires: number, sig: Uint8Array }): Record<string, unknown> => ({ by: a.by, e: a.epoch, x: a.expires, sig: a.sig })
 
 describe('join', () => {
   it('roundtrips, with and without via', async () => {
@@ -50,20 +60,130 @@ describe('join', () => {
     expect(await codeOf(() => openJoin(bytes, topic, NOW + 1))).toBe('accepted')
   })
 
-  it('someone else cannot announce a join for me, nor add a via', async () => {
-    const JOIN: StructSpec = { domain: 'pl/join', version: 1, required: ['m', 'at', 'sig'], optional: ['via'], maxBytes: 768 }
+  it('someone else cannot announce a join for me, nor add a via or an admission', async () => {
     const real = await createJoin(cleo, topic, NOW)
     const forgedSig = (await createJoin(ada, topic, NOW)).slice(-64)
     const forged = encodeStruct(JOIN, { m: encodePublicIdentity(cleo.public), at: NOW, sig: forgedSig })
     expect(await codeOf(() => openJoin(forged, topic, NOW))).toBe('BAD_SIGNATURE')
     const withVia = encodeStruct(JOIN, { m: encodePublicIdentity(cleo.public), at: NOW, via: ada.public.signKey, sig: real.slice(-64) })
     expect(await codeOf(() => openJoin(withVia, topic, NOW))).toBe('BAD_SIGNATURE')
+    const adm = admissionMap(await createAdmission(ada, hood, 0, NOW + 1000))
+    const withAdm = encodeStruct(JOIN, { m: encodePublicIdentity(cleo.public), at: NOW, adm, sig: real.slice(-64) } as never)
+    expect(await codeOf(() => openJoin(withAdm, topic, NOW))).toBe('BAD_SIGNATURE')
   })
 
-  it('every single-byte change is refused', async () => {
-    const bytes = await createJoin(cleo, topic, NOW, { via: ada.public.signKey })
-    for (const [, copy] of flips(bytes)) {
-      expect(await codeOf(() => openJoin(copy, topic, NOW))).not.toBe('accepted')
+  it('a join from v1 is BAD_VERSION', async () => {
+    const V1: StructSpec = { ...JOIN, version: 1, optional: ['via'] }
+    const bytes = encodeStruct(V1, { m: encodePublicIdentity(cleo.public), at: NOW, sig: (await createJoin(cleo, topic, NOW)).slice(-64) })
+    expect(await codeOf(() => openJoin(bytes, topic, NOW))).toBe('BAD_VERSION')
+  })
+
+  it('every single-byte change is refused (with via and an admission)', async () => {
+    const bytes = await createJoin(cleo, topic, NOW, { via: ada.public.signKey, admission: await createAdmission(ada, hood, 0, NOW + 1000) })
+    for (const [i, copy] of flips(bytes)) {
+      expect(await codeOf(() => openJoin(copy, topic, NOW)), `byte ${i}`).not.toBe('accepted')
+    }
+  })
+})
+
+describe('join with an admission', () => {
+  it('openJoin returns the admission as sent; it verifies against the neighborhood\'s admins', async () => {
+    const keys = freshEpochKeys(hood, 2)
+    const inv = await parseInvite(encodeInvite(await createInvite(ada, hood, keys, [], NOW)), NOW)
+    const bytes = await createJoin(cleo, hoodTopic, NOW, { via: inv.inviter.signKey, admission: inv.admission! })
+    expect(bytes.length).toBeLessThan(MAX_JOIN_BYTES)
+    const j = await openJoin(bytes, hoodTopic, NOW)
+    expect(j.admission).toEqual(inv.admission)
+    expect(equalBytes(j.via!, ada.public.signKey)).toBe(true)
+    expect(await verifyAdmission(hood, j.admission!)).toEqual(inv.admission)
+    expect(j.admission!.epoch).toBe(2)
+    // Without one, there is none (the member is pending until an admin approves).
+    expect((await openJoin(await createJoin(cleo, hoodTopic, NOW), hoodTopic, NOW)).admission).toBeUndefined()
+  })
+
+  it('an admission a non-admin signed is NOT_ADMIN; a tampered one BAD_SIGNATURE (the join itself is genuine)', async () => {
+    // Ben, a member, signs the admission structure himself and quotes it in Cleo's join.
+    const ADMISSION: StructSpec = { domain: 'pl/admission', version: 1, required: ['h', 'e', 'x', 'by'], maxBytes: 160 }
+    const fake = { by: ben.public.signKey, epoch: 0, expires: NOW + 1000 }
+    const fakeSig = await signStruct(ben.seed, ADMISSION, { h: hood.id, e: 0, x: fake.expires, by: ben.public.signKey })
+    const j = await openJoin(await createJoin(cleo, hoodTopic, NOW, { admission: { ...fake, sig: fakeSig } }), hoodTopic, NOW)
+    expect(await codeOf(() => verifyAdmission(hood, j.admission!))).toBe('NOT_ADMIN')
+    // Ben claims Ada signed it.
+    expect(await codeOf(() => verifyAdmission(hood, { ...j.admission!, by: ada.public.signKey }))).toBe('BAD_SIGNATURE')
+    // A genuine admission with its epoch or expiry changed by whoever quotes it.
+    const real = await createAdmission(ada, hood, 0, NOW + 1000)
+    for (const changed of [{ ...real, epoch: 1 }, { ...real, expires: NOW + 10_000_000 }]) {
+      const opened = await openJoin(await createJoin(cleo, hoodTopic, NOW, { admission: changed }), hoodTopic, NOW)
+      expect(await codeOf(() => verifyAdmission(hood, opened.admission!))).toBe('BAD_SIGNATURE')
+    }
+    // An admission for another neighborhood (Ada founded both) does not admit here.
+    const elsewhere = await createAdmission(ada, testHood(ada), 0, NOW + 1000)
+    expect(await codeOf(() => verifyAdmission(hood, elsewhere))).toBe('BAD_SIGNATURE')
+  })
+
+  it('KNOWN GAP (pinned): an admission is a bearer token, not bound to the newcomer, so one quoted in a join can be quoted again', async () => {
+    // Every member sees Cleo's join (it is sealed to the neighborhood). Ben, a member, invites
+    // Dev himself (no admission) and has Dev quote the admission out of Cleo's join: within the
+    // same epoch and before the invite expires, it verifies like Ada's own. Binding the admission
+    // to the invite (a one-time key whose secret only the invite carries, signing the joiner's
+    // identity) would close this; until then this test pins the behaviour so a change is seen.
+    const keys = freshEpochKeys(hood, 0)
+    const adaInvite = await parseInvite(encodeInvite(await createInvite(ada, hood, keys, [], NOW)), NOW)
+    const cleoJoin = await openJoin(await createJoin(cleo, hoodTopic, NOW, { admission: adaInvite.admission! }), hoodTopic, NOW)
+    const dev = await createIdentity('Dev')
+    const devJoin = await openJoin(await createJoin(dev, hoodTopic, NOW + 1, { via: ben.public.signKey, admission: cleoJoin.admission! }), hoodTopic, NOW + 1)
+    expect(await codeOf(() => verifyAdmission(hood, devJoin.admission!))).toBe('accepted')
+    // What does hold: it names the epoch, so after a rekey (epoch 1) a peer that compares the
+    // admission's epoch with the join's refuses it, and it cannot be re-dated.
+    expect(devJoin.admission!.epoch).toBe(0)
+    expect(await codeOf(() => verifyAdmission(hood, { ...devJoin.admission!, epoch: 1 }))).toBe('BAD_SIGNATURE')
+  })
+
+  it('a malformed admission inside a join is refused by openJoin', async () => {
+    const a = await createAdmission(ada, hood, 0, NOW + 1000)
+    const m = encodePublicIdentity(cleo.public)
+    for (const [adm, code] of [
+      [{ ...admissionMap(a), sig: a.sig.subarray(1) }, 'BAD_LENGTH'],
+      [{ ...admissionMap(a), by: a.by.subarray(1) }, 'BAD_LENGTH'],
+      [{ ...admissionMap(a), e: 2 ** 32 }, 'OUT_OF_RANGE'],
+      [{ ...admissionMap(a), extra: 1 }, 'EXTRA_FIELD'],
+      [{ by: a.by, e: 0, x: a.expires }, 'MISSING_FIELD'],
+      [a.sig, 'WRONG_TYPE']
+    ] as const) {
+      const fields = { m, at: NOW, adm }
+      const bytes = encodeStruct(JOIN, { ...fields, sig: await signStruct(cleo.seed, JOIN_BODY, { ...fields, tp: topic }) } as never)
+      expect(await codeOf(() => openJoin(bytes, topic, NOW))).toBe(code)
+    }
+  })
+})
+
+describe('admit', () => {
+  it('roundtrips; bound to the topic; the signer is who it says (readers check it is an admin)', async () => {
+    const bytes = await createAdmit(ada, cleo.public, hoodTopic, NOW)
+    const a = await openAdmit(bytes, hoodTopic, NOW)
+    expect(equalBytes(a.member.signKey, cleo.public.signKey)).toBe(true)
+    expect(equalBytes(a.by, ada.public.signKey)).toBe(true)
+    expect(isAdmin(hood, a.by)).toBe(true)
+    expect(a.at).toBe(NOW)
+    expect(await codeOf(() => openAdmit(bytes, otherTopic, NOW))).toBe('BAD_SIGNATURE')
+    // A member's approval opens (it is genuinely his), and is not an admin's.
+    const byBen = await openAdmit(await createAdmit(ben, cleo.public, hoodTopic, NOW), hoodTopic, NOW)
+    expect(isAdmin(hood, byBen.by)).toBe(false)
+    // Ben cannot pass his approval off as Ada's.
+    const sig = (await createAdmit(ben, cleo.public, hoodTopic, NOW)).slice(-64)
+    const asAda = encodeStruct(ADMIT, { m: encodePublicIdentity(cleo.public), at: NOW, by: ada.public.signKey, sig })
+    expect(await codeOf(() => openAdmit(asAda, hoodTopic, NOW))).toBe('BAD_SIGNATURE')
+    // Nor name another member with Ada's signature.
+    const other = encodeStruct(ADMIT, { m: encodePublicIdentity(ben.public), at: NOW, by: ada.public.signKey, sig: bytes.slice(-64) })
+    expect(await codeOf(() => openAdmit(other, hoodTopic, NOW))).toBe('BAD_SIGNATURE')
+  })
+
+  it('future-dated beyond the skew is refused; every single-byte change is refused', async () => {
+    const late = await createAdmit(ada, cleo.public, hoodTopic, NOW + MAX_MEMBERSHIP_CLOCK_SKEW_MS + 1)
+    expect(await codeOf(() => openAdmit(late, hoodTopic, NOW))).toBe('FUTURE_DATED')
+    const bytes = await createAdmit(ada, cleo.public, hoodTopic, NOW)
+    for (const [i, copy] of flips(bytes)) {
+      expect(await codeOf(() => openAdmit(copy, hoodTopic, NOW)), `byte ${i}`).not.toBe('accepted')
     }
   })
 })
@@ -82,15 +202,22 @@ describe('leave', () => {
 })
 
 describe('announcements inside a private envelope', () => {
-  it('seal a join and a leave, open them with the epoch keys, dispatch by domain', async () => {
+  it('seal a join, an admit and a leave, open them with the epoch keys, dispatch by domain', async () => {
     const keys = deriveEpochKeys(randomBytes(32), 0, randomBytes(32))
-    for (const make of [createJoin, createLeave]) {
-      const env = sealEnvelope(keys, topic, await make(cleo, topic, NOW))
+    const admission = await createAdmission(ada, hood, 0, NOW + 1000)
+    for (const [type, domain, make] of [
+      ['join', JOIN_DOMAIN, async () => createJoin(cleo, topic, NOW, { admission })],
+      ['admit', ADMIT_DOMAIN, async () => createAdmit(ada, cleo.public, topic, NOW)],
+      ['leave', 'pl/leave', async () => createLeave(cleo, topic, NOW)]
+    ] as const) {
+      const env = sealEnvelope(keys, topic, await make())
       const decoded = decodeEnvelope(env)
       const inner = openEnvelope(decoded, keys, topic)
       const a = await openAnnouncement(inner, decoded.topic, NOW)
-      expect(a.type).toBe(make === createJoin ? 'join' : 'leave')
-      expect(innerDomain(inner)).toBe(make === createJoin ? JOIN_DOMAIN : 'pl/leave')
+      expect(a.type).toBe(type)
+      expect(innerDomain(inner)).toBe(domain)
+      if (a.type === 'join') expect(a.admission).toEqual(admission)
+      if (a.type === 'admit') expect(equalBytes(a.by, ada.public.signKey)).toBe(true)
     }
     expect(await codeOf(() => openAnnouncement(encodeStruct({ domain: 'pl/other', version: 1, required: [], maxBytes: 64 }, {}), topic, NOW))).toBe('BAD_DOMAIN')
     const join = await createJoin(cleo, topic, NOW)
@@ -113,22 +240,33 @@ describe('properties', () => {
     ), { numRuns: 40 })
   })
 
-  it('random mutations of join and leave bytes give only PorchlightError', async () => {
-    const join = await createJoin(cleo, topic, NOW, { via: ada.public.signKey })
+  it('random mutations of join (with an admission), admit and leave bytes give only PorchlightError', async () => {
+    const join = await createJoin(cleo, topic, NOW, { via: ada.public.signKey, admission: await createAdmission(ada, hood, 0, NOW + 1000) })
+    const admit = await createAdmit(ada, cleo.public, topic, NOW)
     const leave = await createLeave(cleo, topic, NOW)
     await fc.assert(fc.asyncProperty(
-      fc.boolean(),
+      fc.constantFrom(join, admit, leave),
       byteEdits(),
-      async (isJoin, edits) => {
-        const original = isJoin ? join : leave
+      async (original, edits) => {
         const m = applyEdits(original, edits)
         const code = await codeOf(() => openAnnouncement(m, topic, NOW))
         if (equalBytes(m, original)) expect(code).toBe('accepted')
         else expect(code).not.toBe('accepted')
       }
-    ), { numRuns: 300 })
+    ), { numRuns: 450 })
+  })
+
+  it('openAdmit alone on mutations of its bytes: only PorchlightError, never accepted', async () => {
+    const admit = await createAdmit(ada, cleo.public, topic, NOW)
+    await fc.assert(fc.asyncProperty(byteEdits(), async (edits) => {
+      const m = applyEdits(admit, edits)
+      const code = await codeOf(() => openAdmit(m, topic, NOW))
+      if (equalBytes(m, admit)) expect(code).toBe('accepted')
+      else expect(code).not.toBe('accepted')
+    }), { numRuns: 300 })
   })
 })
+
 
 // ---- test/vectors/membership.json ----
 
@@ -145,10 +283,35 @@ describe('membership vectors', () => {
     })
   }
 
+  it('the neighborhood id, admin chain and relay key follow from their inputs', async () => {
+    const { people, hood, founded, relay } = await fixture()
+    const v = vectors.hood
+    expect(v.founder).toBe(toHex(people.Ada.public.signKey))
+    expect(toHex(hoodId(fromHex(v.founder), fromHex(v.salt)))).toBe(v.id)
+    expect(privateTopic(fromHex(v.id))).toBe(v.topic)
+    expect(toHex(founded.id)).toBe(v.id)
+    const certs = vectors.adminChain.certs.map(c => ({ key: fromHex(c.key), by: c.by, sig: fromHex(c.sig) }))
+    expect((await verifyAdminChain(fromHex(v.founder), fromHex(v.salt), certs)).map(toHex)).toEqual(vectors.adminChain.admins)
+    expect(vectors.adminChain.admins).toEqual(hood.admins.map(toHex))
+    expect(vectors.adminChain.certs.map(c => c.key)).toEqual([toHex(people.Cleo.public.signKey)])
+    // Every one-bit change of a certificate's signature, or of the salt, breaks the chain.
+    for (const [i, sig] of flips(certs[0]!.sig)) {
+      expect(await codeOf(() => verifyAdminChain(fromHex(v.founder), fromHex(v.salt), [{ ...certs[0]!, sig }])), `sig byte ${i}`).toBe('BAD_SIGNATURE')
+    }
+    for (const [i, salt] of flips(fromHex(v.salt))) {
+      expect(await codeOf(() => verifyAdminChain(fromHex(v.founder), salt, certs)), `salt byte ${i}`).toBe('BAD_SIGNATURE')
+    }
+    expect(vectors.relay.publicKey).toBe(toHex(relay.publicKey))
+    expect(toHex(relayBoxSecret(fromHex(vectors.relay.seed)))).toBe(vectors.relay.boxSecret)
+  })
+
   it('every vector opens with its consumer, and every single-byte change of the byte vectors is refused', async () => {
-    const { people, hood, epoch0 } = await fixture()
+    const { people, hood } = await fixture()
     const now = vectors.now
-    expect(vectors.hood.topic).toBe(privateTopic(hood.id))
+    const tp = vectors.hood.topic
+    const root = { founder: fromHex(vectors.hood.founder), salt: fromHex(vectors.hood.salt) }
+    const relaySecret = fromHex(vectors.relay.boxSecret)
+    type Person = keyof typeof people
 
     for (const v of vectors.sealedBox) {
       expect(toHex(await openSealed(fromHex(v.recipientBoxSecret), fromHex(v.sealed), v.context))).toBe(v.plaintext)
@@ -156,30 +319,67 @@ describe('membership vectors', () => {
     for (const v of vectors.invite) {
       const inv = await parseInvite(v.invite, now)
       expect(inv.inviterRole).toBe(v.role)
+      expect(inv.admission === undefined ? null : toHex(inv.admission.sig)).toBe(v.admission)
+      expect(v.admission !== null).toBe(v.role === 'admin')
+      expect(inv.hood.admins).toHaveLength(v.admins)
+      expect(toHex(inv.hood.id)).toBe(vectors.hood.id)
       expect(toHex(inv.secret)).toBe(vectors.hood.secret)
+      expect(inv.relays).toEqual(v.relays)
       expect(v.invite.length).toBe(v.length)
-      expect(v.length).toBeLessThan(1000)
+      // With one admin, an admission and both relays (95 and 80 characters): under 1000 characters.
+      if (v.admins === 1) expect(v.length).toBeLessThan(1000)
     }
     for (const v of vectors.relayToken) {
       const t = parseRelayToken(v.token)
-      expect(equalBytes(t.tagKey, epoch0.tagKey)).toBe(true)
+      expect(toHex(t.tagKey)).toBe(toHex(deriveEpochKeys(fromHex(vectors.hood.id), 0, fromHex(vectors.hood.secret)).tagKey))
+      expect([toHex(t.founder), toHex(t.salt), t.topic]).toEqual([vectors.hood.founder, vectors.hood.salt, tp])
       expect(t.area !== undefined).toBe(v.includeArea)
     }
-    const join = await openJoin(fromHex(vectors.join.bytes), vectors.hood.topic, now)
-    expect(join.member.name).toBe(vectors.join.member)
-    const leave = await openLeave(fromHex(vectors.leave.bytes), vectors.hood.topic, now)
+    expect(await codeOf(() => parseRelayToken(vectors.relayTokenV1.token))).toBe(vectors.relayTokenV1.error)
+    expect(() => parseRelayToken(vectors.relayTokenV1.token)).toThrow(/new one/)
+
+    for (const v of vectors.join) {
+      const j = await openJoin(fromHex(v.bytes), tp, now)
+      expect(j.member.name).toBe(v.member)
+      expect(toHex(j.via!)).toBe(toHex(people[v.via as Person].public.signKey))
+      if (v.admittedBy === null) {
+        expect(j.admission).toBeUndefined()
+      } else {
+        expect(toHex(j.admission!.by)).toBe(toHex(people[v.admittedBy as Person].public.signKey))
+        expect(await codeOf(() => verifyAdmission(hood, j.admission!))).toBe('accepted')
+      }
+    }
+    const admit = await openAdmit(fromHex(vectors.admit.bytes), tp, now)
+    expect(admit.member.name).toBe(vectors.admit.member)
+    expect(isAdmin(hood, admit.by)).toBe(true)
+    const leave = await openLeave(fromHex(vectors.leave.bytes), tp, now)
     expect(equalBytes(leave.member, people.Dev.public.signKey)).toBe(true)
 
-    const rekey = fromHex(vectors.rekey.bytes)
-    for (const name of vectors.rekey.remaining) {
-      const k = await openRekey(rekey, people[name as 'Ada'], hood, epoch0)
-      expect([k.epoch, toHex(k.contentKey), toHex(k.tagKey)]).toEqual([vectors.rekey.epoch, vectors.rekey.contentKey, vectors.rekey.tagKey])
+    for (const r of [vectors.rekey, vectors.concurrentRekey]) {
+      const rekey = fromHex(r.bytes)
+      for (const name of r.remaining) {
+        const o = await openRekey(rekey, people[name as Person], hood)
+        expect([o.keys.epoch, toHex(o.keys.contentKey), toHex(o.keys.tagKey)]).toEqual([r.epoch, r.contentKey, r.tagKey])
+        expect(toHex(o.by)).toBe(toHex(people[r.admin as Person].public.signKey))
+        expect(o.removed.map(toHex)).toEqual(r.removed.map(n => toHex(people[n as Person].public.signKey)))
+      }
+      expect(await codeOf(() => openRekey(rekey, people.Dev, hood))).toBe('DECRYPT_FAILED')
+      const relayed = await relayOpenRekey(rekey, root, relaySecret, tp)
+      expect([relayed.epoch, toHex(relayed.tagKey!)]).toEqual([r.epoch, r.tagKey])
+      expect((await relayOpenRekey(rekey, root)).tagKey).toBeUndefined()
     }
-    expect(await codeOf(() => openRekey(rekey, people.Dev, hood, epoch0))).toBe('DECRYPT_FAILED')
-    expect(toHex(relayNextTagKey(rekey, epoch0.tagKey).tagKey)).toBe(vectors.rekey.tagKey)
+    const [cleoRekey, adaRekey] = [fromHex(vectors.rekey.bytes), fromHex(vectors.concurrentRekey.bytes)]
+    expect(rekeyWins(cleoRekey, adaRekey) ? 'Cleo' : 'Ada').toBe(vectors.concurrentRekey.winner)
+    expect(rekeyWins(adaRekey, cleoRekey)).toBe(!rekeyWins(cleoRekey, adaRekey))
 
-    const att = await verifyAttestation(fromHex(vectors.attestation.bytes), now)
+    const attBytes = fromHex(vectors.attestation.bytes)
+    const att = await verifyAttestation(attBytes, now)
     expect(att.name).toBe(vectors.attestation.agency)
+    expect(toHex(att.id)).toBe(vectors.attestation.id)
+    const rev = await openRevocation(fromHex(vectors.revocation.bytes), tp, now)
+    expect(toHex(rev.attestation)).toBe(toHex(attestationId(attBytes)))
+    expect(toHex(rev.attestation)).toBe(vectors.revocation.attestation)
+    expect(isAdmin(hood, rev.by)).toBe(true)
     const rfa = await openRfa(fromHex(vectors.rfa.bytes), now)
     expect(rfa.post.text).toBe(vectors.rfa.text)
     expect(toHex(rfa.id)).toBe(vectors.rfa.id)
@@ -190,18 +390,24 @@ describe('membership vectors', () => {
       expect(r.author?.name ?? null).toBe(v.author)
     }
 
-    const checks: Array<[string, string, (b: Uint8Array) => Promise<unknown>]> = [
-      ['sealed box', vectors.sealedBox[0]!.sealed, async b => openSealed(people.Ben.boxSecret, b, vectors.sealedBox[0]!.context)],
-      ['join', vectors.join.bytes, async b => openJoin(b, vectors.hood.topic, now)],
-      ['leave', vectors.leave.bytes, async b => openLeave(b, vectors.hood.topic, now)],
-      ['rekey', vectors.rekey.bytes, async b => openRekey(b, people.Ben, hood, epoch0)],
-      ['rekey (relay)', vectors.rekey.bytes, async b => relayNextTagKey(b, epoch0.tagKey)],
-      ['attestation', vectors.attestation.bytes, async b => verifyAttestation(b, now)],
-      ['rfa', vectors.rfa.bytes, async b => openRfa(b, now)],
-      ['agency reply', vectors.agencyReply[1]!.sealed, async b => openReplyToAgency(people['Springfield PD'], b, now)]
+    const invite = (b: Uint8Array): string => INVITE_PREFIX + toBase64Url(b)
+    const checks: Array<[string, Uint8Array, (b: Uint8Array) => Promise<unknown>]> = [
+      ['sealed box', fromHex(vectors.sealedBox[0]!.sealed), async b => openSealed(people.Ben.boxSecret, b, vectors.sealedBox[0]!.context)],
+      ...vectors.invite.map((v): [string, Uint8Array, (b: Uint8Array) => Promise<unknown>] =>
+        [`invite from ${v.inviter}`, fromBase64Url(v.invite.slice(INVITE_PREFIX.length)), async b => parseInvite(invite(b), now)]),
+      ...vectors.join.map((v): [string, Uint8Array, (b: Uint8Array) => Promise<unknown>] =>
+        [`join of ${v.member}`, fromHex(v.bytes), async b => openJoin(b, tp, now)]),
+      ['admit', fromHex(vectors.admit.bytes), async b => openAdmit(b, tp, now)],
+      ['leave', fromHex(vectors.leave.bytes), async b => openLeave(b, tp, now)],
+      ['rekey', cleoRekey, async b => openRekey(b, people.Ben, hood)],
+      ['rekey (relay)', cleoRekey, async b => relayOpenRekey(b, root, relaySecret)],
+      ['concurrent rekey', adaRekey, async b => openRekey(b, people.Cleo, hood)],
+      ['attestation', attBytes, async b => verifyAttestation(b, now)],
+      ['revocation', fromHex(vectors.revocation.bytes), async b => openRevocation(b, tp, now)],
+      ['rfa', fromHex(vectors.rfa.bytes), async b => openRfa(b, now)],
+      ['agency reply', fromHex(vectors.agencyReply[1]!.sealed), async b => openReplyToAgency(people['Springfield PD'], b, now)]
     ]
-    for (const [what, hex, open] of checks) {
-      const bytes = fromHex(hex)
+    for (const [what, bytes, open] of checks) {
       expect(await codeOf(() => open(bytes)), what).toBe('accepted')
       for (const [i, copy] of flips(bytes)) {
         expect(await codeOf(() => open(copy)), `${what} byte ${i}`).not.toBe('accepted')

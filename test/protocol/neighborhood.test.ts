@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { createHmac, hkdfSync } from 'node:crypto'
+import { createHash, createHmac, hkdfSync } from 'node:crypto'
 import { randomBytes } from '../../protocol/crypto.ts'
 import { concatBytes, toHex } from '../../protocol/encoding.ts'
 import {
-  areaTopic, checkMembershipTag, checkNeighborhood, createNeighborhood, deriveEpochKeys, isAdmin, isAreaTopic,
-  isPrivateTopic, MAX_ADMINS, MAX_EPOCH, membershipTag, type Neighborhood, privateTopic, TAG_BYTES, u32
+  type AdminCert, areaTopic, checkMembershipTag, checkNeighborhood, createNeighborhood, deriveEpochKeys, HOOD_SALT_BYTES, hoodId, isAdmin,
+  isAreaTopic, isPrivateTopic, MAX_ADMINS, MAX_EPOCH, membershipTag, neighborhoodOf, privateTopic, TAG_BYTES, u32
 } from '../../protocol/neighborhood.ts'
 import { rejectionSync as codeOf } from '../helpers/protocol-fixtures.ts'
 
@@ -117,30 +117,66 @@ describe('membership tag', () => {
 
 describe('neighborhoods', () => {
   const admin = randomBytes(32)
+  const cert = (key: Uint8Array, by = 0): AdminCert => ({ key, by, sig: randomBytes(64) })
 
-  it('createNeighborhood makes a random 32-byte id and keeps name, area and admin', () => {
+  it('the id is SHA-256("porchlight/hood-id/v1" || founder key || 16-byte salt)', () => {
+    fc.assert(fc.property(bytes32, fc.uint8Array({ minLength: 16, maxLength: 16 }), (founder, salt) => {
+      const ref = createHash('sha256').update('porchlight/hood-id/v1').update(founder).update(salt).digest('hex')
+      expect(toHex(hoodId(founder, salt))).toBe(ref)
+    }), { numRuns: 100 })
+    expect(codeOf(() => hoodId(randomBytes(31), randomBytes(HOOD_SALT_BYTES)))).toBe('BAD_ARGUMENT')
+    expect(codeOf(() => hoodId(admin, randomBytes(HOOD_SALT_BYTES + 1)))).toBe('BAD_ARGUMENT')
+    expect(codeOf(() => hoodId(undefined as unknown as Uint8Array, randomBytes(HOOD_SALT_BYTES)))).toBe('BAD_ARGUMENT')
+  })
+
+  it('createNeighborhood makes a fresh salt, an id that follows from founder and salt, and the founder its one admin', () => {
     const a = createNeighborhood('Elm Street', 'u4pruy', admin)
     const b = createNeighborhood('Elm Street', 'u4pruy', admin)
     expect(a.id.length).toBe(32)
+    expect(a.salt.length).toBe(HOOD_SALT_BYTES)
     expect(toHex(a.id)).not.toBe(toHex(b.id))
-    expect(a).toMatchObject({ name: 'Elm Street', area: 'u4pruy', admins: [admin] })
+    expect(toHex(a.id)).toBe(toHex(hoodId(admin, a.salt)))
+    expect(a).toMatchObject({ name: 'Elm Street', area: 'u4pruy', founder: admin, admins: [admin], adminCerts: [] })
     expect(isAdmin(a, admin)).toBe(true)
     expect(isAdmin(a, randomBytes(32))).toBe(false)
+    // Same founder and salt: same neighborhood, whatever the name says.
+    expect(toHex(neighborhoodOf({ name: 'Other', area: 'u4', founder: admin, salt: a.salt }).id)).toBe(toHex(a.id))
+  })
+
+  it('neighborhoodOf lists the founder, then each certified key', () => {
+    const k1 = randomBytes(32)
+    const k2 = randomBytes(32)
+    const h = neighborhoodOf({ name: 'Elm', area: 'u4pr', founder: admin, salt: randomBytes(HOOD_SALT_BYTES), adminCerts: [cert(k1), cert(k2, 1)] })
+    expect(h.admins).toEqual([admin, k1, k2])
+    expect(isAdmin(h, k2)).toBe(true)
   })
 
   it('checkNeighborhood refuses bad fields with their codes', () => {
-    const good: Neighborhood = { id: randomBytes(32), name: 'Elm', area: 'u4pr', admins: [admin] }
+    const good = createNeighborhood('Elm', 'u4pr', admin)
     expect(checkNeighborhood(good)).toBe(good)
     expect(codeOf(() => checkNeighborhood({ ...good, id: randomBytes(16) }))).toBe('BAD_ARGUMENT')
+    // An id that does not follow from founder and salt (a random one, or another founder's).
+    expect(codeOf(() => checkNeighborhood({ ...good, id: randomBytes(32) }))).toBe('BAD_ARGUMENT')
+    expect(codeOf(() => checkNeighborhood({ ...good, founder: randomBytes(32), admins: [good.founder] }))).toBe('BAD_ARGUMENT')
+    expect(codeOf(() => checkNeighborhood({ ...good, salt: randomBytes(HOOD_SALT_BYTES) }))).toBe('BAD_ARGUMENT')
     expect(codeOf(() => checkNeighborhood({ ...good, name: '' }))).toBe('BAD_ARGUMENT')
     expect(codeOf(() => checkNeighborhood({ ...good, name: 'a\nb' }))).toBe('BAD_ARGUMENT')
     expect(codeOf(() => checkNeighborhood({ ...good, name: 'x'.repeat(65) }))).toBe('TOO_LARGE')
     expect(codeOf(() => checkNeighborhood({ ...good, area: 'u4pruyd' }))).toBe('BAD_GEOHASH')
     expect(codeOf(() => checkNeighborhood({ ...good, area: 'a' }))).toBe('BAD_GEOHASH')
+    // The admin list must be exactly the founder followed by the certified keys.
     expect(codeOf(() => checkNeighborhood({ ...good, admins: [] }))).toBe('BAD_ARGUMENT')
-    expect(codeOf(() => checkNeighborhood({ ...good, admins: [randomBytes(31)] }))).toBe('BAD_ARGUMENT')
-    const many = Array.from({ length: MAX_ADMINS + 1 }, () => randomBytes(32))
-    expect(codeOf(() => checkNeighborhood({ ...good, admins: many }))).toBe('BAD_ARGUMENT')
-    expect(checkNeighborhood({ ...good, admins: many.slice(0, MAX_ADMINS) }).admins).toHaveLength(MAX_ADMINS)
+    expect(codeOf(() => checkNeighborhood({ ...good, admins: [randomBytes(32)] }))).toBe('BAD_ARGUMENT')
+    expect(codeOf(() => checkNeighborhood({ ...good, admins: [admin, randomBytes(32)] }))).toBe('BAD_ARGUMENT')
+    const k = randomBytes(32)
+    expect(codeOf(() => checkNeighborhood({ ...good, adminCerts: [cert(k)], admins: [admin, randomBytes(32)] }))).toBe('BAD_ARGUMENT')
+    expect(codeOf(() => checkNeighborhood({ ...good, adminCerts: [cert(k, 1)], admins: [admin, k] }))).toBe('BAD_ARGUMENT')
+    expect(codeOf(() => checkNeighborhood({ ...good, adminCerts: [{ ...cert(k), sig: randomBytes(63) }], admins: [admin, k] }))).toBe('BAD_ARGUMENT')
+    expect(codeOf(() => checkNeighborhood({ ...good, adminCerts: [cert(admin)], admins: [admin, admin] }))).toBe('BAD_ARGUMENT')
+    expect(codeOf(() => checkNeighborhood({ ...good, adminCerts: [cert(randomBytes(31))], admins: [admin, randomBytes(31)] }))).toBe('BAD_ARGUMENT')
+    const many = Array.from({ length: MAX_ADMINS }, () => randomBytes(32))
+    const certs = many.map((key, i) => cert(key, i))
+    expect(codeOf(() => neighborhoodOf({ ...good, adminCerts: certs }))).toBe('BAD_ARGUMENT')
+    expect(neighborhoodOf({ ...good, adminCerts: certs.slice(0, MAX_ADMINS - 1) }).admins).toHaveLength(MAX_ADMINS)
   })
 })

@@ -4,13 +4,16 @@
  */
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { ed25519 } from '@noble/curves/ed25519.js'
 import { randomBytes } from '../../protocol/crypto.ts'
-import { containsBytes, toHex, utf8Bytes } from '../../protocol/encoding.ts'
+import { containsBytes, fromBase64Url, toHex, utf8Bytes } from '../../protocol/encoding.ts'
 import { areaKey, createIdentity } from '../../protocol/identity.ts'
 import { createNeighborhood, deriveEpochKeys, privateTopic } from '../../protocol/neighborhood.ts'
 import { createPost } from '../../protocol/post.ts'
 import { decodeEnvelope, openEnvelope, sealPost } from '../../protocol/envelope.ts'
 import { sealPublicPost } from '../../protocol/public-post.ts'
+import { createRekey } from '../../protocol/rekey.ts'
+import { createRelayToken, encodeRelayToken, RELAY_TOKEN_PREFIX } from '../../protocol/relay-token.ts'
 import { geohashArb } from '../vectors/generate-posts.ts'
 
 const NOW = 1_764_000_000_000
@@ -40,7 +43,10 @@ describe('a private post envelope hides', () => {
         ['hood name', utf8Bytes(hood.name)],
         ['hood id', hood.id],
         ['hood id (hex)', utf8Bytes(toHex(hood.id))],
-        ['hood area', utf8Bytes(hood.area)]
+        ['hood area', utf8Bytes(hood.area)],
+        // The author is the founder here: neither the founder's key nor the salt shows which neighborhood this is.
+        ['hood founder', hood.founder],
+        ['hood salt', hood.salt]
       ]
       for (const [what, secret] of secrets) expect(containsBytes(bytes, secret), what).toBe(false)
 
@@ -64,6 +70,37 @@ describe('a private post envelope hides', () => {
     const { bytes } = await sealPost(author, privateTopic(hood.id), keys, createPost({ kind: 'info', text: 'hi', location: 'u4pruyd', now: NOW }))
     expect(containsBytes(bytes, utf8Bytes('u4pruy'))).toBe(false)
     expect(containsBytes(bytes, utf8Bytes('Elm Park'))).toBe(false)
+  })
+})
+
+describe('what a relay is given for a neighborhood (token, rekey) hides', () => {
+  it('names, area (unless asked), members\' keys, epoch secrets and content keys; it names only the admins\' keys', async () => {
+    await fc.assert(fc.asyncProperty(nameArb, nameArb, geohashArb(5, 6), async (adminName, hoodName, area) => {
+      const admin = await createIdentity(adminName)
+      const members = await Promise.all(['Ben', 'Cleo'].map(async n => createIdentity(`${n} ${hex(4)}`)))
+      const removed = await createIdentity(`Dev ${hex(4)}`)
+      const hood = createNeighborhood(`${hoodName} Heights`, area, admin.public.signKey)
+      const old = deriveEpochKeys(hood.id, 3, randomBytes(32))
+      const relaySeed = randomBytes(32)
+      const { bytes, newKeys } = await createRekey(admin, hood, old, [admin, ...members].map(m => m.public), NOW, {
+        relays: [ed25519.getPublicKey(relaySeed)], removed: [removed.public.signKey]
+      })
+      const token = fromBase64Url(encodeRelayToken(createRelayToken(hood, old)).slice(RELAY_TOKEN_PREFIX.length))
+      const hidden: Array<[string, Uint8Array]> = [
+        ['hood name', utf8Bytes(hood.name)], ['hood area', utf8Bytes(hood.area)], ['hood id', hood.id],
+        ['admin name', utf8Bytes(admin.public.name)], ['admin box key', admin.public.boxKey],
+        ...members.flatMap((m): Array<[string, Uint8Array]> => [[`${m.public.name} sign key`, m.public.signKey], [`${m.public.name} box key`, m.public.boxKey], [`${m.public.name} name`, utf8Bytes(m.public.name)]]),
+        ['removed member', removed.public.signKey], ['old secret', old.secret], ['old content key', old.contentKey],
+        ['new secret', newKeys.secret], ['new content key', newKeys.contentKey], ['new tag key', newKeys.tagKey]
+      ]
+      for (const [what, secret] of hidden) {
+        expect(containsBytes(bytes, secret), `rekey: ${what}`).toBe(false)
+        expect(containsBytes(token, secret), `token: ${what}`).toBe(false)
+      }
+      // Documented: both name the founder (the root relays check admins against); the rekey names its signer.
+      expect(containsBytes(token, admin.public.signKey)).toBe(true)
+      expect(containsBytes(bytes, admin.public.signKey)).toBe(true)
+    }), { numRuns: 15 })
   })
 })
 

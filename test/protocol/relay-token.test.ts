@@ -4,15 +4,23 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { containsBytes, encodeStruct, equalBytes, fromBase64Url, type StructSpec, toBase64Url, toHex, utf8Bytes } from '../../protocol/encoding.ts'
 import { createIdentity } from '../../protocol/identity.ts'
-import { privateTopic } from '../../protocol/neighborhood.ts'
-import { createRelayToken, encodeRelayToken, MAX_RELAY_TOKEN_CHARS, parseRelayToken, RELAY_TOKEN_PREFIX } from '../../protocol/relay-token.ts'
+import { randomBytes } from '../../protocol/crypto.ts'
+import { hoodId, privateTopic } from '../../protocol/neighborhood.ts'
+import {
+  createRelayToken, encodeRelayToken, MAX_RELAY_TOKEN_BYTES, MAX_RELAY_TOKEN_CHARS, parseRelayToken, RELAY_TOKEN_PREFIX, RELAY_TOKEN_VERSION,
+  type RelayToken
+} from '../../protocol/relay-token.ts'
+import { PorchlightError } from '../../protocol/errors.ts'
 import { codeOrAccepted as codeOf, freshEpochKeys, testHood } from '../helpers/protocol-fixtures.ts'
 
 const admin = await createIdentity('Ada')
 const hood = testHood(admin)
 const keys = freshEpochKeys(hood, 7)
-const TOKEN: StructSpec = { domain: 'pl/relay-token', version: 1, required: ['tp', 'e', 'k'], optional: ['a'], maxBytes: 160 }
-const encodeRaw = (fields: Record<string, unknown>): string => RELAY_TOKEN_PREFIX + toBase64Url(encodeStruct(TOKEN, fields as never))
+const TOKEN: StructSpec = { domain: 'pl/relay-token', version: 2, required: ['f', 's', 'e', 'k'], optional: ['a'], maxBytes: MAX_RELAY_TOKEN_BYTES }
+/** The v1 token (before the founder root): { tp: private topic, e, k, a? }. */
+const TOKEN_V1: StructSpec = { domain: 'pl/relay-token', version: 1, required: ['tp', 'e', 'k'], optional: ['a'], maxBytes: 160 }
+const encodeRaw = (fields: Record<string, unknown>, spec = TOKEN): string => RELAY_TOKEN_PREFIX + toBase64Url(encodeStruct(spec, fields as never))
+const root = { f: hood.founder, s: hood.salt }
 
 describe('relay tokens', () => {
   it('roundtrip, with and without the area', async () => {
@@ -23,6 +31,7 @@ describe('relay tokens', () => {
       expect(s.length).toBeLessThan(180)
       const back = parseRelayToken(s)
       expect(back.topic).toBe(privateTopic(hood.id))
+      expect(equalBytes(back.founder, hood.founder) && equalBytes(back.salt, hood.salt)).toBe(true)
       expect(back.epoch).toBe(7)
       expect(equalBytes(back.tagKey, keys.tagKey)).toBe(true)
       expect(back.area).toBe(includeArea ? '9q8yyk' : undefined)
@@ -30,7 +39,7 @@ describe('relay tokens', () => {
     }
   })
 
-  it('never contains the content key, the epoch secret, the hood name or the hood id', async () => {
+  it('never contains the content key, the epoch secret, the hood name or the hood id (it names the founder: relays check rekeys against it)', async () => {
     for (const includeArea of [false, true]) {
       const s = encodeRelayToken(createRelayToken(hood, keys, { includeArea }))
       const stringBytes = utf8Bytes(s)
@@ -42,11 +51,13 @@ describe('relay tokens', () => {
         expect(containsBytes(haystack, utf8Bytes(hood.name))).toBe(false)
         expect(containsBytes(haystack, utf8Bytes(toHex(hood.id)))).toBe(false)
         expect(containsBytes(haystack, utf8Bytes(toHex(keys.contentKey)))).toBe(false)
-        expect(containsBytes(haystack, admin.public.signKey)).toBe(false)
       }
       expect(s.toLowerCase().includes('maple')).toBe(false)
-      // It does carry the tag key: that is its job.
+      expect(containsBytes(decoded, utf8Bytes('Ada'))).toBe(false)
+      // It does carry the tag key (its job) and the founder's key and salt (documented: the admin chain's root).
       expect(containsBytes(decoded, keys.tagKey)).toBe(true)
+      expect(containsBytes(decoded, admin.public.signKey)).toBe(true)
+      expect(containsBytes(decoded, hood.salt)).toBe(true)
     }
   })
 
@@ -55,12 +66,38 @@ describe('relay tokens', () => {
     expect(await codeOf(() => parseRelayToken(s.replace('plrelay:', 'relay:')))).toBe('MALFORMED')
     expect(await codeOf(() => parseRelayToken(`${s}A`))).toBe('MALFORMED')
     expect(await codeOf(() => parseRelayToken('x'.repeat(MAX_RELAY_TOKEN_CHARS + 1)))).toBe('TOO_LARGE')
-    expect(await codeOf(() => parseRelayToken(encodeRaw({ tp: '/porchlight/1/area/9q8yy', e: 1, k: keys.tagKey })))).toBe('WRONG_TOPIC')
-    expect(await codeOf(() => parseRelayToken(encodeRaw({ tp: privateTopic(hood.id), e: 1, k: keys.tagKey.subarray(1) })))).toBe('BAD_LENGTH')
-    expect(await codeOf(() => parseRelayToken(encodeRaw({ tp: privateTopic(hood.id), e: 2 ** 32, k: keys.tagKey })))).toBe('OUT_OF_RANGE')
-    expect(await codeOf(() => parseRelayToken(encodeRaw({ tp: privateTopic(hood.id), e: 1, k: keys.tagKey, a: 'aaaa' })))).toBe('BAD_GEOHASH')
-    expect(await codeOf(() => parseRelayToken(encodeRaw({ tp: privateTopic(hood.id), e: 1, k: keys.tagKey, ck: keys.contentKey })))).toBe('EXTRA_FIELD')
-    expect(await codeOf(() => encodeRelayToken({ topic: 'nope', epoch: 1, tagKey: keys.tagKey }))).toBe('WRONG_TOPIC')
+    expect(await codeOf(() => parseRelayToken(encodeRaw({ ...root, e: 1, k: keys.tagKey })))).toBe('accepted')
+    expect(await codeOf(() => parseRelayToken(encodeRaw({ ...root, e: 1, k: keys.tagKey.subarray(1) })))).toBe('BAD_LENGTH')
+    expect(await codeOf(() => parseRelayToken(encodeRaw({ ...root, f: hood.founder.subarray(1), e: 1, k: keys.tagKey })))).toBe('BAD_LENGTH')
+    expect(await codeOf(() => parseRelayToken(encodeRaw({ ...root, s: randomBytes(32), e: 1, k: keys.tagKey })))).toBe('BAD_LENGTH')
+    expect(await codeOf(() => parseRelayToken(encodeRaw({ ...root, e: 2 ** 32, k: keys.tagKey })))).toBe('OUT_OF_RANGE')
+    expect(await codeOf(() => parseRelayToken(encodeRaw({ ...root, e: 1, k: keys.tagKey, a: 'aaaa' })))).toBe('BAD_GEOHASH')
+    expect(await codeOf(() => parseRelayToken(encodeRaw({ ...root, e: 1, k: keys.tagKey, ck: keys.contentKey })))).toBe('EXTRA_FIELD')
+    // The topic is computed, never carried: a v2 token that also names one is refused.
+    expect(await codeOf(() => parseRelayToken(encodeRaw({ ...root, tp: privateTopic(hood.id), e: 1, k: keys.tagKey })))).toBe('EXTRA_FIELD')
+    expect(await codeOf(() => parseRelayToken(encodeRaw({ s: hood.salt, e: 1, k: keys.tagKey })))).toBe('MISSING_FIELD')
+    // A token whose topic does not follow from its founder and salt cannot be encoded.
+    const t = createRelayToken(hood, keys)
+    expect(await codeOf(() => encodeRelayToken({ ...t, topic: 'nope' }))).toBe('WRONG_TOPIC')
+    expect(await codeOf(() => encodeRelayToken({ ...t, topic: privateTopic(randomBytes(32)) }))).toBe('WRONG_TOPIC')
+    expect(await codeOf(() => encodeRelayToken({ ...t, salt: randomBytes(16) }))).toBe('WRONG_TOPIC')
+    expect(await codeOf(() => encodeRelayToken({ ...t, founder: randomBytes(31) }))).toBe('BAD_ARGUMENT')
+  })
+
+  it('the topic follows from founder and salt: another founder (same salt) is another neighborhood', () => {
+    const t = parseRelayToken(encodeRaw({ f: randomBytes(32), s: hood.salt, e: 7, k: keys.tagKey }))
+    expect(t.topic).not.toBe(privateTopic(hood.id))
+    expect(t.topic).toBe(privateTopic(hoodId(t.founder, t.salt)))
+  })
+
+  it('a v1 token (topic, no founder) is BAD_VERSION, with a message that says to make a new token', async () => {
+    const v1 = encodeRaw({ tp: privateTopic(hood.id), e: 7, k: keys.tagKey, a: '9q8yyk' }, TOKEN_V1)
+    expect(await codeOf(() => parseRelayToken(v1))).toBe('BAD_VERSION')
+    expect(() => parseRelayToken(v1)).toThrow(/new one/)
+    expect(() => parseRelayToken(v1)).toThrow(/porchlight hood relay-token/)
+    expect(() => parseRelayToken(v1)).toThrow(new RegExp(`format ${RELAY_TOKEN_VERSION}`))
+    // Any version other than the current one says the same.
+    expect(() => parseRelayToken(encodeRaw({ ...root, e: 7, k: keys.tagKey }, { ...TOKEN, version: 3 }))).toThrow(/new one/)
   })
 })
 
@@ -71,7 +108,7 @@ describe('properties', () => {
       fc.uint8Array({ minLength: 32, maxLength: 32 }),
       fc.option(fc.stringMatching(/^[0-9b-hjkmnp-z]{1,6}$/), { nil: undefined }),
       (epoch, tagKey, area) => {
-        const t = { topic: privateTopic(hood.id), epoch, tagKey, ...(area !== undefined ? { area } : {}) }
+        const t = { topic: privateTopic(hood.id), founder: hood.founder, salt: hood.salt, epoch, tagKey, ...(area !== undefined ? { area } : {}) }
         const back = parseRelayToken(encodeRelayToken(t))
         expect(back.epoch).toBe(epoch)
         expect(equalBytes(back.tagKey, tagKey)).toBe(true)
@@ -80,12 +117,25 @@ describe('properties', () => {
     ), { numRuns: 200 })
   })
 
-  it('random mutations of the string and of its bytes give only PorchlightError', async () => {
+  it('random mutations of the string and of its bytes give only PorchlightError; what parses is canonical and self-consistent', async () => {
     const s = encodeRelayToken(createRelayToken(hood, keys, { includeArea: true }))
     const bytes = fromBase64Url(s.slice(RELAY_TOKEN_PREFIX.length))
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_:= '
     const edits = fc.array(fc.tuple(fc.nat(), fc.nat(), fc.constantFrom('set', 'insert', 'delete')), { minLength: 1, maxLength: 4 })
-    await fc.assert(fc.asyncProperty(edits, fc.boolean(), async (list, onBytes) => {
+    // Nothing in a token is signed (a relay trusts whoever hands it one), so a mutation may parse:
+    // then it must be the canonical string of a token whose topic follows from its founder and salt.
+    const check = (str: string): void => {
+      let t: RelayToken
+      try {
+        t = parseRelayToken(str)
+      } catch (err) {
+        if (err instanceof PorchlightError) return
+        throw err
+      }
+      expect(encodeRelayToken(t)).toBe(str)
+      expect(t.topic).toBe(privateTopic(hoodId(t.founder, t.salt)))
+    }
+    await fc.assert(fc.property(edits, fc.boolean(), (list, onBytes) => {
       if (onBytes) {
         const b = Array.from(bytes)
         for (const [pos, v, op] of list) {
@@ -94,7 +144,7 @@ describe('properties', () => {
           else if (op === 'insert') b.splice(i, 0, v % 256)
           else b.splice(i, 1)
         }
-        await codeOf(() => parseRelayToken(RELAY_TOKEN_PREFIX + toBase64Url(Uint8Array.from(b))))
+        check(RELAY_TOKEN_PREFIX + toBase64Url(Uint8Array.from(b)))
       } else {
         const c = s.split('')
         for (const [pos, v, op] of list) {
@@ -103,8 +153,8 @@ describe('properties', () => {
           else if (op === 'insert') c.splice(i, 0, alphabet[v % alphabet.length]!)
           else c.splice(i, 1)
         }
-        await codeOf(() => parseRelayToken(c.join('')))
+        check(c.join(''))
       }
-    }), { numRuns: 500 })
+    }), { numRuns: 1000 })
   })
 })

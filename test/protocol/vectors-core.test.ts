@@ -12,14 +12,16 @@ import { encodeGeohash } from '../../protocol/geohash.ts'
 import {
   areaKey, createIdentity, decodePublicIdentity, encodePublicIdentity, fingerprint, verifyPublicIdentity
 } from '../../protocol/identity.ts'
-import { checkMembershipTag, deriveEpochKeys, membershipTag, privateTopic } from '../../protocol/neighborhood.ts'
+import { checkMembershipTag, deriveEpochKeys, hoodId, membershipTag, privateTopic } from '../../protocol/neighborhood.ts'
+import { relayBoxPublicKey, relayBoxSecret } from '../../protocol/rekey.ts'
+import { ed25519, x25519 } from '@noble/curves/ed25519.js'
 import type { CoreVectors } from '../vectors/generate-core.ts'
 import { codeOrAccepted as rejection, flips } from '../helpers/protocol-fixtures.ts'
 
 const vectors = JSON.parse(readFileSync(new URL('../vectors/core.json', import.meta.url), 'utf8')) as CoreVectors
 
 it('the vector file has every section filled', () => {
-  for (const key of ['identity', 'areaKey', 'epochKeys', 'membershipTag', 'hkdf', 'aead', 'geohash'] as const) {
+  for (const key of ['identity', 'areaKey', 'hoodId', 'epochKeys', 'membershipTag', 'hkdf', 'aead', 'relayBoxKey', 'geohash'] as const) {
     expect(vectors[key].length).toBeGreaterThan(0)
   }
 })
@@ -73,6 +75,34 @@ for (const provider of providers) {
 }
 
 describe('core vectors (symmetric)', () => {
+  for (const v of vectors.hoodId) {
+    it(`neighborhood id of founder ${v.founder.slice(0, 8)}…; every one-byte change of founder or salt gives another id`, () => {
+      const [founder, salt] = [fromHex(v.founder), fromHex(v.salt)]
+      expect(toHex(hoodId(founder, salt))).toBe(v.id)
+      expect(privateTopic(fromHex(v.id))).toBe(v.topic)
+      for (const [i, f] of flips(founder)) expect(toHex(hoodId(f, salt)), `founder byte ${i}`).not.toBe(v.id)
+      for (const [i, s] of flips(salt)) expect(toHex(hoodId(founder, s)), `salt byte ${i}`).not.toBe(v.id)
+    })
+  }
+
+  for (const v of vectors.relayBoxKey) {
+    it(`relay box key of Ed25519 key ${v.ed25519PublicKey.slice(0, 8)}…: Montgomery forms of the public key and the seed agree`, () => {
+      expect(toHex(ed25519.getPublicKey(fromHex(v.seed)))).toBe(v.ed25519PublicKey)
+      expect(toHex(relayBoxPublicKey(fromHex(v.ed25519PublicKey)))).toBe(v.boxPublicKey)
+      expect(toHex(relayBoxSecret(fromHex(v.seed)))).toBe(v.boxSecret)
+      expect(toHex(x25519.getPublicKey(fromHex(v.boxSecret)))).toBe(v.boxPublicKey)
+      // A one-bit change of the Ed25519 key gives another box key, or is not a key at all; except
+      // the sign bit of x (top bit of byte 31): P and -P share their Montgomery u (RFC 7748), and
+      // the same secret opens both, so that flip changes nothing.
+      for (const [i, k] of flips(fromHex(v.ed25519PublicKey))) {
+        let box: string | undefined
+        try { box = toHex(relayBoxPublicKey(k)) } catch { box = undefined }
+        if (i === 31) expect(box, 'sign bit').toBe(v.boxPublicKey)
+        else expect(box, `key byte ${i}`).not.toBe(v.boxPublicKey)
+      }
+    })
+  }
+
   for (const v of vectors.epochKeys) {
     it(`epoch keys: epoch ${v.epoch} of hood ${v.hoodId.slice(0, 8)}…`, () => {
       const k = deriveEpochKeys(fromHex(v.hoodId), v.epoch, fromHex(v.secret))

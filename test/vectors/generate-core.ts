@@ -1,6 +1,7 @@
 /**
  * Writes test/vectors/core.json: test vectors for Porchlight's core derivations (identity,
- * area keys, epoch keys and topics, membership tags, HKDF, AEAD), so another implementation
+ * area keys, neighborhood ids, epoch keys and topics, membership tags, HKDF, AEAD, the X25519
+ * form of a relay's Ed25519 key that rekeys seal tag keys to), so another implementation
  * can check itself against this one. Every input comes from a fixed label:
  *   input(label) = SHA-256("porchlight/vectors/core/" || label)   (32 bytes; truncated where shorter)
  * All byte fields are lowercase hex. Run: `node --import tsx test/vectors/generate-core.ts`.
@@ -8,11 +9,13 @@
  */
 import { writeFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
+import { ed25519 } from '@noble/curves/ed25519.js'
 import { aeadSeal, getCrypto, hkdf, sha256 } from '../../protocol/crypto.ts'
 import { toHex, utf8Bytes } from '../../protocol/encoding.ts'
 import { encodeGeohash } from '../../protocol/geohash.ts'
 import { areaKey, createIdentity, encodePublicIdentity, fingerprint } from '../../protocol/identity.ts'
-import { deriveEpochKeys, membershipTag, privateTopic } from '../../protocol/neighborhood.ts'
+import { deriveEpochKeys, HOOD_SALT_BYTES, hoodId, membershipTag, privateTopic } from '../../protocol/neighborhood.ts'
+import { relayBoxPublicKey, relayBoxSecret } from '../../protocol/rekey.ts'
 
 const OUT = new URL('./core.json', import.meta.url)
 
@@ -24,10 +27,14 @@ export interface CoreVectors {
   description: string
   identity: Array<{ seed: string, boxSecret: string, name: string, signKey: string, boxKey: string, binding: string, encoded: string, fingerprint: string }>
   areaKey: Array<{ seed: string, area: string, areaSeed: string, publicKey: string, message: string, signature: string }>
+  /** id = SHA-256("porchlight/hood-id/v1" || founder || salt); topic = privateTopic(id). */
+  hoodId: Array<{ founder: string, salt: string, id: string, topic: string }>
   epochKeys: Array<{ hoodId: string, epoch: number, secret: string, contentKey: string, tagKey: string, topic: string }>
   membershipTag: Array<{ tagKey: string, data: string, tag: string }>
   hkdf: Array<{ ikm: string, salt: string, info: string, length: number, okm: string }>
   aead: Array<{ key: string, nonce: string, aad: string, plaintext: string, ciphertext: string }>
+  /** A relay's libp2p Ed25519 key (from seed) and its X25519 (Montgomery) form: boxSecret opens what is sealed to boxPublicKey. */
+  relayBoxKey: Array<{ seed: string, ed25519PublicKey: string, boxPublicKey: string, boxSecret: string }>
   geohash: Array<{ lat: number, lon: number, precision: number, hash: string }>
 }
 
@@ -63,6 +70,21 @@ export async function generateCore (): Promise<CoreVectors> {
       message: toHex(message),
       signature: toHex(await crypto.ed25519Sign(k.seed, message))
     })
+  }
+
+  const hoodIds: CoreVectors['hoodId'] = []
+  for (const i of [0, 1]) {
+    const founder = (await createIdentity('Founder', { seed: input(`founder-${i}/seed`), boxSecret: input(`founder-${i}/box`) })).public.signKey
+    const salt = input(`founder-${i}/salt`, HOOD_SALT_BYTES)
+    const id = hoodId(founder, salt)
+    hoodIds.push({ founder: toHex(founder), salt: toHex(salt), id: toHex(id), topic: privateTopic(id) })
+  }
+
+  const relayBoxKeys: CoreVectors['relayBoxKey'] = []
+  for (const i of [0, 1]) {
+    const seed = input(`relay-${i}/seed`)
+    const publicKey = ed25519.getPublicKey(seed)
+    relayBoxKeys.push({ seed: toHex(seed), ed25519PublicKey: toHex(publicKey), boxPublicKey: toHex(relayBoxPublicKey(publicKey)), boxSecret: toHex(relayBoxSecret(seed)) })
   }
 
   const epochKeys: CoreVectors['epochKeys'] = []
@@ -113,10 +135,12 @@ export async function generateCore (): Promise<CoreVectors> {
     description: 'Porchlight core vectors; inputs are SHA-256("porchlight/vectors/core/" || label), bytes in hex. Written by test/vectors/generate-core.ts.',
     identity,
     areaKey: areas,
+    hoodId: hoodIds,
     epochKeys,
     membershipTag: tags,
     hkdf: hkdfs,
     aead: aeads,
+    relayBoxKey: relayBoxKeys,
     geohash
   }
 }

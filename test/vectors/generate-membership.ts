@@ -1,26 +1,39 @@
 /**
- * Writes test/vectors/membership.json: vectors for sealed boxes, invites, relay tokens, join
- * and leave announcements, rekeys, agency attestations, RFAs and sealed agency replies, so
- * another implementation can check itself against this one. Every input comes from a label:
+ * Writes test/vectors/membership.json: vectors for sealed boxes, the self-certifying
+ * neighborhood id and its admin certificate chain, invites (v2, an admin's with its admission,
+ * a member's without), relay tokens (v2, and a v1 token that must be refused), join (v2, with
+ * and without an admission), admit and leave announcements, rekeys (v2, signed by an admin
+ * through the chain, with a relay box; and a concurrent rekey from the same epoch), agency
+ * attestations and their revocation, RFAs and sealed agency replies, so another implementation
+ * can check itself against this one. Every input comes from a label:
  *   input(label) = SHA-256("porchlight/vectors/membership/" || label)   (32 bytes; truncated where shorter)
- * Randomness that is not a named input (rekey padding slots and shuffle) comes from
+ * Randomness that is not a named input (rekey padding slots and shuffles) comes from
  *   drbg(seed): call i returns HKDF-SHA256(ikm = seed, salt = "", info = "porchlight/vectors/drbg/" || i, n)
+ * The relay's libp2p key is the Ed25519 key of seed input("relay/seed"); its box secret is
+ * that seed's X25519 (Montgomery) form (rekey.ts relayBoxSecret).
+ * The story: Ada founds the neighborhood (epoch 0) and invites; Ben (a member) invites too;
+ * Ada makes Cleo an admin; Cleo joins through Ada's invite (admitted), Dev through Ben's
+ * (pending) until Ada approves him; Dev leaves; Cleo rekeys to epoch 1 without Dev, and Ada
+ * rekeys from epoch 0 at the same time (the lower SHA-256 wins); Cleo revokes Ada's
+ * attestation of Springfield PD.
  * All byte fields are lowercase hex; times are ms. Run:
  *   `node --import tsx test/vectors/generate-membership.ts`
  * test/protocol/membership.test.ts regenerates this file's content and compares it exactly.
  */
 import { writeFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
+import { ed25519 } from '@noble/curves/ed25519.js'
 import { hkdf, sha256 } from '../../protocol/crypto.ts'
-import { toHex, utf8Bytes } from '../../protocol/encoding.ts'
+import { encodeStruct, fromHex, type StructSpec, toBase64Url, toHex, utf8Bytes } from '../../protocol/encoding.ts'
 import { createIdentity, type Identity } from '../../protocol/identity.ts'
-import { deriveEpochKeys, type Neighborhood, privateTopic } from '../../protocol/neighborhood.ts'
+import { deriveEpochKeys, HOOD_SALT_BYTES, type Neighborhood, neighborhoodOf, privateTopic } from '../../protocol/neighborhood.ts'
+import { addAdmin } from '../../protocol/admins.ts'
 import { sealTo } from '../../protocol/seal.ts'
 import { createInvite, encodeInvite } from '../../protocol/invite.ts'
-import { createRelayToken, encodeRelayToken } from '../../protocol/relay-token.ts'
-import { createJoin, createLeave } from '../../protocol/membership.ts'
-import { createRekey, rekeySlotCount } from '../../protocol/rekey.ts'
-import { createAttestation, sealReplyToAgency, sealRfa } from '../../protocol/agency.ts'
+import { createRelayToken, encodeRelayToken, RELAY_TOKEN_PREFIX } from '../../protocol/relay-token.ts'
+import { createAdmit, createJoin, createLeave } from '../../protocol/membership.ts'
+import { createRekey, rekeySlotCount, rekeyWins, relayBoxPublicKey, relayBoxSecret } from '../../protocol/rekey.ts'
+import { attestationId, createAttestation, createRevocation, sealReplyToAgency, sealRfa } from '../../protocol/agency.ts'
 import { createPost } from '../../protocol/post.ts'
 
 const OUT = new URL('./membership.json', import.meta.url)
@@ -39,15 +52,24 @@ export const NOW = 1_750_000_000_000
 export const PEOPLE = ['Ada', 'Ben', 'Cleo', 'Dev', 'Springfield PD'] as const
 export const HOOD_NAME = 'Maple Street Watch'
 export const HOOD_AREA = '9q8yyk'
+/** Two relay multiaddrs of 95 and 80 characters. */
 export const RELAYS = [
   '/dns4/relay1.maple.example/tcp/443/wss/p2p/12D3KooWHdPbSKzXNr4qLyaQ6a3wE6wM3xFjv1m8ErdMPfLUnXmV',
-  '/ip4/203.0.113.7/tcp/4001/p2p/12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK'
+  '/ip4/203.0.113.7/tcp/80/p2p/12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK'
 ]
+
+/** The relay token as it was before the founder root (v1): what old relays were given. */
+const RELAY_TOKEN_V1: StructSpec = { domain: 'pl/relay-token', version: 1, required: ['tp', 'e', 'k'], optional: ['a'], maxBytes: 160 }
 
 export interface Fixture {
   people: Record<typeof PEOPLE[number], Identity>
+  /** As founded: Ada, the founder, its one admin. */
+  founded: Neighborhood
+  /** After Ada made Cleo an admin (same id). */
   hood: Neighborhood
   epoch0: ReturnType<typeof deriveEpochKeys>
+  /** The relay's libp2p Ed25519 key pair. */
+  relay: { seed: Uint8Array, publicKey: Uint8Array, boxSecret: Uint8Array }
 }
 
 export async function fixture (): Promise<Fixture> {
@@ -55,31 +77,54 @@ export async function fixture (): Promise<Fixture> {
   for (const name of PEOPLE) {
     people[name] = await createIdentity(name, { seed: input(`${name}/seed`), boxSecret: input(`${name}/box`) })
   }
-  const hood: Neighborhood = { id: input('hood/id'), name: HOOD_NAME, area: HOOD_AREA, admins: [people.Ada.public.signKey] }
-  return { people, hood, epoch0: deriveEpochKeys(hood.id, 0, input('hood/epoch-0/secret')) }
+  const founded = neighborhoodOf({ name: HOOD_NAME, area: HOOD_AREA, founder: people.Ada.public.signKey, salt: input('hood/salt', HOOD_SALT_BYTES) })
+  const hood = await addAdmin(people.Ada, founded, people.Cleo.public.signKey)
+  const seed = input('relay/seed')
+  const relay = { seed, publicKey: ed25519.getPublicKey(seed), boxSecret: relayBoxSecret(seed) }
+  return { people, founded, hood, epoch0: deriveEpochKeys(hood.id, 0, input('hood/epoch-0/secret')), relay }
+}
+
+interface RekeyVector {
+  admin: string
+  remaining: string[]
+  removed: string[]
+  relays: string[]
+  secret: string
+  ephemeralSecret: string
+  drbgSeed: string
+  bytes: string
+  epoch: number
+  contentKey: string
+  tagKey: string
+  slots: number
+  /** SHA-256 of the bytes: the message id that orders concurrent rekeys (lower wins). */
+  id: string
 }
 
 export interface MembershipVectors {
   description: string
   identities: Array<{ name: string, seed: string, boxSecret: string, signKey: string, boxKey: string }>
-  hood: { id: string, name: string, area: string, admins: string[], topic: string, epoch: number, secret: string }
+  hood: { founder: string, salt: string, id: string, name: string, area: string, topic: string, epoch: number, secret: string }
+  adminChain: { admins: string[], certs: Array<{ admin: string, key: string, by: number, sig: string }> }
+  relay: { seed: string, publicKey: string, boxPublicKey: string, boxSecret: string }
   now: number
   sealedBox: Array<{ recipientBoxSecret: string, ephemeralSecret: string, context: string, plaintext: string, sealed: string }>
-  invite: Array<{ inviter: string, role: 'admin' | 'member', relays: string[], ttlMs: number, invite: string, length: number }>
+  invite: Array<{ inviter: string, role: 'admin' | 'member', admins: number, admission: string | null, relays: string[], ttlMs: number, invite: string, length: number }>
   relayToken: Array<{ includeArea: boolean, token: string }>
-  join: { member: string, via: string, bytes: string }
+  relayTokenV1: { token: string, error: 'BAD_VERSION' }
+  join: Array<{ member: string, via: string, admittedBy: string | null, bytes: string }>
+  admit: { admin: string, member: string, bytes: string }
   leave: { member: string, bytes: string }
-  rekey: {
-    admin: string, remaining: string[], removed: string[], secret: string, ephemeralSecret: string, drbgSeed: string,
-    bytes: string, epoch: number, contentKey: string, tagKey: string, slots: number
-  }
-  attestation: { admin: string, agency: string, area: string, ttlMs: number, bytes: string }
+  rekey: RekeyVector
+  concurrentRekey: RekeyVector & { winner: string }
+  attestation: { admin: string, agency: string, area: string, ttlMs: number, bytes: string, id: string }
+  revocation: { admin: string, attestation: string, bytes: string }
   rfa: { agency: string, area: string, location: string, text: string, ttlMs: number, bytes: string, id: string }
   agencyReply: Array<{ author: string | null, text: string, ttlMs: number, ephemeralSecret: string, sealed: string }>
 }
 
 export async function generateMembership (): Promise<MembershipVectors> {
-  const { people, hood, epoch0 } = await fixture()
+  const { people, founded, hood, epoch0, relay } = await fixture()
   const topic = privateTopic(hood.id)
 
   const sealedBox: MembershipVectors['sealedBox'] = []
@@ -93,40 +138,70 @@ export async function generateMembership (): Promise<MembershipVectors> {
     sealedBox.push({ recipientBoxSecret: toHex(recipient.boxSecret), ephemeralSecret: toHex(ephemeralSecret), context, plaintext: toHex(plaintext), sealed: toHex(sealed) })
   }
 
+  const adminChain = {
+    admins: hood.admins.map(toHex),
+    certs: hood.adminCerts.map(c => ({ admin: 'Cleo', key: toHex(c.key), by: c.by, sig: toHex(c.sig) }))
+  }
+
+  // Ada and Ben invite as founded (one admin); Cleo after she became an admin (the chain travels).
   const invite: MembershipVectors['invite'] = []
-  for (const [who, relays, ttlMs] of [['Ada', RELAYS, 7 * 86_400_000], ['Ben', [], 86_400_000]] as const) {
-    const inv = await createInvite(people[who], hood, epoch0, relays, NOW, ttlMs)
+  const invites = {} as Record<'Ada' | 'Ben' | 'Cleo', Awaited<ReturnType<typeof createInvite>>>
+  for (const [who, h, relays, ttlMs] of [['Ada', founded, RELAYS, 7 * 86_400_000], ['Ben', founded, [], 86_400_000], ['Cleo', hood, RELAYS.slice(0, 1), 86_400_000]] as const) {
+    const inv = await createInvite(people[who], h, epoch0, relays, NOW, ttlMs)
+    invites[who] = inv
     const s = encodeInvite(inv)
-    invite.push({ inviter: who, role: inv.inviterRole, relays: [...relays], ttlMs, invite: s, length: s.length })
+    invite.push({
+      inviter: who, role: inv.inviterRole, admins: h.admins.length, admission: inv.admission === undefined ? null : toHex(inv.admission.sig),
+      relays: [...relays], ttlMs, invite: s, length: s.length
+    })
   }
 
   const relayToken = [false, true].map(includeArea => ({ includeArea, token: encodeRelayToken(createRelayToken(hood, epoch0, { includeArea })) }))
+  const relayTokenV1 = {
+    token: RELAY_TOKEN_PREFIX + toBase64Url(encodeStruct(RELAY_TOKEN_V1, { tp: topic, e: 0, k: epoch0.tagKey })),
+    error: 'BAD_VERSION' as const
+  }
 
-  const join = { member: 'Cleo', via: 'Ada', bytes: toHex(await createJoin(people.Cleo, topic, NOW, { via: people.Ada.public.signKey })) }
+  const join: MembershipVectors['join'] = [
+    { member: 'Cleo', via: 'Ada', admittedBy: 'Ada', bytes: toHex(await createJoin(people.Cleo, topic, NOW, { via: people.Ada.public.signKey, admission: invites.Ada.admission! })) },
+    { member: 'Dev', via: 'Ben', admittedBy: null, bytes: toHex(await createJoin(people.Dev, topic, NOW, { via: people.Ben.public.signKey })) }
+  ]
+  const admit = { admin: 'Ada', member: 'Dev', bytes: toHex(await createAdmit(people.Ada, people.Dev.public, topic, NOW)) }
   const leave = { member: 'Dev', bytes: toHex(await createLeave(people.Dev, topic, NOW)) }
 
   const remaining = ['Ada', 'Ben', 'Cleo'] as const
-  const secret = input('rekey/secret')
-  const ephemeralSecret = input('rekey/eph')
-  const drbgSeed = input('rekey/drbg')
-  const rk = await createRekey(people.Ada, hood, epoch0, remaining.map(n => people[n].public), NOW, { secret, ephemeralSecret, random: drbg(drbgSeed) })
-  const rekey = {
-    admin: 'Ada',
-    remaining: [...remaining],
-    removed: ['Dev'],
-    secret: toHex(secret),
-    ephemeralSecret: toHex(ephemeralSecret),
-    drbgSeed: toHex(drbgSeed),
-    bytes: toHex(rk.bytes),
-    epoch: rk.newKeys.epoch,
-    contentKey: toHex(rk.newKeys.contentKey),
-    tagKey: toHex(rk.newKeys.tagKey),
-    slots: rekeySlotCount(rk.bytes)
+  const makeRekey = async (admin: 'Ada' | 'Cleo', label: string): Promise<RekeyVector> => {
+    const secret = input(`${label}/secret`)
+    const ephemeralSecret = input(`${label}/eph`)
+    const drbgSeed = input(`${label}/drbg`)
+    const rk = await createRekey(people[admin], hood, epoch0, remaining.map(n => people[n].public), NOW, {
+      relays: [relay.publicKey], removed: [people.Dev.public.signKey], secret, ephemeralSecret, random: drbg(drbgSeed)
+    })
+    return {
+      admin,
+      remaining: [...remaining],
+      removed: ['Dev'],
+      relays: [toHex(relay.publicKey)],
+      secret: toHex(secret),
+      ephemeralSecret: toHex(ephemeralSecret),
+      drbgSeed: toHex(drbgSeed),
+      bytes: toHex(rk.bytes),
+      epoch: rk.newKeys.epoch,
+      contentKey: toHex(rk.newKeys.contentKey),
+      tagKey: toHex(rk.newKeys.tagKey),
+      slots: rekeySlotCount(rk.bytes),
+      id: toHex(sha256(rk.bytes))
+    }
   }
+  const rekey = await makeRekey('Cleo', 'rekey')
+  const concurrent = await makeRekey('Ada', 'rekey-concurrent')
+  const cleoWins = rekeyWins(fromHex(rekey.bytes), fromHex(concurrent.bytes))
+  const concurrentRekey = { ...concurrent, winner: cleoWins ? 'Cleo' : 'Ada' }
 
   const attTtl = 180 * 86_400_000
   const attBytes = await createAttestation(people.Ada, people['Springfield PD'].public, '9q8yy', NOW, { ttlMs: attTtl, hood })
-  const attestation = { admin: 'Ada', agency: 'Springfield PD', area: '9q8yy', ttlMs: attTtl, bytes: toHex(attBytes) }
+  const attestation = { admin: 'Ada', agency: 'Springfield PD', area: '9q8yy', ttlMs: attTtl, bytes: toHex(attBytes), id: toHex(attestationId(attBytes)) }
+  const revocation = { admin: 'Cleo', attestation: toHex(attestationId(attBytes)), bytes: toHex(await createRevocation(people.Cleo, hood, topic, attBytes, NOW)) }
 
   const rfaText = 'Looking for doorbell footage of Elm St between 21:00 and 22:00 on June 14.'
   const rfaTtl = 3 * 86_400_000
@@ -143,8 +218,9 @@ export async function generateMembership (): Promise<MembershipVectors> {
   }
 
   return {
-    description: 'Porchlight membership vectors; inputs are SHA-256("porchlight/vectors/membership/" || label), ' +
-      'rekey padding/shuffle randomness from drbg(drbgSeed) (see generate-membership.ts), bytes in hex. Written by test/vectors/generate-membership.ts.',
+    description: 'Porchlight membership vectors (invite v2, relay token v2, join v2, admit, rekey v2, revocation); inputs are ' +
+      'SHA-256("porchlight/vectors/membership/" || label), rekey padding/shuffle randomness from drbg(drbgSeed) (see generate-membership.ts), ' +
+      'bytes in hex. Written by test/vectors/generate-membership.ts.',
     identities: PEOPLE.map(name => ({
       name,
       seed: toHex(people[name].seed),
@@ -152,15 +228,21 @@ export async function generateMembership (): Promise<MembershipVectors> {
       signKey: toHex(people[name].public.signKey),
       boxKey: toHex(people[name].public.boxKey)
     })),
-    hood: { id: toHex(hood.id), name: hood.name, area: hood.area, admins: hood.admins.map(toHex), topic, epoch: 0, secret: toHex(epoch0.secret) },
+    hood: { founder: toHex(hood.founder), salt: toHex(hood.salt), id: toHex(hood.id), name: hood.name, area: hood.area, topic, epoch: 0, secret: toHex(epoch0.secret) },
+    adminChain,
+    relay: { seed: toHex(relay.seed), publicKey: toHex(relay.publicKey), boxPublicKey: toHex(relayBoxPublicKey(relay.publicKey)), boxSecret: toHex(relay.boxSecret) },
     now: NOW,
     sealedBox,
     invite,
     relayToken,
+    relayTokenV1,
     join,
+    admit,
     leave,
     rekey,
+    concurrentRekey,
     attestation,
+    revocation,
     rfa,
     agencyReply
   }
