@@ -304,7 +304,7 @@ export const COMMANDS: Record<string, Command> = {
       try {
         await peer.start()
         announced = (await peer.announceJoin(toHex(state.hood.id), {
-          via: inv.inviter.signKey, ...(inv.admission !== undefined ? { admission: inv.admission } : {})
+          via: inv.inviter.signKey, ...(inv.admission !== undefined ? { admission: inv.admission, inviteKey: inv.inviteKey! } : {})
         })).ok
         if (!announced) {
           // Perhaps the invite's epoch is closed: catch up to find out (and say so plainly).

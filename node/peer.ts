@@ -519,7 +519,7 @@ export class ResidentPeer {
   }
 
   /** Announces this member in a neighborhood (after `hood join`), through a relay; with the admission of an admin's invite. */
-  async announceJoin (hoodRef?: string, opts: { admission?: Admission, via?: Uint8Array } = {}): Promise<Result> {
+  async announceJoin (hoodRef?: string, opts: { admission?: Admission, inviteKey?: Uint8Array, via?: Uint8Array } = {}): Promise<Result> {
     const me = this.requireMe()
     const state = await this.home.resolveHood(hoodRef)
     this.checkStillMember(state)

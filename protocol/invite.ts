@@ -7,7 +7,8 @@
  *            ac: [admin certificate] (0..15, admins.ts) },
  *      e:  epoch, s: epoch secret (32), r: [relay multiaddr] (0..8, each 1..256 ASCII bytes),
  *      i:  inviter's public identity ('pl/id' bytes, binding signature included),
- *      x:  expiry (ms), adm?: admission (64, only from an admin), sig: 64 })
+ *      x:  expiry (ms), adm?: admission (64, only from an admin), ik?: invite key (32, with adm),
+ *      sig: 64 })
  *
  * The neighborhood id is not sent: it is hoodId(f, s), so the invite cannot name a
  * neighborhood whose founder it does not also name, and the admin list is the chain of
@@ -16,8 +17,11 @@
  *
  * `sig` is the inviter's Ed25519 signature over the same fields without `sig` (domain
  * 'pl/invite-body'). `adm` is an admin's admission: the inviter's signature over
- * 'pl/admission' v1 { h: hood id, e: epoch, x: expiry, by: inviter sign key }. A newcomer
- * quotes it in the join announcement (membership.ts), and only a join with a valid admission
+ * 'pl/admission' v2 { h: hood id, e: epoch, x: expiry, by: inviter sign key, k: invite public
+ * key }, where `ik` is a fresh Ed25519 seed whose public key is k. A newcomer quotes the
+ * admission in the join announcement and signs their own identity with `ik` (membership.ts):
+ * so only a holder of the invite can use it, and an admission copied out of someone else's
+ * join admits nobody. Only a join with a valid admission
  * for the current epoch (or an admin's later approval) puts the newcomer on the list that the
  * next rekey is sealed to. An invite from a member carries no admission: it lets the
  * newcomer read the current epoch (the member could forward posts anyway) until an admin
@@ -36,6 +40,7 @@ import { fail, isPorchlightError } from './errors.ts'
 import { decodeStruct, encodeStruct, equalBytes, fromBase64Url, toBase64Url, type Fields, type StructSpec } from './encoding.ts'
 import { encodeAdminCerts, readAdminCerts, verifyAdmins } from './admins.ts'
 import { checkGeohash, MAX_AREA_PRECISION } from './geohash.ts'
+import { getCrypto, randomBytes } from './crypto.ts'
 import {
   checkName, decodePublicIdentity, encodePublicIdentity, type Identity, MAX_PUBLIC_ID_BYTES, type PublicIdentity, signStruct, verifyStruct
 } from './identity.ts'
@@ -57,16 +62,18 @@ export const MAX_INVITE_BYTES = 5120
 export const MAX_INVITE_CHARS = INVITE_PREFIX.length + Math.ceil(MAX_INVITE_BYTES * 4 / 3)
 
 const FIELDS = ['h', 'e', 's', 'r', 'i', 'x']
-const INVITE: StructSpec = { domain: 'pl/invite', version: 2, required: [...FIELDS, 'sig'], optional: ['adm'], maxBytes: MAX_INVITE_BYTES }
-const INVITE_BODY: StructSpec = { domain: 'pl/invite-body', version: 2, required: FIELDS, optional: ['adm'], maxBytes: MAX_INVITE_BYTES }
-const ADMISSION: StructSpec = { domain: 'pl/admission', version: 1, required: ['h', 'e', 'x', 'by'], maxBytes: 160 }
+const INVITE: StructSpec = { domain: 'pl/invite', version: 2, required: [...FIELDS, 'sig'], optional: ['adm', 'ik'], maxBytes: MAX_INVITE_BYTES }
+const INVITE_BODY: StructSpec = { domain: 'pl/invite-body', version: 2, required: FIELDS, optional: ['adm', 'ik'], maxBytes: MAX_INVITE_BYTES }
+const ADMISSION: StructSpec = { domain: 'pl/admission', version: 2, required: ['h', 'e', 'x', 'by', 'k'], maxBytes: 192 }
 
-/** An admin's word that whoever holds this invite may join in `epoch` until `expires`. */
+/** An admin's word that whoever holds this invite (its invite key) may join in `epoch` until `expires`. */
 export interface Admission {
   /** The admitting admin's sign key (32). */
   readonly by: Uint8Array
   readonly epoch: number
   readonly expires: number
+  /** The invite's one-time Ed25519 public key (32): a join proves it holds the seed. */
+  readonly key: Uint8Array
   readonly sig: Uint8Array
 }
 
@@ -85,6 +92,8 @@ export interface Invite {
   readonly expires: number
   /** Present exactly when the inviter is an admin. */
   readonly admission?: Admission
+  /** The invite key's Ed25519 seed (32), with `admission`: a bearer secret, like the epoch secret. */
+  readonly inviteKey?: Uint8Array
   readonly sig: Uint8Array
 }
 
@@ -106,18 +115,25 @@ function bodyFields (inv: Omit<Invite, 'sig'>): Record<string, unknown> {
     r: [...inv.relays],
     i: encodePublicIdentity(inv.inviter),
     x: inv.expires,
-    adm: inv.admission?.sig
+    adm: inv.admission?.sig,
+    ik: inv.inviteKey
   }
 }
 
 const admissionFields = (hoodIdBytes: Uint8Array, a: Omit<Admission, 'sig'>): Record<string, unknown> =>
-  ({ h: hoodIdBytes, e: a.epoch, x: a.expires, by: a.by })
+  ({ h: hoodIdBytes, e: a.epoch, x: a.expires, by: a.by, k: a.key })
 
-/** An admission signed by `admin` (NOT_ADMIN unless it is one of hood's admins). */
-export async function createAdmission (admin: Identity, hood: Neighborhood, epoch: number, expires: number): Promise<Admission> {
+/**
+ * An admission signed by `admin` (NOT_ADMIN unless it is one of hood's admins) for a fresh
+ * invite key; `inviteKey` (the seed) goes into the invite, and only its holders can use it.
+ */
+export async function createAdmission (
+  admin: Identity, hood: Neighborhood, epoch: number, expires: number, inviteKey = randomBytes(32)
+): Promise<{ admission: Admission, inviteKey: Uint8Array }> {
   if (!isAdmin(hood, admin.public.signKey)) fail('NOT_ADMIN', 'only an admin can admit a newcomer')
-  const a = { by: admin.public.signKey, epoch, expires }
-  return { ...a, sig: await signStruct(admin.seed, ADMISSION, admissionFields(hood.id, a)) }
+  if (inviteKey.length !== 32) fail('BAD_ARGUMENT', 'invite key must be a 32-byte seed')
+  const a = { by: admin.public.signKey, epoch, expires, key: await (await getCrypto()).ed25519PublicKey(inviteKey) }
+  return { admission: { ...a, sig: await signStruct(admin.seed, ADMISSION, admissionFields(hood.id, a)) }, inviteKey }
 }
 
 /** NOT_ADMIN unless signed by one of hood's (verified) admins; BAD_SIGNATURE if it does not verify. */
@@ -153,7 +169,7 @@ export async function createInvite (
     inviter: inviter.public,
     inviterRole: admin ? 'admin' : 'member',
     expires,
-    ...(admin ? { admission: await createAdmission(inviter, hood, keys.epoch, expires) } : {})
+    ...(admin ? await createAdmission(inviter, hood, keys.epoch, expires) : {})
   }
   const sig = await signStruct(inviter.seed, INVITE_BODY, bodyFields(body))
   return { ...body, sig }
@@ -214,7 +230,11 @@ export async function parseInvite (str: string, now: number): Promise<Invite> {
   const epoch = f.uint('e', MAX_EPOCH)
   const expires = f.uint('x')
   const admSig = f.optBytes('adm', { len: 64 })
-  const admission = admSig === undefined ? undefined : { by: inviter.signKey, epoch, expires, sig: admSig }
+  const inviteKey = f.optBytes('ik', { len: 32 })
+  if ((admSig === undefined) !== (inviteKey === undefined)) fail('BAD_INVITE', 'an admission and its invite key come together')
+  const admission = admSig === undefined || inviteKey === undefined
+    ? undefined
+    : { by: inviter.signKey, epoch, expires, key: await (await getCrypto()).ed25519PublicKey(inviteKey), sig: admSig }
   const inv: Invite = {
     hood,
     epoch,
@@ -223,7 +243,7 @@ export async function parseInvite (str: string, now: number): Promise<Invite> {
     inviter,
     inviterRole: admission !== undefined ? 'admin' : 'member',
     expires,
-    ...(admission !== undefined ? { admission } : {}),
+    ...(admission !== undefined ? { admission, inviteKey } : {}),
     sig: f.bytes('sig', { len: 64 })
   }
   await verifyStruct(inviter.signKey, INVITE_BODY, bodyFields(inv), inv.sig, 'invite')

@@ -3,8 +3,11 @@
  * neighborhood's private envelope (envelope.ts), so only members ever see who joined or left.
  *
  *   'pl/join'  v2 { m: member's public identity ('pl/id' bytes, <= 512), at: ms, via?: inviter sign key (32),
- *                   adm?: { by: admin sign key (32), e: epoch, x: expiry, sig: 64 } (the admission of
- *                   an admin's invite, invite.ts), sig: 64 }
+ *                   adm?: { by: admin sign key (32), e: epoch, x: expiry, k: invite key (32), sig: 64,
+ *                           use: 64 } (the admission of an admin's invite, invite.ts; `use` is the
+ *                           invite key's signature over 'pl/admission-use' { m: member sign key,
+ *                           tp, at }: only a holder of the invite can quote it, for themselves),
+ *                   sig: 64 }
  *   'pl/admit' v1 { m: member's public identity, at: ms, by: admin sign key (32), sig: 64 }
  *                   an admin approves a member who joined from a member's invite
  *   'pl/leave' v1 { m: member's sign key (32), at: ms, sig: 64 }
@@ -74,14 +77,26 @@ function checkTopic (topic: string): void {
   checkPrivateTopic(topic, 'BAD_ARGUMENT', 'membership announcements belong to a private topic')
 }
 
-const admissionField = (a: Admission | undefined): { [key: string]: CborValue } | undefined =>
-  a === undefined ? undefined : { by: a.by, e: a.epoch, x: a.expires, sig: a.sig }
+const ADMISSION_USE: StructSpec = { domain: 'pl/admission-use', version: 1, required: ['m', 'tp', 'at'], maxBytes: 160 }
 
-export async function createJoin (member: Identity, topic: string, now: number, opts: { via?: Uint8Array, admission?: Admission } = {}): Promise<Uint8Array> {
+const admissionField = (a: Admission | undefined, use: Uint8Array | undefined): { [key: string]: CborValue } | undefined =>
+  a === undefined || use === undefined ? undefined : { by: a.by, e: a.epoch, x: a.expires, k: a.key, sig: a.sig, use }
+
+/**
+ * A join announcement; with an admin's `admission`, `inviteKey` (the invite's seed) must come
+ * too: it signs this member's use of the admission.
+ */
+export async function createJoin (
+  member: Identity, topic: string, now: number, opts: { via?: Uint8Array, admission?: Admission, inviteKey?: Uint8Array } = {}
+): Promise<Uint8Array> {
   checkTopic(topic)
   checkTimeArg(now, 'now')
   if (opts.via !== undefined && opts.via.length !== 32) fail('BAD_ARGUMENT', 'via must be a 32-byte signing key')
-  const fields = { m: encodePublicIdentity(member.public), at: now, via: opts.via, adm: admissionField(opts.admission) }
+  if ((opts.admission === undefined) !== (opts.inviteKey === undefined)) fail('BAD_ARGUMENT', 'an admission needs its invite key')
+  const use = opts.admission === undefined
+    ? undefined
+    : await signStruct(opts.inviteKey!, ADMISSION_USE, { m: member.public.signKey, tp: topic, at: now })
+  const fields = { m: encodePublicIdentity(member.public), at: now, via: opts.via, adm: admissionField(opts.admission, use) }
   const sig = await signStruct(member.seed, JOIN_BODY, { ...fields, tp: topic })
   return encodeStruct(JOIN, { ...fields, sig })
 }
@@ -94,13 +109,17 @@ export async function openJoin (bytes: Uint8Array, topic: string, now: number): 
   const at = f.uint('at')
   const via = f.optBytes('via', { len: 32 })
   let admission: Admission | undefined
+  let use: Uint8Array | undefined
   if (f.has('adm')) {
-    const a = f.record('adm', ['by', 'e', 'x', 'sig'])
-    admission = { by: a.bytes('by', { len: 32 }), epoch: a.uint('e', MAX_EPOCH), expires: a.uint('x'), sig: a.bytes('sig', { len: 64 }) }
+    const a = f.record('adm', ['by', 'e', 'x', 'k', 'sig', 'use'])
+    admission = { by: a.bytes('by', { len: 32 }), epoch: a.uint('e', MAX_EPOCH), expires: a.uint('x'), key: a.bytes('k', { len: 32 }), sig: a.bytes('sig', { len: 64 }) }
+    use = a.bytes('use', { len: 64 })
   }
   const sig = f.bytes('sig', { len: 64 })
   const member = await decodePublicIdentity(m)
-  await verifyStruct(member.signKey, JOIN_BODY, { m, tp: topic, at, via, adm: admissionField(admission) }, sig, 'join')
+  await verifyStruct(member.signKey, JOIN_BODY, { m, tp: topic, at, via, adm: admissionField(admission, use) }, sig, 'join')
+  // The invite's key vouches that this member holds the invite: a copied admission fails here.
+  if (admission !== undefined) await verifyStruct(admission.key, ADMISSION_USE, { m: member.signKey, tp: topic, at }, use!, 'admission use')
   checkNotFuture(at, now, 'announcement')
   return { member, at, ...(via !== undefined ? { via } : {}), ...(admission !== undefined ? { admission } : {}) }
 }

@@ -127,7 +127,7 @@ describe('removal that lasts', () => {
     expect(await pushMessage(benPeer.node(), relayAddr, topic, guessed)).toMatchObject({ ok: false, code: 'BAD_TAG' })
     // An old-epoch join (his invite's admission): refused too.
     const invite = await parseInvite(hood.invite, Date.now())
-    const rejoin = sealEnvelope(epoch0, topic, await createJoin(ben, topic, Date.now(), { admission: invite.admission! }), { ts: Date.now(), exp: Date.now() + 3600_000 })
+    const rejoin = sealEnvelope(epoch0, topic, await createJoin(ben, topic, Date.now(), { admission: invite.admission!, inviteKey: invite.inviteKey! }), { ts: Date.now(), exp: Date.now() + 3600_000 })
     expect(await pushMessage(benPeer.node(), relayAddr, topic, rejoin)).toMatchObject({ ok: false, code: 'STALE_EPOCH' })
     for (const b of [backdated, current, guessed, rejoin]) expect(relay.store.has(sha256(b))).toBe(false)
     expect(rejected(relay, 'STALE_EPOCH')).toBeGreaterThanOrEqual(3)
