@@ -10,6 +10,7 @@ import { POST_KINDS, DEFAULT_TTL_MS, MAX_TTL_MS } from '../protocol/post.ts'
 import { checkGeohash, MAX_AREA_PRECISION, MAX_POST_PRECISION } from '../protocol/geohash.ts'
 import { attestationId, sealRfa } from '../protocol/agency.ts'
 import { parseAttestationString } from './output.ts'
+import { createIdentity } from '../protocol/identity.ts'
 import { areaTopic } from '../protocol/neighborhood.ts'
 import { Relay, RELAY_DEFAULTS } from './relay.ts'
 import { ResidentPeer, type FeedPost } from './peer.ts'
@@ -295,6 +296,33 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       } finally {
         await peer.stop()
       }
+    }
+  },
+
+  'id rename': {
+    summary: 'Change your display name and tell your neighborhoods',
+    usage: 'NAME',
+    help: 'Keeps your keys (and so your fingerprint); members see the new name with the former one beside it for ' +
+      '30 days, so a rename cannot quietly pass for someone else.',
+    args: { min: 1, max: 1 },
+    options: { relay: RELAY_OPTION },
+    async run (ctx) {
+      const home = await ctx.home()
+      const old = await home.requireIdentity()
+      const renamed = await createIdentity(ctx.args[0]!, { seed: old.seed, boxSecret: old.boxSecret })
+      await home.saveIdentity(renamed, { force: true })
+      const peer = await openPeer(ctx)
+      const told: string[] = []
+      try {
+        for (const h of await home.hoods()) {
+          if (h.ended !== undefined) continue
+          if ((await peer.announceJoin(toHex(h.hood.id))).ok) told.push(h.hood.name)
+        }
+      } finally {
+        await peer.stop()
+      }
+      ctx.out.result({ name: renamed.public.name, formerName: old.public.name, told },
+        `Renamed ${old.public.name} to ${renamed.public.name}${told.length > 0 ? `; told ${told.join(', ')}` : ''}.`)
     }
   },
 

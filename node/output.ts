@@ -22,6 +22,7 @@
  *
  *   id create, id show, agency create    Identity
  *   id export-public                    { public: "plid:…" }
+ *   id rename                           { name, formerName, told: hood name[] (neighborhoods told) }
  *   hood create                         { hood: Hood, invite: "porchlight:…", expires: ms }
  *   hood invite                         { hood: hex64, epoch: int, invite: "porchlight:…", expires: ms }
  *   hood join                           { hood: Hood, inviter: Member, announced: bool (a relay took the join announcement),

@@ -382,5 +382,14 @@ describe('agencies and names that cannot pass for someone else', () => {
     for (const p of posts) expect(human).toContain(`[${p.authorFingerprint}]`)
     const members = (await cli(benHome, ['--json', 'hood', 'members'])).json.members as Array<{ name: string, lookAlike: boolean }>
     expect(members.map(m => [m.name, m.lookAlike]).sort()).toEqual([['Ana', true], ['Ben', false], ['Аna', true]])
+
+    // A rename keeps the key, and members see the former name beside the new one.
+    expect((await cli(fakeHome, ['--json', 'id', 'rename', 'Ana Admin'])).json).toMatchObject({ name: 'Ana Admin', formerName: 'Аna', told: ['Maple Street'] })
+    await cli(fakeHome, ['post', '--kind', 'info', '--text', 'renamed and posting'])
+    const renamed = ((await cli(benHome, ['--json', 'feed'])).json.posts as FeedPost[]).find(p => p.text === 'renamed and posting')
+    expect(renamed).toMatchObject({ authorName: 'Ana Admin', authorFormerName: 'Аna' })
+    const listed = (await cli(benHome, ['--json', 'hood', 'members'])).json.members as Array<{ name: string, formerName?: string }>
+    expect(listed.find(m => m.name === 'Ana Admin')).toMatchObject({ formerName: 'Аna' })
+    expect((await cli(benHome, ['hood', 'members'])).out).toContain('Ana Admin  (formerly Аna)')
   })
 })
