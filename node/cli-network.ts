@@ -42,6 +42,21 @@ async function openPeer (ctx: Context): Promise<ResidentPeer> {
   return peer
 }
 
+/** Runs `fn` with a started peer, and stops the peer whatever happens. */
+async function withPeer<T> (ctx: Context, fn: (peer: ResidentPeer) => Promise<T>): Promise<T> {
+  const peer = await openPeer(ctx)
+  try {
+    return await fn(peer)
+  } finally {
+    await peer.stop()
+  }
+}
+
+/** Says on stderr that `what` waits in the outbox when no relay took it. */
+function noteUnsent (ctx: Context, what: string, result: { ok: boolean, message?: string }): void {
+  if (!result.ok) ctx.out.note(`${what} is saved but no relay has it yet (${result.message ?? 'unreachable'}); it stays in the outbox.`)
+}
+
 /** Resolves on SIGINT/SIGTERM (long-running commands). */
 function untilSignal (): Promise<string> {
   return new Promise(resolve => {
@@ -311,16 +326,13 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       const old = await home.requireIdentity()
       const renamed = await createIdentity(ctx.args[0]!, { seed: old.seed, boxSecret: old.boxSecret })
       await home.saveIdentity(renamed, { force: true })
-      const peer = await openPeer(ctx)
       const told: string[] = []
-      try {
+      await withPeer(ctx, async peer => {
         for (const h of await home.hoods()) {
           if (h.ended !== undefined) continue
           if ((await peer.announceJoin(toHex(h.hood.id))).ok) told.push(h.hood.name)
         }
-      } finally {
-        await peer.stop()
-      }
+      })
       ctx.out.result({ name: renamed.public.name, formerName: old.public.name, told },
         `Renamed ${old.public.name} to ${renamed.public.name}${told.length > 0 ? `; told ${told.join(', ')}` : ''}.`)
     }
@@ -334,16 +346,13 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
     args: { min: 1, max: 1 },
     options: { hood: HOOD_OPTION, relay: RELAY_OPTION },
     async run (ctx) {
-      const peer = await openPeer(ctx)
-      try {
+      await withPeer(ctx, async peer => {
         await peer.sync()
         const r = await peer.approveMember(ctx.args[0]!, ctx.string('hood'))
-        if (!r.result.ok) ctx.out.note(`The approval is saved but no relay has it yet (${r.result.message ?? 'unreachable'}); it stays in the outbox.`)
+        noteUnsent(ctx, 'The approval', r.result)
         ctx.out.result({ hood: toHex((await peer.home.resolveHood(ctx.string('hood'))).hood.id), member: { name: r.member.name, signKey: toHex(r.member.signKey), admitted: true }, sent: r.result.ok },
           `Approved ${r.member.name}: the next epoch includes them.`)
-      } finally {
-        await peer.stop()
-      }
+      })
     }
   },
 
@@ -353,18 +362,15 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
     args: { min: 1, max: 1 },
     options: { hood: HOOD_OPTION, relay: RELAY_OPTION },
     async run (ctx) {
-      const peer = await openPeer(ctx)
-      try {
+      await withPeer(ctx, async peer => {
         await peer.sync()
         const r = await peer.addAdmin(ctx.args[0]!, ctx.string('hood'))
         const state = await peer.home.resolveHood(ctx.string('hood'))
         const admin = state.hood.admins[state.hood.admins.length - 1]!
-        if (!r.result.ok) ctx.out.note(`The new epoch is saved but no relay has it yet (${r.result.message ?? 'unreachable'}); it stays in the outbox.`)
+        noteUnsent(ctx, 'The new epoch', r.result)
         ctx.out.result({ hood: toHex(state.hood.id), admin: toHex(admin), epoch: r.epoch, sent: r.result.ok },
           `Now ${state.hood.admins.length} admins; epoch ${r.epoch} carries the change.`)
-      } finally {
-        await peer.stop()
-      }
+      })
     }
   },
 
@@ -375,15 +381,12 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       '`porchlight hood remove`), your old keys would still open new posts: the admins see you among the departures.',
     options: { hood: HOOD_OPTION, relay: RELAY_OPTION },
     async run (ctx) {
-      const peer = await openPeer(ctx)
-      try {
+      await withPeer(ctx, async peer => {
         const state = await peer.home.resolveHood(ctx.string('hood'))
         const r = await peer.leave(ctx.string('hood'))
-        ctx.out.result({ hood: toHex(state.hood.id), sent: r.ok },
-          `Left ${state.hood.name}.${r.ok ? ' An admin will close your keys with the next epoch.' : ' (No relay reachable: the notice waits in the outbox.)'}`)
-      } finally {
-        await peer.stop()
-      }
+        noteUnsent(ctx, 'The notice', r)
+        ctx.out.result({ hood: toHex(state.hood.id), sent: r.ok }, `Left ${state.hood.name}. An admin closes your keys with the next epoch.`)
+      })
     }
   },
 
@@ -396,15 +399,12 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
     options: { hood: HOOD_OPTION, relay: RELAY_OPTION },
     async run (ctx) {
       const bytes = parseAttestationString(ctx.args[0]!)
-      const peer = await openPeer(ctx)
-      try {
+      await withPeer(ctx, async peer => {
         const state = await peer.home.resolveHood(ctx.string('hood'))
         const r = await peer.revokeAttestation(bytes, ctx.string('hood'))
-        ctx.out.result({ hood: toHex(state.hood.id), attestation: toHex(attestationId(bytes)), sent: r.ok },
-          `Revoked.${r.ok ? '' : ' (No relay reachable: it waits in the outbox.)'}`)
-      } finally {
-        await peer.stop()
-      }
+        noteUnsent(ctx, 'The revocation', r)
+        ctx.out.result({ hood: toHex(state.hood.id), attestation: toHex(attestationId(bytes)), sent: r.ok }, 'Revoked.')
+      })
     }
   },
 
@@ -417,14 +417,11 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
     args: { min: 1, max: 1 },
     options: { hood: HOOD_OPTION, relay: RELAY_OPTION },
     async run (ctx) {
-      const peer = await openPeer(ctx)
-      try {
+      await withPeer(ctx, async peer => {
         const r = await peer.removeMember(ctx.args[0]!, ctx.string('hood'))
-        if (!r.result.ok) ctx.out.note(`The rekey is saved but no relay has it yet (${r.result.message ?? 'unreachable'}); it stays in the outbox.`)
+        noteUnsent(ctx, 'The rekey', r.result)
         ctx.out.result({ epoch: r.epoch, remaining: r.remaining, sent: r.result.ok }, `Removed. Epoch ${r.epoch} now, ${r.remaining} member(s) remain.`)
-      } finally {
-        await peer.stop()
-      }
+      })
     }
   },
 
