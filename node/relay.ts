@@ -12,7 +12,7 @@ import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { Server } from 'node:http'
 import { isPorchlightError, PorchlightError } from '../protocol/errors.ts'
 import { equalBytes, toHex, fromHex } from '../protocol/encoding.ts'
-import { sha256 } from '../protocol/crypto.ts'
+import { randomBytes, sha256 } from '../protocol/crypto.ts'
 import { parseRelayToken, type RelayToken } from '../protocol/relay-token.ts'
 import { relayBoxSecret } from '../protocol/rekey.ts'
 import { checkGeohash, MAX_AREA_PRECISION } from '../protocol/geohash.ts'
@@ -400,9 +400,18 @@ export class Relay {
     }
     for (const a of this.served.areas) state.areas.push(a.slice(a.lastIndexOf('/') + 1))
     const path = this.statePath()
-    await writeFile(`${path}.tmp`, JSON.stringify(state, null, 1), { mode: 0o600 })
-    await rename(`${path}.tmp`, path)
+    // Saves are chained: two rekeys learned at once must not race on the file.
+    const write = async (): Promise<void> => {
+      const tmp = `${path}.tmp-${process.pid}-${toHex(randomBytes(6))}`
+      await writeFile(tmp, JSON.stringify(state, null, 1), { mode: 0o600, flag: 'wx' })
+      await rename(tmp, path)
+    }
+    const next = this.saving.then(write, write)
+    this.saving = next.catch(() => undefined)
+    await next
   }
+
+  private saving: Promise<void> = Promise.resolve()
 
   async stop (): Promise<void> {
     if (this.stopping) return
