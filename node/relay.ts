@@ -28,6 +28,9 @@ import { startHttp } from './http.ts'
 import { PinService, type PinInit } from './pin.ts'
 
 /** Refusals that are not the forwarder's fault: gossip IGNOREs them (no score penalty), as residents do. */
+/** Messages of a sync session kept to retry once its rekeys are in (a bound against a hostile peer). */
+const MAX_RETRIED_AFTER_SYNC = 1024
+
 const NOT_FORWARDERS_FAULT = new Set(['REFUSED', 'RATE_LIMITED', 'OVER_QUOTA', 'IO', 'UNKNOWN_EPOCH', 'STALE_EPOCH'])
 
 export const RELAY_DEFAULTS = {
@@ -78,7 +81,8 @@ export interface RelayInit {
 /** served.json: version 2 (v1 held bare tag keys, with no admin root to check rekeys against). */
 interface SavedState {
   version: 2
-  hoods: Array<{ topic: string, founder: string, salt: string, epochs: Array<{ epoch: number, tagKey: string, learnedAt: number }> }>
+  /** tagKey null: an epoch known from a rekey that sealed no tag key to this relay. */
+  hoods: Array<{ topic: string, founder: string, salt: string, epochs: Array<{ epoch: number, tagKey: string | null, learnedAt: number }> }>
   areas: string[]
 }
 const SAVED_STATE_VERSION = 2
@@ -158,7 +162,7 @@ export class Relay {
     const saved = await this.loadState(dataDir)
     for (const h of saved.hoods) {
       this.served.addHood(h.topic, fromHex(h.founder), fromHex(h.salt))
-      for (const e of h.epochs) this.served.addPrivate(h.topic, e.epoch, fromHex(e.tagKey), e.learnedAt)
+      for (const e of h.epochs) this.served.addPrivate(h.topic, e.epoch, e.tagKey === null ? undefined : fromHex(e.tagKey), e.learnedAt)
     }
     for (const a of saved.areas) this.served.addArea(a)
     for (const token of this.init.tokens ?? []) this.addToken(parseRelayToken(token))
@@ -276,11 +280,13 @@ export class Relay {
         boxSecret: this.boxSecret, epochGraceMs: this.init.epochGraceMs ?? EPOCH_GRACE_MS
       })
       if (v.rekey !== undefined) {
-        if (v.rekey.tagKey === undefined) {
-          this.log(`a rekey to epoch ${v.rekey.epoch} of a served neighborhood has no tag key for this relay: ask a member for a new token`)
-        } else if (this.served.addPrivate(v.rekey.topic, v.rekey.epoch, v.rekey.tagKey, this.now())) {
+        // Without a tag key for us the new epoch still closes the one before (a removed member
+        // must not find a relay that keeps taking the old epoch).
+        if (this.served.addPrivate(v.rekey.topic, v.rekey.epoch, v.rekey.tagKey, this.now())) {
           await this.saveState()
-          this.log(`learned epoch ${v.rekey.epoch} of a served neighborhood from an admin's rekey`)
+          this.log(v.rekey.tagKey === undefined
+            ? `a rekey to epoch ${v.rekey.epoch} of a served neighborhood has no tag key for this relay: it closed the epoch before; ask a member for a new token`
+            : `learned epoch ${v.rekey.epoch} of a served neighborhood from an admin's rekey`)
         }
       }
       await this.store.put(v.message)
@@ -317,7 +323,7 @@ export class Relay {
             getLocal: async (id) => (await this.store.get(id))?.bytes,
             onMessage: async (msg) => {
               const r = await this.accept(topic, msg, peer, 'sync')
-              if (!r.ok && r.code === 'UNKNOWN_EPOCH') later.push(msg)
+              if (!r.ok && r.code === 'UNKNOWN_EPOCH' && later.length < MAX_RETRIED_AFTER_SYNC) later.push(msg)
             }
           })
           for (const msg of later) await this.accept(topic, msg, peer, 'sync')
@@ -395,7 +401,10 @@ export class Relay {
     const state: SavedState = { version: SAVED_STATE_VERSION, hoods: [], areas: [] }
     for (const [topic, hood] of this.served.private) {
       const epochs: SavedState['hoods'][number]['epochs'] = []
-      for (const [epoch, e] of hood.epochs) for (const tagKey of e.tagKeys) epochs.push({ epoch, tagKey: toHex(tagKey), learnedAt: e.learnedAt })
+      for (const [epoch, e] of hood.epochs) {
+        if (e.tagKeys.length === 0) epochs.push({ epoch, tagKey: null, learnedAt: e.learnedAt })
+        for (const tagKey of e.tagKeys) epochs.push({ epoch, tagKey: toHex(tagKey), learnedAt: e.learnedAt })
+      }
       state.hoods.push({ topic, founder: toHex(hood.founder), salt: toHex(hood.salt), epochs })
     }
     for (const a of this.served.areas) state.areas.push(a.slice(a.lastIndexOf('/') + 1))

@@ -49,13 +49,23 @@ export class ServedTopics {
     return hood
   }
 
-  /** Adds a tag key to a served neighborhood; false if it was already known (or the epoch is full). */
-  addPrivate (topic: string, epoch: number, tagKey: Uint8Array, learnedAt: number): boolean {
+  /**
+   * Adds a tag key to a served neighborhood; false if it was already known (or the epoch is
+   * full). Without a tag key it only records that the epoch exists (a genuine rekey that sealed
+   * none to this relay): that still closes the epoch before it.
+   */
+  addPrivate (topic: string, epoch: number, tagKey: Uint8Array | undefined, learnedAt: number): boolean {
     const hood = this.private.get(topic)
     if (hood === undefined) return false
-    const e = hood.epochs.get(epoch) ?? { tagKeys: [], learnedAt }
-    if (e.tagKeys.some(k => equalBytes(k, tagKey)) || e.tagKeys.length >= MAX_TAG_KEYS_PER_EPOCH) return false
-    hood.epochs.set(epoch, { tagKeys: [...e.tagKeys, tagKey], learnedAt: Math.min(e.learnedAt, learnedAt) })
+    const e = hood.epochs.get(epoch)
+    if (tagKey === undefined) {
+      if (e !== undefined) return false
+      hood.epochs.set(epoch, { tagKeys: [], learnedAt })
+      return true
+    }
+    const known = e ?? { tagKeys: [], learnedAt }
+    if (known.tagKeys.some(k => equalBytes(k, tagKey)) || known.tagKeys.length >= MAX_TAG_KEYS_PER_EPOCH) return false
+    hood.epochs.set(epoch, { tagKeys: [...known.tagKeys, tagKey], learnedAt: Math.min(known.learnedAt, learnedAt) })
     return true
   }
 
@@ -102,6 +112,7 @@ export async function validateMessage (
       const env = decodeEnvelope(bytes)
       if (env.topic !== topic) fail('WRONG_TOPIC', 'envelope names another topic')
       const epoch = hood.epochs.get(env.epoch) ?? fail('UNKNOWN_EPOCH', `epoch ${env.epoch} is not known here`)
+      if (epoch.tagKeys.length === 0) fail('UNKNOWN_EPOCH', `epoch ${env.epoch}: no tag key here (this relay needs a new token)`)
       if (!epoch.tagKeys.some(k => checkEnvelopeTag(env, k))) fail('BAD_TAG', 'membership tag does not verify')
       checkEnvelopeTime(env, now)
       const closed = served.supersededAt(topic, env.epoch)

@@ -15,7 +15,7 @@
  * Each signature is the signer's (the member's; the admin's for 'pl/admit') over the same
  * fields plus the private topic (domains 'pl/join-body', 'pl/admit-body', 'pl/leave-body'),
  * so an announcement cannot be replayed into another neighborhood. A join is at most
- * MAX_JOIN_BYTES (about 470 bytes with an admission).
+ * MAX_JOIN_BYTES (about 530 bytes with an admission and an inviter).
  *
  * Who goes on the list the next rekey is sealed to (the admitted members): a joiner whose
  * admission verifies against the neighborhood's admins and names the epoch the join is

@@ -1,7 +1,9 @@
 // Invites (protocol/invite.ts): roundtrip, size, signature and role checks, the admission an
 // admin's invite carries, expiry, strict parsing of the string, and random mutations giving
 // only PorchlightError. The "attacks" below each passed against invite v1, where the admin
-// list and the inviter's role were whatever the inviter wrote.
+// list and the inviter's role were whatever the inviter wrote. An admin's invite carries its
+// admission ('adm', 'pl/admission' v2, which names the invite key) with the invite key's seed
+// ('ik'): one never comes without the other.
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { containsBytes, decodeStruct, encodeStruct, equalBytes, fromBase64Url, type StructSpec, toBase64Url } from '../../protocol/encoding.ts'
@@ -9,7 +11,7 @@ import { createIdentity, encodePublicIdentity, type Identity, signStruct } from 
 import {
   type AdminCert, deriveEpochKeys, MAX_ADMINS, type Neighborhood, neighborhoodOf, newEpochSecret, privateTopic
 } from '../../protocol/neighborhood.ts'
-import { randomBytes } from '../../protocol/crypto.ts'
+import { getCrypto, randomBytes } from '../../protocol/crypto.ts'
 import { addAdmin, encodeAdminCerts } from '../../protocol/admins.ts'
 import { decodeEnvelope, openEnvelope, sealEnvelope } from '../../protocol/envelope.ts'
 import {
@@ -30,10 +32,20 @@ const hood = testHood(admin)
 const keys = freshEpochKeys(hood, 3)
 
 // The signed part and the container, spelled out here to forge invites the API would refuse to make.
-const BODY: StructSpec = { domain: 'pl/invite-body', version: 2, required: ['h', 'e', 's', 'r', 'i', 'x'], optional: ['adm'], maxBytes: MAX_INVITE_BYTES }
+const BODY: StructSpec = { domain: 'pl/invite-body', version: 2, required: ['h', 'e', 's', 'r', 'i', 'x'], optional: ['adm', 'ik'], maxBytes: MAX_INVITE_BYTES }
 const CONTAINER: StructSpec = { ...BODY, domain: 'pl/invite', required: [...BODY.required, 'sig'] }
 const CERT_BODY: StructSpec = { domain: 'pl/admin-cert-body', version: 1, required: ['h', 'k', 'by'], maxBytes: 160 }
-const ADMISSION: StructSpec = { domain: 'pl/admission', version: 1, required: ['h', 'e', 'x', 'by'], maxBytes: 160 }
+const ADMISSION: StructSpec = { domain: 'pl/admission', version: 2, required: ['h', 'e', 'x', 'by', 'k'], maxBytes: 192 }
+
+/** The Ed25519 public key of a 32-byte seed (an invite key's k). */
+const publicKeyOf = async (seed: Uint8Array): Promise<Uint8Array> => (await getCrypto()).ed25519PublicKey(seed)
+
+/** `signer`'s own admission structure for a fresh invite key: { adm, ik } to put in a forged invite. */
+async function selfAdmission (signer: Identity, x: number, epoch = keys.epoch): Promise<{ adm: Uint8Array, ik: Uint8Array }> {
+  const ik = randomBytes(32)
+  const adm = await signStruct(signer.seed, ADMISSION, { h: hood.id, e: epoch, x, by: signer.public.signKey, k: await publicKeyOf(ik) })
+  return { adm, ik }
+}
 
 async function forge (fields: Record<string, unknown>, signer: Identity = admin): Promise<string> {
   const sig = await signStruct(signer.seed, BODY, fields)
@@ -65,6 +77,9 @@ describe('createInvite / encodeInvite / parseInvite', () => {
     expect(inv.inviterRole).toBe('admin')
     expect(inv.expires).toBe(NOW + DEFAULT_INVITE_TTL_MS)
     expect(inv.admission).toMatchObject({ by: admin.public.signKey, epoch: 3, expires: inv.expires })
+    // The invite key: a fresh seed, whose public key is what the admission names.
+    expect(inv.inviteKey).toHaveLength(32)
+    expect(equalBytes(inv.admission!.key, await publicKeyOf(inv.inviteKey!))).toBe(true)
     const s = encodeInvite(inv)
     expect(s.startsWith('porchlight:')).toBe(true)
     expect(/^porchlight:[A-Za-z0-9_-]+$/.test(s)).toBe(true) // URL-fragment safe
@@ -82,6 +97,11 @@ describe('createInvite / encodeInvite / parseInvite', () => {
     expect(back.inviter.name).toBe('Ada')
     expect(back.admission).toEqual(inv.admission)
     expect(await verifyAdmission(hood, back.admission!)).toEqual(inv.admission)
+    // The invite key round-trips (the seed travels; the admission's key is derived from it).
+    expect(equalBytes(back.inviteKey!, inv.inviteKey!)).toBe(true)
+    expect(equalBytes(back.admission!.key, inv.admission!.key)).toBe(true)
+    expect(containsBytes(cborOf(s), inv.inviteKey!)).toBe(true)
+    expect(containsBytes(cborOf(s), inv.admission!.key)).toBe(false) // derived, not carried
     const k = inviteKeys(back)
     expect(equalBytes(k.contentKey, keys.contentKey) && equalBytes(k.tagKey, keys.tagKey)).toBe(true)
     expect(encodeInvite(back)).toBe(s)
@@ -93,6 +113,7 @@ describe('createInvite / encodeInvite / parseInvite', () => {
     expect(RELAYS.map(r => r.length)).toEqual([95, 80])
     const inv = await createInvite(admin, hood, keys, RELAYS, NOW)
     expect(inv.admission).toBeDefined()
+    expect(inv.inviteKey).toBeDefined()
     const s = encodeInvite(inv)
     console.log(`invite length with an admission and 2 relays (95 and 80 characters): ${s.length} characters`)
     expect(s.length).toBeLessThan(1000)
@@ -103,14 +124,18 @@ describe('createInvite / encodeInvite / parseInvite', () => {
     const inv = await parseInvite(s, NOW)
     expect(inv.inviterRole).toBe('member')
     expect(inv.admission).toBeUndefined()
+    expect(inv.inviteKey).toBeUndefined()
     expect(inv.relays).toEqual([])
-    expect(decodeStruct(CONTAINER, cborOf(s)).has('adm')).toBe(false)
+    const f = decodeStruct(CONTAINER, cborOf(s))
+    expect([f.has('adm'), f.has('ik')]).toEqual([false, false])
   })
 
-  it('the admission names the hood, epoch, expiry and admin: it verifies only as made', async () => {
-    const a = await createAdmission(admin, hood, 3, NOW + 1000)
+  it('the admission names the hood, epoch, expiry, admin and invite key: it verifies only as made', async () => {
+    const { admission: a, inviteKey } = await createAdmission(admin, hood, 3, NOW + 1000)
     expect(await codeOf(() => verifyAdmission(hood, a))).toBe('accepted')
-    for (const changed of [{ ...a, epoch: 4 }, { ...a, expires: NOW + 1001 }, { ...a, sig: randomBytes(64) }]) {
+    expect(equalBytes(a.key, await publicKeyOf(inviteKey))).toBe(true)
+    const otherKey = await publicKeyOf(randomBytes(32))
+    for (const changed of [{ ...a, epoch: 4 }, { ...a, expires: NOW + 1001 }, { ...a, key: otherKey }, { ...a, sig: randomBytes(64) }]) {
       expect(await codeOf(() => verifyAdmission(hood, changed))).toBe('BAD_SIGNATURE')
     }
     // Another neighborhood of the same founder: the id is in what was signed.
@@ -119,6 +144,12 @@ describe('createInvite / encodeInvite / parseInvite', () => {
     // Claimed by someone who is not an admin, whatever the signature.
     expect(await codeOf(() => verifyAdmission(hood, { ...a, by: member.public.signKey }))).toBe('NOT_ADMIN')
     expect(await codeOf(() => createAdmission(member, hood, 3, NOW + 1000))).toBe('NOT_ADMIN')
+    // A given seed is used as is (deterministic, as the vectors need); a fresh one each time otherwise.
+    const seed = randomBytes(32)
+    const given = await createAdmission(admin, hood, 3, NOW + 1000, seed)
+    expect(equalBytes(given.inviteKey, seed) && equalBytes(given.admission.key, await publicKeyOf(seed))).toBe(true)
+    expect(equalBytes((await createAdmission(admin, hood, 3, NOW + 1000)).inviteKey, inviteKey)).toBe(false)
+    expect(await codeOf(() => createAdmission(admin, hood, 3, NOW + 1000, randomBytes(31)))).toBe('BAD_ARGUMENT')
   })
 })
 
@@ -126,11 +157,10 @@ describe('attacks on the inviter role and the admin list', () => {
   it('a member cannot make an invite that says admin: own admission NOT_ADMIN, an admin\'s admission copied NOT_ADMIN', async () => {
     // The member signs an admission himself (the structure an admin would sign).
     const x = NOW + 1000
-    const selfAdm = await signStruct(member.seed, ADMISSION, { h: hood.id, e: keys.epoch, x, by: member.public.signKey })
-    expect(await codeOf(async () => parseInvite(await forge(baseFields({ x, adm: selfAdm }), member), NOW))).toBe('NOT_ADMIN')
-    // He copies the admission out of an admin's invite (same epoch and expiry) into his own.
+    expect(await codeOf(async () => parseInvite(await forge(baseFields({ x, ...await selfAdmission(member, x) }), member), NOW))).toBe('NOT_ADMIN')
+    // He copies the admission and its invite key out of an admin's invite (same epoch and expiry) into his own.
     const adminInv = await createInvite(admin, hood, keys, RELAYS, NOW, 1000)
-    const copied = await forge(baseFields({ x: adminInv.expires, adm: adminInv.admission!.sig }), member)
+    const copied = await forge(baseFields({ x: adminInv.expires, adm: adminInv.admission!.sig, ik: adminInv.inviteKey! }), member)
     expect(await codeOf(() => parseInvite(copied, NOW))).toBe('NOT_ADMIN')
     // Without an admission his invite is what it is: a member's.
     const plain = await parseInvite(await forge(baseFields(), member), NOW)
@@ -138,34 +168,60 @@ describe('attacks on the inviter role and the admin list', () => {
     expect(plain.admission).toBeUndefined()
   })
 
-  it('an admin\'s admission cannot be stripped or moved: every invite field, adm included, is signed', async () => {
+  it('an admin\'s admission cannot be stripped or moved: every invite field, adm and ik included, is signed', async () => {
     const s = encodeInvite(await createInvite(admin, hood, keys, RELAYS, NOW))
     const f = decodeStruct(CONTAINER, cborOf(s))
     const fields = { h: hoodField(), e: f.uint('e'), s: f.bytes('s', { len: 32 }), r: RELAYS, i: f.bytes('i', { max: 512 }), x: f.uint('x') }
     const sig = f.bytes('sig', { len: 64 })
     const adm = f.bytes('adm', { len: 64 })
+    const ik = f.bytes('ik', { len: 32 })
     const encode = (x: Record<string, unknown>): string => INVITE_PREFIX + toBase64Url(encodeStruct(CONTAINER, x as never))
-    expect(await codeOf(() => parseInvite(encode({ ...fields, adm, sig }), NOW))).toBe('accepted')
+    expect(await codeOf(() => parseInvite(encode({ ...fields, adm, ik, sig }), NOW))).toBe('accepted')
     expect(await codeOf(() => parseInvite(encode({ ...fields, sig }), NOW))).toBe('BAD_SIGNATURE')
+    // Another invite key in place of the admin's: the invite signature covers ik...
+    expect(await codeOf(() => parseInvite(encode({ ...fields, adm, ik: randomBytes(32), sig }), NOW))).toBe('BAD_SIGNATURE')
+    // ...and so does the admission (k), even when the admin re-signs the invite around it.
+    expect(await codeOf(async () => parseInvite(await forge({ ...fields, adm, ik: randomBytes(32) }, admin), NOW))).toBe('BAD_SIGNATURE')
     // Re-signed by the admin for another epoch with the old admission: the admission names epoch 3.
-    const moved = await forge({ ...fields, e: 4, s: newEpochSecret(), adm }, admin)
+    const moved = await forge({ ...fields, e: 4, s: newEpochSecret(), adm, ik }, admin)
     expect(await codeOf(() => parseInvite(moved, NOW))).toBe('BAD_SIGNATURE')
+  })
+
+  it('an admission comes with its invite key: adm without ik, or ik without adm, is BAD_INVITE (signed or not)', async () => {
+    const s = encodeInvite(await createInvite(admin, hood, keys, RELAYS, NOW))
+    const f = decodeStruct(CONTAINER, cborOf(s))
+    const fields = { h: hoodField(), e: f.uint('e'), s: f.bytes('s', { len: 32 }), r: RELAYS, i: f.bytes('i', { max: 512 }), x: f.uint('x') }
+    const sig = f.bytes('sig', { len: 64 })
+    const adm = f.bytes('adm', { len: 64 })
+    const ik = f.bytes('ik', { len: 32 })
+    const encode = (x: Record<string, unknown>): string => INVITE_PREFIX + toBase64Url(encodeStruct(CONTAINER, x as never))
+    // Either half dropped from the admin's own invite, with its signature as it was...
+    expect(await codeOf(() => parseInvite(encode({ ...fields, adm, sig }), NOW))).toBe('BAD_INVITE')
+    expect(await codeOf(() => parseInvite(encode({ ...fields, ik, sig }), NOW))).toBe('BAD_INVITE')
+    // ...or re-signed by the admin without it: still refused before any signature is checked.
+    expect(await codeOf(async () => parseInvite(await forge({ ...fields, adm }, admin), NOW))).toBe('BAD_INVITE')
+    expect(await codeOf(async () => parseInvite(await forge({ ...fields, ik }, admin), NOW))).toBe('BAD_INVITE')
+    // A member's invite with an invite key added (and signed) is not a member's invite either.
+    expect(await codeOf(async () => parseInvite(await forge(baseFields({ ik: randomBytes(32) }), member), NOW))).toBe('BAD_INVITE')
+    // An invite key of the wrong length is a decoding error.
+    expect(await codeOf(async () => parseInvite(await forge({ ...fields, adm, ik: ik.subarray(1) }, admin), NOW))).toBe('BAD_LENGTH')
   })
 
   it('a forged admin certificate in the invite is refused: BAD_SIGNATURE, or BAD_INVITE when malformed', async () => {
     // Ben certifies himself, as if the founder (index 0) had.
     const self: AdminCert = { key: member.public.signKey, by: 0, sig: await signStruct(member.seed, CERT_BODY, { h: hood.id, k: member.public.signKey, by: hood.founder }) }
     const withSelf = hoodField(hood, { ac: encodeAdminCerts([self]) })
-    const adm = await signStruct(member.seed, ADMISSION, { h: hood.id, e: keys.epoch, x: NOW + 1000, by: member.public.signKey })
-    expect(await codeOf(async () => parseInvite(await forge(baseFields({ h: withSelf, adm }), member), NOW))).toBe('BAD_SIGNATURE')
+    const adm = await selfAdmission(member, NOW + 1000)
+    expect(await codeOf(async () => parseInvite(await forge(baseFields({ h: withSelf, ...adm }), member), NOW))).toBe('BAD_SIGNATURE')
     expect(await codeOf(async () => parseInvite(await forge(baseFields({ h: withSelf }), member), NOW))).toBe('BAD_SIGNATURE')
     // A link that names a signer who does not exist yet, or lists an admin twice: malformed.
     expect(await codeOf(async () => parseInvite(await forge(baseFields({ h: hoodField(hood, { ac: encodeAdminCerts([{ ...self, by: 1 }]) }) }), member), NOW))).toBe('BAD_INVITE')
     const real = (await addAdmin(admin, hood, member.public.signKey)).adminCerts[0]!
     expect(await codeOf(async () => parseInvite(await forge(baseFields({ h: hoodField(hood, { ac: encodeAdminCerts([real, real]) }) }), member), NOW))).toBe('BAD_INVITE')
     // With the genuine certificate Ben is an admin, and his admission is accepted.
-    const promoted = await parseInvite(await forge(baseFields({ h: hoodField(hood, { ac: encodeAdminCerts([real]) }), adm }), member), NOW)
+    const promoted = await parseInvite(await forge(baseFields({ h: hoodField(hood, { ac: encodeAdminCerts([real]) }), ...adm }), member), NOW)
     expect(promoted.inviterRole).toBe('admin')
+    expect(equalBytes(promoted.inviteKey!, adm.ik)).toBe(true)
   })
 
   it('naming oneself as founder makes another neighborhood: another id, topic and keys, that read nothing of the real one', async () => {
@@ -287,6 +343,7 @@ describe('properties', () => {
         expect(inv.expires).toBe(NOW + ttl)
         expect(inv.inviterRole).toBe(byAdmin ? 'admin' : 'member')
         expect(inv.admission !== undefined).toBe(byAdmin)
+        expect(inv.inviteKey !== undefined).toBe(byAdmin)
       }
     ), { numRuns: 40 })
   })
@@ -329,8 +386,10 @@ describe('properties', () => {
   })
 })
 
-it('an invite carries the epoch secret (documented: holding it means reading the epoch)', async () => {
-  const bytes = cborOf(encodeInvite(await createInvite(admin, hood, keys, RELAYS, NOW)))
+it('an invite carries the epoch secret and the invite key (documented: holding it means reading the epoch, and using its admission)', async () => {
+  const inv = await createInvite(admin, hood, keys, RELAYS, NOW)
+  const bytes = cborOf(encodeInvite(inv))
   expect(containsBytes(bytes, keys.secret)).toBe(true)
+  expect(containsBytes(bytes, inv.inviteKey!)).toBe(true)
   expect(containsBytes(bytes, keys.contentKey)).toBe(false) // derived, not carried
 })

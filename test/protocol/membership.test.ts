@@ -5,9 +5,9 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { type CryptoProvider, nobleProvider, randomBytes, setCrypto, webCryptoProvider } from '../../protocol/crypto.ts'
-import { encodeStruct, equalBytes, fromBase64Url, fromHex, type StructSpec, toBase64Url, toHex } from '../../protocol/encoding.ts'
-import { createIdentity, encodePublicIdentity, signStruct } from '../../protocol/identity.ts'
+import { type CryptoProvider, getCrypto, nobleProvider, randomBytes, setCrypto, webCryptoProvider } from '../../protocol/crypto.ts'
+import { decodeStruct, encodeStruct, equalBytes, fromBase64Url, fromHex, type StructSpec, toBase64Url, toHex } from '../../protocol/encoding.ts'
+import { createIdentity, encodePublicIdentity, type Identity, signStruct } from '../../protocol/identity.ts'
 import { deriveEpochKeys, hoodId, isAdmin, privateTopic } from '../../protocol/neighborhood.ts'
 import { verifyAdminChain } from '../../protocol/admins.ts'
 import { decodeEnvelope, innerDomain, openEnvelope, sealEnvelope } from '../../protocol/envelope.ts'
@@ -16,7 +16,7 @@ import {
   openJoin, openLeave
 } from '../../protocol/membership.ts'
 import { openSealed } from '../../protocol/seal.ts'
-import { createAdmission, createInvite, encodeInvite, INVITE_PREFIX, parseInvite, verifyAdmission } from '../../protocol/invite.ts'
+import { type Admission, createAdmission, createInvite, encodeInvite, INVITE_PREFIX, parseInvite, verifyAdmission } from '../../protocol/invite.ts'
 import { parseRelayToken } from '../../protocol/relay-token.ts'
 import { openRekey, rekeyWins, relayBoxSecret, relayOpenRekey } from '../../protocol/rekey.ts'
 import { attestationId, openReplyToAgency, openRevocation, openRfa, verifyAttestation } from '../../protocol/agency.ts'
@@ -35,7 +35,24 @@ const hoodTopic = privateTopic(hood.id)
 const JOIN: StructSpec = { domain: 'pl/join', version: 2, required: ['m', 'at', 'sig'], optional: ['via', 'adm'], maxBytes: MAX_JOIN_BYTES }
 const JOIN_BODY: StructSpec = { domain: 'pl/join-body', version: 2, required: ['m', 'tp', 'at'], optional: ['via', 'adm'], maxBytes: MAX_JOIN_BYTES }
 const ADMIT: StructSpec = { domain: 'pl/admit', version: 1, required: ['m', 'at', 'by', 'sig'], maxBytes: MAX_JOIN_BYTES }
-const admissionMap = (a: { by: Uint8Array, epoch: number, expires: number, sig: Uint8Array }): Record<string, unknown> => ({ by: a.by, e: a.epoch, x: a.expires, sig: a.sig })
+const ADMISSION_USE: StructSpec = { domain: 'pl/admission-use', version: 1, required: ['m', 'tp', 'at'], maxBytes: 160 }
+const ADM_KEYS = ['by', 'e', 'x', 'k', 'sig', 'use']
+const admissionMap = (a: Admission, use: Uint8Array): Record<string, unknown> => ({ by: a.by, e: a.epoch, x: a.expires, k: a.key, sig: a.sig, use })
+/** The Ed25519 public key of a 32-byte seed. */
+const publicKeyOf = async (seed: Uint8Array): Promise<Uint8Array> => (await getCrypto()).ed25519PublicKey(seed)
+/** A `use` signature: `seed` vouches that `memberKey` uses the admission on `tp` at `at`. */
+const useSig = async (seed: Uint8Array, memberKey: Uint8Array, tp: string, at: number): Promise<Uint8Array> =>
+  signStruct(seed, ADMISSION_USE, { m: memberKey, tp, at })
+/** The `adm` map of a join, as it is on the wire. */
+const admOf = (join: Uint8Array): Record<string, unknown> => {
+  const a = decodeStruct(JOIN, join).record('adm', ADM_KEYS)
+  return { by: a.bytes('by', { len: 32 }), e: a.uint('e'), x: a.uint('x'), k: a.bytes('k', { len: 32 }), sig: a.bytes('sig', { len: 64 }), use: a.bytes('use', { len: 64 }) }
+}
+/** A join of `who` carrying `adm` exactly as given, genuinely signed by `who`. */
+async function joinWithAdm (who: Identity, tp: string, at: number, adm: Record<string, unknown>, via?: Uint8Array): Promise<Uint8Array> {
+  const fields = { m: encodePublicIdentity(who.public), at, ...(via !== undefined ? { via } : {}), adm }
+  return encodeStruct(JOIN, { ...fields, sig: await signStruct(who.seed, JOIN_BODY, { ...fields, tp }) } as never)
+}
 
 describe('join', () => {
   it('roundtrips, with and without via', async () => {
@@ -67,7 +84,8 @@ describe('join', () => {
     expect(await codeOf(() => openJoin(forged, topic, NOW))).toBe('BAD_SIGNATURE')
     const withVia = encodeStruct(JOIN, { m: encodePublicIdentity(cleo.public), at: NOW, via: ada.public.signKey, sig: real.slice(-64) })
     expect(await codeOf(() => openJoin(withVia, topic, NOW))).toBe('BAD_SIGNATURE')
-    const adm = admissionMap(await createAdmission(ada, hood, 0, NOW + 1000))
+    const { admission, inviteKey } = await createAdmission(ada, hood, 0, NOW + 1000)
+    const adm = admissionMap(admission, await useSig(inviteKey, cleo.public.signKey, topic, NOW))
     const withAdm = encodeStruct(JOIN, { m: encodePublicIdentity(cleo.public), at: NOW, adm, sig: real.slice(-64) } as never)
     expect(await codeOf(() => openJoin(withAdm, topic, NOW))).toBe('BAD_SIGNATURE')
   })
@@ -79,7 +97,7 @@ describe('join', () => {
   })
 
   it('every single-byte change is refused (with via and an admission)', async () => {
-    const bytes = await createJoin(cleo, topic, NOW, { via: ada.public.signKey, admission: await createAdmission(ada, hood, 0, NOW + 1000) })
+    const bytes = await createJoin(cleo, topic, NOW, { via: ada.public.signKey, ...await createAdmission(ada, hood, 0, NOW + 1000) })
     for (const [i, copy] of flips(bytes)) {
       expect(await codeOf(() => openJoin(copy, topic, NOW)), `byte ${i}`).not.toBe('accepted')
     }
@@ -90,70 +108,136 @@ describe('join with an admission', () => {
   it('openJoin returns the admission as sent; it verifies against the neighborhood\'s admins', async () => {
     const keys = freshEpochKeys(hood, 2)
     const inv = await parseInvite(encodeInvite(await createInvite(ada, hood, keys, [], NOW)), NOW)
-    const bytes = await createJoin(cleo, hoodTopic, NOW, { via: inv.inviter.signKey, admission: inv.admission! })
+    const bytes = await createJoin(cleo, hoodTopic, NOW, { via: inv.inviter.signKey, admission: inv.admission!, inviteKey: inv.inviteKey! })
     expect(bytes.length).toBeLessThan(MAX_JOIN_BYTES)
     const j = await openJoin(bytes, hoodTopic, NOW)
     expect(j.admission).toEqual(inv.admission)
+    expect(equalBytes(j.admission!.key, await publicKeyOf(inv.inviteKey!))).toBe(true)
     expect(equalBytes(j.via!, ada.public.signKey)).toBe(true)
     expect(await verifyAdmission(hood, j.admission!)).toEqual(inv.admission)
     expect(j.admission!.epoch).toBe(2)
     // Without one, there is none (the member is pending until an admin approves).
     expect((await openJoin(await createJoin(cleo, hoodTopic, NOW), hoodTopic, NOW)).admission).toBeUndefined()
+    // The invite key does not travel in the join: only its public key and its signature.
+    expect(toHex(bytes)).not.toContain(toHex(inv.inviteKey!))
+  })
+
+  it('createJoin takes an admission only with its invite key, and an invite key only with an admission (BAD_ARGUMENT)', async () => {
+    const { admission, inviteKey } = await createAdmission(ada, hood, 0, NOW + 1000)
+    expect(await codeOf(() => createJoin(cleo, hoodTopic, NOW, { admission }))).toBe('BAD_ARGUMENT')
+    expect(await codeOf(() => createJoin(cleo, hoodTopic, NOW, { inviteKey }))).toBe('BAD_ARGUMENT')
+    expect(await codeOf(() => createJoin(cleo, hoodTopic, NOW, { admission, inviteKey }))).toBe('accepted')
   })
 
   it('an admission a non-admin signed is NOT_ADMIN; a tampered one BAD_SIGNATURE (the join itself is genuine)', async () => {
     // Ben, a member, signs the admission structure himself and quotes it in Cleo's join.
-    const ADMISSION: StructSpec = { domain: 'pl/admission', version: 1, required: ['h', 'e', 'x', 'by'], maxBytes: 160 }
-    const fake = { by: ben.public.signKey, epoch: 0, expires: NOW + 1000 }
-    const fakeSig = await signStruct(ben.seed, ADMISSION, { h: hood.id, e: 0, x: fake.expires, by: ben.public.signKey })
-    const j = await openJoin(await createJoin(cleo, hoodTopic, NOW, { admission: { ...fake, sig: fakeSig } }), hoodTopic, NOW)
+    const ADMISSION: StructSpec = { domain: 'pl/admission', version: 2, required: ['h', 'e', 'x', 'by', 'k'], maxBytes: 192 }
+    const benInviteKey = randomBytes(32)
+    const fake = { by: ben.public.signKey, epoch: 0, expires: NOW + 1000, key: await publicKeyOf(benInviteKey) }
+    const fakeSig = await signStruct(ben.seed, ADMISSION, { h: hood.id, e: 0, x: fake.expires, by: ben.public.signKey, k: fake.key })
+    const j = await openJoin(await createJoin(cleo, hoodTopic, NOW, { admission: { ...fake, sig: fakeSig }, inviteKey: benInviteKey }), hoodTopic, NOW)
     expect(await codeOf(() => verifyAdmission(hood, j.admission!))).toBe('NOT_ADMIN')
     // Ben claims Ada signed it.
     expect(await codeOf(() => verifyAdmission(hood, { ...j.admission!, by: ada.public.signKey }))).toBe('BAD_SIGNATURE')
     // A genuine admission with its epoch or expiry changed by whoever quotes it.
-    const real = await createAdmission(ada, hood, 0, NOW + 1000)
+    const { admission: real, inviteKey } = await createAdmission(ada, hood, 0, NOW + 1000)
     for (const changed of [{ ...real, epoch: 1 }, { ...real, expires: NOW + 10_000_000 }]) {
-      const opened = await openJoin(await createJoin(cleo, hoodTopic, NOW, { admission: changed }), hoodTopic, NOW)
+      const opened = await openJoin(await createJoin(cleo, hoodTopic, NOW, { admission: changed, inviteKey }), hoodTopic, NOW)
       expect(await codeOf(() => verifyAdmission(hood, opened.admission!))).toBe('BAD_SIGNATURE')
     }
     // An admission for another neighborhood (Ada founded both) does not admit here.
-    const elsewhere = await createAdmission(ada, testHood(ada), 0, NOW + 1000)
+    const elsewhere = (await createAdmission(ada, testHood(ada), 0, NOW + 1000)).admission
     expect(await codeOf(() => verifyAdmission(hood, elsewhere))).toBe('BAD_SIGNATURE')
   })
 
-  it('KNOWN GAP (pinned): an admission is a bearer token, not bound to the newcomer, so one quoted in a join can be quoted again', async () => {
+  it('attack: an admission copied out of someone else\'s join admits nobody (it is bound to the invite key, which only the invite carries)', async () => {
     // Every member sees Cleo's join (it is sealed to the neighborhood). Ben, a member, invites
-    // Dev himself (no admission) and has Dev quote the admission out of Cleo's join: within the
-    // same epoch and before the invite expires, it verifies like Ada's own. Binding the admission
-    // to the invite (a one-time key whose secret only the invite carries, signing the joiner's
-    // identity) would close this; until then this test pins the behaviour so a change is seen.
+    // Dev himself (no admission) and has Dev quote the admission out of Cleo's join. Before
+    // admissions named an invite key this verified like Ada's own (pinned as a known gap).
     const keys = freshEpochKeys(hood, 0)
     const adaInvite = await parseInvite(encodeInvite(await createInvite(ada, hood, keys, [], NOW)), NOW)
-    const cleoJoin = await openJoin(await createJoin(cleo, hoodTopic, NOW, { admission: adaInvite.admission! }), hoodTopic, NOW)
+    const cleoBytes = await createJoin(cleo, hoodTopic, NOW, { via: ada.public.signKey, admission: adaInvite.admission!, inviteKey: adaInvite.inviteKey! })
+    const cleoJoin = await openJoin(cleoBytes, hoodTopic, NOW)
+    expect(await codeOf(() => verifyAdmission(hood, cleoJoin.admission!))).toBe('accepted')
+    const cleoAdm = admOf(cleoBytes)
     const dev = await createIdentity('Dev')
-    const devJoin = await openJoin(await createJoin(dev, hoodTopic, NOW + 1, { via: ben.public.signKey, admission: cleoJoin.admission! }), hoodTopic, NOW + 1)
-    expect(await codeOf(() => verifyAdmission(hood, devJoin.admission!))).toBe('accepted')
-    // What does hold: it names the epoch, so after a rekey (epoch 1) a peer that compares the
-    // admission's epoch with the join's refuses it, and it cannot be re-dated.
-    expect(devJoin.admission!.epoch).toBe(0)
-    expect(await codeOf(() => verifyAdmission(hood, { ...devJoin.admission!, epoch: 1 }))).toBe('BAD_SIGNATURE')
+    const benInvite = await parseInvite(encodeInvite(await createInvite(ben, hood, keys, [], NOW)), NOW)
+    expect([benInvite.admission, benInvite.inviteKey]).toEqual([undefined, undefined])
+
+    // 1. Cleo's admission with Cleo's `use`, verbatim, in a join Dev genuinely signs (at Cleo's
+    //    time or his own): the use names Cleo, so openJoin refuses it.
+    for (const at of [NOW, NOW + 1]) {
+      const copied = await joinWithAdm(dev, hoodTopic, at, cleoAdm, ben.public.signKey)
+      expect(await codeOf(() => openJoin(copied, hoodTopic, at)), `at ${at - NOW}`).toBe('BAD_SIGNATURE')
+    }
+
+    // 2. Cleo's admission with a `use` Dev signs himself, with any key he has: his own identity,
+    //    his inviter Ben's (Ben colludes), a fresh key, or the invite key of a genuine admin invite
+    //    to another neighborhood. Through createJoin as he would, and spelled out on the wire.
+    const elsewhere = await createAdmission(ada, testHood(ada), 0, NOW + 1000)
+    for (const [what, seed] of [['Dev', dev.seed], ['Ben', ben.seed], ['fresh', randomBytes(32)], ['another invite', elsewhere.inviteKey]] as const) {
+      const viaApi = await createJoin(dev, hoodTopic, NOW + 1, { via: ben.public.signKey, admission: cleoJoin.admission!, inviteKey: seed })
+      expect(await codeOf(() => openJoin(viaApi, hoodTopic, NOW + 1)), what).toBe('BAD_SIGNATURE')
+      const onWire = await joinWithAdm(dev, hoodTopic, NOW + 1, { ...cleoAdm, use: await useSig(seed, dev.public.signKey, hoodTopic, NOW + 1) }, ben.public.signKey)
+      expect(await codeOf(() => openJoin(onWire, hoodTopic, NOW + 1)), `${what} (wire)`).toBe('BAD_SIGNATURE')
+    }
+
+    // 3. Cleo's admission with its k replaced by a key Dev holds, and the use signed by that key:
+    //    the join opens (its use is genuine), but the admission does not verify, since Ada
+    //    signed the original k.
+    for (const seed of [dev.seed, randomBytes(32)]) {
+      const swapped = { ...cleoJoin.admission!, key: await publicKeyOf(seed) }
+      const j = await openJoin(await createJoin(dev, hoodTopic, NOW + 1, { via: ben.public.signKey, admission: swapped, inviteKey: seed }), hoodTopic, NOW + 1)
+      expect(equalBytes(j.admission!.key, swapped.key)).toBe(true)
+      expect(await codeOf(() => verifyAdmission(hood, j.admission!))).toBe('BAD_SIGNATURE')
+    }
+
+    // 4. Nor can Cleo's join be re-dated or moved to another neighborhood: the use names tp and at.
+    const redated = await joinWithAdm(cleo, hoodTopic, NOW + 1, cleoAdm, ada.public.signKey)
+    expect(await codeOf(() => openJoin(redated, hoodTopic, NOW + 1))).toBe('BAD_SIGNATURE')
+    const moved = await joinWithAdm(cleo, otherTopic, NOW, cleoAdm, ada.public.signKey)
+    expect(await codeOf(() => openJoin(moved, otherTopic, NOW))).toBe('BAD_SIGNATURE')
+    // And, as before, the admission names the epoch: it cannot be re-dated to epoch 1.
+    expect(await codeOf(() => verifyAdmission(hood, { ...cleoJoin.admission!, epoch: 1 }))).toBe('BAD_SIGNATURE')
+  })
+
+  it('the invite string stays a bearer secret (documented): whoever holds it, invite key included, can use its admission', async () => {
+    // Not single-use by itself: a second holder of Ada's invite (one Cleo forwarded) is admitted
+    // too. Telling that apart (one join per invite key) is for the peers that apply joins.
+    const keys = freshEpochKeys(hood, 0)
+    const inv = await parseInvite(encodeInvite(await createInvite(ada, hood, keys, [], NOW)), NOW)
+    const dev = await createIdentity('Dev')
+    for (const who of [cleo, dev]) {
+      const j = await openJoin(await createJoin(who, hoodTopic, NOW, { admission: inv.admission!, inviteKey: inv.inviteKey! }), hoodTopic, NOW)
+      expect(await codeOf(() => verifyAdmission(hood, j.admission!)), who.public.name).toBe('accepted')
+      expect(equalBytes(j.admission!.key, inv.admission!.key)).toBe(true)
+    }
   })
 
   it('a malformed admission inside a join is refused by openJoin', async () => {
-    const a = await createAdmission(ada, hood, 0, NOW + 1000)
+    const { admission: a, inviteKey } = await createAdmission(ada, hood, 0, NOW + 1000)
+    const use = await useSig(inviteKey, cleo.public.signKey, topic, NOW)
     const m = encodePublicIdentity(cleo.public)
+    const { use: _use, ...withoutUse } = admissionMap(a, use)
     for (const [adm, code] of [
-      [{ ...admissionMap(a), sig: a.sig.subarray(1) }, 'BAD_LENGTH'],
-      [{ ...admissionMap(a), by: a.by.subarray(1) }, 'BAD_LENGTH'],
-      [{ ...admissionMap(a), e: 2 ** 32 }, 'OUT_OF_RANGE'],
-      [{ ...admissionMap(a), extra: 1 }, 'EXTRA_FIELD'],
+      [{ ...admissionMap(a, use), sig: a.sig.subarray(1) }, 'BAD_LENGTH'],
+      [{ ...admissionMap(a, use), by: a.by.subarray(1) }, 'BAD_LENGTH'],
+      [{ ...admissionMap(a, use), k: a.key.subarray(1) }, 'BAD_LENGTH'],
+      [{ ...admissionMap(a, use), use: use.subarray(1) }, 'BAD_LENGTH'],
+      [{ ...admissionMap(a, use), e: 2 ** 32 }, 'OUT_OF_RANGE'],
+      [{ ...admissionMap(a, use), extra: 1 }, 'EXTRA_FIELD'],
       [{ by: a.by, e: 0, x: a.expires }, 'MISSING_FIELD'],
+      [withoutUse, 'MISSING_FIELD'],
+      // An admission as quoted before invite keys (v1: no k, no use).
+      [{ by: a.by, e: 0, x: a.expires, sig: a.sig }, 'MISSING_FIELD'],
       [a.sig, 'WRONG_TYPE']
     ] as const) {
       const fields = { m, at: NOW, adm }
       const bytes = encodeStruct(JOIN, { ...fields, sig: await signStruct(cleo.seed, JOIN_BODY, { ...fields, tp: topic }) } as never)
       expect(await codeOf(() => openJoin(bytes, topic, NOW))).toBe(code)
     }
+    // Well-formed, and every part genuine: accepted (so the codes above are the malformations').
+    expect(await codeOf(async () => openJoin(await joinWithAdm(cleo, topic, NOW, admissionMap(a, use)), topic, NOW))).toBe('accepted')
   })
 })
 
@@ -204,9 +288,9 @@ describe('leave', () => {
 describe('announcements inside a private envelope', () => {
   it('seal a join, an admit and a leave, open them with the epoch keys, dispatch by domain', async () => {
     const keys = deriveEpochKeys(randomBytes(32), 0, randomBytes(32))
-    const admission = await createAdmission(ada, hood, 0, NOW + 1000)
+    const { admission, inviteKey } = await createAdmission(ada, hood, 0, NOW + 1000)
     for (const [type, domain, make] of [
-      ['join', JOIN_DOMAIN, async () => createJoin(cleo, topic, NOW, { admission })],
+      ['join', JOIN_DOMAIN, async () => createJoin(cleo, topic, NOW, { admission, inviteKey })],
       ['admit', ADMIT_DOMAIN, async () => createAdmit(ada, cleo.public, topic, NOW)],
       ['leave', 'pl/leave', async () => createLeave(cleo, topic, NOW)]
     ] as const) {
@@ -241,7 +325,7 @@ describe('properties', () => {
   })
 
   it('random mutations of join (with an admission), admit and leave bytes give only PorchlightError', async () => {
-    const join = await createJoin(cleo, topic, NOW, { via: ada.public.signKey, admission: await createAdmission(ada, hood, 0, NOW + 1000) })
+    const join = await createJoin(cleo, topic, NOW, { via: ada.public.signKey, ...await createAdmission(ada, hood, 0, NOW + 1000) })
     const admit = await createAdmit(ada, cleo.public, topic, NOW)
     const leave = await createLeave(cleo, topic, NOW)
     await fc.assert(fc.asyncProperty(
@@ -321,6 +405,11 @@ describe('membership vectors', () => {
       expect(inv.inviterRole).toBe(v.role)
       expect(inv.admission === undefined ? null : toHex(inv.admission.sig)).toBe(v.admission)
       expect(v.admission !== null).toBe(v.role === 'admin')
+      // The invite key travels with the admission: its seed ('ik'), whose public key the admission names.
+      expect(inv.inviteKey === undefined ? null : toHex(inv.inviteKey)).toBe(v.inviteKey)
+      expect(inv.admission === undefined ? null : toHex(inv.admission.key)).toBe(v.inviteKeyPublic)
+      expect(v.inviteKey !== null).toBe(v.role === 'admin')
+      if (v.inviteKey !== null) expect(toHex(await publicKeyOf(fromHex(v.inviteKey)))).toBe(v.inviteKeyPublic)
       expect(inv.hood.admins).toHaveLength(v.admins)
       expect(toHex(inv.hood.id)).toBe(vectors.hood.id)
       expect(toHex(inv.secret)).toBe(vectors.hood.secret)
@@ -348,7 +437,12 @@ describe('membership vectors', () => {
         expect(toHex(j.admission!.by)).toBe(toHex(people[v.admittedBy as Person].public.signKey))
         expect(await codeOf(() => verifyAdmission(hood, j.admission!))).toBe('accepted')
       }
+      expect(j.admission === undefined ? null : toHex(j.admission.key)).toBe(v.inviteKeyPublic)
     }
+    // The admission of Cleo's join, quoted in Dev's: refused.
+    const copied = vectors.copiedAdmission
+    expect(await codeOf(() => openJoin(fromHex(copied.bytes), tp, now))).toBe(copied.error)
+    expect(admOf(fromHex(copied.bytes))).toEqual(admOf(fromHex(vectors.join.find(j => j.member === copied.copiedFrom)!.bytes)))
     const admit = await openAdmit(fromHex(vectors.admit.bytes), tp, now)
     expect(admit.member.name).toBe(vectors.admit.member)
     expect(isAdmin(hood, admit.by)).toBe(true)

@@ -1,8 +1,10 @@
 /**
  * Writes test/vectors/membership.json: vectors for sealed boxes, the self-certifying
- * neighborhood id and its admin certificate chain, invites (v2, an admin's with its admission,
- * a member's without), relay tokens (v2, and a v1 token that must be refused), join (v2, with
- * and without an admission), admit and leave announcements, rekeys (v2, signed by an admin
+ * neighborhood id and its admin certificate chain, invites (v2, an admin's with its admission
+ * ('pl/admission' v2, naming the invite key) and invite key, a member's without), relay tokens
+ * (v2, and a v1 token that must be refused), join (v2, with an admission and the invite key's
+ * 'pl/admission-use' signature, and without), a join quoting an admission copied out of
+ * another's join (refused), admit and leave announcements, rekeys (v2, signed by an admin
  * through the chain, with a relay box; and a concurrent rekey from the same epoch), agency
  * attestations and their revocation, RFAs and sealed agency replies, so another implementation
  * can check itself against this one. Every input comes from a label:
@@ -10,10 +12,14 @@
  * Randomness that is not a named input (rekey padding slots and shuffles) comes from
  *   drbg(seed): call i returns HKDF-SHA256(ikm = seed, salt = "", info = "porchlight/vectors/drbg/" || i, n)
  * The relay's libp2p key is the Ed25519 key of seed input("relay/seed"); its box secret is
- * that seed's X25519 (Montgomery) form (rekey.ts relayBoxSecret).
+ * that seed's X25519 (Montgomery) form (rekey.ts relayBoxSecret). An admin's invite key (the
+ * Ed25519 seed 'ik' the invite carries, fresh and random in createInvite) is
+ * input("<inviter>/invite-key"); the invite is signed over it as createInvite signs (see
+ * deterministicInviteKey below).
  * The story: Ada founds the neighborhood (epoch 0) and invites; Ben (a member) invites too;
  * Ada makes Cleo an admin; Cleo joins through Ada's invite (admitted), Dev through Ben's
- * (pending) until Ada approves him; Dev leaves; Cleo rekeys to epoch 1 without Dev, and Ada
+ * (pending) until Ada approves him; Dev's join quoting the admission out of Cleo's join is
+ * refused (BAD_SIGNATURE: its 'use' names Cleo); Dev leaves; Cleo rekeys to epoch 1 without Dev, and Ada
  * rekeys from epoch 0 at the same time (the lower SHA-256 wins); Cleo revokes Ada's
  * attestation of Springfield PD.
  * All byte fields are lowercase hex; times are ms. Run:
@@ -24,14 +30,14 @@ import { writeFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { hkdf, sha256 } from '../../protocol/crypto.ts'
-import { encodeStruct, fromHex, type StructSpec, toBase64Url, toHex, utf8Bytes } from '../../protocol/encoding.ts'
-import { createIdentity, type Identity } from '../../protocol/identity.ts'
+import { decodeStruct, encodeStruct, fromHex, type StructSpec, toBase64Url, toHex, utf8Bytes } from '../../protocol/encoding.ts'
+import { createIdentity, encodePublicIdentity, type Identity, signStruct } from '../../protocol/identity.ts'
 import { deriveEpochKeys, HOOD_SALT_BYTES, type Neighborhood, neighborhoodOf, privateTopic } from '../../protocol/neighborhood.ts'
-import { addAdmin } from '../../protocol/admins.ts'
+import { addAdmin, encodeAdminCerts } from '../../protocol/admins.ts'
 import { sealTo } from '../../protocol/seal.ts'
-import { createInvite, encodeInvite } from '../../protocol/invite.ts'
+import { createAdmission, createInvite, encodeInvite, type Invite, MAX_INVITE_BYTES } from '../../protocol/invite.ts'
 import { createRelayToken, encodeRelayToken, RELAY_TOKEN_PREFIX } from '../../protocol/relay-token.ts'
-import { createAdmit, createJoin, createLeave } from '../../protocol/membership.ts'
+import { createAdmit, createJoin, createLeave, MAX_JOIN_BYTES } from '../../protocol/membership.ts'
 import { createRekey, rekeySlotCount, rekeyWins, relayBoxPublicKey, relayBoxSecret } from '../../protocol/rekey.ts'
 import { attestationId, createAttestation, createRevocation, sealReplyToAgency, sealRfa } from '../../protocol/agency.ts'
 import { createPost } from '../../protocol/post.ts'
@@ -60,6 +66,31 @@ export const RELAYS = [
 
 /** The relay token as it was before the founder root (v1): what old relays were given. */
 const RELAY_TOKEN_V1: StructSpec = { domain: 'pl/relay-token', version: 1, required: ['tp', 'e', 'k'], optional: ['a'], maxBytes: 160 }
+/** What an invite's 'sig' signs (invite.ts), spelled out to sign over a chosen invite key. */
+const INVITE_BODY: StructSpec = { domain: 'pl/invite-body', version: 2, required: ['h', 'e', 's', 'r', 'i', 'x'], optional: ['adm', 'ik'], maxBytes: MAX_INVITE_BYTES }
+/** A join and its signed part (membership.ts), spelled out to quote a copied admission. */
+const JOIN: StructSpec = { domain: 'pl/join', version: 2, required: ['m', 'at', 'sig'], optional: ['via', 'adm'], maxBytes: MAX_JOIN_BYTES }
+const JOIN_BODY: StructSpec = { domain: 'pl/join-body', version: 2, required: ['m', 'tp', 'at'], optional: ['via', 'adm'], maxBytes: MAX_JOIN_BYTES }
+
+/**
+ * `inv` (an admin's, from createInvite) with its random invite key replaced by `seed`: the
+ * admission made for that key (createAdmission) and the invite signed again over the same
+ * fields, as createInvite signs them. parseInvite accepting the result is checked by the tests.
+ */
+async function deterministicInviteKey (inviter: Identity, hood: Neighborhood, inv: Invite, seed: Uint8Array): Promise<Invite> {
+  const { admission, inviteKey } = await createAdmission(inviter, hood, inv.epoch, inv.expires, seed)
+  const fields = {
+    h: { n: hood.name, a: hood.area, f: hood.founder, s: hood.salt, ac: encodeAdminCerts(hood.adminCerts) },
+    e: inv.epoch,
+    s: inv.secret,
+    r: [...inv.relays],
+    i: encodePublicIdentity(inv.inviter),
+    x: inv.expires,
+    adm: admission.sig,
+    ik: inviteKey
+  }
+  return { ...inv, admission, inviteKey, sig: await signStruct(inviter.seed, INVITE_BODY, fields) }
+}
 
 export interface Fixture {
   people: Record<typeof PEOPLE[number], Identity>
@@ -109,10 +140,27 @@ export interface MembershipVectors {
   relay: { seed: string, publicKey: string, boxPublicKey: string, boxSecret: string }
   now: number
   sealedBox: Array<{ recipientBoxSecret: string, ephemeralSecret: string, context: string, plaintext: string, sealed: string }>
-  invite: Array<{ inviter: string, role: 'admin' | 'member', admins: number, admission: string | null, relays: string[], ttlMs: number, invite: string, length: number }>
+  invite: Array<{
+    inviter: string
+    role: 'admin' | 'member'
+    admins: number
+    /** The admission's signature ('adm'), or null for a member's invite. */
+    admission: string | null
+    /** The invite key's Ed25519 seed ('ik'), with the admission. */
+    inviteKey: string | null
+    /** Its public key: the admission's 'k'. */
+    inviteKeyPublic: string | null
+    relays: string[]
+    ttlMs: number
+    invite: string
+    length: number
+  }>
   relayToken: Array<{ includeArea: boolean, token: string }>
   relayTokenV1: { token: string, error: 'BAD_VERSION' }
-  join: Array<{ member: string, via: string, admittedBy: string | null, bytes: string }>
+  /** inviteKeyPublic: the admission's 'k' (the inviter's invite key), or null without an admission. */
+  join: Array<{ member: string, via: string, admittedBy: string | null, inviteKeyPublic: string | null, bytes: string }>
+  /** Dev (invited by Ben) quoting the admission of Cleo's join, her 'use' included: openJoin refuses it. */
+  copiedAdmission: { member: string, via: string, copiedFrom: string, bytes: string, error: 'BAD_SIGNATURE' }
   admit: { admin: string, member: string, bytes: string }
   leave: { member: string, bytes: string }
   rekey: RekeyVector
@@ -147,12 +195,21 @@ export async function generateMembership (): Promise<MembershipVectors> {
   const invite: MembershipVectors['invite'] = []
   const invites = {} as Record<'Ada' | 'Ben' | 'Cleo', Awaited<ReturnType<typeof createInvite>>>
   for (const [who, h, relays, ttlMs] of [['Ada', founded, RELAYS, 7 * 86_400_000], ['Ben', founded, [], 86_400_000], ['Cleo', hood, RELAYS.slice(0, 1), 86_400_000]] as const) {
-    const inv = await createInvite(people[who], h, epoch0, relays, NOW, ttlMs)
+    const made = await createInvite(people[who], h, epoch0, relays, NOW, ttlMs)
+    const inv = made.admission === undefined ? made : await deterministicInviteKey(people[who], h, made, input(`${who}/invite-key`))
     invites[who] = inv
     const s = encodeInvite(inv)
     invite.push({
-      inviter: who, role: inv.inviterRole, admins: h.admins.length, admission: inv.admission === undefined ? null : toHex(inv.admission.sig),
-      relays: [...relays], ttlMs, invite: s, length: s.length
+      inviter: who,
+      role: inv.inviterRole,
+      admins: h.admins.length,
+      admission: inv.admission === undefined ? null : toHex(inv.admission.sig),
+      inviteKey: inv.inviteKey === undefined ? null : toHex(inv.inviteKey),
+      inviteKeyPublic: inv.admission === undefined ? null : toHex(inv.admission.key),
+      relays: [...relays],
+      ttlMs,
+      invite: s,
+      length: s.length
     })
   }
 
@@ -162,10 +219,30 @@ export async function generateMembership (): Promise<MembershipVectors> {
     error: 'BAD_VERSION' as const
   }
 
+  const cleoJoin = await createJoin(people.Cleo, topic, NOW, { via: people.Ada.public.signKey, admission: invites.Ada.admission!, inviteKey: invites.Ada.inviteKey! })
   const join: MembershipVectors['join'] = [
-    { member: 'Cleo', via: 'Ada', admittedBy: 'Ada', bytes: toHex(await createJoin(people.Cleo, topic, NOW, { via: people.Ada.public.signKey, admission: invites.Ada.admission! })) },
-    { member: 'Dev', via: 'Ben', admittedBy: null, bytes: toHex(await createJoin(people.Dev, topic, NOW, { via: people.Ben.public.signKey })) }
+    { member: 'Cleo', via: 'Ada', admittedBy: 'Ada', inviteKeyPublic: toHex(invites.Ada.admission!.key), bytes: toHex(cleoJoin) },
+    { member: 'Dev', via: 'Ben', admittedBy: null, inviteKeyPublic: null, bytes: toHex(await createJoin(people.Dev, topic, NOW, { via: people.Ben.public.signKey })) }
   ]
+  // Dev's own join (Ben's invite, no admission) with the 'adm' map of Cleo's join, 'use' and all.
+  const cleoAdm = decodeStruct(JOIN, cleoJoin).record('adm', ['by', 'e', 'x', 'k', 'sig', 'use'])
+  const copiedFields = {
+    m: encodePublicIdentity(people.Dev.public),
+    at: NOW,
+    via: people.Ben.public.signKey,
+    adm: {
+      by: cleoAdm.bytes('by', { len: 32 }),
+      e: cleoAdm.uint('e'),
+      x: cleoAdm.uint('x'),
+      k: cleoAdm.bytes('k', { len: 32 }),
+      sig: cleoAdm.bytes('sig', { len: 64 }),
+      use: cleoAdm.bytes('use', { len: 64 })
+    }
+  }
+  const copiedSig = await signStruct(people.Dev.seed, JOIN_BODY, { ...copiedFields, tp: topic })
+  const copiedAdmission = {
+    member: 'Dev', via: 'Ben', copiedFrom: 'Cleo', bytes: toHex(encodeStruct(JOIN, { ...copiedFields, sig: copiedSig } as never)), error: 'BAD_SIGNATURE' as const
+  }
   const admit = { admin: 'Ada', member: 'Dev', bytes: toHex(await createAdmit(people.Ada, people.Dev.public, topic, NOW)) }
   const leave = { member: 'Dev', bytes: toHex(await createLeave(people.Dev, topic, NOW)) }
 
@@ -218,8 +295,9 @@ export async function generateMembership (): Promise<MembershipVectors> {
   }
 
   return {
-    description: 'Porchlight membership vectors (invite v2, relay token v2, join v2, admit, rekey v2, revocation); inputs are ' +
-      'SHA-256("porchlight/vectors/membership/" || label), rekey padding/shuffle randomness from drbg(drbgSeed) (see generate-membership.ts), ' +
+    description: 'Porchlight membership vectors (invite v2 with admission v2 and invite key, relay token v2, join v2 with admission use, ' +
+      'admit, rekey v2, revocation); inputs are SHA-256("porchlight/vectors/membership/" || label) (admin invite keys: "<inviter>/invite-key"), ' +
+      'rekey padding/shuffle randomness from drbg(drbgSeed) (see generate-membership.ts), ' +
       'bytes in hex. Written by test/vectors/generate-membership.ts.',
     identities: PEOPLE.map(name => ({
       name,
@@ -237,6 +315,7 @@ export async function generateMembership (): Promise<MembershipVectors> {
     relayToken,
     relayTokenV1,
     join,
+    copiedAdmission,
     admit,
     leave,
     rekey,
