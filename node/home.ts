@@ -57,6 +57,8 @@ export const MAX_SECRETS_PER_EPOCH = 16
 export const MAX_REMOVED = 2000
 /** Revoked attestation ids remembered. */
 export const MAX_REVOKED = 256
+/** Used invite keys remembered (one per admitted newcomer). */
+export const MAX_ADMISSIONS = 2000
 /** Relays per hood: as many as an invite carries (MAX_RELAYS = 8, each <= 256 bytes). */
 export { MAX_RELAYS }
 /** Known members per hood: 2000 x ~170 bytes. */
@@ -74,7 +76,7 @@ const MAX_IDENTITY_FILE_BYTES = 256
 const HOOD_FILE: StructSpec = {
   domain: 'pl/home-hood',
   version: 2,
-  required: ['id', 'name', 'area', 'founder', 'salt', 'ac', 'epochs', 'relays', 'members', 'attests', 'revoked', 'removed', 'joined'],
+  required: ['id', 'name', 'area', 'founder', 'salt', 'ac', 'epochs', 'relays', 'members', 'attests', 'revoked', 'removed', 'admissions', 'joined'],
   optional: ['ended'],
   maxBytes: MAX_HOOD_FILE_BYTES
 }
@@ -133,6 +135,12 @@ export interface HoodState {
   /** attestationId of attestations an admin of this hood revoked. */
   readonly revoked: readonly Uint8Array[]
   readonly removed: readonly Removal[]
+  /**
+   * Invite keys (admission.key) that admitted someone, and whom: an admin's invite admits one
+   * identity, so a second join quoting the same key (a removed member's sock puppet, say)
+   * stays pending. Kept after the member leaves or is removed.
+   */
+  readonly admissions: ReadonlyArray<{ readonly key: Uint8Array, readonly member: Uint8Array }>
   /** When this home created or joined the hood, ms since the Unix epoch. */
   readonly joined: number
   /** Set when this home was removed (a genuine rekey left it out) or left: it no longer posts here. */
@@ -371,6 +379,7 @@ export function newHoodState (input: {
     attestations: [],
     revoked: [],
     removed: [],
+    admissions: [],
     joined: input.joined
   }
   state = withRelays(state, input.relays ?? [])
@@ -504,6 +513,17 @@ export function withoutRemoval (state: HoodState, signKey: Uint8Array): HoodStat
   return { ...state, removed: state.removed.filter(r => !equalBytes(r.signKey, signKey)) }
 }
 
+/** Who an invite key admitted, if anyone. */
+export function admittedBy (state: HoodState, inviteKey: Uint8Array): Uint8Array | undefined {
+  return state.admissions.find(a => equalBytes(a.key, inviteKey))?.member
+}
+
+/** Records that `inviteKey` admitted `member` (the first use wins; later calls change nothing). */
+export function withAdmission (state: HoodState, inviteKey: Uint8Array, member: Uint8Array): HoodState {
+  if (admittedBy(state, inviteKey) !== undefined) return state
+  return { ...state, admissions: [...state.admissions, { key: inviteKey, member }].slice(-MAX_ADMISSIONS) }
+}
+
 export function withRevoked (state: HoodState, attestationId: Uint8Array): HoodState {
   if (state.revoked.some(r => equalBytes(r, attestationId))) return state
   return { ...state, revoked: [...state.revoked, attestationId].slice(-MAX_REVOKED) }
@@ -570,6 +590,7 @@ export function encodeHoodState (state: HoodState): Uint8Array {
     attests: [...state.attestations],
     revoked: [...state.revoked],
     removed: state.removed.map(r => ({ sk: r.signKey, at: r.at, e: r.epoch })),
+    admissions: state.admissions.map(a => ({ k: a.key, m: a.member })),
     joined: state.joined,
     ended: state.ended === undefined ? undefined : { why: state.ended.reason, at: state.ended.at, e: state.ended.epoch }
   })
@@ -616,12 +637,16 @@ export function decodeHoodState (bytes: Uint8Array): HoodState {
     const r = item.record(['sk', 'at', 'e'])
     return { signKey: r.bytes('sk', { len: 32 }), at: r.uint('at'), epoch: r.uint('e', MAX_EPOCH) }
   })
+  const admissions = f.array('admissions', MAX_ADMISSIONS, item => {
+    const a = item.record(['k', 'm'])
+    return { key: a.bytes('k', { len: 32 }), member: a.bytes('m', { len: 32 }) }
+  })
   let ended: HoodState['ended']
   if (f.has('ended')) {
     const x = f.record('ended', ['why', 'at', 'e'])
     ended = { reason: x.oneOf('why', ['removed', 'left'] as const), at: x.uint('at'), epoch: x.uint('e', MAX_EPOCH) }
   }
-  const state: HoodState = { hood, epochs, relays, members, attestations, revoked, removed, joined: f.uint('joined'), ...(ended !== undefined ? { ended } : {}) }
+  const state: HoodState = { hood, epochs, relays, members, attestations, revoked, removed, admissions, joined: f.uint('joined'), ...(ended !== undefined ? { ended } : {}) }
   return checkHoodState(state)
 }
 

@@ -30,7 +30,7 @@ import { openPublicPost, sealPublicPost } from '../protocol/public-post.ts'
 import { createAdmit, createJoin, createLeave, openAdmit, openJoin, openLeave } from '../protocol/membership.ts'
 import { type Admission, verifyAdmission } from '../protocol/invite.ts'
 import { addAdmin } from '../protocol/admins.ts'
-import { createRekey, decodeRekey, openRekey, rekeyTimes, rekeyWins } from '../protocol/rekey.ts'
+import { createRekey, decodeRekey, openRekey, rekeyTimes } from '../protocol/rekey.ts'
 import { attestationCovers, createRevocation, openRevocation, openRfa } from '../protocol/agency.ts'
 import { MAX_CLOCK_SKEW_MS } from '../protocol/time.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -44,8 +44,8 @@ import { MessageStore } from './store.ts'
 import { PushSession } from './push.ts'
 import { syncTopic, type SyncStats } from './sync.ts'
 import {
-  allEpochKeys, currentEpochKeys, removalOf, supersededAt, winningSecret, withEpoch, withMember, withoutRemoval, withRemoved, withRevoked,
-  type Home, type HoodState, type Member
+  admittedBy, allEpochKeys, currentEpochKeys, removalOf, supersededAt, winningSecret, withAdmission, withEpoch, withMember, withoutRemoval,
+  withRemoved, withRevoked, type Home, type HoodState, type Member
 } from './home.ts'
 
 /** One post in the local feed, as shown and as printed by `feed --json`. */
@@ -79,7 +79,7 @@ export interface FeedPost {
    */
   vouchedBy?: string[]
   /** Agency requests: the attestations the request carried (admin key, attestation id, expiry), for vouchedBy. */
-  attestations?: Array<{ admin: string, id: string, expires: number }>
+  attestations?: Array<{ admin: string, id: string, expires: number, name: string }>
 }
 
 export interface PostOptions extends Omit<PostInput, 'location'> {
@@ -329,13 +329,19 @@ export class ResidentPeer {
     const id = hood.hood.id
     if (innerType === 'pl/join') {
       const j = await openJoin(inner, topic, now)
-      const admitted = j.admission !== undefined && await this.admits(hood, j.admission, epoch, j.at)
+      const valid = j.admission !== undefined && await this.admits(hood, j.admission, epoch, j.at)
       // Checked inside the update: announcements of one sync page are applied concurrently.
       await this.home.updateHood(id, cur => {
-        const s = cur ?? hood
+        let s = cur ?? hood
+        // An admission admits one identity, and only while its epoch is open here: a second
+        // identity on the same invite (a removed member's sock puppet), or a join sealed in an
+        // epoch we have seen closed, stays pending until an admin approves it.
+        const user = valid ? admittedBy(s, j.admission!.key) : undefined
+        const admitted = valid && supersededAt(s, epoch) === undefined && (user === undefined || equalBytes(user, j.member.signKey))
         const removal = removalOf(s, j.member.signKey)
         // An old join (or an invite from before the removal) never puts a removed member back.
         if (removal !== undefined && !(admitted && j.admission!.epoch > removal.epoch)) return s
+        if (admitted) s = withAdmission(s, j.admission!.key, j.member.signKey)
         return withMember(withoutRemoval(s, j.member.signKey), j.member, { admitted, ...(j.via !== undefined ? { via: j.via } : {}), now })
       })
     } else if (innerType === 'pl/admit') {
@@ -416,9 +422,8 @@ export class ResidentPeer {
       }
       return
     }
-    const before = winningSecret(hood, w.e)
     const rekey = { id, by: opened.by, removed: opened.removed }
-    const updated = await this.home.updateHood(hood.hood.id, cur => {
+    await this.home.updateHood(hood.hood.id, cur => {
       let s = withEpoch(cur ?? hood, opened.keys.epoch, opened.keys.secret, { learned: this.now(), rekey })
       s = withRemoved(s, opened.removed, opened.ts, opened.keys.epoch)
       // Admin changes travel in rekeys: take a longer chain from the same founder.
@@ -426,26 +431,21 @@ export class ResidentPeer {
       if (s.ended?.reason === 'removed' && s.ended.epoch <= opened.keys.epoch) { const { ended: _, ...rest } = s; s = rest }
       return s
     })
-    const after = winningSecret(updated, w.e)
-    const lost = before?.rekey !== undefined && after?.rekey !== undefined && !equalBytes(before.rekey.id, after.rekey.id) &&
-      equalBytes(before.rekey.by, me.public.signKey)
-    if (lost && before.rekey !== undefined && after.rekey !== undefined) {
-      const missing = before.rekey.removed.filter(k => !after.rekey!.removed.some(r => equalBytes(r, k)))
-      if (missing.length > 0) this.followUps.push({ hood: updated.hood.id, removed: missing })
-    }
   }
 
-  /** Removals to re-apply after our own rekey lost to a concurrent one (see applyRekey). */
-  private readonly followUps: Array<{ hood: Uint8Array, removed: Uint8Array[] }> = []
-
-  /** Runs queued follow-up rekeys; returns how many it sent. */
+  /**
+   * Re-applies removals of our own rekeys that lost to a concurrent one: worked out from the
+   * stored epochs each time (so a restart between losing and catching up loses nothing). A
+   * removal is done once a winning rekey at that epoch or later named it. Returns rekeys sent.
+   */
   async runFollowUps (): Promise<number> {
+    const me = this.requireMe()
     let n = 0
-    while (this.followUps.length > 0) {
-      const f = this.followUps.shift()!
-      const state = await this.home.hoodById(f.hood)
-      if (state === undefined) continue
-      await this.rekey(state, f.removed)
+    for (const state of await this.home.hoods()) {
+      if (state.ended !== undefined || !isAdmin(state.hood, me.public.signKey)) continue
+      const missing = lostRemovals(state, me.public.signKey)
+      if (missing.length === 0) continue
+      await this.rekey(state, missing)
       n++
     }
     return n
@@ -704,7 +704,9 @@ export class ResidentPeer {
           all.push(await syncTopic(node, multiaddr(relay), topic, this.messages.items(topic), {
             getLocal: async (id) => (await this.messages.get(id))?.bytes,
             onMessage: async (msg) => {
-              await this.ingest(topic, msg).catch((err: unknown) => { if (isPorchlightError(err, 'UNKNOWN_EPOCH')) later.push(msg) })
+              await this.ingest(topic, msg).catch((err: unknown) => {
+                if (isPorchlightError(err, 'UNKNOWN_EPOCH') && later.length < MAX_AHEAD_OF_EPOCH) later.push(msg)
+              })
             }
           }))
           for (const msg of later) await this.ingest(topic, msg).catch(() => undefined)
@@ -749,7 +751,8 @@ export class ResidentPeer {
     const hoods = await this.home.hoods()
     const vouchedBy: string[] = []
     for (const a of p.attestations ?? []) {
-      if (a.expires <= now) continue
+      // An admin vouched for a key under a name: the agency is vouched for only under that name.
+      if (a.expires <= now || a.name !== p.authorName) continue
       const admin = fromHexKey(a.admin)
       const by = hoods.some(h => isAdmin(h.hood, admin) && !h.revoked.some(r => toHex(r) === a.id))
       if (by && !vouchedBy.includes(fingerprint(admin))) vouchedBy.push(fingerprint(admin))
@@ -825,13 +828,28 @@ function relayKeys (relays: readonly string[]): Uint8Array[] {
   return out.slice(0, 8)
 }
 
+/** Sign keys that our own losing rekeys removed and no winning rekey (at that epoch or later) has. */
+function lostRemovals (state: HoodState, me: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = []
+  for (const e of state.epochs) {
+    if (e.rekey === undefined || !equalBytes(e.rekey.by, me)) continue
+    const win = winningSecret(state, e.epoch)
+    if (win === e) continue
+    const handled = state.epochs.filter(x => x.epoch >= e.epoch && winningSecret(state, x.epoch) === x).flatMap(x => x.rekey?.removed ?? [])
+    for (const k of e.rekey.removed) {
+      if (!handled.some(h => equalBytes(h, k)) && !out.some(o => equalBytes(o, k))) out.push(k)
+    }
+  }
+  return out
+}
+
 /** The attestations an RFA carried, for vouchedBy. */
 async function rfaAttestations (bytes: Uint8Array, now: number): Promise<NonNullable<FeedPost['attestations']>> {
   const rfa = await openRfa(bytes, now)
   const out: NonNullable<FeedPost['attestations']> = []
   for (const att of rfa.attestations) {
     if (!attestationCovers(att, rfa.area)) continue
-    out.push({ admin: toHex(att.hoodAdmin), id: toHex(att.id), expires: att.expires })
+    out.push({ admin: toHex(att.hoodAdmin), id: toHex(att.id), expires: att.expires, name: att.name })
   }
   return out
 }

@@ -65,7 +65,7 @@ export interface Neighborhood {
   area: string
 }
 
-/** An admin creates a neighborhood served by `relay`; each other resident joins it. */
+/** An admin creates a neighborhood served by `relay`; each other resident joins it with an invite of their own (`invite` is the first). */
 export async function neighborhood (relay: Relay, names: string[], area = 'u4pruy'): Promise<Neighborhood> {
   const homes: string[] = []
   for (const name of names) {
@@ -78,7 +78,11 @@ export async function neighborhood (relay: Relay, names: string[], area = 'u4pru
   const token = (await cli(admin, ['--json', 'hood', 'relay-token'])).json.token as string
   await relay.serve(token)
   await cli(admin, ['hood', 'announce'])
-  for (const home of homes.slice(1)) await cli(home, ['hood', 'join', created.json.invite])
+  // An admin's invite admits one person: each neighbor gets their own.
+  for (const [i, home] of homes.slice(1).entries()) {
+    const invite = i === 0 ? created.json.invite as string : (await cli(admin, ['--json', 'hood', 'invite'])).json.invite as string
+    await cli(home, ['hood', 'join', invite])
+  }
   return { admin, members: homes, invite: created.json.invite, token, area }
 }
 

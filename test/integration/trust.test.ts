@@ -299,7 +299,6 @@ describe('concurrent rekeys', () => {
     expect((await cli(anaHome, ['--json', 'hood', 'add-admin', 'Dan'])).json).toMatchObject({ epoch: 1, sent: true })
     await cli(danHome, ['feed'])
     expect((await hoodOf(danHome)).hood.admins).toHaveLength(2)
-    const topic = privateTopic((await hoodOf(anaHome)).hood.id)
 
     // At once, from epoch 1: Ana removes Ben, Dan removes Cleo.
     const ana = await peer(anaHome)

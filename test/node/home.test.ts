@@ -290,7 +290,7 @@ describe('hood files', () => {
     const good = {
       id: s.hood.id, name: s.hood.name, area: s.hood.area, founder: s.hood.founder, salt: s.hood.salt, ac: [],
       epochs: [e0, e3], relays: [...s.relays], members: [m0], attests: [], revoked: [id32(3)],
-      removed: [{ sk: id32(2), at: s.joined + 5, e: 3 }], joined: s.joined
+      removed: [{ sk: id32(2), at: s.joined + 5, e: 3 }], admissions: [], joined: s.joined
     }
     const spec = { domain: 'pl/home-hood', version: 2, required: [], maxBytes: 1 << 20 }
     const enc = (f: Record<string, unknown>, version = 2): Uint8Array => encodeStruct({ ...spec, version }, f as never)
@@ -302,7 +302,9 @@ describe('hood files', () => {
     await expectCode(() => decodeHoodState(enc({ ...good, extra: 1 })), 'EXTRA_FIELD')
     await expectCode(() => decodeHoodState(enc({ ...good, epochs: [e0, { ...e3, x: 1 }] })), 'EXTRA_FIELD')
     await expectCode(() => decodeHoodState(enc({ ...good, members: [{ ...m0, x: 1 }] })), 'EXTRA_FIELD')
-    for (const field of ['founder', 'salt', 'ac', 'revoked', 'removed', 'joined']) {
+    expect(decodeHoodState(enc({ ...good, admissions: [{ k: id32(4), m: me.public.signKey }] })).admissions).toEqual([{ key: id32(4), member: me.public.signKey }])
+    await expectCode(() => decodeHoodState(enc({ ...good, admissions: [{ k: id32(4) }] })), 'MISSING_FIELD')
+    for (const field of ['founder', 'salt', 'ac', 'revoked', 'removed', 'admissions', 'joined']) {
       await expectCode(() => decodeHoodState(enc({ ...good, [field]: undefined })), 'MISSING_FIELD')
     }
     await expectCode(() => decodeHoodState(enc({ ...good, epochs: [{ e: 0, s: e0.s }] })), 'MISSING_FIELD')
