@@ -260,7 +260,8 @@ export const COMMANDS: Record<string, Command> = {
   'hood invite': {
     summary: 'Print a fresh invite for the current epoch',
     usage: '[--hood NAME_OR_ID] [--ttl DURATION]',
-    help: 'Any member can invite. The invite holds the current epoch key: share it only with the person invited.',
+    help: 'The invite holds the current epoch key: share it only with the person invited. An admin\'s invite admits ' +
+      'one newcomer (make one per person); a member\'s invite lets the newcomer read this epoch until an admin approves them.',
     options: { hood: HOOD_OPTION, ttl: TTL_OPTION },
     async run (ctx) {
       const home = await ctx.home()
