@@ -227,13 +227,19 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
           throw new PorchlightError(outcome.result.code ?? 'UNAVAILABLE',
             `not sent: ${outcome.result.message ?? 'no relay acknowledged it'}; kept in the outbox (id ${outcome.id.slice(0, 16)})`)
         }
+        const publicSent = outcome.publicResult?.ok === true
+        if (outcome.publicResult !== undefined && !publicSent) {
+          ctx.out.note(`The public copy was not sent: ${outcome.publicResult.code ?? ''} ${outcome.publicResult.message ?? ''} ` +
+            '(a relay must serve the area: give it a token made with `hood relay-token --with-area`, or run it with --area); it stays in the outbox.')
+        }
         ctx.out.result({
           id: outcome.id,
           publicId: outcome.publicId ?? null,
+          publicSent,
           relay: outcome.ackedBy ?? null,
           ...(clip !== undefined ? { clip: { cid: clip.media.cid, mime: clip.media.mime, size: clip.media.size, pinnedBy: clip.pinnedBy } } : {})
         },
-          `Sent ${outcome.id.slice(0, 16)}${outcome.publicId !== undefined ? ` (public copy ${outcome.publicId.slice(0, 16)})` : ''}; stored by ${outcome.ackedBy ?? 'a relay'}`)
+          `Sent ${outcome.id.slice(0, 16)}${outcome.publicId !== undefined ? (publicSent ? ` (public copy ${outcome.publicId.slice(0, 16)})` : ' (public copy NOT sent)') : ''}; stored by ${outcome.ackedBy ?? 'a relay'}`)
       } finally {
         await peer.stop()
       }

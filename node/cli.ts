@@ -294,32 +294,37 @@ export const COMMANDS: Record<string, Command> = {
         s = withEpoch(s, inv.epoch, inv.secret, { learned: now })
         s = withRelays(s, inv.relays)
         s = withMember(s, inv.inviter, { now })
+        // A new invite into the epoch we were removed from (or a later one) lets us back in.
+        if (s.ended !== undefined && inv.epoch >= s.ended.epoch) { const { ended: _, ...rest } = s; s = rest }
         return withMember(s, me.public, { now })
       })
       const inviter = memberJson(inv.inviter, state, me)
       // Tell the neighborhood who joined (their box key is what a later rekey seals to), with
       // the admin's admission when an admin invited us.
       const peer = await ResidentPeer.open(home, { now: () => ctx.now() })
-      let announced = false
+      let result: { ok: boolean, code?: string, message?: string } = { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' }
       let ended: string | undefined
       try {
         await peer.start()
-        announced = (await peer.announceJoin(toHex(state.hood.id), {
+        result = await peer.announceJoin(toHex(state.hood.id), {
           via: inv.inviter.signKey, ...(inv.admission !== undefined ? { admission: inv.admission, inviteKey: inv.inviteKey! } : {})
-        })).ok
-        if (!announced) {
+        })
+        if (!result.ok) {
           // Perhaps the invite's epoch is closed: catch up to find out (and say so plainly).
           await peer.sync([privateTopic(state.hood.id)])
           const out = (await home.hoodById(state.hood.id))?.ended
           if (out !== undefined) ended = `This invite was made before the neighborhood moved on (epoch ${out.epoch}, ${new Date(out.at).toISOString()}): it no longer admits anyone. Ask for a new invite.`
         }
-      } catch {
-        announced = false
       } finally {
         await peer.stop()
       }
       if (ended !== undefined) fail('NOT_MEMBER', ended)
-      if (!announced) ctx.out.note('No relay reachable: your join announcement waits in the outbox (run `porchlight hood announce` later).')
+      const announced = result.ok
+      if (!announced) {
+        ctx.out.note(result.code === 'UNAVAILABLE' || result.code === 'TIMEOUT'
+          ? 'No relay reachable: your join announcement waits in the outbox (run `porchlight hood announce` later).'
+          : `Your join announcement was refused (${result.code ?? ''} ${result.message ?? ''}); it waits in the outbox.`)
+      }
       const role = inv.inviterRole === 'admin' ? 'an admin' : 'a member (not an admin)'
       ctx.out.result({ hood: hoodJson(state, me), inviter, announced, admitted: inv.admission !== undefined }, [
         `Joined "${state.hood.name}" (area ${state.hood.area}, epoch ${inv.epoch}, id ${toHex(state.hood.id).slice(0, 8)}…).`,

@@ -114,6 +114,14 @@ export interface Member extends PublicIdentity {
   readonly renamedAt?: number
 }
 
+/** Who an invite key admitted: the join with the earliest `at` (then the lowest sign key) wins. */
+export interface AdmissionUse {
+  readonly key: Uint8Array
+  readonly member: Uint8Array
+  /** The join's time. */
+  readonly at: number
+}
+
 export interface Removal {
   readonly signKey: Uint8Array
   /** The removing rekey's time and epoch. */
@@ -140,7 +148,7 @@ export interface HoodState {
    * identity, so a second join quoting the same key (a removed member's sock puppet, say)
    * stays pending. Kept after the member leaves or is removed.
    */
-  readonly admissions: ReadonlyArray<{ readonly key: Uint8Array, readonly member: Uint8Array }>
+  readonly admissions: readonly AdmissionUse[]
   /** When this home created or joined the hood, ms since the Unix epoch. */
   readonly joined: number
   /** Set when this home was removed (a genuine rekey left it out) or left: it no longer posts here. */
@@ -514,14 +522,26 @@ export function withoutRemoval (state: HoodState, signKey: Uint8Array): HoodStat
 }
 
 /** Who an invite key admitted, if anyone. */
-export function admittedBy (state: HoodState, inviteKey: Uint8Array): Uint8Array | undefined {
-  return state.admissions.find(a => equalBytes(a.key, inviteKey))?.member
+export function admittedBy (state: HoodState, inviteKey: Uint8Array): AdmissionUse | undefined {
+  return state.admissions.find(a => equalBytes(a.key, inviteKey))
 }
 
-/** Records that `inviteKey` admitted `member` (the first use wins; later calls change nothing). */
-export function withAdmission (state: HoodState, inviteKey: Uint8Array, member: Uint8Array): HoodState {
-  if (admittedBy(state, inviteKey) !== undefined) return state
-  return { ...state, admissions: [...state.admissions, { key: inviteKey, member }].slice(-MAX_ADMISSIONS) }
+/** Does a join at `at` by `member` come before `use` (earliest time, then lowest key: the same on every peer)? */
+export function joinsBefore (member: Uint8Array, at: number, use: AdmissionUse): boolean {
+  if (at !== use.at) return at < use.at
+  return toHex(member) < toHex(use.member)
+}
+
+/**
+ * Records that `inviteKey` admitted `member` by a join at `at`, unless an earlier join holds it.
+ * A later-arriving earlier join takes it over: the member it held it for goes back to pending.
+ */
+export function withAdmission (state: HoodState, inviteKey: Uint8Array, member: Uint8Array, at: number): HoodState {
+  const use = admittedBy(state, inviteKey)
+  if (use !== undefined && (equalBytes(use.member, member) || !joinsBefore(member, at, use))) return state
+  const others = state.admissions.filter(a => a !== use)
+  const members = use === undefined ? state.members : state.members.map(m => equalBytes(m.signKey, use.member) && !isAdminKey(state, m.signKey) ? { ...m, admitted: false } : m)
+  return { ...state, members, admissions: [...others, { key: inviteKey, member, at }].slice(-MAX_ADMISSIONS) }
 }
 
 export function withRevoked (state: HoodState, attestationId: Uint8Array): HoodState {
@@ -590,7 +610,7 @@ export function encodeHoodState (state: HoodState): Uint8Array {
     attests: [...state.attestations],
     revoked: [...state.revoked],
     removed: state.removed.map(r => ({ sk: r.signKey, at: r.at, e: r.epoch })),
-    admissions: state.admissions.map(a => ({ k: a.key, m: a.member })),
+    admissions: state.admissions.map(a => ({ k: a.key, m: a.member, at: a.at })),
     joined: state.joined,
     ended: state.ended === undefined ? undefined : { why: state.ended.reason, at: state.ended.at, e: state.ended.epoch }
   })
@@ -638,8 +658,8 @@ export function decodeHoodState (bytes: Uint8Array): HoodState {
     return { signKey: r.bytes('sk', { len: 32 }), at: r.uint('at'), epoch: r.uint('e', MAX_EPOCH) }
   })
   const admissions = f.array('admissions', MAX_ADMISSIONS, item => {
-    const a = item.record(['k', 'm'])
-    return { key: a.bytes('k', { len: 32 }), member: a.bytes('m', { len: 32 }) }
+    const a = item.record(['k', 'm', 'at'])
+    return { key: a.bytes('k', { len: 32 }), member: a.bytes('m', { len: 32 }), at: a.uint('at') }
   })
   let ended: HoodState['ended']
   if (f.has('ended')) {

@@ -20,14 +20,14 @@ import { Level } from 'level'
 import { multiaddr } from '@multiformats/multiaddr'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { fail, isPorchlightError } from '../protocol/errors.ts'
-import { equalBytes, peekDomain, toHex, toBase64Url, fromBase64Url } from '../protocol/encoding.ts'
+import { equalBytes, fromHex, peekDomain, toHex, toBase64Url, fromBase64Url } from '../protocol/encoding.ts'
 import { sha256 } from '../protocol/crypto.ts'
 import { fingerprint, type Identity, type PublicIdentity } from '../protocol/identity.ts'
 import { areaTopic, type EpochKeys, isAdmin, isAreaTopic, isPrivateTopic, neighborhoodOf, privateTopic } from '../protocol/neighborhood.ts'
 import { createPost, MAX_TTL_MS, type Post, type PostInput } from '../protocol/post.ts'
 import { decodeEnvelope, openEnvelope, innerDomain, openSignedPost, sealEnvelope, encodeSignedPost, type PrivateEnvelope } from '../protocol/envelope.ts'
 import { openPublicPost, sealPublicPost } from '../protocol/public-post.ts'
-import { createAdmit, createJoin, createLeave, openAdmit, openJoin, openLeave } from '../protocol/membership.ts'
+import { createAdmit, createJoin, createLeave, createRoster, openAdmit, openJoin, openLeave, openRoster } from '../protocol/membership.ts'
 import { type Admission, verifyAdmission } from '../protocol/invite.ts'
 import { addAdmin } from '../protocol/admins.ts'
 import { createRekey, decodeRekey, openRekey, rekeyTimes } from '../protocol/rekey.ts'
@@ -44,7 +44,7 @@ import { MessageStore } from './store.ts'
 import { PushSession } from './push.ts'
 import { syncTopic, type SyncStats } from './sync.ts'
 import {
-  admittedBy, allEpochKeys, currentEpochKeys, removalOf, supersededAt, winningSecret, withAdmission, withEpoch, withMember, withoutRemoval,
+  admittedBy, allEpochKeys, joinsBefore, currentEpochKeys, removalOf, supersededAt, winningSecret, withAdmission, withEpoch, withMember, withoutRemoval,
   withRemoved, withRevoked, type Home, type HoodState, type Member
 } from './home.ts'
 
@@ -97,6 +97,8 @@ export interface PostOptions extends Omit<PostInput, 'location'> {
 export interface PostOutcome {
   id: string
   publicId?: string
+  /** What became of the public copy (a relay may not serve the area). */
+  publicResult?: Result
   /** The relay that acknowledged it. */
   ackedBy?: string
   result: Result
@@ -336,12 +338,13 @@ export class ResidentPeer {
         // An admission admits one identity, and only while its epoch is open here: a second
         // identity on the same invite (a removed member's sock puppet), or a join sealed in an
         // epoch we have seen closed, stays pending until an admin approves it.
-        const user = valid ? admittedBy(s, j.admission!.key) : undefined
-        const admitted = valid && supersededAt(s, epoch) === undefined && (user === undefined || equalBytes(user, j.member.signKey))
+        const use = valid ? admittedBy(s, j.admission!.key) : undefined
+        const first = use === undefined || equalBytes(use.member, j.member.signKey) || joinsBefore(j.member.signKey, j.at, use)
+        const admitted = valid && supersededAt(s, epoch) === undefined && first
         const removal = removalOf(s, j.member.signKey)
         // An old join (or an invite from before the removal) never puts a removed member back.
         if (removal !== undefined && !(admitted && j.admission!.epoch > removal.epoch)) return s
-        if (admitted) s = withAdmission(s, j.admission!.key, j.member.signKey)
+        if (admitted) s = withAdmission(s, j.admission!.key, j.member.signKey, j.at)
         return withMember(withoutRemoval(s, j.member.signKey), j.member, { admitted, ...(j.via !== undefined ? { via: j.via } : {}), now })
       })
     } else if (innerType === 'pl/admit') {
@@ -352,6 +355,15 @@ export class ResidentPeer {
         const removal = removalOf(s, a.member.signKey)
         if (removal !== undefined && a.at < removal.at) return s
         return withMember(withoutRemoval(s, a.member.signKey), a.member, { admitted: true, now })
+      })
+    } else if (innerType === 'pl/roster') {
+      const r = await openRoster(inner, topic, now)
+      if (!isAdmin(hood.hood, r.by)) fail('NOT_ADMIN', 'roster signed by someone who is not an admin')
+      await this.home.updateHood(id, cur => {
+        let s = cur ?? hood
+        // A removal stands until an admin admits the member again by an admission or approval.
+        for (const m of r.members) if (removalOf(s, m.signKey) === undefined) s = withMember(s, m, { admitted: true, now })
+        return s
       })
     } else if (innerType === 'pl/leave') {
       const l = await openLeave(inner, topic, now)
@@ -483,9 +495,11 @@ export class ResidentPeer {
     const bytes = sealEnvelope(currentEpochKeys(state), topic, inner, { ts: post.created, exp: post.expires })
     const outgoing: OutboxItem[] = [{ topic, bytes, inner }]
     let publicId: string | undefined
+    let publicKey: string | undefined
     if (opts.public === true) {
       const pub = await sealPublicPost(me, state.hood.area, post, { showName: opts.showName === true })
       publicId = toHex(pub.id)
+      publicKey = toHex(sha256(pub.bytes))
       outgoing.push({ topic: areaTopic(state.hood.area), bytes: pub.bytes })
     }
     for (const o of outgoing) {
@@ -504,9 +518,10 @@ export class ResidentPeer {
       if (mine?.resealedAs !== undefined) id = mine.resealedAs
       this.checkStillMember((await this.home.hoodById(state.hood.id)) ?? state)
     }
+    const pub = publicKey === undefined ? undefined : sent.get(publicKey)
     return {
       id,
-      ...(publicId !== undefined ? { publicId } : {}),
+      ...(publicId !== undefined ? { publicId, publicResult: pub?.result ?? { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' } } : {}),
       ...(mine?.relay !== undefined ? { ackedBy: mine.relay } : {}),
       result: mine?.result ?? { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' }
     }
@@ -546,6 +561,8 @@ export class ResidentPeer {
     if (!isAdmin(state.hood, me.public.signKey)) fail('NOT_ADMIN', `only an admin of "${state.hood.name}" can approve members`)
     const member = findMemberRef(state, memberRef)
     const result = await this.sendAnnouncement(state, await createAdmit(me, member, privateTopic(state.hood.id), this.now()))
+    // The newcomer could not read the joins before theirs: tell them who is in.
+    await this.sendRoster(state.hood.id)
     const updated = await this.home.hoodById(state.hood.id)
     return { member: updated?.members.find(m => equalBytes(m.signKey, member.signKey)) ?? { ...member, admitted: true }, result }
   }
@@ -616,7 +633,20 @@ export class ResidentPeer {
     await this.outbox.put(toHex(id), { topic, bytes: toBase64Url(bytes) })
     await this.messages.put({ topic, id, ...rekeyTimes(bytes, now), bytes })
     const sent = await this.flushOutbox()
-    return { epoch: newKeys.epoch, remaining: remaining.length, result: sent.get(toHex(id))?.result ?? { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' } }
+    const result = sent.get(toHex(id))?.result ?? { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' }
+    // Members who joined after earlier epochs learn from this who the next rekey must include.
+    await this.sendRoster(state.hood.id)
+    return { epoch: newKeys.epoch, remaining: remaining.length, result }
+  }
+
+  /** Admin: sends the roster of admitted members, sealed in the current epoch. */
+  private async sendRoster (hoodId: Uint8Array): Promise<void> {
+    const me = this.requireMe()
+    const state = await this.home.hoodById(hoodId)
+    if (state === undefined || !isAdmin(state.hood, me.public.signKey)) return
+    const admitted = state.members.filter(m => m.admitted && removalOf(state, m.signKey) === undefined)
+    if (admitted.length === 0) return
+    for (const bytes of await createRoster(me, admitted, privateTopic(hoodId), this.now())) await this.sendAnnouncement(state, bytes)
   }
 
   /**
@@ -681,6 +711,9 @@ export class ResidentPeer {
     const resealed = sealEnvelope(keys, value.topic, inner, { ts: env.ts, exp: env.exp })
     const newId = await this.putOutbox({ topic: value.topic, bytes: resealed, inner })
     await this.outbox.del(id)
+    // The old copy goes: it would show twice here, and sync would offer relays a closed epoch.
+    await this.messages.delete(fromHex(id))
+    await this.posts.del(`${env.ts.toString(16).padStart(14, '0')}!${id}`)
     await this.ingest(value.topic, resealed, sha256(resealed), 'local').catch(() => undefined)
     return { id: newId, topic: value.topic, bytes: resealed }
   }

@@ -201,6 +201,19 @@ export class MessageStore {
     return gone.map(hexToBytes)
   }
 
+  /** Deletes one message (a resident's own post it re-sealed under a newer epoch). False if absent. */
+  async delete (id: Uint8Array): Promise<boolean> {
+    const idHex = toHex(id)
+    const e = this.index.get(idHex)
+    if (e === undefined) return false
+    await this.db.batch([{ type: 'del', key: msgKey(e.topic, e.ts, idHex) }, { type: 'del', key: expKey(e.exp, idHex) }], { sync: true } as never)
+    this.index.delete(idHex)
+    const t = this.topic(e.topic)
+    t.items.remove({ ts: e.ts, id: hexToBytes(idHex) })
+    t.bytes -= e.size
+    return true
+  }
+
   stats (): { messages: number, bytes: number, topics: Record<string, { messages: number, bytes: number }> } {
     const topics: Record<string, { messages: number, bytes: number }> = {}
     let bytes = 0

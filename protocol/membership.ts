@@ -11,6 +11,10 @@
  *   'pl/admit' v1 { m: member's public identity, at: ms, by: admin sign key (32), sig: 64 }
  *                   an admin approves a member who joined from a member's invite
  *   'pl/leave' v1 { m: member's sign key (32), at: ms, sig: 64 }
+ *   'pl/roster' v1 { m: [member public identity] (1..ROSTER_CHUNK), at: ms, by: admin sign key (32), sig: 64 }
+ *                   an admin's list of admitted members, sent after each rekey and approval, so a
+ *                   newcomer (or a new admin) who cannot read the epochs before theirs still
+ *                   knows everyone the next rekey must be sealed to
  *
  * Each signature is the signer's (the member's; the admin's for 'pl/admit') over the same
  * fields plus the private topic (domains 'pl/join-body', 'pl/admit-body', 'pl/leave-body'),
@@ -42,11 +46,17 @@ export const MAX_MEMBERSHIP_CLOCK_SKEW_MS = MAX_CLOCK_SKEW_MS
 export const JOIN_DOMAIN = 'pl/join'
 export const LEAVE_DOMAIN = 'pl/leave'
 export const ADMIT_DOMAIN = 'pl/admit'
+export const ROSTER_DOMAIN = 'pl/roster'
+/** Members per roster message: 200 identities (~170 bytes each) stay well inside one envelope. */
+export const ROSTER_CHUNK = 200
+export const MAX_ROSTER_BYTES = 48 * 1024
 
 const JOIN: StructSpec = { domain: JOIN_DOMAIN, version: 2, required: ['m', 'at', 'sig'], optional: ['via', 'adm'], maxBytes: MAX_JOIN_BYTES }
 const JOIN_BODY: StructSpec = { domain: 'pl/join-body', version: 2, required: ['m', 'tp', 'at'], optional: ['via', 'adm'], maxBytes: MAX_JOIN_BYTES }
 const ADMIT: StructSpec = { domain: ADMIT_DOMAIN, version: 1, required: ['m', 'at', 'by', 'sig'], maxBytes: MAX_JOIN_BYTES }
 const ADMIT_BODY: StructSpec = { domain: 'pl/admit-body', version: 1, required: ['m', 'tp', 'at', 'by'], maxBytes: MAX_JOIN_BYTES }
+const ROSTER: StructSpec = { domain: ROSTER_DOMAIN, version: 1, required: ['m', 'at', 'by', 'sig'], maxBytes: MAX_ROSTER_BYTES }
+const ROSTER_BODY: StructSpec = { domain: 'pl/roster-body', version: 1, required: ['m', 'tp', 'at', 'by'], maxBytes: MAX_ROSTER_BYTES }
 const LEAVE: StructSpec = { domain: LEAVE_DOMAIN, version: 1, required: ['m', 'at', 'sig'], maxBytes: MAX_LEAVE_BYTES }
 const LEAVE_BODY: StructSpec = { domain: 'pl/leave-body', version: 1, required: ['m', 'tp', 'at'], maxBytes: MAX_LEAVE_BYTES }
 
@@ -145,6 +155,34 @@ export async function openAdmit (bytes: Uint8Array, topic: string, now: number):
   await verifyStruct(by, ADMIT_BODY, { m, tp: topic, at, by }, sig, 'approval')
   checkNotFuture(at, now, 'announcement')
   return { member, at, by }
+}
+
+/** An admin's roster of admitted members, in messages of at most ROSTER_CHUNK (readers check the signer is an admin). */
+export async function createRoster (admin: Identity, members: readonly PublicIdentity[], topic: string, now: number): Promise<Uint8Array[]> {
+  checkTopic(topic)
+  checkTimeArg(now, 'now')
+  const out: Uint8Array[] = []
+  for (let i = 0; i < members.length; i += ROSTER_CHUNK) {
+    const fields = { m: members.slice(i, i + ROSTER_CHUNK).map(encodePublicIdentity), at: now, by: admin.public.signKey }
+    const sig = await signStruct(admin.seed, ROSTER_BODY, { ...fields, tp: topic })
+    out.push(encodeStruct(ROSTER, { ...fields, sig }))
+  }
+  return out
+}
+
+/** Decodes and verifies a roster: every identity's binding and the signer's signature (not that the signer is an admin). */
+export async function openRoster (bytes: Uint8Array, topic: string, now: number): Promise<{ members: PublicIdentity[], at: number, by: Uint8Array }> {
+  checkTopic(topic)
+  const f = decodeStruct(ROSTER, bytes)
+  const m = f.array('m', ROSTER_CHUNK, item => item.bytes({ max: MAX_PUBLIC_ID_BYTES }))
+  if (m.length === 0) fail('OUT_OF_RANGE', 'an empty roster')
+  const at = f.uint('at')
+  const by = f.bytes('by', { len: 32 })
+  await verifyStruct(by, ROSTER_BODY, { m, tp: topic, at, by }, f.bytes('sig', { len: 64 }), 'roster')
+  checkNotFuture(at, now, 'announcement')
+  const members: PublicIdentity[] = []
+  for (const id of m) members.push(await decodePublicIdentity(id))
+  return { members, at, by }
 }
 
 export async function createLeave (member: Identity, topic: string, now: number): Promise<Uint8Array> {

@@ -212,3 +212,37 @@ describe('an agency vouched for under one name', () => {
     }
   })
 })
+
+describe('a new admin who joined after earlier epochs (found trying the README as a new user)', () => {
+  it('learns the whole roster, so her rekey does not lock out the founder or anyone else', { timeout: 180_000 }, async () => {
+    const relay = await startRelay()
+    const hood = await neighborhood(relay, ['Ana', 'Ben', 'Eve'])
+    const [anaHome, benHome, eveHome] = hood.members as [string, string, string]
+    await cli(anaHome, ['feed'])
+    // Dan joins from Ben's (a member's) invite after a rekey, so he cannot read the earlier joins.
+    await cli(anaHome, ['hood', 'remove', 'Eve'])
+    const dan = await tempDir('pl-Dan-')
+    await cli(dan, ['id', 'create', '--name', 'Dan'])
+    await cli(benHome, ['feed'])
+    await cli(dan, ['hood', 'join', (await cli(benHome, ['--json', 'hood', 'invite'])).json.invite as string])
+    expect((await cli(anaHome, ['--json', 'hood', 'approve', 'Dan'])).json.sent).toBe(true)
+    await cli(anaHome, ['hood', 'add-admin', 'Dan'])
+    await cli(dan, ['feed'])
+    const danMembers = (await cli(dan, ['--json', 'hood', 'members'])).json.members as Array<{ name: string, admitted: boolean }>
+    expect(danMembers.map(m => [m.name, m.admitted]).sort()).toEqual([['Ana', true], ['Ben', true], ['Dan', true]])
+    // Dan's own rekey is sealed to Ana and Ben.
+    const frank = await tempDir('pl-Frank-')
+    await cli(frank, ['id', 'create', '--name', 'Frank'])
+    await cli(frank, ['hood', 'join', (await cli(dan, ['--json', 'hood', 'invite'])).json.invite as string])
+    await cli(dan, ['feed'])
+    expect((await cli(dan, ['--json', 'hood', 'remove', 'Frank'])).json).toMatchObject({ remaining: 3, sent: true })
+    for (const home of [anaHome, benHome]) {
+      await cli(home, ['feed'])
+      expect((await hoodOf(home)).ended).toBeUndefined()
+      expect(currentEpochKeys(await hoodOf(home)).epoch).toBe(currentEpochKeys(await hoodOf(dan)).epoch)
+    }
+    expect((await hoodOf(eveHome)).ended).toBeUndefined() // Eve has not synced since; she learns on her next feed
+    await cli(eveHome, ['feed'])
+    expect((await hoodOf(eveHome)).ended?.reason).toBe('removed')
+  })
+})

@@ -11,10 +11,11 @@ import { checkName, createIdentity, encodeIdentitySecret, type Identity } from '
 import { createNeighborhood, deriveEpochKeys, newEpochSecret, type Neighborhood } from '../../protocol/neighborhood.ts'
 import { addAdmin, encodeAdminCerts } from '../../protocol/admins.ts'
 import {
-  allEpochKeys, currentEpochKeys, decodeAgencyState, decodeHoodState, defaultHomeDir, encodeAgencyState, encodeHoodState, epochKeys,
+  admittedBy, allEpochKeys, currentEpochKeys, decodeAgencyState, decodeHoodState, defaultHomeDir, encodeAgencyState, encodeHoodState, epochKeys,
   Home, MAX_MEMBERS, MAX_RELAYS, MAX_REMOVED, MAX_REVOKED, MAX_SECRETS_PER_EPOCH, newHoodState, removalOf, supersededAt,
   winningSecret, withAgencyAttestation, withAttestation, withEpoch, withFollowedAreas, withMember, withoutFollowedAreas,
-  withoutMember, withoutRemoval, withRelays, withRemoved, withRevoked, writeAtomic, type HoodState, type RekeyInfo
+  withoutMember, withoutRemoval, withRelays, withRemoved, withRevoked, writeAtomic, type HoodState, type RekeyInfo,
+  withAdmission
 } from '../../node/home.ts'
 
 let dir: string
@@ -302,8 +303,8 @@ describe('hood files', () => {
     await expectCode(() => decodeHoodState(enc({ ...good, extra: 1 })), 'EXTRA_FIELD')
     await expectCode(() => decodeHoodState(enc({ ...good, epochs: [e0, { ...e3, x: 1 }] })), 'EXTRA_FIELD')
     await expectCode(() => decodeHoodState(enc({ ...good, members: [{ ...m0, x: 1 }] })), 'EXTRA_FIELD')
-    expect(decodeHoodState(enc({ ...good, admissions: [{ k: id32(4), m: me.public.signKey }] })).admissions).toEqual([{ key: id32(4), member: me.public.signKey }])
-    await expectCode(() => decodeHoodState(enc({ ...good, admissions: [{ k: id32(4) }] })), 'MISSING_FIELD')
+    expect(decodeHoodState(enc({ ...good, admissions: [{ k: id32(4), m: me.public.signKey, at: 7 }] })).admissions).toEqual([{ key: id32(4), member: me.public.signKey, at: 7 }])
+    await expectCode(() => decodeHoodState(enc({ ...good, admissions: [{ k: id32(4), m: me.public.signKey }] })), 'MISSING_FIELD')
     for (const field of ['founder', 'salt', 'ac', 'revoked', 'removed', 'admissions', 'joined']) {
       await expectCode(() => decodeHoodState(enc({ ...good, [field]: undefined })), 'MISSING_FIELD')
     }
@@ -453,6 +454,22 @@ describe('hood files', () => {
 })
 
 describe('hood state helpers', () => {
+  it('an invite key admits one member: the earliest join, whatever order joins arrive in', async () => {
+    const key = new Uint8Array(32).fill(9)
+    const early = await createIdentity('Early')
+    const late = await createIdentity('Late')
+    for (const order of [[early, late], [late, early]] as const) {
+      let s = await hoodState()
+      for (const m of order) {
+        const at = m === early ? 100 : 200
+        s = withMember(withAdmission(s, key, m.public.signKey, at), m.public, { admitted: admittedBy(withAdmission(s, key, m.public.signKey, at), key)?.member === m.public.signKey })
+      }
+      expect(toHex(admittedBy(s, key)!.member)).toBe(toHex(early.public.signKey))
+      expect(s.members.find(m => m.name === 'Early')!.admitted).toBe(true)
+      expect(s.members.find(m => m.name === 'Late')!.admitted).toBe(false)
+    }
+  })
+
   it('epochs stay sorted; the same secret again is one entry that keeps when it was learned', async () => {
     let s = await hoodState()
     const secret7 = newEpochSecret()
