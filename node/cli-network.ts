@@ -417,7 +417,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
   'hood remove': {
     summary: 'Remove a member (admins): starts a new epoch that only the others can read',
     usage: 'MEMBER [--hood NAME_OR_ID]',
-    help: 'MEMBER is a name or a signing-key hex prefix (see `porchlight hood members`). The new epoch key is sealed to each ' +
+    help: 'MEMBER is a name, a fingerprint or a signing-key hex prefix (see `porchlight hood members`). The new epoch key is sealed to each ' +
       'remaining admitted member, and its tag key to each of the neighborhood\'s relays; relays then refuse anything the removed ' +
       'member sends, in any epoch. A relay not named in the neighborhood\'s relay list needs a new token (`porchlight hood relay-token`).',
     args: { min: 1, max: 1 },

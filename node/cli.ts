@@ -347,6 +347,7 @@ export const COMMANDS: Record<string, Command> = {
       ctx.out.result({ hood: toHex(state.hood.id), members, removed }, [
         ...members.map(m => `${m.fingerprint}  ${m.name}${m.lookAlike ? '  (name looks like another member\'s: check the fingerprint)' : ''}` +
           `${m.formerName !== undefined ? `  (formerly ${m.formerName})` : ''}${m.admin ? '  (admin)' : m.admitted ? '' : '  (awaiting an admin\'s approval)'}${m.me ? '  (you)' : ''}`),
+        ...removed.map(r => `${r.fingerprint}  (removed or left ${isoTime(r.at)}, epoch ${r.epoch})`),
         ...(state.ended !== undefined ? [`You ${state.ended.reason === 'left' ? 'left' : 'were removed'} on ${isoTime(state.ended.at)}: this list is as it was then.`] : [])
       ])
     }

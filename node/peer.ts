@@ -836,12 +836,13 @@ function fromHexKey (hex: string): Uint8Array {
   return Uint8Array.from(hex.match(/../g)?.map(b => parseInt(b, 16)) ?? [])
 }
 
-/** A member by exact name, or signing-key hex prefix (NOT_FOUND; BAD_ARGUMENT when several match). */
+/** A member by exact name, fingerprint (as `hood members` prints it) or signing-key hex prefix (NOT_FOUND; BAD_ARGUMENT when several match). */
 function findMemberRef (state: HoodState, ref: string): Member {
   const lower = ref.toLowerCase()
   const byName = state.members.filter(m => m.name === ref)
   const byKey = /^[0-9a-f]{4,64}$/.test(lower) ? state.members.filter(m => toHex(m.signKey).startsWith(lower)) : []
-  const found = byName.length > 0 ? byName : byKey
+  const byFingerprint = state.members.filter(m => fingerprint(m.signKey) === ref.toUpperCase())
+  const found = byName.length > 0 ? byName : byFingerprint.length > 0 ? byFingerprint : byKey
   if (found.length === 0) fail('NOT_FOUND', `no member "${ref.slice(0, 64)}" in ${state.hood.name}`)
   if (found.length > 1) fail('BAD_ARGUMENT', `${found.length} members match "${ref.slice(0, 64)}": give a key prefix (see porchlight hood members)`)
   return found[0]!
