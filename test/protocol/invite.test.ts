@@ -168,14 +168,20 @@ describe('attacks on the inviter role and the admin list', () => {
     expect(plain.admission).toBeUndefined()
   })
 
+  /** An admin's invite taken apart: its signed fields, signature, admission and invite key, and a re-encoder. */
+  async function adminInviteParts (): Promise<{ fields: Record<string, unknown>, sig: Uint8Array, adm: Uint8Array, ik: Uint8Array, encode: (x: Record<string, unknown>) => string }> {
+    const f = decodeStruct(CONTAINER, cborOf(encodeInvite(await createInvite(admin, hood, keys, RELAYS, NOW))))
+    return {
+      fields: { h: hoodField(), e: f.uint('e'), s: f.bytes('s', { len: 32 }), r: RELAYS, i: f.bytes('i', { max: 512 }), x: f.uint('x') },
+      sig: f.bytes('sig', { len: 64 }),
+      adm: f.bytes('adm', { len: 64 }),
+      ik: f.bytes('ik', { len: 32 }),
+      encode: (x) => INVITE_PREFIX + toBase64Url(encodeStruct(CONTAINER, x as never))
+    }
+  }
+
   it('an admin\'s admission cannot be stripped or moved: every invite field, adm and ik included, is signed', async () => {
-    const s = encodeInvite(await createInvite(admin, hood, keys, RELAYS, NOW))
-    const f = decodeStruct(CONTAINER, cborOf(s))
-    const fields = { h: hoodField(), e: f.uint('e'), s: f.bytes('s', { len: 32 }), r: RELAYS, i: f.bytes('i', { max: 512 }), x: f.uint('x') }
-    const sig = f.bytes('sig', { len: 64 })
-    const adm = f.bytes('adm', { len: 64 })
-    const ik = f.bytes('ik', { len: 32 })
-    const encode = (x: Record<string, unknown>): string => INVITE_PREFIX + toBase64Url(encodeStruct(CONTAINER, x as never))
+    const { fields, sig, adm, ik, encode } = await adminInviteParts()
     expect(await codeOf(() => parseInvite(encode({ ...fields, adm, ik, sig }), NOW))).toBe('accepted')
     expect(await codeOf(() => parseInvite(encode({ ...fields, sig }), NOW))).toBe('BAD_SIGNATURE')
     // Another invite key in place of the admin's: the invite signature covers ik...
@@ -188,13 +194,7 @@ describe('attacks on the inviter role and the admin list', () => {
   })
 
   it('an admission comes with its invite key: adm without ik, or ik without adm, is BAD_INVITE (signed or not)', async () => {
-    const s = encodeInvite(await createInvite(admin, hood, keys, RELAYS, NOW))
-    const f = decodeStruct(CONTAINER, cborOf(s))
-    const fields = { h: hoodField(), e: f.uint('e'), s: f.bytes('s', { len: 32 }), r: RELAYS, i: f.bytes('i', { max: 512 }), x: f.uint('x') }
-    const sig = f.bytes('sig', { len: 64 })
-    const adm = f.bytes('adm', { len: 64 })
-    const ik = f.bytes('ik', { len: 32 })
-    const encode = (x: Record<string, unknown>): string => INVITE_PREFIX + toBase64Url(encodeStruct(CONTAINER, x as never))
+    const { fields, sig, adm, ik, encode } = await adminInviteParts()
     // Either half dropped from the admin's own invite, with its signature as it was...
     expect(await codeOf(() => parseInvite(encode({ ...fields, adm, sig }), NOW))).toBe('BAD_INVITE')
     expect(await codeOf(() => parseInvite(encode({ ...fields, ik, sig }), NOW))).toBe('BAD_INVITE')
