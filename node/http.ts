@@ -3,8 +3,8 @@
  * the web app from `web/dist`.
  */
 import { createServer, type Server } from 'node:http'
-import { readFile, stat } from 'node:fs/promises'
-import { extname, join, normalize, resolve } from 'node:path'
+import { readFile, realpath, stat } from 'node:fs/promises'
+import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import type { AddressInfo } from 'node:net'
 
 export interface HttpInit {
@@ -63,15 +63,33 @@ export async function startHttp (init: HttpInit): Promise<{ server: Server, url:
   return { server, url: `http://${init.host}:${addr.port}` }
 }
 
+/**
+ * A file under `dir` for a URL path, or undefined. Containment is checked on real paths (after
+ * symlinks) with path.relative, so `..`, encoded `..`, a sibling folder sharing the prefix
+ * (`/srv/pl` beside `/srv/pl-data`) and links out of the folder all stay outside.
+ */
 async function serveStatic (dir: string | undefined, path: string): Promise<{ path: string, body: Buffer } | undefined> {
   if (dir === undefined) return undefined
-  const root = resolve(dir)
-  let file = normalize(join(root, decodeURIComponent(path)))
-  if (!file.startsWith(root)) return undefined
+  let decoded: string
   try {
-    if ((await stat(file)).isDirectory()) file = join(file, 'index.html')
+    decoded = decodeURIComponent(path)
+  } catch {
+    return undefined
+  }
+  if (decoded.includes('\0')) return undefined
+  try {
+    const root = await realpath(resolve(dir))
+    let file = await realpath(resolve(root, `.${sep}${decoded}`))
+    if (!inside(root, file)) return undefined
+    if ((await stat(file)).isDirectory()) file = await realpath(join(file, 'index.html'))
+    if (!inside(root, file)) return undefined
     return { path: file, body: await readFile(file) }
   } catch {
     return undefined
   }
+}
+
+function inside (root: string, file: string): boolean {
+  const rel = relative(root, file)
+  return !isAbsolute(rel) && rel.split(sep)[0] !== '..'
 }
