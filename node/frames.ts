@@ -35,7 +35,8 @@ export class Frames {
       return await this.read()
     } catch (err) {
       const cause = (err as { cause?: Error }).cause
-      if (cause?.name === 'UnexpectedEOFError' && /after reading 0\/1 bytes/.test(cause.message)) return null
+      // A clean end between frames: nothing of a next frame's length prefix was read.
+      if (cause?.name === 'UnexpectedEOFError' && / 0\/1 bytes/.test(cause.message)) return null
       throw err
     }
   }

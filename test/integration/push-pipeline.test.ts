@@ -11,7 +11,7 @@ import { currentEpochKeys } from '../../node/home.ts'
 import { Home } from '../../node/home.ts'
 import { privateTopic } from '../../protocol/neighborhood.ts'
 import { sha256 } from '../../protocol/crypto.ts'
-import { cleanUp, neighborhood, startRelay, tcpAddr } from '../helpers/network.ts'
+import { cleanUp, neighborhood, startRelay, tcpAddr, until } from '../helpers/network.ts'
 
 afterAll(cleanUp)
 
@@ -36,6 +36,10 @@ describe('pipelined push', () => {
       expect(results.filter(r => r.ok)).toHaveLength(120)
       for (const e of envelopes) expect(relay.store.has(sha256(e))).toBe(true)
       expect(relay.metrics.get('porchlight_messages_accepted_total', { via: 'push' }) - acceptedBefore).toBe(120)
+      // A stream that ends cleanly after its last request is no refusal (it was counted as one).
+      await until(() => relay.metrics.get('porchlight_pushes_total', { outcome: 'refused' }) >= 1, 5000, 'the garbage refusal to be counted')
+      expect(relay.metrics.get('porchlight_messages_rejected_total', { reason: 'UNAVAILABLE' })).toBe(0)
+      expect(relay.metrics.get('porchlight_pushes_total', { outcome: 'refused' })).toBe(1)
     } finally {
       await client.stop()
     }
