@@ -5,7 +5,7 @@
  * WebCrypto and noble providers (tests cross-check).
  */
 import { createPrivateKey, createPublicKey, sign, verify, diffieHellman, type KeyObject } from 'node:crypto'
-import { setCrypto, nobleProvider, type CryptoProvider } from '../protocol/crypto.ts'
+import { setCrypto, nobleProvider, strictEd25519Inputs, type CryptoProvider } from '../protocol/crypto.ts'
 import { fail } from '../protocol/errors.ts'
 
 const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex')
@@ -50,7 +50,7 @@ export function nativeProvider (): CryptoProvider {
     async ed25519PublicKey (seed) { return rawPublic(privateKey(seed, PKCS8_ED25519, 'ed25519 seed')) },
     async ed25519Sign (seed, message) { return new Uint8Array(sign(null, message, privateKey(seed, PKCS8_ED25519, 'ed25519 seed'))) },
     async ed25519Verify (pub, message, signature) {
-      if (pub?.length !== 32 || signature?.length !== 64) return false
+      if (pub?.length !== 32 || signature?.length !== 64 || !strictEd25519Inputs(pub, signature)) return false
       try {
         return verify(null, message, publicKey(pub, SPKI_ED25519), signature)
       } catch {

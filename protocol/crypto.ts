@@ -42,6 +42,43 @@ function checkLen (bytes: Uint8Array, len: number, what: string): Uint8Array {
   return bytes
 }
 
+/**
+ * One strict Ed25519 rule for every provider (RFC 8032 section 5.1.7 plus small-order checks):
+ * the signature's S is canonical (S < L), and the public key A and the signature's R are
+ * canonical encodings of points outside the small-order subgroup. Without it WebCrypto and
+ * OpenSSL accept, for any message, the identity key with R = identity and S = 0 (a key anyone
+ * can sign for), while noble refuses: browser and Node peers would see different things.
+ * Checked on the bytes (the 8 small-order points' canonical encodings, non-canonical y,
+ * x = 0 with the sign bit), which costs nothing beside a verify; decoding would cost ~100 µs.
+ */
+export function strictEd25519Inputs (publicKey: Uint8Array, signature: Uint8Array): boolean {
+  return publicKey.length === 32 && signature.length === 64 &&
+    strictPoint(publicKey) && strictPoint(signature.subarray(0, 32)) && canonicalScalar(signature.subarray(32))
+}
+
+const SMALL_ORDER_POINTS = [
+  '0100000000000000000000000000000000000000000000000000000000000000', 'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  '0000000000000000000000000000000000000000000000000000000000000080', '0000000000000000000000000000000000000000000000000000000000000000',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a', 'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05', '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85',
+  // x = 0 with the sign bit set: non-canonical spellings of the identity and of (0, -1).
+  '0100000000000000000000000000000000000000000000000000000000000080', 'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff'
+].map(h => Uint8Array.from(h.match(/../g)!.map(b => parseInt(b, 16))))
+
+/** The group order L = 2^252 + 27742317777372353535851937790883648493, little-endian. */
+const ED25519_L = Uint8Array.from('edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010'.match(/../g)!.map(b => parseInt(b, 16)))
+
+function strictPoint (p: Uint8Array): boolean {
+  // y (the low 255 bits) must be below 2^255 - 19: reject y in [p, 2^255).
+  if ((p[31]! & 0x7f) === 0x7f && p[0]! >= 0xed && p.subarray(1, 31).every(b => b === 0xff)) return false
+  return !SMALL_ORDER_POINTS.some(s => constantTimeEqual(s, p))
+}
+
+function canonicalScalar (s: Uint8Array): boolean {
+  for (let i = 31; i >= 0; i--) if (s[i] !== ED25519_L[i]) return s[i]! < ED25519_L[i]!
+  return false
+}
+
 function nonZero (secret: Uint8Array): Uint8Array {
   if (secret.every(b => b === 0)) fail('BAD_ARGUMENT', 'x25519: low-order public key')
   return secret
@@ -53,7 +90,7 @@ export const nobleProvider: CryptoProvider = {
   async ed25519PublicKey (seed) { return ed25519.getPublicKey(checkLen(seed, 32, 'ed25519 seed')) },
   async ed25519Sign (seed, message) { return ed25519.sign(message, checkLen(seed, 32, 'ed25519 seed')) },
   async ed25519Verify (publicKey, message, signature) {
-    if (publicKey?.length !== 32 || signature?.length !== 64) return false
+    if (publicKey?.length !== 32 || signature?.length !== 64 || !strictEd25519Inputs(publicKey, signature)) return false
     try {
       return ed25519.verify(signature, message, publicKey, { zip215: false })
     } catch {
@@ -131,7 +168,7 @@ export function webCryptoProvider (subtle: SubtleCrypto): CryptoProvider {
       return new Uint8Array(await subtle.sign({ name: 'Ed25519' }, await signKey(seed), buf(message)))
     },
     async ed25519Verify (publicKey, message, signature) {
-      if (publicKey?.length !== 32 || signature?.length !== 64) return false
+      if (publicKey?.length !== 32 || signature?.length !== 64 || !strictEd25519Inputs(publicKey, signature)) return false
       try {
         return await subtle.verify({ name: 'Ed25519' }, await verifyKey(publicKey), buf(signature), buf(message))
       } catch {
