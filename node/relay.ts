@@ -28,6 +28,14 @@ import { startHttp } from './http.ts'
 import { PinService, type PinInit } from './pin.ts'
 
 /** Refusals that are not the forwarder's fault: gossip IGNOREs them (no score penalty), as residents do. */
+/** One log line per kind of refusal in this long at most. */
+export const REFUSAL_LOG_INTERVAL_MS = 10_000
+
+/** Control and format characters (newlines, bidi overrides…) written as \u{…} escapes. */
+export function escapeForLog (line: string): string {
+  return line.replace(/[\p{Cc}\p{Cf}]/gu, c => `\\u{${c.codePointAt(0)!.toString(16)}}`)
+}
+
 /** Messages of a sync session kept to retry once its rekeys are in (a bound against a hostile peer). */
 const MAX_RETRIED_AFTER_SYNC = 1024
 
@@ -129,7 +137,9 @@ export class Relay {
 
   static async start (init: RelayInit = {}): Promise<Relay> {
     const dataDir = init.dataDir ?? RELAY_DEFAULTS.dataDir
-    const log = init.log ?? ((line: string) => { process.stderr.write(`${new Date().toISOString()} ${line}\n`) })
+    const write = init.log ?? ((line: string) => { process.stderr.write(`${new Date().toISOString()} ${line}\n`) })
+    // Lines carry strings that peers chose (topics, decoder messages): never let one forge a line.
+    const log = (line: string): void => { write(escapeForLog(line)) }
     await mkdir(dataDir, { recursive: true, mode: 0o700 })
     const store = await MessageStore.open(join(dataDir, 'messages'), {
       quotaBytesPerTopic: init.quotaBytesPerTopic ?? RELAY_DEFAULTS.quotaBytesPerTopic
@@ -300,13 +310,28 @@ export class Relay {
     }
   }
 
+  /**
+   * Counts a refusal, and logs it unless the same kind (route and code) was logged in the last
+   * REFUSAL_LOG_INTERVAL_MS: a flood costs the operator one line per kind per interval, with
+   * the number held back (metrics count every one).
+   */
   private refuse (code: PorchlightError['code'], message: string, via: string): Result {
     this.metrics.inc('porchlight_messages_rejected_total', { reason: code })
-    if (code !== 'RATE_LIMITED' || this.metrics.get('porchlight_messages_rejected_total', { reason: code }) % 100 === 1) {
-      this.log(`refused a message (${via}): ${code} ${message}`)
+    const key = `${via} ${code}`
+    const now = Date.now()
+    const last = this.refusalLog.get(key)
+    if (last === undefined || now - last.at >= REFUSAL_LOG_INTERVAL_MS) {
+      const held = last !== undefined && last.held > 0 ? ` (${last.held} more like it held back)` : ''
+      this.log(`refused a message (${via}): ${code} ${message.slice(0, 200)}${held}`)
+      this.refusalLog.set(key, { at: now, held: 0 })
+      if (this.refusalLog.size > 256) this.refusalLog.delete(this.refusalLog.keys().next().value!)
+    } else {
+      last.held++
     }
     return { ok: false, code, message }
   }
+
+  private readonly refusalLog = new Map<string, { at: number, held: number }>()
 
   /** Reconciles every served topic with another relay. */
   async syncWith (peer: PeerId): Promise<void> {
