@@ -17,7 +17,8 @@ import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@
 import type { PrivateKey } from '@libp2p/interface'
 import { readFile, writeFile, rename, mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { sha256 } from '../protocol/crypto.ts'
+import { randomBytes, sha256 } from '../protocol/crypto.ts'
+import { toHex } from '../protocol/encoding.ts'
 import { MAX_MESSAGE_BYTES } from '../protocol/wire.ts'
 
 /**
@@ -99,7 +100,9 @@ export async function loadOrCreateNodeKey (file: string): Promise<PrivateKey> {
   }
   const key = await generateKeyPair('Ed25519')
   await mkdir(dirname(file), { recursive: true, mode: 0o700 })
-  await writeFile(`${file}.tmp`, privateKeyToProtobuf(key), { mode: 0o600 })
-  await rename(`${file}.tmp`, file)
+  // An exclusive temp file with a random suffix: nothing else (no planted link) is written to.
+  const tmp = `${file}.tmp-${process.pid}-${toHex(randomBytes(6))}`
+  await writeFile(tmp, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' })
+  await rename(tmp, file)
   return key
 }

@@ -355,8 +355,9 @@ export class Relay {
           this.metrics.inc('porchlight_sync_sessions_total', { role: 'client', outcome: 'ok' })
           if (stats.received + stats.sent > 0) this.log(`synced with a relay: received ${stats.received}, gave ${stats.sent}`)
         } catch (err) {
-          this.metrics.inc('porchlight_sync_sessions_total', { role: 'client', outcome: 'error' })
-          if (!isPorchlightError(err, 'NOT_FOUND')) this.log(`sync with a relay failed: ${(err as Error).message}`)
+          const notServed = isPorchlightError(err, 'NOT_FOUND')
+          this.metrics.inc('porchlight_sync_sessions_total', { role: 'client', outcome: notServed ? 'not-served' : 'error' })
+          if (!notServed) this.log(`sync with a relay failed: ${(err as Error).message}`)
         }
       }
     } finally {

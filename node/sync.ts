@@ -35,7 +35,8 @@ export interface SyncSource {
   items (topic: string): SyncItemSet | undefined
   get (id: Uint8Array): Promise<Uint8Array | undefined>
   accept: AcceptMessage
-  onSession?: (outcome: 'ok' | 'error') => void
+  /** 'not-served': the peer asked for a topic this relay does not serve (an answer, not a failure). */
+  onSession?: (outcome: 'ok' | 'not-served' | 'error') => void
 }
 
 export async function handleSync (node: PorchlightNode, source: SyncSource): Promise<void> {
@@ -46,7 +47,7 @@ export async function handleSync (node: PorchlightNode, source: SyncSource): Pro
       source.onSession?.('ok')
       await frames.close()
     } catch (err) {
-      source.onSession?.('error')
+      source.onSession?.(isPorchlightError(err, 'NOT_FOUND') ? 'not-served' : 'error')
       try {
         await frames.write(encodeResult(isPorchlightError(err)
           ? { ok: false, code: err.code, message: err.message }

@@ -178,6 +178,10 @@ describe('removal that lasts', () => {
     await cli(anaHome, ['feed'])
     expect((await hoodOf(anaHome)).members.map(m => m.name).sort()).toEqual(['Ana', 'Cleo', 'Dan'])
 
+    // Residents asked for their area topic, which this relay does not serve: an answer, not a failure.
+    expect(relay.metrics.get('porchlight_sync_sessions_total', { role: 'server', outcome: 'not-served' })).toBeGreaterThan(0)
+    expect(relay.metrics.get('porchlight_sync_sessions_total', { role: 'server', outcome: 'error' })).toBe(0)
+
     // Ana's next rekey is sealed to Cleo and Dan only: not to Ben, whatever he announced.
     await cli(anaHome, ['hood', 'remove', 'Dan'])
     const next = (await rekeysAt(relay, topic)).find(r => decodeRekey(r).e === 2)!
