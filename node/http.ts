@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http'
 import { readFile, realpath, stat } from 'node:fs/promises'
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import type { AddressInfo } from 'node:net'
+import { PorchlightError } from '../protocol/errors.ts'
 
 export interface HttpInit {
   port: number
@@ -56,8 +57,13 @@ export async function startHttp (init: HttpInit): Promise<{ server: Server, url:
     }, () => { res.writeHead(500, headers).end() })
   })
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(init.port, init.host, () => { server.off('error', reject); resolve() })
+    const failed = (err: NodeJS.ErrnoException): void => {
+      reject(err.code === 'EADDRINUSE'
+        ? new PorchlightError('UNAVAILABLE', `port ${init.port} (HTTP) on ${init.host} is already in use: stop the program using it, or choose another port with --http PORT (0 picks a free one)`, { cause: err })
+        : err)
+    }
+    server.once('error', failed)
+    server.listen(init.port, init.host, () => { server.off('error', failed); resolve() })
   })
   const addr = server.address() as AddressInfo
   return { server, url: `http://${init.host}:${addr.port}` }

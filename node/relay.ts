@@ -28,6 +28,18 @@ import { startHttp } from './http.ts'
 import { PinService, type PinInit } from './pin.ts'
 
 /** Refusals that are not the forwarder's fault: gossip IGNOREs them (no score penalty), as residents do. */
+/** A port already taken, said with the port and the flag that changes it; other listen errors as they are. */
+function listenError (err: unknown, init: RelayInit): PorchlightError {
+  const text = (err as Error).message ?? String(err)
+  const taken = /\/tcp\/(\d+)(\/ws)?: Error: listen EADDRINUSE/.exec(text)
+  if (taken !== null) {
+    const [flag, what] = taken[2] !== undefined ? ['--ws', 'WebSockets'] : ['--tcp', 'TCP']
+    return new PorchlightError('UNAVAILABLE', `port ${taken[1]} (${what}) on ${init.host ?? RELAY_DEFAULTS.host} is already in use: ` +
+      `stop the program using it, or choose another port with ${flag} PORT (0 picks a free one)`, { cause: err })
+  }
+  return new PorchlightError('UNAVAILABLE', `cannot listen: ${text.split('\n')[0]!.slice(0, 300)}`, { cause: err })
+}
+
 /** One log line per kind of refusal in this long at most. */
 export const REFUSAL_LOG_INTERVAL_MS = 10_000
 
@@ -156,7 +168,7 @@ export class Relay {
       })
     } catch (err) {
       await store.close()
-      throw new PorchlightError('UNAVAILABLE', `cannot listen: ${(err as Error).message}`, { cause: err })
+      throw listenError(err, init)
     }
     const relay = new Relay(node, store, init, init.now ?? Date.now, log, privateKey.raw.subarray(0, 32))
     try {

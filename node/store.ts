@@ -60,7 +60,11 @@ export class MessageStore {
     try {
       await db.open()
     } catch (err) {
-      fail('IO', `cannot open the database in ${dir}: ${(err as Error).message}`, err)
+      // LevelDB's lock: another process (a running relay, or `watch` on the same home) has it.
+      const locked = (err as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED'
+      fail(locked ? 'REFUSED' : 'IO', locked
+        ? `the database in ${dir} is in use by another porchlight process (a relay on the same data folder, or \`watch\` on the same home): stop it, or use another folder`
+        : `cannot open the database in ${dir}: ${(err as Error).message}`, err)
     }
     const store = new MessageStore(db, init)
     await store.load()

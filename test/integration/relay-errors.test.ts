@@ -1,0 +1,42 @@
+// Errors an operator hits starting a relay are one clear line: which port is taken and the flag
+// that changes it, or that the data folder is in use by another relay.
+import { describe, it, expect, afterAll } from 'vitest'
+import { isPorchlightError } from '../../protocol/errors.ts'
+import { Relay } from '../../node/relay.ts'
+import { cleanUp, startRelay, tempDir } from '../helpers/network.ts'
+
+afterAll(cleanUp)
+
+async function startError (init: Parameters<typeof Relay.start>[0]): Promise<{ code: string, message: string }> {
+  try {
+    const r = await Relay.start({ log: () => {}, ...init })
+    await r.stop()
+  } catch (err) {
+    if (isPorchlightError(err)) return { code: err.code, message: err.message }
+    throw err
+  }
+  throw new Error('expected the relay not to start')
+}
+
+describe('relay start-up errors', () => {
+  it('names the taken port and its flag, and a data folder in use', async () => {
+    const first = await startRelay()
+    const port = (proto: string): number => Number(first.addresses().map(String).find(a => proto === 'ws' ? a.includes('/ws') : !a.includes('/ws'))!.split('/')[4])
+    const http = Number(new URL(first.httpUrl).port)
+    const tcp = await startError({ dataDir: await tempDir(), tcpPort: port('tcp'), wsPort: 0, httpPort: 0 })
+    expect(tcp).toMatchObject({ code: 'UNAVAILABLE' })
+    expect(tcp.message).toContain(`port ${port('tcp')} (TCP)`)
+    expect(tcp.message).toContain('--tcp')
+    const ws = await startError({ dataDir: await tempDir(), tcpPort: 0, wsPort: port('ws'), httpPort: 0 })
+    expect(ws.message).toContain(`port ${port('ws')} (WebSockets)`)
+    expect(ws.message).toContain('--ws')
+    const web = await startError({ dataDir: await tempDir(), tcpPort: 0, wsPort: 0, httpPort: http })
+    expect(web.message).toContain(`port ${http} (HTTP)`)
+    expect(web.message).toContain('--http')
+    const dir = (first as unknown as { init: { dataDir: string } }).init.dataDir
+    const busy = await startError({ dataDir: dir, tcpPort: 0, wsPort: 0, httpPort: 0 })
+    expect(busy).toMatchObject({ code: 'REFUSED' })
+    expect(busy.message).toContain('in use by another porchlight process')
+    for (const e of [tcp, ws, web, busy]) expect(e.message).not.toContain('\n')
+  })
+})
