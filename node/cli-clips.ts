@@ -8,6 +8,8 @@
  *   post --clip   { id, publicId, relay, clip: { cid, mime, size (plaintext bytes), pinnedBy: multiaddr[] } }
  *   clip get      { path, mime, size, post: hex64 }
  */
+import { stat } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
 import { fail } from '../protocol/errors.ts'
 import { ResidentPeer } from './peer.ts'
 import { attachClip, findPost, getClip, MIN_ID_PREFIX, type AttachOptions, type AttachedClip, type ClipPhase } from './clip-post.ts'
@@ -72,6 +74,13 @@ export const CLIP_COMMANDS: Record<string, Command> = {
     async run (ctx) {
       const index = Number(ctx.string('index') ?? 0)
       if (!Number.isInteger(index) || index < 0) fail('BAD_ARGUMENT', '--index must be 0 or more')
+      const target = ctx.string('out')
+      if (target !== undefined) {
+        // Said before anything is fetched, in one line (it was a stack trace after the download).
+        const dir = dirname(resolve(target))
+        const info = await stat(dir).catch(() => undefined)
+        if (info === undefined || !info.isDirectory()) fail('NOT_FOUND', `-o ${target}: the folder ${dir} does not exist`)
+      }
       const peer = await ResidentPeer.open(await ctx.home(), { relays: relaysFrom(ctx), now: () => ctx.now() })
       try {
         await peer.start()

@@ -82,6 +82,10 @@ describe('clips through a relay', () => {
     expect(relay.pins!.pinned()).toHaveLength(1)
     // Ana's CLI has exited: her peer is offline. Ben fetches from the relay.
     const out = join(work, 'from-ben.mp4')
+    // Into a folder that does not exist: one line, before anything is fetched.
+    const nowhere = await cli(benHome, ['clip', 'get', postId.slice(0, 12), '-o', join(work, 'no-such-dir', 'x.mp4')], 1)
+    expect(nowhere.err.trim().split('\n')).toHaveLength(1)
+    expect(nowhere.err).toContain('no-such-dir does not exist')
     const got = await cli(benHome, ['clip', 'get', postId.slice(0, 12), '-o', out])
     expect(got.out).toMatch(/Saved .*from-ben\.mp4 \(video\/mp4/)
     const fetched = new Uint8Array(await readFile(out))
