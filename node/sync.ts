@@ -25,6 +25,8 @@ import type { AcceptMessage } from './push.ts'
 
 /** Room left in a frame for the CBOR around the messages. */
 const FRAME_PAYLOAD_BUDGET = MAX_FRAME_BYTES - 4096
+/** A 32-byte id as CBOR (2-byte header), with a byte to spare. */
+const ENCODED_ID_BYTES = 35
 /** Reconciliation rounds one session may take before the responder gives up. */
 const MAX_ROUNDS = 64
 /** Given messages of a not-yet-known epoch the responder holds for a retry at session end. */
@@ -158,10 +160,11 @@ export async function syncTopic (node: PorchlightNode, peer: PeerId | Multiaddr 
     while (need.length > 0 || have.length > 0) {
       const ids = need.splice(0, MAX_IDS_PER_FRAME)
       const give: Uint8Array[] = []
-      let size = 0
+      // The wanted ids share the frame with what is given: both count against its bound.
+      let size = ids.length * ENCODED_ID_BYTES
       while (have.length > 0 && give.length < MAX_ENVELOPES_PER_FRAME) {
         const msg = await opts.getLocal(have[0]!)
-        if (msg !== undefined && size + msg.length > FRAME_PAYLOAD_BUDGET) break
+        if (msg !== undefined && give.length > 0 && size + msg.length > FRAME_PAYLOAD_BUDGET) break
         have.shift()
         if (msg !== undefined) { give.push(msg); size += msg.length + 8 }
       }
