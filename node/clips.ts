@@ -145,8 +145,8 @@ export interface FetchOptions {
   offline?: boolean
   /** Ciphertext bytes of each piece as it arrives. */
   onPiece?: (bytes: number) => void
-  /** Each block this fetch stored here (to delete them if it fails). */
-  onStored?: (cid: CID) => void
+  /** Each block this fetch stored here, with its size in bytes (to bound it, and delete them if it fails). */
+  onStored?: (cid: CID, bytes: number) => void
   /** Peers to stream from; default: every connected peer that serves block streams. */
   peers?: PeerId[]
 }
@@ -304,6 +304,11 @@ export class ClipStore {
     yield * this.cipher(cid, size, { ...opts, from })
   }
 
+  /** The stored size of one block in bytes (what a pin counts against its quota). */
+  async blockBytes (cid: CID): Promise<number> {
+    return (await collect(this.blocks.get(cid))).length
+  }
+
   /**
    * The file bytes of `cid` streamed from one peer, each block verified and stored here (up
    * to STORE_AHEAD blocks being written while the next ones arrive).
@@ -318,7 +323,7 @@ export class ClipStore {
       const w = (async () => {
         if (await this.blocks.has(c)) return
         await blockstore.put(c, block)
-        opts.onStored?.(c)
+        opts.onStored?.(c, block.length)
       })().catch((err: unknown) => { failed ??= err }).finally(() => { writing.delete(w) })
       writing.add(w)
     }
@@ -368,7 +373,12 @@ export class ClipStore {
           if (opts.offline !== true) arm()
           const onProgress = opts.onStored === undefined
         ? undefined
-        : (evt: { type: string, detail: unknown }): void => { if (evt.type === 'blocks:get:blockstore:put') opts.onStored!(evt.detail as CID) }
+        : (evt: { type: string, detail: unknown }): void => {
+          if (evt.type !== 'blocks:get:blockstore:put') return
+          // Bitswap says only which block it stored: read its size back.
+          const c = evt.detail as CID
+          void collect(this.blocks.get(c)).then(b => { opts.onStored!(c, b.length) }, () => { opts.onStored!(c, 0) })
+        }
       for await (const piece of this.catRange(cid, offset, length, own.signal, opts.offline === true, onProgress)) {
             pieces.push(piece)
             got += piece.length

@@ -49,6 +49,8 @@ export const PIN_DEFAULTS = {
 
 /** Smallest average block size accepted: bounds the blocks a pin may make the relay store. */
 const MIN_AVG_BLOCK_BYTES = 16 * 1024
+/** Bytes a block may take beyond its share of the clip: a dag-pb node's links (~40 bytes each, no names). */
+const MAX_NODE_OVERHEAD_BYTES = 4096
 const LEDGER_KEY = 'porchlight'
 
 export interface PinInit {
@@ -179,8 +181,8 @@ export class PinService {
       const entries = this.ledger.get(key)
       const mine = entries?.find(e => e.topic === req.topic)
       if (mine !== undefined) {
-        // Already pinned for this neighborhood: a later expiry extends it.
-        if (req.exp > mine.exp) { mine.exp = req.exp; await this.saveLedger(cid) }
+        // Already pinned for this neighborhood: never past the first expiry it was granted (else
+        // pinning again with a later `exp` kept a clip of a 1-hour post for months).
         return { ok: true, count: mine.size }
       }
       if (entries !== undefined && entries[0]!.size !== req.size) fail('BAD_ARGUMENT', 'that clip is pinned here with another size')
@@ -219,10 +221,16 @@ export class PinService {
     const helia = this.clips.helia
     const fetched: CID[] = []
     const maxBlocks = Math.ceil(req.size / MIN_AVG_BLOCK_BYTES) + 16
+    // Stored bytes, not just blocks, count: the declared size plus a dag-pb node allowance per
+    // block (a node's links; long link names do not fit), so a declared 1-byte clip stays tiny.
+    const maxBytes = req.size + maxBlocks * MAX_NODE_OVERHEAD_BYTES
+    let stored = 0
     const abort = new AbortController()
-    const onStored = (c: CID): void => {
+    const onStored = (c: CID, bytes: number): void => {
       fetched.push(c)
+      stored += bytes
       if (fetched.length > maxBlocks) abort.abort(new PorchlightError('TOO_LARGE', 'the clip has too many blocks for its size'))
+      if (stored > maxBytes) abort.abort(new PorchlightError('TOO_LARGE', `the clip's blocks take more bytes than its size (${req.size})`))
     }
     let stage = 'stream'
     let idleFired = false
@@ -265,6 +273,10 @@ export class PinService {
         }
       }
       clearTimeout(idle)
+      // Sizes the bitswap path reads back may still be on their way: count them all now.
+      let total = 0
+      for (const c of fetched) total += await this.clips.blockBytes(c)
+      if (total > maxBytes) fail('TOO_LARGE', `the clip's blocks take more bytes than its size (${req.size})`)
       stage = 'pin'
       for await (const _ of helia.pins.add(cid, { metadata: { [LEDGER_KEY]: '[]' } })) { /* walk */ }
     } catch (err) {

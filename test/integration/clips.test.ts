@@ -19,6 +19,11 @@ import { requestPin } from '../../node/pin.ts'
 import type { ResidentPeer } from '../../node/peer.ts'
 import { cleanUp, cli, filesUnder, neighborhood, peer, startRelay, tcpAddr, tempDir } from '../helpers/network.ts'
 import { concat, leakedSecrets, makeMp4 } from '../helpers/media.ts'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { sha256 as multihashSha256 } from 'multiformats/hashes/sha2'
+import * as dagPb from '@ipld/dag-pb'
+import { UnixFS } from 'ipfs-unixfs'
 
 const MiB = 1024 * 1024
 const QUOTA = 32 * MiB
@@ -180,6 +185,32 @@ describe('clips through a relay', () => {
       expect(r).toMatchObject({ ok: false, code: 'NOT_FOUND' })
       expect(r.message).toMatch(/could not fetch/)
       expect(await blockFiles(relayDir)).toEqual(before)
+    })
+
+    it('a declared 1-byte clip whose root node carries a 1 MB link name: refused by stored bytes, nothing kept', async () => {
+      // The quota counted blocks, not bytes: eight such pins stored 257 MB while
+      // porchlight_pinned_bytes said 8.
+      const before = await blockFiles(relayDir)
+      const leafBytes = utf8Bytes('x')
+      const leaf = CID.createV1(raw.code, await multihashSha256.digest(leafBytes))
+      const data = new UnixFS({ type: 'file', blockSizes: [1n] })
+      const rootBytes = dagPb.encode(dagPb.prepare({ Data: data.marshal(), Links: [{ Hash: leaf, Name: 'A'.repeat(1_000_000), Tsize: 1 }] }))
+      const root = CID.createV1(dagPb.code, await multihashSha256.digest(rootBytes))
+      await ana.clips().helia.blockstore.put(leaf, leafBytes)
+      await ana.clips().helia.blockstore.put(root, rootBytes)
+      const r = await pin(root.toString(), 1)
+      expect(r).toMatchObject({ ok: false, code: 'TOO_LARGE' })
+      expect(await blockFiles(relayDir)).toEqual(before)
+    })
+
+    it('pinning again with a later expiry does not keep a clip longer', async () => {
+      const added = await ana.clips().add([rand(3000)])
+      const now = Date.now()
+      const ask = async (exp: number): Promise<{ ok: boolean }> =>
+        requestPin(ana.node(), multiaddr(tcpAddr(relay)), { topic: fields.topic, epoch: fields.epoch, cid: added.cid, size: added.stored, ts: now, exp }, fields.tagKey)
+      expect(await ask(now + 3600_000)).toMatchObject({ ok: true })
+      expect(await ask(now + 20 * 24 * 3600_000)).toMatchObject({ ok: true })
+      expect(relay.pins!.pinned().find(p => p.cid === added.cid)!.exp).toBe(now + 3600_000)
     })
 
     it('bad membership tag', async () => {
