@@ -8,9 +8,10 @@ import { fail, PorchlightError } from '../protocol/errors.ts'
 import { toHex } from '../protocol/encoding.ts'
 import { POST_KINDS, DEFAULT_TTL_MS, MAX_TTL_MS } from '../protocol/post.ts'
 import { checkGeohash, MAX_AREA_PRECISION, MAX_POST_PRECISION } from '../protocol/geohash.ts'
-import { attestationId, sealRfa } from '../protocol/agency.ts'
+import { attestationId, attestationIssued, sealRfa, verifyAttestation } from '../protocol/agency.ts'
 import { parseAttestationString } from './output.ts'
-import { createIdentity } from '../protocol/identity.ts'
+import { createIdentity, fingerprint } from '../protocol/identity.ts'
+import type { HoodState } from './home.ts'
 import { areaTopic } from '../protocol/neighborhood.ts'
 import { Relay, RELAY_DEFAULTS } from './relay.ts'
 import { ResidentPeer, type FeedPost } from './peer.ts'
@@ -55,6 +56,21 @@ async function withPeer<T> (ctx: Context, fn: (peer: ResidentPeer) => Promise<T>
 /** Says on stderr that `what` waits in the outbox when no relay took it. */
 function noteUnsent (ctx: Context, what: string, result: { ok: boolean, message?: string }): void {
   if (!result.ok) ctx.out.note(`${what} is saved but no relay has it yet (${result.message ?? 'unreachable'}); it stays in the outbox.`)
+}
+
+/** The attestations this home issued for a hood, newest last, with whether an admin revoked them. */
+async function issuedAttestations (state: HoodState, now: number): Promise<Array<{
+  id: string, name: string, agencyFingerprint: string, area: string, expires: number, revoked: boolean, bytes: Uint8Array
+}>> {
+  const out = []
+  for (const bytes of state.attestations) {
+    // Verified as of its own issue time: an expired one is still listed (and revocable).
+    const att = await verifyAttestation(bytes, Math.min(now, attestationIssued(bytes))).catch(() => undefined)
+    if (att === undefined) continue
+    const id = toHex(att.id)
+    out.push({ id, name: att.name, agencyFingerprint: fingerprint(att.agency.signKey), area: att.area, expires: att.expires, revoked: state.revoked.some(r => toHex(r) === id), bytes })
+  }
+  return out
 }
 
 /** Resolves on SIGINT/SIGTERM (long-running commands). */
@@ -396,20 +412,48 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
     }
   },
 
+  'hood attestations': {
+    summary: 'List the agency attestations you issued for a neighborhood (and whether they were revoked)',
+    usage: '[--hood NAME_OR_ID]',
+    options: { hood: HOOD_OPTION },
+    async run (ctx) {
+      const state = await (await ctx.home()).resolveHood(ctx.string('hood'))
+      const list = await issuedAttestations(state, ctx.now())
+      ctx.out.result({ hood: toHex(state.hood.id), attestations: list.map(({ bytes: _, ...shown }) => shown) }, list.length === 0
+        ? 'No attestations issued here (porchlight hood attest-agency).'
+        : list.map(a => `${a.id.slice(0, 12)}  ${a.name}  agency ${a.agencyFingerprint}  area ${a.area}  until ${when(a.expires)}${a.revoked ? '  (revoked)' : ''}`))
+    }
+  },
+
   'hood revoke-agency': {
     summary: 'Withdraw an attestation for an agency (admins)',
-    usage: 'ATTESTATION [--hood NAME_OR_ID]',
-    help: 'ATTESTATION is the plattest:… string. Members stop counting it in `vouchedBy`; the agency\'s requests show as ' +
-      'unverified unless another admin vouches.',
+    usage: 'ATTESTATION|AGENCY_FINGERPRINT|ID_PREFIX [--hood NAME_OR_ID]',
+    help: 'Give the plattest:… string, the agency\'s fingerprint, or an id prefix as `hood attestations` prints it. ' +
+      'Members stop counting it in `vouchedBy`; the agency\'s requests show as unverified unless another admin vouches.',
     args: { min: 1, max: 1 },
     options: { hood: HOOD_OPTION, relay: RELAY_OPTION },
     async run (ctx) {
-      const bytes = parseAttestationString(ctx.args[0]!)
+      const ref = ctx.args[0]!
+      const state = await (await ctx.home()).resolveHood(ctx.string('hood'))
+      let targets: Uint8Array[]
+      if (ref.trim().startsWith('plattest:')) {
+        targets = [parseAttestationString(ref)]
+      } else {
+        const hex = ref.toLowerCase()
+        targets = (await issuedAttestations(state, ctx.now()))
+          .filter(a => a.agencyFingerprint === ref.toUpperCase() || (/^[0-9a-f]{8,64}$/.test(hex) && a.id.startsWith(hex)))
+          .map(a => a.bytes)
+        if (targets.length === 0) fail('NOT_FOUND', `no attestation you issued matches "${ref.slice(0, 40)}" (see porchlight hood attestations)`)
+      }
       await withPeer(ctx, async peer => {
-        const state = await peer.home.resolveHood(ctx.string('hood'))
-        const r = await peer.revokeAttestation(bytes, ctx.string('hood'))
-        noteUnsent(ctx, 'The revocation', r)
-        ctx.out.result({ hood: toHex(state.hood.id), attestation: toHex(attestationId(bytes)), sent: r.ok }, 'Revoked.')
+        const sent: boolean[] = []
+        for (const bytes of targets) {
+          const r = await peer.revokeAttestation(bytes, ctx.string('hood'))
+          noteUnsent(ctx, 'The revocation', r)
+          sent.push(r.ok)
+        }
+        ctx.out.result({ hood: toHex(state.hood.id), attestations: targets.map(b => toHex(attestationId(b))), sent: sent.every(Boolean) },
+          `Revoked ${targets.length} attestation${targets.length > 1 ? 's' : ''}.`)
       })
     }
   },

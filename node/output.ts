@@ -33,7 +33,8 @@
  *   hood leave                          { hood: hex64, sent: bool }
  *   hood add-admin                      { hood: hex64, admin: hex64 (the new admin's signKey), epoch: int, sent: bool }
  *   hood remove                         { epoch: int (the new one), remaining: int (members it is sealed to), sent: bool }
- *   hood revoke-agency                  { hood: hex64, attestation: hex64 (its id), sent: bool }
+ *   hood attestations                   { hood: hex64, attestations: [{ id: hex64, name, agencyFingerprint, area, expires: ms, revoked: bool }] }
+ *   hood revoke-agency                  { hood: hex64, attestations: hex64[] (their ids), sent: bool }
  *   hood relay-token                    { hood: hex64, epoch: int, topic, token: "plrelay:…" }
  *   hood attest-agency                  { hood: hex64, attestation: Attestation }
  *   agency follow, agency unfollow      { areas: geohash[] }

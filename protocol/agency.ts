@@ -142,6 +142,11 @@ export async function verifyAttestation (bytes: Uint8Array, now: number): Promis
   return { agency, name, area, hoodAdmin, issued, expires, sig, id: sha256(bytes) }
 }
 
+/** When an attestation was issued (decoded strictly, nothing verified): to check an expired one as of then. */
+export function attestationIssued (bytes: Uint8Array): number {
+  return decodeStruct(ATTESTATION, bytes).uint('iss')
+}
+
 /** Is the attestation signed by an admin of `hood`? */
 export function isVouchedBy (att: AgencyAttestation, hood: Neighborhood): boolean {
   return isAdmin(hood, att.hoodAdmin)

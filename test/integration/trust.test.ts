@@ -361,8 +361,13 @@ describe('agencies and names that cannot pass for someone else', () => {
     expect(human).toContain('UNVERIFIED agency "City PD"')
     expect(human).toContain(`agency Riverside Fire (vouched by ${anaFp})`)
 
-    // Ana withdraws her attestation: the real agency shows unverified too.
-    expect((await cli(anaHome, ['--json', 'hood', 'revoke-agency', attestation])).json.sent).toBe(true)
+    // Ana finds her attestation by the agency's fingerprint and withdraws it: the real agency shows unverified too.
+    const realFp = (await cli(real, ['--json', 'id', 'show'])).json.fingerprint as string
+    const listed = (await cli(anaHome, ['--json', 'hood', 'attestations'])).json.attestations as Array<{ agencyFingerprint: string, revoked: boolean }>
+    expect(listed).toMatchObject([{ agencyFingerprint: realFp, revoked: false }])
+    expect((await cli(anaHome, ['--json', 'hood', 'revoke-agency', realFp])).json.sent).toBe(true)
+    expect((await cli(anaHome, ['--json', 'hood', 'attestations'])).json.attestations).toMatchObject([{ agencyFingerprint: realFp, revoked: true }])
+    expect(attestation).toMatch(/^plattest:/)
     const after = ((await cli(benHome, ['--json', 'feed'])).json.posts as FeedPost[]).find(p => p.authorName === 'Riverside Fire')
     expect(after).toMatchObject({ vouchedBy: [] })
   })
