@@ -31,6 +31,7 @@ import { fail, PorchlightError } from '../protocol/errors.ts'
 import { decodeCbor, decodeStruct, encodeStruct, equalBytes, fromHex, toHex, type Fields, type StructSpec } from '../protocol/encoding.ts'
 import { isPorchlightError } from '../protocol/errors.ts'
 import { encodeAdminCerts, readAdminCerts } from '../protocol/admins.ts'
+import { rekeyIdWins } from '../protocol/rekey.ts'
 import { decodeIdentitySecret, encodeIdentitySecret, MAX_NAME_BYTES, type Identity, type PublicIdentity } from '../protocol/identity.ts'
 import {
   checkNeighborhood, deriveEpochKeys, EPOCH_SECRET_BYTES, HOOD_ID_BYTES, HOOD_SALT_BYTES, MAX_EPOCH,
@@ -403,8 +404,7 @@ function isAdminKey (state: HoodState, key: Uint8Array): boolean {
 function beats (a: EpochSecret, b: EpochSecret): boolean {
   if (a.rekey === undefined) return false
   if (b.rekey === undefined) return true
-  for (let i = 0; i < a.rekey.id.length; i++) if (a.rekey.id[i] !== b.rekey.id[i]) return a.rekey.id[i]! < b.rekey.id[i]!
-  return false
+  return rekeyIdWins(a.rekey.id, b.rekey.id)
 }
 
 /** The secret new posts of `epoch` are sealed under (see beats), if this home has one. */

@@ -369,9 +369,12 @@ export async function relayOpenRekey (
  * seals new posts under: the lowest message id (SHA-256 of the bytes), compared as bytes.
  */
 export function rekeyWins (a: Uint8Array, b: Uint8Array): boolean {
-  const ha = sha256(a)
-  const hb = sha256(b)
-  for (let i = 0; i < ha.length; i++) if (ha[i] !== hb[i]) return ha[i]! < hb[i]!
+  return rekeyIdWins(sha256(a), sha256(b))
+}
+
+/** rekeyWins on message ids already computed: the lower id, compared as bytes. */
+export function rekeyIdWins (a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! < b[i]!
   return false
 }
 
