@@ -23,7 +23,7 @@ import { fail, isPorchlightError } from '../protocol/errors.ts'
 import { equalBytes, fromHex, peekDomain, toHex, toBase64Url, fromBase64Url } from '../protocol/encoding.ts'
 import { sha256 } from '../protocol/crypto.ts'
 import { fingerprint, type Identity, type PublicIdentity } from '../protocol/identity.ts'
-import { areaTopic, type EpochKeys, isAdmin, isAreaTopic, isPrivateTopic, neighborhoodOf, privateTopic } from '../protocol/neighborhood.ts'
+import { type AdminCert, areaTopic, type EpochKeys, isAdmin, isAreaTopic, isPrivateTopic, neighborhoodOf, privateTopic } from '../protocol/neighborhood.ts'
 import { createPost, MAX_TTL_MS, type Post, type PostInput } from '../protocol/post.ts'
 import { decodeEnvelope, openEnvelope, innerDomain, openSignedPost, sealEnvelope, encodeSignedPost, type PrivateEnvelope } from '../protocol/envelope.ts'
 import { openPublicPost, sealPublicPost } from '../protocol/public-post.ts'
@@ -438,12 +438,25 @@ export class ResidentPeer {
     await this.home.updateHood(hood.hood.id, cur => {
       let s = withEpoch(cur ?? hood, opened.keys.epoch, opened.keys.secret, { learned: this.now(), rekey })
       s = withRemoved(s, opened.removed, opened.ts, opened.keys.epoch)
-      // Admin changes travel in rekeys: take a longer chain from the same founder.
-      if (opened.adminCerts.length > s.hood.adminCerts.length) s = { ...s, hood: neighborhoodOf({ ...s.hood, adminCerts: opened.adminCerts }) }
+      // Admin changes travel in rekeys, and the chain of the rekey that leads the newest epoch is
+      // the neighborhood's: two admins adding admins at once end with one chain everywhere. An
+      // admin we added whom that chain lacks is added again on top (runFollowUps).
+      const newest = s.epochs[s.epochs.length - 1]!.epoch
+      const leads = equalBytes(winningSecret(s, newest)?.rekey?.id ?? new Uint8Array(), id)
+      if (leads && !sameChain(s.hood.adminCerts, opened.adminCerts)) {
+        for (const [i, c] of s.hood.adminCerts.entries()) {
+          const mine = equalBytes(s.hood.admins[c.by]!, me.public.signKey)
+          if (mine && !opened.adminCerts.some(o => equalBytes(o.key, c.key))) this.lostAdmins.push({ hood: s.hood.id, key: s.hood.admins[i + 1]! })
+        }
+        s = { ...s, hood: neighborhoodOf({ ...s.hood, adminCerts: opened.adminCerts }) }
+      }
       if (s.ended?.reason === 'removed' && s.ended.epoch <= opened.keys.epoch) { const { ended: _, ...rest } = s; s = rest }
       return s
     })
   }
+
+  /** Admins we certified whose certificate lost to a concurrent chain: certified again on the next sync. */
+  private readonly lostAdmins: Array<{ hood: Uint8Array, key: Uint8Array }> = []
 
   /**
    * Re-applies removals of our own rekeys that lost to a concurrent one: worked out from the
@@ -453,6 +466,14 @@ export class ResidentPeer {
   async runFollowUps (): Promise<number> {
     const me = this.requireMe()
     let n = 0
+    for (const lost of this.lostAdmins.splice(0)) {
+      const state = await this.home.hoodById(lost.hood)
+      if (state === undefined || state.ended !== undefined || !isAdmin(state.hood, me.public.signKey) || isAdmin(state.hood, lost.key)) continue
+      const member = state.members.find(m => equalBytes(m.signKey, lost.key))
+      if (member === undefined || !member.admitted) continue
+      await this.addAdmin(toHex(lost.key), toHex(state.hood.id))
+      n++
+    }
     for (const state of await this.home.hoods()) {
       if (state.ended !== undefined || !isAdmin(state.hood, me.public.signKey)) continue
       const missing = lostRemovals(state, me.public.signKey)
@@ -860,6 +881,10 @@ function relayKeys (relays: readonly string[]): Uint8Array[] {
     } catch { /* not a peer id we can seal to */ }
   }
   return out.slice(0, 8)
+}
+
+function sameChain (a: readonly AdminCert[], b: readonly AdminCert[]): boolean {
+  return a.length === b.length && a.every((c, i) => equalBytes(c.key, b[i]!.key) && c.by === b[i]!.by && equalBytes(c.sig, b[i]!.sig))
 }
 
 /** Sign keys that our own losing rekeys removed and no winning rekey (at that epoch or later) has. */

@@ -336,6 +336,33 @@ describe('concurrent rekeys', () => {
   })
 })
 
+describe('concurrent admin changes', () => {
+  it('two admins adding an admin each at once end with one admin chain everywhere, holding both', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const relay = await startRelay()
+    const hood = await neighborhood(relay, ['Ana', 'Dan', 'Eve', 'Ben'])
+    const [anaHome, danHome, eveHome, benHome] = hood.members as [string, string, string, string]
+    await cli(anaHome, ['feed'])
+    await cli(anaHome, ['hood', 'add-admin', 'Dan'])
+    await cli(danHome, ['feed'])
+    const ana = await peer(anaHome)
+    const dan = await peer(danHome)
+    // At once, from epoch 1: Ana certifies Eve, Dan certifies Ben; the two chains differ.
+    const [a, d] = await Promise.all([ana.addAdmin('Eve'), dan.addAdmin('Ben')])
+    expect([a.epoch, d.epoch, a.result.ok, d.result.ok]).toEqual([2, 2, true, true])
+    for (let round = 0; round < 2; round++) {
+      await ana.sync()
+      await dan.sync()
+    }
+    await ana.stop()
+    await dan.stop()
+    for (const home of [anaHome, danHome, eveHome, benHome]) await cli(home, ['feed'])
+    const chains = await Promise.all([anaHome, danHome, eveHome, benHome].map(async h => (await hoodOf(h)).hood.admins.map(toHex)))
+    for (const c of chains) expect(c).toEqual(chains[0])
+    const names = ((await cli(eveHome, ['--json', 'hood', 'members'])).json.members as Array<{ name: string, admin: boolean }>)
+    expect(names.filter(m => m.admin).map(m => m.name).sort()).toEqual(['Ana', 'Ben', 'Dan', 'Eve'])
+  })
+})
+
 describe('agencies and names that cannot pass for someone else', () => {
   it('labels an unvouched "City PD" unverified, shows who vouched for a real agency, and honours a revocation', { timeout: TEST_TIMEOUT_MS }, async () => {
     const relay = await startRelay()
