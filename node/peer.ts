@@ -357,8 +357,7 @@ export class ResidentPeer {
         return withMember(withoutRemoval(s, a.member.signKey), a.member, { admitted: true, now })
       })
     } else if (innerType === 'pl/roster') {
-      const r = await openRoster(inner, topic, now)
-      if (!isAdmin(hood.hood, r.by)) fail('NOT_ADMIN', 'roster signed by someone who is not an admin')
+      const r = await openRoster(inner, topic, now, key => isAdmin(hood.hood, key))
       await this.home.updateHood(id, cur => {
         let s = cur ?? hood
         // A removal stands until an admin admits the member again by an admission or approval.

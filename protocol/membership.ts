@@ -170,14 +170,20 @@ export async function createRoster (admin: Identity, members: readonly PublicIde
   return out
 }
 
-/** Decodes and verifies a roster: every identity's binding and the signer's signature (not that the signer is an admin). */
-export async function openRoster (bytes: Uint8Array, topic: string, now: number): Promise<{ members: PublicIdentity[], at: number, by: Uint8Array }> {
+/**
+ * Decodes and verifies a roster: the signer is one `isAdmin` accepts (NOT_ADMIN, checked first,
+ * so a member cannot make every peer verify 200 identities), its signature, every identity's binding.
+ */
+export async function openRoster (
+  bytes: Uint8Array, topic: string, now: number, isAdmin: (key: Uint8Array) => boolean
+): Promise<{ members: PublicIdentity[], at: number, by: Uint8Array }> {
   checkTopic(topic)
   const f = decodeStruct(ROSTER, bytes)
   const m = f.array('m', ROSTER_CHUNK, item => item.bytes({ max: MAX_PUBLIC_ID_BYTES }))
   if (m.length === 0) fail('OUT_OF_RANGE', 'an empty roster')
   const at = f.uint('at')
   const by = f.bytes('by', { len: 32 })
+  if (!isAdmin(by)) fail('NOT_ADMIN', 'roster signed by someone who is not an admin')
   await verifyStruct(by, ROSTER_BODY, { m, tp: topic, at, by }, f.bytes('sig', { len: 64 }), 'roster')
   checkNotFuture(at, now, 'announcement')
   const members: PublicIdentity[] = []
