@@ -278,7 +278,7 @@ describe('structures', () => {
       fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 4 }),
       fc.nat(valid.length),
       (flips, cut) => {
-        const bytes = valid.slice()
+        const bytes = Uint8Array.from(valid)
         for (const [i, x] of flips) bytes[i]! ^= x
         for (const input of [bytes, bytes.subarray(0, cut)]) {
           try {

@@ -32,7 +32,7 @@ describe('roster', () => {
     const [good] = await createRoster(admin, [member.public], topic, NOW)
     expect(await codeOf(() => openRoster(good!, randomPrivateTopic(), NOW, isAda))).toBe('BAD_SIGNATURE')
     expect(await codeOf(() => openRoster(good!, topic, NOW - 3600_000, isAda))).toBe('FUTURE_DATED')
-    const bent = good!.slice()
+    const bent = Uint8Array.from(good!)
     bent[bent.length - 70] = bent[bent.length - 70]! ^ 1
     expect(await codeOf(() => openRoster(bent, topic, NOW, isAda))).not.toBe('accepted')
   })

@@ -470,7 +470,7 @@ describe('sync message decoder', () => {
       value: fc.integer({ min: 0, max: 255 })
     })
     fc.assert(fc.property(fc.array(mutation, { minLength: 1, maxLength: 4 }), (muts) => {
-      let bytes = corpus[muts[0]!.which % corpus.length]!.slice()
+      let bytes = Uint8Array.from(corpus[muts[0]!.which % corpus.length]!)
       for (const m of muts) {
         const at = bytes.length === 0 ? 0 : m.at % bytes.length
         if (m.kind === 'flip') bytes[at] = (bytes[at] ?? 0) ^ (1 << (m.value % 8))
