@@ -70,7 +70,7 @@ export function checkItem (item: SyncItem): SyncItem {
   const { ts, id } = item
   if (!Number.isSafeInteger(ts) || ts < 0) fail('BAD_ARGUMENT', 'sync item ts must be an integer in 0..2^53-1')
   if (!(id instanceof Uint8Array) || id.length !== ID_BYTES) fail('BAD_ARGUMENT', `sync item id must be ${ID_BYTES} bytes`)
-  return Object.freeze({ ts, id: id.slice() })
+  return Object.freeze({ ts, id: new Uint8Array(id) })
 }
 
 interface Chunk {

@@ -123,7 +123,7 @@ export async function * applyMp4Edits (edits: Mp4Edits, size: number, source: As
     const end = pos + piece.length
     if (end > size) fail('MALFORMED', 'mp4: file is longer than when it was planned')
     let out = piece
-    const own = (): Uint8Array => { if (out === piece) out = piece.slice(); return out }
+    const own = (): Uint8Array => { if (out === piece) out = new Uint8Array(piece); return out }
     while (zi < zero.length && zero[zi]![1] <= pos) zi++
     for (let k = zi; k < zero.length && zero[k]![0] < end; k++) {
       const [s, e] = zero[k]!

@@ -231,7 +231,7 @@ export function applyMp4Plan (bytes: Uint8Array, plan: Mp4Plan): void {
 /** Cleans a copy; the input is untouched. One copy of the file, mdat included. */
 export function stripMp4 (bytes: Uint8Array): StripResult {
   const plan = planMp4(bytes)
-  const out = bytes.slice()
+  const out = new Uint8Array(bytes) // a copy (a Buffer's slice() would be a view of the input)
   applyMp4Plan(out, plan)
   return { bytes: out, removed: plan.removed }
 }

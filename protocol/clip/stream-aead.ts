@@ -90,7 +90,7 @@ export async function * encryptClip (key: Uint8Array, source: Source, options: C
   header[0] = CLIP_FORMAT_VERSION
   header.set(randomBytes(NONCE_PREFIX_BYTES), 1)
   const cipher = await makeCipher(key, header, options)
-  yield header.slice()
+  yield new Uint8Array(header)
 
   const pending: Array<Promise<Uint8Array>> = []
   let counter = 0
@@ -227,9 +227,9 @@ async function openChunk (cipher: ChunkCipher, nonce: Uint8Array<ArrayBuffer>, c
 }
 
 async function makeCipher (key: Uint8Array, header: Uint8Array, options: ClipCipherOptions): Promise<ChunkCipher> {
-  const aad = header.slice()
+  const aad = new Uint8Array(header)
   const backend = options.backend
-  if (options.aesGcm !== undefined) return options.aesGcm(key.slice(), aad)
+  if (options.aesGcm !== undefined) return options.aesGcm(new Uint8Array(key), aad)
   const subtle = globalThis.crypto?.subtle
   if (backend !== 'noble' && subtle !== undefined) {
     try {
@@ -259,7 +259,7 @@ async function webCryptoCipher (subtle: SubtleCrypto, key: Uint8Array, aad: Uint
 }
 
 function nobleCipher (key: Uint8Array, aad: Uint8Array): ChunkCipher {
-  const k = key.slice()
+  const k = new Uint8Array(key)
   return {
     async seal (nonce, plaintext) { return gcm(k, nonce, aad).encrypt(plaintext) },
     async open (nonce, ciphertext) {

@@ -47,7 +47,7 @@ export function stripWebp (bytes: Uint8Array): StripResult {
 
   if (first.type === 'VP8X') {
     if (first.payload.length !== VP8X_PAYLOAD_BYTES) fail('MALFORMED', 'webp: VP8X size')
-    const vp8x = first.payload.slice()
+    const vp8x = new Uint8Array(first.payload) // a copy: the input is never changed
     const flags = vp8x[0]!
     // Keep only alpha and animation; ICC, EXIF, XMP go, reserved bits and bytes are zeroed.
     vp8x.set([flags & (VP8X_FLAG_ALPHA | VP8X_FLAG_ANIMATION), 0, 0, 0])

@@ -75,7 +75,7 @@ export function rejectionSync (fn: () => unknown): ErrorCode {
 /** Each copy of `bytes` with one bit changed (bit i % 8 of byte i), at every position i. */
 export function* flips (bytes: Uint8Array): Generator<[number, Uint8Array]> {
   for (let i = 0; i < bytes.length; i++) {
-    const copy = Uint8Array.from(bytes) // a copy: cborg hands out Buffers, whose slice() is a view
+    const copy = new Uint8Array(bytes) // a copy: cborg hands out Buffers, whose slice() is a view
     copy[i]! ^= 1 << (i % 8)
     yield [i, copy]
   }
@@ -83,7 +83,7 @@ export function* flips (bytes: Uint8Array): Generator<[number, Uint8Array]> {
 
 /** A copy of `bytes` with bit `bit` (0..7) of byte `pos % length` flipped, for fc.nat() positions. */
 export function flipBit (bytes: Uint8Array, pos: number, bit: number): Uint8Array {
-  const b = Uint8Array.from(bytes) // a copy: a Buffer's slice() would share memory
+  const b = new Uint8Array(bytes) // a copy: a Buffer's slice() would share memory
   b[pos % b.length]! ^= 1 << bit
   return b
 }

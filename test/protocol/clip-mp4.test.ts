@@ -78,6 +78,14 @@ describe('MP4 / MOV', () => {
     })
   }
 
+  it('stripMetadata leaves the input untouched, a Buffer too (whose slice() is a view)', () => {
+    const f = makeMp4()
+    const input = Buffer.from(f.bytes)
+    const out = stripMetadata(input)
+    expect(out.removed.length).toBeGreaterThan(0)
+    expect(input.equals(Buffer.from(f.bytes))).toBe(true)
+  })
+
   it('stripMetadataInPlace edits the caller buffer and matches stripMetadata', () => {
     const f = makeMp4()
     const copy = f.bytes.slice()
