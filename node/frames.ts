@@ -12,8 +12,9 @@ export const FRAME_TIMEOUT_MS = 20_000
 export class Frames {
   private readonly lp: LengthPrefixedStream<Stream>
 
-  constructor (readonly stream: Stream, private readonly timeoutMs = FRAME_TIMEOUT_MS) {
-    this.lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+  /** `maxFrameBytes`: the largest frame read; a longer one fails TOO_LARGE before it is buffered. */
+  constructor (readonly stream: Stream, private readonly timeoutMs = FRAME_TIMEOUT_MS, maxFrameBytes = MAX_FRAME_BYTES) {
+    this.lp = lpStream(stream, { maxDataLength: maxFrameBytes })
   }
 
   async read (): Promise<Uint8Array> {

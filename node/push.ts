@@ -9,13 +9,18 @@
  */
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { PROTOCOLS, encodePushRequest, decodePushRequest, encodeResult, decodeResult, type Result } from '../protocol/wire.ts'
+import { PROTOCOLS, MAX_MESSAGE_BYTES, encodePushRequest, decodePushRequest, encodeResult, decodeResult, type Result } from '../protocol/wire.ts'
 import { isPorchlightError } from '../protocol/errors.ts'
-import { Frames } from './frames.ts'
+import { Frames, FRAME_TIMEOUT_MS } from './frames.ts'
 import type { PorchlightNode } from './libp2p.ts'
 
 /** Requests one stream may have in flight; a client sending more waits for answers. */
 export const MAX_PIPELINE = 64
+/**
+ * A push request frame holds one message (at most MAX_MESSAGE_BYTES: a rekey for 1,000
+ * members fits) and its topic: a half-sent frame holds at most this much of a relay's memory.
+ */
+export const MAX_PUSH_FRAME_BYTES = MAX_MESSAGE_BYTES + 1024
 
 /** What the relay does with a pushed message: validate, store durably, publish. */
 export type AcceptMessage = (topic: string, message: Uint8Array, from: PeerId) => Promise<Result>
@@ -32,7 +37,7 @@ function asResult (err: unknown): Result {
  */
 export async function handlePush (node: PorchlightNode, accept: AcceptMessage, refuse: (result: Result) => Result = r => r): Promise<void> {
   await node.handle(PROTOCOLS.push, async (stream: Stream, connection: Connection) => {
-    const frames = new Frames(stream)
+    const frames = new Frames(stream, FRAME_TIMEOUT_MS, MAX_PUSH_FRAME_BYTES)
     const queue: Array<Promise<Result>> = []
     let wake: (() => void) | undefined
     let reading = true

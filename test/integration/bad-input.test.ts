@@ -5,7 +5,7 @@
 import { describe, it, expect, afterAll, beforeAll } from 'vitest'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createNode, type PorchlightNode } from '../../node/libp2p.ts'
-import { pushMessage } from '../../node/push.ts'
+import { MAX_PUSH_FRAME_BYTES, pushMessage } from '../../node/push.ts'
 import { syncTopic } from '../../node/sync.ts'
 import { Frames } from '../../node/frames.ts'
 import { Home, currentEpochKeys } from '../../node/home.ts'
@@ -194,6 +194,12 @@ describe('bad input at the relay', () => {
   it('refuses bad pushes with their codes and counts them', async () => {
     await expectPushRefused(garbage(), 'MALFORMED')
     await expectPushRefused(oversize(), 'TOO_LARGE')
+    // A frame longer than any message needs is refused before it is buffered (a half-sent one
+    // holds at most MAX_PUSH_FRAME_BYTES of the relay's memory, not 256 KiB).
+    expect(MAX_PUSH_FRAME_BYTES).toBeLessThan(MAX_MESSAGE_BYTES + 2048)
+    const before = await rejected('TOO_LARGE')
+    expect(await push(new Uint8Array(MAX_PUSH_FRAME_BYTES + 1).fill(7))).toMatchObject({ ok: false, code: 'TOO_LARGE', message: 'frame too large' })
+    expect(await rejected('TOO_LARGE')).toBe(before + 1)
     await expectPushRefused(await envelope({}, otherKeys), 'BAD_TAG')
     await expectPushRefused(await badSignature(), 'BAD_SIGNATURE', areaTopic(AREA))
     await expectPushRefused(await envelope({ now: Date.now() + HOUR_MS }), 'FUTURE_DATED')
