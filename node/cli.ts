@@ -22,7 +22,7 @@ import { createRelayToken, encodeRelayToken } from '../protocol/relay-token.ts'
 import { createAttestation, DEFAULT_ATTESTATION_TTL_MS, MAX_ATTESTATION_TTL_MS, verifyAttestation } from '../protocol/agency.ts'
 import {
   currentEpochKeys, defaultHomeDir, Home, newHoodState, withAgencyAttestation, withAttestation, withEpoch,
-  withFollowedAreas, withMember, withoutFollowedAreas, withRelays, type AgencyState
+  withFollowedAreas, withMember, withoutEnded, withoutFollowedAreas, withRelays, type AgencyState
 } from './home.ts'
 import {
   attestationJson, errorJson, hoodJson, identityJson, memberJson, oneLine, Output, parseAttestationString,
@@ -295,7 +295,7 @@ export const COMMANDS: Record<string, Command> = {
         s = withRelays(s, inv.relays)
         s = withMember(s, inv.inviter, { now })
         // A new invite into the epoch we were removed from (or a later one) lets us back in.
-        if (s.ended !== undefined && inv.epoch >= s.ended.epoch) { const { ended: _, ...rest } = s; s = rest }
+        if (s.ended !== undefined && inv.epoch >= s.ended.epoch) s = withoutEnded(s)
         return withMember(s, me.public, { now })
       })
       const inviter = memberJson(inv.inviter, state, me)

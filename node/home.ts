@@ -521,6 +521,12 @@ export function withoutRemoval (state: HoodState, signKey: Uint8Array): HoodStat
   return { ...state, removed: state.removed.filter(r => !equalBytes(r.signKey, signKey)) }
 }
 
+/** The state with `ended` cleared (back in: a rekey sealed to us, or a newer invite). */
+export function withoutEnded (state: HoodState): HoodState {
+  const { ended: _, ...rest } = state
+  return rest
+}
+
 /** Who an invite key admitted, if anyone. */
 export function admittedBy (state: HoodState, inviteKey: Uint8Array): AdmissionUse | undefined {
   return state.admissions.find(a => equalBytes(a.key, inviteKey))

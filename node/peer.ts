@@ -35,7 +35,7 @@ import { attestationCovers, createRevocation, openRevocation, openRfa } from '..
 import { MAX_CLOCK_SKEW_MS } from '../protocol/time.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lookAlikeKeys } from '../protocol/names.ts'
-import { EPOCH_GRACE_MS } from './validate.ts'
+import { checkEpochOpen, notSendersFault } from './validate.ts'
 import { encodeGeohash, DEFAULT_POST_PRECISION } from '../protocol/geohash.ts'
 import type { Result } from '../protocol/wire.ts'
 import { createNode, loadOrCreateNodeKey, type PorchlightNode } from './libp2p.ts'
@@ -44,7 +44,7 @@ import { MessageStore } from './store.ts'
 import { PushSession } from './push.ts'
 import { syncTopic, type SyncStats } from './sync.ts'
 import {
-  admittedBy, allEpochKeys, joinsBefore, currentEpochKeys, removalOf, supersededAt, winningSecret, withAdmission, withEpoch, withMember, withoutRemoval,
+  admittedBy, allEpochKeys, joinsBefore, currentEpochKeys, removalOf, supersededAt, winningSecret, withAdmission, withEpoch, withoutEnded, withMember, withoutRemoval,
   withRemoved, withRevoked, type Home, type HoodState, type Member
 } from './home.ts'
 
@@ -119,7 +119,6 @@ export type Arrival = 'gossip' | 'sync' | 'local'
 /** How long a renamed member is shown with the former name too. */
 export const RENAME_NOTICE_MS = 30 * 24 * 3600_000
 
-const NOT_SENDERS_FAULT = new Set(['UNKNOWN_EPOCH', 'STALE_EPOCH', 'NOT_FOUND', 'IO', 'UNAVAILABLE', 'OVER_QUOTA'])
 /** Posts held while waiting for the rekey that opens their epoch. */
 const MAX_AHEAD_OF_EPOCH = 256
 
@@ -194,7 +193,7 @@ export class ResidentPeer {
           return TopicValidatorResult.Accept
         } catch (err) {
           // Not the sender's fault: a post ahead of its rekey, or trouble on our side.
-          if (isPorchlightError(err) && NOT_SENDERS_FAULT.has(err.code)) return TopicValidatorResult.Ignore
+          if (isPorchlightError(err) && notSendersFault(err.code)) return TopicValidatorResult.Ignore
           return TopicValidatorResult.Reject
         }
       })
@@ -260,7 +259,7 @@ export class ResidentPeer {
       if (env.topic !== topic) fail('WRONG_TOPIC', 'envelope names another topic')
       const hood = (await this.home.hoodById(t.hood.hood.id)) ?? t.hood
       const { inner } = this.openWithAny(hood, env, bytes, id, topic)
-      if (via === 'gossip') this.checkEpochOpen(hood, env.epoch, now)
+      if (via === 'gossip') checkEpochOpen(env.epoch, supersededAt(hood, env.epoch), now, this.init.epochGraceMs)
       const innerType = innerDomain(inner)
       ts = env.ts
       exp = env.exp
@@ -290,7 +289,7 @@ export class ResidentPeer {
     if (feed !== undefined) {
       await this.posts.put(`${feed.created.toString(16).padStart(14, '0')}!${feed.id}`, feed)
       if (this.listeners.size > 0) {
-        const [shown] = await this.decorate([feed.channel === 'rfa' ? await this.withVouchers(feed) : feed])
+        const [shown] = await this.decorate([feed])
         for (const l of this.listeners) l(shown!)
       }
     }
@@ -316,14 +315,6 @@ export class ResidentPeer {
       }
     }
     throw last
-  }
-
-  /** STALE_EPOCH once a later epoch has been known here for longer than the grace. */
-  private checkEpochOpen (hood: HoodState, epoch: number, now: number): void {
-    const closed = supersededAt(hood, epoch)
-    if (closed !== undefined && now > closed + (this.init.epochGraceMs ?? EPOCH_GRACE_MS)) {
-      fail('STALE_EPOCH', `epoch ${epoch} was closed by a rekey`)
-    }
   }
 
   /** Join, approval, leave and agency revocation, as sealed into the private topic. */
@@ -404,7 +395,7 @@ export class ResidentPeer {
       ...(post.replyTo !== undefined ? { replyTo: toHex(post.replyTo) } : {}),
       author,
       ...(authorName !== undefined ? { authorName } : {}),
-      authorFingerprint: fingerprint(fromHexKey(author)),
+      authorFingerprint: fingerprint(fromHex(author)),
       mine
     }
   }
@@ -449,7 +440,7 @@ export class ResidentPeer {
         }
         s = { ...s, hood: neighborhoodOf({ ...s.hood, adminCerts: opened.adminCerts }) }
       }
-      if (s.ended?.reason === 'removed' && s.ended.epoch <= opened.keys.epoch) { const { ended: _, ...rest } = s; s = rest }
+      if (s.ended?.reason === 'removed' && s.ended.epoch <= opened.keys.epoch) s = withoutEnded(s)
       return s
     })
   }
@@ -779,38 +770,29 @@ export class ResidentPeer {
   }
 
   /**
-   * Marks names that look like another identity's (members of this home's neighborhoods and
-   * the authors in `posts`), and a private author's recent former name.
+   * Posts as shown, from one read of this home's neighborhoods: names that look like another
+   * identity's (members and the authors in `posts`) marked, a private author's recent former
+   * name, and for agency requests `vouchedBy` from the current admins and revocations.
    */
   private async decorate (posts: FeedPost[]): Promise<FeedPost[]> {
     const hoods = await this.home.hoods()
-    const members = hoods.flatMap(h => h.members)
+    const members = new Map(hoods.flatMap(h => h.members).map(m => [toHex(m.signKey), m]))
     const named = [
-      ...members.map(m => ({ key: toHex(m.signKey), name: m.name })),
+      ...[...members].map(([key, m]) => ({ key, name: m.name })),
       ...posts.filter(p => p.authorName !== undefined && p.channel !== 'public').map(p => ({ key: p.author, name: p.authorName! }))
     ]
     const alike = lookAlikeKeys(named)
     const now = this.now()
     return posts.map(p => {
-      const m = p.channel === 'private' ? members.find(x => toHex(x.signKey) === p.author) : undefined
+      const m = p.channel === 'private' ? members.get(p.author) : undefined
       const former = m?.formerName !== undefined && now - (m.renamedAt ?? 0) < RENAME_NOTICE_MS ? m.formerName : undefined
-      return { ...p, lookAlike: alike.has(p.author), ...(former !== undefined ? { authorFormerName: former } : {}) }
+      return {
+        ...p,
+        lookAlike: alike.has(p.author),
+        ...(former !== undefined ? { authorFormerName: former } : {}),
+        ...(p.channel === 'rfa' ? { vouchedBy: vouchers(p, hoods, now) } : {})
+      }
     })
-  }
-
-  /** An RFA as shown: with `vouchedBy` from the current admins and revocations of this home's neighborhoods. */
-  private async withVouchers (p: FeedPost): Promise<FeedPost> {
-    const now = this.now()
-    const hoods = await this.home.hoods()
-    const vouchedBy: string[] = []
-    for (const a of p.attestations ?? []) {
-      // An admin vouched for a key under a name: the agency is vouched for only under that name.
-      if (a.expires <= now || a.name !== p.authorName) continue
-      const admin = fromHexKey(a.admin)
-      const by = hoods.some(h => isAdmin(h.hood, admin) && !h.revoked.some(r => toHex(r) === a.id))
-      if (by && !vouchedBy.includes(fingerprint(admin))) vouchedBy.push(fingerprint(admin))
-    }
-    return { ...p, vouchedBy }
   }
 
   /** The local feed, newest first, without expired posts. */
@@ -823,7 +805,7 @@ export class ResidentPeer {
       if (filter.kind !== undefined && p.kind !== filter.kind) continue
       if (filter.since !== undefined && p.created < filter.since) continue
       if (filter.channel !== undefined && p.channel !== filter.channel) continue
-      out.push(p.channel === 'rfa' ? await this.withVouchers(p) : p)
+      out.push(p)
     }
     return this.decorate(out)
   }
@@ -852,8 +834,17 @@ export class ResidentPeer {
 
 interface OutboxItem { topic: string, bytes: Uint8Array, inner?: Uint8Array }
 
-function fromHexKey (hex: string): Uint8Array {
-  return Uint8Array.from(hex.match(/../g)?.map(b => parseInt(b, 16)) ?? [])
+/** Fingerprints of the admins of `hoods` whose unrevoked, unexpired attestation in `p` names the agency as it signs. */
+function vouchers (p: FeedPost, hoods: readonly HoodState[], now: number): string[] {
+  const out: string[] = []
+  for (const a of p.attestations ?? []) {
+    // An admin vouched for a key under a name: the agency is vouched for only under that name.
+    if (a.expires <= now || a.name !== p.authorName) continue
+    const admin = fromHex(a.admin)
+    const by = hoods.some(h => isAdmin(h.hood, admin) && !h.revoked.some(r => toHex(r) === a.id))
+    if (by && !out.includes(fingerprint(admin))) out.push(fingerprint(admin))
+  }
+  return out
 }
 
 /** A member by exact name, fingerprint (as `hood members` prints it) or signing-key hex prefix (NOT_FOUND; BAD_ARGUMENT when several match). */

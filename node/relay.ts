@@ -21,7 +21,7 @@ import { createNode, loadOrCreateNodeKey, type PorchlightNode } from './libp2p.t
 import { MessageStore } from './store.ts'
 import { handlePush } from './push.ts'
 import { handleSync, syncTopic } from './sync.ts'
-import { EPOCH_GRACE_MS, ServedTopics, validateMessage } from './validate.ts'
+import { EPOCH_GRACE_MS, notSendersFault, ServedTopics, validateMessage } from './validate.ts'
 import { Metrics } from './metrics.ts'
 import { RateLimiter, type RateInit } from './limits.ts'
 import { startHttp } from './http.ts'
@@ -50,8 +50,6 @@ export function escapeForLog (line: string): string {
 
 /** Messages of a sync session kept to retry once its rekeys are in (a bound against a hostile peer). */
 const MAX_RETRIED_AFTER_SYNC = 1024
-
-const NOT_FORWARDERS_FAULT = new Set(['REFUSED', 'RATE_LIMITED', 'OVER_QUOTA', 'IO', 'UNKNOWN_EPOCH', 'STALE_EPOCH'])
 
 export const RELAY_DEFAULTS = {
   dataDir: './data',
@@ -280,7 +278,7 @@ export class Relay {
       if (result.ok) return TopicValidatorResult.Accept
       // Duplicates, overload, and posts ahead of (or just behind) a rekey are not the forwarder's
       // fault, and a resident gives the same verdict; invalid messages are.
-      return NOT_FORWARDERS_FAULT.has(result.code ?? '') ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
+      return notSendersFault(result.code ?? '') ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
     })
     pubsub.subscribe(topic)
   }

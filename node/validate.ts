@@ -30,6 +30,29 @@ export const MAX_TAG_KEYS_PER_EPOCH = MAX_ADMINS
  */
 export const EPOCH_GRACE_MS = 10_000
 
+/**
+ * One gossip verdict for relays and residents alike: refusals that are not the sender's
+ * fault (a duplicate, overload, trouble on our side, a post ahead of its rekey or just behind
+ * one) are IGNOREd, with no score penalty for an honest forwarder; anything else is REJECTed.
+ */
+const NOT_SENDERS_FAULT: ReadonlySet<string> = new Set([
+  'REFUSED', 'RATE_LIMITED', 'OVER_QUOTA', 'IO', 'UNAVAILABLE', 'NOT_FOUND', 'UNKNOWN_EPOCH', 'STALE_EPOCH'
+])
+
+/**
+ * The arrival rule, on relays and residents alike: STALE_EPOCH once a later epoch has been
+ * known (since `closedAt`) for longer than the grace.
+ */
+export function checkEpochOpen (epoch: number, closedAt: number | undefined, now: number, graceMs = EPOCH_GRACE_MS): void {
+  if (closedAt !== undefined && now > closedAt + graceMs) {
+    fail('STALE_EPOCH', `epoch ${epoch} was closed by a rekey: catch up and re-seal under the new epoch`)
+  }
+}
+
+export function notSendersFault (code: string): boolean {
+  return NOT_SENDERS_FAULT.has(code)
+}
+
 /** One served neighborhood: its admin root (from the token) and tag keys by epoch. */
 export interface ServedHood {
   readonly founder: Uint8Array
@@ -115,10 +138,7 @@ export async function validateMessage (
       if (epoch.tagKeys.length === 0) fail('UNKNOWN_EPOCH', `epoch ${env.epoch}: no tag key here (this relay needs a new token)`)
       if (!epoch.tagKeys.some(k => checkEnvelopeTag(env, k))) fail('BAD_TAG', 'membership tag does not verify')
       checkEnvelopeTime(env, now)
-      const closed = served.supersededAt(topic, env.epoch)
-      if (closed !== undefined && now > closed + (opts.epochGraceMs ?? EPOCH_GRACE_MS)) {
-        fail('STALE_EPOCH', `epoch ${env.epoch} was closed by a rekey: catch up and re-seal under the new epoch`)
-      }
+      checkEpochOpen(env.epoch, served.supersededAt(topic, env.epoch), now, opts.epochGraceMs)
       return { message: { topic, id, ts: env.ts, exp: env.exp, bytes } }
     }
     if (domain === 'pl/rekey') {
