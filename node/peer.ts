@@ -37,14 +37,14 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lookAlikeKeys } from '../protocol/names.ts'
 import { checkEpochOpen, notSendersFault } from './validate.ts'
 import { encodeGeohash, DEFAULT_POST_PRECISION } from '../protocol/geohash.ts'
-import type { Result } from '../protocol/wire.ts'
+import { PROTOCOLS, type Result } from '../protocol/wire.ts'
 import { createNode, loadOrCreateNodeKey, type PorchlightNode } from './libp2p.ts'
 import { ClipStore } from './clips.ts'
 import { MessageStore } from './store.ts'
 import { PushSession } from './push.ts'
-import { syncTopic, type SyncStats } from './sync.ts'
+import { proveKey, syncTopic, type SyncStats } from './sync.ts'
 import {
-  admittedBy, allEpochKeys, joinsBefore, currentEpochKeys, removalOf, supersededAt, winningSecret, withAdmission, withEpoch, withoutEnded, withMember, withoutRemoval,
+  admittedBy, allEpochKeys, joinsBefore, currentEpochKeys, epochKeys, removalOf, supersededAt, winningSecret, withAdmission, withEpoch, withoutEnded, withMember, withoutRemoval,
   withRemoved, withRevoked, type Home, type HoodState, type Member
 } from './home.ts'
 
@@ -121,6 +121,8 @@ export const RENAME_NOTICE_MS = 30 * 24 * 3600_000
 
 /** Posts held while waiting for the rekey that opens their epoch. */
 const MAX_AHEAD_OF_EPOCH = 256
+/** Older epochs a sync tries, newest first, with a relay that does not know the current one. */
+const MAX_OLDER_EPOCH_TRIES = 4
 
 interface OutboxEntry {
   topic: string
@@ -199,8 +201,31 @@ export class ResidentPeer {
       })
       pubsub.subscribe(topic)
     }
+    // Relays let a peer into a neighborhood's gossip once it has proven the tag key in a sync,
+    // on each connection: prove (and catch up) now, and again whenever a relay comes back.
+    this.libp2p.addEventListener('peer:identify', (evt) => {
+      if (this.started && evt.detail.protocols.includes(PROTOCOLS.sync)) this.reproveSoon()
+    })
     await this.connect()
+    await this.proveToRelays()
+    this.started = true
   }
+
+  /** Proves each neighborhood's current tag key to every connected relay, in parallel (failures are the relay's to log). */
+  private async proveToRelays (topics: readonly string[] = [...this.topics.keys()].filter(isPrivateTopic)): Promise<void> {
+    const node = this.requireNode()
+    const relays = this.relays().map(r => multiaddr(r)).filter(a => {
+      const id = a.getComponents().find(c => c.name === 'p2p')?.value
+      return id !== undefined && node.getConnections().some(c => c.remotePeer.toString() === id)
+    })
+    await Promise.all(topics.flatMap(topic => relays.map(async relay => {
+      const auth = await this.syncAuth(topic)
+      if (auth !== undefined) await proveKey(node, relay, topic, auth).catch(() => undefined)
+    })))
+  }
+
+  /** Set once start() has made its first sync; later relay connections re-prove in the background. */
+  private started = false
 
   /** Dials every known relay; resolves when at least one answered (or all failed). */
   async connect (): Promise<number> {
@@ -253,6 +278,8 @@ export class ResidentPeer {
         await this.applyRekey(t.hood, bytes, id)
         await this.messages.put({ topic, id, ts, exp, bytes })
         await this.retryAheadOfEpoch(topic)
+        // Relays let a peer stay in a topic's gossip only under the open epoch's key: prove it.
+        if (via === 'gossip') this.reproveSoon([topic])
         return undefined
       }
       const env = decodeEnvelope(bytes)
@@ -737,23 +764,18 @@ export class ResidentPeer {
 
   /** Catches up on every topic (or those given) from the first relay that answers; then runs follow-up rekeys. */
   async sync (topics: readonly string[] = [...this.topics.keys()]): Promise<SyncStats[]> {
-    const node = this.requireNode()
     const all: SyncStats[] = []
     for (const topic of topics) {
       for (const relay of this.relays()) {
-        // Sync delivers in (ts, id) order, so a post dated (by a slow clock) before the rekey
-        // that opens its epoch arrives first: keep it and retry once the session is done.
-        const later: Uint8Array[] = []
         try {
-          all.push(await syncTopic(node, multiaddr(relay), topic, this.messages.items(topic), {
-            getLocal: async (id) => (await this.messages.get(id))?.bytes,
-            onMessage: async (msg) => {
-              await this.ingest(topic, msg).catch((err: unknown) => {
-                if (isPorchlightError(err, 'UNKNOWN_EPOCH') && later.length < MAX_AHEAD_OF_EPOCH) later.push(msg)
-              })
-            }
-          }))
-          for (const msg of later) await this.ingest(topic, msg).catch(() => undefined)
+          let stats = await this.syncWith(relay, topic)
+          // Our epoch was closed: that session brought only the rekeys. Opened, they hold the
+          // current keys: once more, under those, for the rest.
+          if (stats.scope === 'rekeys' && (await this.syncAuth(topic))?.epoch !== stats.epoch) {
+            all.push(stats)
+            stats = await this.syncWith(relay, topic)
+          }
+          all.push(stats)
           break
         } catch (err) {
           if (isPorchlightError(err, 'NOT_FOUND')) break
@@ -762,6 +784,65 @@ export class ResidentPeer {
     }
     await this.runFollowUps()
     return all
+  }
+
+  private reproving: Promise<void> | undefined
+
+  /** Proves the keys again soon (after a live rekey, or a relay reconnecting), one round at a time. */
+  private reproveSoon (topics?: readonly string[]): void {
+    if (this.libp2p === undefined) return
+    const after = this.reproving ?? Promise.resolve()
+    const next = after.then(async () => { await new Promise(resolve => setTimeout(resolve, 0)); await this.proveToRelays(topics) })
+    this.reproving = next.catch(() => undefined).finally(() => { if (this.reproving === next) this.reproving = undefined })
+  }
+
+  /**
+   * The epoch and tag key this home proves when it syncs a neighborhood's topic (area topics:
+   * none): the current epoch's, or with `below` the newest one before that epoch.
+   */
+  private async syncAuth (topic: string, below?: number): Promise<{ epoch: number, tagKey: Uint8Array } | undefined> {
+    const t = this.topics.get(topic)
+    if (t?.hood === undefined) return undefined
+    const state = (await this.home.hoodById(t.hood.hood.id)) ?? t.hood
+    if (below === undefined) {
+      const keys = currentEpochKeys(state)
+      return { epoch: keys.epoch, tagKey: keys.tagKey }
+    }
+    const older = state.epochs.map(e => e.epoch).filter(e => e < below)
+    if (older.length === 0) return undefined
+    const keys = epochKeys(state, Math.max(...older))
+    return keys === undefined ? undefined : { epoch: keys.epoch, tagKey: keys.tagKey }
+  }
+
+  private async syncWith (relay: string, topic: string): Promise<SyncStats & { epoch?: number }> {
+    let auth = await this.syncAuth(topic)
+    for (let tries = 1; ; tries++) {
+      try {
+        return await this.syncOnce(relay, topic, auth)
+      } catch (err) {
+        // A relay that missed rekeys knows only an older epoch: prove that one, and give it what it lacks.
+        if (auth === undefined || tries >= MAX_OLDER_EPOCH_TRIES || !isPorchlightError(err, 'UNKNOWN_EPOCH')) throw err
+        auth = await this.syncAuth(topic, auth.epoch)
+        if (auth === undefined) throw err
+      }
+    }
+  }
+
+  private async syncOnce (relay: string, topic: string, auth: { epoch: number, tagKey: Uint8Array } | undefined): Promise<SyncStats & { epoch?: number }> {
+    // Sync delivers in (ts, id) order, so a post dated (by a slow clock) before the rekey
+    // that opens its epoch arrives first: keep it and retry once the session is done.
+    const later: Uint8Array[] = []
+    const stats = await syncTopic(this.requireNode(), multiaddr(relay), topic, this.messages.items(topic), {
+      ...(auth !== undefined ? { auth } : {}),
+      getLocal: async (id) => (await this.messages.get(id))?.bytes,
+      onMessage: async (msg) => {
+        await this.ingest(topic, msg).catch((err: unknown) => {
+          if (isPorchlightError(err, 'UNKNOWN_EPOCH') && later.length < MAX_AHEAD_OF_EPOCH) later.push(msg)
+        })
+      }
+    })
+    for (const msg of later) await this.ingest(topic, msg).catch(() => undefined)
+    return { ...stats, ...(auth !== undefined ? { epoch: auth.epoch } : {}) }
   }
 
   /** Whether this home was removed from (or left) each neighborhood, for the CLI to say so. */

@@ -11,7 +11,7 @@ import type { PeerId } from '@libp2p/interface'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { Server } from 'node:http'
 import { isPorchlightError, PorchlightError } from '../protocol/errors.ts'
-import { equalBytes, toHex, fromHex } from '../protocol/encoding.ts'
+import { equalBytes, toHex, fromHex, peekDomain } from '../protocol/encoding.ts'
 import { randomBytes, sha256 } from '../protocol/crypto.ts'
 import { parseRelayToken, type RelayToken } from '../protocol/relay-token.ts'
 import { relayBoxSecret } from '../protocol/rekey.ts'
@@ -25,6 +25,8 @@ import { EPOCH_GRACE_MS, notSendersFault, ServedTopics, validateMessage } from '
 import { Metrics } from './metrics.ts'
 import { RateLimiter, type RateInit } from './limits.ts'
 import { startHttp } from './http.ts'
+import { PrivateTopicGuard } from './topic-guard.ts'
+import { isPrivateTopic } from '../protocol/neighborhood.ts'
 import { PinService, type PinInit } from './pin.ts'
 
 /** Refusals that are not the forwarder's fault: gossip IGNOREs them (no score penalty), as residents do. */
@@ -117,6 +119,8 @@ export class Relay {
   private stopping = false
   /** Pinned clips (Helia + bitswap on this node); see pin.ts. */
   pins: PinService | undefined
+  /** Lets into a private topic's gossip only peers that proved its tag key (topic-guard.ts). */
+  private guard!: PrivateTopicGuard
   /** X25519 secret from this relay's libp2p key: opens the tag-key boxes admins seal to it in rekeys. */
   private readonly boxSecret: Uint8Array
 
@@ -152,7 +156,9 @@ export class Relay {
     const log = (line: string): void => { write(escapeForLog(line)) }
     await mkdir(dataDir, { recursive: true, mode: 0o700 })
     const store = await MessageStore.open(join(dataDir, 'messages'), {
-      quotaBytesPerTopic: init.quotaBytesPerTopic ?? RELAY_DEFAULTS.quotaBytesPerTopic
+      quotaBytesPerTopic: init.quotaBytesPerTopic ?? RELAY_DEFAULTS.quotaBytesPerTopic,
+      // Rekeys get their own sync set: a member proving a closed epoch's key fetches only them.
+      kindOf: (bytes) => { try { return peekDomain(bytes) === 'pl/rekey' ? 'rekey' : undefined } catch { return undefined } }
     })
     let node: PorchlightNode
     const privateKey = await loadOrCreateNodeKey(join(dataDir, 'node-key'))
@@ -179,6 +185,7 @@ export class Relay {
   }
 
   private async setUp (dataDir: string): Promise<void> {
+    this.guard = new PrivateTopicGuard(this.node.services.pubsub)
     const saved = await this.loadState(dataDir)
     for (const h of saved.hoods) {
       this.served.addHood(h.topic, fromHex(h.founder), fromHex(h.salt))
@@ -204,9 +211,12 @@ export class Relay {
       ...this.init.pins, dir: join(dataDir, 'clips'), served: this.served, now: this.now, log: this.log, metrics: this.metrics
     })
     await handleSync(this.node, {
-      items: (topic) => this.served.serves(topic) ? this.store.items(topic) : undefined,
-      get: async (id) => (await this.store.get(id))?.bytes,
+      serves: (topic) => this.served.serves(topic),
+      items: (topic, scope) => this.store.items(topic, scope === 'rekeys' ? 'rekey' : undefined),
+      epochKeys: (topic, epoch) => this.served.syncKeys(topic, epoch, this.now(), this.graceMs()),
+      get: async (topic, id) => this.store.topicOf(id) === topic ? (await this.store.get(id))?.bytes : undefined,
       accept: async (topic, msg, from) => this.accept(topic, msg, from, 'sync'),
+      onProof: (peer, topic, epoch, scope) => { if (scope === 'all') this.guard.prove(peer, topic, epoch) },
       onSession: (outcome) => { this.metrics.inc('porchlight_sync_sessions_total', { role: 'server', outcome }) }
     })
 
@@ -214,12 +224,7 @@ export class Relay {
     this.node.addEventListener('peer:identify', (evt) => {
       if (evt.detail.protocols.includes(PROTOCOLS.sync)) void this.syncWith(evt.detail.peerId)
     })
-    this.every(this.init.resyncIntervalMs ?? RELAY_DEFAULTS.resyncIntervalMs, async () => {
-      for (const peer of this.node.getPeers()) {
-        const p = await this.node.peerStore.get(peer).catch(() => undefined)
-        if (p?.protocols.includes(PROTOCOLS.sync) === true) await this.syncWith(peer)
-      }
-    })
+    this.every(this.init.resyncIntervalMs ?? RELAY_DEFAULTS.resyncIntervalMs, async () => { await this.syncWithRelays() })
     this.every(this.init.sweepIntervalMs ?? RELAY_DEFAULTS.sweepIntervalMs, async () => { await this.sweep() })
     const peers = (this.init.peers ?? []).map(p => multiaddr(p))
     if (peers.length > 0) {
@@ -253,6 +258,8 @@ export class Relay {
     this.addToken(t)
     for (const topic of this.served.all()) if (!before.has(topic)) this.serveTopic(topic)
     await this.saveState()
+    // Other relays of the neighborhood hear of it now (the sync proves the key both ways), not at the next resync.
+    void this.syncWithRelays().catch(() => {})
   }
 
   /** Starts serving a public area channel while running. */
@@ -303,6 +310,7 @@ export class Relay {
         // Without a tag key for us the new epoch still closes the one before (a removed member
         // must not find a relay that keeps taking the old epoch).
         if (this.served.addPrivate(v.rekey.topic, v.rekey.epoch, v.rekey.tagKey, this.now())) {
+          this.expireProofsAfterGrace(v.rekey.topic)
           await this.saveState()
           this.log(v.rekey.tagKey === undefined
             ? `a rekey to epoch ${v.rekey.epoch} of a served neighborhood has no tag key for this relay: it closed the epoch before; ask a member for a new token`
@@ -343,6 +351,31 @@ export class Relay {
 
   private readonly refusalLog = new Map<string, { at: number, held: number }>()
 
+  private graceMs (): number { return this.init.epochGraceMs ?? EPOCH_GRACE_MS }
+
+  /**
+   * Once the grace after a rekey has passed, peers that proved only the closed epoch's key
+   * leave the topic's gossip (members re-sync with the new key; a removed one cannot).
+   */
+  private expireProofsAfterGrace (topic: string): void {
+    const timer = setTimeout(() => { this.expireProofs(topic) }, this.graceMs() + 1000)
+    timer.unref()
+  }
+
+  private expireProofs (topic: string): void {
+    if (this.stopping) return
+    const n = this.guard.expire(topic, epoch => this.served.syncKeys(topic, epoch, this.now(), this.graceMs())?.scope === 'all')
+    if (n > 0) this.log(`${n} peer(s) left a neighborhood's gossip: they proved only an epoch a rekey closed`)
+  }
+
+  /** Reconciles with every connected peer that serves sync (other relays). */
+  private async syncWithRelays (): Promise<void> {
+    for (const peer of this.node.getPeers()) {
+      const p = await this.node.peerStore.get(peer).catch(() => undefined)
+      if (p?.protocols.includes(PROTOCOLS.sync) === true) await this.syncWith(peer)
+    }
+  }
+
   /** Reconciles every served topic with another relay. */
   async syncWith (peer: PeerId): Promise<void> {
     const key = peer.toString()
@@ -350,11 +383,15 @@ export class Relay {
     this.syncing.add(key)
     try {
       for (const topic of this.served.all()) {
+        // A neighborhood is reconciled under proof of its newest tag key we hold (none: skip it).
+        const auth = isPrivateTopic(topic) ? this.served.newestTagKey(topic) : undefined
+        if (isPrivateTopic(topic) && auth === undefined) continue
         // Sync delivers in (ts, id) order, so a post dated (by a slow clock) before the rekey
         // that opens its epoch arrives first: retry those once the session is done.
         const later: Uint8Array[] = []
         try {
           const stats = await syncTopic(this.node, peer, topic, this.store.items(topic), {
+            ...(auth !== undefined ? { auth } : {}),
             getLocal: async (id) => (await this.store.get(id))?.bytes,
             onMessage: async (msg) => {
               const r = await this.accept(topic, msg, peer, 'sync')
@@ -362,12 +399,14 @@ export class Relay {
             }
           })
           for (const msg of later) await this.accept(topic, msg, peer, 'sync')
+          // The other relay proved the key back: it may join this topic's gossip here.
+          if (auth !== undefined) this.guard.prove(peer, topic, auth.epoch)
           this.metrics.inc('porchlight_sync_sessions_total', { role: 'client', outcome: 'ok' })
           if (stats.received + stats.sent > 0) this.log(`synced with a relay: received ${stats.received}, gave ${stats.sent}`)
         } catch (err) {
-          const notServed = isPorchlightError(err, 'NOT_FOUND')
-          this.metrics.inc('porchlight_sync_sessions_total', { role: 'client', outcome: notServed ? 'not-served' : 'error' })
-          if (!notServed) this.log(`sync with a relay failed: ${(err as Error).message}`)
+          const outcome = isPorchlightError(err, 'NOT_FOUND') ? 'not-served' : isPorchlightError(err, 'NOT_MEMBER') || isPorchlightError(err, 'UNKNOWN_EPOCH') ? 'unproven' : 'error'
+          this.metrics.inc('porchlight_sync_sessions_total', { role: 'client', outcome })
+          if (outcome === 'error') this.log(`sync with a relay failed: ${(err as Error).message}`)
         }
       }
     } finally {
@@ -382,6 +421,7 @@ export class Relay {
       this.log(`deleted ${gone.length} expired messages`)
     }
     await this.pins?.sweep(this.now())
+    for (const topic of this.served.private.keys()) this.expireProofs(topic)
     return gone.length
   }
 

@@ -24,11 +24,16 @@ export interface StoredMessage {
   readonly bytes: Uint8Array
 }
 
-interface IndexEntry { topic: string, ts: number, exp: number, size: number }
+interface IndexEntry { topic: string, ts: number, exp: number, size: number, kind?: string }
 
 export interface StoreInit {
   /** Bytes one topic may hold; a put over it is refused with OVER_QUOTA. @default 256 MiB */
   quotaBytesPerTopic?: number
+  /**
+   * Names a kind of message (for example 'rekey') that gets its own sync item set per topic,
+   * so a session limited to that kind reconciles it without reading the rest.
+   */
+  kindOf?: (bytes: Uint8Array) => string | undefined
 }
 
 export const DEFAULT_QUOTA_BYTES_PER_TOPIC = 256 * 1024 * 1024
@@ -45,14 +50,16 @@ interface Pending { msg: StoredMessage, resolve: (added: boolean) => void, rejec
 
 export class MessageStore {
   private readonly index = new Map<string, IndexEntry>()
-  private readonly topics = new Map<string, { items: SyncItemSet, bytes: number }>()
+  private readonly topics = new Map<string, { items: SyncItemSet, bytes: number, kinds: Map<string, SyncItemSet> }>()
   private readonly quota: number
+  private readonly kindOf: (bytes: Uint8Array) => string | undefined
   private pending: Pending[] = []
   private flushing: Promise<void> | undefined
   private closed = false
 
   private constructor (private readonly db: Level<string, Uint8Array>, init: StoreInit) {
     this.quota = init.quotaBytesPerTopic ?? DEFAULT_QUOTA_BYTES_PER_TOPIC
+    this.kindOf = init.kindOf ?? (() => undefined)
   }
 
   static async open (dir: string, init: StoreInit = {}): Promise<MessageStore> {
@@ -83,21 +90,38 @@ export class MessageStore {
       const ts = parseInt(rest.slice(-64 - 15, -65), 16)
       const topic = rest.slice(0, -64 - 16)
       const exp = exps.get(idHex) ?? ts
-      this.remember(topic, idHex, ts, exp, value.length)
+      this.remember(topic, idHex, ts, exp, value.length, this.kindOf(value))
     }
   }
 
-  private remember (topic: string, idHex: string, ts: number, exp: number, size: number): void {
-    this.index.set(idHex, { topic, ts, exp, size })
+  private remember (topic: string, idHex: string, ts: number, exp: number, size: number, kind: string | undefined): void {
+    this.index.set(idHex, { topic, ts, exp, size, ...(kind !== undefined ? { kind } : {}) })
     const t = this.topic(topic)
-    t.items.add({ ts, id: hexToBytes(idHex) })
+    const item = { ts, id: hexToBytes(idHex) }
+    t.items.add(item)
+    if (kind !== undefined) this.kindItems(t, kind).add(item)
     t.bytes += size
   }
 
-  private topic (topic: string): { items: SyncItemSet, bytes: number } {
+  private forget (idHex: string, e: IndexEntry): void {
+    this.index.delete(idHex)
+    const t = this.topic(e.topic)
+    const item = { ts: e.ts, id: hexToBytes(idHex) }
+    t.items.remove(item)
+    if (e.kind !== undefined) t.kinds.get(e.kind)?.remove(item)
+    t.bytes -= e.size
+  }
+
+  private kindItems (t: { kinds: Map<string, SyncItemSet> }, kind: string): SyncItemSet {
+    let set = t.kinds.get(kind)
+    if (set === undefined) { set = new SyncItemSet(); t.kinds.set(kind, set) }
+    return set
+  }
+
+  private topic (topic: string): { items: SyncItemSet, bytes: number, kinds: Map<string, SyncItemSet> } {
     let t = this.topics.get(topic)
     if (t === undefined) {
-      t = { items: new SyncItemSet(), bytes: 0 }
+      t = { items: new SyncItemSet(), bytes: 0, kinds: new Map() }
       this.topics.set(topic, t)
     }
     return t
@@ -145,7 +169,7 @@ export class MessageStore {
       try {
         if (ops.length > 0) await this.db.batch(ops, { sync: true } as never)
         for (const p of fresh) {
-          this.remember(p.msg.topic, toHex(p.msg.id), p.msg.ts, p.msg.exp, p.msg.bytes.length)
+          this.remember(p.msg.topic, toHex(p.msg.id), p.msg.ts, p.msg.exp, p.msg.bytes.length, this.kindOf(p.msg.bytes))
           p.resolve(true)
         }
       } catch (err) {
@@ -175,8 +199,14 @@ export class MessageStore {
     }
   }
 
-  /** The sync item set of a topic (live view; do not mutate). */
-  items (topic: string): SyncItemSet { return this.topic(topic).items }
+  /** The sync item set of a topic, or of one kind of its messages (live view; do not mutate). */
+  items (topic: string, kind?: string): SyncItemSet {
+    const t = this.topic(topic)
+    return kind === undefined ? t.items : this.kindItems(t, kind)
+  }
+
+  /** The topic a stored message belongs to, if it is stored. */
+  topicOf (id: Uint8Array): string | undefined { return this.index.get(toHex(id))?.topic }
 
   topicNames (): string[] { return [...this.topics.keys()] }
 
@@ -195,13 +225,7 @@ export class MessageStore {
     }
     if (ops.length === 0) return []
     await this.db.batch(ops, { sync: true } as never)
-    for (const idHex of gone) {
-      const e = this.index.get(idHex)!
-      this.index.delete(idHex)
-      const t = this.topic(e.topic)
-      t.items.remove({ ts: e.ts, id: hexToBytes(idHex) })
-      t.bytes -= e.size
-    }
+    for (const idHex of gone) this.forget(idHex, this.index.get(idHex)!)
     return gone.map(hexToBytes)
   }
 
@@ -211,10 +235,7 @@ export class MessageStore {
     const e = this.index.get(idHex)
     if (e === undefined) return false
     await this.db.batch([{ type: 'del', key: msgKey(e.topic, e.ts, idHex) }, { type: 'del', key: expKey(e.exp, idHex) }], { sync: true } as never)
-    this.index.delete(idHex)
-    const t = this.topic(e.topic)
-    t.items.remove({ ts: e.ts, id: hexToBytes(idHex) })
-    t.bytes -= e.size
+    this.forget(idHex, e)
     return true
   }
 

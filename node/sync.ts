@@ -3,22 +3,28 @@
  * (timestamp, id) items of one topic, then the transfer of exactly the difference in both
  * directions. Bytes exchanged grow with the difference, not with the stored history.
  *
- * Frames: initiator → sync-open {topic, rec}; responder → sync-rec; ... until the
- * initiator's reconciler is done; then initiator → sync-want {ids, give} pages, answered
- * with sync-envs frames (`more` until the page is complete); an empty want ends the
- * session and the responder answers with a Result.
+ * Frames: responder → sync-hello {challenge}; initiator → sync-open {topic, nonce, and on a
+ * private topic epoch + proof of that epoch's tag key}; responder → sync-ready {scope, its own
+ * proof} or a refusal (protocol/sync-auth.ts: outsiders get nothing of a private topic, and a
+ * peer that answers without the key gets nothing given). Then initiator → sync-rec; responder
+ * → sync-rec; ... until the initiator's reconciler is done; then initiator → sync-want {ids,
+ * give} pages, answered with sync-envs frames (`more` until the page is complete); an empty
+ * want ends the session and the responder answers with a Result.
  */
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import {
-  PROTOCOLS, MAX_FRAME_BYTES, MAX_IDS_PER_FRAME, MAX_ENVELOPES_PER_FRAME,
-  encodeSyncOpen, decodeSyncOpen, encodeSyncRec, decodeSyncRec, encodeSyncWant, decodeSyncWant,
+  PROTOCOLS, RETIRED_PROTOCOLS, MAX_FRAME_BYTES, MAX_IDS_PER_FRAME, MAX_ENVELOPES_PER_FRAME,
+  encodeSyncHello, decodeSyncHello, encodeSyncOpen, decodeSyncOpen, encodeSyncReady, decodeSyncReady,
+  encodeSyncRec, decodeSyncRec, encodeSyncWant, decodeSyncWant,
   encodeSyncEnvelopes, decodeSyncEnvelopes, encodeResult, decodeResult
 } from '../protocol/wire.ts'
 import { peekDomain, toHex } from '../protocol/encoding.ts'
-import { sha256 } from '../protocol/crypto.ts'
-import { fail, isPorchlightError } from '../protocol/errors.ts'
-import { Reconciler, type SyncItemSet } from '../protocol/sync.ts'
+import { randomBytes, sha256 } from '../protocol/crypto.ts'
+import { fail, isPorchlightError, PorchlightError } from '../protocol/errors.ts'
+import { isPrivateTopic } from '../protocol/neighborhood.ts'
+import { matchSyncProof, SYNC_NONCE_BYTES, syncProof, type SyncScope, type SyncSession } from '../protocol/sync-auth.ts'
+import { Reconciler, SyncItemSet } from '../protocol/sync.ts'
 import { Frames } from './frames.ts'
 import type { PorchlightNode } from './libp2p.ts'
 import type { AcceptMessage } from './push.ts'
@@ -33,23 +39,55 @@ const MAX_ROUNDS = 64
 const MAX_DEFERRED = MAX_ENVELOPES_PER_FRAME
 
 export interface SyncSource {
-  /** The item set of a topic this peer serves, or undefined if it does not serve it. */
-  items (topic: string): SyncItemSet | undefined
-  get (id: Uint8Array): Promise<Uint8Array | undefined>
+  /** Whether this peer serves a topic. */
+  serves (topic: string): boolean
+  /** The item set a session of this scope reconciles (only called for served topics). */
+  items (topic: string, scope: SyncScope): SyncItemSet
+  /**
+   * The tag keys of a private topic's epoch and the scope a proof under them earns, or
+   * undefined if this peer knows no tag key for that epoch.
+   */
+  epochKeys (topic: string, epoch: number): { tagKeys: Uint8Array[], scope: SyncScope } | undefined
+  /** A stored message of `topic` by id (undefined if absent or of another topic). */
+  get (topic: string, id: Uint8Array): Promise<Uint8Array | undefined>
   accept: AcceptMessage
-  /** 'not-served': the peer asked for a topic this relay does not serve (an answer, not a failure). */
-  onSession?: (outcome: 'ok' | 'not-served' | 'error') => void
+  /** A peer proved a private topic's tag key in a session (relays let it into that topic's gossip). */
+  onProof?: (peer: PeerId, topic: string, epoch: number, scope: SyncScope) => void
+  /**
+   * 'not-served': the peer asked for a topic this relay does not serve (an answer, not a
+   * failure); 'unproven': it did not prove a tag key of a private topic.
+   */
+  onSession?: (outcome: 'ok' | 'not-served' | 'unproven' | 'error') => void
+}
+
+/** Refusal codes of the open that are answers, not failures of this side. */
+function sessionOutcome (err: unknown): 'not-served' | 'unproven' | 'error' {
+  if (isPorchlightError(err, 'NOT_FOUND')) return 'not-served'
+  if (isPorchlightError(err, 'NOT_MEMBER') || isPorchlightError(err, 'UNKNOWN_EPOCH')) return 'unproven'
+  return 'error'
 }
 
 export async function handleSync (node: PorchlightNode, source: SyncSource): Promise<void> {
+  // A peer of the release before asks by the old protocol id: tell it why nothing comes.
+  await node.handle(RETIRED_PROTOCOLS.sync, async (stream: Stream) => {
+    const frames = new Frames(stream)
+    try {
+      await frames.write(encodeResult({ ok: false, code: 'BAD_VERSION', message: `this peer speaks ${PROTOCOLS.sync}, not ${RETIRED_PROTOCOLS.sync}: update Porchlight` }))
+      await frames.close()
+    } catch {
+      frames.abort('sync version refused')
+    }
+  }, { maxInboundStreams: 4 })
   await node.handle(PROTOCOLS.sync, async (stream: Stream, connection: Connection) => {
     const frames = new Frames(stream)
     try {
-      await serveSession(frames, source, connection.remotePeer)
+      await serveSession(frames, source, {
+        local: node.peerId.toMultihash().bytes, remote: connection.remotePeer.toMultihash().bytes, peer: connection.remotePeer
+      })
       source.onSession?.('ok')
       await frames.close()
     } catch (err) {
-      source.onSession?.(isPorchlightError(err, 'NOT_FOUND') ? 'not-served' : 'error')
+      source.onSession?.(sessionOutcome(err))
       try {
         await frames.write(encodeResult(isPorchlightError(err)
           ? { ok: false, code: err.code, message: err.message }
@@ -62,12 +100,26 @@ export async function handleSync (node: PorchlightNode, source: SyncSource): Pro
   }, { maxInboundStreams: 32 })
 }
 
-async function serveSession (frames: Frames, source: SyncSource, from: PeerId): Promise<void> {
+async function serveSession (frames: Frames, source: SyncSource, ends: { local: Uint8Array, remote: Uint8Array, peer: PeerId }): Promise<void> {
+  const from = ends.peer
+  const challenge = randomBytes(SYNC_NONCE_BYTES)
+  await frames.write(encodeSyncHello(challenge))
   const open = decodeSyncOpen(await frames.read())
-  const items = source.items(open.topic)
-  if (items === undefined) fail('NOT_FOUND', 'this relay does not serve that topic')
+  if (!source.serves(open.topic)) fail('NOT_FOUND', 'this relay does not serve that topic')
+  let scope: SyncScope = 'all'
+  let proof: Uint8Array | undefined
+  if (isPrivateTopic(open.topic)) {
+    if (open.epoch === undefined || open.proof === undefined) fail('NOT_MEMBER', 'a neighborhood topic is synced only with proof of its tag key')
+    const known = source.epochKeys(open.topic, open.epoch) ?? fail('UNKNOWN_EPOCH', `epoch ${open.epoch} is not known here`)
+    const session: SyncSession = { topic: open.topic, epoch: open.epoch, challenge, nonce: open.nonce, initiator: ends.remote, responder: ends.local }
+    const key = matchSyncProof(known.tagKeys, 'initiator', session, open.proof) ?? fail('NOT_MEMBER', 'the proof of the tag key does not verify')
+    scope = known.scope
+    proof = syncProof(key, 'responder', session)
+    source.onProof?.(from, open.topic, open.epoch, scope)
+  }
+  await frames.write(encodeSyncReady({ scope, ...(proof !== undefined ? { proof } : {}) }))
+  const items = source.items(open.topic, scope)
   const reconciler = new Reconciler(items)
-  await frames.write(encodeSyncRec(reconciler.respond(open.rec)))
   // Gives come in (ts, id) order, so a post dated (by a slow clock) before the rekey that opens
   // its epoch comes first: retry those once everything given has been seen.
   const later: Uint8Array[] = []
@@ -89,16 +141,26 @@ async function serveSession (frames: Frames, source: SyncSource, from: PeerId): 
       const r = await source.accept(open.topic, msg, from)
       if (!r.ok && r.code === 'UNKNOWN_EPOCH' && later.length < MAX_DEFERRED) later.push(msg)
     }
-    await sendMessages(frames, source, want.ids)
+    await sendMessages(frames, want.ids, async id => scope === 'all' || hasItem(items, id) ? await source.get(open.topic, id) : undefined)
   }
 }
 
-async function sendMessages (frames: Frames, source: SyncSource, ids: Uint8Array[]): Promise<void> {
+/** Whether a (small, scoped) item set holds an id: a limited session gets only what it reconciled. */
+function hasItem (items: SyncItemSet, id: Uint8Array): boolean {
+  for (let i = 0; i < items.size; i++) if (equalId(items.at(i).id, id)) return true
+  return false
+}
+
+function equalId (a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i])
+}
+
+async function sendMessages (frames: Frames, ids: Uint8Array[], get: (id: Uint8Array) => Promise<Uint8Array | undefined>): Promise<void> {
   let batch: Uint8Array[] = []
   let size = 0
   for (const id of ids) {
-    const msg = await source.get(id)
-    if (msg === undefined) continue // expired or deleted since reconciliation
+    const msg = await get(id)
+    if (msg === undefined) continue // expired or deleted since reconciliation, or not the session's to have
     if (batch.length > 0 && (size + msg.length > FRAME_PAYLOAD_BUDGET || batch.length >= MAX_ENVELOPES_PER_FRAME)) {
       await frames.write(encodeSyncEnvelopes(batch, true))
       batch = []
@@ -112,6 +174,8 @@ async function sendMessages (frames: Frames, source: SyncSource, ids: Uint8Array
 
 export interface SyncStats {
   topic: string
+  /** What the responder let this session fetch. */
+  scope: SyncScope
   roundTrips: number
   received: number
   sent: number
@@ -124,15 +188,29 @@ export interface SyncClientOptions {
   getLocal (id: Uint8Array): Promise<Uint8Array | undefined>
   /** Called for every message received; the caller validates and stores it. */
   onMessage (msg: Uint8Array): Promise<void>
+  /** Required on a private topic: the epoch and tag key to prove (and to hear the peer prove back). */
+  auth?: { epoch: number, tagKey: Uint8Array }
+  /** Only prove the key (which lets this peer into the topic's gossip on a relay): reconcile nothing. */
+  proveOnly?: boolean
   timeoutMs?: number
+}
+
+/** A peer without the current protocol: a clear version error instead of libp2p's. */
+function versionError (err: unknown): unknown {
+  return (err as Error)?.name === 'UnsupportedProtocolError'
+    ? new PorchlightError('BAD_VERSION', `the peer does not speak ${PROTOCOLS.sync} (another Porchlight release): update the older side`, { cause: err })
+    : err
 }
 
 /** Reconciles one topic with a peer and transfers the difference both ways. */
 export async function syncTopic (node: PorchlightNode, peer: PeerId | Multiaddr | Multiaddr[], topic: string, items: SyncItemSet, opts: SyncClientOptions): Promise<SyncStats> {
   const timeoutMs = opts.timeoutMs ?? 30_000
-  const stream = await node.dialProtocol(peer, PROTOCOLS.sync, { signal: AbortSignal.timeout(timeoutMs) })
+  if (isPrivateTopic(topic) && opts.auth === undefined) fail('BAD_ARGUMENT', 'a neighborhood topic needs a tag key to sync')
+  const signal = AbortSignal.timeout(timeoutMs)
+  const connection = await node.dial(peer, { signal })
+  const stream = await connection.newStream(PROTOCOLS.sync, { signal }).catch((err: unknown) => { throw versionError(err) })
   const frames = new Frames(stream, timeoutMs)
-  const stats: SyncStats = { topic, roundTrips: 0, received: 0, sent: 0, bytesIn: 0, bytesOut: 0 }
+  const stats: SyncStats = { topic, scope: 'all', roundTrips: 0, received: 0, sent: 0, bytesIn: 0, bytesOut: 0 }
   const send = async (frame: Uint8Array): Promise<void> => { stats.bytesOut += frame.length; await frames.write(frame) }
   const receive = async (): Promise<Uint8Array> => {
     const frame = await frames.read()
@@ -144,42 +222,58 @@ export async function syncTopic (node: PorchlightNode, peer: PeerId | Multiaddr 
     return frame
   }
   try {
-    const reconciler = new Reconciler(items)
-    const need: Uint8Array[] = []
-    const have: Uint8Array[] = []
-    await send(encodeSyncOpen(topic, reconciler.initiate()))
-    for (;;) {
-      const reply = decodeSyncRec(await receive())
-      stats.roundTrips++
-      const r = reconciler.reconcile(reply)
-      need.push(...r.need)
-      have.push(...r.have)
-      if (r.next === null) break
-      await send(encodeSyncRec(r.next))
+    const challenge = decodeSyncHello(await receive())
+    const nonce = randomBytes(SYNC_NONCE_BYTES)
+    const session: SyncSession | undefined = opts.auth === undefined
+      ? undefined
+      : { topic, epoch: opts.auth.epoch, challenge, nonce, initiator: node.peerId.toMultihash().bytes, responder: connection.remotePeer.toMultihash().bytes }
+    await send(encodeSyncOpen({
+      topic, nonce, ...(session !== undefined ? { epoch: session.epoch, proof: syncProof(opts.auth!.tagKey, 'initiator', session) } : {})
+    }))
+    const ready = decodeSyncReady(await receive())
+    // Nothing is reconciled or given to a peer that has not shown it holds the key.
+    if (session !== undefined && (ready.proof === undefined || matchSyncProof([opts.auth!.tagKey], 'responder', session, ready.proof) === undefined)) {
+      fail('NOT_MEMBER', 'the peer did not prove it holds the neighborhood\'s tag key')
     }
-    while (need.length > 0 || have.length > 0) {
-      const ids = need.splice(0, MAX_IDS_PER_FRAME)
-      const give: Uint8Array[] = []
-      // The wanted ids share the frame with what is given: both count against its bound.
-      let size = ids.length * ENCODED_ID_BYTES
-      while (have.length > 0 && give.length < MAX_ENVELOPES_PER_FRAME) {
-        const msg = await opts.getLocal(have[0]!)
-        if (msg !== undefined && give.length > 0 && size + msg.length > FRAME_PAYLOAD_BUDGET) break
-        have.shift()
-        if (msg !== undefined) { give.push(msg); size += msg.length + 8 }
-      }
-      await send(encodeSyncWant(ids, give))
-      stats.sent += give.length
-      // Only what was asked for, each at most once: a responder cannot push other messages.
-      const wanted = new Set(ids.map(toHex))
+    stats.scope = ready.scope
+    if (opts.proveOnly !== true) {
+      const reconciler = new Reconciler(items)
+      const need: Uint8Array[] = []
+      const have: Uint8Array[] = []
+      await send(encodeSyncRec(reconciler.initiate()))
       for (;;) {
-        const page = decodeSyncEnvelopes(await receive())
-        for (const msg of page.msgs) {
-          if (!wanted.delete(toHex(sha256(msg)))) fail('REFUSED', 'the peer sent a message that was not asked for')
+        const reply = decodeSyncRec(await receive())
+        stats.roundTrips++
+        const r = reconciler.reconcile(reply)
+        need.push(...r.need)
+        have.push(...r.have)
+        if (r.next === null) break
+        await send(encodeSyncRec(r.next))
+      }
+      while (need.length > 0 || have.length > 0) {
+        const ids = need.splice(0, MAX_IDS_PER_FRAME)
+        const give: Uint8Array[] = []
+        // The wanted ids share the frame with what is given: both count against its bound.
+        let size = ids.length * ENCODED_ID_BYTES
+        while (have.length > 0 && give.length < MAX_ENVELOPES_PER_FRAME) {
+          const msg = await opts.getLocal(have[0]!)
+          if (msg !== undefined && give.length > 0 && size + msg.length > FRAME_PAYLOAD_BUDGET) break
+          have.shift()
+          if (msg !== undefined) { give.push(msg); size += msg.length + 8 }
         }
-        await handlePage(page.msgs, opts.onMessage)
-        stats.received += page.msgs.length
-        if (!page.more) break
+        await send(encodeSyncWant(ids, give))
+        stats.sent += give.length
+        // Only what was asked for, each at most once: a responder cannot push other messages.
+        const wanted = new Set(ids.map(toHex))
+        for (;;) {
+          const page = decodeSyncEnvelopes(await receive())
+          for (const msg of page.msgs) {
+            if (!wanted.delete(toHex(sha256(msg)))) fail('REFUSED', 'the peer sent a message that was not asked for')
+          }
+          await handlePage(page.msgs, opts.onMessage)
+          stats.received += page.msgs.length
+          if (!page.more) break
+        }
       }
     }
     await send(encodeSyncWant([], []))
@@ -217,3 +311,10 @@ function isRekey (msg: Uint8Array): boolean {
   try { return peekDomain(msg, MAX_FRAME_BYTES) === 'pl/rekey' } catch { return false }
 }
 
+
+/** Proves a neighborhood's tag key to a relay (a sync session that reconciles nothing): the relay then lets this peer into the topic's gossip. */
+export async function proveKey (node: PorchlightNode, peer: PeerId | Multiaddr | Multiaddr[], topic: string, auth: { epoch: number, tagKey: Uint8Array }, timeoutMs?: number): Promise<SyncStats> {
+  return await syncTopic(node, peer, topic, new SyncItemSet(), {
+    auth, proveOnly: true, getLocal: async () => undefined, onMessage: async () => {}, ...(timeoutMs !== undefined ? { timeoutMs } : {})
+  })
+}

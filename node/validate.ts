@@ -103,6 +103,27 @@ export class ServedTopics {
 
   serves (topic: string): boolean { return this.private.has(topic) || this.areas.has(topic) }
 
+  /**
+   * The tag keys of an epoch, and what a sync proof under them earns: everything while the
+   * epoch is open (the newest, or closed less than the grace ago), only the rekeys after that
+   * (a returning member catches up on them; a removed one gets nothing posted since).
+   */
+  syncKeys (topic: string, epoch: number, now: number, graceMs = EPOCH_GRACE_MS): { tagKeys: Uint8Array[], scope: 'all' | 'rekeys' } | undefined {
+    const e = this.private.get(topic)?.epochs.get(epoch)
+    if (e === undefined || e.tagKeys.length === 0) return undefined
+    const closedAt = this.supersededAt(topic, epoch)
+    return { tagKeys: e.tagKeys, scope: closedAt === undefined || now <= closedAt + graceMs ? 'all' : 'rekeys' }
+  }
+
+  /** The newest epoch of a neighborhood this relay holds a tag key for (what it proves to other relays). */
+  newestTagKey (topic: string): { epoch: number, tagKey: Uint8Array } | undefined {
+    let best: { epoch: number, tagKey: Uint8Array } | undefined
+    for (const [epoch, e] of this.private.get(topic)?.epochs ?? []) {
+      if (e.tagKeys.length > 0 && (best === undefined || epoch > best.epoch)) best = { epoch, tagKey: e.tagKeys[0]! }
+    }
+    return best
+  }
+
   all (): string[] { return [...this.private.keys(), ...this.areas] }
 }
 

@@ -9,10 +9,15 @@ import { fail, type ErrorCode } from './errors.ts'
 import { checkMembershipTag, MAX_EPOCH, MAX_TOPIC_BYTES, membershipTag, TAG_BYTES } from './neighborhood.ts'
 import { MAX_CID_BYTES, MAX_MEDIA_SIZE } from './post.ts'
 import { encryptedClipSize } from './clip/stream-aead.ts'
+import { SYNC_NONCE_BYTES, SYNC_PROOF_BYTES, SYNC_SCOPES, type SyncScope } from './sync-auth.ts'
+
+/** Protocols of earlier releases: a relay answers them with a BAD_VERSION result that says so. */
+export const RETIRED_PROTOCOLS = { sync: '/porchlight/sync/1' } as const
 
 export const PROTOCOLS = {
   push: '/porchlight/push/1',
-  sync: '/porchlight/sync/1',
+  /** v2: sessions on private topics start with proof of a tag key (sync-auth.ts). */
+  sync: '/porchlight/sync/2',
   pin: '/porchlight/pin/1',
   blocks: '/porchlight/blocks/1'
 } as const
@@ -28,7 +33,9 @@ export { MAX_TOPIC_BYTES }
 
 const PUSH_REQUEST: StructSpec = { domain: 'pl/push', version: 1, required: ['topic', 'msg'], maxBytes: MAX_FRAME_BYTES }
 const RESULT: StructSpec = { domain: 'pl/result', version: 1, required: ['ok'], optional: ['code', 'msg', 'n'], maxBytes: 4096 }
-const SYNC_OPEN: StructSpec = { domain: 'pl/sync-open', version: 1, required: ['topic', 'rec'], maxBytes: MAX_FRAME_BYTES }
+const SYNC_HELLO: StructSpec = { domain: 'pl/sync-hello', version: 1, required: ['nonce'], maxBytes: 256 }
+const SYNC_OPEN: StructSpec = { domain: 'pl/sync-open', version: 2, required: ['topic', 'nonce'], optional: ['epoch', 'proof'], maxBytes: 1024 }
+const SYNC_READY: StructSpec = { domain: 'pl/sync-ready', version: 1, required: ['scope'], optional: ['proof'], maxBytes: 256 }
 const SYNC_REC: StructSpec = { domain: 'pl/sync-rec', version: 1, required: ['rec'], maxBytes: MAX_FRAME_BYTES }
 const SYNC_WANT: StructSpec = { domain: 'pl/sync-want', version: 1, required: ['ids', 'give'], maxBytes: MAX_FRAME_BYTES }
 const SYNC_ENVELOPES: StructSpec = { domain: 'pl/sync-envs', version: 1, required: ['msgs', 'more'], maxBytes: MAX_FRAME_BYTES }
@@ -64,14 +71,44 @@ export function decodeResult (bytes: Uint8Array): Result {
   }
 }
 
-/** First sync frame: which topic, and the initiator's first reconciliation message. */
-export function encodeSyncOpen (topic: string, rec: Uint8Array): Uint8Array {
-  return encodeStruct(SYNC_OPEN, { topic, rec })
+/** The responder's first frame: a fresh challenge (sync-auth.ts). */
+export function encodeSyncHello (nonce: Uint8Array): Uint8Array {
+  return encodeStruct(SYNC_HELLO, { nonce })
 }
 
-export function decodeSyncOpen (bytes: Uint8Array): { topic: string, rec: Uint8Array } {
+export function decodeSyncHello (bytes: Uint8Array): Uint8Array {
+  return decodeStruct(SYNC_HELLO, bytes).bytes('nonce', { len: SYNC_NONCE_BYTES })
+}
+
+/** The initiator's open: which topic, its nonce, and (private topics) the epoch and proof of its tag key. */
+export interface SyncOpen { topic: string, nonce: Uint8Array, epoch?: number, proof?: Uint8Array }
+
+export function encodeSyncOpen (open: SyncOpen): Uint8Array {
+  return encodeStruct(SYNC_OPEN, { topic: open.topic, nonce: open.nonce, epoch: open.epoch, proof: open.proof })
+}
+
+export function decodeSyncOpen (bytes: Uint8Array): SyncOpen {
   const f = decodeStruct(SYNC_OPEN, bytes)
-  return { topic: f.string('topic', MAX_TOPIC_BYTES, 1), rec: f.bytes('rec', { max: MAX_FRAME_BYTES }) }
+  const topic = f.string('topic', MAX_TOPIC_BYTES, 1)
+  const nonce = f.bytes('nonce', { len: SYNC_NONCE_BYTES })
+  const epoch = f.optUint('epoch', MAX_EPOCH)
+  const proof = f.optBytes('proof', { len: SYNC_PROOF_BYTES })
+  if ((epoch === undefined) !== (proof === undefined)) fail('MISSING_FIELD', 'pl/sync-open: epoch and proof go together')
+  return { topic, nonce, ...(epoch !== undefined ? { epoch, proof } : {}) }
+}
+
+/** The responder's answer to an accepted open: what the session may fetch, and its own proof. */
+export interface SyncReady { scope: SyncScope, proof?: Uint8Array }
+
+export function encodeSyncReady (ready: SyncReady): Uint8Array {
+  return encodeStruct(SYNC_READY, { scope: ready.scope, proof: ready.proof })
+}
+
+export function decodeSyncReady (bytes: Uint8Array): SyncReady {
+  const f = decodeStruct(SYNC_READY, bytes)
+  const scope = f.oneOf('scope', SYNC_SCOPES)
+  const proof = f.optBytes('proof', { len: SYNC_PROOF_BYTES })
+  return { scope, ...(proof !== undefined ? { proof } : {}) }
 }
 
 /** A reconciliation round; an empty `rec` from the initiator ends reconciliation. */

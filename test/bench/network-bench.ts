@@ -23,7 +23,7 @@
  *   benchCatchUp       10,000 missed posts: one syncTopic from an empty set against a relay,
  *                      every message opened (openPost) and stored in a MessageStore, as a
  *                      resident does. Bytes are sync frame payloads both ways.
- *   benchReconcile     100,000 stored vs a peer missing 1 over /porchlight/sync/1: round trips
+ *   benchReconcile     100,000 stored vs a peer missing 1 over /porchlight/sync/2: round trips
  *                      and bytes of reconciliation (sync-open and sync-rec frames), worst of
  *                      4 sessions (client missing oldest, middle, newest; relay missing one).
  *   benchRelayMemory   RSS and V8 heap growth (after gc) of a relay child process per
@@ -497,6 +497,7 @@ export async function benchCatchUp (): Promise<Workload[]> {
     const missedBytes = envs.reduce((n, e) => n + e.length, 0)
     const start = performance.now()
     const stats = await syncTopic(client, tcpAddrs(relay.node), h.topic, store.items(h.topic), {
+      auth: h.keys,
       getLocal: async (id) => (await store.get(id))?.bytes,
       // As a resident does: open (decode, decrypt, verify, tag) then store durably.
       onMessage: async (bytes) => {
@@ -564,6 +565,7 @@ export async function benchReconcile (): Promise<Workload[]> {
       let received: Uint8Array | undefined
       const start = performance.now()
       const stats = await syncTopic(client, addrs, h.topic, set, {
+        auth: h.keys,
         getLocal: async () => give,
         onMessage: async (msg) => { received = msg }
       })
@@ -594,7 +596,7 @@ export async function benchReconcile (): Promise<Workload[]> {
     local.add({ ts: opened.post.created, id: opened.id })
     await session(local, extra, 0)
     if (relay.store.stats().messages !== RECONCILE_STORED + 1) throw new Error('reconcile: the relay did not store what it lacked')
-    console.log(`reconcile ${RECONCILE_STORED} vs 1 missing over /porchlight/sync/1 (client missing oldest, middle, newest; relay missing one): ` +
+    console.log(`reconcile ${RECONCILE_STORED} vs 1 missing over /porchlight/sync/2 (client missing oldest, middle, newest; relay missing one): ` +
       `${runs.join(', ')}; round trips and bytes of reconciliation exclude the transfer exchange and the closing want/result`)
     return [
       costWorkload(`reconcile ${RECONCILE_STORED.toLocaleString('en-US')} vs 1 missing: round trips (worst of 4) vs Negentropy`, worstRt, 'round trips', NEGENTROPY_ROUND_TRIPS),

@@ -63,6 +63,8 @@ beforeAll(async () => {
   // Publishes without subscribing, so the relay's re-publishes never reach its seen cache.
   gossipNode = await node()
   await gossipNode.dial(relayAddr)
+  // A relay shows a neighborhood's topic only to a peer that proved its tag key (in a sync).
+  await syncTopic(gossipNode, relayAddr, topic, new SyncItemSet(), { auth: keys, getLocal: async () => undefined, onMessage: async () => {} })
   await until(() => [topic, areaTopic(AREA)].every(t => gossipNode.services.pubsub.getSubscribers(t).some(p => p.equals(relay.node.peerId))),
     15_000, 'the relay\'s subscriptions')
 })
@@ -255,6 +257,7 @@ describe('bad input at the relay', () => {
     const ts = Date.now()
     const synced = await envelope({ now: ts })
     await syncTopic(replayer, relayAddr, topic, new SyncItemSet([{ ts, id: sha256(synced) }]), {
+      auth: keys,
       getLocal: async () => synced,
       onMessage: async () => {}
     })

@@ -75,10 +75,11 @@ function pushStream (node: PorchlightNode, relayAddr: string, h: Hood, stop: () 
 }
 
 /** Every id a fresh client gets from the relay when it syncs with an empty set. */
-async function syncAll (relayAddr: string, topic: string): Promise<Set<string>> {
+async function syncAll (relayAddr: string, h: Hood): Promise<Set<string>> {
   const node = await pusher()
   const got = new Set<string>()
-  await syncTopic(node, multiaddr(relayAddr), topic, new SyncItemSet(), {
+  await syncTopic(node, multiaddr(relayAddr), h.topic, new SyncItemSet(), {
+    auth: h.keys,
     getLocal: async () => undefined,
     onMessage: async (msg) => { got.add(toHex(sha256(msg))) }
   })
@@ -107,7 +108,7 @@ describe('relay durability (separate process)', () => {
     // Same data folder, no token on the command line: the relay remembers what it serves.
     const second = await spawnRelay(['--data', data, '--tcp', '0', '--ws', '0', '--http', '0'])
     expect(second.peerId).toBe(first.peerId)
-    const got = await syncAll(second.tcp, h.topic)
+    const got = await syncAll(second.tcp, h)
     const missing = [...acked].filter(id => !got.has(id))
     expect(missing).toEqual([])
     const health = await (await fetch(`${second.http}/health`)).json() as { status: string, storedMessages: number }
