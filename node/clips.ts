@@ -21,7 +21,8 @@ import { createCipheriv, createDecipheriv, createHash } from 'node:crypto'
 import { rename, rm, mkdir } from 'node:fs/promises'
 import { createWriteStream } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { once } from 'node:events'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { createHeliaLight, type Helia } from 'helia'
 import { withBitswap, type BitswapOptions } from '@helia/bitswap'
 import { unixfs, type UnixFS } from '@helia/unixfs'
@@ -34,7 +35,8 @@ import { create as createDigest } from 'multiformats/hashes/digest'
 import * as dagPb from '@ipld/dag-pb'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { fail, isPorchlightError, PorchlightError } from '../protocol/errors.ts'
-import { equalBytes, utf8Bytes, utf8String } from '../protocol/encoding.ts'
+import { equalBytes, toHex, utf8Bytes, utf8String } from '../protocol/encoding.ts'
+import { randomBytes } from '../protocol/crypto.ts'
 import { decryptClip, encryptClip, encryptedClipSize, generateClipKey, CLIP_TAG_BYTES, type AesGcmFactory } from '../protocol/clip/stream-aead.ts'
 import { hashTap, type HashFactory } from '../protocol/clip/hash.ts'
 import { MAX_CID_BYTES } from '../protocol/post.ts'
@@ -432,17 +434,13 @@ export class ClipStore {
    * clip decrypted and matched its hash: a failed fetch leaves nothing at `path`.
    */
   async save (ref: ClipRef, path: string, opts: ReadOptions = {}): Promise<void> {
-    const tmp = join(dirname(path), `.${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}.part`)
-    const out = createWriteStream(tmp, { mode: 0o600 })
+    const tmp = join(dirname(path), `.${toHex(randomBytes(8))}.part`)
     try {
-      for await (const piece of this.read(ref, opts)) {
-        if (!out.write(piece)) await once(out, 'drain')
-      }
-      out.end()
-      await once(out, 'close')
+      // pipeline destroys both ends on any failure and reports it once: a failure mid-clip
+      // (a hash mismatch) never surfaces as an unhandled stream error (ERR_STREAM_DESTROYED on Node 24).
+      await pipeline(Readable.from(this.read(ref, opts)), createWriteStream(tmp, { mode: 0o600, flags: 'wx' }))
       await rename(tmp, path)
     } catch (err) {
-      out.destroy()
       await rm(tmp, { force: true })
       if (isPorchlightError(err)) throw err
       fail('IO', `cannot write ${path}: ${(err as Error).message}`, err)

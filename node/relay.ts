@@ -14,14 +14,14 @@ import { isPorchlightError, PorchlightError } from '../protocol/errors.ts'
 import { equalBytes, toHex, fromHex, peekDomain } from '../protocol/encoding.ts'
 import { randomBytes, sha256 } from '../protocol/crypto.ts'
 import { parseRelayToken, type RelayToken } from '../protocol/relay-token.ts'
-import { relayBoxSecret } from '../protocol/rekey.ts'
+import { decodeRekey, relayBoxSecret } from '../protocol/rekey.ts'
 import { checkGeohash, MAX_AREA_PRECISION } from '../protocol/geohash.ts'
 import { PROTOCOLS, type Result } from '../protocol/wire.ts'
 import { createNode, loadOrCreateNodeKey, type PorchlightNode } from './libp2p.ts'
 import { MessageStore } from './store.ts'
 import { handlePush } from './push.ts'
 import { handleSync, syncTopic } from './sync.ts'
-import { EPOCH_GRACE_MS, notSendersFault, ServedTopics, validateMessage } from './validate.ts'
+import { EPOCH_GRACE_MS, MAX_TAG_KEYS_PER_EPOCH, notSendersFault, ServedTopics, validateMessage } from './validate.ts'
 import { Metrics } from './metrics.ts'
 import { RateLimiter, type RateInit } from './limits.ts'
 import { startHttp } from './http.ts'
@@ -49,6 +49,9 @@ export const REFUSAL_LOG_INTERVAL_MS = 10_000
 export function escapeForLog (line: string): string {
   return line.replace(/[\p{Cc}\p{Cf}]/gu, c => `\\u{${c.codePointAt(0)!.toString(16)}}`)
 }
+
+/** Rekeys a relay stores leading to one epoch: one per admin (the most that can rekey at once). */
+export const MAX_REKEYS_PER_EPOCH = MAX_TAG_KEYS_PER_EPOCH
 
 /** Messages of a sync session kept to retry once its rekeys are in (a bound against a hostile peer). */
 const MAX_RETRIED_AFTER_SYNC = 1024
@@ -195,6 +198,7 @@ export class Relay {
     for (const token of this.init.tokens ?? []) this.addToken(parseRelayToken(token))
     for (const a of this.init.areas ?? []) this.served.addArea(checkGeohash(a, MAX_AREA_PRECISION, 'area'))
     await this.saveState()
+    await this.countRekeys()
 
     for (const topic of this.served.all()) this.serveTopic(topic)
 
@@ -307,6 +311,10 @@ export class Relay {
         boxSecret: this.boxSecret, epochGraceMs: this.init.epochGraceMs ?? EPOCH_GRACE_MS
       })
       if (v.rekey !== undefined) {
+        // Only admins rekey, and concurrent rekeys to one epoch are rare: a bound keeps an
+        // admin's key (or a leaked one) from parking 64 KiB after 64 KiB for 90 days each.
+        const count = this.rekeyCount(v.rekey.topic, v.rekey.epoch)
+        if (count >= MAX_REKEYS_PER_EPOCH) return this.refuse('REFUSED', `epoch ${v.rekey.epoch} already has ${count} rekeys`, via)
         // Without a tag key for us the new epoch still closes the one before (a removed member
         // must not find a relay that keeps taking the old epoch).
         if (this.served.addPrivate(v.rekey.topic, v.rekey.epoch, v.rekey.tagKey, this.now())) {
@@ -318,6 +326,7 @@ export class Relay {
         }
       }
       await this.store.put(v.message)
+      if (v.rekey !== undefined) this.rekeysPerEpoch.set(`${v.rekey.epoch} ${v.rekey.topic}`, this.rekeyCount(v.rekey.topic, v.rekey.epoch) + 1)
       this.metrics.inc('porchlight_messages_accepted_total', { via })
       if (publish) await this.node.services.pubsub.publish(topic, bytes).catch(() => {})
       return { ok: true }
@@ -350,6 +359,23 @@ export class Relay {
   }
 
   private readonly refusalLog = new Map<string, { at: number, held: number }>()
+
+  /** Rekeys stored per epoch of each neighborhood (counted at start from the store). */
+  private readonly rekeysPerEpoch = new Map<string, number>()
+
+  private rekeyCount (topic: string, epoch: number): number { return this.rekeysPerEpoch.get(`${epoch} ${topic}`) ?? 0 }
+
+  private async countRekeys (): Promise<void> {
+    for (const topic of this.served.private.keys()) {
+      const rekeys = this.store.items(topic, 'rekey')
+      for (let i = 0; i < rekeys.size; i++) {
+        const bytes = (await this.store.get(rekeys.at(i).id))?.bytes
+        if (bytes === undefined) continue
+        const epoch = decodeRekey(bytes).e
+        this.rekeysPerEpoch.set(`${epoch} ${topic}`, this.rekeyCount(topic, epoch) + 1)
+      }
+    }
+  }
 
   private graceMs (): number { return this.init.epochGraceMs ?? EPOCH_GRACE_MS }
 

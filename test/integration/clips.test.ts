@@ -149,7 +149,11 @@ describe('clips through a relay', () => {
     const sent = await ana.post({ kind: 'info', text: 'wrong hash', media: [{ cid: added.cid, key: added.key, mime: 'image/png', size: added.size, hash: sha256(randomBytes(8)) }] })
     await ana.stop()
     const r = await cli(benHome, ['--json', 'clip', 'get', sent.id, '-o', join(work, 'wrong.png')], 1)
+    // One line, the typed error: no uncaught stream error (Node 24 threw ERR_STREAM_DESTROYED here), nothing left behind.
+    expect(r.err.trim().split('\n')).toHaveLength(1)
     expect(JSON.parse(r.err).error.code).toBe('DECRYPT_FAILED')
+    await expect(access(join(work, 'wrong.png'))).rejects.toThrow()
+    expect((await readdir(work)).filter(n => n.endsWith('.part'))).toEqual([])
   })
 
   describe('refused pins store nothing', () => {
