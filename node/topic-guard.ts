@@ -12,8 +12,8 @@
  * topic until it proves the new key (honest members re-sync after a rekey).
  *
  * gossipsub offers no hook for this, so the guard wraps four of its methods on the instance
- * (the names are those of @libp2p/gossipsub 17; test/integration/topic-guard.test.ts fails if
- * they change).
+ * (the names are those of @libp2p/gossipsub 17: the constructor throws if one is missing, and
+ * test/integration/sync-auth.test.ts checks the behaviour).
  */
 import type { PeerId } from '@libp2p/interface'
 import type { GossipSub } from '@libp2p/gossipsub'
