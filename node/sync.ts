@@ -45,7 +45,7 @@ export async function handleSync (node: PorchlightNode, source: SyncSource): Pro
   await node.handle(PROTOCOLS.sync, async (stream: Stream, connection: Connection) => {
     const frames = new Frames(stream)
     try {
-      await serveSession(frames, source, connection.remotePeer)
+      await serveSession(frames, source, connection)
       source.onSession?.('ok')
       await frames.close()
     } catch (err) {
@@ -62,7 +62,8 @@ export async function handleSync (node: PorchlightNode, source: SyncSource): Pro
   }, { maxInboundStreams: 32 })
 }
 
-async function serveSession (frames: Frames, source: SyncSource, from: PeerId): Promise<void> {
+async function serveSession (frames: Frames, source: SyncSource, connection: Connection): Promise<void> {
+  const from = connection.remotePeer
   const open = decodeSyncOpen(await frames.read())
   const items = source.items(open.topic)
   if (items === undefined) fail('NOT_FOUND', 'this relay does not serve that topic')
@@ -81,12 +82,12 @@ async function serveSession (frames: Frames, source: SyncSource, from: PeerId): 
     }
     const want = decodeSyncWant(frame)
     if (want.ids.length === 0 && want.give.length === 0) {
-      for (const msg of later) await source.accept(open.topic, msg, from)
+      for (const msg of later) await source.accept(open.topic, msg, from, connection)
       await frames.write(encodeResult({ ok: true }))
       return
     }
     for (const msg of want.give) {
-      const r = await source.accept(open.topic, msg, from)
+      const r = await source.accept(open.topic, msg, from, connection)
       if (!r.ok && r.code === 'UNKNOWN_EPOCH' && later.length < MAX_DEFERRED) later.push(msg)
     }
     await sendMessages(frames, source, want.ids)

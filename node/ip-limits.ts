@@ -1,0 +1,119 @@
+/**
+ * Limits per network address on the public area channels (`/porchlight/1/area/<geohash>`).
+ *
+ * Anyone may write to an area: public posts are signed with unlinkable per-area pseudonyms and
+ * RFAs with agency keys anyone can make, and a libp2p peer id costs nothing to mint. So the
+ * relay rations what it can see and a flooder cannot multiply cheaply: the address a message
+ * came from (the connection's remote address; for gossip, the forwarder's connection).
+ *
+ * - Rate: a token bucket per address over every message offered to any area (push, sync gives,
+ *   gossip), charged before the message is verified, so junk costs tokens too.
+ * - Share: the messages stored from one address may hold at most `shareOfQuota` of an area's
+ *   quota, so a few addresses cannot fill it however slowly they go. The share is reserved
+ *   before the message is validated (concurrent requests cannot overshoot it) and given back
+ *   when the message expires or is refused. Attribution lives in memory only: after a restart
+ *   what is stored counts for nobody.
+ *
+ * IPv4 addresses are keyed whole (households behind one NAT share one); IPv6 by their /64,
+ * which one host usually holds entirely.
+ */
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { RateLimiter, type RateInit } from './limits.ts'
+
+/** @default 1 message per 5 s sustained, 30 at once: public posts are rare, a household's burst is small. */
+export const DEFAULT_IP_RATE: RateInit = { perSecond: 0.2, burst: 30 }
+/** @default 1/16: sixteen addresses at their limit still leave nothing over; see DESIGN. */
+export const DEFAULT_IP_SHARE_OF_QUOTA = 1 / 16
+
+export interface AreaLimitsInit {
+  /** Messages one address may offer to the area channels. @default DEFAULT_IP_RATE */
+  ipRate?: RateInit
+  /** Fraction of an area's quota the messages from one address may hold. @default DEFAULT_IP_SHARE_OF_QUOTA */
+  shareOfQuota?: number
+}
+
+/** Why an address was refused: a metrics reason (`porchlight_messages_rejected_total{reason}`). */
+export type AreaRefusal = 'IP_RATE_LIMITED' | 'IP_SHARE'
+
+/** A reserved share: `keep` once the message is stored (under its id), `cancel` otherwise. */
+export interface Reservation {
+  keep: (idHex: string) => void
+  cancel: () => void
+}
+
+/** The address a connection comes from, as the key it is limited under: 'ip4:a.b.c.d', 'ip6:<first 4 groups>::/64', or 'other'. */
+export function addressKey (addr: Multiaddr | undefined): string {
+  if (addr === undefined) return 'other'
+  for (const c of addr.getComponents()) {
+    if (c.name === 'ip4' && c.value !== undefined) return `ip4:${c.value}`
+    if (c.name === 'ip6' && c.value !== undefined) return `ip6:${ip6Prefix64(c.value)}::/64`
+  }
+  return 'other'
+}
+
+/** The first four 16-bit groups of an IPv6 address, normalised (lower case, no leading zeros). */
+function ip6Prefix64 (ip: string): string {
+  const [head = '', tail] = ip.toLowerCase().split('::')
+  const left = head === '' ? [] : head.split(':')
+  const right = tail === undefined || tail === '' ? [] : tail.split(':')
+  const groups = tail === undefined ? left : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+  return groups.slice(0, 4).map(g => (g.includes('.') ? g : g.replace(/^0+(?=.)/, ''))).join(':')
+}
+
+export class AreaLimits {
+  private readonly rate: RateLimiter
+  private readonly share: number
+  /** Bytes held per `${address} ${topic}`, reserved or stored. */
+  private readonly held = new Map<string, number>()
+  /** Stored messages by id: whose share they count against. */
+  private readonly owners = new Map<string, { key: string, size: number }>()
+
+  constructor (init: AreaLimitsInit = {}) {
+    this.rate = new RateLimiter(init.ipRate ?? DEFAULT_IP_RATE)
+    this.share = init.shareOfQuota ?? DEFAULT_IP_SHARE_OF_QUOTA
+  }
+
+  /**
+   * Takes a token for `address` and reserves `size` bytes of its share of `topic`, whose quota
+   * is `quota` bytes. Returns the refusal, or the reservation to keep or cancel.
+   */
+  reserve (address: string, topic: string, size: number, quota: number, now: number): Reservation | AreaRefusal {
+    if (!this.rate.take(address, now)) return 'IP_RATE_LIMITED'
+    const key = `${address} ${topic}`
+    const used = this.held.get(key) ?? 0
+    if (used + size > Math.floor(quota * this.share)) return 'IP_SHARE'
+    this.held.set(key, used + size)
+    let settled = false
+    return {
+      keep: (idHex) => {
+        if (settled) return
+        settled = true
+        this.owners.set(idHex, { key, size })
+      },
+      cancel: () => {
+        if (settled) return
+        settled = true
+        this.give(key, size)
+      }
+    }
+  }
+
+  /** Gives back the share of messages deleted (expired). */
+  release (idHexes: Iterable<string>): void {
+    for (const idHex of idHexes) {
+      const o = this.owners.get(idHex)
+      if (o === undefined) continue
+      this.owners.delete(idHex)
+      this.give(o.key, o.size)
+    }
+  }
+
+  /** Bytes held by one address in one topic (for tests and health). */
+  heldBy (address: string, topic: string): number { return this.held.get(`${address} ${topic}`) ?? 0 }
+
+  private give (key: string, size: number): void {
+    const left = (this.held.get(key) ?? 0) - size
+    if (left > 0) this.held.set(key, left)
+    else this.held.delete(key)
+  }
+}
