@@ -29,6 +29,7 @@ const QUOTA = 64 * 1024
 const FLOOD_IPS = ['127.0.0.1', '127.0.0.2', '127.0.0.3']
 const RESIDENT_IP = '127.0.0.4'
 const AGENCY_IP = '127.0.0.5'
+const CHEAP_IP = '127.0.0.6'
 /** Posts per route (push, sync, gossip) per flooding address. */
 const PER_ROUTE = 12
 /** Fresh peer ids per route per address: every few posts come from a new one. */
@@ -136,6 +137,17 @@ describe('a flood of public posts from fresh peer ids behind a few addresses', (
     for (const via of ['push', 'sync', 'gossip']) {
       expect(m.get(`porchlight_ip_refusals_total{via="${via}"}`) ?? 0, via).toBeGreaterThan(0)
     }
+
+    // Posts without the work are refused (WEAK_PROOF) before their signature is checked.
+    const cheapNode = await freshNode(CHEAP_IP)
+    const weakBefore = m.get('porchlight_messages_rejected_total{reason="WEAK_PROOF"}') ?? 0
+    let cheap = 0
+    for (let i = 0; cheap < 3 && i < 100; i++) {
+      const bytes = (await sealPublicPost(await createIdentity('Spam'), AREA, createPost({ kind: 'info', text: `cheap ${i}` }), { powBits: 0 })).bytes
+      const r = await pushMessage(cheapNode, relayAddr, TOPIC, bytes)
+      if (!r.ok) { expect(r.code).toBe('WEAK_PROOF'); cheap++ }
+    }
+    expect((await metrics(relay.httpUrl)).get('porchlight_messages_rejected_total{reason="WEAK_PROOF"}')).toBe(weakBefore + cheap)
 
     // An agency's request and an honest resident's public post, from other addresses, get in.
     const agency = await createIdentity('Springfield PD')
