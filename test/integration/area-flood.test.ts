@@ -163,4 +163,29 @@ describe('a flood of public posts from fresh peer ids behind a few addresses', (
     expect(relay.store.has(rfa.id)).toBe(true)
     expect(relay.store.has(honest.id)).toBe(true)
   })
+
+  it('relays named with --peer still converge on an area in full; an unnamed peer is limited like anyone', { timeout: 300_000 }, async () => {
+    const source = await startRelay({ areas: [AREA], quotaBytesPerTopic: QUOTA })
+    const named = await startRelay({ areas: [AREA], quotaBytesPerTopic: QUOTA, peers: [tcpAddr(source)] })
+    const unnamed = await startRelay({ areas: [AREA], quotaBytesPerTopic: QUOTA })
+    // More posts than one address may give: past the burst and past the share of the quota.
+    const posts = 40
+    let bytes = 0
+    for (let i = 0; i < posts; i++) {
+      const pub = await sealPublicPost(await createIdentity('Ana'), AREA, createPost({ kind: 'info', text: `post ${i}`, now: Date.now() - 1000 }))
+      bytes += pub.bytes.length
+      await source.store.put({ topic: TOPIC, id: pub.id, ts: Date.now() - 1000, exp: Date.now() + 3_600_000, bytes: pub.bytes })
+    }
+    expect(bytes).toBeGreaterThan(QUOTA * DEFAULT_IP_SHARE_OF_QUOTA)
+    for (const r of [named, unnamed]) {
+      await r.node.dial(multiaddr(tcpAddr(source)))
+      await r.syncWith(source.node.peerId)
+    }
+    expect(named.store.items(TOPIC).size).toBe(posts)
+    expect(named.metrics.get('porchlight_ip_refusals_total', { via: 'sync' })).toBe(0)
+    expect(unnamed.store.items(TOPIC).size).toBeLessThan(posts)
+    expect(unnamed.store.stats().topics[TOPIC]!.bytes).toBeLessThanOrEqual(QUOTA * DEFAULT_IP_SHARE_OF_QUOTA)
+    // Every post it lacks was refused at least once (identify starts sessions of its own, which ask again).
+    expect(unnamed.metrics.get('porchlight_ip_refusals_total', { via: 'sync' })).toBeGreaterThanOrEqual(posts - unnamed.store.items(TOPIC).size)
+  })
 })
