@@ -114,7 +114,7 @@ export class Relay {
   private readonly served = new ServedTopics()
   private readonly peerLimiter: RateLimiter
   private readonly areaLimits: AreaLimits
-  /** Relays named with --peer: their area messages skip the per-peer and per-address limits. */
+  /** Relays named with --peer: their area messages skip the per-address limits, and their sync gives the per-peer one. */
   private readonly trustedPeers: ReadonlySet<string>
   private readonly timers: NodeJS.Timeout[] = []
   private readonly syncing = new Set<string>()
