@@ -14,8 +14,8 @@
  *   when the message expires or is refused. Attribution lives in memory only: after a restart
  *   what is stored counts for nobody.
  *
- * IPv4 addresses are keyed whole (households behind one NAT share one); IPv6 by their /64,
- * which one host usually holds entirely.
+ * IPv4 addresses are keyed whole (households behind one NAT share one; IPv4-mapped IPv6 too);
+ * IPv6 by their /64, which one host usually holds entirely.
  */
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { RateLimiter, type RateInit } from './limits.ts'
@@ -46,18 +46,38 @@ export function addressKey (addr: Multiaddr | undefined): string {
   if (addr === undefined) return 'other'
   for (const c of addr.getComponents()) {
     if (c.name === 'ip4' && c.value !== undefined) return `ip4:${c.value}`
-    if (c.name === 'ip6' && c.value !== undefined) return `ip6:${ip6Prefix64(c.value)}::/64`
+    if (c.name === 'ip6' && c.value !== undefined) {
+      const g = ip6Groups(c.value)
+      if (g === undefined) return 'other'
+      // An IPv4 client of a dual-stack listener shows as ::ffff:a.b.c.d: one IPv4 address, not one /64 for all of them.
+      if (g.slice(0, 5).every(x => x === 0) && g[5] === 0xffff) return `ip4:${g[6]! >> 8}.${g[6]! & 255}.${g[7]! >> 8}.${g[7]! & 255}`
+      return `ip6:${g.slice(0, 4).map(x => x.toString(16)).join(':')}::/64`
+    }
   }
   return 'other'
 }
 
-/** The first four 16-bit groups of an IPv6 address, normalised (lower case, no leading zeros). */
-function ip6Prefix64 (ip: string): string {
-  const [head = '', tail] = ip.toLowerCase().split('::')
-  const left = head === '' ? [] : head.split(':')
-  const right = tail === undefined || tail === '' ? [] : tail.split(':')
-  const groups = tail === undefined ? left : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
-  return groups.slice(0, 4).map(g => (g.includes('.') ? g : g.replace(/^0+(?=.)/, ''))).join(':')
+/** The eight 16-bit groups of an IPv6 address (an embedded dotted quad counts as two), or undefined. */
+function ip6Groups (ip: string): number[] | undefined {
+  const parts = ip.toLowerCase().split('::')
+  if (parts.length > 2) return undefined
+  const words = (s: string): number[] | undefined => {
+    if (s === '') return []
+    const out: number[] = []
+    for (const w of s.split(':')) {
+      const quad = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(w)
+      if (quad !== null) { const [a, b, c, d] = quad.slice(1).map(Number) as [number, number, number, number]; out.push((a << 8) | b, (c << 8) | d); continue }
+      if (!/^[0-9a-f]{1,4}$/.test(w)) return undefined
+      out.push(parseInt(w, 16))
+    }
+    return out
+  }
+  const left = words(parts[0]!)
+  const right = parts.length === 2 ? words(parts[1]!) : []
+  if (left === undefined || right === undefined) return undefined
+  const fill = 8 - left.length - right.length
+  if (parts.length === 1 ? fill !== 0 : fill < 0) return undefined
+  return [...left, ...Array<number>(fill).fill(0), ...right]
 }
 
 export class AreaLimits {

@@ -15,6 +15,8 @@ describe('addressKey', () => {
     expect(addressKey(multiaddr('/ip6/2001:db8:0:1:ffff:1:2:3/tcp/1/ws'))).toBe('ip6:2001:db8:0:1::/64')
     expect(addressKey(multiaddr('/ip6/2001:DB8::1/tcp/1'))).toBe('ip6:2001:db8:0:0::/64')
     expect(addressKey(multiaddr('/ip6/::1/tcp/1'))).toBe('ip6:0:0:0:0::/64')
+    expect(addressKey(multiaddr('/ip6/::ffff:203.0.113.7/tcp/1'))).toBe('ip4:203.0.113.7')
+    expect(addressKey(multiaddr('/ip6/::ffff:cb00:7107/tcp/1'))).toBe('ip4:203.0.113.7')
     expect(addressKey(multiaddr('/dns4/example.org/tcp/1'))).toBe('other')
     expect(addressKey(undefined)).toBe('other')
   })
