@@ -1,5 +1,6 @@
-// A flood of public posts into an area channel from unlimited fresh peer ids behind a few IP
-// addresses (127.0.0.1-3: all of 127.0.0.0/8 is loopback), by push, by sync gives and by gossip.
+// A flood of public posts (and some RFAs from self-made agency keys) into an area channel from
+// unlimited fresh peer ids behind a few IP addresses (127.0.0.1-3: all of 127.0.0.0/8 is
+// loopback), by push, by sync gives and by gossip.
 // Before issue 10's fix the flood filled the area's quota (sync gives were not rate limited at
 // all, and the push limit was per peer id, which costs nothing to mint), and an agency's request
 // was refused OVER_QUOTA afterwards. Now each IP may hold only a share of an area's quota and
@@ -46,10 +47,12 @@ async function freshNode (ip: string): Promise<PorchlightNode> {
 }
 
 let junkCount = 0
+/** A public post under a fresh pseudonym, or (every sixth) an RFA from a fresh self-made "agency", which needs no proof of work. */
 async function junk (): Promise<Uint8Array> {
   const author = await createIdentity('Spam')
   // Large and tiny posts alternate: the tiny ones fill the last gaps of the quota.
   const n = junkCount++
+  if (n % 6 === 5) return (await sealRfa(author, AREA, `${n} ${TEXT}`, Date.now() - 1000)).bytes
   const post = createPost({ kind: 'info', text: n % 2 === 0 ? `${n} ${TEXT}` : `${n}`, now: Date.now() - 1000 })
   return (await sealPublicPost(author, AREA, post)).bytes
 }
