@@ -15,7 +15,8 @@
  *   what is stored counts for nobody.
  *
  * IPv4 addresses are keyed whole (households behind one NAT share one; IPv4-mapped IPv6 too);
- * IPv6 by their /64, which one host usually holds entirely.
+ * IPv6 by their /64, which one host usually holds entirely, and each /48 may hold SITE_SHARES
+ * shares in all (a home gets a /56 or a /48; so does anyone from a free tunnel broker).
  */
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { RateLimiter, type RateInit } from './limits.ts'
@@ -80,13 +81,22 @@ function ip6Groups (ip: string): number[] | undefined {
   return [...left, ...Array<number>(fill).fill(0), ...right]
 }
 
+/** Shares of one address that the /48 around an IPv6 /64 may hold in all. */
+export const SITE_SHARES = 2
+
+/** 'ip6:a:b:c:d::/64' → 'ip6:a:b:c::/48'; undefined for anything else. */
+function ip6Site (address: string): string | undefined {
+  const m = /^ip6:([0-9a-f]+:[0-9a-f]+:[0-9a-f]+):[0-9a-f]+::\/64$/.exec(address)
+  return m === null ? undefined : `ip6:${m[1]!}::/48`
+}
+
 export class AreaLimits {
   private readonly rate: RateLimiter
   private readonly share: number
   /** Bytes held per `${address} ${topic}`, reserved or stored. */
   private readonly held = new Map<string, number>()
   /** Stored messages by id: whose share they count against. */
-  private readonly owners = new Map<string, { key: string, size: number }>()
+  private readonly owners = new Map<string, { keys: string[], size: number }>()
 
   constructor (init: AreaLimitsInit = {}) {
     this.rate = new RateLimiter(init.ipRate ?? DEFAULT_IP_RATE)
@@ -99,21 +109,27 @@ export class AreaLimits {
    */
   reserve (address: string, topic: string, size: number, quota: number, now: number): Reservation | AreaRefusal {
     if (!this.rate.take(address, now)) return 'IP_RATE_LIMITED'
-    const key = `${address} ${topic}`
-    const used = this.held.get(key) ?? 0
-    if (used + size > Math.floor(quota * this.share)) return 'IP_SHARE'
-    this.held.set(key, used + size)
+    const share = Math.floor(quota * this.share)
+    // An IPv6 /64 also counts against its /48, which may hold twice one address's share: /64s
+    // are cheap to come by for anyone with a /56 or a /48 (a free tunnel gives one).
+    const site = ip6Site(address)
+    const keys = site === undefined ? [`${address} ${topic}`] : [`${address} ${topic}`, `${site} ${topic}`]
+    const limits = [share, SITE_SHARES * share]
+    for (const [i, key] of keys.entries()) {
+      if ((this.held.get(key) ?? 0) + size > limits[i]!) return 'IP_SHARE'
+    }
+    for (const key of keys) this.held.set(key, (this.held.get(key) ?? 0) + size)
     let settled = false
     return {
       keep: (idHex) => {
         if (settled) return
         settled = true
-        this.owners.set(idHex, { key, size })
+        this.owners.set(idHex, { keys, size })
       },
       cancel: () => {
         if (settled) return
         settled = true
-        this.give(key, size)
+        for (const key of keys) this.give(key, size)
       }
     }
   }
@@ -124,7 +140,7 @@ export class AreaLimits {
       const o = this.owners.get(idHex)
       if (o === undefined) continue
       this.owners.delete(idHex)
-      this.give(o.key, o.size)
+      for (const key of o.keys) this.give(key, o.size)
     }
   }
 

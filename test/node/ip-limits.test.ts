@@ -61,6 +61,21 @@ describe('AreaLimits', () => {
     expect(typeof l.reserve(a, T, 250, 1000, NOW)).toBe('object')
   })
 
+  it('IPv6: each /64 has a share, and its /48 twice that in all', () => {
+    const l = new AreaLimits({ ipRate: { perSecond: 0, burst: 1000 }, shareOfQuota: 1 / 10 })
+    const in48 = (n: number): string => addressKey(multiaddr(`/ip6/2001:db8:1:${n.toString(16)}::1/tcp/1`))
+    expect(typeof l.reserve(in48(1), T, 100, 1000, NOW)).toBe('object')
+    expect(l.reserve(in48(1), T, 1, 1000, NOW)).toBe('IP_SHARE')
+    const second = l.reserve(in48(2), T, 100, 1000, NOW)
+    if (typeof second === 'string') throw new Error(second)
+    // The /48 is full, so a third /64 in it is refused; another /48 is not.
+    expect(l.reserve(in48(3), T, 1, 1000, NOW)).toBe('IP_SHARE')
+    expect(typeof l.reserve(addressKey(multiaddr('/ip6/2001:db8:2::1/tcp/1')), T, 100, 1000, NOW)).toBe('object')
+    second.cancel()
+    expect(typeof l.reserve(in48(3), T, 100, 1000, NOW)).toBe('object')
+    expect(l.heldBy('ip6:2001:db8:1::/48', T)).toBe(200)
+  })
+
   it('never lets an address hold more than its share, whatever the order of requests', () => {
     fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 400 }), fc.constantFrom('keep', 'cancel', 'expire')), { maxLength: 60 }), (ops) => {
       const l = new AreaLimits({ ipRate: { perSecond: 0, burst: 1000 }, shareOfQuota: 1 / 8 })
