@@ -46,6 +46,8 @@ export interface NodeInit {
   relayServer?: boolean
   /** Max connections. @default 300 */
   maxConnections?: number
+  /** Local address TCP dials leave from (a test's second loopback address, a multi-homed host). */
+  dialFrom?: string
 }
 
 export async function createNode (init: NodeInit = {}): Promise<PorchlightNode> {
@@ -77,7 +79,8 @@ export async function createNode (init: NodeInit = {}): Promise<PorchlightNode> 
   return await createLibp2p({
     ...(init.privateKey !== undefined ? { privateKey: init.privateKey } : {}),
     addresses: { listen },
-    transports: [tcp(), webSockets()],
+    // localAddress goes straight to net.connect (TCPSocketOptions lists only a subset of its options).
+    transports: [tcp(init.dialFrom !== undefined ? { dialOpts: { localAddress: init.dialFrom } as never } : {}), webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS })],
     connectionManager: {

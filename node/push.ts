@@ -22,8 +22,8 @@ export const MAX_PIPELINE = 64
  */
 export const MAX_PUSH_FRAME_BYTES = MAX_MESSAGE_BYTES + 1024
 
-/** What the relay does with a pushed message: validate, store durably, publish. */
-export type AcceptMessage = (topic: string, message: Uint8Array, from: PeerId) => Promise<Result>
+/** What the relay does with a pushed message: validate, store durably, publish. `connection` says where it came from (its address is rationed). */
+export type AcceptMessage = (topic: string, message: Uint8Array, from: PeerId, connection?: Connection) => Promise<Result>
 
 function asResult (err: unknown): Result {
   return isPorchlightError(err)
@@ -81,7 +81,7 @@ export async function handlePush (node: PorchlightNode, accept: AcceptMessage, r
             return refuse(asResult(err))
           }
           try {
-            return await accept(req.topic, req.message, connection.remotePeer)
+            return await accept(req.topic, req.message, connection.remotePeer, connection)
           } catch (err) {
             return asResult(err)
           }

@@ -7,7 +7,7 @@
 import { join } from 'node:path'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import type { PeerId } from '@libp2p/interface'
+import type { Connection, PeerId } from '@libp2p/interface'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { Server } from 'node:http'
 import { isPorchlightError, PorchlightError } from '../protocol/errors.ts'
@@ -24,6 +24,8 @@ import { handleSync, syncTopic } from './sync.ts'
 import { EPOCH_GRACE_MS, MAX_TAG_KEYS_PER_EPOCH, notSendersFault, ServedTopics, validateMessage } from './validate.ts'
 import { Metrics } from './metrics.ts'
 import { RateLimiter, type RateInit } from './limits.ts'
+import { addressKey, AreaLimits, type AreaLimitsInit, type Reservation } from './ip-limits.ts'
+import { isAreaTopic } from '../protocol/neighborhood.ts'
 import { startHttp } from './http.ts'
 import { PrivateTopicGuard } from './topic-guard.ts'
 import { isPrivateTopic } from '../protocol/neighborhood.ts'
@@ -88,6 +90,8 @@ export interface RelayInit {
   peers?: string[]
   quotaBytesPerTopic?: number
   peerRate?: RateInit
+  /** Limits per address on the public area channels (ip-limits.ts). */
+  areaLimits?: AreaLimitsInit
   sweepIntervalMs?: number
   resyncIntervalMs?: number
   /** Folder with the built web app to serve over HTTP. */
@@ -114,6 +118,9 @@ export class Relay {
   readonly metrics = new Metrics()
   private readonly served = new ServedTopics()
   private readonly peerLimiter: RateLimiter
+  private readonly areaLimits: AreaLimits
+  /** Relays named with --peer: their area messages skip the per-address limits, and their sync gives the per-peer one. */
+  private readonly trustedPeers: ReadonlySet<string>
   private readonly timers: NodeJS.Timeout[] = []
   private readonly syncing = new Set<string>()
   private readonly startedAt = Date.now()
@@ -137,9 +144,12 @@ export class Relay {
   ) {
     this.boxSecret = relayBoxSecret(nodeSeed)
     this.peerLimiter = new RateLimiter(init.peerRate ?? RELAY_DEFAULTS.peerRate)
+    this.areaLimits = new AreaLimits(init.areaLimits)
+    this.trustedPeers = new Set((init.peers ?? []).map(p => multiaddr(p).getComponents().find(c => c.name === 'p2p')?.value).filter(id => id !== undefined))
     const m = this.metrics
     m.counter('porchlight_messages_accepted_total', 'Messages stored, by how they arrived')
     m.counter('porchlight_messages_rejected_total', 'Messages refused, by reason')
+    m.counter('porchlight_ip_refusals_total', 'Area messages refused by the per-address limits, by route')
     m.counter('porchlight_messages_duplicate_total', 'Messages already stored')
     m.counter('porchlight_pushes_total', 'Push requests, by outcome')
     m.counter('porchlight_sync_sessions_total', 'Sync sessions, by role and outcome')
@@ -202,9 +212,9 @@ export class Relay {
 
     for (const topic of this.served.all()) this.serveTopic(topic)
 
-    const accept = async (topic: string, msg: Uint8Array, from: PeerId): Promise<Result> => this.accept(topic, msg, from, 'push')
-    await handlePush(this.node, async (topic, msg, from) => {
-      const r = await accept(topic, msg, from)
+    const accept = async (topic: string, msg: Uint8Array, from: PeerId, connection?: Connection): Promise<Result> => this.accept(topic, msg, from, 'push', true, connection)
+    await handlePush(this.node, async (topic, msg, from, connection) => {
+      const r = await accept(topic, msg, from, connection)
       this.metrics.inc('porchlight_pushes_total', { outcome: r.ok ? 'ok' : 'refused' })
       return r
     }, (r) => {
@@ -219,7 +229,7 @@ export class Relay {
       items: (topic, scope) => this.store.items(topic, scope === 'rekeys' ? 'rekey' : undefined),
       epochKeys: (topic, epoch) => this.served.syncKeys(topic, epoch, this.now(), this.graceMs()),
       get: async (topic, id) => this.store.topicOf(id) === topic ? (await this.store.get(id))?.bytes : undefined,
-      accept: async (topic, msg, from) => this.accept(topic, msg, from, 'sync'),
+      accept: async (topic, msg, from, connection) => this.accept(topic, msg, from, 'sync', false, connection),
       onProof: (peer, topic, epoch, scope) => { if (scope === 'all') this.guard.prove(peer, topic, epoch) },
       onSession: (outcome) => { this.metrics.inc('porchlight_sync_sessions_total', { role: 'server', outcome }) }
     })
@@ -298,14 +308,31 @@ export class Relay {
    * Validates and stores one message. Returns ok only once it is on disk. `publish` pushes
    * it to the mesh as well (push requests); gossip has already been forwarded by gossipsub.
    */
-  private async accept (topic: string, bytes: Uint8Array, from: PeerId, via: 'push' | 'gossip' | 'sync', publish = via === 'push'): Promise<Result> {
+  private async accept (
+    topic: string, bytes: Uint8Array, from: PeerId, via: 'push' | 'gossip' | 'sync', publish = via === 'push', connection?: Connection
+  ): Promise<Result> {
     const id = sha256(bytes)
     if (this.store.has(id)) {
       this.metrics.inc('porchlight_messages_duplicate_total')
       // Already durable: a retried push is acknowledged again.
       return via === 'gossip' ? { ok: false, code: 'REFUSED', message: 'duplicate' } : { ok: true }
     }
-    if (via !== 'sync' && !this.peerLimiter.take(from.toString(), this.now())) return this.refuse('RATE_LIMITED', 'too many messages from this peer', via)
+    // Anyone may write to an area, so sync gives there are limited like pushes; private topics
+    // take only tag-key holders' messages, and relay-to-relay sync there stays unlimited.
+    const area = isAreaTopic(topic) && !this.trustedPeers.has(from.toString())
+    if ((via !== 'sync' || area) && !this.peerLimiter.take(from.toString(), this.now())) return this.refuse('RATE_LIMITED', 'too many messages from this peer', via)
+    let share: Reservation | undefined
+    if (area) {
+      const address = addressKey((connection ?? this.node.getConnections(from)[0])?.remoteAddr)
+      const r = this.areaLimits.reserve(address, topic, bytes.length, this.store.quotaBytesPerTopic, this.now())
+      if (typeof r === 'string') {
+        this.metrics.inc('porchlight_ip_refusals_total', { via })
+        return r === 'IP_SHARE'
+          ? this.refuse('OVER_QUOTA', 'this address holds its share of the area', via, r)
+          : this.refuse('RATE_LIMITED', 'too many messages from this address', via, r)
+      }
+      share = r
+    }
     try {
       const v = await validateMessage(topic, bytes, this.served, this.now(), id, {
         boxSecret: this.boxSecret, epochGraceMs: this.init.epochGraceMs ?? EPOCH_GRACE_MS
@@ -325,7 +352,9 @@ export class Relay {
             : `learned epoch ${v.rekey.epoch} of a served neighborhood from an admin's rekey`)
         }
       }
-      await this.store.put(v.message)
+      if (await this.store.put(v.message)) share?.keep(toHex(id))
+      else share?.cancel()
+      share = undefined
       if (v.rekey !== undefined) this.rekeysPerEpoch.set(`${v.rekey.epoch} ${v.rekey.topic}`, this.rekeyCount(v.rekey.topic, v.rekey.epoch) + 1)
       this.metrics.inc('porchlight_messages_accepted_total', { via })
       if (publish) await this.node.services.pubsub.publish(topic, bytes).catch(() => {})
@@ -334,6 +363,8 @@ export class Relay {
       if (isPorchlightError(err)) return this.refuse(err.code, err.message, via)
       this.log(`internal error accepting a message: ${(err as Error).message}`)
       return this.refuse('IO', 'internal error', via)
+    } finally {
+      share?.cancel()
     }
   }
 
@@ -342,9 +373,9 @@ export class Relay {
    * REFUSAL_LOG_INTERVAL_MS: a flood costs the operator one line per kind per interval, with
    * the number held back (metrics count every one).
    */
-  private refuse (code: PorchlightError['code'], message: string, via: string): Result {
-    this.metrics.inc('porchlight_messages_rejected_total', { reason: code })
-    const key = `${via} ${code}`
+  private refuse (code: PorchlightError['code'], message: string, via: string, reason: string = code): Result {
+    this.metrics.inc('porchlight_messages_rejected_total', { reason })
+    const key = `${via} ${reason}`
     const now = Date.now()
     const last = this.refusalLog.get(key)
     if (last === undefined || now - last.at >= REFUSAL_LOG_INTERVAL_MS) {
@@ -442,6 +473,7 @@ export class Relay {
 
   async sweep (): Promise<number> {
     const gone = await this.store.sweep(this.now())
+    this.areaLimits.release(gone.map(toHex))
     if (gone.length > 0) {
       this.metrics.inc('porchlight_expired_total', {}, gone.length)
       this.log(`deleted ${gone.length} expired messages`)

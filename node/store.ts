@@ -129,6 +129,9 @@ export class MessageStore {
 
   has (id: Uint8Array): boolean { return this.index.has(toHex(id)) }
 
+  /** Bytes one topic may hold. */
+  get quotaBytesPerTopic (): number { return this.quota }
+
   /** Stores a message durably. Resolves true if new, false if already stored. */
   async put (msg: StoredMessage): Promise<boolean> {
     if (this.closed) fail('UNAVAILABLE', 'store is closed')

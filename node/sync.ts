@@ -81,9 +81,7 @@ export async function handleSync (node: PorchlightNode, source: SyncSource): Pro
   await node.handle(PROTOCOLS.sync, async (stream: Stream, connection: Connection) => {
     const frames = new Frames(stream)
     try {
-      await serveSession(frames, source, {
-        local: node.peerId.toMultihash().bytes, remote: connection.remotePeer.toMultihash().bytes, peer: connection.remotePeer
-      })
+      await serveSession(frames, source, node.peerId.toMultihash().bytes, connection)
       source.onSession?.('ok')
       await frames.close()
     } catch (err) {
@@ -100,8 +98,8 @@ export async function handleSync (node: PorchlightNode, source: SyncSource): Pro
   }, { maxInboundStreams: 32 })
 }
 
-async function serveSession (frames: Frames, source: SyncSource, ends: { local: Uint8Array, remote: Uint8Array, peer: PeerId }): Promise<void> {
-  const from = ends.peer
+async function serveSession (frames: Frames, source: SyncSource, local: Uint8Array, connection: Connection): Promise<void> {
+  const from = connection.remotePeer
   const challenge = randomBytes(SYNC_NONCE_BYTES)
   await frames.write(encodeSyncHello(challenge))
   const open = decodeSyncOpen(await frames.read())
@@ -111,7 +109,7 @@ async function serveSession (frames: Frames, source: SyncSource, ends: { local: 
   if (isPrivateTopic(open.topic)) {
     if (open.epoch === undefined || open.proof === undefined) fail('NOT_MEMBER', 'a neighborhood topic is synced only with proof of its tag key')
     const known = source.epochKeys(open.topic, open.epoch) ?? fail('UNKNOWN_EPOCH', `epoch ${open.epoch} is not known here`)
-    const session: SyncSession = { topic: open.topic, epoch: open.epoch, challenge, nonce: open.nonce, initiator: ends.remote, responder: ends.local }
+    const session: SyncSession = { topic: open.topic, epoch: open.epoch, challenge, nonce: open.nonce, initiator: from.toMultihash().bytes, responder: local }
     const key = matchSyncProof(known.tagKeys, 'initiator', session, open.proof) ?? fail('NOT_MEMBER', 'the proof of the tag key does not verify')
     scope = known.scope
     proof = syncProof(key, 'responder', session)
@@ -133,12 +131,12 @@ async function serveSession (frames: Frames, source: SyncSource, ends: { local: 
     }
     const want = decodeSyncWant(frame)
     if (want.ids.length === 0 && want.give.length === 0) {
-      for (const msg of later) await source.accept(open.topic, msg, from)
+      for (const msg of later) await source.accept(open.topic, msg, from, connection)
       await frames.write(encodeResult({ ok: true }))
       return
     }
     for (const msg of want.give) {
-      const r = await source.accept(open.topic, msg, from)
+      const r = await source.accept(open.topic, msg, from, connection)
       if (!r.ok && r.code === 'UNKNOWN_EPOCH' && later.length < MAX_DEFERRED) later.push(msg)
     }
     await sendMessages(frames, want.ids, async id => scope === 'all' || hasItem(items, id) ? await source.get(open.topic, id) : undefined)

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'BAD_LENGTH'       // a fixed-size byte field of the wrong size
   // crypto and validation
   | 'BAD_SIGNATURE'
+  | 'WEAK_PROOF'       // a proof of work missing its difficulty (pow.ts: public posts)
   | 'DECRYPT_FAILED'   // AEAD tag mismatch: wrong key, wrong epoch, or tampered bytes
   | 'BAD_TAG'          // membership tag does not verify
   | 'WRONG_TOPIC'

@@ -25,7 +25,8 @@ const SUITES: ReadonlyArray<{ name: string, file: string, fn: string }> = [
   { name: 'reconcile', file: './network-bench.ts', fn: 'benchReconcile' },
   { name: 'relay-memory', file: './network-bench.ts', fn: 'benchRelayMemory' },
   { name: 'rekey', file: './rekey-bench.ts', fn: 'benchRekey' },
-  { name: 'clips', file: './clip-bench.ts', fn: 'benchClips' }
+  { name: 'clips', file: './clip-bench.ts', fn: 'benchClips' },
+  { name: 'pow', file: './pow-bench.ts', fn: 'benchPow' }
 ]
 
 function loadSuites (): { suites: Suite[], missing: string[] } {

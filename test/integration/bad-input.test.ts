@@ -10,11 +10,13 @@ import { syncTopic } from '../../node/sync.ts'
 import { Frames } from '../../node/frames.ts'
 import { Home, currentEpochKeys } from '../../node/home.ts'
 import type { Relay } from '../../node/relay.ts'
-import { createPost, type PostInput } from '../../protocol/post.ts'
+import { createPost, postFields, type PostInput } from '../../protocol/post.ts'
 import { sealPost } from '../../protocol/envelope.ts'
-import { sealPublicPost } from '../../protocol/public-post.ts'
+import { openPublicPost, PUBLIC_POST_POW_BITS, sealPublicPost } from '../../protocol/public-post.ts'
+import { mineProofSync } from '../../protocol/pow.ts'
+import { areaKey } from '../../protocol/identity.ts'
 import { areaTopic, privateTopic, type EpochKeys } from '../../protocol/neighborhood.ts'
-import { decodeCbor, encodeCbor, type CborValue } from '../../protocol/encoding.ts'
+import { concatBytes, decodeCbor, encodeCbor, encodeStruct, type CborValue } from '../../protocol/encoding.ts'
 import { randomBytes, sha256 } from '../../protocol/crypto.ts'
 import { decodeResult, MAX_MESSAGE_BYTES, PROTOCOLS, type Result } from '../../protocol/wire.ts'
 import { SyncItemSet } from '../../protocol/sync.ts'
@@ -108,11 +110,24 @@ function reencode (bytes: Uint8Array, change: (fields: Record<string, CborValue>
   return encodeCbor(fields)
 }
 
-/** A public post for the area with one bit of its signature flipped. */
+/** A public post for the area with one bit of its signature flipped, and a proof of work for the flipped signature. */
 async function badSignature (): Promise<Uint8Array> {
   const post = createPost({ kind: 'safety', text: `light out ${Math.random()}` })
   const pub = await sealPublicPost(me, AREA, post)
-  return reencode(pub.bytes, f => { (f.sig as Uint8Array)[10]! ^= 0x01 })
+  const key = await areaKey(me, AREA)
+  const body = encodeStruct({ domain: 'pl/public-post-body', version: 1, required: [], maxBytes: 8192 }, { ...postFields(post), area: AREA, pk: key.publicKey })
+  return reencode(pub.bytes, f => {
+    (f.sig as Uint8Array)[10]! ^= 0x01
+    f.pow = mineProofSync(sha256(concatBytes(body, f.sig as Uint8Array)), PUBLIC_POST_POW_BITS)
+  })
+}
+
+/** A public post whose proof of work is below the difficulty. */
+async function weakProof (): Promise<Uint8Array> {
+  for (;;) {
+    const pub = await sealPublicPost(me, AREA, createPost({ kind: 'safety', text: `light out ${Math.random()}` }), { powBits: 0 })
+    try { await openPublicPost(pub.bytes, Date.now()) } catch { return pub.bytes }
+  }
 }
 
 async function unknownVersion (): Promise<Uint8Array> {
@@ -204,6 +219,7 @@ describe('bad input at the relay', () => {
     expect(await rejected('TOO_LARGE')).toBe(before + 1)
     await expectPushRefused(await envelope({}, otherKeys), 'BAD_TAG')
     await expectPushRefused(await badSignature(), 'BAD_SIGNATURE', areaTopic(AREA))
+    await expectPushRefused(await weakProof(), 'WEAK_PROOF', areaTopic(AREA))
     await expectPushRefused(await envelope({ now: Date.now() + HOUR_MS }), 'FUTURE_DATED')
     await expectPushRefused(await envelope({ now: Date.now() - 2 * HOUR_MS, ttlMs: HOUR_MS }), 'EXPIRED')
     await expectPushRefused(await unknownVersion(), 'BAD_VERSION')
@@ -238,6 +254,7 @@ describe('bad input at the relay', () => {
     await expectGossipRefused(oversize(), 'TOO_LARGE')
     await expectGossipRefused(await envelope({}, otherKeys), 'BAD_TAG')
     await expectGossipRefused(await badSignature(), 'BAD_SIGNATURE', areaTopic(AREA))
+    await expectGossipRefused(await weakProof(), 'WEAK_PROOF', areaTopic(AREA))
     await expectGossipRefused(await envelope({ now: Date.now() + HOUR_MS }), 'FUTURE_DATED')
     await expectGossipRefused(await envelope({ now: Date.now() - 2 * HOUR_MS, ttlMs: HOUR_MS }), 'EXPIRED')
     await expectGossipRefused(await unknownVersion(), 'BAD_VERSION')

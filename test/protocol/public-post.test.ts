@@ -7,7 +7,8 @@ import { decodeCbor, encodeCbor, encodeStruct, fromHex, type StructSpec, toHex }
 import { areaKey, createIdentity, type Identity } from '../../protocol/identity.ts'
 import { areaTopic } from '../../protocol/neighborhood.ts'
 import { createPost, MAX_CLOCK_SKEW_MS, type Post, postFields } from '../../protocol/post.ts'
-import { MAX_PUBLIC_POST_BYTES, openPublicPost, sealPublicPost, sealPublicPostAs } from '../../protocol/public-post.ts'
+import { MAX_PUBLIC_POST_BYTES, openPublicPost, PUBLIC_POST_POW_BITS, sealPublicPost, sealPublicPostAs } from '../../protocol/public-post.ts'
+import { leadingZeroBits, mineProofSync, proofBits } from '../../protocol/pow.ts'
 import {
   buildPublicPostVectors, geohashArb, identityFromHex, postArb, postFromHex, PUBLIC_POST_VECTORS_PATH, type PublicVector,
   type VectorFile, vectorJson
@@ -28,10 +29,12 @@ function edit (bytes: Uint8Array, change: Record<string, unknown>): Uint8Array {
   return encodeCbor({ ...(toPlain(decodeCbor(bytes)) as Record<string, unknown>), ...change } as never)
 }
 
-/** A correctly signed public post whose fields the test chooses (to reach checks behind the signature). */
-async function signedRaw (seed: Uint8Array, pk: Uint8Array, p: Post, area: string, name?: string): Promise<Uint8Array> {
-  const sig = await nobleProvider.ed25519Sign(seed, encodeStruct(PUBLIC_TBS, { ...postFields(p), area, pk, name }))
-  return encodeCbor({ t: 'pl/public-post', v: 1, post: postFields(p), area, pk, name, sig } as never)
+/** A correctly signed public post, with a proof of `bits`, whose fields the test chooses (to reach checks behind the signature). */
+async function signedRaw (seed: Uint8Array, pk: Uint8Array, p: Post, area: string, name?: string, bits = PUBLIC_POST_POW_BITS): Promise<Uint8Array> {
+  const body = encodeStruct(PUBLIC_TBS, { ...postFields(p), area, pk, name })
+  const sig = await nobleProvider.ed25519Sign(seed, body)
+  const pow = mineProofSync(new Uint8Array(createHash('sha256').update(body).update(sig).digest()), bits)
+  return encodeCbor({ t: 'pl/public-post', v: 2, post: postFields(p), area, pk, name, sig, pow } as never)
 }
 
 describe('sealPublicPost / openPublicPost', () => {
@@ -86,13 +89,16 @@ describe('sealPublicPost / openPublicPost', () => {
   it('a pseudonym made for another area is refused (the area is signed)', async () => {
     // Alice's post in u4pr relabeled as belonging to u4 (its location still inside).
     const { bytes } = await sealPublicPost(alice, 'u4pr', post)
-    expect(await rejection(() => openPublicPost(edit(bytes, { area: 'u4' }), NOW))).toBe('BAD_SIGNATURE')
+    // The proof pays for the signed body: an edit spoils it (checked first, one hash) ...
+    expect(['WEAK_PROOF', 'BAD_SIGNATURE']).toContain(await rejection(() => openPublicPost(edit(bytes, { area: 'u4' }), NOW)))
+    // ... and without the proof check the signature still refuses it.
+    expect(await rejection(() => openPublicPost(edit(bytes, { area: 'u4' }), NOW, 0))).toBe('BAD_SIGNATURE')
     await fc.assert(fc.asyncProperty(bytes32, geohashArb(1, 6), geohashArb(1, 6), async (seed, a, b) => {
       fc.pre(a !== b)
       const id = await createIdentity('X', { seed, boxSecret: seed })
       const p = createPost({ kind: 'info', text: 'hello', now: NOW })
       const inB = await sealPublicPost(id, b, p)
-      expect(await rejection(() => openPublicPost(edit(inB.bytes, { area: a }), NOW))).toBe('BAD_SIGNATURE')
+      expect(await rejection(() => openPublicPost(edit(inB.bytes, { area: a }), NOW, 0))).toBe('BAD_SIGNATURE')
       const pseudonymB = (await openPublicPost(inB.bytes, NOW)).pseudonym
       expect(toHex(pseudonymB)).not.toBe(toHex((await areaKey(id, a)).publicKey))
     }), { numRuns: 30 })
@@ -112,15 +118,16 @@ describe('sealPublicPost / openPublicPost', () => {
       [bytes, { pk: other.public.signKey }],
       [bytes, { pk: alice.public.signKey }]
     ]
-    for (const [b, change] of changes) expect(await rejection(() => openPublicPost(edit(b, change), NOW))).toBe('BAD_SIGNATURE')
+    // minPowBits 0: what is tested here is the signature (the proof, paid for the original, fails first otherwise).
+    for (const [b, change] of changes) expect(await rejection(() => openPublicPost(edit(b, change), NOW, 0))).toBe('BAD_SIGNATURE')
   })
 
   it('a signature by another key never verifies', async () => {
     await fc.assert(fc.asyncProperty(bytes32, bytes32, postArb, async (seedA, seedB, p) => {
       fc.pre(toHex(seedA) !== toHex(seedB))
       const a = await nobleProvider.ed25519PublicKey(seedA)
-      const raw = await signedRaw(seedB, a, p, p.location?.slice(0, 1) ?? 'u')
-      expect(await rejection(() => openPublicPost(raw, p.created))).toBe('BAD_SIGNATURE')
+      const raw = await signedRaw(seedB, a, p, p.location?.slice(0, 1) ?? 'u', undefined, 0)
+      expect(await rejection(() => openPublicPost(raw, p.created, 0))).toBe('BAD_SIGNATURE')
     }), { numRuns: 30 })
   })
 
@@ -155,6 +162,64 @@ describe('sealPublicPost / openPublicPost', () => {
   })
 })
 
+describe('proof of work (format 2, protocol/pow.ts)', () => {
+  const pk = new Uint8Array(32)
+
+  it('sealed posts carry a proof of at least PUBLIC_POST_POW_BITS over SHA-256(body || sig)', async () => {
+    const { bytes } = await sealPublicPost(alice, 'u4pru', post)
+    const f = decodeCbor(bytes) as Map<string, unknown>
+    const pow = f.get('pow') as Uint8Array
+    expect(pow.length).toBe(8)
+    const key = await areaKey(alice, 'u4pru')
+    const body = encodeStruct(PUBLIC_TBS, { ...postFields(post), area: 'u4pru', pk: key.publicKey })
+    const digest = new Uint8Array(createHash('sha256').update(body).update(f.get('sig') as Uint8Array).digest())
+    expect(proofBits(digest, pow)).toBeGreaterThanOrEqual(PUBLIC_POST_POW_BITS)
+  })
+
+  it('WEAK_PROOF for any nonce below the difficulty; opens for any nonce at or above it', async () => {
+    const { bytes } = await sealPublicPost(alice, 'u4pru', post)
+    const key = await areaKey(alice, 'u4pru')
+    const sig = (decodeCbor(bytes) as Map<string, unknown>).get('sig') as Uint8Array
+    const digest = new Uint8Array(createHash('sha256').update(encodeStruct(PUBLIC_TBS, { ...postFields(post), area: 'u4pru', pk: key.publicKey })).update(sig).digest())
+    await fc.assert(fc.asyncProperty(fc.uint8Array({ minLength: 8, maxLength: 8 }), async (nonce) => {
+      const b = edit(bytes, { pow: nonce })
+      if (proofBits(digest, nonce) >= PUBLIC_POST_POW_BITS) expect((await openPublicPost(b, NOW)).post).toEqual(post)
+      else expect(await rejection(() => openPublicPost(b, NOW))).toBe('WEAK_PROOF')
+    }), { numRuns: 200 })
+    // A weaker proof passes a weaker opener: the difficulty is the reader's, not the post's.
+    const weak = await sealPublicPost(alice, 'u4pru', post, { powBits: 4 })
+    const bits = proofBits(digest, (decodeCbor(weak.bytes) as Map<string, unknown>).get('pow') as Uint8Array)
+    expect((await openPublicPost(weak.bytes, NOW, bits)).post).toEqual(post)
+    if (bits < PUBLIC_POST_POW_BITS) expect(await rejection(() => openPublicPost(weak.bytes, NOW))).toBe('WEAK_PROOF')
+  })
+
+  it('the pow field is decoded strictly: 8 bytes, present, a byte string', async () => {
+    const raw = await signedRaw(alice.seed, pk, post, 'u4pru', undefined, 0)
+    expect(await rejection(() => openPublicPost(edit(raw, { pow: undefined }), NOW))).toBe('MISSING_FIELD')
+    await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 64 }).filter(b => b.length !== 8), async (nonce) => {
+      expect(await rejection(() => openPublicPost(edit(raw, { pow: nonce }), NOW))).toBe('BAD_LENGTH')
+    }), { numRuns: 100 })
+    const notBytes = fc.oneof(fc.integer(), fc.string(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 8 }))
+    await fc.assert(fc.asyncProperty(notBytes, async (value) => {
+      expect(await rejection(() => openPublicPost(edit(raw, { pow: value }), NOW))).toBe('WRONG_TYPE')
+    }), { numRuns: 100 })
+  })
+
+  it('format 1 (no proof) is refused with BAD_VERSION saying why', async () => {
+    const raw = await signedRaw(alice.seed, pk, post, 'u4pru', undefined, 0)
+    const v1 = edit(raw, { v: 1, pow: undefined })
+    const err = await openPublicPost(v1, NOW).then(() => undefined, (e: unknown) => e as Error & { code: string })
+    expect(err?.code).toBe('BAD_VERSION')
+    expect(err?.message).toMatch(/older format .* proof of work/)
+    expect(await rejection(() => openPublicPost(edit(raw, { v: 3 }), NOW))).toBe('BAD_VERSION')
+  })
+
+  it('the work hash of the vectors has the leading zeros claimed', () => {
+    const committed = JSON.parse(readFileSync(PUBLIC_POST_VECTORS_PATH, 'utf8')) as VectorFile<PublicVector>
+    for (const v of committed.vectors) expect(leadingZeroBits(fromHex(v.expected.work))).toBeGreaterThanOrEqual(PUBLIC_POST_POW_BITS)
+  })
+})
+
 describe('test vectors (test/vectors/public-post.json)', () => {
   const file = readFileSync(PUBLIC_POST_VECTORS_PATH, 'utf8')
   const committed = JSON.parse(file) as VectorFile<PublicVector>
@@ -183,8 +248,15 @@ describe('test vectors (test/vectors/public-post.json)', () => {
         }
       })
 
-      it('check independently: signature (node:crypto Ed25519) over the signed message, id', () => {
-        const sig = (decodeCbor(bytes) as Map<string, unknown>).get('sig') as Uint8Array
+      it('check independently: signature (node:crypto Ed25519) over the signed message, proof of work (node:crypto SHA-256), id', () => {
+        const fields = decodeCbor(bytes) as Map<string, unknown>
+        const sig = fields.get('sig') as Uint8Array
+        expect(fields.get('v')).toBe(2)
+        expect(toHex(fields.get('pow') as Uint8Array)).toBe(v.expected.pow)
+        expect(createHash('sha256').update(fromHex(v.expected.signed)).update(sig).digest('hex')).toBe(v.expected.powDigest)
+        const work = createHash('sha256').update('pl/pub-pow/1').update(fromHex(v.expected.powDigest)).update(fromHex(v.expected.pow)).digest()
+        expect(work.toString('hex')).toBe(v.expected.work)
+        expect(leadingZeroBits(work)).toBeGreaterThanOrEqual(PUBLIC_POST_POW_BITS)
         const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(v.expected.pseudonym, 'hex')])
         const pub = createPublicKey({ key: spki, format: 'der', type: 'spki' })
         expect(nodeVerify(null, fromHex(v.expected.signed), pub, sig)).toBe(true)

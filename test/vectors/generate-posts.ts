@@ -22,6 +22,8 @@ import {
 } from '../../protocol/post.ts'
 import { sealPost } from '../../protocol/envelope.ts'
 import { sealPublicPost, sealPublicPostAs } from '../../protocol/public-post.ts'
+import { createHash } from 'node:crypto'
+import { decodeCbor } from '../../protocol/encoding.ts'
 
 // ---- the formats, restated for the vectors (must match protocol/envelope.ts and public-post.ts)
 const HEADER: StructSpec = { domain: 'pl/env-header', version: 1, required: ['topic', 'epoch', 'ts', 'exp', 'nonce'], maxBytes: 256 }
@@ -71,7 +73,18 @@ export interface PublicVector {
   showName: boolean
   post: HexPost
   now: number
-  expected: { pseudonym: string, signed: string, bytes: string, id: string }
+  expected: {
+    pseudonym: string
+    signed: string
+    /** SHA-256(signed || sig): what the proof of work pays for. */
+    powDigest: string
+    /** The first nonce (counting from 0, 8 bytes big-endian) whose work hash has PUBLIC_POST_POW_BITS leading zero bits. */
+    pow: string
+    /** SHA-256('pl/pub-pow/1' || powDigest || pow). */
+    work: string
+    bytes: string
+    id: string
+  }
 }
 
 export interface VectorFile<V> { description: string, vectors: V[] }
@@ -225,14 +238,27 @@ export async function buildPublicPostVectors (): Promise<VectorFile<PublicVector
       : await sealPublicPostAs({ seed: id.seed, publicKey: id.public.signKey }, c.area, post, c.showName ? id.public.name : undefined)
     const pseudonym = c.signer === 'pseudonym' ? (await areaKey(id, c.area)).publicKey : id.public.signKey
     const signed = encodeStruct(PUBLIC_TBS, { ...postFields(post), area: c.area, pk: pseudonym, name: c.showName ? id.public.name : undefined })
+    // The proof of work restated with node:crypto, independently of protocol/pow.ts.
+    const fields = decodeCbor(sealed.bytes) as Map<string, Uint8Array>
+    const powDigest = createHash('sha256').update(signed).update(fields.get('sig')!).digest()
+    const pow = fields.get('pow')!
+    const work = createHash('sha256').update('pl/pub-pow/1').update(powDigest).update(pow).digest()
     vectors.push({
       ...c,
       now: post.created,
-      expected: { pseudonym: toHex(pseudonym), signed: toHex(signed), bytes: toHex(sealed.bytes), id: toHex(sealed.id) }
+      expected: {
+        pseudonym: toHex(pseudonym),
+        signed: toHex(signed),
+        powDigest: toHex(powDigest),
+        pow: toHex(pow),
+        work: toHex(work),
+        bytes: toHex(sealed.bytes),
+        id: toHex(sealed.id)
+      }
     })
   }
   return {
-    description: 'Porchlight public posts (protocol/public-post.ts): sealPublicPost(identity, area, post, { showName }) with the area pseudonym, or sealPublicPostAs with the identity key. Ed25519 is deterministic, so no nonce. All byte fields hex.',
+    description: 'Porchlight public posts, format 2 (protocol/public-post.ts): sealPublicPost(identity, area, post, { showName }) with the area pseudonym, or sealPublicPostAs with the identity key. Ed25519 is deterministic; the proof-of-work nonce (protocol/pow.ts, 16 bits) is the first from 0 that meets the difficulty, so the bytes are too. All byte fields hex.',
     vectors
   }
 }
