@@ -26,6 +26,7 @@ import { Metrics } from './metrics.ts'
 import { RateLimiter, type RateInit } from './limits.ts'
 import { startHttp } from './http.ts'
 import { PinService, type PinInit } from './pin.ts'
+import { historyPeers, UnverifiableIds } from './mirror.ts'
 
 /** Refusals that are not the forwarder's fault: gossip IGNOREs them (no score penalty), as residents do. */
 /** A port already taken, said with the port and the flag that changes it; other listen errors as they are. */
@@ -79,7 +80,10 @@ export interface RelayInit {
   tokens?: string[]
   /** Public area channels (geohash prefixes) to serve, besides the areas named in tokens. */
   areas?: string[]
-  /** Other relays to stay connected to (multiaddrs with /p2p/ peer ids). */
+  /**
+   * Other relays to stay connected to (multiaddrs with /p2p/ peer ids). This relay mirrors
+   * them: what their sync brings of an epoch a rekey closed is history, not a new post (mirror.ts).
+   */
   peers?: string[]
   quotaBytesPerTopic?: number
   peerRate?: RateInit
@@ -119,6 +123,9 @@ export class Relay {
   pins: PinService | undefined
   /** X25519 secret from this relay's libp2p key: opens the tag-key boxes admins seal to it in rekeys. */
   private readonly boxSecret: Uint8Array
+  /** Mirroring (mirror.ts): the peers whose sync brings history, and messages not verifiable yet. */
+  private readonly historyFrom: Set<string>
+  private readonly unverifiable = new UnverifiableIds()
 
   private constructor (
     readonly node: PorchlightNode,
@@ -129,6 +136,7 @@ export class Relay {
     nodeSeed: Uint8Array
   ) {
     this.boxSecret = relayBoxSecret(nodeSeed)
+    this.historyFrom = historyPeers(init.peers ?? [])
     this.peerLimiter = new RateLimiter(init.peerRate ?? RELAY_DEFAULTS.peerRate)
     const m = this.metrics
     m.counter('porchlight_messages_accepted_total', 'Messages stored, by how they arrived')
@@ -142,6 +150,7 @@ export class Relay {
     m.gauge('porchlight_topics', 'Topics served', () => this.served.all().length)
     m.gauge('porchlight_stored_messages', 'Messages stored', () => store.stats().messages)
     m.gauge('porchlight_stored_bytes', 'Bytes of messages stored', () => store.stats().bytes)
+    m.gauge('porchlight_unverifiable_messages', 'Messages sync offered in an epoch this relay has no tag key for (a newer token lets it mirror them)', () => this.unverifiable.size)
     m.gauge('porchlight_uptime_seconds', 'Seconds since start', () => Math.round((Date.now() - this.startedAt) / 1000))
   }
 
@@ -267,7 +276,10 @@ export class Relay {
     const hood = this.served.addHood(t.topic, t.founder, t.salt)
     // A token for a topic already served under another founder would be a collision of SHA-256.
     if (!equalBytes(hood.founder, t.founder)) throw new PorchlightError('REFUSED', 'token names another founder for a served neighborhood')
-    this.served.addPrivate(t.topic, t.epoch, t.tagKey, this.now())
+    let learned = this.served.addPrivate(t.topic, t.epoch, t.tagKey, this.now())
+    // Older epochs' keys let it verify (and so mirror) their unexpired history.
+    for (const o of t.older) learned = this.served.addPrivate(t.topic, o.epoch, o.tagKey, this.now()) || learned
+    if (learned) this.unverifiable.forget(t.topic)
     if (t.area !== undefined) this.served.addArea(t.area)
   }
 
@@ -295,14 +307,19 @@ export class Relay {
       return via === 'gossip' ? { ok: false, code: 'REFUSED', message: 'duplicate' } : { ok: true }
     }
     if (via !== 'sync' && !this.peerLimiter.take(from.toString(), this.now())) return this.refuse('RATE_LIMITED', 'too many messages from this peer', via)
+    // Refused already, and counted and logged then: sync offers it again every round.
+    if (via === 'sync' && this.unverifiable.has(topic, id)) return { ok: false, code: 'UNKNOWN_EPOCH', message: 'no tag key here for its epoch' }
     try {
       const v = await validateMessage(topic, bytes, this.served, this.now(), id, {
-        boxSecret: this.boxSecret, epochGraceMs: this.init.epochGraceMs ?? EPOCH_GRACE_MS
+        boxSecret: this.boxSecret,
+        epochGraceMs: this.init.epochGraceMs ?? EPOCH_GRACE_MS,
+        history: via === 'sync' && this.historyFrom.has(from.toString())
       })
       if (v.rekey !== undefined) {
         // Without a tag key for us the new epoch still closes the one before (a removed member
         // must not find a relay that keeps taking the old epoch).
         if (this.served.addPrivate(v.rekey.topic, v.rekey.epoch, v.rekey.tagKey, this.now())) {
+          if (v.rekey.tagKey !== undefined) this.unverifiable.forget(v.rekey.topic)
           await this.saveState()
           this.log(v.rekey.tagKey === undefined
             ? `a rekey to epoch ${v.rekey.epoch} of a served neighborhood has no tag key for this relay: it closed the epoch before; ask a member for a new token`
@@ -314,6 +331,7 @@ export class Relay {
       if (publish) await this.node.services.pubsub.publish(topic, bytes).catch(() => {})
       return { ok: true }
     } catch (err) {
+      if (isPorchlightError(err, 'UNKNOWN_EPOCH') && via === 'sync') this.unverifiable.add(topic, id, this.now())
       if (isPorchlightError(err)) return this.refuse(err.code, err.message, via)
       this.log(`internal error accepting a message: ${(err as Error).message}`)
       return this.refuse('IO', 'internal error', via)
@@ -356,6 +374,7 @@ export class Relay {
         try {
           const stats = await syncTopic(this.node, peer, topic, this.store.items(topic), {
             getLocal: async (id) => (await this.store.get(id))?.bytes,
+            skip: (id) => this.unverifiable.has(topic, id),
             onMessage: async (msg) => {
               const r = await this.accept(topic, msg, peer, 'sync')
               if (!r.ok && r.code === 'UNKNOWN_EPOCH' && later.length < MAX_RETRIED_AFTER_SYNC) later.push(msg)
@@ -377,6 +396,7 @@ export class Relay {
 
   async sweep (): Promise<number> {
     const gone = await this.store.sweep(this.now())
+    this.unverifiable.sweep(this.now())
     if (gone.length > 0) {
       this.metrics.inc('porchlight_expired_total', {}, gone.length)
       this.log(`deleted ${gone.length} expired messages`)

@@ -124,6 +124,8 @@ export interface SyncClientOptions {
   getLocal (id: Uint8Array): Promise<Uint8Array | undefined>
   /** Called for every message received; the caller validates and stores it. */
   onMessage (msg: Uint8Array): Promise<void>
+  /** Ids not to ask for although the peer has them (messages this peer cannot verify yet). */
+  skip?: (id: Uint8Array) => boolean
   timeoutMs?: number
 }
 
@@ -152,7 +154,7 @@ export async function syncTopic (node: PorchlightNode, peer: PeerId | Multiaddr 
       const reply = decodeSyncRec(await receive())
       stats.roundTrips++
       const r = reconciler.reconcile(reply)
-      need.push(...r.need)
+      need.push(...(opts.skip === undefined ? r.need : r.need.filter(id => !opts.skip!(id))))
       have.push(...r.have)
       if (r.next === null) break
       await send(encodeSyncRec(r.next))

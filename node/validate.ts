@@ -117,6 +117,12 @@ export interface ValidateOptions {
   boxSecret?: Uint8Array
   /** @default EPOCH_GRACE_MS */
   epochGraceMs?: number
+  /**
+   * The message comes as history: by sync from a relay this one mirrors, which judged it on
+   * arrival (node/mirror.ts). A closed epoch does not refuse it; its tag and times must still
+   * verify. @default false
+   */
+  history?: boolean
 }
 
 /**
@@ -138,7 +144,7 @@ export async function validateMessage (
       if (epoch.tagKeys.length === 0) fail('UNKNOWN_EPOCH', `epoch ${env.epoch}: no tag key here (this relay needs a new token)`)
       if (!epoch.tagKeys.some(k => checkEnvelopeTag(env, k))) fail('BAD_TAG', 'membership tag does not verify')
       checkEnvelopeTime(env, now)
-      checkEpochOpen(env.epoch, served.supersededAt(topic, env.epoch), now, opts.epochGraceMs)
+      if (opts.history !== true) checkEpochOpen(env.epoch, served.supersededAt(topic, env.epoch), now, opts.epochGraceMs)
       return { message: { topic, id, ts: env.ts, exp: env.exp, bytes } }
     }
     if (domain === 'pl/rekey') {
