@@ -8,6 +8,7 @@
  *    made. Those reach it as history from a relay it mirrors, one its operator named with
  *    `--peer`, which judged each of them on arrival; the rule stays as it is for push, gossip,
  *    and sync from anyone else (a resident, a stranger's relay).
+ *  - Who opens the sync when two relays meet (one session covers both directions).
  *  - Which messages it cannot verify yet. A relay with no tag key for an epoch refuses that
  *    epoch's messages UNKNOWN_EPOCH; sync offers them again every round. Their ids are kept
  *    (bounded), so the relay neither asks for them again nor counts or logs each one again,
@@ -30,6 +31,15 @@ export function historyPeers (addrs: readonly string[]): Set<string> {
     if (id !== undefined) out.add(id)
   }
   return out
+}
+
+/**
+ * When two relays meet, one session reconciles a topic both ways, so only one of them opens it
+ * on meeting: the one whose peer id sorts first (when both did, the difference crossed twice,
+ * the second copy as duplicates). The periodic resync still runs from both sides.
+ */
+export function opensSyncOnMeeting (self: string, other: string): boolean {
+  return self < other
 }
 
 /** Messages, by topic, refused UNKNOWN_EPOCH in a sync: not asked for, counted or logged again. */

@@ -26,7 +26,7 @@ import { Metrics } from './metrics.ts'
 import { RateLimiter, type RateInit } from './limits.ts'
 import { startHttp } from './http.ts'
 import { PinService, type PinInit } from './pin.ts'
-import { historyPeers, UnverifiableIds } from './mirror.ts'
+import { historyPeers, opensSyncOnMeeting, UnverifiableIds } from './mirror.ts'
 
 /** Refusals that are not the forwarder's fault: gossip IGNOREs them (no score penalty), as residents do. */
 /** A port already taken, said with the port and the flag that changes it; other listen errors as they are. */
@@ -221,7 +221,9 @@ export class Relay {
 
     // Relays of the same neighborhood reconcile whenever they meet, and periodically.
     this.node.addEventListener('peer:identify', (evt) => {
-      if (evt.detail.protocols.includes(PROTOCOLS.sync)) void this.syncWith(evt.detail.peerId)
+      if (evt.detail.protocols.includes(PROTOCOLS.sync) && opensSyncOnMeeting(this.node.peerId.toString(), evt.detail.peerId.toString())) {
+        void this.syncWith(evt.detail.peerId)
+      }
     })
     this.every(this.init.resyncIntervalMs ?? RELAY_DEFAULTS.resyncIntervalMs, async () => {
       for (const peer of this.node.getPeers()) {

@@ -85,10 +85,11 @@ async function serveSession (frames: Frames, source: SyncSource, from: PeerId): 
       await frames.write(encodeResult({ ok: true }))
       return
     }
-    for (const msg of want.give) {
+    // Concurrently, as the client takes its pages: one fsync for the page, not one per message.
+    await handlePage(want.give, async (msg) => {
       const r = await source.accept(open.topic, msg, from)
       if (!r.ok && r.code === 'UNKNOWN_EPOCH' && later.length < MAX_DEFERRED) later.push(msg)
-    }
+    })
     await sendMessages(frames, source, want.ids)
   }
 }
