@@ -85,12 +85,15 @@ async function serveSession (frames: Frames, source: SyncSource, from: PeerId): 
       await frames.write(encodeResult({ ok: true }))
       return
     }
-    // Concurrently, as the client takes its pages: one fsync for the page, not one per message.
-    await handlePage(want.give, async (msg) => {
+    // What was given is stored a page at a time (one fsync for the page, not one per message),
+    // while the wanted messages go out: the client is storing those meanwhile.
+    const given = handlePage(want.give, async (msg) => {
       const r = await source.accept(open.topic, msg, from)
       if (!r.ok && r.code === 'UNKNOWN_EPOCH' && later.length < MAX_DEFERRED) later.push(msg)
-    })
+    }).then(() => undefined, (err: unknown) => err ?? new Error('accept failed'))
     await sendMessages(frames, source, want.ids)
+    const failed = await given
+    if (failed !== undefined) throw failed
   }
 }
 

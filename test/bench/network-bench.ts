@@ -705,7 +705,8 @@ export async function benchConverge (): Promise<Workload[]> {
         await f.close()
       })
       let start: number | undefined
-      const identified = (): void => { start ??= performance.now() }
+      let cpuStart: NodeJS.CpuUsage | undefined
+      const identified = (): void => { start ??= performance.now(); cpuStart ??= process.cpuUsage() }
       a.node.addEventListener('peer:identify', identified)
       b.node.addEventListener('peer:identify', identified)
       await a.node.dial(tcpAddrs(b.node))
@@ -715,6 +716,7 @@ export async function benchConverge (): Promise<Workload[]> {
         await sleep(2)
       }
       const ms = performance.now() - start!
+      const cpu = cpuMs(process.cpuUsage(cpuStart))
       if (timed) converged.push(ms)
       const synced = (x: Relay): number => x.metrics.get('porchlight_messages_accepted_total', { via: 'sync' })
       const dups = (x: Relay): number => x.metrics.get('porchlight_messages_duplicate_total')
@@ -724,10 +726,12 @@ export async function benchConverge (): Promise<Workload[]> {
       // Baseline on the same connection, once the relays are quiet.
       await sleep(200)
       const t = performance.now()
+      const rawCpuStart = process.cpuUsage()
       await rawCopy(a.node, b.node, difference)
       const raw = performance.now() - t
+      const rawCpu = cpuMs(process.cpuUsage(rawCpuStart))
       if (timed) copied.push(raw)
-      notes.push(`${timed ? '' : 'warm-up '}${ms.toFixed(0)} ms (duplicates offered: ${dups(a)} + ${dups(b)}) vs raw ${raw.toFixed(0)} ms`)
+      notes.push(`${timed ? '' : 'warm-up '}${ms.toFixed(0)} ms, CPU ${cpu.toFixed(0)} ms (duplicates offered: ${dups(a)} + ${dups(b)}) vs raw ${raw.toFixed(0)} ms, CPU ${rawCpu.toFixed(0)} ms`)
     } finally {
       await stopQuietly(a)
       await stopQuietly(b)
@@ -744,6 +748,11 @@ export async function benchConverge (): Promise<Workload[]> {
     costWorkload(`two relays converge, ${CONVERGE_POSTS.toLocaleString('en-US')} posts each, ${CONVERGE_DIFFERENT * 100} % different, vs copying the difference over one raw stream (aim <= ${CONVERGE_AIM}x)`,
       value, 'ms', baseline)
   ]
+}
+
+/** User + system CPU of this process (both relays, both ends of the raw stream), ms. */
+function cpuMs (u: NodeJS.CpuUsage): number {
+  return (u.user + u.system) / 1000
 }
 
 /** Whether a raw-copy page says more pages follow (the `more` flag of a sync-envs frame). */
