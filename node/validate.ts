@@ -140,7 +140,9 @@ export async function validateMessage (
     if (domain === 'pl/env') {
       const env = decodeEnvelope(bytes)
       if (env.topic !== topic) fail('WRONG_TOPIC', 'envelope names another topic')
-      const epoch = hood.epochs.get(env.epoch) ?? fail('UNKNOWN_EPOCH', `epoch ${env.epoch} is not known here`)
+      const epoch = hood.epochs.get(env.epoch) ?? fail('UNKNOWN_EPOCH', [...hood.epochs.keys()].some(e => e > env.epoch)
+        ? `epoch ${env.epoch} is older than this relay's token: a new token from a member (porchlight hood relay-token) carries the keys of the epochs that still hold unexpired posts`
+        : `epoch ${env.epoch} is not known here`)
       if (epoch.tagKeys.length === 0) fail('UNKNOWN_EPOCH', `epoch ${env.epoch}: no tag key here (this relay needs a new token)`)
       if (!epoch.tagKeys.some(k => checkEnvelopeTag(env, k))) fail('BAD_TAG', 'membership tag does not verify')
       checkEnvelopeTime(env, now)
