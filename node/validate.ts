@@ -2,7 +2,8 @@
  * What a relay checks before it stores or forwards a message, without any content key:
  * private topics carry envelopes whose membership tag must verify under a tag key the relay
  * was given (or learned from a rekey), whose times are sane, and whose epoch is still open
- * (judged on arrival: a rekey closes the epoch before it after EPOCH_GRACE_MS); and rekeys,
+ * (judged on arrival: a rekey closes the epoch before it after EPOCH_GRACE_MS; history that a
+ * relay this one mirrors brings by sync was judged so where it arrived: mirror.ts); and rekeys,
  * which must be signed by an admin of the chain rooted at the founder named in the relay's
  * token. Public area topics carry signed public posts and agency requests, which anyone can
  * verify.
