@@ -140,7 +140,12 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       data: { type: 'string', value: 'DIR', help: `data folder (default ${RELAY_DEFAULTS.dataDir})` },
       serve: { type: 'string', multiple: true, value: 'TOKEN', help: 'relay token of a neighborhood to serve' },
       area: { type: 'string', multiple: true, value: 'GEOHASH', help: 'public area channel to serve' },
-      peer: { type: 'string', multiple: true, value: 'MULTIADDR', help: 'another relay to stay connected to and reconcile with (trusted: what it gives skips the per-address limits on area channels)' },
+      peer: {
+        type: 'string',
+        multiple: true,
+        value: 'MULTIADDR',
+        help: 'another relay to stay connected to, reconcile with and mirror (trusted: what it holds of epochs a rekey closed is taken as history, and what it gives skips the per-address limits on area channels)'
+      },
       tcp: { type: 'string', value: 'PORT', help: `TCP port (default ${RELAY_DEFAULTS.tcpPort})` },
       ws: { type: 'string', value: 'PORT', help: `WebSockets port (default ${RELAY_DEFAULTS.wsPort})` },
       http: { type: 'string', value: 'PORT', help: `HTTP port for /health, /metrics and the web app (default ${RELAY_DEFAULTS.httpPort})` },

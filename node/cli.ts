@@ -18,10 +18,10 @@ import { createIdentity, fingerprint, type Identity } from '../protocol/identity
 import { checkGeohash, MAX_AREA_PRECISION } from '../protocol/geohash.ts'
 import { createNeighborhood, isAdmin, newEpochSecret, privateTopic } from '../protocol/neighborhood.ts'
 import { checkRelayAddrs, createInvite, DEFAULT_INVITE_TTL_MS, encodeInvite, MAX_INVITE_TTL_MS, MAX_RELAYS, parseInvite } from '../protocol/invite.ts'
-import { createRelayToken, encodeRelayToken } from '../protocol/relay-token.ts'
+import { createRelayToken, encodeRelayToken, MAX_OLDER_TAG_KEYS } from '../protocol/relay-token.ts'
 import { createAttestation, DEFAULT_ATTESTATION_TTL_MS, MAX_ATTESTATION_TTL_MS, verifyAttestation } from '../protocol/agency.ts'
 import {
-  currentEpochKeys, defaultHomeDir, Home, newHoodState, withAgencyAttestation, withAttestation, withEpoch,
+  currentEpochKeys, defaultHomeDir, Home, newHoodState, unexpiredOlderEpochKeys, withAgencyAttestation, withAttestation, withEpoch,
   withFollowedAreas, withMember, withoutEnded, withoutFollowedAreas, withRelays, type AgencyState
 } from './home.ts'
 import {
@@ -357,8 +357,9 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'Print the relay token (lets a relay serve the neighborhood; it cannot read posts)',
     usage: '[--hood NAME_OR_ID] [--with-area]',
     help: 'The token holds the founder\'s public key and salt (from which the relay computes the private topic and checks ' +
-      'that rekeys come from an admin) and the membership-tag key of the current epoch: no content key, no name. ' +
-      'The relay operator runs `porchlight relay --serve TOKEN`.',
+      'that rekeys come from an admin), the membership-tag key of the current epoch, and those of the older epochs whose ' +
+      `posts may not have expired yet (at most ${MAX_OLDER_TAG_KEYS}), so a new relay mirrors that history from the relays ` +
+      'it peers with (--peer): no content key, no name. The relay operator runs `porchlight relay --serve TOKEN`.',
     options: {
       hood: HOOD_OPTION,
       'with-area': { type: 'boolean', help: 'include the neighborhood\'s coarse area in the token' }
@@ -366,9 +367,12 @@ export const COMMANDS: Record<string, Command> = {
     async run (ctx) {
       const state = await (await ctx.home()).resolveHood(ctx.string('hood'))
       const keys = currentEpochKeys(state)
-      const token = encodeRelayToken(createRelayToken(state.hood, keys, { includeArea: ctx.flag('with-area') }))
-      ctx.out.note(`Relay token for "${state.hood.name}", epoch ${keys.epoch} (give it to the relay operator: porchlight relay --serve TOKEN):`)
-      ctx.out.result({ hood: toHex(state.hood.id), epoch: keys.epoch, topic: privateTopic(state.hood.id), token }, token)
+      const older = unexpiredOlderEpochKeys(state, ctx.now(), MAX_OLDER_TAG_KEYS)
+      const token = encodeRelayToken(createRelayToken(state.hood, keys, { includeArea: ctx.flag('with-area'), older }))
+      const epochs = [...new Set(older.map(k => k.epoch))].sort((a, b) => a - b)
+      ctx.out.note(`Relay token for "${state.hood.name}", epoch ${keys.epoch}${epochs.length > 0 ? ` and the history of epoch(s) ${epochs.join(', ')}` : ''} ` +
+        '(give it to the relay operator: porchlight relay --serve TOKEN):')
+      ctx.out.result({ hood: toHex(state.hood.id), epoch: keys.epoch, older: epochs, topic: privateTopic(state.hood.id), token }, token)
     }
   },
 

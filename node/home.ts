@@ -32,6 +32,8 @@ import { decodeCbor, decodeStruct, encodeStruct, equalBytes, fromHex, toHex, typ
 import { isPorchlightError } from '../protocol/errors.ts'
 import { encodeAdminCerts, readAdminCerts } from '../protocol/admins.ts'
 import { rekeyIdWins } from '../protocol/rekey.ts'
+import { MAX_TTL_MS } from '../protocol/post.ts'
+import { MAX_CLOCK_SKEW_MS } from '../protocol/time.ts'
 import { decodeIdentitySecret, encodeIdentitySecret, MAX_NAME_BYTES, type Identity, type PublicIdentity } from '../protocol/identity.ts'
 import {
   checkNeighborhood, deriveEpochKeys, EPOCH_SECRET_BYTES, HOOD_ID_BYTES, HOOD_SALT_BYTES, MAX_EPOCH,
@@ -438,6 +440,24 @@ export function supersededAt (state: HoodState, epoch: number): number | undefin
   let at: number | undefined
   for (const e of state.epochs) if (e.epoch > epoch && (at === undefined || e.learned < at)) at = e.learned
   return at
+}
+
+/**
+ * Keys of the epochs before the current one whose posts may still be unexpired, newest first,
+ * at most `max`: closed (as this home saw it) less than MAX_TTL_MS plus the clock skew ago. A
+ * relay token carries their tag keys so a new relay can mirror that history.
+ */
+export function unexpiredOlderEpochKeys (state: HoodState, now: number, max: number): EpochKeys[] {
+  const current = currentEpochKeys(state).epoch
+  const out: EpochKeys[] = []
+  for (let i = state.epochs.length - 1; i >= 0 && out.length < max; i--) {
+    const e = state.epochs[i]!
+    if (e.epoch >= current) continue
+    const closed = supersededAt(state, e.epoch)
+    if (closed !== undefined && closed + MAX_TTL_MS + MAX_CLOCK_SKEW_MS <= now) break
+    out.push(deriveEpochKeys(state.hood.id, e.epoch, e.secret))
+  }
+  return out
 }
 
 /**

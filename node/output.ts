@@ -35,7 +35,7 @@
  *   hood remove                         { epoch: int (the new one), remaining: int (members it is sealed to), sent: bool }
  *   hood attestations                   { hood: hex64, attestations: [{ id: hex64, name, agencyFingerprint, area, expires: ms, revoked: bool }] }
  *   hood revoke-agency                  { hood: hex64, attestations: hex64[] (their ids), sent: bool }
- *   hood relay-token                    { hood: hex64, epoch: int, topic, token: "plrelay:…" }
+ *   hood relay-token                    { hood: hex64, epoch: int, older: int[] (epochs whose history it lets a relay mirror), topic, token: "plrelay:…" }
  *   hood attest-agency                  { hood: hex64, attestation: Attestation }
  *   agency follow, agency unfollow      { areas: geohash[] }
  *   agency add-attestation              { attestation: Attestation, attestations: int (kept) }

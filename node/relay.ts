@@ -30,6 +30,7 @@ import { startHttp } from './http.ts'
 import { PrivateTopicGuard } from './topic-guard.ts'
 import { isPrivateTopic } from '../protocol/neighborhood.ts'
 import { PinService, type PinInit } from './pin.ts'
+import { historyPeers, opensSyncOnMeeting, UnverifiableIds } from './mirror.ts'
 
 /** Refusals that are not the forwarder's fault: gossip IGNOREs them (no score penalty), as residents do. */
 /** A port already taken, said with the port and the flag that changes it; other listen errors as they are. */
@@ -86,7 +87,10 @@ export interface RelayInit {
   tokens?: string[]
   /** Public area channels (geohash prefixes) to serve, besides the areas named in tokens. */
   areas?: string[]
-  /** Other relays to stay connected to (multiaddrs with /p2p/ peer ids). */
+  /**
+   * Other relays to stay connected to (multiaddrs with /p2p/ peer ids). This relay mirrors
+   * them: what their sync brings of an epoch a rekey closed is history, not a new post (mirror.ts).
+   */
   peers?: string[]
   quotaBytesPerTopic?: number
   peerRate?: RateInit
@@ -133,6 +137,8 @@ export class Relay {
   private guard!: PrivateTopicGuard
   /** X25519 secret from this relay's libp2p key: opens the tag-key boxes admins seal to it in rekeys. */
   private readonly boxSecret: Uint8Array
+  /** Mirroring (mirror.ts): messages not verifiable yet. */
+  private readonly unverifiable = new UnverifiableIds()
 
   private constructor (
     readonly node: PorchlightNode,
@@ -145,7 +151,7 @@ export class Relay {
     this.boxSecret = relayBoxSecret(nodeSeed)
     this.peerLimiter = new RateLimiter(init.peerRate ?? RELAY_DEFAULTS.peerRate)
     this.areaLimits = new AreaLimits(init.areaLimits)
-    this.trustedPeers = new Set((init.peers ?? []).map(p => multiaddr(p).getComponents().find(c => c.name === 'p2p')?.value).filter(id => id !== undefined))
+    this.trustedPeers = historyPeers(init.peers ?? [])
     const m = this.metrics
     m.counter('porchlight_messages_accepted_total', 'Messages stored, by how they arrived')
     m.counter('porchlight_messages_rejected_total', 'Messages refused, by reason')
@@ -159,6 +165,7 @@ export class Relay {
     m.gauge('porchlight_topics', 'Topics served', () => this.served.all().length)
     m.gauge('porchlight_stored_messages', 'Messages stored', () => store.stats().messages)
     m.gauge('porchlight_stored_bytes', 'Bytes of messages stored', () => store.stats().bytes)
+    m.gauge('porchlight_unverifiable_messages', 'Messages sync offered in an epoch this relay has no tag key for (a newer token lets it mirror them)', () => this.unverifiable.size)
     m.gauge('porchlight_uptime_seconds', 'Seconds since start', () => Math.round((Date.now() - this.startedAt) / 1000))
   }
 
@@ -236,7 +243,9 @@ export class Relay {
 
     // Relays of the same neighborhood reconcile whenever they meet, and periodically.
     this.node.addEventListener('peer:identify', (evt) => {
-      if (evt.detail.protocols.includes(PROTOCOLS.sync)) void this.syncWith(evt.detail.peerId)
+      if (evt.detail.protocols.includes(PROTOCOLS.sync) && opensSyncOnMeeting(this.node.peerId.toString(), evt.detail.peerId.toString())) {
+        void this.syncWith(evt.detail.peerId)
+      }
     })
     this.every(this.init.resyncIntervalMs ?? RELAY_DEFAULTS.resyncIntervalMs, async () => { await this.syncWithRelays() })
     this.every(this.init.sweepIntervalMs ?? RELAY_DEFAULTS.sweepIntervalMs, async () => { await this.sweep() })
@@ -288,7 +297,10 @@ export class Relay {
     const hood = this.served.addHood(t.topic, t.founder, t.salt)
     // A token for a topic already served under another founder would be a collision of SHA-256.
     if (!equalBytes(hood.founder, t.founder)) throw new PorchlightError('REFUSED', 'token names another founder for a served neighborhood')
-    this.served.addPrivate(t.topic, t.epoch, t.tagKey, this.now())
+    let learned = this.served.addPrivate(t.topic, t.epoch, t.tagKey, this.now())
+    // Older epochs' keys let it verify (and so mirror) their unexpired history.
+    for (const o of t.older) learned = this.served.addPrivate(t.topic, o.epoch, o.tagKey, this.now()) || learned
+    if (learned) this.unverifiable.forget(t.topic)
     if (t.area !== undefined) this.served.addArea(t.area)
   }
 
@@ -333,9 +345,13 @@ export class Relay {
       }
       share = r
     }
+    // Refused already, and counted and logged then: sync offers it again every round.
+    if (via === 'sync' && this.unverifiable.has(topic, id)) { share?.cancel(); return { ok: false, code: 'UNKNOWN_EPOCH', message: 'no tag key here for its epoch' } }
     try {
       const v = await validateMessage(topic, bytes, this.served, this.now(), id, {
-        boxSecret: this.boxSecret, epochGraceMs: this.init.epochGraceMs ?? EPOCH_GRACE_MS
+        boxSecret: this.boxSecret,
+        epochGraceMs: this.init.epochGraceMs ?? EPOCH_GRACE_MS,
+        history: via === 'sync' && this.trustedPeers.has(from.toString())
       })
       if (v.rekey !== undefined) {
         // Only admins rekey, and concurrent rekeys to one epoch are rare: a bound keeps an
@@ -346,6 +362,7 @@ export class Relay {
         // must not find a relay that keeps taking the old epoch).
         if (this.served.addPrivate(v.rekey.topic, v.rekey.epoch, v.rekey.tagKey, this.now())) {
           this.expireProofsAfterGrace(v.rekey.topic)
+          if (v.rekey.tagKey !== undefined) this.unverifiable.forget(v.rekey.topic)
           await this.saveState()
           this.log(v.rekey.tagKey === undefined
             ? `a rekey to epoch ${v.rekey.epoch} of a served neighborhood has no tag key for this relay: it closed the epoch before; ask a member for a new token`
@@ -360,6 +377,7 @@ export class Relay {
       if (publish) await this.node.services.pubsub.publish(topic, bytes).catch(() => {})
       return { ok: true }
     } catch (err) {
+      if (isPorchlightError(err, 'UNKNOWN_EPOCH') && via === 'sync') this.unverifiable.add(topic, id, this.now())
       if (isPorchlightError(err)) return this.refuse(err.code, err.message, via)
       this.log(`internal error accepting a message: ${(err as Error).message}`)
       return this.refuse('IO', 'internal error', via)
@@ -450,6 +468,7 @@ export class Relay {
           const stats = await syncTopic(this.node, peer, topic, this.store.items(topic), {
             ...(auth !== undefined ? { auth } : {}),
             getLocal: async (id) => (await this.store.get(id))?.bytes,
+            skip: (id) => this.unverifiable.has(topic, id),
             onMessage: async (msg) => {
               const r = await this.accept(topic, msg, peer, 'sync')
               if (!r.ok && r.code === 'UNKNOWN_EPOCH' && later.length < MAX_RETRIED_AFTER_SYNC) later.push(msg)
@@ -474,6 +493,7 @@ export class Relay {
   async sweep (): Promise<number> {
     const gone = await this.store.sweep(this.now())
     this.areaLimits.release(gone.map(toHex))
+    this.unverifiable.sweep(this.now())
     if (gone.length > 0) {
       this.metrics.inc('porchlight_expired_total', {}, gone.length)
       this.log(`deleted ${gone.length} expired messages`)

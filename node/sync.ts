@@ -135,11 +135,15 @@ async function serveSession (frames: Frames, source: SyncSource, local: Uint8Arr
       await frames.write(encodeResult({ ok: true }))
       return
     }
-    for (const msg of want.give) {
+    // What was given is stored a page at a time (one fsync for the page, not one per message),
+    // while the wanted messages go out: the client is storing those meanwhile.
+    const given = handlePage(want.give, async (msg) => {
       const r = await source.accept(open.topic, msg, from, connection)
       if (!r.ok && r.code === 'UNKNOWN_EPOCH' && later.length < MAX_DEFERRED) later.push(msg)
-    }
+    }).then(() => undefined, (err: unknown) => err ?? new Error('accept failed'))
     await sendMessages(frames, want.ids, async id => scope === 'all' || hasItem(items, id) ? await source.get(open.topic, id) : undefined)
+    const failed = await given
+    if (failed !== undefined) throw failed
   }
 }
 
@@ -190,6 +194,8 @@ export interface SyncClientOptions {
   auth?: { epoch: number, tagKey: Uint8Array }
   /** Only prove the key (which lets this peer into the topic's gossip on a relay): reconcile nothing. */
   proveOnly?: boolean
+  /** Ids not to ask for although the peer has them (messages this peer cannot verify yet). */
+  skip?: (id: Uint8Array) => boolean
   timeoutMs?: number
 }
 
@@ -243,7 +249,7 @@ export async function syncTopic (node: PorchlightNode, peer: PeerId | Multiaddr 
         const reply = decodeSyncRec(await receive())
         stats.roundTrips++
         const r = reconciler.reconcile(reply)
-        need.push(...r.need)
+        need.push(...(opts.skip === undefined ? r.need : r.need.filter(id => !opts.skip!(id))))
         have.push(...r.have)
         if (r.next === null) break
         await send(encodeSyncRec(r.next))

@@ -2,7 +2,8 @@
  * What a relay checks before it stores or forwards a message, without any content key:
  * private topics carry envelopes whose membership tag must verify under a tag key the relay
  * was given (or learned from a rekey), whose times are sane, and whose epoch is still open
- * (judged on arrival: a rekey closes the epoch before it after EPOCH_GRACE_MS); and rekeys,
+ * (judged on arrival: a rekey closes the epoch before it after EPOCH_GRACE_MS; history that a
+ * relay this one mirrors brings by sync was judged so where it arrived: mirror.ts); and rekeys,
  * which must be signed by an admin of the chain rooted at the founder named in the relay's
  * token. Public area topics carry signed public posts and agency requests, which anyone can
  * verify.
@@ -138,6 +139,12 @@ export interface ValidateOptions {
   boxSecret?: Uint8Array
   /** @default EPOCH_GRACE_MS */
   epochGraceMs?: number
+  /**
+   * The message comes as history: by sync from a relay this one mirrors, which judged it on
+   * arrival (node/mirror.ts). A closed epoch does not refuse it; its tag and times must still
+   * verify. @default false
+   */
+  history?: boolean
 }
 
 /**
@@ -155,11 +162,13 @@ export async function validateMessage (
     if (domain === 'pl/env') {
       const env = decodeEnvelope(bytes)
       if (env.topic !== topic) fail('WRONG_TOPIC', 'envelope names another topic')
-      const epoch = hood.epochs.get(env.epoch) ?? fail('UNKNOWN_EPOCH', `epoch ${env.epoch} is not known here`)
+      const epoch = hood.epochs.get(env.epoch) ?? fail('UNKNOWN_EPOCH', [...hood.epochs.keys()].some(e => e > env.epoch)
+        ? `epoch ${env.epoch} is older than this relay's token: a new token from a member (porchlight hood relay-token) carries the keys of the epochs that still hold unexpired posts`
+        : `epoch ${env.epoch} is not known here`)
       if (epoch.tagKeys.length === 0) fail('UNKNOWN_EPOCH', `epoch ${env.epoch}: no tag key here (this relay needs a new token)`)
       if (!epoch.tagKeys.some(k => checkEnvelopeTag(env, k))) fail('BAD_TAG', 'membership tag does not verify')
       checkEnvelopeTime(env, now)
-      checkEpochOpen(env.epoch, served.supersededAt(topic, env.epoch), now, opts.epochGraceMs)
+      if (opts.history !== true) checkEpochOpen(env.epoch, served.supersededAt(topic, env.epoch), now, opts.epochGraceMs)
       return { message: { topic, id, ts: env.ts, exp: env.exp, bytes } }
     }
     if (domain === 'pl/rekey') {

@@ -26,12 +26,20 @@
  *   benchReconcile     100,000 stored vs a peer missing 1 over /porchlight/sync/2: round trips
  *                      and bytes of reconciliation (sync-open and sync-rec frames), worst of
  *                      4 sessions (client missing oldest, middle, newest; relay missing one).
+ *   benchConverge      two relays of one neighborhood, 5,000 stored posts each, 10 % of each
+ *                      side's missing on the other (500 + 500, spread at random over time),
+ *                      meet: time from identify (when both start reconciling, as relays do
+ *                      on meeting) until both hold all 5,500, every message validated and
+ *                      stored durably; median of 5 meetings of fresh relays (after 1
+ *                      untimed, for the JIT). Baseline: the
+ *                      1,000 differing envelopes copied over one raw libp2p stream on the
+ *                      same connection (sync's framing, nothing else), after each meeting.
  *   benchRelayMemory   RSS and V8 heap growth (after gc) of a relay child process per
  *                      connected client subscribed to its topic (100 clients).
  *
  * Crypto: the node:crypto provider, as every Node entry point installs it (node/native-crypto.ts).
  *
- * Run alone: npm run bench -- --only relay-ingest,delivery,catch-up,reconcile,relay-memory
+ * Run alone: npm run bench -- --only relay-ingest,delivery,catch-up,reconcile,converge,relay-memory
  */
 import '../../node/polyfill.ts'
 import { fork, type ChildProcess } from 'node:child_process'
@@ -57,7 +65,7 @@ import { MessageStore } from '../../node/store.ts'
 import { PushSession } from '../../node/push.ts'
 import { syncTopic } from '../../node/sync.ts'
 import { Frames } from '../../node/frames.ts'
-import { decodeResult, encodePushRequest, encodeResult, encodeSyncEnvelopes, encodeSyncWant } from '../../protocol/wire.ts'
+import { decodeResult, decodeSyncEnvelopes, encodePushRequest, encodeResult, encodeSyncEnvelopes, encodeSyncWant, MAX_ENVELOPES_PER_FRAME, MAX_FRAME_BYTES } from '../../protocol/wire.ts'
 import { costWorkload, rateWorkload, type Workload } from './report.ts'
 import { rng } from '../helpers/rng.ts'
 
@@ -91,6 +99,15 @@ const RECONCILE_BLOB_BYTES = 256
 /** Negentropy's published figures for 1 difference in 1,000,000 records. */
 const NEGENTROPY_ROUND_TRIPS = 3
 const NEGENTROPY_BYTES = 1536
+const CONVERGE_POSTS = 5_000
+/** Of each relay's posts, the share the other lacks. */
+const CONVERGE_DIFFERENT = 0.1
+const CONVERGE_MEETINGS = 5
+/** Untimed meetings first (JIT): a relay is a long-running process. */
+const CONVERGE_WARMUP_MEETINGS = 1
+const CONVERGE_AIM = 2
+const CONVERGE_TIMEOUT_MS = 120_000
+const RAW_COPY_PROTOCOL = '/porchlight-bench/raw-copy/1'
 const MEMORY_CLIENTS = 100
 const MEMORY_WARMUP_CLIENTS = 5
 const MEMORY_DIAL_BATCH = 20
@@ -608,6 +625,141 @@ export async function benchReconcile (): Promise<Workload[]> {
     await stopQuietly(relay)
     await removeDirs()
   }
+}
+
+// ---- Two relays converge
+
+/** A relay whose store holds `envs` at start (written in the store's layout, as benchReconcile does). */
+async function relayHolding (h: Hood, envs: readonly Uint8Array[]): Promise<Relay> {
+  const dataDir = await tempDir('pl-bench-converge-')
+  const db = new Level<string, Uint8Array>(join(dataDir, 'messages'), { valueEncoding: 'view' })
+  await db.open()
+  const ops: ReturnType<typeof storeOps> = []
+  for (const env of envs) {
+    const { ts, exp } = decodeEnvelope(env)
+    ops.push(...storeOps(h.topic, env, ts, exp))
+  }
+  await db.batch(ops)
+  await db.close()
+  const relay = await Relay.start({ dataDir, tcpPort: 0, wsPort: 0, httpPort: 0, tokens: [h.token], log: () => {} })
+  if (relay.store.stats().messages !== envs.length) throw new Error(`converge: a relay loaded ${relay.store.stats().messages} of ${envs.length} messages`)
+  return relay
+}
+
+/** Copies `envs` from `from` to `to` over one raw stream in sync's pages; resolves once `to` has read them all. */
+async function rawCopy (from: PorchlightNode, to: PorchlightNode, envs: readonly Uint8Array[]): Promise<number> {
+  const budget = MAX_FRAME_BYTES - 4096
+  const stream = await from.dialProtocol(to.peerId, RAW_COPY_PROTOCOL)
+  const f = new Frames(stream)
+  let page: Uint8Array[] = []
+  let size = 0
+  for (const env of envs) {
+    if (page.length > 0 && (size + env.length > budget || page.length >= MAX_ENVELOPES_PER_FRAME)) {
+      await f.write(encodeSyncEnvelopes(page, true))
+      page = []
+      size = 0
+    }
+    page.push(env)
+    size += env.length + 8
+  }
+  await f.write(encodeSyncEnvelopes(page, false))
+  const r = decodeResult(await f.read())
+  await f.close()
+  if (!r.ok) throw new Error('raw copy failed')
+  return envs.length
+}
+
+export async function benchConverge (): Promise<Workload[]> {
+  await useNativeCrypto()
+  const h = await benchHood()
+  const differ = Math.round(CONVERGE_POSTS * CONVERGE_DIFFERENT)
+  const all = await sealPosts(h, CONVERGE_POSTS + differ)
+  // Which posts only one side holds: spread at random over the history, so reconciliation
+  // has to find them in many ranges, not in one block at either end.
+  const r = rng(11)
+  const order = all.map((_, i) => i)
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1))
+    ;[order[i], order[j]] = [order[j]!, order[i]!]
+  }
+  const onlyA = new Set(order.slice(0, differ))
+  const onlyB = new Set(order.slice(differ, 2 * differ))
+  const envsA = all.filter((_, i) => !onlyB.has(i))
+  const envsB = all.filter((_, i) => !onlyA.has(i))
+  const difference = [...onlyA, ...onlyB].map(i => all[i]!)
+  const total = all.length
+  const converged: number[] = []
+  const copied: number[] = []
+  const notes: string[] = []
+  for (let m = 0; m < CONVERGE_WARMUP_MEETINGS + CONVERGE_MEETINGS; m++) {
+    const timed = m >= CONVERGE_WARMUP_MEETINGS
+    const a = await relayHolding(h, envsA)
+    const b = await relayHolding(h, envsB)
+    try {
+      await b.node.handle(RAW_COPY_PROTOCOL, async (stream) => {
+        const f = new Frames(stream)
+        for (;;) {
+          const frame = await f.readOrEnd()
+          if (frame === null) break
+          if (!decodeSyncEnvelopesMore(frame)) break
+        }
+        await f.write(encodeResult({ ok: true }))
+        await f.close()
+      })
+      let start: number | undefined
+      let cpuStart: NodeJS.CpuUsage | undefined
+      const identified = (): void => { start ??= performance.now(); cpuStart ??= process.cpuUsage() }
+      a.node.addEventListener('peer:identify', identified)
+      b.node.addEventListener('peer:identify', identified)
+      await a.node.dial(tcpAddrs(b.node))
+      const deadline = Date.now() + CONVERGE_TIMEOUT_MS
+      while (a.store.stats().messages < total || b.store.stats().messages < total) {
+        if (Date.now() > deadline) throw new Error(`converge: not converged after ${CONVERGE_TIMEOUT_MS} ms (${a.store.stats().messages}, ${b.store.stats().messages} of ${total})`)
+        await sleep(2)
+      }
+      const ms = performance.now() - start!
+      const cpu = cpuMs(process.cpuUsage(cpuStart))
+      if (timed) converged.push(ms)
+      const synced = (x: Relay): number => x.metrics.get('porchlight_messages_accepted_total', { via: 'sync' })
+      const dups = (x: Relay): number => x.metrics.get('porchlight_messages_duplicate_total')
+      const refused = (x: Relay): number => x.metrics.get('porchlight_messages_rejected_total', { reason: 'UNKNOWN_EPOCH' }) +
+        x.metrics.get('porchlight_messages_rejected_total', { reason: 'STALE_EPOCH' })
+      if (synced(a) < differ || synced(b) < differ || refused(a) + refused(b) > 0) throw new Error(`converge: wrong messages stored or refused: stored by sync ${synced(a)}, ${synced(b)}; refused ${refused(a)}, ${refused(b)}`)
+      // Baseline on the same connection, once the relays are quiet.
+      await sleep(200)
+      const t = performance.now()
+      const rawCpuStart = process.cpuUsage()
+      await rawCopy(a.node, b.node, difference)
+      const raw = performance.now() - t
+      const rawCpu = cpuMs(process.cpuUsage(rawCpuStart))
+      if (timed) copied.push(raw)
+      notes.push(`${timed ? '' : 'warm-up '}${ms.toFixed(0)} ms, CPU ${cpu.toFixed(0)} ms (duplicates offered: ${dups(a)} + ${dups(b)}) vs raw ${raw.toFixed(0)} ms, CPU ${rawCpu.toFixed(0)} ms`)
+    } finally {
+      await stopQuietly(a)
+      await stopQuietly(b)
+    }
+  }
+  await removeDirs()
+  const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[xs.length >> 1]!
+  const value = median(converged)
+  const baseline = median(copied)
+  const bytes = difference.reduce((n, e) => n + e.length, 0)
+  console.log(`converge: 2 relays x ${CONVERGE_POSTS} posts of ${all[0]!.length} B, ${differ} + ${differ} different (${(bytes / 1024).toFixed(0)} KiB), ` +
+    `${CONVERGE_MEETINGS} meetings: ${notes.join('; ')}; median ${value.toFixed(0)} ms vs ${baseline.toFixed(0)} ms raw = ${(value / baseline).toFixed(2)}x (aim <= ${CONVERGE_AIM}x)`)
+  return [
+    costWorkload(`two relays converge, ${CONVERGE_POSTS.toLocaleString('en-US')} posts each, ${CONVERGE_DIFFERENT * 100} % different, vs copying the difference over one raw stream (aim <= ${CONVERGE_AIM}x)`,
+      value, 'ms', baseline)
+  ]
+}
+
+/** User + system CPU of this process (both relays, both ends of the raw stream), ms. */
+function cpuMs (u: NodeJS.CpuUsage): number {
+  return (u.user + u.system) / 1000
+}
+
+/** Whether a raw-copy page says more pages follow (the `more` flag of a sync-envs frame). */
+function decodeSyncEnvelopesMore (frame: Uint8Array): boolean {
+  return decodeSyncEnvelopes(frame).more
 }
 
 // ---- Relay memory per connected peer (relay in a child process)

@@ -23,6 +23,7 @@ const SUITES: ReadonlyArray<{ name: string, file: string, fn: string }> = [
   { name: 'delivery', file: './network-bench.ts', fn: 'benchDelivery' },
   { name: 'catch-up', file: './network-bench.ts', fn: 'benchCatchUp' },
   { name: 'reconcile', file: './network-bench.ts', fn: 'benchReconcile' },
+  { name: 'converge', file: './network-bench.ts', fn: 'benchConverge' },
   { name: 'relay-memory', file: './network-bench.ts', fn: 'benchRelayMemory' },
   { name: 'rekey', file: './rekey-bench.ts', fn: 'benchRekey' },
   { name: 'clips', file: './clip-bench.ts', fn: 'benchClips' },

@@ -15,8 +15,10 @@ import {
   Home, MAX_MEMBERS, MAX_RELAYS, MAX_REMOVED, MAX_REVOKED, MAX_SECRETS_PER_EPOCH, newHoodState, removalOf, supersededAt,
   winningSecret, withAgencyAttestation, withAttestation, withEpoch, withFollowedAreas, withMember, withoutFollowedAreas,
   withoutMember, withoutRemoval, withRelays, withRemoved, withRevoked, writeAtomic, type HoodState, type RekeyInfo,
-  withAdmission
+  withAdmission, unexpiredOlderEpochKeys
 } from '../../node/home.ts'
+import { MAX_TTL_MS } from '../../protocol/post.ts'
+import { MAX_CLOCK_SKEW_MS } from '../../protocol/time.ts'
 
 let dir: string
 beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'pl-home-')) })
@@ -679,5 +681,26 @@ describe('agency state', () => {
     await expectCode(() => decodeAgencyState(encodeStruct({ domain: 'pl/home-agency', version: 1, required: [], maxBytes: 9999 }, { areas: ['u4', 'u4'], att: [] })), 'MALFORMED')
     await home.clearAgency()
     expect(await home.role()).toBe('resident')
+  })
+})
+
+describe('older epochs a relay token lets a new relay mirror (unexpiredOlderEpochKeys)', () => {
+  it('those closed less than a post lifetime (plus skew) ago, newest first, every secret of each, at most max', async () => {
+    const me = await alice()
+    const DAY = 86_400_000
+    const t0 = 1_000 * DAY
+    let s = newHoodState({ hood: createNeighborhood('Elm', 'u4pru', me.public.signKey), epoch: 0, secret: newEpochSecret(), members: [me.public], joined: t0 })
+    // Epoch e is learned on day 10·e; epoch 2 has two secrets (two admins rekeyed at once).
+    for (const e of [1, 2, 3, 4]) s = withEpoch(s, e, newEpochSecret(), { learned: t0 + e * 10 * DAY })
+    s = withEpoch(s, 2, newEpochSecret(), { learned: t0 + 20 * DAY + 1 })
+    const now = t0 + 45 * DAY
+    const got = unexpiredOlderEpochKeys(s, now, 8)
+    // Epoch 0 closed on day 10, 35 days ago: all its posts have expired. Epoch 1 closed on day 20 (25 days ago).
+    expect(got.map(k => k.epoch)).toEqual([3, 2, 2, 1])
+    expect(got.every(k => k.epoch < currentEpochKeys(s).epoch)).toBe(true)
+    expect(toHex(got[0]!.tagKey)).toBe(toHex(epochKeys(s, 3)!.tagKey))
+    expect(unexpiredOlderEpochKeys(s, now, 2).map(k => k.epoch)).toEqual([3, 2])
+    expect(unexpiredOlderEpochKeys(s, t0 + 10 * DAY + MAX_TTL_MS + MAX_CLOCK_SKEW_MS - 1, 8).map(k => k.epoch)).toEqual([3, 2, 2, 1, 0])
+    expect(unexpiredOlderEpochKeys(s, t0 + 40 * DAY + MAX_TTL_MS + MAX_CLOCK_SKEW_MS, 8)).toEqual([])
   })
 })

@@ -7,7 +7,7 @@ import { createIdentity } from '../../protocol/identity.ts'
 import { randomBytes } from '../../protocol/crypto.ts'
 import { hoodId, privateTopic } from '../../protocol/neighborhood.ts'
 import {
-  createRelayToken, encodeRelayToken, MAX_RELAY_TOKEN_BYTES, MAX_RELAY_TOKEN_CHARS, parseRelayToken, RELAY_TOKEN_PREFIX, RELAY_TOKEN_VERSION,
+  createRelayToken, encodeRelayToken, MAX_OLDER_TAG_KEYS, MAX_RELAY_TOKEN_BYTES, MAX_RELAY_TOKEN_CHARS, parseRelayToken, RELAY_TOKEN_PREFIX, RELAY_TOKEN_VERSION,
   type RelayToken
 } from '../../protocol/relay-token.ts'
 import { PorchlightError } from '../../protocol/errors.ts'
@@ -16,11 +16,14 @@ import { codeOrAccepted as codeOf, freshEpochKeys, testHood } from '../helpers/p
 const admin = await createIdentity('Ada')
 const hood = testHood(admin)
 const keys = freshEpochKeys(hood, 7)
-const TOKEN: StructSpec = { domain: 'pl/relay-token', version: 2, required: ['f', 's', 'e', 'k'], optional: ['a'], maxBytes: MAX_RELAY_TOKEN_BYTES }
+const TOKEN: StructSpec = { domain: 'pl/relay-token', version: 2, required: ['f', 's', 'e', 'k'], optional: ['a', 'o'], maxBytes: MAX_RELAY_TOKEN_BYTES }
 /** The v1 token (before the founder root): { tp: private topic, e, k, a? }. */
 const TOKEN_V1: StructSpec = { domain: 'pl/relay-token', version: 1, required: ['tp', 'e', 'k'], optional: ['a'], maxBytes: 160 }
 const encodeRaw = (fields: Record<string, unknown>, spec = TOKEN): string => RELAY_TOKEN_PREFIX + toBase64Url(encodeStruct(spec, fields as never))
 const root = { f: hood.founder, s: hood.salt }
+/** Epochs 4, 5 and 6 before the token's epoch 7: the tag keys of the history a new relay mirrors. */
+const olderKeys = [4, 5, 6].map(e => freshEpochKeys(hood, e))
+const olderRaw = (pairs: Array<[number, Uint8Array]>): Array<{ e: number, k: Uint8Array }> => pairs.map(([e, k]) => ({ e, k }))
 
 describe('relay tokens', () => {
   it('roundtrip, with and without the area', async () => {
@@ -101,6 +104,80 @@ describe('relay tokens', () => {
   })
 })
 
+describe('relay tokens with older epochs\' tag keys (a new relay mirrors their unexpired history)', () => {
+  it('roundtrip, and the older keys come out sorted whatever order they went in', () => {
+    for (const includeArea of [false, true]) {
+      const t = createRelayToken(hood, keys, { includeArea, older: [olderKeys[2]!, olderKeys[0]!, olderKeys[1]!] })
+      expect(t.older.map(o => o.epoch)).toEqual([4, 5, 6])
+      const s = encodeRelayToken(t)
+      const back = parseRelayToken(s)
+      expect(back.epoch).toBe(7)
+      expect(back.older.map(o => o.epoch)).toEqual([4, 5, 6])
+      for (const [i, o] of back.older.entries()) expect(equalBytes(o.tagKey, olderKeys[i]!.tagKey)).toBe(true)
+      expect(encodeRelayToken(back)).toBe(s)
+    }
+  })
+
+  it('stays short enough to paste: 3 older epochs with the area', () => {
+    const plain = encodeRelayToken(createRelayToken(hood, keys, { includeArea: true }))
+    const s = encodeRelayToken(createRelayToken(hood, keys, { includeArea: true, older: olderKeys }))
+    // Reported in the issue: about 150 characters more than a token without history.
+    console.log(`relay token: ${plain.length} characters; with 3 older epochs: ${s.length}`)
+    expect(s.length).toBeLessThan(350)
+  })
+
+  it('the largest token (every field at its bound) fits the byte and character bounds', () => {
+    const big = { ...keys, epoch: 0xffff_ffff }
+    const older = Array.from({ length: MAX_OLDER_TAG_KEYS }, (_, i) => freshEpochKeys(hood, 0xffff_fff0 + i))
+    const s = encodeRelayToken(createRelayToken({ ...hood, area: 'zzzzzz' }, big, { includeArea: true, older }))
+    expect(parseRelayToken(s).older).toHaveLength(MAX_OLDER_TAG_KEYS)
+    expect(s.length).toBeLessThanOrEqual(MAX_RELAY_TOKEN_CHARS)
+  })
+
+  it('a token without the field (every token made before) parses with no older keys, and one with none omits it', () => {
+    const s = encodeRaw({ ...root, e: 7, k: keys.tagKey })
+    expect(parseRelayToken(s).older).toEqual([])
+    expect(encodeRelayToken(createRelayToken(hood, keys, { older: [] }))).toBe(s)
+  })
+
+  it('never carries a content key or epoch secret of an older epoch', () => {
+    const decoded = fromBase64Url(encodeRelayToken(createRelayToken(hood, keys, { older: olderKeys })).slice(RELAY_TOKEN_PREFIX.length))
+    for (const k of olderKeys) {
+      expect(containsBytes(decoded, k.contentKey)).toBe(false)
+      expect(containsBytes(decoded, k.secret)).toBe(false)
+      expect(containsBytes(decoded, k.tagKey)).toBe(true)
+    }
+  })
+
+  it('strict parsing of the older keys', async () => {
+    const k4 = olderKeys[0]!.tagKey
+    const k5 = olderKeys[1]!.tagKey
+    const with_ = (o: unknown): string => encodeRaw({ ...root, e: 7, k: keys.tagKey, o })
+    expect(await codeOf(() => parseRelayToken(with_(olderRaw([[4, k4], [5, k5]]))))).toBe('accepted')
+    // Two keys of one epoch (two admins rekeyed at once), in byte order.
+    const [lo, hi] = [k4, k5].sort((a, b) => Buffer.compare(a, b))
+    expect(await codeOf(() => parseRelayToken(with_(olderRaw([[5, lo!], [5, hi!]]))))).toBe('accepted')
+    expect(await codeOf(() => parseRelayToken(with_(olderRaw([[5, hi!], [5, lo!]]))))).toBe('MALFORMED')
+    expect(await codeOf(() => parseRelayToken(with_(olderRaw([[5, k5], [4, k4]]))))).toBe('MALFORMED') // not ascending
+    expect(await codeOf(() => parseRelayToken(with_(olderRaw([[4, k4], [4, k4]]))))).toBe('MALFORMED') // repeated
+    expect(await codeOf(() => parseRelayToken(with_(olderRaw([[7, k4]]))))).toBe('OUT_OF_RANGE') // not older
+    expect(await codeOf(() => parseRelayToken(with_(olderRaw([[8, k4]]))))).toBe('OUT_OF_RANGE')
+    expect(await codeOf(() => parseRelayToken(with_(olderRaw([[4, k4.subarray(1)]]))))).toBe('BAD_LENGTH')
+    expect(await codeOf(() => parseRelayToken(with_([])))).toBe('MALFORMED') // no keys: the field is left out
+    expect(await codeOf(() => parseRelayToken(with_([{ e: 4 }])))).toBe('MISSING_FIELD')
+    expect(await codeOf(() => parseRelayToken(with_([{ e: 4, k: k4, s: k5 }])))).toBe('EXTRA_FIELD')
+    expect(await codeOf(() => parseRelayToken(with_([[4, k4]])))).toBe('WRONG_TYPE')
+    expect(await codeOf(() => parseRelayToken(with_(k4)))).toBe('WRONG_TYPE')
+    const tooMany = olderRaw(Array.from({ length: MAX_OLDER_TAG_KEYS + 1 }, (_, i) => [i, randomBytes(32)] as [number, Uint8Array]))
+    expect(['TOO_LARGE']).toContain(await codeOf(() => parseRelayToken(with_(tooMany))))
+    // The encoder holds itself to the same rules.
+    const t = createRelayToken(hood, keys)
+    expect(await codeOf(() => encodeRelayToken({ ...t, older: [{ epoch: 7, tagKey: k4 }] }))).toBe('OUT_OF_RANGE')
+    expect(await codeOf(() => encodeRelayToken({ ...t, older: [{ epoch: 5, tagKey: k5 }, { epoch: 4, tagKey: k4 }] }))).toBe('MALFORMED')
+    expect(await codeOf(() => createRelayToken(hood, keys, { older: Array.from({ length: MAX_OLDER_TAG_KEYS + 1 }, (_, i) => freshEpochKeys(hood, i)) }))).toBe('TOO_LARGE')
+  })
+})
+
 describe('properties', () => {
   it('roundtrip for any epoch, key and area', async () => {
     await fc.assert(fc.property(
@@ -108,7 +185,7 @@ describe('properties', () => {
       fc.uint8Array({ minLength: 32, maxLength: 32 }),
       fc.option(fc.stringMatching(/^[0-9b-hjkmnp-z]{1,6}$/), { nil: undefined }),
       (epoch, tagKey, area) => {
-        const t = { topic: privateTopic(hood.id), founder: hood.founder, salt: hood.salt, epoch, tagKey, ...(area !== undefined ? { area } : {}) }
+        const t = { topic: privateTopic(hood.id), founder: hood.founder, salt: hood.salt, epoch, tagKey, older: [], ...(area !== undefined ? { area } : {}) }
         const back = parseRelayToken(encodeRelayToken(t))
         expect(back.epoch).toBe(epoch)
         expect(equalBytes(back.tagKey, tagKey)).toBe(true)
@@ -117,8 +194,24 @@ describe('properties', () => {
     ), { numRuns: 200 })
   })
 
+  it('roundtrip for any set of older tag keys (sorted on the way in)', async () => {
+    await fc.assert(fc.property(
+      fc.integer({ min: 1, max: 0xffff_ffff }),
+      fc.uniqueArray(fc.tuple(fc.nat(), fc.uint8Array({ minLength: 32, maxLength: 32 })), { maxLength: MAX_OLDER_TAG_KEYS, selector: ([e, k]) => `${e} ${toHex(k)}` }),
+      (epoch, raw) => {
+        const older = raw.map(([e, tagKey]) => ({ epoch: e % epoch, tagKey }))
+        if (new Set(older.map(o => `${o.epoch} ${toHex(o.tagKey)}`)).size !== older.length) return
+        const t = createRelayToken(hood, { ...keys, epoch }, { older: older.map(o => ({ ...keys, ...o })) })
+        const back = parseRelayToken(encodeRelayToken(t))
+        const key = (o: { epoch: number, tagKey: Uint8Array }): string => `${o.epoch.toString(16).padStart(8, '0')} ${toHex(o.tagKey)}`
+        expect(back.older.map(key)).toEqual(older.map(key).sort())
+        expect(back.older.every(o => o.epoch < epoch)).toBe(true)
+      }
+    ), { numRuns: 200 })
+  })
+
   it('random mutations of the string and of its bytes give only PorchlightError; what parses is canonical and self-consistent', async () => {
-    const s = encodeRelayToken(createRelayToken(hood, keys, { includeArea: true }))
+    const s = encodeRelayToken(createRelayToken(hood, keys, { includeArea: true, older: olderKeys }))
     const bytes = fromBase64Url(s.slice(RELAY_TOKEN_PREFIX.length))
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_:= '
     const edits = fc.array(fc.tuple(fc.nat(), fc.nat(), fc.constantFrom('set', 'insert', 'delete')), { minLength: 1, maxLength: 4 })
@@ -134,6 +227,11 @@ describe('properties', () => {
       }
       expect(encodeRelayToken(t)).toBe(str)
       expect(t.topic).toBe(privateTopic(hoodId(t.founder, t.salt)))
+      expect(t.older.length).toBeLessThanOrEqual(MAX_OLDER_TAG_KEYS)
+      for (const [i, o] of t.older.entries()) {
+        expect(o.epoch).toBeLessThan(t.epoch)
+        if (i > 0) expect(o.epoch).toBeGreaterThanOrEqual(t.older[i - 1]!.epoch)
+      }
     }
     await fc.assert(fc.property(edits, fc.boolean(), (list, onBytes) => {
       if (onBytes) {
