@@ -123,7 +123,10 @@ export class Relay {
   private readonly served = new ServedTopics()
   private readonly peerLimiter: RateLimiter
   private readonly areaLimits: AreaLimits
-  /** Relays named with --peer: their area messages skip the per-address limits, and their sync gives the per-peer one. */
+  /**
+   * Relays named with --peer: their area messages skip the per-address limits, their sync
+   * gives the per-peer one, and what they sync of an epoch a rekey closed is history (mirror.ts).
+   */
   private readonly trustedPeers: ReadonlySet<string>
   private readonly timers: NodeJS.Timeout[] = []
   private readonly syncing = new Set<string>()
