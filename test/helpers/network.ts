@@ -23,14 +23,19 @@ export async function tempDir (prefix = 'pl-'): Promise<string> {
   return dir
 }
 
-/** Runs the CLI in-process; returns exit code, stdout, stderr. Throws if the exit code is not `expect`. */
-export async function cli (home: string, args: string[], expect: number | null = 0, now?: () => number): Promise<{ code: number, out: string, err: string, json: any }> {
+/**
+ * Runs the CLI in-process; returns exit code, stdout, stderr. Throws if the exit code is not `expect`.
+ * Public copies go out at once (PORCHLIGHT_PUBLIC_DELAY_MS=0) unless `env` says otherwise.
+ */
+export async function cli (
+  home: string, args: string[], expect: number | null = 0, now?: () => number, env: Record<string, string> = {}
+): Promise<{ code: number, out: string, err: string, json: any }> {
   let out = ''
   let err = ''
   const io: Io = {
     stdout: { write: (s: string) => { out += s } },
     stderr: { write: (s: string) => { err += s } },
-    env: { PORCHLIGHT_HOME: home },
+    env: { PORCHLIGHT_HOME: home, PORCHLIGHT_PUBLIC_DELAY_MS: '0', ...env },
     now: now ?? Date.now
   }
   const code = await main(['--home', home, ...args], io)
