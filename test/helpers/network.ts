@@ -91,9 +91,9 @@ export async function neighborhood (relay: Relay, names: string[], area = 'u4pru
   return { admin, members: homes, invite: created.json.invite, token, area }
 }
 
-/** A started resident peer on an existing home. */
+/** A started resident peer on an existing home; its public copies go out at once (no random delay). */
 export async function peer (home: string, relays: string[] = []): Promise<ResidentPeer> {
-  const p = await ResidentPeer.open(await Home.open(home), { relays })
+  const p = await ResidentPeer.open(await Home.open(home), { relays, publicDelayMs: () => 0 })
   cleanups.push(async () => { await p.stop() })
   await p.start()
   return p

@@ -72,7 +72,7 @@ describe('a public copy and its private copy, as a relay receives them', () => {
     expect(opened.post.text).toBe(marker)
     expect(opened.post.created).not.toBe(env.ts)
     const feed = await cli(ana, ['--json', 'feed', '--no-sync'])
-    const mine = (feed.json as Array<{ text: string, channel: string, created: number }>).find(p => p.channel === 'private' && p.text === marker)!
+    const mine = (feed.json.posts as Array<{ text: string, channel: string, created: number }>).find(p => p.channel === 'private' && p.text === marker)!
     expect(opened.post.created).not.toBe(mine.created)
     expect(opened.post.created).toBeGreaterThan(mine.created)
 
