@@ -113,8 +113,9 @@ async function badSignature (): Promise<Uint8Array> {
   return reencode(pub.bytes, f => { (f.sig as Uint8Array)[10]! ^= 0x01 })
 }
 
+/** An envelope labelled with the version before padding and whole minutes (v1): refused as BAD_VERSION. */
 async function unknownVersion (): Promise<Uint8Array> {
-  return reencode(await envelope(), f => { f.v = 2 })
+  return reencode(await envelope(), f => { f.v = 1 })
 }
 
 // ---- what the relay says
