@@ -24,7 +24,7 @@ import { equalBytes, fromHex, peekDomain, toHex, toBase64Url, fromBase64Url } fr
 import { sha256 } from '../protocol/crypto.ts'
 import { fingerprint, type Identity, type PublicIdentity } from '../protocol/identity.ts'
 import { type AdminCert, areaTopic, type EpochKeys, isAdmin, isAreaTopic, isPrivateTopic, neighborhoodOf, privateTopic } from '../protocol/neighborhood.ts'
-import { createPost, DEFAULT_TTL_MS, type Post, type PostInput } from '../protocol/post.ts'
+import { createPost, DEFAULT_TTL_MS, MAX_TTL_MS, type Post, type PostInput } from '../protocol/post.ts'
 import { checkPostTimes, decodeEnvelope, openEnvelope, innerDomain, openSignedPost, sealEnvelope, encodeSignedPost, type PrivateEnvelope } from '../protocol/envelope.ts'
 import { openPublicPost, sealPublicPost } from '../protocol/public-post.ts'
 import { createAdmit, createJoin, createLeave, createRoster, openAdmit, openJoin, openLeave, openRoster } from '../protocol/membership.ts'
@@ -587,12 +587,16 @@ export class ResidentPeer {
     return this.sendAnnouncement(state, await createJoin(me, topic, now, opts))
   }
 
-  /** Seals an announcement into the current epoch, sends it, and applies it here too. */
-  private async sendAnnouncement (state: HoodState, inner: Uint8Array): Promise<Result> {
+  /**
+   * Seals an announcement into the current epoch, sends it, and applies it here too. Joins,
+   * leaves, approvals and rosters live as long as an everyday post (DEFAULT_TTL_MS), so they
+   * do not stand out by their expiry (they used to be kept 30 days); a revocation is kept
+   * MAX_TTL_MS, since a member who misses it would go on trusting the agency.
+   */
+  private async sendAnnouncement (state: HoodState, inner: Uint8Array, ttlMs = DEFAULT_TTL_MS): Promise<Result> {
     const topic = privateTopic(state.hood.id)
     const now = this.now()
-    // An everyday post's lifetime, so a join (or roster) does not stand out by its expiry.
-    const bytes = sealEnvelope(currentEpochKeys(state), topic, inner, { ts: now, exp: now + DEFAULT_TTL_MS })
+    const bytes = sealEnvelope(currentEpochKeys(state), topic, inner, { ts: now, exp: now + ttlMs })
     const id = await this.putOutbox({ topic, bytes })
     await this.ingest(topic, bytes, sha256(bytes), 'local').catch(() => undefined)
     const sent = await this.flushOutbox()
@@ -631,7 +635,7 @@ export class ResidentPeer {
     const me = this.requireMe()
     const state = await this.home.resolveHood(hoodRef)
     const bytes = await createRevocation(me, state.hood, privateTopic(state.hood.id), attestation, this.now())
-    return this.sendAnnouncement(state, bytes)
+    return this.sendAnnouncement(state, bytes, MAX_TTL_MS)
   }
 
   /** Admin: removes a member by starting a new epoch sealed to every other admitted member. */
