@@ -17,10 +17,11 @@
  * What the shape says (issue 10): little.
  *  - Size: the plaintext is padded (0x80 then zeros, inside the AEAD, so the padding is
  *    authenticated) until the whole envelope is the smallest bucket that holds it. Buckets are
- *    chosen for what travels here: 1 KiB holds a short post (text up to ~600 bytes), a join,
- *    leave or approval, and a roster of up to 4 members, so a join looks like an everyday post;
- *    4 KiB a long post or one with clips (text up to ~3,300 bytes with no clip); 16 KiB and
- *    64 KiB rosters (up to ~90 and 200 members). Opening strips the padding strictly: anything
+ *    chosen for what travels here (measured): 1 KiB holds an everyday post (text up to ~450
+ *    bytes, ~300 with a clip), a join, leave or approval, and a roster of up to 4 members, so a
+ *    join looks like a short post; 4 KiB any other post (the longest text with four clips is
+ *    ~3.3 KB) and rosters up to ~20; 16 KiB and 64 KiB only rosters (up to ~90 and 200 members
+ *    per message). Opening strips the padding strictly: anything
  *    but 0x80 then zeros, or padding that would fit a smaller bucket, is MALFORMED; relays
  *    refuse an envelope of any other size (BAD_LENGTH), with no keys.
  *  - Times: ts (creation) and exp (expiry) are in the clear because relays must order
