@@ -6,7 +6,7 @@
  *   'pl/rekey' v2 {
  *     tp:    private topic
  *     pe:    previous epoch,  e: new epoch (= pe + 1)
- *     ts:    creation time (ms), in clear so relays can order, sync and expire it (kept REKEY_TTL_MS)
+ *     ts:    creation time (ms, a whole minute), in clear so relays can order, sync and expire it (kept REKEY_TTL_MS)
  *     eph:   ephemeral X25519 public key (32), one per rekey, shared by all slots and relay boxes
  *     kc:    commitment to the new epoch secret (32) = HKDF(secret, "porchlight/rekey-commit/v1|tp|e")
  *     slots: [48-byte boxes] (8..1024, a multiple of 8): the new secret (32) + AEAD tag (16) for each
@@ -73,6 +73,8 @@ export const MAX_REKEY_REMOVED = 64
 /** 1024 slots take ~51 KB; the bound keeps a rekey inside one 64 KiB message. */
 export const MAX_REKEY_BYTES = 64 * 1024
 const MAX_INNER_BYTES = MAX_REKEY_REMOVED * 35 + 64
+/** createRekey rounds ts down to this (one minute), as envelopes do: ordering and retention need no more. */
+export const REKEY_TIME_UNIT_MS = 60_000
 /** How long relays keep a rekey: members offline longer than this need a new invite. */
 export const REKEY_TTL_MS = 90 * 24 * 3600_000
 export const MAX_REKEY_CLOCK_SKEW_MS = MAX_CLOCK_SKEW_MS
@@ -217,7 +219,8 @@ export async function createRekey (
   const tp = privateTopic(hood.id)
   const pe = oldKeys.epoch
   const e = pe + 1
-  const ts = now
+  // Whole minutes, like envelope times: the clear ts is for ordering and retention only.
+  const ts = now - (now % REKEY_TIME_UNIT_MS)
   const secret = opts.secret ?? random(EPOCH_SECRET_BYTES)
   const ephSecret = opts.ephemeralSecret ?? random(KEY_BYTES)
   if (secret.length !== EPOCH_SECRET_BYTES || ephSecret.length !== KEY_BYTES) fail('BAD_ARGUMENT', 'secrets must be 32 bytes')

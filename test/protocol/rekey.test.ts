@@ -17,7 +17,7 @@ import { deriveEpochKeys, type EpochKeys, type Neighborhood, neighborhoodOf, pri
 import { checkEnvelopeTag, decodeEnvelope, openEnvelope, sealEnvelope } from '../../protocol/envelope.ts'
 import {
   createRekey, decodeRekey, MAX_REKEY_BYTES, MAX_REKEY_RELAYS, MAX_REKEY_REMOVED, MAX_REKEY_SLOT_COUNT, MAX_REKEY_SLOTS, openRekey, paddedSlotCount, REKEY_SLOT_BUCKETS,
-  REKEY_SLOT_BYTES, REKEY_TTL_MS, type RekeyWire, rekeySlotCount, rekeyTimes, rekeyWins, relayBoxPublicKey, relayBoxSecret,
+  REKEY_SLOT_BYTES, REKEY_TIME_UNIT_MS, REKEY_TTL_MS, type RekeyWire, rekeySlotCount, rekeyTimes, rekeyWins, relayBoxPublicKey, relayBoxSecret,
   relayOpenRekey, verifyRekeySigner
 } from '../../protocol/rekey.ts'
 import { applyEdits, byteEdits, codeOrAccepted as codeOf, flips, freshEpochKeys, testHood } from '../helpers/protocol-fixtures.ts'
@@ -27,6 +27,8 @@ function sameKeys (a: EpochKeys, b: EpochKeys): boolean {
 }
 
 const NOW = 1_750_000_000_000
+/** A rekey's clear ts: NOW rounded down to a whole minute (NOW is 40 s past one). */
+const TS = NOW - (NOW % REKEY_TIME_UNIT_MS)
 const SIGNED = ['tp', 'pe', 'e', 'ts', 'eph', 'kc', 'slots', 'rb', 'in', 'adm', 'ac']
 // The wire and signed structures, spelled out to forge rekeys the API would refuse to make
 // (bounds above MAX_REKEY_BYTES so that oversized ones can be built and shown to the decoder).
@@ -79,7 +81,7 @@ describe('createRekey / openRekey', () => {
       const r = await openRekey(bytes, m, hood)
       expect(sameKeys(r.keys, newKeys)).toBe(true)
       expect(r.prevEpoch).toBe(4)
-      expect(r.ts).toBe(NOW)
+      expect(r.ts).toBe(TS)
       expect(equalBytes(r.by, admin.public.signKey)).toBe(true)
       expect(r.adminCerts).toEqual([])
       expect(r.removed).toEqual([dev.public.signKey])
@@ -260,7 +262,7 @@ describe('attacks on who may rekey', () => {
 describe('relay side', () => {
   it('the relay whose Ed25519 key was named learns the next tag key; its libp2p key is that key', async () => {
     const r = await relayOpenRekey(bytes, root, relay.boxSecret)
-    expect(r).toMatchObject({ topic: privateTopic(hood.id), prevEpoch: 4, epoch: 5, ts: NOW })
+    expect(r).toMatchObject({ topic: privateTopic(hood.id), prevEpoch: 4, epoch: 5, ts: TS })
     expect(equalBytes(r.tagKey!, newKeys.tagKey)).toBe(true)
     expect(equalBytes((await relayOpenRekey(bytes, root, relay.boxSecret, privateTopic(hood.id))).tagKey!, newKeys.tagKey)).toBe(true)
     // The X25519 key a box is sealed to is the Montgomery form of the relay's libp2p Ed25519 key.
@@ -271,7 +273,7 @@ describe('relay side', () => {
 
   it('another relay, or no box secret, gets no tag key (the rekey is still checked and accepted)', async () => {
     const other = await relayOpenRekey(bytes, root, otherRelay.boxSecret)
-    expect(other).toEqual({ topic: privateTopic(hood.id), prevEpoch: 4, epoch: 5, ts: NOW })
+    expect(other).toEqual({ topic: privateTopic(hood.id), prevEpoch: 4, epoch: 5, ts: TS })
     expect(other.tagKey).toBeUndefined()
     expect((await relayOpenRekey(bytes, root)).tagKey).toBeUndefined()
   })
@@ -303,8 +305,9 @@ describe('relay side', () => {
   })
 
   it('rekeyTimes: retention window and future dating', async () => {
-    expect(rekeyTimes(bytes, NOW)).toEqual({ ts: NOW, exp: NOW + REKEY_TTL_MS })
-    expect(await codeOf(() => rekeyTimes(bytes, NOW + REKEY_TTL_MS))).toBe('EXPIRED')
+    expect(rekeyTimes(bytes, NOW)).toEqual({ ts: TS, exp: TS + REKEY_TTL_MS })
+    expect(TS % 60_000).toBe(0)
+    expect(await codeOf(() => rekeyTimes(bytes, TS + REKEY_TTL_MS))).toBe('EXPIRED')
     expect(await codeOf(() => rekeyTimes(bytes, NOW - 3_600_000))).toBe('FUTURE_DATED')
   })
 })
