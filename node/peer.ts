@@ -675,9 +675,11 @@ export class ResidentPeer {
       relays: relayKeys(this.relays()), removed: [...removed]
     })
     const id = sha256(bytes)
+    // The removal dates from the rekey's clear ts (a whole minute), as every other member reads it.
+    const { ts } = rekeyTimes(bytes, now)
     await this.home.updateHood(state.hood.id, cur => withRemoved(
       withEpoch(cur ?? state, newKeys.epoch, newKeys.secret, { learned: now, rekey: { id, by: me.public.signKey, removed: [...removed] } }),
-      removed, now, newKeys.epoch))
+      removed, ts, newKeys.epoch))
     const topic = privateTopic(state.hood.id)
     await this.outbox.put(toHex(id), { topic, bytes: toBase64Url(bytes) })
     await this.messages.put({ topic, id, ...rekeyTimes(bytes, now), bytes })
