@@ -245,8 +245,9 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
           now
         })
         if (!outcome.result.ok) {
+          const pub = outcome.publicId === undefined ? '' : outcome.publicResult?.ok === true ? '; its public copy was acknowledged' : '; its public copy was not sent either'
           throw new PorchlightError(outcome.result.code ?? 'UNAVAILABLE',
-            `not sent: ${outcome.result.message ?? 'no relay acknowledged it'}; kept in the outbox (id ${outcome.id.slice(0, 16)})`)
+            `not sent: ${outcome.result.message ?? 'no relay acknowledged it'}; kept in the outbox (id ${outcome.id.slice(0, 16)})${pub}`)
         }
         const publicSent = outcome.publicResult?.ok === true
         if (outcome.publicResult !== undefined && !publicSent) {

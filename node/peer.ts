@@ -564,6 +564,8 @@ export class ResidentPeer {
     for (const [i, m] of pending.entries()) {
       const r = results[i]!
       if (m.key === id) mine = r
+      // An old copy past its expiry is never going to be taken: drop it.
+      if (r.result.code === 'EXPIRED') await this.publicOutbox.del(m.key)
       if (!r.result.ok) continue
       await this.publicOutbox.del(m.key)
       await this.ingest(m.topic, m.bytes, sha256(m.bytes), 'local').catch(() => undefined)
