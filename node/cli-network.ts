@@ -19,6 +19,7 @@ import { pushMessage } from './push.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Command, Context, OptionSpec } from './cli.ts'
 import { attachWithProgress, CLIP_COMMANDS, relaysFrom } from './cli-clips.ts'
+import { MAX_PUBLIC_DELAY_MS, publicDelayFromEnv } from './public-copy.ts'
 
 const HOOD_OPTION: OptionSpec = { type: 'string', value: 'NAME_OR_ID', help: 'which neighborhood (name, or id or id prefix); optional when you are in one' }
 const RELAY_OPTION: OptionSpec = { type: 'string', multiple: true, value: 'MULTIADDR', help: 'relay to use (default: the neighborhood\'s relays, or $PORCHLIGHT_RELAY)' }
@@ -33,7 +34,9 @@ function port (ctx: Context, name: string, fallback: number): number {
 
 async function openPeer (ctx: Context): Promise<ResidentPeer> {
   const home = await ctx.home()
-  const peer = await ResidentPeer.open(home, { relays: relaysFrom(ctx), now: () => ctx.now() })
+  // PORCHLIGHT_PUBLIC_DELAY_MS replaces the random delay before a public copy goes out (tests; at most 30 s).
+  const publicDelayMs = publicDelayFromEnv(ctx.io.env.PORCHLIGHT_PUBLIC_DELAY_MS)
+  const peer = await ResidentPeer.open(home, { relays: relaysFrom(ctx), now: () => ctx.now(), ...(publicDelayMs !== undefined ? { publicDelayMs } : {}) })
   try {
     await peer.start()
   } catch (err) {
@@ -188,6 +191,8 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
     usage: '--kind KIND --text TEXT [--public [--show-name]] [--geohash G | --lat LAT --lon LON] [--precision N] [--ttl DURATION] [--reply-to ID] [--hood NAME_OR_ID] [--clip FILE]',
     help: `Kinds: ${POST_KINDS.join(', ')}. The post is signed and encrypted for the neighborhood; with --public a copy goes to ` +
       'the area\'s public channel, signed with your pseudonym for that area (agencies see it; your name only with --show-name). ' +
+      `The public copy goes out after a random delay of up to ${MAX_PUBLIC_DELAY_MS / 1000} s, dated then, from a one-time peer id, so a relay ` +
+      'cannot match it to your private post; the command waits for a relay to acknowledge it and says whether one did. ' +
       `Locations are geohashes, cut to --precision characters (default 6, about 1.2 km; at most ${MAX_POST_PRECISION}). ` +
       `Posts expire after --ttl (default ${DEFAULT_TTL_MS / 86_400_000}d). If no relay acknowledges the post, it stays in the outbox ` +
       'and is sent the next time you post, read the feed or watch. ' +
@@ -245,22 +250,32 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
           now
         })
         if (!outcome.result.ok) {
+          const pub = outcome.publicId === undefined ? '' : outcome.publicResult?.ok === true ? '; its public copy was acknowledged' : '; its public copy was not sent either'
           throw new PorchlightError(outcome.result.code ?? 'UNAVAILABLE',
-            `not sent: ${outcome.result.message ?? 'no relay acknowledged it'}; kept in the outbox (id ${outcome.id.slice(0, 16)})`)
+            `not sent: ${outcome.result.message ?? 'no relay acknowledged it'}; kept in the outbox (id ${outcome.id.slice(0, 16)})${pub}`)
         }
         const publicSent = outcome.publicResult?.ok === true
         if (outcome.publicResult !== undefined && !publicSent) {
           ctx.out.note(`The public copy was not sent: ${outcome.publicResult.code ?? ''} ${outcome.publicResult.message ?? ''} ` +
-            '(a relay must serve the area: give it a token made with `hood relay-token --with-area`, or run it with --area); it stays in the outbox.')
+            '(a relay must serve the area: give it a token made with `hood relay-token --with-area`, or run it with --area); ' +
+            'it is kept and tried again, from a new peer id, with your next public post.')
         }
+        const publicText = outcome.publicId === undefined
+          ? ''
+          : publicSent
+            ? ` (public copy ${outcome.publicId.slice(0, 16)} acknowledged by ${outcome.publicAckedBy ?? 'a relay'})`
+            : ' (public copy NOT sent)'
         ctx.out.result({
           id: outcome.id,
           publicId: outcome.publicId ?? null,
           publicSent,
+          /** 'acknowledged' once a relay stored the public copy, 'not sent' otherwise; null without --public. */
+          publicCopy: outcome.publicId === undefined ? null : publicSent ? 'acknowledged' : 'not sent',
+          publicRelay: outcome.publicAckedBy ?? null,
           relay: outcome.ackedBy ?? null,
           ...(clip !== undefined ? { clip: { cid: clip.media.cid, mime: clip.media.mime, size: clip.media.size, pinnedBy: clip.pinnedBy } } : {})
         },
-          `Sent ${outcome.id.slice(0, 16)}${outcome.publicId !== undefined ? (publicSent ? ` (public copy ${outcome.publicId.slice(0, 16)})` : ' (public copy NOT sent)') : ''}; stored by ${outcome.ackedBy ?? 'a relay'}`)
+          `Sent ${outcome.id.slice(0, 16)}${publicText}; stored by ${outcome.ackedBy ?? 'a relay'}`)
       } finally {
         await peer.stop()
       }

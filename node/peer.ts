@@ -24,8 +24,8 @@ import { equalBytes, fromHex, peekDomain, toHex, toBase64Url, fromBase64Url } fr
 import { sha256 } from '../protocol/crypto.ts'
 import { fingerprint, type Identity, type PublicIdentity } from '../protocol/identity.ts'
 import { type AdminCert, areaTopic, type EpochKeys, isAdmin, isAreaTopic, isPrivateTopic, neighborhoodOf, privateTopic } from '../protocol/neighborhood.ts'
-import { createPost, MAX_TTL_MS, type Post, type PostInput } from '../protocol/post.ts'
-import { decodeEnvelope, openEnvelope, innerDomain, openSignedPost, sealEnvelope, encodeSignedPost, type PrivateEnvelope } from '../protocol/envelope.ts'
+import { createPost, DEFAULT_TTL_MS, MAX_TTL_MS, type Post, type PostInput } from '../protocol/post.ts'
+import { checkPostTimes, decodeEnvelope, openEnvelope, innerDomain, openSignedPost, sealEnvelope, encodeSignedPost, type PrivateEnvelope } from '../protocol/envelope.ts'
 import { openPublicPost, sealPublicPost } from '../protocol/public-post.ts'
 import { createAdmit, createJoin, createLeave, createRoster, openAdmit, openJoin, openLeave, openRoster } from '../protocol/membership.ts'
 import { type Admission, verifyAdmission } from '../protocol/invite.ts'
@@ -36,12 +36,13 @@ import { MAX_CLOCK_SKEW_MS } from '../protocol/time.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lookAlikeKeys } from '../protocol/names.ts'
 import { checkEpochOpen, notSendersFault } from './validate.ts'
-import { encodeGeohash, DEFAULT_POST_PRECISION } from '../protocol/geohash.ts'
+import { checkPostArea, encodeGeohash, DEFAULT_POST_PRECISION } from '../protocol/geohash.ts'
 import { PROTOCOLS, type Result } from '../protocol/wire.ts'
 import { createNode, loadOrCreateNodeKey, type PorchlightNode } from './libp2p.ts'
 import { ClipStore } from './clips.ts'
 import { MessageStore } from './store.ts'
 import { PushSession } from './push.ts'
+import { sendPublicCopies } from './public-copy.ts'
 import { proveKey, syncTopic, type SyncStats } from './sync.ts'
 import {
   admittedBy, allEpochKeys, joinsBefore, currentEpochKeys, epochKeys, removalOf, supersededAt, winningSecret, withAdmission, withEpoch, withoutEnded, withMember, withoutRemoval,
@@ -97,8 +98,10 @@ export interface PostOptions extends Omit<PostInput, 'location'> {
 export interface PostOutcome {
   id: string
   publicId?: string
-  /** What became of the public copy (a relay may not serve the area). */
+  /** What became of the public copy: ok only once a relay acknowledged it (a relay may not serve the area). */
   publicResult?: Result
+  /** The relay that acknowledged the public copy. */
+  publicAckedBy?: string
   /** The relay that acknowledged it. */
   ackedBy?: string
   result: Result
@@ -111,6 +114,8 @@ export interface PeerInit {
   now?: () => number
   /** How long an epoch stays open to posts in flight after we learn the next one. @default EPOCH_GRACE_MS */
   epochGraceMs?: number
+  /** The delay before a public copy goes out (ms). @default a random 0..MAX_PUBLIC_DELAY_MS (public-copy.ts); tests inject 0 */
+  publicDelayMs?: () => number
 }
 
 /** How a message reached us: live gossip is judged on arrival; sync brings what relays stored. */
@@ -162,6 +167,12 @@ export class ResidentPeer {
   private get posts () { return this.local.sublevel<string, FeedPost>('posts', { valueEncoding: 'json' }) }
   /** Private posts keep their signed inner bytes, so they can be re-sealed if their epoch closes before a relay takes them. */
   private get outbox () { return this.local.sublevel<string, OutboxEntry>('outbox', { valueEncoding: 'json' }) }
+  /**
+   * Public copies no relay has acknowledged yet. Kept apart from the outbox (which the
+   * persistent node flushes) and out of the message store (which sync offers to relays), so
+   * they only ever leave from a short-lived node (public-copy.ts).
+   */
+  private get publicOutbox () { return this.local.sublevel<string, OutboxEntry>('public-outbox', { valueEncoding: 'json' }) }
 
   private async loadTopics (): Promise<void> {
     this.topics.clear()
@@ -292,7 +303,7 @@ export class ResidentPeer {
       exp = env.exp
       if (innerType === 'pl/signed-post') {
         const p = await openSignedPost(inner, topic, now)
-        if (p.post.created !== env.ts || p.post.expires !== env.exp) fail('OUT_OF_RANGE', 'envelope times differ from the post')
+        checkPostTimes(env, p.post)
         const removal = removalOf(hood, p.author)
         // A removed member's posts from after the removal are never shown, whatever the route.
         if (removal !== undefined && (via === 'gossip' || p.post.created >= removal.at)) fail('NOT_MEMBER', 'author was removed from this neighborhood')
@@ -529,21 +540,12 @@ export class ResidentPeer {
     const location = opts.geohash?.slice(0, precision) ??
       (opts.lat !== undefined && opts.lon !== undefined ? encodeGeohash(opts.lat, opts.lon, precision) : undefined)
     const post = createPost({ ...opts, ...(location !== undefined ? { location } : {}), now: opts.now ?? this.now() })
+    // The public copy is signed later: refuse now what it would refuse then, before anything is sent.
+    if (opts.public === true) checkPostArea(state.hood.area, post.location, 'public post')
     const inner = await encodeSignedPost(me, topic, post)
     const bytes = sealEnvelope(currentEpochKeys(state), topic, inner, { ts: post.created, exp: post.expires })
-    const outgoing: OutboxItem[] = [{ topic, bytes, inner }]
-    let publicId: string | undefined
-    let publicKey: string | undefined
-    if (opts.public === true) {
-      const pub = await sealPublicPost(me, state.hood.area, post, { showName: opts.showName === true })
-      publicId = toHex(pub.id)
-      publicKey = toHex(sha256(pub.bytes))
-      outgoing.push({ topic: areaTopic(state.hood.area), bytes: pub.bytes })
-    }
-    for (const o of outgoing) {
-      await this.putOutbox(o)
-      await this.ingest(o.topic, o.bytes, sha256(o.bytes), 'local').catch(() => undefined)
-    }
+    await this.putOutbox({ topic, bytes, inner })
+    await this.ingest(topic, bytes, sha256(bytes), 'local').catch(() => undefined)
     let id = toHex(sha256(bytes))
     let sent = await this.flushOutbox()
     let mine = sent.get(id)
@@ -556,13 +558,46 @@ export class ResidentPeer {
       if (mine?.resealedAs !== undefined) id = mine.resealedAs
       this.checkStillMember((await this.home.hoodById(state.hood.id)) ?? state)
     }
-    const pub = publicKey === undefined ? undefined : sent.get(publicKey)
+    // The public copy, only now: after a delay, with its own time, from a short-lived peer id.
+    const pub = opts.public === true ? await this.sendPublicCopy(state.hood.area, post, opts.showName === true) : undefined
     return {
       id,
-      ...(publicId !== undefined ? { publicId, publicResult: pub?.result ?? { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' } } : {}),
+      ...(pub !== undefined ? { publicId: pub.id, publicResult: pub.result, ...(pub.relay !== undefined ? { publicAckedBy: pub.relay } : {}) } : {}),
       ...(mine?.relay !== undefined ? { ackedBy: mine.relay } : {}),
       result: mine?.result ?? { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' }
     }
+  }
+
+  /**
+   * Signs the public copy of `post` for `area` when it goes out, dated then (same lifetime),
+   * and sends it with any earlier copies no relay took, from a short-lived node after the
+   * delay (public-copy.ts). A copy a relay acknowledged joins our own feed and store; one
+   * that none took waits in the public outbox for the next public post.
+   */
+  private async sendPublicCopy (area: string, post: Post, showName: boolean): Promise<{ id: string, result: Result, relay?: string }> {
+    const me = this.requireMe()
+    const topic = areaTopic(area)
+    let id = ''
+    const pending: Array<{ key: string, topic: string, bytes: Uint8Array }> = []
+    const { results } = await sendPublicCopies(async () => {
+      const now = this.now()
+      const copy = await sealPublicPost(me, area, { ...post, created: now, expires: now + (post.expires - post.created) }, { showName })
+      id = toHex(copy.id)
+      await this.publicOutbox.put(id, { topic, bytes: toBase64Url(copy.bytes) })
+      for await (const [key, value] of this.publicOutbox.iterator()) pending.push({ key, topic: value.topic, bytes: fromBase64Url(value.bytes) })
+      return pending
+    }, { relays: this.relays(), ...(this.init.publicDelayMs !== undefined ? { delayMs: this.init.publicDelayMs() } : {}) })
+    let mine: { result: Result, relay?: string } = { result: { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' } }
+    for (const [i, m] of pending.entries()) {
+      const r = results[i]!
+      if (m.key === id) mine = r
+      // An old copy past its expiry is never going to be taken: drop it.
+      if (r.result.code === 'EXPIRED') await this.publicOutbox.del(m.key)
+      if (!r.result.ok) continue
+      await this.publicOutbox.del(m.key)
+      await this.ingest(m.topic, m.bytes, sha256(m.bytes), 'local').catch(() => undefined)
+    }
+    return { id, ...mine }
   }
 
   private async putOutbox (o: OutboxItem): Promise<string> {
@@ -581,11 +616,16 @@ export class ResidentPeer {
     return this.sendAnnouncement(state, await createJoin(me, topic, now, opts))
   }
 
-  /** Seals an announcement into the current epoch, sends it, and applies it here too. */
-  private async sendAnnouncement (state: HoodState, inner: Uint8Array): Promise<Result> {
+  /**
+   * Seals an announcement into the current epoch, sends it, and applies it here too. Joins,
+   * leaves, approvals and rosters live as long as an everyday post (DEFAULT_TTL_MS), so they
+   * do not stand out by their expiry (they used to be kept 30 days); a revocation is kept
+   * MAX_TTL_MS, since a member who misses it would go on trusting the agency.
+   */
+  private async sendAnnouncement (state: HoodState, inner: Uint8Array, ttlMs = DEFAULT_TTL_MS): Promise<Result> {
     const topic = privateTopic(state.hood.id)
     const now = this.now()
-    const bytes = sealEnvelope(currentEpochKeys(state), topic, inner, { ts: now, exp: now + MAX_TTL_MS })
+    const bytes = sealEnvelope(currentEpochKeys(state), topic, inner, { ts: now, exp: now + ttlMs })
     const id = await this.putOutbox({ topic, bytes })
     await this.ingest(topic, bytes, sha256(bytes), 'local').catch(() => undefined)
     const sent = await this.flushOutbox()
@@ -624,7 +664,7 @@ export class ResidentPeer {
     const me = this.requireMe()
     const state = await this.home.resolveHood(hoodRef)
     const bytes = await createRevocation(me, state.hood, privateTopic(state.hood.id), attestation, this.now())
-    return this.sendAnnouncement(state, bytes)
+    return this.sendAnnouncement(state, bytes, MAX_TTL_MS)
   }
 
   /** Admin: removes a member by starting a new epoch sealed to every other admitted member. */
@@ -664,9 +704,11 @@ export class ResidentPeer {
       relays: relayKeys(this.relays()), removed: [...removed]
     })
     const id = sha256(bytes)
+    // The removal dates from the rekey's clear ts (a whole minute), as every other member reads it.
+    const { ts } = rekeyTimes(bytes, now)
     await this.home.updateHood(state.hood.id, cur => withRemoved(
       withEpoch(cur ?? state, newKeys.epoch, newKeys.secret, { learned: now, rekey: { id, by: me.public.signKey, removed: [...removed] } }),
-      removed, now, newKeys.epoch))
+      removed, ts, newKeys.epoch))
     const topic = privateTopic(state.hood.id)
     await this.outbox.put(toHex(id), { topic, bytes: toBase64Url(bytes) })
     await this.messages.put({ topic, id, ...rekeyTimes(bytes, now), bytes })
@@ -751,7 +793,9 @@ export class ResidentPeer {
     await this.outbox.del(id)
     // The old copy goes: it would show twice here, and sync would offer relays a closed epoch.
     await this.messages.delete(fromHex(id))
-    await this.posts.del(`${env.ts.toString(16).padStart(14, '0')}!${id}`)
+    // Feed entries are keyed by the post's exact created time, which only the inner message has.
+    const created = await openSignedPost(inner, value.topic, this.now()).then(p => p.post.created, () => undefined)
+    if (created !== undefined) await this.posts.del(`${created.toString(16).padStart(14, '0')}!${id}`)
     await this.ingest(value.topic, resealed, sha256(resealed), 'local').catch(() => undefined)
     return { id: newId, topic: value.topic, bytes: resealed }
   }

@@ -1,12 +1,12 @@
 /**
  * Private envelopes: what travels on a neighborhood's private topic and what relays store.
  *
- * Wire struct 'pl/env' v1 (at most MAX_ENVELOPE_BYTES = 64 KiB):
+ * Wire struct 'pl/env' v2 (exactly one of ENVELOPE_BUCKETS long: 1, 4, 16 or 64 KiB):
  *   { topic: string (private topic, 48 chars), epoch: uint32, ts: uint ms, exp: uint ms,
  *     nonce: 24 bytes, ct: bytes (XChaCha20-Poly1305 ciphertext || 16-byte Poly1305 tag),
  *     tag: 16 bytes }
- * header = encodeStruct('pl/env-header' v1 { topic, epoch, ts, exp, nonce })  (the AEAD's associated data)
- * ct     = XChaCha20-Poly1305(contentKey, nonce, inner, aad = header)
+ * header = encodeStruct('pl/env-header' v2 { topic, epoch, ts, exp, nonce })  (the AEAD's associated data)
+ * ct     = XChaCha20-Poly1305(contentKey, nonce, inner || 0x80 || 0x00*, aad = header)
  * tag    = HMAC-SHA256(tagKey, header || ct)[0..16]   (membershipTag; header is self-delimiting CBOR)
  *
  * Members hold both keys; relays hold only the tag key, so they can drop non-member traffic
@@ -14,11 +14,26 @@
  * domain-tagged struct): the envelope does not care which. The author's identity and
  * signature live only inside the ciphertext (sign, then encrypt).
  *
- * ts (creation) and exp (expiry) are in the clear because relays must order envelopes for
- * sync and delete them when they expire, without reading them; relays see arrival times
- * anyway. Both are authenticated (AAD and tag), bounded like a post's lifetime, and for a
- * post must equal the post's created and expires (openPost checks), so nobody can make
- * relays keep a post longer than its author said.
+ * What the shape says (issue 10): little.
+ *  - Size: the plaintext is padded (0x80 then zeros, inside the AEAD, so the padding is
+ *    authenticated) until the whole envelope is the smallest bucket that holds it. Buckets are
+ *    chosen for what travels here (measured): 1 KiB holds an everyday post (text up to ~450
+ *    bytes, ~300 with a clip), a join, leave or approval, and a roster of up to 4 members, so a
+ *    join looks like a short post; 4 KiB any other post (the longest text with four clips is
+ *    ~3.3 KB) and rosters up to ~20; 16 KiB and 64 KiB only rosters (up to ~90 and 200 members
+ *    per message). Opening strips the padding strictly: anything
+ *    but 0x80 then zeros, or padding that would fit a smaller bucket, is MALFORMED; relays
+ *    refuse an envelope of any other size (BAD_LENGTH), with no keys.
+ *  - Times: ts (creation) and exp (expiry) are in the clear because relays must order
+ *    envelopes for sync and delete them when they expire, without reading them; they are
+ *    whole minutes (ENVELOPE_TIME_UNIT_MS), which is all that ordering and expiry need.
+ *    For a post they are envelopeTimes(created, expires): the exact times stay inside the
+ *    ciphertext; exp is never later than the post's expiry, except for a post that lives less
+ *    than a minute (it is kept to the end of its creation minute's next minute). openPost
+ *    checks the relation, so nobody can make relays keep a post longer than its author said.
+ *    Both are authenticated (AAD and tag) and bounded like a post's lifetime.
+ *
+ * v1 envelopes (unpadded, millisecond times) are refused with BAD_VERSION.
  *
  * Signed post (inner) 'pl/signed-post' v1: { post: bytes, author: Ed25519 key 32, sig: 64 bytes }
  *   post = encodeStruct('pl/post' v1 { ...post fields, topic, author, name })  (same author)
@@ -33,7 +48,7 @@
  * and mutated inputs); anything unexpected falls back to the generic strict decoder, which
  * gives the error its code.
  */
-import { fail } from './errors.ts'
+import { fail, isPorchlightError } from './errors.ts'
 import { concatBytes, decodeStruct, encodeStruct, equalBytes, peekDomain, type StructSpec } from './encoding.ts'
 import { AEAD_NONCE_BYTES, AEAD_TAG_BYTES, aeadOpen, aeadSeal, getCrypto, randomBytes, sha256, SIGNATURE_BYTES } from './crypto.ts'
 import { type Identity, startVerify } from './identity.ts'
@@ -46,7 +61,15 @@ import {
 } from './post.ts'
 import { checkCurrent, checkLifetime } from './time.ts'
 
+/** The sizes an envelope may have, in bytes (see the header comment for what fits in each). */
+export const ENVELOPE_BUCKETS: readonly number[] = [1024, 4 * 1024, 16 * 1024, 64 * 1024]
 export const MAX_ENVELOPE_BYTES = 64 * 1024
+/** Clear times (ts, exp) are multiples of this: one minute. */
+export const ENVELOPE_TIME_UNIT_MS = 60_000
+/** Wire version of 'pl/env' and 'pl/env-header'. */
+export const ENVELOPE_VERSION = 2
+/** The first byte of the padding; zeros follow. */
+const PAD_MARK = 0x80
 export const ENVELOPE_NONCE_BYTES = AEAD_NONCE_BYTES
 /** Topics are checked against the private-topic pattern; this only bounds the read (neighborhood.ts). */
 export { MAX_TOPIC_BYTES }
@@ -57,7 +80,7 @@ export const DOMAIN_SIGNED_POST = 'pl/signed-post'
 const MAX_POST_TBS_BYTES = MAX_POST_BYTES + 256
 
 const ENVELOPE: StructSpec = {
-  domain: 'pl/env', version: 1, required: ['topic', 'epoch', 'ts', 'exp', 'nonce', 'ct', 'tag'], maxBytes: MAX_ENVELOPE_BYTES
+  domain: 'pl/env', version: ENVELOPE_VERSION, required: ['topic', 'epoch', 'ts', 'exp', 'nonce', 'ct', 'tag'], maxBytes: MAX_ENVELOPE_BYTES
 }
 const SIGNED_POST: StructSpec = {
   domain: DOMAIN_SIGNED_POST, version: 1, required: ['post', 'author', 'sig'], maxBytes: MAX_SIGNED_POST_BYTES
@@ -87,9 +110,9 @@ export interface PrivateEnvelope {
 }
 
 export interface SealOptions {
-  /** Creation time (ms). Default Date.now(). sealPost uses the post's `created`. */
+  /** Creation time (ms), rounded down to a minute on the wire. Default Date.now(). sealPost uses the post's `created`. */
   ts?: number
-  /** Expiry time (ms). Default ts + DEFAULT_TTL_MS. sealPost uses the post's `expires`. */
+  /** Expiry time (ms), rounded as envelopeTimes says. Default ts + DEFAULT_TTL_MS. sealPost uses the post's `expires`. */
   exp?: number
   /**
    * 24-byte nonce, FOR TEST VECTORS AND TESTS ONLY: production callers never pass one (it is
@@ -126,22 +149,73 @@ export function checkEnvelopeTime (env: PrivateEnvelope, now: number): void {
   checkCurrent(env.ts, env.exp, now, 'envelope')
 }
 
-/** Encrypts and tags one inner message for `topic` under the epoch's keys. */
+/**
+ * The clear times of an envelope whose contents were created at `created` and expire at
+ * `expires` (ms): ts = created rounded down to a minute, exp = expires rounded down to a
+ * minute, but at least ts + 1 minute (a lifetime under a minute). Clock-free and idempotent;
+ * for valid lifetimes (created < expires <= created + MAX_TTL_MS) the result is one too.
+ */
+export function envelopeTimes (created: number, expires: number): { ts: number, exp: number } {
+  const unit = ENVELOPE_TIME_UNIT_MS
+  const ts = created - (created % unit)
+  return { ts, exp: Math.max(expires - (expires % unit), ts + unit) }
+}
+
+/** OUT_OF_RANGE unless the envelope's clear times are envelopeTimes of the post's. */
+export function checkPostTimes (env: Pick<PrivateEnvelope, 'ts' | 'exp'>, post: Pick<Post, 'created' | 'expires'>): void {
+  const t = envelopeTimes(post.created, post.expires)
+  if (t.ts !== env.ts || t.exp !== env.exp) fail('OUT_OF_RANGE', 'envelope times do not match the post\'s')
+}
+
+/** Encrypts and tags one inner message for `topic` under the epoch's keys, padded to the smallest bucket that holds it. */
 export function sealEnvelope (keys: EpochKeys, topic: string, inner: Uint8Array, opts?: SealOptions): Uint8Array {
   checkTopic(topic)
   if (!(inner instanceof Uint8Array) || inner.length === 0) fail('BAD_ARGUMENT', 'inner message must be non-empty bytes')
   if (inner.length > MAX_ENVELOPE_BYTES) fail('TOO_LARGE', `inner message exceeds ${MAX_ENVELOPE_BYTES} bytes`)
   const nonce = opts?.nonce ?? randomBytes(ENVELOPE_NONCE_BYTES)
   if (!(nonce instanceof Uint8Array) || nonce.length !== ENVELOPE_NONCE_BYTES) fail('BAD_ARGUMENT', 'nonce must be 24 bytes')
-  const ts = opts?.ts ?? Date.now()
-  const exp = opts?.exp ?? ts + DEFAULT_TTL_MS
-  if (!Number.isSafeInteger(ts) || !Number.isSafeInteger(exp) || ts < 0) fail('BAD_ARGUMENT', 'ts and exp must be integers')
+  const created = opts?.ts ?? Date.now()
+  const expires = opts?.exp ?? created + DEFAULT_TTL_MS
+  if (!Number.isSafeInteger(created) || !Number.isSafeInteger(expires) || created < 0) fail('BAD_ARGUMENT', 'ts and exp must be integers')
   // Lifetime bounds shared with posts (clock-free): OUT_OF_RANGE unless ts < exp <= ts + MAX_TTL_MS.
-  checkLifetime(ts, exp, MAX_TTL_MS, 'envelope')
-  const head = { topic, epoch: keys.epoch, ts, exp, nonce }
+  checkLifetime(created, expires, MAX_TTL_MS, 'envelope')
+  const head = { topic, epoch: keys.epoch, ...envelopeTimes(created, expires), nonce }
   const header = envelopeHeader(head)
-  const ct = aeadSeal(keys.contentKey, nonce, inner, header)
-  return encodeEnvelope({ ...head, ct, tag: membershipTag(keys.tagKey, concatBytes(header, ct)) })
+  const overhead = envelopeOverhead(head)
+  const bucket = ENVELOPE_BUCKETS.find(b => b - overhead >= inner.length + 1)
+  if (bucket === undefined) fail('TOO_LARGE', `inner message of ${inner.length} bytes does not fit the largest envelope`)
+  const plaintext = new Uint8Array(bucket - overhead)
+  plaintext.set(inner)
+  plaintext[inner.length] = PAD_MARK
+  const ct = aeadSeal(keys.contentKey, nonce, plaintext, header)
+  const bytes = encodeEnvelope({ ...head, ct, tag: membershipTag(keys.tagKey, concatBytes(header, ct)) })
+  if (bytes.length !== bucket) fail('IO', 'envelope padding miscounted') // a bug, never input
+  return bytes
+}
+
+/**
+ * Bytes of an envelope with these header fields that are not padded plaintext: the encoded
+ * fields, the ciphertext's 3-byte length head (every bucket's ciphertext is 256..65535
+ * bytes) and the AEAD tag. A bucket of B bytes holds B - overhead bytes of plaintext.
+ */
+function envelopeOverhead (head: Omit<PrivateEnvelope, 'ct' | 'tag'>): number {
+  const empty = encodeEnvelope({ ...head, ct: new Uint8Array(0), tag: new Uint8Array(TAG_BYTES) })
+  return empty.length - 1 + 3 + AEAD_TAG_BYTES
+}
+
+/**
+ * The inner message of a padded plaintext: strict, MALFORMED unless it is inner || 0x80 ||
+ * zeros with fewer zeros than the step from the bucket below (so a smaller bucket would not
+ * have held it), and the inner message is not empty.
+ */
+function unpad (plaintext: Uint8Array, envelopeBytes: number): Uint8Array {
+  let i = plaintext.length - 1
+  while (i >= 0 && plaintext[i] === 0) i--
+  if (i < 1 || plaintext[i] !== PAD_MARK) fail('MALFORMED', 'envelope padding is not 0x80 then zeros')
+  const index = ENVELOPE_BUCKETS.indexOf(envelopeBytes)
+  const step = envelopeBytes - (index > 0 ? ENVELOPE_BUCKETS[index - 1]! : 0)
+  if (index < 0 || plaintext.length - 1 - i >= step) fail('MALFORMED', 'envelope is padded past the smallest bucket that holds it')
+  return plaintext.subarray(0, i)
 }
 
 /** Encodes envelope fields as they are (no crypto): the inverse of decodeEnvelope. */
@@ -158,12 +232,20 @@ export function decodeEnvelope (bytes: Uint8Array): PrivateEnvelope {
     decodeEnvelopeGeneric(bytes)
   checkTopic(env.topic)
   checkLifetime(env.ts, env.exp, MAX_TTL_MS, 'envelope')
+  if (env.ts % ENVELOPE_TIME_UNIT_MS !== 0 || env.exp % ENVELOPE_TIME_UNIT_MS !== 0) fail('OUT_OF_RANGE', 'envelope times must be whole minutes')
+  if (!ENVELOPE_BUCKETS.includes(bytes.length)) fail('BAD_LENGTH', `an envelope is ${ENVELOPE_BUCKETS.join(', ')} bytes long, not ${bytes.length}`)
   return env
 }
 
 /** The generic strict decoder: the reference, and what gives every error its code. */
 function decodeEnvelopeGeneric (bytes: Uint8Array): PrivateEnvelope {
-  const f = decodeStruct(ENVELOPE, bytes)
+  let f
+  try {
+    f = decodeStruct(ENVELOPE, bytes)
+  } catch (err) {
+    if (isPorchlightError(err, 'BAD_VERSION')) fail('BAD_VERSION', `envelope from an older Porchlight (not version ${ENVELOPE_VERSION}: unpadded, exact times): not accepted`)
+    throw err
+  }
   return {
     topic: f.string('topic', MAX_TOPIC_BYTES),
     epoch: f.uint('epoch', MAX_EPOCH),
@@ -177,7 +259,7 @@ function decodeEnvelopeGeneric (bytes: Uint8Array): PrivateEnvelope {
 
 /**
  * The header bytes: AEAD associated data and start of the membership-tag input. Exactly
- * encodeStruct('pl/env-header' v1, { topic, epoch, ts, exp, nonce }), written directly
+ * encodeStruct('pl/env-header' v2, { topic, epoch, ts, exp, nonce }), written directly
  * because every open and every relay check needs it (tests compare the two). Canonical key
  * order: t, v, ts, exp, epoch, nonce, topic.
  */
@@ -217,17 +299,23 @@ export function checkEnvelopeTag (env: PrivateEnvelope, tagKey: Uint8Array): boo
 }
 
 /**
- * Decrypts an envelope with the keys of its epoch and checks its membership tag.
- * WRONG_TOPIC if `topic` is given and differs; DECRYPT_FAILED for keys of another epoch or
- * neighborhood, or tampered bytes; BAD_TAG if the ciphertext is genuine but the tag is not.
+ * Decrypts an envelope with the keys of its epoch, checks its membership tag and strips the
+ * padding. WRONG_TOPIC if `topic` is given and differs; DECRYPT_FAILED for keys of another
+ * epoch or neighborhood, or tampered bytes; BAD_TAG if the ciphertext is genuine but the tag
+ * is not; MALFORMED for padding that is not canonical.
  */
 export function openEnvelope (env: PrivateEnvelope, keys: EpochKeys, topic?: string): Uint8Array {
   checkTopicIs(env.topic, topic, 'envelope')
   if (keys.epoch !== env.epoch) fail('DECRYPT_FAILED', 'keys are for another epoch')
   const header = envelopeHeader(env)
-  const inner = aeadOpen(keys.contentKey, env.nonce, env.ct, header)
+  const plaintext = aeadOpen(keys.contentKey, env.nonce, env.ct, header)
   if (!checkMembershipTag(keys.tagKey, concatBytes(header, env.ct), env.tag)) fail('BAD_TAG', 'membership tag does not verify')
-  return inner
+  return unpad(plaintext, encodedEnvelopeBytes(env))
+}
+
+/** The encoded length of an envelope (the ciphertext's length head plus its fixed fields). */
+function encodedEnvelopeBytes (env: PrivateEnvelope): number {
+  return envelopeOverhead(env) - 3 - AEAD_TAG_BYTES + env.ct.length + (env.ct.length < 24 ? 1 : env.ct.length < 256 ? 2 : env.ct.length < 65536 ? 3 : 5)
 }
 
 /** SHA-256 of the envelope bytes (32 bytes): post id, gossip message id and sync id. */
@@ -304,7 +392,7 @@ export async function openSignedPost (inner: Uint8Array, topic: string, now: num
   return { post, author: signed.author, authorName }
 }
 
-/** Signs, encrypts and tags a post (envelope ts/exp = post created/expires). `opts.nonce`: vectors/tests only. */
+/** Signs, encrypts and tags a post (envelope ts/exp = envelopeTimes(created, expires)). `opts.nonce`: vectors/tests only. */
 export async function sealPost (author: Identity, topic: string, keys: EpochKeys, post: Post, opts?: { nonce?: Uint8Array }): Promise<{ bytes: Uint8Array, id: Uint8Array }> {
   const bytes = sealEnvelope(keys, topic, await encodeSignedPost(author, topic, post), { nonce: opts?.nonce, ts: post.created, exp: post.expires })
   return { bytes, id: envelopeId(bytes) }
@@ -316,8 +404,9 @@ export async function sealPost (author: Identity, topic: string, keys: EpochKeys
  * decodeEnvelope's codes; WRONG_TOPIC (opts.topic); UNKNOWN_EPOCH (no keys from
  * `keysForEpoch`); DECRYPT_FAILED; the inner decoding's codes, BAD_SIGNATURE if the signed
  * post names another author, WRONG_TOPIC if it was signed for another topic, checkPost's
- * codes (FUTURE_DATED, EXPIRED, ...); OUT_OF_RANGE if the envelope's ts/exp differ from the
- * post's; BAD_TAG; BAD_SIGNATURE.
+ * codes (FUTURE_DATED, EXPIRED, ...); OUT_OF_RANGE if the envelope's ts/exp are not
+ * envelopeTimes of the post's created/expires; BAD_TAG; BAD_SIGNATURE. MALFORMED padding is
+ * refused right after decryption.
  *
  * Same checks as openEnvelope + openSignedPost, ordered for speed: decode once, and decode
  * the post, hash the membership tag and the id while the signature verifies.
@@ -334,15 +423,16 @@ export async function openPost (
   if (keys === undefined) fail('UNKNOWN_EPOCH', `no keys for epoch ${env.epoch}`)
   if (keys.epoch !== env.epoch) fail('DECRYPT_FAILED', 'keys are for another epoch')
   const header = envelopeHeader(env)
-  const inner = aeadOpen(keys.contentKey, env.nonce, env.ct, header)
+  const inner = unpad(aeadOpen(keys.contentKey, env.nonce, env.ct, header), bytes.length)
   const signed = decodeSignedPost(inner, env.topic, now)
   const verifying = await startVerify(signed.author, signed.body, signed.sig)
   const { post, authorName } = signed.read()
-  const timesOk = post.created === env.ts && post.expires === env.exp
+  const t = envelopeTimes(post.created, post.expires)
+  const timesOk = t.ts === env.ts && t.exp === env.exp
   const tagOk = checkMembershipTag(keys.tagKey, concatBytes(header, env.ct), env.tag)
   const id = envelopeId(bytes)
   const sigOk = await verifying.valid
-  if (!timesOk) fail('OUT_OF_RANGE', 'envelope times differ from the post\'s')
+  if (!timesOk) fail('OUT_OF_RANGE', 'envelope times do not match the post\'s')
   if (!tagOk) fail('BAD_TAG', 'membership tag does not verify')
   if (!sigOk) fail('BAD_SIGNATURE', 'post signature does not verify')
   return { id, topic: env.topic, epoch: env.epoch, post, author: signed.author, authorName }
@@ -356,7 +446,7 @@ export async function openPost (
  * canonical layout of a valid envelope directly, without the generic decoder's re-encoding.
  *   a9 "t" "pl/env" "v" 1 "ct" bytes "ts" uint "exp" uint "tag" bytes(16) "epoch" uint
  *   "nonce" bytes(24) "topic" text(ASCII)
- * (map keys sort by length, then bytewise). Anything else, including every invalid value,
+ * with v = 2 (map keys sort by length, then bytewise). Anything else, including every invalid value,
  * returns undefined and the generic decoder decides; tests check that both always agree.
  */
 function readCanonicalEnvelope (b: Uint8Array): PrivateEnvelope | undefined {
@@ -455,8 +545,8 @@ class CanonicalReader {
 }
 
 const ascii = (s: string): Uint8Array => Uint8Array.from(s, c => c.charCodeAt(0))
-/** a7 (map of 7) "t" "pl/env-header" "v" 1 "ts" */
-const HEADER_START = Uint8Array.from([0xa7, 0x61, ...ascii('t'), 0x6d, ...ascii('pl/env-header'), 0x61, ...ascii('v'), 0x01, 0x62, ...ascii('ts')])
+/** a7 (map of 7) "t" "pl/env-header" "v" 2 "ts" */
+const HEADER_START = Uint8Array.from([0xa7, 0x61, ...ascii('t'), 0x6d, ...ascii('pl/env-header'), 0x61, ...ascii('v'), ENVELOPE_VERSION, 0x62, ...ascii('ts')])
 const KEY_EXP = Uint8Array.from([0x63, ...ascii('exp')])
 const KEY_EPOCH = Uint8Array.from([0x65, ...ascii('epoch')])
 const KEY_NONCE = Uint8Array.from([0x65, ...ascii('nonce')])
@@ -469,8 +559,8 @@ const SIGNED_POST_START = Uint8Array.from([0xa5, 0x61, ...ascii('t'), 0x6e, ...a
 const KEY_POST = Uint8Array.from([0x64, ...ascii('post')])
 /** "author" and the head of a 32-byte string. */
 const KEY_AUTHOR = Uint8Array.from([0x66, ...ascii('author'), 0x58, 0x20])
-/** a9 (map of 9) "t" "pl/env" "v" 1 "ct" */
-const ENV_START = Uint8Array.from([0xa9, 0x61, ...ascii('t'), 0x66, ...ascii('pl/env'), 0x61, ...ascii('v'), 0x01, 0x62, ...ascii('ct')])
+/** a9 (map of 9) "t" "pl/env" "v" 2 "ct" */
+const ENV_START = Uint8Array.from([0xa9, 0x61, ...ascii('t'), 0x66, ...ascii('pl/env'), 0x61, ...ascii('v'), ENVELOPE_VERSION, 0x62, ...ascii('ct')])
 const ENV_KEY_TS = Uint8Array.from([0x62, ...ascii('ts')])
 /** "tag" and the head of a 16-byte string. */
 const ENV_KEY_TAG = Uint8Array.from([0x63, ...ascii('tag'), 0x50])

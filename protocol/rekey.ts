@@ -6,11 +6,13 @@
  *   'pl/rekey' v2 {
  *     tp:    private topic
  *     pe:    previous epoch,  e: new epoch (= pe + 1)
- *     ts:    creation time (ms), in clear so relays can order, sync and expire it (kept REKEY_TTL_MS)
+ *     ts:    creation time (ms, a whole minute), in clear so relays can order, sync and expire it (kept REKEY_TTL_MS)
  *     eph:   ephemeral X25519 public key (32), one per rekey, shared by all slots and relay boxes
  *     kc:    commitment to the new epoch secret (32) = HKDF(secret, "porchlight/rekey-commit/v1|tp|e")
- *     slots: [48-byte boxes] (8..1000, a multiple of 8): the new secret (32) + AEAD tag (16) for each
- *            remaining member, padded with random slots and shuffled
+ *     slots: [48-byte boxes] (8..1024, a multiple of 8): the new secret (32) + AEAD tag (16) for each
+ *            remaining member, padded with random slots to the next power of two (8, 16, 32 …
+ *            1024: REKEY_SLOT_BUCKETS) and shuffled; a random slot is 48 random bytes, which
+ *            nobody without the secret can tell from a sealed one
  *     rb:    [48-byte boxes] (0..8): the new TAG key for each relay the admin knows, sealed to the
  *            relay's libp2p Ed25519 key (converted to X25519, RFC 7748 birational map)
  *     in:    AEAD under a key derived from the NEW secret of 'pl/rekey-inner' { rm: [sign keys
@@ -31,7 +33,8 @@
  *    push, gossip and sync, so a member, a removed member or another relay cannot forge one.
  *  - A remaining member: trial-decrypts the slots with one X25519 (no recipient hints), gets
  *    the secret, checks it against kc, and reads who was removed.
- *  - A relay: topic, epochs, time, the slot count (padded to a multiple of 8), the admin keys
+ *  - A relay: topic, epochs, time, the slot count (a power of two: the member count within a
+ *    factor of two, so a rekey for 3 members looks like one for 8, one for 17 like one for 32), the admin keys
  *    and, from its own box, the next tag key. Not who is in the slots, not the secret.
  *  - A removed member or an outsider: the same header, and nothing else: the new tag key is
  *    sealed to relays, not derived from the old one, so a removed member cannot produce
@@ -55,16 +58,23 @@ import {
 import { checkNotFuture, MAX_CLOCK_SKEW_MS } from './time.ts'
 
 export const REKEY_SLOT_BYTES = EPOCH_SECRET_BYTES + AEAD_TAG_BYTES
+/** Members one rekey is sealed to. */
 export const MAX_REKEY_SLOTS = 1000
-/** Slot counts are padded up to a multiple of this, so a relay learns the group size only roughly. */
+/** Wire rule (decoders): slot counts are a multiple of this, 8..MAX_REKEY_SLOT_COUNT (rekeys made before the buckets still decode). */
 export const REKEY_SLOT_PAD = 8
+/** Slot counts createRekey pads to, so a relay learns the group size only within a factor of two. */
+export const REKEY_SLOT_BUCKETS: readonly number[] = [8, 16, 32, 64, 128, 256, 512, 1024]
+/** The most slots a rekey carries (1,000 members pad to 1,024). */
+export const MAX_REKEY_SLOT_COUNT = 1024
 /** Relays a rekey can carry the next tag key to (as many as an invite names). */
 export const MAX_REKEY_RELAYS = 8
 /** Members one rekey can name as removed. */
 export const MAX_REKEY_REMOVED = 64
-/** 1000 slots take ~50 KB; the bound keeps a rekey inside one 64 KiB message. */
+/** 1024 slots take ~51 KB; the bound keeps a rekey inside one 64 KiB message. */
 export const MAX_REKEY_BYTES = 64 * 1024
 const MAX_INNER_BYTES = MAX_REKEY_REMOVED * 35 + 64
+/** createRekey rounds ts down to this (one minute), as envelopes do: ordering and retention need no more. */
+export const REKEY_TIME_UNIT_MS = 60_000
 /** How long relays keep a rekey: members offline longer than this need a new invite. */
 export const REKEY_TTL_MS = 90 * 24 * 3600_000
 export const MAX_REKEY_CLOCK_SKEW_MS = MAX_CLOCK_SKEW_MS
@@ -171,8 +181,11 @@ function randomIndex (n: number, random: (n: number) => Uint8Array): number {
   }
 }
 
+/** The slot count of a rekey for `members` members: the smallest bucket that holds them. */
 export function paddedSlotCount (members: number): number {
-  return Math.max(REKEY_SLOT_PAD, Math.ceil(members / REKEY_SLOT_PAD) * REKEY_SLOT_PAD)
+  const bucket = REKEY_SLOT_BUCKETS.find(b => b >= members)
+  if (bucket === undefined) fail('TOO_LARGE', `at most ${MAX_REKEY_SLOTS} members per rekey`)
+  return bucket
 }
 
 /**
@@ -206,7 +219,8 @@ export async function createRekey (
   const tp = privateTopic(hood.id)
   const pe = oldKeys.epoch
   const e = pe + 1
-  const ts = now
+  // Whole minutes, like envelope times: the clear ts is for ordering and retention only.
+  const ts = now - (now % REKEY_TIME_UNIT_MS)
   const secret = opts.secret ?? random(EPOCH_SECRET_BYTES)
   const ephSecret = opts.ephemeralSecret ?? random(KEY_BYTES)
   if (secret.length !== EPOCH_SECRET_BYTES || ephSecret.length !== KEY_BYTES) fail('BAD_ARGUMENT', 'secrets must be 32 bytes')
@@ -262,7 +276,7 @@ export function decodeRekey (bytes: Uint8Array): RekeyWire {
   const pe = f.uint('pe', MAX_EPOCH - 1)
   const e = f.uint('e', MAX_EPOCH)
   if (e !== pe + 1) fail('OUT_OF_RANGE', 'a rekey advances the epoch by exactly one')
-  const slots = f.array('slots', MAX_REKEY_SLOTS, item => item.bytes({ len: REKEY_SLOT_BYTES }))
+  const slots = f.array('slots', MAX_REKEY_SLOT_COUNT, item => item.bytes({ len: REKEY_SLOT_BYTES }))
   if (slots.length < REKEY_SLOT_PAD || slots.length % REKEY_SLOT_PAD !== 0) {
     fail('OUT_OF_RANGE', `slot count must be a multiple of ${REKEY_SLOT_PAD}`)
   }

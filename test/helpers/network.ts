@@ -23,14 +23,19 @@ export async function tempDir (prefix = 'pl-'): Promise<string> {
   return dir
 }
 
-/** Runs the CLI in-process; returns exit code, stdout, stderr. Throws if the exit code is not `expect`. */
-export async function cli (home: string, args: string[], expect: number | null = 0, now?: () => number): Promise<{ code: number, out: string, err: string, json: any }> {
+/**
+ * Runs the CLI in-process; returns exit code, stdout, stderr. Throws if the exit code is not `expect`.
+ * Public copies go out at once (PORCHLIGHT_PUBLIC_DELAY_MS=0) unless `env` says otherwise.
+ */
+export async function cli (
+  home: string, args: string[], expect: number | null = 0, now?: () => number, env: Record<string, string> = {}
+): Promise<{ code: number, out: string, err: string, json: any }> {
   let out = ''
   let err = ''
   const io: Io = {
     stdout: { write: (s: string) => { out += s } },
     stderr: { write: (s: string) => { err += s } },
-    env: { PORCHLIGHT_HOME: home },
+    env: { PORCHLIGHT_HOME: home, PORCHLIGHT_PUBLIC_DELAY_MS: '0', ...env },
     now: now ?? Date.now
   }
   const code = await main(['--home', home, ...args], io)
@@ -86,9 +91,9 @@ export async function neighborhood (relay: Relay, names: string[], area = 'u4pru
   return { admin, members: homes, invite: created.json.invite, token, area }
 }
 
-/** A started resident peer on an existing home. */
+/** A started resident peer on an existing home; its public copies go out at once (no random delay). */
 export async function peer (home: string, relays: string[] = []): Promise<ResidentPeer> {
-  const p = await ResidentPeer.open(await Home.open(home), { relays })
+  const p = await ResidentPeer.open(await Home.open(home), { relays, publicDelayMs: () => 0 })
   cleanups.push(async () => { await p.stop() })
   await p.start()
   return p

@@ -68,7 +68,7 @@ export interface RunResult { code: number | null, out: string, err: string, json
 export async function run (home: string, args: string[]): Promise<RunResult> {
   const child = spawn(process.execPath, [BIN, '--home', home, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PORCHLIGHT_HOME: home, PORCHLIGHT_RELAY: '' }
+    env: { ...process.env, PORCHLIGHT_HOME: home, PORCHLIGHT_RELAY: '', PORCHLIGHT_PUBLIC_DELAY_MS: '0' }
   })
   children.add(child)
   let out = ''

@@ -130,8 +130,9 @@ async function weakProof (): Promise<Uint8Array> {
   }
 }
 
+/** An envelope labelled with the version before padding and whole minutes (v1): refused as BAD_VERSION. */
 async function unknownVersion (): Promise<Uint8Array> {
-  return reencode(await envelope(), f => { f.v = 2 })
+  return reencode(await envelope(), f => { f.v = 1 })
 }
 
 // ---- what the relay says

@@ -3,21 +3,22 @@ import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import {
-  aeadOpen, type CryptoProvider, getCrypto, nobleProvider, randomBytes, setCrypto, webCryptoProvider
+  aeadOpen, aeadSeal, type CryptoProvider, getCrypto, nobleProvider, randomBytes, setCrypto, webCryptoProvider
 } from '../../protocol/crypto.ts'
-import { decodeCbor, decodeStruct, encodeCbor, encodeStruct, fromHex, type StructSpec, toHex } from '../../protocol/encoding.ts'
+import { decodeCbor, decodeStruct, encodeCbor, encodeStruct, equalBytes, fromHex, type StructSpec, toHex } from '../../protocol/encoding.ts'
 import { fail, PorchlightError } from '../../protocol/errors.ts'
 import { createIdentity, type Identity } from '../../protocol/identity.ts'
-import { areaTopic, deriveEpochKeys, type EpochKeys, isPrivateTopic, MAX_EPOCH, privateTopic } from '../../protocol/neighborhood.ts'
+import { areaTopic, deriveEpochKeys, type EpochKeys, isPrivateTopic, MAX_EPOCH, membershipTag, privateTopic } from '../../protocol/neighborhood.ts'
 import { createPost, MAX_CLOCK_SKEW_MS, MAX_TTL_MS, type Post, postFields } from '../../protocol/post.ts'
 import {
-  checkEnvelopeTag, checkEnvelopeTime, decodeEnvelope, DOMAIN_SIGNED_POST, encodeEnvelope, encodeSignedPost, envelopeHeader, envelopeId,
-  innerDomain, MAX_ENVELOPE_BYTES, openEnvelope, openPost, openSignedPost, type PrivateEnvelope, sealEnvelope, sealPost
+  checkEnvelopeTag, checkEnvelopeTime, decodeEnvelope, DOMAIN_SIGNED_POST, encodeEnvelope, encodeSignedPost, ENVELOPE_BUCKETS,
+  ENVELOPE_TIME_UNIT_MS, envelopeHeader, envelopeId, envelopeTimes, innerDomain, MAX_ENVELOPE_BYTES, openEnvelope, openPost, openSignedPost,
+  type PrivateEnvelope, sealEnvelope, sealPost
 } from '../../protocol/envelope.ts'
 import {
   buildEnvelopeVectors, ENVELOPE_VECTORS_PATH, type EnvelopeVector, identityFromHex, postArb, postFromHex, type VectorFile, vectorJson
 } from '../vectors/generate-posts.ts'
-import { flipBit, flips, rejection } from '../helpers/protocol-fixtures.ts'
+import { flipBit, flips, rejection, rejectionSync as rejectionSyncCode } from '../helpers/protocol-fixtures.ts'
 
 const NOW = 1_764_000_000_000
 const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 })
@@ -80,7 +81,7 @@ describe('sealPost / openPost', () => {
     expect(toHex(envelopeId(bytes))).toBe(toHex(id))
     const opened = await openPost(bytes, both, NOW)
     expect(opened).toEqual({ id, topic, epoch: 2, post, author: alice.public.signKey, authorName: 'Alice' })
-    expect(bytes.length).toBeLessThan(600)
+    expect(bytes.length).toBe(1024)
   })
 
   it('decode(encode(post)) equals the post, for random valid posts', async () => {
@@ -95,8 +96,7 @@ describe('sealPost / openPost', () => {
   it('the envelope carries the post times in the clear and nothing else of the post', async () => {
     const { bytes } = await sealPost(alice, topic, k2, post)
     const env = decodeEnvelope(bytes)
-    expect(env.ts).toBe(post.created)
-    expect(env.exp).toBe(post.expires)
+    expect({ ts: env.ts, exp: env.exp }).toEqual(envelopeTimes(post.created, post.expires))
     expect(env.topic).toBe(topic)
     expect(env.epoch).toBe(2)
     expect([...(decodeCbor(bytes) as Map<string, unknown>).keys()].sort()).toEqual(['ct', 'epoch', 'exp', 'nonce', 't', 'tag', 'topic', 'ts', 'v'])
@@ -150,8 +150,8 @@ describe('sealPost / openPost', () => {
     expect(inner.startsWith(`a5 61${hex('t')} 6e${hex('pl/signed-post')} 61${hex('v')}01 63${hex('sig')}5840`.replaceAll(' ', ''))).toBe(true)
     expect(inner.slice(-(2 * 41))).toBe(`66${hex('author')}5820${toHex(alice.public.signKey)}`)
     const { bytes } = await sealPost(alice, topic, k1, post)
-    // a9 "t" "pl/env" "v" 1 "ct" ... "topic" text(48)
-    expect(toHex(bytes).startsWith(`a96174${'66' + hex('pl/env')}61760162${hex('ct')}`)).toBe(true)
+    // a9 "t" "pl/env" "v" 2 "ct" ... "topic" text(48)
+    expect(toHex(bytes).startsWith(`a96174${'66' + hex('pl/env')}61760262${hex('ct')}`)).toBe(true)
     expect(toHex(bytes).endsWith(`65${hex('topic')}7830${hex(topic)}`)).toBe(true)
   })
 
@@ -215,12 +215,34 @@ describe('sealPost / openPost', () => {
     expect(await rejection(() => decodeEnvelope(reencode(bytes, { topic: topic.toUpperCase() })))).toBe('WRONG_TOPIC')
   })
 
-  it('OUT_OF_RANGE when the envelope times differ from the post\'s (relays would keep it longer)', async () => {
+  it('OUT_OF_RANGE when the envelope times are not the post\'s rounded to minutes (relays would keep it longer)', async () => {
     const inner = await encodeSignedPost(alice, topic, post)
-    const longer = sealEnvelope(k1, topic, inner, { ts: post.created, exp: post.expires + 1 })
+    const longer = sealEnvelope(k1, topic, inner, { ts: post.created, exp: post.expires + ENVELOPE_TIME_UNIT_MS })
     expect(await rejection(() => openPost(longer, both, NOW))).toBe('OUT_OF_RANGE')
     const earlier = sealEnvelope(k1, topic, inner, { ts: post.created - 1, exp: post.expires })
     expect(await rejection(() => openPost(earlier, both, NOW))).toBe('OUT_OF_RANGE')
+    const shorter = sealEnvelope(k1, topic, inner, { ts: post.created, exp: post.expires - ENVELOPE_TIME_UNIT_MS })
+    expect(await rejection(() => openPost(shorter, both, NOW))).toBe('OUT_OF_RANGE')
+    // Within the same minute the clear times are the same, so the envelope is the same one.
+    const sameMinute = sealEnvelope(k1, topic, inner, { ts: post.created + 1, exp: post.expires + 1 })
+    expect((await openPost(sameMinute, both, NOW)).post).toEqual(post)
+  })
+
+  it('envelopeTimes: whole minutes, never later than the post\'s expiry unless it lives under a minute, idempotent', () => {
+    const U = ENVELOPE_TIME_UNIT_MS
+    fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 45 }), fc.integer({ min: 1, max: MAX_TTL_MS }), (created, life) => {
+      const expires = created + life
+      const t = envelopeTimes(created, expires)
+      expect(t.ts % U).toBe(0)
+      expect(t.exp % U).toBe(0)
+      expect(t.ts).toBeLessThanOrEqual(created)
+      expect(created - t.ts).toBeLessThan(U)
+      expect(t.exp).toBeGreaterThan(t.ts)
+      expect(t.exp - t.ts).toBeLessThanOrEqual(MAX_TTL_MS)
+      if (t.exp > expires) expect(t.exp).toBe(t.ts + U)
+      else expect(expires - t.exp).toBeLessThan(U)
+      expect(envelopeTimes(t.ts, t.exp)).toEqual(t)
+    }), { numRuns: 1000 })
   })
 
   it('applies the clock: EXPIRED, FUTURE_DATED', async () => {
@@ -244,11 +266,29 @@ describe('sealPost / openPost', () => {
 })
 
 describe('envelope structure', () => {
-  const envArb: fc.Arbitrary<PrivateEnvelope> = fc.record({
+  const U = ENVELOPE_TIME_UNIT_MS
+  /** Valid envelopes: whole-minute times, and a ciphertext that makes the envelope exactly one bucket long. */
+  const bucketedArb = (buckets: readonly number[]): fc.Arbitrary<PrivateEnvelope> => fc.record({
     topic: bytes32.map(privateTopic),
     epoch: fc.integer({ min: 0, max: MAX_EPOCH }),
-    ts: fc.integer({ min: 0, max: 2 ** 45 }),
-    life: fc.integer({ min: 1, max: MAX_TTL_MS }),
+    ts: fc.integer({ min: 0, max: Math.floor(2 ** 45 / U) }).map(m => m * U),
+    life: fc.integer({ min: 1, max: MAX_TTL_MS / U }).map(m => m * U),
+    nonce: fc.uint8Array({ minLength: 24, maxLength: 24 }),
+    bucket: fc.constantFrom(...buckets),
+    fill: fc.integer({ min: 0, max: 255 }),
+    tag: fc.uint8Array({ minLength: 16, maxLength: 16 })
+  }).map(({ life, bucket, fill, ...e }) => {
+    const head = { ...e, exp: e.ts + life }
+    const fixed = encodeEnvelope({ ...head, ct: new Uint8Array(0) }).length - 1
+    return { ...head, ct: new Uint8Array(bucket - fixed - 3).fill(fill) }
+  })
+  const envArb = bucketedArb(ENVELOPE_BUCKETS)
+  /** Envelopes of any size up to ~2 KB (all but the 1 KiB ones refused as BAD_LENGTH): for comparing the two decoders. */
+  const unbucketedArb: fc.Arbitrary<PrivateEnvelope> = fc.record({
+    topic: bytes32.map(privateTopic),
+    epoch: fc.integer({ min: 0, max: MAX_EPOCH }),
+    ts: fc.oneof(fc.integer({ min: 0, max: 2 ** 45 }), fc.integer({ min: 0, max: Math.floor(2 ** 45 / U) }).map(m => m * U)),
+    life: fc.oneof(fc.integer({ min: 1, max: MAX_TTL_MS }), fc.integer({ min: 1, max: MAX_TTL_MS / U }).map(m => m * U)),
     nonce: fc.uint8Array({ minLength: 24, maxLength: 24 }),
     ct: fc.uint8Array({ minLength: 16, maxLength: 2000 }),
     tag: fc.uint8Array({ minLength: 16, maxLength: 16 })
@@ -257,13 +297,15 @@ describe('envelope structure', () => {
   it('decode(encode(envelope)) equals the envelope, and encode(decode(bytes)) the bytes', () => {
     fc.assert(fc.property(envArb, env => {
       const bytes = encodeEnvelope(env)
-      expect(decodeEnvelope(bytes)).toEqual(env)
-      expect(encodeEnvelope(decodeEnvelope(bytes))).toEqual(bytes)
-    }), { numRuns: 300 })
+      expect(ENVELOPE_BUCKETS).toContain(bytes.length)
+      const decoded = decodeEnvelope(bytes)
+      expect({ ...decoded, ct: toHex(decoded.ct) }).toEqual({ ...env, ct: toHex(env.ct) })
+      expect(equalBytes(encodeEnvelope(decoded), bytes)).toBe(true)
+    }), { numRuns: 100 })
   })
 
   it('the fast decoder agrees with the generic strict decoder on valid, mutated and non-canonical bytes', () => {
-    const spec: StructSpec = { domain: 'pl/env', version: 1, required: ['topic', 'epoch', 'ts', 'exp', 'nonce', 'ct', 'tag'], maxBytes: MAX_ENVELOPE_BYTES }
+    const spec: StructSpec = { domain: 'pl/env', version: 2, required: ['topic', 'epoch', 'ts', 'exp', 'nonce', 'ct', 'tag'], maxBytes: MAX_ENVELOPE_BYTES }
     const reference = (b: Uint8Array): PrivateEnvelope => {
       const f = decodeStruct(spec, b)
       const env = {
@@ -272,6 +314,8 @@ describe('envelope structure', () => {
       }
       if (!isPrivateTopic(env.topic)) fail('WRONG_TOPIC', 'topic')
       if (env.exp <= env.ts || env.exp - env.ts > MAX_TTL_MS) fail('OUT_OF_RANGE', 'lifetime')
+      if (env.ts % U !== 0 || env.exp % U !== 0) fail('OUT_OF_RANGE', 'minutes')
+      if (!ENVELOPE_BUCKETS.includes(b.length)) fail('BAD_LENGTH', 'bucket')
       return env
     }
     const outcome = (fn: () => PrivateEnvelope): string => {
@@ -300,7 +344,8 @@ describe('envelope structure', () => {
       bytesOf(0, 20).map(ct => ({ ct })),
       bytesOf(0, 40).map(tag => ({ tag }))
     )
-    const looseArb: fc.Arbitrary<PrivateEnvelope> = fc.tuple(envArb, offField).map(([e, off]) => ({ ...e, ...off }))
+    const smallArb = fc.oneof(bucketedArb([ENVELOPE_BUCKETS[0]!]), unbucketedArb)
+    const looseArb: fc.Arbitrary<PrivateEnvelope> = fc.tuple(smallArb, offField).map(([e, off]) => ({ ...e, ...off }))
     // Re-encodes one head (an integer, or a string's length) in a longer, non-canonical form.
     const widen = (b: Uint8Array, key: string, extra: number): Uint8Array => {
       const k = [0x60 + key.length, ...new TextEncoder().encode(key)]
@@ -318,7 +363,7 @@ describe('envelope structure', () => {
       return new Uint8Array([...b.subarray(0, i), ...headBytes, ...b.subarray(i + 1 + len)])
     }
     const widening = fc.record({ key: fc.constantFrom('t', 'v', 'ct', 'ts', 'exp', 'tag', 'epoch', 'nonce', 'topic'), extra: fc.integer({ min: 1, max: 4 }) })
-    fc.assert(fc.property(fc.oneof(envArb, looseArb), fc.array(mutation, { maxLength: 3 }), fc.option(widening), (env, ms, w) => {
+    fc.assert(fc.property(fc.oneof(smallArb, looseArb), fc.array(mutation, { maxLength: 3 }), fc.option(widening), (env, ms, w) => {
       let b = encodeEnvelope(env)
       if (w !== null) b = widen(b, w.key, w.extra)
       for (const m of ms) {
@@ -338,8 +383,8 @@ describe('envelope structure', () => {
     expect(toHex(encodeEnvelope(env))).toBe(before)
   })
 
-  it('envelopeHeader is exactly encodeStruct(\'pl/env-header\' v1, { topic, epoch, ts, exp, nonce })', () => {
-    const spec = { domain: 'pl/env-header', version: 1, required: ['topic', 'epoch', 'ts', 'exp', 'nonce'], maxBytes: 256 }
+  it('envelopeHeader is exactly encodeStruct(\'pl/env-header\' v2, { topic, epoch, ts, exp, nonce })', () => {
+    const spec = { domain: 'pl/env-header', version: 2, required: ['topic', 'epoch', 'ts', 'exp', 'nonce'], maxBytes: 256 }
     const int = fc.oneof(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 70_000 }), fc.integer({ min: 0, max: 2 ** 33 }),
       fc.constantFrom(23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER))
     fc.assert(fc.property(bytes32, int, int, int, fc.uint8Array({ minLength: 24, maxLength: 24 }), (id, epoch, ts, exp, nonce) => {
@@ -356,7 +401,12 @@ describe('envelope structure', () => {
     const { bytes } = await sealPost(alice, topic, k1, post)
     const env = decodeEnvelope(bytes)
     expect(await rejection(() => decodeEnvelope(reencode(bytes, { exp: env.ts })))).toBe('OUT_OF_RANGE')
-    expect(await rejection(() => decodeEnvelope(reencode(bytes, { exp: env.ts + MAX_TTL_MS + 1 })))).toBe('OUT_OF_RANGE')
+    expect(await rejection(() => decodeEnvelope(reencode(bytes, { exp: env.ts + MAX_TTL_MS + ENVELOPE_TIME_UNIT_MS })))).toBe('OUT_OF_RANGE')
+    // Times that are not whole minutes, sizes that are not buckets.
+    expect(await rejection(() => decodeEnvelope(reencode(bytes, { exp: env.exp + 1 })))).toBe('OUT_OF_RANGE')
+    expect(await rejection(() => decodeEnvelope(reencode(bytes, { ts: env.ts + 1000 })))).toBe('OUT_OF_RANGE')
+    expect(await rejection(() => decodeEnvelope(reencode(bytes, { ct: env.ct.subarray(1) })))).toBe('BAD_LENGTH')
+    expect(await rejection(() => decodeEnvelope(reencode(bytes, { ct: new Uint8Array([...env.ct, 0]) })))).toBe('BAD_LENGTH')
     expect(await rejection(() => decodeEnvelope(reencode(bytes, { ts: env.exp, exp: env.ts })))).toBe('OUT_OF_RANGE')
     expect(await rejection(() => decodeEnvelope(reencode(bytes, { nonce: new Uint8Array(12) })))).toBe('BAD_LENGTH')
     expect(await rejection(() => decodeEnvelope(reencode(bytes, { tag: new Uint8Array(32) })))).toBe('BAD_LENGTH')
@@ -368,7 +418,11 @@ describe('envelope structure', () => {
     expect(await rejection(() => decodeEnvelope(encodeCbor({ ...fields, extra: 1 } as never)))).toBe('EXTRA_FIELD')
     expect(await rejection(() => decodeEnvelope(encodeCbor({ ...fields, tag: undefined } as never)))).toBe('MISSING_FIELD')
     expect(await rejection(() => decodeEnvelope(encodeCbor({ ...fields, t: 'pl/env2' } as never)))).toBe('BAD_DOMAIN')
-    expect(await rejection(() => decodeEnvelope(encodeCbor({ ...fields, v: 2 } as never)))).toBe('BAD_VERSION')
+    expect(await rejection(() => decodeEnvelope(encodeCbor({ ...fields, v: 3 } as never)))).toBe('BAD_VERSION')
+    // An envelope from before padding and whole minutes (v1) is refused by its version, with a message that says so.
+    const v1 = encodeCbor({ ...fields, v: 1 } as never)
+    expect(await rejection(() => decodeEnvelope(v1))).toBe('BAD_VERSION')
+    expect(() => decodeEnvelope(v1)).toThrow(/older Porchlight/)
     // Epoch 1 (one byte, 0x01) written in the two-byte form 0x18 0x01: same value, non-canonical bytes.
     const i = indexOf(bytes, [0x65, ...new TextEncoder().encode('epoch')]) + 6
     expect(bytes[i]).toBe(0x01)
@@ -398,6 +452,73 @@ describe('envelope structure', () => {
   })
 })
 
+describe('padding (inside the AEAD, so a relay sees only the bucket)', () => {
+  const U = ENVELOPE_TIME_UNIT_MS
+  /** A member's envelope around any plaintext it likes: the right keys, a valid tag, no padding rules applied. */
+  function sealRaw (plaintext: Uint8Array, keys = k1): Uint8Array {
+    const head = { topic, epoch: keys.epoch, ts: NOW, exp: NOW + U, nonce: randomBytes(24) }
+    const header = envelopeHeader(head)
+    const ct = aeadSeal(keys.contentKey, head.nonce, plaintext, header)
+    const tag = membershipTag(keys.tagKey, new Uint8Array([...header, ...ct]))
+    return encodeEnvelope({ ...head, ct, tag })
+  }
+  /** How many plaintext bytes a bucket holds (same header fields as sealRaw's). */
+  const capacity = (bucket: number): number => {
+    const probe = sealRaw(new Uint8Array(1000)) // any length with the same 3-byte ciphertext head
+    return bucket - (probe.length - 1000)
+  }
+  const join = encodeStruct({ domain: 'pl/join', version: 1, required: ['x'], maxBytes: 100 }, { x: 1 })
+  const padded = (inner: Uint8Array, length: number, edit?: (p: Uint8Array) => void): Uint8Array => {
+    const p = new Uint8Array(length)
+    p.set(inner)
+    p[inner.length] = 0x80
+    edit?.(p)
+    return p
+  }
+
+  it('inner || 0x80 || zeros to the smallest bucket opens to the inner message; anything else is MALFORMED', async () => {
+    const c1 = capacity(1024)
+    const c2 = capacity(4096)
+    expect(toHex(openEnvelope(decodeEnvelope(sealRaw(padded(join, c1))), k1))).toBe(toHex(join))
+    const malformed = [
+      padded(join, c1, p => { p[c1 - 1] = 1 }), // a non-zero byte in the padding
+      padded(join, c1, p => { p[join.length] = 0x81 }), // another marker
+      padded(join, c1, p => { p[join.length] = 0 }), // no marker: zeros only
+      padded(new Uint8Array(0), c1), // nothing before the marker
+      padded(join, c2) // a short message padded to 4 KiB: the 1 KiB bucket holds it
+    ]
+    for (const p of malformed) {
+      const bytes = sealRaw(p)
+      expect(ENVELOPE_BUCKETS).toContain(bytes.length) // relays take it: only members can tell
+      expect(await rejection(() => openEnvelope(decodeEnvelope(bytes), k1))).toBe('MALFORMED')
+    }
+    // Just too big for 1 KiB: 4 KiB is the smallest bucket, so it opens.
+    const big = new Uint8Array(c1).fill(7)
+    expect(toHex(openEnvelope(decodeEnvelope(sealRaw(padded(big, c2))), k1))).toBe(toHex(big))
+    // A post's padding is checked by openPost as well.
+    const inner = await encodeSignedPost(alice, topic, post)
+    const head = { topic, epoch: k1.epoch, ...envelopeTimes(post.created, post.expires), nonce: randomBytes(24) }
+    const header = envelopeHeader(head)
+    const ct = aeadSeal(k1.contentKey, head.nonce, padded(inner, c2), header)
+    const overPadded = encodeEnvelope({ ...head, ct, tag: membershipTag(k1.tagKey, new Uint8Array([...header, ...ct])) })
+    expect(await rejection(() => openPost(overPadded, both, NOW))).toBe('MALFORMED')
+  })
+
+  it('sealEnvelope picks the smallest bucket that holds the message, and openEnvelope gives it back', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 20_000 }), fc.integer({ min: 0, max: 255 }), (n, fill) => {
+      const inner = new Uint8Array(n).fill(fill)
+      const bytes = sealEnvelope(k1, topic, inner, { ts: NOW, exp: NOW + U })
+      expect(ENVELOPE_BUCKETS).toContain(bytes.length)
+      const i = ENVELOPE_BUCKETS.indexOf(bytes.length)
+      if (i > 0) expect(n + 1).toBeGreaterThan(capacity(ENVELOPE_BUCKETS[i - 1]!))
+      expect(equalBytes(openEnvelope(decodeEnvelope(bytes), k1), inner)).toBe(true)
+    }), { numRuns: 60 })
+    const largest = capacity(MAX_ENVELOPE_BYTES) - 1
+    expect(sealEnvelope(k1, topic, new Uint8Array(largest).fill(1)).length).toBe(MAX_ENVELOPE_BYTES)
+    expect(rejectionSyncCode(() => sealEnvelope(k1, topic, new Uint8Array(largest + 1).fill(1)))).toBe('TOO_LARGE')
+  })
+})
+
 describe('membership tag (what relays check)', () => {
   it('checkEnvelopeTag: true under the epoch\'s tag key, false under any other', async () => {
     const { bytes } = await sealPost(alice, topic, k2, post)
@@ -412,7 +533,7 @@ describe('membership tag (what relays check)', () => {
   it('tag = HMAC-SHA256(tagKey, header || ct) truncated to 16 bytes', async () => {
     const { bytes } = await sealPost(alice, topic, k2, post)
     const env = decodeEnvelope(bytes)
-    const header = encodeStruct({ domain: 'pl/env-header', version: 1, required: [], maxBytes: 256 },
+    const header = encodeStruct({ domain: 'pl/env-header', version: 2, required: [], maxBytes: 256 },
       { topic: env.topic, epoch: env.epoch, ts: env.ts, exp: env.exp, nonce: env.nonce })
     const ref = createHmac('sha256', k2.tagKey).update(header).update(env.ct).digest().subarray(0, 16)
     expect(toHex(env.tag)).toBe(ref.toString('hex'))
@@ -606,7 +727,15 @@ describe('test vectors (test/vectors/envelope.json)', () => {
         const header = fromHex(v.expected.header)
         const tag = createHmac('sha256', fromHex(v.expected.tagKey)).update(header).update(env.ct).digest().subarray(0, 16)
         expect(toHex(env.tag)).toBe(tag.toString('hex'))
-        const inner = aeadOpen(fromHex(v.expected.contentKey), env.nonce, env.ct, header)
+        expect(ENVELOPE_BUCKETS).toContain(bytes.length)
+        expect([env.ts, env.exp]).toEqual([v.expected.ts, v.expected.exp])
+        expect([env.ts % ENVELOPE_TIME_UNIT_MS, env.exp % ENVELOPE_TIME_UNIT_MS]).toEqual([0, 0])
+        const padded = aeadOpen(fromHex(v.expected.contentKey), env.nonce, env.ct, header)
+        // The signed post, 0x80, then zeros to the end of the bucket.
+        let end = padded.length - 1
+        while (padded[end] === 0) end--
+        expect(padded[end]).toBe(0x80)
+        const inner = padded.subarray(0, end)
         const signedPost = decodeCbor(inner) as Map<string, unknown>
         expect(toHex(signedPost.get('post') as Uint8Array)).toBe(v.expected.signed)
         expect(toHex(signedPost.get('author') as Uint8Array)).toBe(v.expected.signKey)

@@ -10,7 +10,7 @@ import { decodeStruct, encodeStruct, equalBytes, fromBase64Url, fromHex, type St
 import { createIdentity, encodePublicIdentity, type Identity, signStruct } from '../../protocol/identity.ts'
 import { deriveEpochKeys, hoodId, isAdmin, privateTopic } from '../../protocol/neighborhood.ts'
 import { verifyAdminChain } from '../../protocol/admins.ts'
-import { decodeEnvelope, innerDomain, openEnvelope, sealEnvelope } from '../../protocol/envelope.ts'
+import { decodeEnvelope, ENVELOPE_BUCKETS, innerDomain, openEnvelope, sealEnvelope } from '../../protocol/envelope.ts'
 import {
   ADMIT_DOMAIN, createAdmit, createJoin, createLeave, JOIN_DOMAIN, MAX_JOIN_BYTES, MAX_MEMBERSHIP_CLOCK_SKEW_MS, openAdmit, openAnnouncement,
   openJoin, openLeave
@@ -295,6 +295,8 @@ describe('announcements inside a private envelope', () => {
       ['leave', 'pl/leave', async () => createLeave(cleo, topic, NOW)]
     ] as const) {
       const env = sealEnvelope(keys, topic, await make())
+      // On the wire an announcement is the size of an everyday short post: the 1 KiB bucket.
+      expect(env.length).toBe(ENVELOPE_BUCKETS[0])
       const decoded = decodeEnvelope(env)
       const inner = openEnvelope(decoded, keys, topic)
       const a = await openAnnouncement(inner, decoded.topic, NOW)

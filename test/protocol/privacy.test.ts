@@ -73,6 +73,25 @@ describe('a private post envelope hides', () => {
   })
 })
 
+describe('a private post envelope\'s shape says little (issue 10)', () => {
+  it('its size is a bucket and its clear times are whole minutes; the exact time is only inside', async () => {
+    await fc.assert(fc.asyncProperty(nameArb, fc.integer({ min: 0, max: 59_999 }), fc.integer({ min: 1, max: 1500 }), async (name, ms, textBytes) => {
+      const author = await createIdentity(name)
+      const hood = createNeighborhood('Birch Lane', 'u4pruy', author.public.signKey)
+      const keys = deriveEpochKeys(hood.id, 0, randomBytes(32))
+      const created = NOW + ms
+      const post = createPost({ kind: 'info', text: 'x'.repeat(textBytes), now: created })
+      const { bytes } = await sealPost(author, privateTopic(hood.id), keys, post)
+      const env = decodeEnvelope(bytes)
+      expect([1024, 4096, 16384, 65536]).toContain(bytes.length)
+      expect(env.ts).toBe(NOW) // NOW is a whole minute; created is up to 59.999 s later
+      expect(env.exp % 60_000).toBe(0)
+      // The exact created time (as CBOR would write it) is not in the clear.
+      expect(containsBytes(bytes, Uint8Array.from([0x1b, 0, 0, ...Array.from({ length: 6 }, (_, i) => Math.floor(created / 2 ** (8 * (5 - i))) & 0xff)]))).toBe(ms === 0)
+    }), { numRuns: 25 })
+  })
+})
+
 describe('what a relay is given for a neighborhood (token, rekey) hides', () => {
   it('names, area (unless asked), members\' keys, epoch secrets and content keys; it names only the admins\' keys', async () => {
     await fc.assert(fc.asyncProperty(nameArb, nameArb, geohashArb(5, 6), async (adminName, hoodName, area) => {

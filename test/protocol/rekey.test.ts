@@ -16,8 +16,8 @@ import { addAdmin, encodeAdminCerts } from '../../protocol/admins.ts'
 import { deriveEpochKeys, type EpochKeys, type Neighborhood, neighborhoodOf, privateTopic } from '../../protocol/neighborhood.ts'
 import { checkEnvelopeTag, decodeEnvelope, openEnvelope, sealEnvelope } from '../../protocol/envelope.ts'
 import {
-  createRekey, decodeRekey, MAX_REKEY_BYTES, MAX_REKEY_RELAYS, MAX_REKEY_REMOVED, MAX_REKEY_SLOTS, openRekey, paddedSlotCount,
-  REKEY_SLOT_BYTES, REKEY_TTL_MS, type RekeyWire, rekeySlotCount, rekeyTimes, rekeyWins, relayBoxPublicKey, relayBoxSecret,
+  createRekey, decodeRekey, MAX_REKEY_BYTES, MAX_REKEY_RELAYS, MAX_REKEY_REMOVED, MAX_REKEY_SLOT_COUNT, MAX_REKEY_SLOTS, openRekey, paddedSlotCount, REKEY_SLOT_BUCKETS,
+  REKEY_SLOT_BYTES, REKEY_TIME_UNIT_MS, REKEY_TTL_MS, type RekeyWire, rekeySlotCount, rekeyTimes, rekeyWins, relayBoxPublicKey, relayBoxSecret,
   relayOpenRekey, verifyRekeySigner
 } from '../../protocol/rekey.ts'
 import { applyEdits, byteEdits, codeOrAccepted as codeOf, flips, freshEpochKeys, testHood } from '../helpers/protocol-fixtures.ts'
@@ -27,6 +27,8 @@ function sameKeys (a: EpochKeys, b: EpochKeys): boolean {
 }
 
 const NOW = 1_750_000_000_000
+/** A rekey's clear ts: NOW rounded down to a whole minute (NOW is 40 s past one). */
+const TS = NOW - (NOW % REKEY_TIME_UNIT_MS)
 const SIGNED = ['tp', 'pe', 'e', 'ts', 'eph', 'kc', 'slots', 'rb', 'in', 'adm', 'ac']
 // The wire and signed structures, spelled out to forge rekeys the API would refuse to make
 // (bounds above MAX_REKEY_BYTES so that oversized ones can be built and shown to the decoder).
@@ -79,7 +81,7 @@ describe('createRekey / openRekey', () => {
       const r = await openRekey(bytes, m, hood)
       expect(sameKeys(r.keys, newKeys)).toBe(true)
       expect(r.prevEpoch).toBe(4)
-      expect(r.ts).toBe(NOW)
+      expect(r.ts).toBe(TS)
       expect(equalBytes(r.by, admin.public.signKey)).toBe(true)
       expect(r.adminCerts).toEqual([])
       expect(r.removed).toEqual([dev.public.signKey])
@@ -260,7 +262,7 @@ describe('attacks on who may rekey', () => {
 describe('relay side', () => {
   it('the relay whose Ed25519 key was named learns the next tag key; its libp2p key is that key', async () => {
     const r = await relayOpenRekey(bytes, root, relay.boxSecret)
-    expect(r).toMatchObject({ topic: privateTopic(hood.id), prevEpoch: 4, epoch: 5, ts: NOW })
+    expect(r).toMatchObject({ topic: privateTopic(hood.id), prevEpoch: 4, epoch: 5, ts: TS })
     expect(equalBytes(r.tagKey!, newKeys.tagKey)).toBe(true)
     expect(equalBytes((await relayOpenRekey(bytes, root, relay.boxSecret, privateTopic(hood.id))).tagKey!, newKeys.tagKey)).toBe(true)
     // The X25519 key a box is sealed to is the Montgomery form of the relay's libp2p Ed25519 key.
@@ -271,7 +273,7 @@ describe('relay side', () => {
 
   it('another relay, or no box secret, gets no tag key (the rekey is still checked and accepted)', async () => {
     const other = await relayOpenRekey(bytes, root, otherRelay.boxSecret)
-    expect(other).toEqual({ topic: privateTopic(hood.id), prevEpoch: 4, epoch: 5, ts: NOW })
+    expect(other).toEqual({ topic: privateTopic(hood.id), prevEpoch: 4, epoch: 5, ts: TS })
     expect(other.tagKey).toBeUndefined()
     expect((await relayOpenRekey(bytes, root)).tagKey).toBeUndefined()
   })
@@ -303,8 +305,9 @@ describe('relay side', () => {
   })
 
   it('rekeyTimes: retention window and future dating', async () => {
-    expect(rekeyTimes(bytes, NOW)).toEqual({ ts: NOW, exp: NOW + REKEY_TTL_MS })
-    expect(await codeOf(() => rekeyTimes(bytes, NOW + REKEY_TTL_MS))).toBe('EXPIRED')
+    expect(rekeyTimes(bytes, NOW)).toEqual({ ts: TS, exp: TS + REKEY_TTL_MS })
+    expect(TS % 60_000).toBe(0)
+    expect(await codeOf(() => rekeyTimes(bytes, TS + REKEY_TTL_MS))).toBe('EXPIRED')
     expect(await codeOf(() => rekeyTimes(bytes, NOW - 3_600_000))).toBe('FUTURE_DATED')
   })
 })
@@ -347,16 +350,17 @@ describe('two admins rekeying from the same epoch', () => {
 })
 
 describe('bounds', () => {
-  it('padding: slot counts are multiples of 8', () => {
-    expect([1, 7, 8, 9, 16, 17, 999, 1000].map(paddedSlotCount)).toEqual([8, 8, 8, 16, 16, 24, 1000, 1000])
+  it('padding: slot counts are powers of two, 8..1024 (the member count only within a factor of two)', () => {
+    expect([1, 3, 5, 7, 8, 9, 16, 17, 31, 32, 33, 513, 999, 1000].map(paddedSlotCount)).toEqual([8, 8, 8, 8, 8, 16, 16, 32, 32, 32, 64, 1024, 1024, 1024])
+    expect(REKEY_SLOT_BUCKETS.every(b => b % 8 === 0 && b <= MAX_REKEY_SLOT_COUNT)).toBe(true)
   })
 
   it('200 members with 2 relay boxes: the size of a typical rekey', async () => {
     const members = await Promise.all(Array.from({ length: 200 }, async (_, i) => createIdentity(`h${i}`)))
     const r = await createRekey(admin, hood, old, members.map(m => m.public), NOW, { relays: [relay.publicKey, otherRelay.publicKey], removed: [dev.public.signKey] })
     console.log(`rekey for 200 members with 2 relay boxes: ${r.bytes.length} bytes`)
-    expect(rekeySlotCount(r.bytes)).toBe(200)
-    expect(r.bytes.length).toBeLessThan(200 * REKEY_SLOT_BYTES + 1024)
+    expect(rekeySlotCount(r.bytes)).toBe(256)
+    expect(r.bytes.length).toBeLessThan(256 * (REKEY_SLOT_BYTES + 2) + 1024)
     expect(sameKeys((await openRekey(r.bytes, members[137]!, hood)).keys, r.newKeys)).toBe(true)
   })
 
@@ -372,7 +376,7 @@ describe('bounds', () => {
     })
     console.log(`rekey for 1000 members, 8 relays, 64 removed, 16 admins: ${r.bytes.length} bytes`)
     expect(r.bytes.length).toBeLessThanOrEqual(MAX_REKEY_BYTES)
-    expect(rekeySlotCount(r.bytes)).toBe(1000)
+    expect(rekeySlotCount(r.bytes)).toBe(MAX_REKEY_SLOT_COUNT)
     const opened = await openRekey(r.bytes, members[617]!, hood)
     expect(sameKeys(opened.keys, r.newKeys)).toBe(true)
     expect(opened.removed).toHaveLength(MAX_REKEY_REMOVED)
@@ -384,8 +388,10 @@ describe('bounds', () => {
 
   it('decoders refuse more slots, odd counts, short slots, too many relay boxes or certificates, a short inner box', async () => {
     const w = decodeRekey(bytes)
-    const tooMany = reencode(w, { slots: Array.from({ length: 1008 }, () => randomBytes(REKEY_SLOT_BYTES)) })
+    const tooMany = reencode(w, { slots: Array.from({ length: MAX_REKEY_SLOT_COUNT + 8 }, () => randomBytes(REKEY_SLOT_BYTES)) })
     expect(await codeOf(() => decodeRekey(tooMany))).toBe('TOO_LARGE')
+    // Rekeys made before the power-of-two buckets (any multiple of 8) still decode.
+    expect(await codeOf(() => decodeRekey(reencode(w, { slots: Array.from({ length: 24 }, () => randomBytes(REKEY_SLOT_BYTES)) })))).toBe('accepted')
     expect(await codeOf(() => decodeRekey(reencode(w, { slots: w.slots.slice(0, 7) })))).toBe('OUT_OF_RANGE')
     expect(await codeOf(() => decodeRekey(reencode(w, { slots: [] })))).toBe('OUT_OF_RANGE')
     expect(await codeOf(() => decodeRekey(reencode(w, { slots: [...w.slots.slice(0, 7), randomBytes(47)] })))).toBe('BAD_LENGTH')

@@ -20,13 +20,13 @@ import { GEOHASH_ALPHABET } from '../../protocol/geohash.ts'
 import {
   MAX_CID_BYTES, MAX_MEDIA, MAX_MEDIA_SIZE, MAX_TEXT_BYTES, MAX_TTL_MS, type MediaRef, type Post, POST_KINDS, postFields
 } from '../../protocol/post.ts'
-import { sealPost } from '../../protocol/envelope.ts'
+import { envelopeTimes, sealPost } from '../../protocol/envelope.ts'
 import { sealPublicPost, sealPublicPostAs } from '../../protocol/public-post.ts'
 import { createHash } from 'node:crypto'
 import { decodeCbor } from '../../protocol/encoding.ts'
 
 // ---- the formats, restated for the vectors (must match protocol/envelope.ts and public-post.ts)
-const HEADER: StructSpec = { domain: 'pl/env-header', version: 1, required: ['topic', 'epoch', 'ts', 'exp', 'nonce'], maxBytes: 256 }
+const HEADER: StructSpec = { domain: 'pl/env-header', version: 2, required: ['topic', 'epoch', 'ts', 'exp', 'nonce'], maxBytes: 256 }
 const POST_TBS: StructSpec = { domain: 'pl/post', version: 1, required: [], maxBytes: 8192 }
 const PUBLIC_TBS: StructSpec = { domain: 'pl/public-post-body', version: 1, required: [], maxBytes: 8192 }
 
@@ -55,6 +55,9 @@ export interface EnvelopeVector {
     topic: string
     contentKey: string
     tagKey: string
+    /** The clear times: created and expires rounded to whole minutes (envelopeTimes). */
+    ts: number
+    exp: number
     /** AEAD associated data and the start of the membership-tag input. */
     header: string
     /** The message the author signs (Ed25519). */
@@ -205,7 +208,8 @@ export async function buildEnvelopeVectors (): Promise<VectorFile<EnvelopeVector
     const post = postFromHex(c.post)
     const nonce = fromHex(c.nonce)
     const sealed = await sealPost(id, topic, keys, post, { nonce })
-    const header = encodeStruct(HEADER, { topic, epoch: keys.epoch, ts: post.created, exp: post.expires, nonce })
+    const { ts, exp } = envelopeTimes(post.created, post.expires)
+    const header = encodeStruct(HEADER, { topic, epoch: keys.epoch, ts, exp, nonce })
     const signed = encodeStruct(POST_TBS, { ...postFields(post), topic, author: id.public.signKey, name: id.public.name })
     vectors.push({
       ...c,
@@ -215,6 +219,8 @@ export async function buildEnvelopeVectors (): Promise<VectorFile<EnvelopeVector
         topic,
         contentKey: toHex(keys.contentKey),
         tagKey: toHex(keys.tagKey),
+        ts,
+        exp,
         header: toHex(header),
         signed: toHex(signed),
         envelope: toHex(sealed.bytes),
@@ -223,7 +229,8 @@ export async function buildEnvelopeVectors (): Promise<VectorFile<EnvelopeVector
     })
   }
   return {
-    description: 'Porchlight private post envelopes (protocol/envelope.ts): sealPost(identity, privateTopic(hood.id), deriveEpochKeys(hood.id, hood.epoch, hood.secret), post, { nonce }). All byte fields hex.',
+    description: 'Porchlight private post envelopes v2 (protocol/envelope.ts): sealPost(identity, privateTopic(hood.id), deriveEpochKeys(hood.id, hood.epoch, hood.secret), post, { nonce }). ' +
+      'ts/exp are the post\'s created/expires rounded to whole minutes (envelopeTimes); the AEAD plaintext is the signed post, 0x80, then zeros up to the envelope\'s bucket (1024, 4096, 16384 or 65536 bytes). All byte fields hex.',
     vectors
   }
 }
