@@ -43,6 +43,7 @@ import { ClipStore } from './clips.ts'
 import { MessageStore } from './store.ts'
 import { PushSession } from './push.ts'
 import { sendPublicCopies } from './public-copy.ts'
+import { isRetiredFormat, STORE_FORMAT } from './store-format.ts'
 import { proveKey, syncTopic, type SyncStats } from './sync.ts'
 import {
   admittedBy, allEpochKeys, joinsBefore, currentEpochKeys, epochKeys, removalOf, supersededAt, winningSecret, withAdmission, withEpoch, withoutEnded, withMember, withoutRemoval,
@@ -156,6 +157,9 @@ export class ResidentPeer {
   static async open (home: Home, init: PeerInit = {}): Promise<ResidentPeer> {
     await home.ensure()
     const messages = await MessageStore.open(join(home.dataDir, 'messages'))
+    // Messages of an earlier release's format would be offered to relays at every sync, and refused.
+    const now = init.now ?? Date.now
+    await messages.migrate(STORE_FORMAT, async bytes => await isRetiredFormat(bytes, now())).catch(async (err: unknown) => { await messages.close(); throw err })
     const local = new Level<string, unknown>(join(home.dataDir, 'local'), { valueEncoding: 'json' })
     await local.open()
     const peer = new ResidentPeer(home, messages, local, init, init.now ?? Date.now)

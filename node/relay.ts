@@ -30,6 +30,7 @@ import { startHttp } from './http.ts'
 import { PrivateTopicGuard } from './topic-guard.ts'
 import { isPrivateTopic } from '../protocol/neighborhood.ts'
 import { PinService, type PinInit } from './pin.ts'
+import { isRetiredFormat, STORE_FORMAT } from './store-format.ts'
 import { historyPeers, opensSyncOnMeeting, UnverifiableIds } from './mirror.ts'
 
 /** Refusals that are not the forwarder's fault: gossip IGNOREs them (no score penalty), as residents do. */
@@ -218,6 +219,8 @@ export class Relay {
     for (const token of this.init.tokens ?? []) this.addToken(parseRelayToken(token))
     for (const a of this.init.areas ?? []) this.served.addArea(checkGeohash(a, MAX_AREA_PRECISION, 'area'))
     await this.saveState()
+    const retired = await this.store.migrate(STORE_FORMAT, async bytes => await isRetiredFormat(bytes, this.now()))
+    if (retired > 0) this.log(`deleted ${retired} stored messages in an earlier release's format (no current peer reads them)`)
     await this.countRekeys()
 
     for (const topic of this.served.all()) this.serveTopic(topic)

@@ -40,6 +40,8 @@ export const DEFAULT_QUOTA_BYTES_PER_TOPIC = 256 * 1024 * 1024
 
 const MSG = 'm!'
 const EXP = 'x!'
+/** The store's format (store-format.ts), written once its messages are in it. */
+const FORMAT_KEY = 'f!format'
 
 /** Fixed-width hex time (14 digits covers 2^53 ms), so keys sort by time. */
 function hexTime (n: number): string { return n.toString(16).padStart(14, '0') }
@@ -206,6 +208,30 @@ export class MessageStore {
   items (topic: string, kind?: string): SyncItemSet {
     const t = this.topic(topic)
     return kind === undefined ? t.items : this.kindItems(t, kind)
+  }
+
+  /**
+   * Brings a store to `format`: when it is marked older (or unmarked, from before marks),
+   * deletes every message `retired` says no current peer reads, then marks it. Returns how
+   * many were deleted (0 when already current).
+   */
+  async migrate (format: number, retired: (bytes: Uint8Array) => Promise<boolean>): Promise<number> {
+    const mark = await this.db.get(FORMAT_KEY)
+    if (mark !== undefined && Number(new TextDecoder().decode(mark)) >= format) return 0
+    const gone: string[] = []
+    for (const [idHex, e] of this.index) {
+      const bytes = await this.db.get(msgKey(e.topic, e.ts, idHex))
+      if (bytes !== undefined && await retired(bytes)) gone.push(idHex)
+    }
+    const ops: Array<{ type: 'del' | 'put', key: string, value?: Uint8Array }> = []
+    for (const idHex of gone) {
+      const e = this.index.get(idHex)!
+      ops.push({ type: 'del', key: msgKey(e.topic, e.ts, idHex) }, { type: 'del', key: expKey(e.exp, idHex) })
+    }
+    ops.push({ type: 'put', key: FORMAT_KEY, value: new TextEncoder().encode(String(format)) })
+    await this.db.batch(ops as never, { sync: true } as never)
+    for (const idHex of gone) this.forget(idHex, this.index.get(idHex)!)
+    return gone.length
   }
 
   /** The topic a stored message belongs to, if it is stored. */
