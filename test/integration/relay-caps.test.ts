@@ -1,0 +1,212 @@
+// Issue 10: a relay's memory stays bounded whatever one IP does. The relay runs as its own
+// process (`porchlight --json relay`) with small caps from its config file; attackers are real
+// libp2p nodes, each household on its own loopback address (all of 127.0.0.0/8 is loopback
+// on Linux), opening push streams that send most of a frame and then nothing. Bounds are read
+// from the relay's /metrics; an honest household on another address must still get its push
+// acknowledged during the attack.
+import { describe, it, expect, afterAll } from 'vitest'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@libp2p/noise'
+import { yamux } from '@libp2p/yamux'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Stream } from '@libp2p/interface'
+import { pushMessage } from '../../node/push.ts'
+import { Home, currentEpochKeys } from '../../node/home.ts'
+import { createPost } from '../../protocol/post.ts'
+import { sealPost } from '../../protocol/envelope.ts'
+import { privateTopic } from '../../protocol/neighborhood.ts'
+import { PROTOCOLS } from '../../protocol/wire.ts'
+import { cleanUp, cli, tempDir, until } from '../helpers/network.ts'
+import { killAll, spawnRelay, type RelayProcess } from '../helpers/processes.ts'
+
+/** Small caps so a handful of attacker nodes reach them (the defaults are larger, not different). */
+const CAPS = {
+  maxConnectionsPerIp: 4,
+  maxInboundStreams: 48,
+  maxInboundStreamsPerIp: 24,
+  maxBufferedBytes: 2 * 1024 * 1024,
+  maxBufferedBytesPerIp: 1024 * 1024
+}
+/** A push frame's declared length (under MAX_PUSH_FRAME_BYTES) and the part of it that is sent. */
+const FRAME_LENGTH = 64 * 1024
+const SENT_PART = 60 * 1024
+const STREAMS_PER_CONNECTION = 16
+
+const nodes: Libp2p[] = []
+afterAll(async () => {
+  for (const n of nodes) await Promise.resolve(n.stop()).catch(() => {})
+  await killAll()
+  await cleanUp()
+})
+
+/** A bare libp2p node whose TCP dials leave from `localAddress` (a household's address). */
+async function household (localAddress: string): Promise<Libp2p> {
+  const node = await createLibp2p({
+    // @libp2p/tcp spreads dialOpts into net.connect, which takes localAddress.
+    transports: [tcp({ dialOpts: { localAddress } as never })],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()]
+  })
+  nodes.push(node)
+  return node
+}
+
+/** An unsigned varint, as the length prefix of a frame. */
+function varint (n: number): Uint8Array {
+  const out: number[] = []
+  do { out.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0)); n = Math.floor(n / 128) } while (n > 0)
+  return Uint8Array.from(out)
+}
+
+/** The length prefix of a FRAME_LENGTH frame and SENT_PART bytes of it: then silence. */
+const HALF_FRAME = (() => {
+  const prefix = varint(FRAME_LENGTH)
+  const out = new Uint8Array(prefix.length + SENT_PART)
+  out.set(prefix)
+  return out
+})()
+
+interface AttackOutcome { connected: number, refusedConnections: number, streams: Stream[], refusedStreams: number }
+
+/** `connections` attacker nodes on `localAddress`, each opening `streams` push streams that send a half frame. */
+async function halfFrameAttack (relay: RelayProcess, localAddress: string, connections: number, streams: number): Promise<AttackOutcome> {
+  const outcome: AttackOutcome = { connected: 0, refusedConnections: 0, streams: [], refusedStreams: 0 }
+  const target = multiaddr(relay.tcp)
+  await Promise.all(Array.from({ length: connections }, async () => {
+    const node = await household(localAddress)
+    try {
+      await node.dial(target, { signal: AbortSignal.timeout(15_000) })
+      outcome.connected++
+    } catch {
+      outcome.refusedConnections++
+      return
+    }
+    await Promise.all(Array.from({ length: streams }, async () => {
+      try {
+        const stream = await node.dialProtocol(target, PROTOCOLS.push, { signal: AbortSignal.timeout(15_000) })
+        stream.send(HALF_FRAME)
+        outcome.streams.push(stream)
+      } catch {
+        outcome.refusedStreams++
+      }
+    }))
+  }))
+  return outcome
+}
+
+/** The relay's /metrics as { 'name{labels}': value }. */
+async function metrics (relay: RelayProcess): Promise<Map<string, number>> {
+  const text = await (await fetch(`${relay.http}/metrics`)).text()
+  const out = new Map<string, number>()
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue
+    const at = line.lastIndexOf(' ')
+    out.set(line.slice(0, at), Number(line.slice(at + 1)))
+  }
+  return out
+}
+
+function sum (m: Map<string, number>, name: string): number {
+  let n = 0
+  for (const [k, v] of m) if (k === name || k.startsWith(`${name}{`)) n += v
+  return n
+}
+
+interface Hood { push: (node: Libp2p, relay: RelayProcess) => Promise<{ ok: boolean, code?: string }>, token: string }
+
+async function hood (): Promise<Hood> {
+  const home = await tempDir('pl-caps-home-')
+  await cli(home, ['id', 'create', '--name', 'Ana'])
+  await cli(home, ['--json', 'hood', 'create', 'Maple Street', '--area', 'u4pruy', '--relay', '/ip4/127.0.0.1/tcp/4001'])
+  const token = (await cli(home, ['--json', 'hood', 'relay-token'])).json.token as string
+  const h = await Home.open(home)
+  const state = (await h.hoods())[0]!
+  const me = await h.requireIdentity()
+  const keys = currentEpochKeys(state)
+  const topic = privateTopic(state.hood.id)
+  return {
+    token,
+    push: async (node, relay) => {
+      const sealed = await sealPost(me, topic, keys, createPost({ kind: 'info', text: `honest post ${Math.random()}` }))
+      return await pushMessage(node as never, multiaddr(relay.tcp), topic, sealed.bytes, 20_000)
+    }
+  }
+}
+
+async function relayWith (h: Hood, caps: Record<string, number>): Promise<RelayProcess> {
+  const data = await tempDir('pl-caps-relay-')
+  const config = join(data, 'relay.json')
+  await writeFile(config, JSON.stringify({ caps }))
+  return await spawnRelay(['--data', data, '--tcp', '0', '--ws', '0', '--http', '0', '--serve', h.token, '--config', config])
+}
+
+describe('relay caps against half-sent frames (separate process)', () => {
+  it('one IP cannot exhaust the relay: per-IP connection, stream and buffer caps hold, another household is served', async () => {
+    const h = await hood()
+    const relay = await relayWith(h, CAPS)
+    const before = await household('127.0.0.9')
+    expect(await h.push(before, relay)).toEqual({ ok: true })
+
+    // One IP: more connections than it may hold, more streams than it may open, more bytes than it may buffer.
+    const attack = await halfFrameAttack(relay, '127.0.0.2', CAPS.maxConnectionsPerIp + 2, STREAMS_PER_CONNECTION)
+    expect(attack.connected).toBeLessThanOrEqual(CAPS.maxConnectionsPerIp)
+
+    await until(async () => {
+      const m = await metrics(relay)
+      return (m.get('porchlight_connections_refused_total{reason="per-ip"}') ?? 0) >= 2 &&
+        (m.get('porchlight_streams_refused_total{reason="streams-per-ip"}') ?? 0) > 0 &&
+        (m.get('porchlight_streams_refused_total{reason="buffered-per-ip"}') ?? 0) > 0
+    }, 30_000, 'per-IP refusals in /metrics')
+    const m = await metrics(relay)
+    expect(m.get('porchlight_inbound_buffered_bytes')).toBeLessThanOrEqual(CAPS.maxBufferedBytesPerIp)
+    expect(m.get('porchlight_inbound_buffered_bytes')).toBeGreaterThan(0)
+    expect(sum(m, 'porchlight_inbound_streams')).toBeLessThanOrEqual(CAPS.maxInboundStreamsPerIp)
+    expect(m.get('porchlight_inbound_streams{protocol="push"}')).toBeGreaterThan(0)
+    expect(m.get('porchlight_connections_refused_total{reason="per-ip"}')).toBe(attack.refusedConnections)
+
+    // The attack holds its streams open; a household on another address is served meanwhile.
+    const honest = await household('127.0.0.3')
+    expect(await h.push(honest, relay)).toEqual({ ok: true })
+    const after = await metrics(relay)
+    expect(after.get('porchlight_pushes_total{outcome="ok"}')).toBe(2)
+  })
+
+  it('many households together stay within the global stream and buffer caps', async () => {
+    const h = await hood()
+    const relay = await relayWith(h, CAPS)
+    // Four addresses, each within its own caps, together past the global ones.
+    const attacks = await Promise.all(['127.0.0.21', '127.0.0.22', '127.0.0.23', '127.0.0.24'].map(async (ip) =>
+      await halfFrameAttack(relay, ip, 2, 12)))
+    expect(attacks.every(a => a.refusedConnections === 0)).toBe(true)
+
+    await until(async () => {
+      const m = await metrics(relay)
+      return (m.get('porchlight_streams_refused_total{reason="streams"}') ?? 0) > 0 &&
+        (m.get('porchlight_streams_refused_total{reason="buffered"}') ?? 0) > 0
+    }, 30_000, 'global refusals in /metrics')
+    const m = await metrics(relay)
+    expect(m.get('porchlight_inbound_buffered_bytes')).toBeLessThanOrEqual(CAPS.maxBufferedBytes)
+    expect(sum(m, 'porchlight_inbound_streams')).toBeLessThanOrEqual(CAPS.maxInboundStreams)
+    expect(m.get('porchlight_connections_refused_total{reason="per-ip"}') ?? 0).toBe(0)
+  })
+
+  it('closes streams that send nothing, and streams whose frame stops half-way', async () => {
+    const h = await hood()
+    const relay = await relayWith(h, { idleTimeoutMs: 1000, partialFrameTimeoutMs: 1000 })
+    const node = await household('127.0.0.31')
+    const target = multiaddr(relay.tcp)
+    const silent = await node.dialProtocol(target, PROTOCOLS.push)
+    const halfway = await node.dialProtocol(target, PROTOCOLS.push)
+    halfway.send(HALF_FRAME)
+    const closed = (s: Stream): boolean => s.status !== 'open'
+    await until(() => closed(silent) && closed(halfway), 30_000, 'the relay to close both streams')
+    const m = await metrics(relay)
+    expect(m.get('porchlight_streams_refused_total{reason="idle"}')).toBe(1)
+    expect(m.get('porchlight_streams_refused_total{reason="partial-frame"}')).toBe(1)
+    expect(sum(m, 'porchlight_inbound_streams')).toBe(0)
+    expect(m.get('porchlight_inbound_buffered_bytes')).toBe(0)
+  })
+})
