@@ -40,6 +40,7 @@ import { hashTap, type HashFactory } from '../protocol/clip/hash.ts'
 import { MAX_CID_BYTES } from '../protocol/post.ts'
 import { PROTOCOLS } from '../protocol/wire.ts'
 import { blockPeers, fetchBlocks, handleBlocks } from './block-stream.ts'
+import type { InboundBudget } from './stream-budget.ts'
 
 export const CLIP_STORE_DEFAULTS = {
   /** UnixFS leaf size: 1 MiB (fewer bitswap round trips than 256 KiB). */
@@ -137,6 +138,8 @@ export interface ClipStoreInit {
   readWindowBytes?: number
   idleTimeoutMs?: number
   bitswap?: BitswapOptions
+  /** Admits block streams this store serves and counts what they buffer (a relay's caps). @default UNMETERED */
+  inboundBudget?: InboundBudget
 }
 
 export interface FetchOptions {
@@ -207,7 +210,7 @@ export class ClipStore {
         ...init.bitswap
       })
       await helia.start()
-      await handleBlocks(node, { has: async (cid) => blocks.has(cid), get: async (cid) => collect(blocks.get(cid)) })
+      await handleBlocks(node, { has: async (cid) => blocks.has(cid), get: async (cid) => collect(blocks.get(cid)) }, init.inboundBudget)
       return new ClipStore(helia, blocks, datastore, init)
     } catch (err) {
       await datastore.close().catch(() => {})

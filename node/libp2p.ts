@@ -14,7 +14,7 @@ import { ping } from '@libp2p/ping'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
-import type { PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import { readFile, writeFile, rename, mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { randomBytes, sha256 } from '../protocol/crypto.ts'
@@ -46,6 +46,8 @@ export interface NodeInit {
   relayServer?: boolean
   /** Max connections. @default 300 */
   maxConnections?: number
+  /** Refuses connections libp2p's limits let through (a relay's per-IP cap, caps.ts). */
+  connectionGater?: ConnectionGater
 }
 
 export async function createNode (init: NodeInit = {}): Promise<PorchlightNode> {
@@ -76,6 +78,7 @@ export async function createNode (init: NodeInit = {}): Promise<PorchlightNode> 
   if (init.relayServer === true) services.relay = circuitRelayServer()
   return await createLibp2p({
     ...(init.privateKey !== undefined ? { privateKey: init.privateKey } : {}),
+    ...(init.connectionGater !== undefined ? { connectionGater: init.connectionGater } : {}),
     addresses: { listen },
     transports: [tcp(), webSockets()],
     connectionEncrypters: [noise()],

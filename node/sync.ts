@@ -19,9 +19,10 @@ import { peekDomain, toHex } from '../protocol/encoding.ts'
 import { sha256 } from '../protocol/crypto.ts'
 import { fail, isPorchlightError } from '../protocol/errors.ts'
 import { Reconciler, type SyncItemSet } from '../protocol/sync.ts'
-import { Frames } from './frames.ts'
+import { Frames, FRAME_TIMEOUT_MS } from './frames.ts'
 import type { PorchlightNode } from './libp2p.ts'
 import type { AcceptMessage } from './push.ts'
+import { UNMETERED, type InboundBudget } from './stream-budget.ts'
 
 /** Room left in a frame for the CBOR around the messages. */
 const FRAME_PAYLOAD_BUDGET = MAX_FRAME_BYTES - 4096
@@ -41,9 +42,12 @@ export interface SyncSource {
   onSession?: (outcome: 'ok' | 'not-served' | 'error') => void
 }
 
-export async function handleSync (node: PorchlightNode, source: SyncSource): Promise<void> {
+/** `budget` admits each stream and counts what it buffers (a relay's caps, stream-budget.ts). */
+export async function handleSync (node: PorchlightNode, source: SyncSource, budget: InboundBudget = UNMETERED): Promise<void> {
   await node.handle(PROTOCOLS.sync, async (stream: Stream, connection: Connection) => {
-    const frames = new Frames(stream)
+    const lease = budget.admit(stream, connection, 'sync')
+    if (lease === undefined) return
+    const frames = new Frames(stream, FRAME_TIMEOUT_MS, MAX_FRAME_BYTES, lease)
     try {
       await serveSession(frames, source, connection.remotePeer)
       source.onSession?.('ok')
