@@ -24,6 +24,7 @@ const SUITES: ReadonlyArray<{ name: string, file: string, fn: string }> = [
   { name: 'catch-up', file: './network-bench.ts', fn: 'benchCatchUp' },
   { name: 'reconcile', file: './network-bench.ts', fn: 'benchReconcile' },
   { name: 'relay-memory', file: './network-bench.ts', fn: 'benchRelayMemory' },
+  { name: 'relay-abuse', file: './relay-abuse-bench.ts', fn: 'benchRelayAbuse' },
   { name: 'rekey', file: './rekey-bench.ts', fn: 'benchRekey' },
   { name: 'clips', file: './clip-bench.ts', fn: 'benchClips' }
 ]
