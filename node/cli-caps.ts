@@ -19,7 +19,7 @@ export const CAPS_OPTIONS: Record<string, OptionSpec> = {
 }
 
 /** The caps from flags over `config` (the config file's `caps` object). */
-export function capsFrom (ctx: Context, config: CapsInit = {}): CapsInit {
+export function capsFrom (ctx: Pick<Context, 'string'>, config: CapsInit = {}): CapsInit {
   const caps: CapsInit = { ...config }
   const flag = <K extends keyof CapsInit>(name: string, key: K, parse: (v: string, name: string) => number): void => {
     const v = ctx.string(name)
