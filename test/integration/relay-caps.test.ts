@@ -72,14 +72,15 @@ const HALF_FRAME = (() => {
   return out
 })()
 
-interface AttackOutcome { connected: number, refusedConnections: number, streams: Stream[], refusedStreams: number }
+interface AttackOutcome { nodes: Libp2p[], connected: number, refusedConnections: number, streams: Stream[], refusedStreams: number }
 
 /** `connections` attacker nodes on `localAddress`, each opening `streams` push streams that send a half frame. */
 async function halfFrameAttack (relay: RelayProcess, localAddress: string, connections: number, streams: number): Promise<AttackOutcome> {
-  const outcome: AttackOutcome = { connected: 0, refusedConnections: 0, streams: [], refusedStreams: 0 }
+  const outcome: AttackOutcome = { nodes: [], connected: 0, refusedConnections: 0, streams: [], refusedStreams: 0 }
   const target = multiaddr(relay.tcp)
   await Promise.all(Array.from({ length: connections }, async () => {
     const node = await household(localAddress)
+    outcome.nodes.push(node)
     try {
       await node.dial(target, { signal: AbortSignal.timeout(15_000) })
       outcome.connected++
@@ -176,6 +177,13 @@ describe('relay caps against half-sent frames (separate process)', () => {
     expect(await h.push(honest, relay)).toEqual({ ok: true })
     const after = await metrics(relay)
     expect(after.get('porchlight_pushes_total{outcome="ok"}')).toBe(2)
+
+    // Once the attacker's connections end, its address gets its slots back.
+    await Promise.all(attack.nodes.map(async n => { await n.stop() }))
+    await until(async () => sum(await metrics(relay), 'porchlight_inbound_streams') === 0, 30_000, 'the attack streams to be released')
+    const back = await household('127.0.0.2')
+    expect(await h.push(back, relay)).toEqual({ ok: true })
+    expect((await metrics(relay)).get('porchlight_inbound_buffered_bytes')).toBe(0)
   })
 
   it('many households together stay within the global stream and buffer caps', async () => {
