@@ -164,12 +164,13 @@ export async function benchRelayAbuse (): Promise<Workload[]> {
     const during = await honestPush('during the attack')
     await sleep(SETTLE_MS)
     const { peak, metrics } = await ask(child, { op: 'peak' })
+    const dropped = count.connections - nodes.filter(n => n !== honest && n.getConnections().length > 0).length
     if (!during.ok) throw new Error(`relay-abuse: an honest household's push was refused during the attack: ${during.code ?? ''}`)
 
     const mib = (b: number): string => (b / 2 ** 20).toFixed(1)
     console.log(`relay-abuse: ${count.connections} connections (${count.refusedConnections} refused), ${count.streams} push streams opened ` +
       `(${count.refusedStreams} refused at open: ${[...count.errors].map(([k, n]) => `${k} x${n}`).join(', ')}); relay RSS idle ${mib(idle)} MiB, peak ${mib(peak!)} MiB (${(peak! / idle).toFixed(2)}x, aim <= ${AIM}x); ` +
-      `honest push during the attack acked; ${capLines(metrics!)}`)
+      `${dropped} attack connections ended during the attack; honest push during the attack acked; ${capLines(metrics!)}`)
     return [costWorkload(`relay peak RSS under half-sent push frames (${ATTACK_CONNECTIONS} connections x ${STREAMS_PER_CONNECTION} streams, one IP)`,
       peak! / 2 ** 20, `MiB, baseline = idle RSS, aim ratio >= ${1 / AIM}`, idle / 2 ** 20)]
   } finally {
