@@ -28,43 +28,49 @@ export interface CapsInit extends StreamBudgetInit {
 
 const FRAMED_PROTOCOLS: readonly FramedProtocol[] = ['push', 'sync', 'pin', 'blocks']
 
-type Refusal = { what: 'connection', reason: 'per-ip' } | { what: 'stream', reason: StreamRefusal }
+const CONNECTIONS_REFUSED = 'porchlight_connections_refused_total'
+const STREAMS_REFUSED = 'porchlight_streams_refused_total'
 
 export class RelayCaps {
   readonly connections: ConnectionCap
   readonly streams: StreamBudget
   private metrics: Metrics | undefined
-  /** Refusals before `report` was called (the node listens before the relay has its metrics). */
-  private readonly early: Refusal[] = []
+  /** Refusals before `report` was called (the node listens before the relay has its metrics), by counter and reason. */
+  private readonly early = new Map<string, number>()
 
   constructor (init: CapsInit = {}) {
     this.connections = new ConnectionCap(init.maxConnectionsPerIp ?? CAPS_DEFAULTS.maxConnectionsPerIp, () => {
-      this.refused({ what: 'connection', reason: 'per-ip' })
+      this.refused(CONNECTIONS_REFUSED, 'per-ip')
     })
-    this.streams = new StreamBudget(init, (reason) => { this.refused({ what: 'stream', reason }) })
+    this.streams = new StreamBudget(init, (reason: StreamRefusal) => { this.refused(STREAMS_REFUSED, reason) })
   }
 
   /** Registers the caps' gauges and refusal counters in `metrics`. */
   report (metrics: Metrics): void {
-    metrics.counter('porchlight_connections_refused_total', 'Inbound connections refused by a cap, by reason')
-    metrics.counter('porchlight_streams_refused_total', 'Inbound streams refused or closed by a cap or deadline, by reason')
+    metrics.counter(CONNECTIONS_REFUSED, 'Inbound connections refused by a cap, by reason')
+    metrics.counter(STREAMS_REFUSED, 'Inbound streams refused or closed by a cap or deadline, by reason')
     metrics.gauge('porchlight_inbound_buffered_bytes', 'Bytes inbound streams received that are not yet read as whole frames',
       () => this.streams.bufferedBytes())
     metrics.gauge('porchlight_inbound_streams', 'Open inbound framed streams, by protocol',
       () => FRAMED_PROTOCOLS.map(protocol => [{ protocol }, this.streams.openStreams(protocol)]))
     this.metrics = metrics
-    for (const r of this.early.splice(0)) this.refused(r)
+    for (const [key, n] of this.early) {
+      const [counter, reason] = key.split(' ') as [string, string]
+      metrics.inc(counter, { reason }, n)
+    }
+    this.early.clear()
   }
 
   stop (): void {
     this.streams.stop()
   }
 
-  private refused (r: Refusal): void {
+  private refused (counter: string, reason: string): void {
     if (this.metrics === undefined) {
-      this.early.push(r)
+      const key = `${counter} ${reason}`
+      this.early.set(key, (this.early.get(key) ?? 0) + 1)
       return
     }
-    this.metrics.inc(r.what === 'connection' ? 'porchlight_connections_refused_total' : 'porchlight_streams_refused_total', { reason: r.reason })
+    this.metrics.inc(counter, { reason })
   }
 }

@@ -6,6 +6,8 @@ import type { Connection, MultiaddrConnection, Stream } from '@libp2p/interface'
 import { StreamBudget, type StreamRefusal } from '../../node/stream-budget.ts'
 import { ConnectionCap } from '../../node/connection-caps.ts'
 import { capsFrom } from '../../node/cli-caps.ts'
+import { RelayCaps } from '../../node/caps.ts'
+import { Metrics } from '../../node/metrics.ts'
 import { isPorchlightError } from '../../protocol/errors.ts'
 import { until } from '../helpers/network.ts'
 
@@ -115,6 +117,29 @@ describe('ConnectionCap', () => {
     first.abort(new Error('closed'))
     expect(cap.count('ip4:10.0.0.1')).toBe(1)
     expect(await deny(conn('10.0.0.1'))).toBe(false)
+  })
+})
+
+describe('RelayCaps', () => {
+  it('reports refusals made before the relay had its metrics, and its gauges by protocol', async () => {
+    const caps = new RelayCaps({ maxConnectionsPerIp: 1, maxInboundStreamsPerIp: 1 })
+    try {
+      const conn = (): MultiaddrConnection => Object.assign(new FakeStream(), { remoteAddr: multiaddr('/ip4/10.0.0.1/tcp/1') }) as unknown as MultiaddrConnection
+      expect(await caps.connections.gater.denyInboundConnection!(conn())).toBe(false)
+      expect(await caps.connections.gater.denyInboundConnection!(conn())).toBe(true)
+      const metrics = new Metrics()
+      caps.report(metrics)
+      caps.streams.admit(asStream(new FakeStream()), from('10.0.0.1'), 'sync')!
+      caps.streams.admit(asStream(new FakeStream()), from('10.0.0.1'), 'push')
+      const text = metrics.render()
+      expect(text).toContain('porchlight_connections_refused_total{reason="per-ip"} 1')
+      expect(text).toContain('porchlight_streams_refused_total{reason="streams-per-ip"} 1')
+      expect(text).toContain('porchlight_inbound_streams{protocol="sync"} 1')
+      expect(text).toContain('porchlight_inbound_streams{protocol="push"} 0')
+      expect(text).toContain('porchlight_inbound_buffered_bytes 0')
+    } finally {
+      caps.stop()
+    }
   })
 })
 
