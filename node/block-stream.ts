@@ -117,6 +117,7 @@ export async function handleBlocks (node: Libp2p, source: BlockSource, budget: I
     try {
       await lp.write(frame(END_FRAME, encodeResult(result)), { signal: AbortSignal.timeout(timeout) })
       await stream.close()
+      lease.finish()
     } catch {
       stream.abort(new Error('blocks reply failed'))
     }

@@ -55,8 +55,10 @@ export class Frames {
     }
   }
 
+  /** Closes this side; an inbound stream's lease gives the peer the idle deadline to close its side. */
   async close (): Promise<void> {
     try { await this.stream.close() } catch { this.stream.abort(new Error('close failed')) }
+    this.lease?.finish()
   }
 
   abort (reason: string): void {

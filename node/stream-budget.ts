@@ -57,6 +57,12 @@ export interface StreamLease {
   startRead: () => void
   /** The reader got a whole frame of `bytes` (length prefix included), or stopped waiting (0). */
   endRead: (bytes: number) => void
+  /**
+   * The handler is done and has closed its side. The stream keeps its share until the peer
+   * closes its side too, for at most the idle deadline (a peer that never does would
+   * otherwise hold a slot, and whatever it sends, for as long as its connection lives).
+   */
+  finish: () => void
 }
 
 /** What a protocol handler asks before serving a stream: a lease, or undefined when refused (the stream is then aborted). */
@@ -66,7 +72,7 @@ export interface InboundBudget {
 
 /** No caps (peers that are not relays, tests of a single protocol). */
 export const UNMETERED: InboundBudget = {
-  admit: () => ({ startRead: () => {}, endRead: () => {} })
+  admit: () => ({ startRead: () => {}, endRead: () => {}, finish: () => {} })
 }
 
 /** How often open streams are checked against the deadlines, at most. */
@@ -79,6 +85,8 @@ class Lease implements StreamLease {
   readSince = 0
   lastArrival = 0
   firstByteAt = 0
+  /** When the handler finished with the stream (0: still serving it). */
+  finishedAt = 0
   released = false
 
   constructor (readonly budget: StreamBudget, readonly stream: Stream, readonly ip: string, readonly protocol: FramedProtocol) {}
@@ -91,6 +99,11 @@ class Lease implements StreamLease {
   endRead (bytes: number): void {
     this.reading = false
     if (bytes > 0) this.budget.consumed(this, bytes)
+  }
+
+  finish (): void {
+    this.reading = false
+    this.finishedAt = Date.now()
   }
 }
 
@@ -173,6 +186,10 @@ export class StreamBudget implements InboundBudget {
 
   private sweep (now: number): void {
     for (const lease of this.leases) {
+      if (lease.finishedAt > 0) {
+        if (now - lease.finishedAt > this.caps.idleTimeoutMs) this.close(lease, 'idle', new PorchlightError('TIMEOUT', 'the peer did not close the stream'))
+        continue
+      }
       if (!lease.reading) continue
       if (lease.buffered === 0) {
         if (now - Math.max(lease.readSince, lease.lastArrival) > this.caps.idleTimeoutMs) {

@@ -205,7 +205,7 @@ describe('relay caps against half-sent frames (separate process)', () => {
     expect(m.get('porchlight_connections_refused_total{reason="per-ip"}') ?? 0).toBe(0)
   })
 
-  it('closes streams that send nothing, and streams whose frame stops half-way', async () => {
+  it('closes streams that send nothing, streams whose frame stops half-way, and streams the peer never closes', async () => {
     const h = await hood()
     // Flags win over the config file's deadlines.
     const relay = await relayWith(h, { idleTimeoutMs: 60_000, partialFrameTimeoutMs: 60_000 }, ['--idle-timeout', '1s', '--frame-timeout', '1s'])
@@ -214,10 +214,13 @@ describe('relay caps against half-sent frames (separate process)', () => {
     const silent = await node.dialProtocol(target, PROTOCOLS.push)
     const halfway = await node.dialProtocol(target, PROTOCOLS.push)
     halfway.send(HALF_FRAME)
+    // Refused (a frame longer than a push may be), answered, and then never closed by the peer.
+    const lingering = await node.dialProtocol(target, PROTOCOLS.push)
+    lingering.send(varint(10 * 1024 * 1024))
     const closed = (s: Stream): boolean => s.status !== 'open'
-    await until(() => closed(silent) && closed(halfway), 30_000, 'the relay to close both streams')
+    await until(() => closed(silent) && closed(halfway) && closed(lingering), 30_000, 'the relay to close all three streams')
     const m = await metrics(relay)
-    expect(m.get('porchlight_streams_refused_total{reason="idle"}')).toBe(1)
+    expect(m.get('porchlight_streams_refused_total{reason="idle"}')).toBe(2)
     expect(m.get('porchlight_streams_refused_total{reason="partial-frame"}')).toBe(1)
     expect(sum(m, 'porchlight_inbound_streams')).toBe(0)
     expect(m.get('porchlight_inbound_buffered_bytes')).toBe(0)

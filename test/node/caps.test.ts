@@ -84,17 +84,19 @@ describe('StreamBudget', () => {
     expect(refused).toEqual(['buffered-per-ip', 'buffered'])
   })
 
-  it('closes a stream that sends nothing while read, and one whose frame stops half-way', async () => {
+  it('closes a stream that sends nothing while read, one whose frame stops half-way, and one its peer never closes', async () => {
     const { b, refused } = budget({ idleTimeoutMs: 100, partialFrameTimeoutMs: 100 })
     const silent = new FakeStream()
     const halfway = new FakeStream()
     const notReading = new FakeStream()
+    const finished = new FakeStream()
     b.admit(asStream(silent), from('10.0.0.1'), 'sync')!.startRead()
     b.admit(asStream(halfway), from('10.0.0.1'), 'push')!.startRead()
     b.admit(asStream(notReading), from('10.0.0.1'), 'pin')
+    b.admit(asStream(finished), from('10.0.0.1'), 'blocks')!.finish()
     halfway.receive(10)
-    await until(() => silent.status !== 'open' && halfway.status !== 'open', 10_000, 'both streams closed')
-    expect(refused.sort()).toEqual(['idle', 'partial-frame'])
+    await until(() => silent.status !== 'open' && halfway.status !== 'open' && finished.status !== 'open', 10_000, 'three streams closed')
+    expect(refused.sort()).toEqual(['idle', 'idle', 'partial-frame'])
     // The handler is busy (not reading): no deadline runs.
     expect(notReading.status).toBe('open')
     expect(b.bufferedBytes()).toBe(0)
