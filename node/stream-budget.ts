@@ -75,7 +75,8 @@ export const UNMETERED: InboundBudget = {
   admit: () => ({ startRead: () => {}, endRead: () => {}, finish: () => {} })
 }
 
-/** How often open streams are checked against the deadlines, at most. */
+/** Open streams are checked against the deadlines every quarter of the shorter one, within these bounds. */
+const MIN_SWEEP_INTERVAL_MS = 50
 const MAX_SWEEP_INTERVAL_MS = 1000
 
 class Lease implements StreamLease {
@@ -118,7 +119,7 @@ export class StreamBudget implements InboundBudget {
   /** `onRefuse` hears of every stream refused or closed by a cap or deadline (for the metrics). */
   constructor (init: StreamBudgetInit = {}, private readonly onRefuse: (reason: StreamRefusal, protocol: FramedProtocol) => void = () => {}) {
     this.caps = { ...STREAM_BUDGET_DEFAULTS, ...withoutUndefined(init) }
-    const sweepMs = Math.min(MAX_SWEEP_INTERVAL_MS, Math.max(50, Math.min(this.caps.idleTimeoutMs, this.caps.partialFrameTimeoutMs) / 4))
+    const sweepMs = Math.min(MAX_SWEEP_INTERVAL_MS, Math.max(MIN_SWEEP_INTERVAL_MS, Math.min(this.caps.idleTimeoutMs, this.caps.partialFrameTimeoutMs) / 4))
     this.timer = setInterval(() => { this.sweep(Date.now()) }, sweepMs)
     this.timer.unref()
   }
