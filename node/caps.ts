@@ -1,7 +1,7 @@
 /**
  * A relay's caps on what strangers can make it hold (issue 10): inbound connections per IP
- * (connection-caps.ts), and the framed streams (push, sync, pin, blocks) with the bytes they
- * buffer, in total and per IP (stream-budget.ts). Whatever one IP does, it holds at most
+ * (connection-caps.ts), and the framed streams (push, sync, pin, blocks, and Helia's bitswap:
+ * metered-libp2p.ts) with the bytes they buffer, in total and per IP (stream-budget.ts). Whatever one IP does, it holds at most
  * maxConnectionsPerIp connections, maxInboundStreamsPerIp streams and maxBufferedBytesPerIp
  * unread bytes; all peers together at most the totals.
  *
@@ -26,7 +26,7 @@ export interface CapsInit extends StreamBudgetInit {
   maxConnectionsPerIp?: number
 }
 
-const FRAMED_PROTOCOLS: readonly FramedProtocol[] = ['push', 'sync', 'pin', 'blocks']
+const FRAMED_PROTOCOLS: readonly FramedProtocol[] = ['push', 'sync', 'pin', 'blocks', 'bitswap']
 
 const CONNECTIONS_REFUSED = 'porchlight_connections_refused_total'
 const STREAMS_REFUSED = 'porchlight_streams_refused_total'

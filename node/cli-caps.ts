@@ -10,8 +10,8 @@ const MIB = 1024 * 1024
 
 export const CAPS_OPTIONS: Record<string, OptionSpec> = {
   'max-conns-per-ip': { type: 'string', value: 'N', help: `inbound connections one IP may hold (default ${CAPS_DEFAULTS.maxConnectionsPerIp}; households behind one NAT share an IP)` },
-  'max-streams': { type: 'string', value: 'N', help: `open push/sync/pin/block streams, all peers (default ${CAPS_DEFAULTS.maxInboundStreams})` },
-  'max-streams-per-ip': { type: 'string', value: 'N', help: `open push/sync/pin/block streams from one IP (default ${CAPS_DEFAULTS.maxInboundStreamsPerIp})` },
+  'max-streams': { type: 'string', value: 'N', help: `open push/sync/pin/block/bitswap streams, all peers (default ${CAPS_DEFAULTS.maxInboundStreams})` },
+  'max-streams-per-ip': { type: 'string', value: 'N', help: `open push/sync/pin/block/bitswap streams from one IP (default ${CAPS_DEFAULTS.maxInboundStreamsPerIp})` },
   'max-buffered': { type: 'string', value: 'SIZE', help: `unread inbound bytes, all peers, e.g. 32MiB (default ${CAPS_DEFAULTS.maxBufferedBytes / MIB}MiB)` },
   'max-buffered-per-ip': { type: 'string', value: 'SIZE', help: `unread inbound bytes from one IP (default ${CAPS_DEFAULTS.maxBufferedBytesPerIp / MIB}MiB)` },
   'idle-timeout': { type: 'string', value: 'DURATION', help: `close a stream that sends nothing this long, e.g. 15s (default ${CAPS_DEFAULTS.idleTimeoutMs / 1000}s)` },

@@ -41,6 +41,7 @@ import { MAX_CID_BYTES } from '../protocol/post.ts'
 import { PROTOCOLS } from '../protocol/wire.ts'
 import { blockPeers, fetchBlocks, handleBlocks } from './block-stream.ts'
 import type { InboundBudget } from './stream-budget.ts'
+import { meteredLibp2p } from './metered-libp2p.ts'
 
 export const CLIP_STORE_DEFAULTS = {
   /** UnixFS leaf size: 1 MiB (fewer bitswap round trips than 256 KiB). */
@@ -138,7 +139,7 @@ export interface ClipStoreInit {
   readWindowBytes?: number
   idleTimeoutMs?: number
   bitswap?: BitswapOptions
-  /** Admits block streams this store serves and counts what they buffer (a relay's caps). @default UNMETERED */
+  /** Admits the block and bitswap streams this store serves and counts what they buffer (a relay's caps). @default no caps */
   inboundBudget?: InboundBudget
 }
 
@@ -203,7 +204,9 @@ export class ClipStore {
     try {
       await blocks.open()
       await datastore.open()
-      const helia = withExistingLibp2p(createHeliaLight({ blockstore: blocks, datastore, routers: [CONNECTED_PEERS_ONLY] }), node)
+      // With a budget (a relay), inbound bitswap streams are admitted and counted like the relay's own.
+      const heliaNode = init.inboundBudget === undefined ? node : meteredLibp2p(node, init.inboundBudget, 'bitswap')
+      const helia = withExistingLibp2p(createHeliaLight({ blockstore: blocks, datastore, routers: [CONNECTED_PEERS_ONLY] }), heliaNode)
       withBitswap(helia, {
         sendWantlistDebounce: CLIP_STORE_DEFAULTS.bitswapDebounceMs,
         sendBlocksDebounce: CLIP_STORE_DEFAULTS.bitswapDebounceMs,

@@ -1,5 +1,5 @@
 /**
- * What the framed protocol streams a relay serves (push, sync, pin, blocks) may hold of its
+ * What the framed protocol streams a relay serves (push, sync, pin, blocks, bitswap) may hold of its
  * memory, whoever opens them: a cap on the streams open at once and on the bytes that arrived
  * but are not yet read as whole frames, each both in total and per IP (remote-ip.ts), plus
  * deadlines for a stream that sends nothing and for a frame that stops half-way.
@@ -22,8 +22,8 @@ export const STREAM_BUDGET_DEFAULTS = {
   maxInboundStreamsPerIp: 128,
   /** Unread inbound bytes, all peers together: 32 MiB (a relay's idle RSS is ~200 MiB). */
   maxBufferedBytes: 32 * 1024 * 1024,
-  /** Unread inbound bytes from one IP: 4 MiB, 16 whole sync frames or 64 push frames. */
-  maxBufferedBytesPerIp: 4 * 1024 * 1024,
+  /** Unread inbound bytes from one IP: 8 MiB, two of the largest bitswap messages (4 MiB), 128 push frames. */
+  maxBufferedBytesPerIp: 8 * 1024 * 1024,
   /** A stream waiting for a frame that has sent nothing for this long is closed. */
   idleTimeoutMs: 15_000,
   /** A frame must arrive whole this long after its first byte: 64 KiB at 64 kbit/s takes 8 s. */
@@ -37,7 +37,7 @@ export interface StreamBudgetInit {
   maxInboundStreamsPerIp?: number
   /** @default 32 MiB */
   maxBufferedBytes?: number
-  /** @default 4 MiB */
+  /** @default 8 MiB */
   maxBufferedBytesPerIp?: number
   /** @default 15 s (a frame's own read deadline, FRAME_TIMEOUT_MS, still applies) */
   idleTimeoutMs?: number
@@ -48,8 +48,16 @@ export interface StreamBudgetInit {
 /** Why a stream was refused or closed (the `reason` label of porchlight_streams_refused_total). */
 export type StreamRefusal = 'streams' | 'streams-per-ip' | 'buffered' | 'buffered-per-ip' | 'idle' | 'partial-frame'
 
-/** The framed protocols, as metric labels. */
-export type FramedProtocol = 'push' | 'sync' | 'pin' | 'blocks'
+/** The framed protocols, as metric labels (bitswap: Helia's, see metered-libp2p.ts). */
+export type FramedProtocol = 'push' | 'sync' | 'pin' | 'blocks' | 'bitswap'
+
+export interface AdmitOptions {
+  /**
+   * The stream's reader is not ours (Helia's bitswap): the budget finds whole length-prefixed
+   * frames in what arrives and gives their bytes back itself, and the deadlines always run.
+   */
+  countsFrames?: boolean
+}
 
 /** One admitted stream's share of the budget; the stream's reader reports what it reads. */
 export interface StreamLease {
@@ -67,7 +75,7 @@ export interface StreamLease {
 
 /** What a protocol handler asks before serving a stream: a lease, or undefined when refused (the stream is then aborted). */
 export interface InboundBudget {
-  admit: (stream: Stream, connection: Connection, protocol: FramedProtocol) => StreamLease | undefined
+  admit: (stream: Stream, connection: Connection, protocol: FramedProtocol, options?: AdmitOptions) => StreamLease | undefined
 }
 
 /** No caps (peers that are not relays, tests of a single protocol). */
@@ -89,6 +97,8 @@ class Lease implements StreamLease {
   /** When the handler finished with the stream (0: still serving it). */
   finishedAt = 0
   released = false
+  /** Set when the budget finds the frames itself (AdmitOptions.countsFrames). */
+  frames: WholeFrames | undefined
 
   constructor (readonly budget: StreamBudget, readonly stream: Stream, readonly ip: string, readonly protocol: FramedProtocol) {}
 
@@ -124,7 +134,7 @@ export class StreamBudget implements InboundBudget {
     this.timer.unref()
   }
 
-  admit (stream: Stream, connection: Connection, protocol: FramedProtocol): StreamLease | undefined {
+  admit (stream: Stream, connection: Connection, protocol: FramedProtocol, options: AdmitOptions = {}): StreamLease | undefined {
     const ip = remoteIpKey(connection.remoteAddr)
     const refusal = (this.streamsByIp.get(ip) ?? 0) >= this.caps.maxInboundStreamsPerIp
       ? 'streams-per-ip'
@@ -136,9 +146,17 @@ export class StreamBudget implements InboundBudget {
     }
     const lease = new Lease(this, stream, ip, protocol)
     lease.lastArrival = Date.now()
+    if (options.countsFrames === true) {
+      lease.frames = new WholeFrames()
+      lease.startRead()
+    }
     this.leases.add(lease)
     this.streamsByIp.set(ip, (this.streamsByIp.get(ip) ?? 0) + 1)
-    stream.addEventListener('message', (evt) => { this.arrived(lease, evt.data.byteLength) })
+    stream.addEventListener('message', (evt) => {
+      // Frames completed by this chunk leave the budget with it (their reader has them now).
+      const completed = lease.frames?.feed(evt.data instanceof Uint8Array ? [evt.data] : evt.data) ?? 0
+      this.arrived(lease, evt.data.byteLength, completed)
+    })
     stream.addEventListener('close', () => { this.release(lease) }, { once: true })
     // A stream that ended before its handler ran sends no 'close' any more.
     if (stream.status !== 'open') this.release(lease)
@@ -170,19 +188,23 @@ export class StreamBudget implements InboundBudget {
     if (lease.buffered > 0) lease.firstByteAt = Date.now()
   }
 
-  private arrived (lease: Lease, bytes: number): void {
+  /** `completed`: bytes (of this chunk and earlier ones) that now form whole frames the budget found itself. */
+  private arrived (lease: Lease, bytes: number, completed = 0): void {
     if (lease.released) return
-    const refusal = (this.bufferedByIp.get(lease.ip) ?? 0) + bytes > this.caps.maxBufferedBytesPerIp
-      ? 'buffered-per-ip'
-      : this.buffered + bytes > this.caps.maxBufferedBytes ? 'buffered' : undefined
+    const growth = bytes - completed
+    const refusal = growth <= 0
+      ? undefined
+      : (this.bufferedByIp.get(lease.ip) ?? 0) + growth > this.caps.maxBufferedBytesPerIp
+          ? 'buffered-per-ip'
+          : this.buffered + growth > this.caps.maxBufferedBytes ? 'buffered' : undefined
     if (refusal !== undefined) {
       this.close(lease, refusal, new PorchlightError('OVER_QUOTA', `too many unread bytes (${refusal})`))
       return
     }
     const now = Date.now()
-    if (lease.buffered === 0) lease.firstByteAt = now
+    if (lease.buffered === 0 || completed > 0) lease.firstByteAt = now
     lease.lastArrival = now
-    this.add(lease, bytes)
+    this.add(lease, growth)
   }
 
   private sweep (now: number): void {
@@ -222,6 +244,52 @@ export class StreamBudget implements InboundBudget {
     this.buffered += bytes
     const n = (this.bufferedByIp.get(lease.ip) ?? 0) + bytes
     if (n <= 0) this.bufferedByIp.delete(lease.ip); else this.bufferedByIp.set(lease.ip, n)
+  }
+}
+
+/**
+ * Finds whole frames (an unsigned-varint length, then that many bytes) in a byte stream fed
+ * chunk by chunk, for a reader that is not ours.
+ */
+export class WholeFrames {
+  /** Body bytes still to come of the frame in progress; -1 while reading its length. */
+  private bodyLeft = -1
+  private length = 0
+  private shift = 0
+  /** Bytes of the frame in progress seen so far (its length prefix included). */
+  private partial = 0
+
+  /** Bytes, of these chunks and earlier ones, that now form whole frames. */
+  feed (chunks: Iterable<Uint8Array>): number {
+    let whole = 0
+    for (const chunk of chunks) {
+      let i = 0
+      while (i < chunk.length) {
+        if (this.bodyLeft < 0) {
+          const byte = chunk[i++]!
+          this.partial++
+          // Past 7 bytes the length is beyond any frame a reader accepts: the reader fails the
+          // stream; until then its bytes stay counted.
+          if (this.shift <= 42) this.length += (byte & 0x7f) * 2 ** this.shift
+          this.shift += 7
+          if ((byte & 0x80) !== 0) continue
+          this.bodyLeft = this.shift > 49 ? Number.MAX_SAFE_INTEGER : this.length
+          this.length = 0
+          this.shift = 0
+        } else {
+          const take = Math.min(this.bodyLeft, chunk.length - i)
+          i += take
+          this.partial += take
+          this.bodyLeft -= take
+        }
+        if (this.bodyLeft === 0) {
+          whole += this.partial
+          this.partial = 0
+          this.bodyLeft = -1
+        }
+      }
+    }
+    return whole
   }
 }
 

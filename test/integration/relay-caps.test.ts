@@ -74,8 +74,8 @@ const HALF_FRAME = (() => {
 
 interface AttackOutcome { nodes: Libp2p[], connected: number, refusedConnections: number, streams: Stream[], refusedStreams: number }
 
-/** `connections` attacker nodes on `localAddress`, each opening `streams` push streams that send a half frame. */
-async function halfFrameAttack (relay: RelayProcess, localAddress: string, connections: number, streams: number): Promise<AttackOutcome> {
+/** `connections` attacker nodes on `localAddress`, each opening `streams` streams of `protocol` that send `payload` (a half frame). */
+async function halfFrameAttack (relay: RelayProcess, localAddress: string, connections: number, streams: number, payload = HALF_FRAME, protocol: string = PROTOCOLS.push): Promise<AttackOutcome> {
   const outcome: AttackOutcome = { nodes: [], connected: 0, refusedConnections: 0, streams: [], refusedStreams: 0 }
   const target = multiaddr(relay.tcp)
   await Promise.all(Array.from({ length: connections }, async () => {
@@ -90,8 +90,8 @@ async function halfFrameAttack (relay: RelayProcess, localAddress: string, conne
     }
     await Promise.all(Array.from({ length: streams }, async () => {
       try {
-        const stream = await node.dialProtocol(target, PROTOCOLS.push, { signal: AbortSignal.timeout(15_000) })
-        stream.send(HALF_FRAME)
+        const stream = await node.dialProtocol(target, protocol, { signal: AbortSignal.timeout(15_000) })
+        stream.send(payload)
         outcome.streams.push(stream)
       } catch {
         outcome.refusedStreams++
@@ -189,20 +189,40 @@ describe('relay caps against half-sent frames (separate process)', () => {
   it('many households together stay within the global stream and buffer caps', async () => {
     const h = await hood()
     const relay = await relayWith(h, CAPS)
-    // Four addresses, each within its own caps, together past the global ones.
-    const attacks = await Promise.all(['127.0.0.21', '127.0.0.22', '127.0.0.23', '127.0.0.24'].map(async (ip) =>
-      await halfFrameAttack(relay, ip, 2, 12)))
-    expect(attacks.every(a => a.refusedConnections === 0)).toBe(true)
+    const households = ['127.0.0.21', '127.0.0.22', '127.0.0.23', '127.0.0.24']
+    // Each address within its own caps (10 x 60 KiB < 1 MiB), together past the total buffer cap (2 MiB).
+    await Promise.all(households.map(async (ip) => await halfFrameAttack(relay, ip, 1, 10)))
+    await until(async () => ((await metrics(relay)).get('porchlight_streams_refused_total{reason="buffered"}') ?? 0) > 0,
+      30_000, 'a refusal by the total buffer cap')
+    // Then streams that send little: each address within its own stream cap, together past the total.
+    const small = HALF_FRAME.subarray(0, 100)
+    await Promise.all(households.map(async (ip) => await halfFrameAttack(relay, ip, 1, 8, small)))
+    await until(async () => ((await metrics(relay)).get('porchlight_streams_refused_total{reason="streams"}') ?? 0) > 0,
+      30_000, 'a refusal by the total stream cap')
 
-    await until(async () => {
-      const m = await metrics(relay)
-      return (m.get('porchlight_streams_refused_total{reason="streams"}') ?? 0) > 0 &&
-        (m.get('porchlight_streams_refused_total{reason="buffered"}') ?? 0) > 0
-    }, 30_000, 'global refusals in /metrics')
     const m = await metrics(relay)
     expect(m.get('porchlight_inbound_buffered_bytes')).toBeLessThanOrEqual(CAPS.maxBufferedBytes)
     expect(sum(m, 'porchlight_inbound_streams')).toBeLessThanOrEqual(CAPS.maxInboundStreams)
     expect(m.get('porchlight_connections_refused_total{reason="per-ip"}') ?? 0).toBe(0)
+    expect(m.get('porchlight_streams_refused_total{reason="streams-per-ip"}') ?? 0).toBe(0)
+    expect(m.get('porchlight_streams_refused_total{reason="buffered-per-ip"}') ?? 0).toBe(0)
+  })
+
+  it("counts Helia's bitswap streams too: half-sent bitswap messages from one IP stay within its caps", async () => {
+    const h = await hood()
+    const relay = await relayWith(h, CAPS)
+    // 100 KiB of a 4 MiB bitswap message (the most bitswap reads) on each of 20 streams.
+    const prefix = varint(4 * 1024 * 1024)
+    const partial = new Uint8Array(prefix.length + 100 * 1024)
+    partial.set(prefix)
+    await halfFrameAttack(relay, '127.0.0.41', 1, 20, partial, '/ipfs/bitswap/1.2.0')
+    await until(async () => ((await metrics(relay)).get('porchlight_streams_refused_total{reason="buffered-per-ip"}') ?? 0) > 0,
+      30_000, 'a refusal of a bitswap stream by the per-IP buffer cap')
+    const m = await metrics(relay)
+    expect(m.get('porchlight_inbound_buffered_bytes')).toBeLessThanOrEqual(CAPS.maxBufferedBytesPerIp)
+    expect(m.has('porchlight_inbound_streams{protocol="bitswap"}')).toBe(true)
+    const honest = await household('127.0.0.42')
+    expect(await h.push(honest, relay)).toEqual({ ok: true })
   })
 
   it('closes streams that send nothing, streams whose frame stops half-way, and streams the peer never closes', async () => {

@@ -3,7 +3,7 @@
 import { describe, it, expect, afterEach } from 'vitest'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Connection, MultiaddrConnection, Stream } from '@libp2p/interface'
-import { StreamBudget, type StreamRefusal } from '../../node/stream-budget.ts'
+import { StreamBudget, WholeFrames, type StreamRefusal } from '../../node/stream-budget.ts'
 import { ConnectionCap } from '../../node/connection-caps.ts'
 import { capsFrom } from '../../node/cli-caps.ts'
 import { RelayCaps } from '../../node/caps.ts'
@@ -100,6 +100,48 @@ describe('StreamBudget', () => {
     // The handler is busy (not reading): no deadline runs.
     expect(notReading.status).toBe('open')
     expect(b.bufferedBytes()).toBe(0)
+  })
+})
+
+describe('WholeFrames', () => {
+  it('finds length-prefixed frames across chunks, whatever the cuts', () => {
+    // Frames of 0, 3 and 300 bytes (a 2-byte length): 1 + 4 + 302 = 307 bytes.
+    const bytes = new Uint8Array(307)
+    bytes.set([0x00, 0x03, 1, 2, 3, 0xac, 0x02], 0)
+    for (const cut of [1, 2, 5, 6, 100, 306]) {
+      const frames = new WholeFrames()
+      const first = frames.feed([bytes.subarray(0, cut)])
+      expect(first + frames.feed([bytes.subarray(cut)])).toBe(307)
+    }
+    const frames = new WholeFrames()
+    expect(frames.feed([bytes.subarray(0, 6)])).toBe(5) // the empty frame and the 3-byte one
+    expect(frames.feed([bytes.subarray(6, 300)])).toBe(0)
+    expect(frames.feed([bytes.subarray(300)])).toBe(302)
+  })
+
+  it('lets the budget count a stream whose reader is not ours: only frames still arriving are held', () => {
+    const { b, refused } = budget({ maxBufferedBytesPerIp: 100 })
+    const s = new FakeStream()
+    b.admit(asStream(s), from('10.0.0.1'), 'bitswap', { countsFrames: true })
+    const send = (bytes: Uint8Array): void => {
+      const evt = new Event('message') as Event & { data: Uint8Array }
+      evt.data = bytes
+      s.dispatchEvent(evt)
+    }
+    const frame = (n: number): Uint8Array => { const f = new Uint8Array(n + 1); f[0] = n; return f }
+    for (let i = 0; i < 5; i++) send(frame(90)) // 455 bytes, all in whole frames: none held, none over the cap
+    expect(b.bufferedBytes()).toBe(0)
+    send(frame(90).subarray(0, 60))
+    expect(b.bufferedBytes()).toBe(60)
+    // The frame's last 31 bytes, then 19 bytes of the next one.
+    send(Uint8Array.from([...frame(90).subarray(60), ...frame(90).subarray(0, 19)]))
+    expect(b.bufferedBytes()).toBe(19)
+    expect(refused).toEqual([])
+    send(frame(90).subarray(19)) // the rest of that frame: whole, so given back
+    expect(b.bufferedBytes()).toBe(0)
+    send(frame(120).subarray(0, 110)) // a frame growing past the cap
+    expect(refused).toEqual(['buffered-per-ip'])
+    expect(s.status).toBe('aborted')
   })
 })
 
