@@ -21,6 +21,8 @@ import {
   BLOCK_FRAME, END_FRAME, MAX_BLOCK_BYTES, MAX_CREDIT_BYTES, PROTOCOLS, decodeBlocksRequest, decodeCredit, decodeResult, encodeBlocksRequest,
   encodeCredit, encodeResult, type Result
 } from '../protocol/wire.ts'
+import { lengthPrefixBytes } from './frames.ts'
+import { UNMETERED, type InboundBudget } from './stream-budget.ts'
 
 export const BLOCK_STREAM_DEFAULTS = {
   /** Requests served at once. */
@@ -37,6 +39,12 @@ export const BLOCK_STREAM_DEFAULTS = {
 const INITIAL_CREDIT = 4 * 1024 * 1024
 const CREDIT_STEP = 1024 * 1024
 
+/**
+ * Largest frame the server reads: the requester only sends a request (at most 256 bytes) and
+ * credit frames, so a half-sent frame cannot hold a block's worth of the server's memory.
+ */
+const MAX_CONTROL_FRAME_BYTES = 1024
+
 /** Deepest DAG walked (a 4 GiB clip in 1 MiB leaves with 174 links per node is 3 levels). */
 const MAX_DEPTH = 16
 /** Smallest average block accepted: bounds the blocks one request can make either side handle. */
@@ -49,19 +57,28 @@ export interface BlockSource {
   get (cid: CID): Promise<Uint8Array>
 }
 
-/** Serves `/porchlight/blocks/1` from `source`. */
-export async function handleBlocks (node: Libp2p, source: BlockSource): Promise<void> {
-  await node.handle(PROTOCOLS.blocks, async (stream: Stream) => {
-    const lp = lpStream(stream, { maxDataLength: MAX_BLOCK_BYTES + 1 })
+/** Serves `/porchlight/blocks/1` from `source`; `budget` admits each stream and counts what it buffers. */
+export async function handleBlocks (node: Libp2p, source: BlockSource, budget: InboundBudget = UNMETERED): Promise<void> {
+  await node.handle(PROTOCOLS.blocks, async (stream: Stream, connection) => {
+    const lease = budget.admit(stream, connection, 'blocks')
+    if (lease === undefined) return
+    const lp = lpStream(stream, { maxDataLength: MAX_CONTROL_FRAME_BYTES })
     const timeout = BLOCK_STREAM_DEFAULTS.frameTimeoutMs
     let result: Result = { ok: true }
+    const readFrame = async (signal?: AbortSignal): Promise<Uint8Array> => {
+      const frame = (await lp.read({ signal })).subarray()
+      lease.endRead(lengthPrefixBytes(frame.length) + frame.length)
+      return frame
+    }
     try {
-      const req = decodeBlocksRequest((await lp.read({ signal: AbortSignal.timeout(timeout) })).subarray())
+      lease.startRead()
+      const req = decodeBlocksRequest(await readFrame(AbortSignal.timeout(timeout)))
       const credit = new Credit(req.credit)
-      // Credit frames arrive while blocks go out; the loop ends with the stream.
+      // Credit frames arrive while blocks go out; the loop ends with the stream. The requester
+      // sends credit only as it reads, so these reads have no idle deadline.
       void (async () => {
         try {
-          for (;;) credit.add(decodeCredit((await lp.read()).subarray()))
+          for (;;) credit.add(decodeCredit(await readFrame()))
         } catch (err) {
           credit.close(err)
         }
@@ -100,6 +117,7 @@ export async function handleBlocks (node: Libp2p, source: BlockSource): Promise<
     try {
       await lp.write(frame(END_FRAME, encodeResult(result)), { signal: AbortSignal.timeout(timeout) })
       await stream.close()
+      lease.finish()
     } catch {
       stream.abort(new Error('blocks reply failed'))
     }

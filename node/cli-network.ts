@@ -20,6 +20,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { Command, Context, OptionSpec } from './cli.ts'
 import { attachWithProgress, CLIP_COMMANDS, relaysFrom } from './cli-clips.ts'
 import { MAX_PUBLIC_DELAY_MS, publicDelayFromEnv } from './public-copy.ts'
+import { CAPS_OPTIONS, capsFrom } from './cli-caps.ts'
+import type { CapsInit } from './caps.ts'
 
 const HOOD_OPTION: OptionSpec = { type: 'string', value: 'NAME_OR_ID', help: 'which neighborhood (name, or id or id prefix); optional when you are in one' }
 const RELAY_OPTION: OptionSpec = { type: 'string', multiple: true, value: 'MULTIADDR', help: 'relay to use (default: the neighborhood\'s relays, or $PORCHLIGHT_RELAY)' }
@@ -119,7 +121,7 @@ function ttlOption (ctx: Context): number | undefined {
   return ms
 }
 
-interface RelayConfig { data?: string, host?: string, tcp?: number, ws?: number, http?: number, serve?: string[], areas?: string[], peers?: string[], web?: string }
+interface RelayConfig { data?: string, host?: string, tcp?: number, ws?: number, http?: number, serve?: string[], areas?: string[], peers?: string[], web?: string, caps?: CapsInit }
 
 async function readConfig (path: string | undefined): Promise<RelayConfig> {
   if (path === undefined) return {}
@@ -135,10 +137,11 @@ async function readConfig (path: string | undefined): Promise<RelayConfig> {
 export const NETWORK_COMMANDS: Record<string, Command> = {
   relay: {
     summary: 'Run a community relay (stores ciphertext it cannot read; serves health, metrics, the web app)',
-    usage: '[--data DIR] [--serve TOKEN ...] [--area GEOHASH ...] [--peer MULTIADDR ...] [--tcp PORT] [--ws PORT] [--http PORT] [--host IP] [--config FILE]',
+    usage: '[--data DIR] [--serve TOKEN ...] [--area GEOHASH ...] [--peer MULTIADDR ...] [--tcp PORT] [--ws PORT] [--http PORT] [--host IP] [--config FILE] [caps: --max-conns-per-ip N ...]',
     help: `Defaults: data in ${RELAY_DEFAULTS.dataDir}, TCP ${RELAY_DEFAULTS.tcpPort}, WebSockets ${RELAY_DEFAULTS.wsPort}, HTTP ${RELAY_DEFAULTS.httpPort} on ${RELAY_DEFAULTS.host}. ` +
       'Port 0 picks a free port; the relay prints the addresses it listens on. Tokens and areas it was given are remembered in the data folder. ' +
-      'The config file is JSON: {"data","host","tcp","ws","http","serve":[],"areas":[],"peers":[],"web"}. Stops cleanly on Ctrl-C / SIGTERM.',
+      'The config file is JSON: {"data","host","tcp","ws","http","serve":[],"areas":[],"peers":[],"web","caps":{"maxConnectionsPerIp",...}}. ' +
+      'The caps bound what strangers can make the relay hold; /metrics counts what they refuse. Stops cleanly on Ctrl-C / SIGTERM.',
     options: {
       data: { type: 'string', value: 'DIR', help: `data folder (default ${RELAY_DEFAULTS.dataDir})` },
       serve: { type: 'string', multiple: true, value: 'TOKEN', help: 'relay token of a neighborhood to serve' },
@@ -153,10 +156,12 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       ws: { type: 'string', value: 'PORT', help: `WebSockets port (default ${RELAY_DEFAULTS.wsPort})` },
       http: { type: 'string', value: 'PORT', help: `HTTP port for /health, /metrics and the web app (default ${RELAY_DEFAULTS.httpPort})` },
       host: { type: 'string', value: 'IP', help: `interface to listen on (default ${RELAY_DEFAULTS.host})` },
-      config: { type: 'string', value: 'FILE', help: 'JSON config file (flags win over it)' }
+      config: { type: 'string', value: 'FILE', help: 'JSON config file (flags win over it)' },
+      ...CAPS_OPTIONS
     },
     async run (ctx) {
       const c = await readConfig(ctx.string('config'))
+      const caps = capsFrom(ctx, c.caps)
       // A relay keeps serving: a stray rejection from a peer's broken stream is logged, not fatal.
       process.on('unhandledRejection', (err) => {
         ctx.io.stderr.write(`${new Date().toISOString()} unhandled error (relay keeps running): ${(err as Error)?.message ?? String(err)}\n`)
@@ -172,6 +177,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
         areas: [...(c.areas ?? []), ...ctx.strings('area')],
         peers: [...(c.peers ?? []), ...ctx.strings('peer')],
         webDir,
+        caps,
         log: (line) => { ctx.io.stderr.write(`${new Date().toISOString()} ${line}\n`) }
       })
       const addresses = relay.addresses().map(String)

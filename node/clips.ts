@@ -42,6 +42,8 @@ import { hashTap, type HashFactory } from '../protocol/clip/hash.ts'
 import { MAX_CID_BYTES } from '../protocol/post.ts'
 import { PROTOCOLS } from '../protocol/wire.ts'
 import { blockPeers, fetchBlocks, handleBlocks } from './block-stream.ts'
+import type { InboundBudget } from './stream-budget.ts'
+import { meteredLibp2p } from './metered-libp2p.ts'
 
 export const CLIP_STORE_DEFAULTS = {
   /** UnixFS leaf size: 1 MiB (fewer bitswap round trips than 256 KiB). */
@@ -139,6 +141,8 @@ export interface ClipStoreInit {
   readWindowBytes?: number
   idleTimeoutMs?: number
   bitswap?: BitswapOptions
+  /** Admits the block and bitswap streams this store serves and counts what they buffer (a relay's caps). @default no caps */
+  inboundBudget?: InboundBudget
 }
 
 export interface FetchOptions {
@@ -202,14 +206,16 @@ export class ClipStore {
     try {
       await blocks.open()
       await datastore.open()
-      const helia = withExistingLibp2p(createHeliaLight({ blockstore: blocks, datastore, routers: [CONNECTED_PEERS_ONLY] }), node)
+      // With a budget (a relay), inbound bitswap streams are admitted and counted like the relay's own.
+      const heliaNode = init.inboundBudget === undefined ? node : meteredLibp2p(node, init.inboundBudget, 'bitswap')
+      const helia = withExistingLibp2p(createHeliaLight({ blockstore: blocks, datastore, routers: [CONNECTED_PEERS_ONLY] }), heliaNode)
       withBitswap(helia, {
         sendWantlistDebounce: CLIP_STORE_DEFAULTS.bitswapDebounceMs,
         sendBlocksDebounce: CLIP_STORE_DEFAULTS.bitswapDebounceMs,
         ...init.bitswap
       })
       await helia.start()
-      await handleBlocks(node, { has: async (cid) => blocks.has(cid), get: async (cid) => collect(blocks.get(cid)) })
+      await handleBlocks(node, { has: async (cid) => blocks.has(cid), get: async (cid) => collect(blocks.get(cid)) }, init.inboundBudget)
       return new ClipStore(helia, blocks, datastore, init)
     } catch (err) {
       await datastore.close().catch(() => {})

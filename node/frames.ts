@@ -6,27 +6,32 @@ import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Stream } from '@libp2p/interface'
 import { MAX_FRAME_BYTES } from '../protocol/wire.ts'
 import { fail, PorchlightError } from '../protocol/errors.ts'
+import type { StreamLease } from './stream-budget.ts'
 
 export const FRAME_TIMEOUT_MS = 20_000
 
 export class Frames {
   private readonly lp: LengthPrefixedStream<Stream>
 
-  /** `maxFrameBytes`: the largest frame read; a longer one fails TOO_LARGE before it is buffered. */
-  constructor (readonly stream: Stream, private readonly timeoutMs = FRAME_TIMEOUT_MS, maxFrameBytes = MAX_FRAME_BYTES) {
+  /**
+   * `maxFrameBytes`: the largest frame read; a longer one fails TOO_LARGE before it is buffered.
+   * `lease`: an inbound stream's share of the relay's budget (stream-budget.ts), told what is read.
+   */
+  constructor (readonly stream: Stream, private readonly timeoutMs = FRAME_TIMEOUT_MS, maxFrameBytes = MAX_FRAME_BYTES, private readonly lease?: StreamLease) {
     this.lp = lpStream(stream, { maxDataLength: maxFrameBytes })
   }
 
   async read (): Promise<Uint8Array> {
+    let read = 0
+    this.lease?.startRead()
     try {
-      const list = await this.lp.read({ signal: AbortSignal.timeout(this.timeoutMs) })
-      return list.subarray()
+      const frame = (await this.lp.read({ signal: AbortSignal.timeout(this.timeoutMs) })).subarray()
+      read = lengthPrefixBytes(frame.length) + frame.length
+      return frame
     } catch (err) {
-      if (err instanceof PorchlightError) throw err
-      const e = err as Error
-      if (e.name === 'TimeoutError' || e.name === 'AbortError') fail('TIMEOUT', 'peer did not answer in time', err)
-      if (/length/i.test(e.name) || /length/i.test(e.message)) fail('TOO_LARGE', 'frame too large', err)
-      fail('UNAVAILABLE', `stream ended: ${e.message}`, err)
+      throw readError(err)
+    } finally {
+      this.lease?.endRead(read)
     }
   }
 
@@ -50,11 +55,28 @@ export class Frames {
     }
   }
 
+  /** Closes this side; an inbound stream's lease gives the peer the idle deadline to close its side. */
   async close (): Promise<void> {
     try { await this.stream.close() } catch { this.stream.abort(new Error('close failed')) }
+    this.lease?.finish()
   }
 
   abort (reason: string): void {
     this.stream.abort(new Error(reason))
   }
+}
+
+function readError (err: unknown): PorchlightError {
+  if (err instanceof PorchlightError) return err
+  const e = err as Error
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return new PorchlightError('TIMEOUT', 'peer did not answer in time', { cause: err })
+  if (/length/i.test(e.name) || /length/i.test(e.message)) return new PorchlightError('TOO_LARGE', 'frame too large', { cause: err })
+  return new PorchlightError('UNAVAILABLE', `stream ended: ${e.message}`, { cause: err })
+}
+
+/** Bytes of the unsigned-varint length prefix of an `n`-byte frame. */
+export function lengthPrefixBytes (n: number): number {
+  let bytes = 1
+  while (n >= 0x80) { n = Math.floor(n / 0x80); bytes++ }
+  return bytes
 }

@@ -14,7 +14,7 @@ import { ping } from '@libp2p/ping'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
-import type { PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import { readFile, writeFile, rename, mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { randomBytes, sha256 } from '../protocol/crypto.ts'
@@ -48,6 +48,8 @@ export interface NodeInit {
   maxConnections?: number
   /** Local address TCP dials leave from (a test's second loopback address, a multi-homed host). */
   dialFrom?: string
+  /** Refuses connections libp2p's limits let through (a relay's per-IP cap, caps.ts). */
+  connectionGater?: ConnectionGater
 }
 
 export async function createNode (init: NodeInit = {}): Promise<PorchlightNode> {
@@ -78,6 +80,7 @@ export async function createNode (init: NodeInit = {}): Promise<PorchlightNode> 
   if (init.relayServer === true) services.relay = circuitRelayServer()
   return await createLibp2p({
     ...(init.privateKey !== undefined ? { privateKey: init.privateKey } : {}),
+    ...(init.connectionGater !== undefined ? { connectionGater: init.connectionGater } : {}),
     addresses: { listen },
     // localAddress goes straight to net.connect (TCPSocketOptions lists only a subset of its options).
     transports: [tcp(init.dialFrom !== undefined ? { dialOpts: { localAddress: init.dialFrom } as never } : {}), webSockets()],

@@ -5,7 +5,7 @@
  */
 export class Metrics {
   private readonly counters = new Map<string, { help: string, values: Map<string, number> }>()
-  private readonly gauges = new Map<string, { help: string, read: () => number }>()
+  private readonly gauges = new Map<string, { help: string, read: () => GaugeValue }>()
 
   counter (name: string, help: string): void {
     if (!this.counters.has(name)) this.counters.set(name, { help, values: new Map() })
@@ -22,7 +22,8 @@ export class Metrics {
     return this.counters.get(name)?.values.get(labelString(labels)) ?? 0
   }
 
-  gauge (name: string, help: string, read: () => number): void {
+  /** `read` gives one value, or one per label set (`[{ protocol: 'push' }, 3]`…). */
+  gauge (name: string, help: string, read: () => GaugeValue): void {
     this.gauges.set(name, { help, read })
   }
 
@@ -34,11 +35,16 @@ export class Metrics {
       for (const [labels, v] of c.values) lines.push(`${name}${labels} ${v}`)
     }
     for (const [name, g] of this.gauges) {
-      lines.push(`# HELP ${name} ${g.help}`, `# TYPE ${name} gauge`, `${name} ${g.read()}`)
+      lines.push(`# HELP ${name} ${g.help}`, `# TYPE ${name} gauge`)
+      const value = g.read()
+      if (typeof value === 'number') lines.push(`${name} ${value}`)
+      else for (const [labels, v] of value) lines.push(`${name}${labelString(labels)} ${v}`)
     }
     return lines.join('\n') + '\n'
   }
 }
+
+export type GaugeValue = number | Array<[Record<string, string>, number]>
 
 function labelString (labels: Record<string, string>): string {
   const keys = Object.keys(labels).sort()

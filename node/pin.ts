@@ -21,11 +21,12 @@ import { fail, isPorchlightError, PorchlightError, type ErrorCode } from '../pro
 import { peekDomain } from '../protocol/encoding.ts'
 import { MAX_CLOCK_SKEW_MS, MAX_TTL_MS } from '../protocol/post.ts'
 import {
-  PROTOCOLS, checkPinTag, decodePinProgress, decodePinRequest, decodeResult, encodePinProgress, encodePinRequest,
+  PROTOCOLS, MAX_FRAME_BYTES, checkPinTag, decodePinProgress, decodePinRequest, decodeResult, encodePinProgress, encodePinRequest,
   encodeResult, type PinFields, type PinRequest, type Result
 } from '../protocol/wire.ts'
 import { ClipStore, parseCid, type ClipStoreInit } from './clips.ts'
-import { Frames } from './frames.ts'
+import { Frames, FRAME_TIMEOUT_MS } from './frames.ts'
+import { UNMETERED, type InboundBudget, type StreamLease } from './stream-budget.ts'
 import type { Metrics } from './metrics.ts'
 import type { PorchlightNode } from './libp2p.ts'
 import type { ServedTopics } from './validate.ts'
@@ -72,6 +73,8 @@ export interface PinServiceInit extends PinInit {
   now: () => number
   log: (line: string) => void
   metrics?: Metrics
+  /** Admits pin and block streams and counts what they buffer (a relay's caps). @default UNMETERED */
+  budget?: InboundBudget
 }
 
 /** One neighborhood's claim on a pinned clip. */
@@ -100,7 +103,8 @@ export class PinService {
 
   /** Opens the clip store on `node`, loads the ledger, collects orphaned blocks, serves the protocol. */
   static async start (node: PorchlightNode, init: PinServiceInit): Promise<PinService> {
-    const clips = await ClipStore.open(node, init.dir, init.clipStore ?? {})
+    const budget = init.budget ?? UNMETERED
+    const clips = await ClipStore.open(node, init.dir, { ...init.clipStore, inboundBudget: budget })
     const service = new PinService(clips, node, init)
     try {
       for await (const pin of clips.helia.pins.ls()) {
@@ -108,7 +112,8 @@ export class PinService {
       }
       await clips.helia.gc()
       await node.handle(PROTOCOLS.pin, async (stream: Stream, connection: Connection) => {
-        await service.serve(stream, connection.remotePeer)
+        const lease = budget.admit(stream, connection, 'pin')
+        if (lease !== undefined) await service.serve(stream, connection.remotePeer, lease)
       }, { maxInboundStreams: 16 })
     } catch (err) {
       await clips.stop()
@@ -136,8 +141,8 @@ export class PinService {
     return n
   }
 
-  private async serve (stream: Stream, from: PeerId): Promise<void> {
-    const frames = new Frames(stream)
+  private async serve (stream: Stream, from: PeerId, lease: StreamLease): Promise<void> {
+    const frames = new Frames(stream, FRAME_TIMEOUT_MS, MAX_FRAME_BYTES, lease)
     let result: Result
     try {
       const req = decodePinRequest(await frames.read())

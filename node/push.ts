@@ -13,7 +13,10 @@ import { PROTOCOLS, MAX_MESSAGE_BYTES, encodePushRequest, decodePushRequest, enc
 import { isPorchlightError } from '../protocol/errors.ts'
 import { Frames, FRAME_TIMEOUT_MS } from './frames.ts'
 import type { PorchlightNode } from './libp2p.ts'
+import { UNMETERED, type InboundBudget } from './stream-budget.ts'
 
+/** Push streams one connection may have open (libp2p resets the ones past it). */
+export const MAX_PUSH_STREAMS_PER_CONNECTION = 64
 /** Requests one stream may have in flight; a client sending more waits for answers. */
 export const MAX_PIPELINE = 64
 /**
@@ -34,10 +37,13 @@ function asResult (err: unknown): Result {
 /**
  * `refuse` hears of requests that never reached `accept` (garbage, an oversize message, a
  * silent peer) so they are counted like any other refusal; it returns the reply to send.
+ * `budget` admits each stream and counts what it buffers (a relay's caps, stream-budget.ts).
  */
-export async function handlePush (node: PorchlightNode, accept: AcceptMessage, refuse: (result: Result) => Result = r => r): Promise<void> {
+export async function handlePush (node: PorchlightNode, accept: AcceptMessage, refuse: (result: Result) => Result = r => r, budget: InboundBudget = UNMETERED): Promise<void> {
   await node.handle(PROTOCOLS.push, async (stream: Stream, connection: Connection) => {
-    const frames = new Frames(stream, FRAME_TIMEOUT_MS, MAX_PUSH_FRAME_BYTES)
+    const lease = budget.admit(stream, connection, 'push')
+    if (lease === undefined) return
+    const frames = new Frames(stream, FRAME_TIMEOUT_MS, MAX_PUSH_FRAME_BYTES, lease)
     const queue: Array<Promise<Result>> = []
     let wake: (() => void) | undefined
     let reading = true
@@ -98,7 +104,7 @@ export async function handlePush (node: PorchlightNode, accept: AcceptMessage, r
     } catch {
       frames.abort('push reply failed')
     }
-  }, { maxInboundStreams: 64 })
+  }, { maxInboundStreams: MAX_PUSH_STREAMS_PER_CONNECTION })
 }
 
 /**

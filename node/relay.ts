@@ -32,6 +32,7 @@ import { isPrivateTopic } from '../protocol/neighborhood.ts'
 import { PinService, type PinInit } from './pin.ts'
 import { isRetiredFormat, STORE_FORMAT } from './store-format.ts'
 import { historyPeers, opensSyncOnMeeting, UnverifiableIds } from './mirror.ts'
+import { RelayCaps, type CapsInit } from './caps.ts'
 
 /** Refusals that are not the forwarder's fault: gossip IGNOREs them (no score penalty), as residents do. */
 /** A port already taken, said with the port and the flag that changes it; other listen errors as they are. */
@@ -108,6 +109,8 @@ export interface RelayInit {
   pins?: PinInit
   /** How long a rekey leaves the epoch before it open to posts in flight. @default EPOCH_GRACE_MS */
   epochGraceMs?: number
+  /** What one IP, and all peers together, may make the relay hold (caps.ts). @default CAPS_DEFAULTS */
+  caps?: CapsInit
 }
 
 /** served.json: version 2 (v1 held bare tag keys, with no admin root to check rekeys against). */
@@ -150,9 +153,11 @@ export class Relay {
     private readonly init: RelayInit,
     private readonly now: () => number,
     private readonly log: (line: string) => void,
-    nodeSeed: Uint8Array
+    nodeSeed: Uint8Array,
+    private readonly caps: RelayCaps
   ) {
     this.boxSecret = relayBoxSecret(nodeSeed)
+    caps.report(this.metrics)
     this.peerLimiter = new RateLimiter(init.peerRate ?? RELAY_DEFAULTS.peerRate)
     this.areaLimits = new AreaLimits(init.areaLimits)
     this.trustedPeers = historyPeers(init.peers ?? [])
@@ -186,19 +191,22 @@ export class Relay {
     })
     let node: PorchlightNode
     const privateKey = await loadOrCreateNodeKey(join(dataDir, 'node-key'))
+    const caps = new RelayCaps(init.caps)
     try {
       node = await createNode({
         privateKey,
+        connectionGater: caps.connections.gater,
         host: init.host ?? RELAY_DEFAULTS.host,
         tcpPort: init.tcpPort ?? RELAY_DEFAULTS.tcpPort,
         wsPort: init.wsPort ?? RELAY_DEFAULTS.wsPort,
         relayServer: true
       })
     } catch (err) {
+      caps.stop()
       await store.close()
       throw listenError(err, init)
     }
-    const relay = new Relay(node, store, init, init.now ?? Date.now, log, privateKey.raw.subarray(0, 32))
+    const relay = new Relay(node, store, init, init.now ?? Date.now, log, privateKey.raw.subarray(0, 32), caps)
     try {
       await relay.setUp(dataDir)
     } catch (err) {
@@ -233,9 +241,9 @@ export class Relay {
     }, (r) => {
       this.metrics.inc('porchlight_pushes_total', { outcome: 'refused' })
       return this.refuse(r.code ?? 'MALFORMED', r.message ?? 'bad push request', 'push')
-    })
+    }, this.caps.streams)
     this.pins = await PinService.start(this.node, {
-      ...this.init.pins, dir: join(dataDir, 'clips'), served: this.served, now: this.now, log: this.log, metrics: this.metrics
+      ...this.init.pins, dir: join(dataDir, 'clips'), served: this.served, now: this.now, log: this.log, metrics: this.metrics, budget: this.caps.streams
     })
     await handleSync(this.node, {
       serves: (topic) => this.served.serves(topic),
@@ -245,7 +253,7 @@ export class Relay {
       accept: async (topic, msg, from, connection) => this.accept(topic, msg, from, 'sync', false, connection),
       onProof: (peer, topic, epoch, scope) => { if (scope === 'all') this.guard.prove(peer, topic, epoch) },
       onSession: (outcome) => { this.metrics.inc('porchlight_sync_sessions_total', { role: 'server', outcome }) }
-    })
+    }, this.caps.streams)
 
     // Relays of the same neighborhood reconcile whenever they meet, and periodically.
     this.node.addEventListener('peer:identify', (evt) => {
@@ -592,6 +600,7 @@ export class Relay {
     await closed
     await this.pins?.stop()
     await this.node.stop()
+    this.caps.stop()
     await this.store.close()
   }
 }

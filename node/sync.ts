@@ -25,9 +25,10 @@ import { fail, isPorchlightError, PorchlightError } from '../protocol/errors.ts'
 import { isPrivateTopic } from '../protocol/neighborhood.ts'
 import { matchSyncProof, SYNC_NONCE_BYTES, syncProof, type SyncScope, type SyncSession } from '../protocol/sync-auth.ts'
 import { Reconciler, SyncItemSet } from '../protocol/sync.ts'
-import { Frames } from './frames.ts'
+import { Frames, FRAME_TIMEOUT_MS } from './frames.ts'
 import type { PorchlightNode } from './libp2p.ts'
 import type { AcceptMessage } from './push.ts'
+import { UNMETERED, type InboundBudget } from './stream-budget.ts'
 
 /** Room left in a frame for the CBOR around the messages. */
 const FRAME_PAYLOAD_BUDGET = MAX_FRAME_BYTES - 4096
@@ -67,7 +68,8 @@ function sessionOutcome (err: unknown): 'not-served' | 'unproven' | 'error' {
   return 'error'
 }
 
-export async function handleSync (node: PorchlightNode, source: SyncSource): Promise<void> {
+/** `budget` admits each stream and counts what it buffers (a relay's caps, stream-budget.ts). */
+export async function handleSync (node: PorchlightNode, source: SyncSource, budget: InboundBudget = UNMETERED): Promise<void> {
   // A peer of the release before asks by the old protocol id: tell it why nothing comes.
   await node.handle(RETIRED_PROTOCOLS.sync, async (stream: Stream) => {
     const frames = new Frames(stream)
@@ -79,7 +81,9 @@ export async function handleSync (node: PorchlightNode, source: SyncSource): Pro
     }
   }, { maxInboundStreams: 4 })
   await node.handle(PROTOCOLS.sync, async (stream: Stream, connection: Connection) => {
-    const frames = new Frames(stream)
+    const lease = budget.admit(stream, connection, 'sync')
+    if (lease === undefined) return
+    const frames = new Frames(stream, FRAME_TIMEOUT_MS, MAX_FRAME_BYTES, lease)
     try {
       await serveSession(frames, source, node.peerId.toMultihash().bytes, connection)
       source.onSession?.('ok')

@@ -111,6 +111,11 @@ const RAW_COPY_PROTOCOL = '/porchlight-bench/raw-copy/1'
 const MEMORY_CLIENTS = 100
 const MEMORY_WARMUP_CLIENTS = 5
 const MEMORY_DIAL_BATCH = 20
+/**
+ * Every bench peer dials from 127.0.0.1, where each stands for a household of its own: the
+ * relay's per-IP connection cap (node/caps.ts) is raised to its total for these workloads.
+ */
+const ONE_IP_FOR_ALL = { maxConnectionsPerIp: 300 }
 /** Relay limits raised for the ingest bench only: one client pushing as fast as it can. */
 const UNLIMITED_RATE = { perSecond: 1e9, burst: 1e9 }
 
@@ -162,6 +167,7 @@ async function startRelay (h: Hood, init: { peerRate?: { perSecond: number, burs
     httpPort: 0,
     tokens: [h.token],
     log: () => {},
+    caps: ONE_IP_FOR_ALL,
     ...init
   })
 }
@@ -850,7 +856,7 @@ export async function benchRelayMemory (): Promise<Workload[]> {
 /** The relay child of benchRelayMemory: answers 'ready', 'mem' and 'stop' over IPC. */
 async function relayChild (dataDir: string, token: string, topic: string): Promise<void> {
   await useNativeCrypto()
-  const relay = await Relay.start({ dataDir, tcpPort: 0, wsPort: 0, httpPort: 0, tokens: [token], log: () => {} })
+  const relay = await Relay.start({ dataDir, tcpPort: 0, wsPort: 0, httpPort: 0, tokens: [token], log: () => {}, caps: ONE_IP_FOR_ALL })
   const gc = (globalThis as { gc?: () => void }).gc
   process.on('message', (msg: { op: string }) => {
     void (async () => {

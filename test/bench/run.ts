@@ -25,6 +25,7 @@ const SUITES: ReadonlyArray<{ name: string, file: string, fn: string }> = [
   { name: 'reconcile', file: './network-bench.ts', fn: 'benchReconcile' },
   { name: 'converge', file: './network-bench.ts', fn: 'benchConverge' },
   { name: 'relay-memory', file: './network-bench.ts', fn: 'benchRelayMemory' },
+  { name: 'relay-abuse', file: './relay-abuse-bench.ts', fn: 'benchRelayAbuse' },
   { name: 'rekey', file: './rekey-bench.ts', fn: 'benchRekey' },
   { name: 'clips', file: './clip-bench.ts', fn: 'benchClips' },
   { name: 'pow', file: './pow-bench.ts', fn: 'benchPow' }

@@ -1,0 +1,62 @@
+/**
+ * `porchlight relay` flags and config keys for the relay's caps (caps.ts): flags win over the
+ * config file's `"caps": {...}` object (same names as CapsInit), which wins over the defaults.
+ */
+import { fail } from '../protocol/errors.ts'
+import { CAPS_DEFAULTS, type CapsInit } from './caps.ts'
+import type { Context, OptionSpec } from './cli.ts'
+
+const MIB = 1024 * 1024
+
+export const CAPS_OPTIONS: Record<string, OptionSpec> = {
+  'max-conns-per-ip': { type: 'string', value: 'N', help: `inbound connections one IP may hold (default ${CAPS_DEFAULTS.maxConnectionsPerIp}; households behind one NAT share an IP)` },
+  'max-streams': { type: 'string', value: 'N', help: `open push/sync/pin/block/bitswap streams, all peers (default ${CAPS_DEFAULTS.maxInboundStreams})` },
+  'max-streams-per-ip': { type: 'string', value: 'N', help: `open push/sync/pin/block/bitswap streams from one IP (default ${CAPS_DEFAULTS.maxInboundStreamsPerIp})` },
+  'max-buffered': { type: 'string', value: 'SIZE', help: `unread inbound bytes, all peers, e.g. 32MiB (default ${CAPS_DEFAULTS.maxBufferedBytes / MIB}MiB)` },
+  'max-buffered-per-ip': { type: 'string', value: 'SIZE', help: `unread inbound bytes from one IP (default ${CAPS_DEFAULTS.maxBufferedBytesPerIp / MIB}MiB)` },
+  'idle-timeout': { type: 'string', value: 'DURATION', help: `close a stream that sends nothing this long, e.g. 15s (default ${CAPS_DEFAULTS.idleTimeoutMs / 1000}s)` },
+  'frame-timeout': { type: 'string', value: 'DURATION', help: `close a stream whose frame is not whole this long after it began (default ${CAPS_DEFAULTS.partialFrameTimeoutMs / 1000}s)` }
+}
+
+/** The caps from flags over `config` (the config file's `caps` object). */
+export function capsFrom (ctx: Pick<Context, 'string'>, config: CapsInit = {}): CapsInit {
+  const caps: CapsInit = { ...config }
+  const flag = <K extends keyof CapsInit>(name: string, key: K, parse: (v: string, name: string) => number): void => {
+    const v = ctx.string(name)
+    if (v !== undefined) caps[key] = parse(v, name)
+  }
+  flag('max-conns-per-ip', 'maxConnectionsPerIp', count)
+  flag('max-streams', 'maxInboundStreams', count)
+  flag('max-streams-per-ip', 'maxInboundStreamsPerIp', count)
+  flag('max-buffered', 'maxBufferedBytes', size)
+  flag('max-buffered-per-ip', 'maxBufferedBytesPerIp', size)
+  flag('idle-timeout', 'idleTimeoutMs', duration)
+  flag('frame-timeout', 'partialFrameTimeoutMs', duration)
+  for (const [key, value] of Object.entries(caps)) {
+    if (!(key in CAPS_DEFAULTS)) fail('BAD_ARGUMENT', `unknown cap "${key.slice(0, 40)}" in the config file; known: ${Object.keys(CAPS_DEFAULTS).join(', ')}`)
+    if (!Number.isSafeInteger(value) || (value as number) < 1) fail('BAD_ARGUMENT', `caps.${key} must be a whole number of at least 1`)
+  }
+  return caps
+}
+
+function count (v: string, name: string): number {
+  if (!/^\d{1,9}$/.test(v) || Number(v) < 1) fail('BAD_ARGUMENT', `--${name} must be a whole number of at least 1`)
+  return Number(v)
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kib: 1024, m: MIB, mib: MIB, g: 1024 * MIB, gib: 1024 * MIB }
+
+function size (v: string, name: string): number {
+  const m = /^(\d{1,9})\s*([a-z]*)$/i.exec(v)
+  const unit = m === null ? undefined : SIZE_UNITS[m[2]!.toLowerCase()]
+  if (m === null || unit === undefined || Number(m[1]) < 1) fail('BAD_ARGUMENT', `--${name} must be a size like 4MiB, 512KiB or 1048576`)
+  return Number(m[1]) * unit
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 }
+
+function duration (v: string, name: string): number {
+  const m = /^(\d{1,7})(ms|s|m)$/.exec(v)
+  if (m === null || Number(m[1]) < 1) fail('BAD_ARGUMENT', `--${name} must be a duration like 500ms, 15s or 1m`)
+  return Number(m[1]) * DURATION_UNITS[m[2]!]!
+}
