@@ -129,6 +129,8 @@ export const RENAME_NOTICE_MS = 30 * 24 * 3600_000
 const MAX_AHEAD_OF_EPOCH = 256
 /** Older epochs a sync tries, newest first, with a relay that does not know the current one. */
 const MAX_OLDER_EPOCH_TRIES = 4
+/** How often a home sends its join again (a join envelope is kept DEFAULT_TTL_MS, 7 days). */
+export const REANNOUNCE_JOIN_MS = 5 * 24 * 3_600_000
 
 interface OutboxEntry {
   topic: string
@@ -176,6 +178,8 @@ export class ResidentPeer {
    * persistent node flushes) and out of the message store (which sync offers to relays), so
    * they only ever leave from a short-lived node (public-copy.ts).
    */
+  /** This home's own joins, by neighborhood id, to send again while they may still be missed (reannounceJoins). */
+  private get joins () { return this.local.sublevel<string, { inner: string, at: number, sent: number }>('joins', { valueEncoding: 'json' }) }
   private get publicOutbox () { return this.local.sublevel<string, OutboxEntry>('public-outbox', { valueEncoding: 'json' }) }
 
   private async loadTopics (): Promise<void> {
@@ -223,6 +227,7 @@ export class ResidentPeer {
     })
     await this.connect()
     await this.proveToRelays()
+    await this.reannounceJoins().catch(() => undefined)
     this.started = true
   }
 
@@ -617,7 +622,27 @@ export class ResidentPeer {
     this.checkStillMember(state)
     const topic = privateTopic(state.hood.id)
     const now = this.now()
-    return this.sendAnnouncement(state, await createJoin(me, topic, now, opts))
+    const inner = await createJoin(me, topic, now, opts)
+    await this.joins.put(toHex(state.hood.id), { inner: toHex(inner), at: now, sent: now })
+    return this.sendAnnouncement(state, inner)
+  }
+
+  /**
+   * Sends this home's join again, the same signed bytes in a fresh envelope, every
+   * REANNOUNCE_JOIN_MS for MAX_TTL_MS after joining. A join envelope is kept only as long as an
+   * everyday post (so it does not stand out), yet an admin who is away for weeks must still
+   * find it; the join keeps its first time, so the earliest join still wins an admission.
+   */
+  private async reannounceJoins (): Promise<void> {
+    const now = this.now()
+    for await (const [hood, j] of this.joins.iterator()) {
+      if (now - j.at > MAX_TTL_MS) { await this.joins.del(hood); continue }
+      if (now - j.sent < REANNOUNCE_JOIN_MS) continue
+      const state = await this.home.hoodById(fromHex(hood))
+      if (state === undefined || state.ended !== undefined) { await this.joins.del(hood); continue }
+      const r = await this.sendAnnouncement(state, fromHex(j.inner))
+      if (r.ok) await this.joins.put(hood, { ...j, sent: now })
+    }
   }
 
   /**
