@@ -4,8 +4,8 @@
  * entry points install this with `useNativeCrypto()`. Results are byte-identical to the
  * WebCrypto and noble providers (tests cross-check).
  */
-import { createPrivateKey, createPublicKey, sign, verify, diffieHellman, type KeyObject } from 'node:crypto'
-import { setCrypto, nobleProvider, strictEd25519Inputs, type CryptoProvider } from '../protocol/crypto.ts'
+import { createHash, createHmac, createPrivateKey, createPublicKey, sign, verify, diffieHellman, type KeyObject } from 'node:crypto'
+import { setCrypto, setHashes, nobleHashes, nobleProvider, strictEd25519Inputs, type CryptoProvider, type HashProvider } from '../protocol/crypto.ts'
 import { fail } from '../protocol/errors.ts'
 
 const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex')
@@ -72,8 +72,17 @@ export function nativeProvider (): CryptoProvider {
   }
 }
 
-/** Installs the native provider after checking it agrees with noble on a fixed input. */
+/** SHA-256 and HMAC-SHA256 from OpenSSL; copies, since a Buffer's slice() is a view of a shared pool. */
+export const nativeHashes: HashProvider = {
+  sha256: (data) => new Uint8Array(createHash('sha256').update(data).digest()),
+  hmacSha256: (key, data) => new Uint8Array(createHmac('sha256', key).update(data).digest())
+}
+
+/** Installs the native providers after checking they agree with noble on a fixed input. */
 export async function useNativeCrypto (): Promise<CryptoProvider> {
+  const probe = new Uint8Array([9, 8, 7])
+  if (Buffer.compare(Buffer.from(nativeHashes.hmacSha256(probe, probe)), Buffer.from(nobleHashes.hmacSha256(probe, probe))) === 0 &&
+    Buffer.compare(Buffer.from(nativeHashes.sha256(probe)), Buffer.from(nobleHashes.sha256(probe))) === 0) setHashes(nativeHashes)
   const native = nativeProvider()
   const seed = new Uint8Array(32).fill(7)
   const msg = new Uint8Array([1, 2, 3])

@@ -13,12 +13,10 @@
  * Topics are opaque: the private topic is a hash of the id, so it reveals neither name nor
  * area; the public topic of an area is the area itself (public by design).
  */
-import { hmac } from '@noble/hashes/hmac.js'
-import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
 import { fail } from './errors.ts'
 import { concatBytes, toHex, utf8Bytes } from './encoding.ts'
 import { checkGeohash, MAX_AREA_PRECISION } from './geohash.ts'
-import { constantTimeEqual, hkdf, randomBytes, sha256 } from './crypto.ts'
+import { constantTimeEqual, hkdf, hmacSha256, randomBytes, sha256 } from './crypto.ts'
 import { checkName } from './identity.ts'
 
 export const HOOD_ID_BYTES = 32
@@ -171,7 +169,7 @@ export function isAreaTopic (topic: string): boolean {
 
 /** Membership tag: HMAC-SHA256(tagKey, data) truncated to 16 bytes. */
 export function membershipTag (tagKey: Uint8Array, data: Uint8Array): Uint8Array {
-  return hmac(nobleSha256, tagKey, data).subarray(0, TAG_BYTES)
+  return hmacSha256(tagKey, data).subarray(0, TAG_BYTES)
 }
 
 export function checkMembershipTag (tagKey: Uint8Array, data: Uint8Array, tag: Uint8Array): boolean {

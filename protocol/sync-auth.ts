@@ -12,9 +12,7 @@
  *
  * K is derived, not the tag key itself, so a sync proof can never pass for a membership tag.
  */
-import { hmac } from '@noble/hashes/hmac.js'
-import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
-import { constantTimeEqual, hkdf } from './crypto.ts'
+import { constantTimeEqual, hkdf, hmacSha256 } from './crypto.ts'
 import { encodeStruct, utf8Bytes, type StructSpec } from './encoding.ts'
 
 export const SYNC_NONCE_BYTES = 32
@@ -54,7 +52,7 @@ export function syncProof (tagKey: Uint8Array, role: 'initiator' | 'responder', 
   const data = encodeStruct(PROOF, {
     role, topic: s.topic, epoch: s.epoch, challenge: s.challenge, nonce: s.nonce, initiator: s.initiator, responder: s.responder
   })
-  return hmac(nobleSha256, proofKey(tagKey), data)
+  return hmacSha256(proofKey(tagKey), data)
 }
 
 /**

@@ -1,14 +1,23 @@
 // The node:crypto provider must agree byte for byte with noble (and so with WebCrypto).
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
-import { nativeProvider } from '../../node/native-crypto.ts'
-import { nobleProvider } from '../../protocol/crypto.ts'
+import { nativeHashes, nativeProvider } from '../../node/native-crypto.ts'
+import { nobleHashes, nobleProvider } from '../../protocol/crypto.ts'
 import { isPorchlightError } from '../../protocol/errors.ts'
 
 const native = nativeProvider()
 const key = fc.uint8Array({ minLength: 32, maxLength: 32 })
 
 describe('node:crypto provider', () => {
+  it('gives the same SHA-256 and HMAC-SHA256 as noble, as plain Uint8Arrays of their own', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ maxLength: 4096 }), (k, data) => {
+      const h = nativeHashes.sha256(data)
+      expect(h).toEqual(nobleHashes.sha256(data))
+      expect(h.byteOffset === 0 && h.buffer.byteLength === 32).toBe(true)
+      expect(nativeHashes.hmacSha256(k, data)).toEqual(nobleHashes.hmacSha256(k, data))
+    }), { numRuns: 200 })
+  })
+
   it('gives the same Ed25519 keys and signatures as noble, and verifies them', async () => {
     await fc.assert(fc.asyncProperty(key, fc.uint8Array({ maxLength: 2048 }), async (seed, msg) => {
       const [p1, p2] = [await native.ed25519PublicKey(seed), await nobleProvider.ed25519PublicKey(seed)]
