@@ -20,7 +20,7 @@ import { PROTOCOLS, type Result } from '../protocol/wire.ts'
 import { createNode, loadOrCreateNodeKey, type PorchlightNode } from './libp2p.ts'
 import { MessageStore } from './store.ts'
 import { handlePush } from './push.ts'
-import { handleSync, syncTopic } from './sync.ts'
+import { handleSync, syncTopic, type SyncStats } from './sync.ts'
 import { EPOCH_GRACE_MS, MAX_TAG_KEYS_PER_EPOCH, notSendersFault, ServedTopics, validateMessage } from './validate.ts'
 import { Metrics } from './metrics.ts'
 import { RateLimiter, type RateInit } from './limits.ts'
@@ -57,6 +57,9 @@ export function escapeForLog (line: string): string {
 
 /** Rekeys a relay stores leading to one epoch: one per admin (the most that can rekey at once). */
 export const MAX_REKEYS_PER_EPOCH = MAX_TAG_KEYS_PER_EPOCH
+
+/** Sessions one topic's reconciliation with another relay may take (older epochs, then the newest). */
+const MAX_SYNC_TRIES = 4
 
 /** Messages of a sync session kept to retry once its rekeys are in (a bound against a hostile peer). */
 const MAX_RETRIED_AFTER_SYNC = 1024
@@ -472,27 +475,8 @@ export class Relay {
     this.syncing.add(key)
     try {
       for (const topic of this.served.all()) {
-        // A neighborhood is reconciled under proof of its newest tag key we hold (none: skip it).
-        const auth = isPrivateTopic(topic) ? this.served.newestTagKey(topic) : undefined
-        if (isPrivateTopic(topic) && auth === undefined) continue
-        // Sync delivers in (ts, id) order, so a post dated (by a slow clock) before the rekey
-        // that opens its epoch arrives first: retry those once the session is done.
-        const later: Uint8Array[] = []
         try {
-          const stats = await syncTopic(this.node, peer, topic, this.store.items(topic), {
-            ...(auth !== undefined ? { auth } : {}),
-            getLocal: async (id) => (await this.store.get(id))?.bytes,
-            skip: (id) => this.unverifiable.has(topic, id),
-            onMessage: async (msg) => {
-              const r = await this.accept(topic, msg, peer, 'sync')
-              if (!r.ok && r.code === 'UNKNOWN_EPOCH' && later.length < MAX_RETRIED_AFTER_SYNC) later.push(msg)
-            }
-          })
-          for (const msg of later) await this.accept(topic, msg, peer, 'sync')
-          // The other relay proved the key back: it may join this topic's gossip here.
-          if (auth !== undefined) this.guard.prove(peer, topic, auth.epoch)
-          this.metrics.inc('porchlight_sync_sessions_total', { role: 'client', outcome: 'ok' })
-          if (stats.received + stats.sent > 0) this.log(`synced with a relay: received ${stats.received}, gave ${stats.sent}`)
+          await this.syncTopicWith(peer, topic)
         } catch (err) {
           const outcome = isPorchlightError(err, 'NOT_FOUND') ? 'not-served' : isPorchlightError(err, 'NOT_MEMBER') || isPorchlightError(err, 'UNKNOWN_EPOCH') ? 'unproven' : 'error'
           this.metrics.inc('porchlight_sync_sessions_total', { role: 'client', outcome })
@@ -502,6 +486,52 @@ export class Relay {
     } finally {
       this.syncing.delete(key)
     }
+  }
+
+  /**
+   * Reconciles one topic with another relay, under proof of the newest tag key held here. If
+   * the other relay has not heard of that epoch (it missed the rekey), the newest epoch before
+   * it, so that it gets the rekey; if that session brought only rekeys (ours was the closed
+   * epoch), once more under the key they taught us.
+   */
+  private async syncTopicWith (peer: PeerId, topic: string): Promise<void> {
+    let auth = isPrivateTopic(topic) ? this.served.newestTagKey(topic) : undefined
+    if (isPrivateTopic(topic) && auth === undefined) return // no tag key here (none sealed to this relay yet)
+    for (let tries = 1; ; tries++) {
+      try {
+        const stats = await this.syncSession(peer, topic, auth)
+        const newest = isPrivateTopic(topic) ? this.served.newestTagKey(topic) : undefined
+        if (stats.scope === 'rekeys' && newest !== undefined && auth !== undefined && newest.epoch > auth.epoch && tries < MAX_SYNC_TRIES) {
+          auth = newest
+          continue
+        }
+        return
+      } catch (err) {
+        if (auth === undefined || tries >= MAX_SYNC_TRIES || !isPorchlightError(err, 'UNKNOWN_EPOCH')) throw err
+        auth = this.served.newestTagKey(topic, auth.epoch) ?? (() => { throw err })()
+      }
+    }
+  }
+
+  private async syncSession (peer: PeerId, topic: string, auth: { epoch: number, tagKey: Uint8Array } | undefined): Promise<SyncStats> {
+    // Sync delivers in (ts, id) order, so a post dated (by a slow clock) before the rekey
+    // that opens its epoch arrives first: retry those once the session is done.
+    const later: Uint8Array[] = []
+    const stats = await syncTopic(this.node, peer, topic, this.store.items(topic), {
+      ...(auth !== undefined ? { auth } : {}),
+      getLocal: async (id) => (await this.store.get(id))?.bytes,
+      skip: (id) => this.unverifiable.has(topic, id),
+      onMessage: async (msg) => {
+        const r = await this.accept(topic, msg, peer, 'sync')
+        if (!r.ok && r.code === 'UNKNOWN_EPOCH' && later.length < MAX_RETRIED_AFTER_SYNC) later.push(msg)
+      }
+    })
+    for (const msg of later) await this.accept(topic, msg, peer, 'sync')
+    // The other relay proved the key back: it may join this topic's gossip here.
+    if (auth !== undefined && stats.scope === 'all') this.guard.prove(peer, topic, auth.epoch)
+    this.metrics.inc('porchlight_sync_sessions_total', { role: 'client', outcome: 'ok' })
+    if (stats.received + stats.sent > 0) this.log(`synced with a relay: received ${stats.received}, gave ${stats.sent}`)
+    return stats
   }
 
   async sweep (): Promise<number> {

@@ -116,11 +116,14 @@ export class ServedTopics {
     return { tagKeys: e.tagKeys, scope: closedAt === undefined || now <= closedAt + graceMs ? 'all' : 'rekeys' }
   }
 
-  /** The newest epoch of a neighborhood this relay holds a tag key for (what it proves to other relays). */
-  newestTagKey (topic: string): { epoch: number, tagKey: Uint8Array } | undefined {
+  /**
+   * The newest epoch of a neighborhood (before `below`, if given) this relay holds a tag key
+   * for: what it proves to other relays.
+   */
+  newestTagKey (topic: string, below = Infinity): { epoch: number, tagKey: Uint8Array } | undefined {
     let best: { epoch: number, tagKey: Uint8Array } | undefined
     for (const [epoch, e] of this.private.get(topic)?.epochs ?? []) {
-      if (e.tagKeys.length > 0 && (best === undefined || epoch > best.epoch)) best = { epoch, tagKey: e.tagKeys[0]! }
+      if (e.tagKeys.length > 0 && epoch < below && (best === undefined || epoch > best.epoch)) best = { epoch, tagKey: e.tagKeys[0]! }
     }
     return best
   }
