@@ -5,7 +5,7 @@
  * (maxConnections) and a rate per host (inboundConnectionThreshold), neither of which stops
  * one address from taking every slot.
  */
-import type { ConnectionGater, MultiaddrConnection } from '@libp2p/interface'
+import type { ConnectionGater, MultiaddrConnection, PeerId } from '@libp2p/interface'
 import { remoteIpKey } from './remote-ip.ts'
 
 export class ConnectionCap {
@@ -14,9 +14,13 @@ export class ConnectionCap {
   /** `onRefuse` hears of every connection refused (for the metrics). */
   constructor (private readonly maxPerIp: number, private readonly onRefuse: () => void = () => {}) {}
 
+  /** Set by the relay once its node runs: whether to refuse a peer's circuit relay reservation. */
+  denyReservation: (peer: PeerId) => boolean = () => false
+
   /** The gater to give libp2p (`connectionGater`). */
   readonly gater: ConnectionGater = {
-    denyInboundConnection: (maConn) => this.deny(maConn)
+    denyInboundConnection: (maConn) => this.deny(maConn),
+    denyInboundRelayReservation: (peer) => this.denyReservation(peer)
   }
 
   /** Inbound connections counted for `ipKey` (remote-ip.ts), for tests. */

@@ -29,6 +29,17 @@ import { MAX_MESSAGE_BYTES } from '../protocol/wire.ts'
  */
 const MAX_EARLY_STREAMS = 64
 
+/**
+ * Unread bytes yamux keeps per stream before it stops granting the sender window: libp2p's
+ * default is 4 MiB, and a stream nobody reads (identify's, after it has written) held that
+ * much per connection. Flow control makes a reader that keeps up unaffected.
+ */
+const MAX_STREAM_READ_BUFFER = 256 * 1024
+
+/** Circuit relay reservations a relay holds at most, and for how long (browsers renew theirs). */
+export const MAX_RELAY_RESERVATIONS = 256
+export const RELAY_RESERVATION_TTL_MS = 10 * 60_000
+
 /** Connections a node keeps at most (NodeInit.maxConnections). */
 const DEFAULT_MAX_CONNECTIONS = 300
 
@@ -77,7 +88,12 @@ export async function createNode (init: NodeInit = {}): Promise<PorchlightNode> 
       ...(init.relayServer === true ? { scoreParams: { IPColocationFactorThreshold: init.maxConnections ?? DEFAULT_MAX_CONNECTIONS } } : {})
     })
   }
-  if (init.relayServer === true) services.relay = circuitRelayServer()
+  if (init.relayServer === true) {
+    // libp2p keeps 15 reservations for 2 hours each, after their holder has gone: one IP could
+    // take them all. More, shorter ones; the relay drops a reservation when its peer leaves and
+    // limits them per IP (relay.ts).
+    services.relay = circuitRelayServer({ reservations: { maxReservations: MAX_RELAY_RESERVATIONS, reservationTtl: RELAY_RESERVATION_TTL_MS } })
+  }
   return await createLibp2p({
     ...(init.privateKey !== undefined ? { privateKey: init.privateKey } : {}),
     ...(init.connectionGater !== undefined ? { connectionGater: init.connectionGater } : {}),
@@ -85,7 +101,7 @@ export async function createNode (init: NodeInit = {}): Promise<PorchlightNode> 
     // localAddress goes straight to net.connect (TCPSocketOptions lists only a subset of its options).
     transports: [tcp(init.dialFrom !== undefined ? { dialOpts: { localAddress: init.dialFrom } as never } : {}), webSockets()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS })],
+    streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS, streamOptions: { maxReadBufferLength: MAX_STREAM_READ_BUFFER } })],
     connectionManager: {
       maxConnections: init.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       // A relay serves a whole neighborhood; many households can share one public IP (and

@@ -35,11 +35,12 @@ export function historyPeers (addrs: readonly string[]): Set<string> {
 
 /**
  * When two relays meet, one session reconciles a topic both ways, so only one of them opens it
- * on meeting: the one whose peer id sorts first (when both did, the difference crossed twice,
- * the second copy as duplicates). The periodic resync still runs from both sides.
+ * on meeting: the one that dialed (it named the other with --peer). When both did, the
+ * difference crosses twice, the second copy as duplicates. The periodic resync still runs
+ * from both sides.
  */
-export function opensSyncOnMeeting (self: string, other: string): boolean {
-  return self < other
+export function opensSyncOnMeeting (direction: 'inbound' | 'outbound'): boolean {
+  return direction === 'outbound'
 }
 
 /** Messages, by topic, refused UNKNOWN_EPOCH in a sync: not asked for, counted or logged again. */

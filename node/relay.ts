@@ -31,6 +31,7 @@ import { PrivateTopicGuard } from './topic-guard.ts'
 import { isPrivateTopic } from '../protocol/neighborhood.ts'
 import { PinService, type PinInit } from './pin.ts'
 import { isRetiredFormat, STORE_FORMAT } from './store-format.ts'
+import { remoteIpKey } from './remote-ip.ts'
 import { historyPeers, opensSyncOnMeeting, UnverifiableIds } from './mirror.ts'
 import { RelayCaps, type CapsInit } from './caps.ts'
 
@@ -57,6 +58,9 @@ export function escapeForLog (line: string): string {
 
 /** Rekeys a relay stores leading to one epoch: one per admin (the most that can rekey at once). */
 export const MAX_REKEYS_PER_EPOCH = MAX_TAG_KEYS_PER_EPOCH
+
+/** Circuit relay reservations one IP (IPv6 /64) may hold. */
+export const MAX_RESERVATIONS_PER_IP = 4
 
 /** Sessions one topic's reconciliation with another relay may take (older epochs, then the newest). */
 const MAX_SYNC_TRIES = 4
@@ -258,12 +262,16 @@ export class Relay {
       onSession: (outcome) => { this.metrics.inc('porchlight_sync_sessions_total', { role: 'server', outcome }) }
     }, this.caps.streams)
 
-    // Relays of the same neighborhood reconcile whenever they meet, and periodically.
+    // Relays of the same neighborhood reconcile whenever they meet, and periodically. Only
+    // with --peer relays: a sync open names the topic and epoch, which no stranger may hear.
     this.node.addEventListener('peer:identify', (evt) => {
-      if (evt.detail.protocols.includes(PROTOCOLS.sync) && opensSyncOnMeeting(this.node.peerId.toString(), evt.detail.peerId.toString())) {
-        void this.syncWith(evt.detail.peerId)
+      const peer = evt.detail.peerId
+      if (evt.detail.protocols.includes(PROTOCOLS.sync) && this.trustedPeers.has(peer.toString()) &&
+        opensSyncOnMeeting(evt.detail.connection.direction)) {
+        void this.syncWith(peer)
       }
     })
+    this.limitRelayReservations()
     this.every(this.init.resyncIntervalMs ?? RELAY_DEFAULTS.resyncIntervalMs, async () => { await this.syncWithRelays() })
     this.every(this.init.sweepIntervalMs ?? RELAY_DEFAULTS.sweepIntervalMs, async () => { await this.sweep() })
     const peers = (this.init.peers ?? []).map(p => multiaddr(p))
@@ -460,12 +468,34 @@ export class Relay {
     if (n > 0) this.log(`${n} peer(s) left a neighborhood's gossip: they proved only an epoch a rekey closed`)
   }
 
-  /** Reconciles with every connected peer that serves sync (other relays). */
+  /** Reconciles with every connected --peer relay. */
   private async syncWithRelays (): Promise<void> {
     for (const peer of this.node.getPeers()) {
-      const p = await this.node.peerStore.get(peer).catch(() => undefined)
-      if (p?.protocols.includes(PROTOCOLS.sync) === true) await this.syncWith(peer)
+      if (this.trustedPeers.has(peer.toString())) await this.syncWith(peer)
     }
+  }
+
+  /**
+   * Circuit relay reservations (browsers reach each other through them): at most
+   * MAX_RESERVATIONS_PER_IP per IP, and dropped when their peer leaves, so no one address holds
+   * the pool.
+   */
+  private limitRelayReservations (): void {
+    const relay = this.node.services.relay as { reservations?: { keys: () => Iterable<PeerId>, delete: (p: PeerId) => void } } | undefined
+    if (relay?.reservations === undefined) return
+    const reservations = relay.reservations
+    const ipOf = (peer: PeerId): string | undefined => {
+      const addr = this.node.getConnections(peer)[0]?.remoteAddr
+      return addr === undefined ? undefined : remoteIpKey(addr)
+    }
+    this.caps.connections.denyReservation = (peer) => {
+      const ip = ipOf(peer)
+      if (ip === undefined) return true
+      let held = 0
+      for (const p of reservations.keys()) if (!p.equals(peer) && ipOf(p) === ip) held++
+      return held >= MAX_RESERVATIONS_PER_IP
+    }
+    this.node.addEventListener('peer:disconnect', (evt) => { reservations.delete(evt.detail) })
   }
 
   /** Reconciles every served topic with another relay. */

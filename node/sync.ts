@@ -36,6 +36,11 @@ const FRAME_PAYLOAD_BUDGET = MAX_FRAME_BYTES - 4096
 const ENCODED_ID_BYTES = 35
 /** Reconciliation rounds one session may take before the responder gives up. */
 const MAX_ROUNDS = 64
+/**
+ * Longest a whole session may last, on either side: every frame arriving within its own
+ * timeout must not let a peer hold a session (and a relay's resync round) forever.
+ */
+export const MAX_SESSION_MS = 10 * 60_000
 /** Given messages of a not-yet-known epoch the responder holds for a retry at session end. */
 const MAX_DEFERRED = MAX_ENVELOPES_PER_FRAME
 
@@ -125,7 +130,9 @@ async function serveSession (frames: Frames, source: SyncSource, local: Uint8Arr
   // Gives come in (ts, id) order, so a post dated (by a slow clock) before the rekey that opens
   // its epoch comes first: retry those once everything given has been seen.
   const later: Uint8Array[] = []
+  const deadline = Date.now() + MAX_SESSION_MS
   for (let rounds = 1; ; rounds++) {
+    if (Date.now() > deadline) fail('TIMEOUT', 'the sync session went on too long')
     const frame = await frames.read()
     const domain = peekDomain(frame, MAX_FRAME_BYTES)
     if (domain === 'pl/sync-rec') {
@@ -198,6 +205,8 @@ export interface SyncClientOptions {
   auth?: { epoch: number, tagKey: Uint8Array }
   /** Only prove the key (which lets this peer into the topic's gossip on a relay): reconcile nothing. */
   proveOnly?: boolean
+  /** Longest the whole session may take. @default MAX_SESSION_MS */
+  sessionTimeoutMs?: number
   /** Ids not to ask for although the peer has them (messages this peer cannot verify yet). */
   skip?: (id: Uint8Array) => boolean
   timeoutMs?: number
@@ -220,7 +229,9 @@ export async function syncTopic (node: PorchlightNode, peer: PeerId | Multiaddr 
   const frames = new Frames(stream, timeoutMs)
   const stats: SyncStats = { topic, scope: 'all', roundTrips: 0, received: 0, sent: 0, bytesIn: 0, bytesOut: 0 }
   const send = async (frame: Uint8Array): Promise<void> => { stats.bytesOut += frame.length; await frames.write(frame) }
+  const deadline = Date.now() + (opts.sessionTimeoutMs ?? MAX_SESSION_MS)
   const receive = async (): Promise<Uint8Array> => {
+    if (Date.now() > deadline) fail('TIMEOUT', 'the sync session went on too long')
     const frame = await frames.read()
     stats.bytesIn += frame.length
     if (peekDomain(frame, MAX_FRAME_BYTES) === 'pl/result') {
@@ -278,6 +289,8 @@ export async function syncTopic (node: PorchlightNode, peer: PeerId | Multiaddr 
           for (const msg of page.msgs) {
             if (!wanted.delete(toHex(sha256(msg)))) fail('REFUSED', 'the peer sent a message that was not asked for')
           }
+          // A page that brings nothing yet says more follows would be a loop without end.
+          if (page.more && page.msgs.length === 0) fail('MALFORMED', 'an empty page that says more follows')
           await handlePage(page.msgs, opts.onMessage)
           stats.received += page.msgs.length
           if (!page.more) break

@@ -2,17 +2,19 @@
  * Keeps a relay's private topics out of reach of peers that have not proven the topic's tag
  * key (in a sync session: protocol/sync-auth.ts). gossipsub picks whom it forwards to, gossips
  * to and floods from the peers it believes subscribed to a topic (and the mesh grafted from
- * them), so the guard stands at the three doors of that belief:
+ * them), so the guard stands at the doors of that belief:
  * - a peer's SUBSCRIBE to a private topic is held back until the peer proves the key;
  * - a GRAFT into a private topic's mesh from an unproven peer is ignored (as gossipsub
  *   ignores GRAFTs for unknown topics);
  * - the relay's own SUBSCRIBE to a private topic is sent only to peers that proved it, so an
- *   outsider connected to the relay does not even learn which topics it carries.
+ *   outsider connected to the relay does not even learn which topics it carries;
+ * - IHAVE and IWANT about a private topic from an unproven peer are ignored (the first would
+ *   answer whether the relay carries a topic, the second hands out cached messages by id).
  * A proof lasts while its epoch is open; when a rekey closes it the peer is let go from the
  * topic until it proves the new key (honest members re-sync after a rekey).
  *
- * gossipsub offers no hook for this, so the guard wraps four of its methods on the instance
- * (the names are those of @libp2p/gossipsub 17: the constructor throws if one is missing, and
+ * gossipsub offers no hook for this, so the guard wraps six of its methods on the instance
+ * (the six names are those of @libp2p/gossipsub 17: the constructor throws if one is missing, and
  * test/integration/sync-auth.test.ts checks the behaviour).
  */
 import type { PeerId } from '@libp2p/interface'
@@ -26,6 +28,8 @@ const MAX_HELD_PER_PEER = 64
 interface GossipInternals {
   handleReceivedSubscription: (from: PeerId, topic: string, subscribe: boolean) => boolean
   handleGraft: (id: string, graft: Array<{ topicID?: string }>) => Promise<unknown[]>
+  handleIHave: (id: string, ihave: Array<{ topicID?: string }>) => unknown[]
+  handleIWant: (id: string, iwant: unknown[]) => Array<{ topic?: string }>
   sendSubscriptions: (toPeer: string, topics: string[], subscribe: boolean) => void
   removePeer: (peerId: PeerId) => void
   graftOnSubscribe: (id: string, topic: string) => boolean
@@ -42,17 +46,19 @@ export class PrivateTopicGuard {
   /** peer → its held-back subscriptions. */
   private readonly held = new Map<string, { peer: PeerId, topics: Set<string> }>()
   private readonly gossip: GossipInternals
-  private readonly original: Pick<GossipInternals, 'handleReceivedSubscription' | 'handleGraft' | 'sendSubscriptions' | 'removePeer'>
+  private readonly original: Pick<GossipInternals, 'handleReceivedSubscription' | 'handleGraft' | 'handleIHave' | 'handleIWant' | 'sendSubscriptions' | 'removePeer'>
 
   constructor (pubsub: GossipSub) {
     const g = pubsub as unknown as GossipInternals
-    for (const name of ['handleReceivedSubscription', 'handleGraft', 'sendSubscriptions', 'removePeer', 'graftOnSubscribe', 'sendGraft', 'sendPrune'] as const) {
+    for (const name of ['handleReceivedSubscription', 'handleGraft', 'handleIHave', 'handleIWant', 'sendSubscriptions', 'removePeer', 'graftOnSubscribe', 'sendGraft', 'sendPrune'] as const) {
       if (typeof g[name] !== 'function') throw new Error(`gossipsub has no ${name}(): the private topic guard needs updating`)
     }
     this.gossip = g
     this.original = {
       handleReceivedSubscription: g.handleReceivedSubscription.bind(g),
       handleGraft: g.handleGraft.bind(g),
+      handleIHave: g.handleIHave.bind(g),
+      handleIWant: g.handleIWant.bind(g),
       sendSubscriptions: g.sendSubscriptions.bind(g),
       removePeer: g.removePeer.bind(g)
     }
@@ -63,6 +69,12 @@ export class PrivateTopicGuard {
     }
     g.handleGraft = async (id, graft) => await this.original.handleGraft(id, graft.filter(({ topicID }) =>
       topicID == null || !isPrivateTopic(topicID) || this.isProven(id, topicID)))
+    // IHAVE would let a stranger ask whether the relay carries a topic (it answers IWANT), and
+    // IWANT hands out any cached message by id: both only for topics the peer proved.
+    g.handleIHave = (id, ihave) => this.original.handleIHave(id, ihave.filter(({ topicID }) =>
+      topicID == null || !isPrivateTopic(topicID) || this.isProven(id, topicID)))
+    g.handleIWant = (id, iwant) => this.original.handleIWant(id, iwant).filter(m =>
+      m.topic == null || !isPrivateTopic(m.topic) || this.isProven(id, m.topic))
     g.sendSubscriptions = (toPeer, topics, subscribe) => {
       const shown = topics.filter(t => !isPrivateTopic(t) || this.isProven(toPeer, t))
       if (shown.length > 0) this.original.sendSubscriptions(toPeer, shown, subscribe)

@@ -718,6 +718,8 @@ export async function benchConverge (): Promise<Workload[]> {
       a.node.addEventListener('peer:identify', identified)
       b.node.addEventListener('peer:identify', identified)
       await a.node.dial(tcpAddrs(b.node))
+      // What a relay does on meeting a --peer sibling it dialed: reconcile every served topic.
+      void a.syncWith(b.node.peerId)
       const deadline = Date.now() + CONVERGE_TIMEOUT_MS
       while (a.store.stats().messages < total || b.store.stats().messages < total) {
         if (Date.now() > deadline) throw new Error(`converge: not converged after ${CONVERGE_TIMEOUT_MS} ms (${a.store.stats().messages}, ${b.store.stats().messages} of ${total})`)
