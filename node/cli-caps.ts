@@ -3,6 +3,7 @@
  * config file's `"caps": {...}` object (same names as CapsInit), which wins over the defaults.
  */
 import { fail } from '../protocol/errors.ts'
+import { MAX_FRAME_BYTES } from '../protocol/wire.ts'
 import { CAPS_DEFAULTS, type CapsInit } from './caps.ts'
 import type { Context, OptionSpec } from './cli.ts'
 
@@ -35,6 +36,11 @@ export function capsFrom (ctx: Pick<Context, 'string'>, config: CapsInit = {}): 
   for (const [key, value] of Object.entries(caps)) {
     if (!(key in CAPS_DEFAULTS)) fail('BAD_ARGUMENT', `unknown cap "${key.slice(0, 40)}" in the config file; known: ${Object.keys(CAPS_DEFAULTS).join(', ')}`)
     if (!Number.isSafeInteger(value) || (value as number) < 1) fail('BAD_ARGUMENT', `caps.${key} must be a whole number of at least 1`)
+  }
+  // Below one whole frame every honest push or sync would be refused, and peers would only see a reset stream.
+  for (const key of ['maxBufferedBytes', 'maxBufferedBytesPerIp'] as const) {
+    const v = caps[key]
+    if (v !== undefined && v < MAX_FRAME_BYTES) fail('BAD_ARGUMENT', `${key === 'maxBufferedBytes' ? '--max-buffered' : '--max-buffered-per-ip'} must be at least ${MAX_FRAME_BYTES / 1024}KiB, the largest frame a peer may send`)
   }
   return caps
 }

@@ -64,7 +64,7 @@ export const CLIP_COMMANDS: Record<string, Command> = {
     help: `POST_ID is the post's id or its first ${MIN_ID_PREFIX}+ hex characters, as \`porchlight feed\` prints it. ` +
       'The clip comes over bitswap from whoever has it (the relays that pinned it, or its author), is decrypted with the key in ' +
       'the post and checked against the hash in the post; only then is the file written. Default file: clip-<id>.<ext> ' +
-      'in the current folder (never overwritten); -o FILE writes (or replaces) FILE.',
+      'in the current folder (never overwritten); -o FILE writes (or replaces) FILE; -o FOLDER saves there under that name.',
     args: { min: 1, max: 1 },
     options: {
       out: { type: 'string', short: 'o', value: 'FILE', help: 'where to save the clip' },

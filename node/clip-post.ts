@@ -13,7 +13,8 @@
  * Nothing of the clip is sent before it is cleaned and encrypted; the relays only ever see
  * ciphertext blocks and a pin request tagged with the neighborhood's membership tag key.
  */
-import { access } from 'node:fs/promises'
+import { access, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { fail, isPorchlightError, PorchlightError } from '../protocol/errors.ts'
 import { fromBase64Url, fromHex } from '../protocol/encoding.ts'
@@ -108,8 +109,11 @@ export interface GetOptions {
 export async function getClip (peer: ResidentPeer, post: FeedPost, opts: GetOptions = {}): Promise<{ path: string, mime: string, size: number }> {
   const index = opts.index ?? 0
   const m = post.media[index] ?? fail('NOT_FOUND', post.media.length === 0 ? 'that post has no clip' : `that post has ${post.media.length} clip(s)`)
-  const path = opts.out ?? `clip-${post.id.slice(0, 16)}${index > 0 ? `-${index}` : ''}.${EXTENSIONS[m.mime] ?? 'bin'}`
-  if (opts.out === undefined && await exists(path)) fail('REFUSED', `${path} exists: choose another file with -o FILE`)
+  const name = `clip-${post.id.slice(0, 16)}${index > 0 ? `-${index}` : ''}.${EXTENSIONS[m.mime] ?? 'bin'}`
+  // -o naming a folder saves into it under the default name (never over a file already there).
+  const intoFolder = opts.out !== undefined && await isFolder(opts.out)
+  const path = opts.out === undefined ? name : intoFolder ? join(opts.out, name) : opts.out
+  if ((opts.out === undefined || intoFolder) && await exists(path)) fail('REFUSED', `${path} exists: choose another file with -o FILE`)
   try {
     await peer.clips().save({ cid: m.cid, key: fromBase64Url(m.key), size: m.size, hash: fromHex(m.hash) }, path, {
       ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
@@ -126,4 +130,8 @@ export async function getClip (peer: ResidentPeer, post: FeedPost, opts: GetOpti
 
 async function exists (path: string): Promise<boolean> {
   try { await access(path); return true } catch { return false }
+}
+
+async function isFolder (path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() === true
 }

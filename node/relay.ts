@@ -176,6 +176,7 @@ export class Relay {
     m.counter('porchlight_pushes_total', 'Push requests, by outcome')
     m.counter('porchlight_sync_sessions_total', 'Sync sessions, by role and outcome')
     m.counter('porchlight_expired_total', 'Messages deleted at expiry')
+    m.counter('porchlight_gossip_proofs_expired_total', 'Peers let go from a private topic\'s gossip: they had proven only an epoch a rekey closed')
     m.gauge('porchlight_connections', 'Open connections', () => node.getConnections().length)
     m.gauge('porchlight_peers', 'Connected peers', () => node.getPeers().length)
     m.gauge('porchlight_topics', 'Topics served', () => this.served.all().length)
@@ -465,7 +466,8 @@ export class Relay {
   private expireProofs (topic: string): void {
     if (this.stopping) return
     const n = this.guard.expire(topic, epoch => this.served.syncKeys(topic, epoch, this.now(), this.graceMs())?.scope === 'all')
-    if (n > 0) this.log(`${n} peer(s) left a neighborhood's gossip: they proved only an epoch a rekey closed`)
+    // Counted, not logged: a sibling relay a rekey left without a key does this every resync.
+    if (n > 0) this.metrics.inc('porchlight_gossip_proofs_expired_total', {}, n)
   }
 
   /** Reconciles with every connected --peer relay. */

@@ -255,6 +255,9 @@ export async function syncTopic (node: PorchlightNode, peer: PeerId | Multiaddr 
       fail('NOT_MEMBER', 'the peer did not prove it holds the neighborhood\'s tag key')
     }
     stats.scope = ready.scope
+    // A session limited to rekeys reconciles against the responder's rekeys only: everything
+    // else here would look missing there. It fetches; it gives nothing (it would all be duplicates).
+    const gives = ready.scope === 'all'
     if (opts.proveOnly !== true) {
       const reconciler = new Reconciler(items)
       const need: Uint8Array[] = []
@@ -265,7 +268,7 @@ export async function syncTopic (node: PorchlightNode, peer: PeerId | Multiaddr 
         stats.roundTrips++
         const r = reconciler.reconcile(reply)
         need.push(...(opts.skip === undefined ? r.need : r.need.filter(id => !opts.skip!(id))))
-        have.push(...r.have)
+        if (gives) have.push(...r.have)
         if (r.next === null) break
         await send(encodeSyncRec(r.next))
       }

@@ -3,7 +3,7 @@
 // ciphertext, refuses pins it should refuse without storing anything, and deletes the blocks
 // once the post has expired. A public post's clip reaches the agency.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
-import { readFile, writeFile, readdir, access } from 'node:fs/promises'
+import { readFile, writeFile, readdir, access, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes as nodeRandom } from 'node:crypto'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -99,6 +99,13 @@ describe('clips through a relay', () => {
     expect(toHex(sha256(fetched))).toBe(toHex(sha256(cleaned)))
     expect(leakedSecrets(fetched.subarray(0, HEAD))).toEqual([])
     expect(got.err).toMatch(/fetching: 100%/)
+    // -o naming a folder saves into it under the default name (it renamed a temp file onto the folder: EISDIR).
+    const folder = join(work, 'clips-here')
+    await mkdir(folder)
+    const intoFolder = await cli(benHome, ['--json', 'clip', 'get', postId.slice(0, 12), '-o', folder])
+    expect(intoFolder.json.path).toBe(join(folder, `clip-${postId.slice(0, 16)}.mp4`))
+    expect(toHex(sha256(new Uint8Array(await readFile(intoFolder.json.path))))).toBe(toHex(sha256(cleaned)))
+    expect((await cli(benHome, ['clip', 'get', postId.slice(0, 12), '-o', folder], 1)).err).toMatch(/exists/)
   })
 
   it('the relay stores only ciphertext: the marker is nowhere in its data', async () => {

@@ -201,5 +201,8 @@ describe('relay caps from flags and config', () => {
     }
     expect(() => capsFrom(ctx({}), { maxConections: 5 } as never)).toThrow(/unknown cap/)
     expect(() => capsFrom(ctx({}), { maxInboundStreams: 1.5 })).toThrow(expect.objectContaining({ code: 'BAD_ARGUMENT' }))
+    // Below one whole frame every honest push would be refused: said at start, not as a reset stream.
+    expect(() => capsFrom(ctx({ 'max-buffered-per-ip': '1KiB' }))).toThrow(/--max-buffered-per-ip must be at least 256KiB/)
+    expect(() => capsFrom(ctx({}), { maxBufferedBytes: 1000 })).toThrow(/--max-buffered must be at least/)
   })
 })
