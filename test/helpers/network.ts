@@ -126,3 +126,15 @@ export async function until (check: () => boolean | Promise<boolean>, timeoutMs 
     await new Promise(r => setTimeout(r, 50))
   }
 }
+
+/** A relay's /metrics (its HTTP base URL) as { 'name{labels}': value }. */
+export async function scrapeMetrics (httpUrl: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text()
+  const out = new Map<string, number>()
+  for (const line of text.split('\n')) {
+    if (line.trim() === '' || line.startsWith('#')) continue
+    const at = line.lastIndexOf(' ')
+    out.set(line.slice(0, at), Number(line.slice(at + 1)))
+  }
+  return out
+}

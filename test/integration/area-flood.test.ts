@@ -19,7 +19,7 @@ import { createIdentity } from '../../protocol/identity.ts'
 import { areaTopic } from '../../protocol/neighborhood.ts'
 import { sha256 } from '../../protocol/crypto.ts'
 import { SyncItemSet } from '../../protocol/sync.ts'
-import { cleanUp, startRelay, tcpAddr, until } from '../helpers/network.ts'
+import { cleanUp, scrapeMetrics, startRelay, tcpAddr, until } from '../helpers/network.ts'
 
 afterAll(cleanUp)
 
@@ -57,16 +57,7 @@ async function junk (): Promise<Uint8Array> {
   return (await sealPublicPost(author, AREA, post)).bytes
 }
 
-async function metrics (url: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text()
-  const out = new Map<string, number>()
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#') || line.trim() === '') continue
-    const at = line.lastIndexOf(' ')
-    out.set(line.slice(0, at), Number(line.slice(at + 1)))
-  }
-  return out
-}
+const metrics = scrapeMetrics
 
 function sum (m: Map<string, number>, prefix: string): number {
   let n = 0

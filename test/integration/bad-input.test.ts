@@ -22,7 +22,7 @@ import { decodeResult, MAX_MESSAGE_BYTES, PROTOCOLS, type Result } from '../../p
 import { SyncItemSet } from '../../protocol/sync.ts'
 import type { ErrorCode } from '../../protocol/errors.ts'
 import type { Identity } from '../../protocol/identity.ts'
-import { cleanUp, cli, neighborhood, startRelay, tcpAddr, tempDir, until } from '../helpers/network.ts'
+import { cleanUp, cli, neighborhood, scrapeMetrics, startRelay, tcpAddr, tempDir, until } from '../helpers/network.ts'
 
 const AREA = 'u4pruy'
 /** Low enough that a test can flood past it; the other senders stay well under the burst. */
@@ -137,16 +137,7 @@ async function unknownVersion (): Promise<Uint8Array> {
 
 // ---- what the relay says
 
-async function metrics (): Promise<Map<string, number>> {
-  const text = await (await fetch(`${relay.httpUrl}/metrics`)).text()
-  const out = new Map<string, number>()
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#') || line.trim() === '') continue
-    const at = line.lastIndexOf(' ')
-    out.set(line.slice(0, at), Number(line.slice(at + 1)))
-  }
-  return out
-}
+async function metrics (): Promise<Map<string, number>> { return await scrapeMetrics(relay.httpUrl) }
 
 async function rejected (reason: ErrorCode): Promise<number> {
   return (await metrics()).get(`porchlight_messages_rejected_total{reason="${reason}"}`) ?? 0

@@ -19,7 +19,7 @@ import { createPost } from '../../protocol/post.ts'
 import { sealPost } from '../../protocol/envelope.ts'
 import { privateTopic } from '../../protocol/neighborhood.ts'
 import { PROTOCOLS } from '../../protocol/wire.ts'
-import { cleanUp, cli, tempDir, until } from '../helpers/network.ts'
+import { cleanUp, cli, scrapeMetrics, tempDir, until } from '../helpers/network.ts'
 import { killAll, spawnRelay, type RelayProcess } from '../helpers/processes.ts'
 
 /** Small caps so a handful of attacker nodes reach them (the defaults are larger, not different). */
@@ -102,16 +102,7 @@ async function halfFrameAttack (relay: RelayProcess, localAddress: string, conne
 }
 
 /** The relay's /metrics as { 'name{labels}': value }. */
-async function metrics (relay: RelayProcess): Promise<Map<string, number>> {
-  const text = await (await fetch(`${relay.http}/metrics`)).text()
-  const out = new Map<string, number>()
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue
-    const at = line.lastIndexOf(' ')
-    out.set(line.slice(0, at), Number(line.slice(at + 1)))
-  }
-  return out
-}
+async function metrics (relay: RelayProcess): Promise<Map<string, number>> { return await scrapeMetrics(relay.http) }
 
 function sum (m: Map<string, number>, name: string): number {
   let n = 0
