@@ -168,11 +168,20 @@ function equalId (a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i])
 }
 
+/** Messages read from storage at once while a page is filled. */
+const READ_AHEAD = 64
+
+/** `get` of each id, in order, READ_AHEAD reads in flight at a time. */
+async function * prefetched (ids: readonly Uint8Array[], get: (id: Uint8Array) => Promise<Uint8Array | undefined>): AsyncGenerator<Uint8Array | undefined> {
+  for (let i = 0; i < ids.length; i += READ_AHEAD) {
+    yield * await Promise.all(ids.slice(i, i + READ_AHEAD).map(async id => await get(id)))
+  }
+}
+
 async function sendMessages (frames: Frames, ids: Uint8Array[], get: (id: Uint8Array) => Promise<Uint8Array | undefined>): Promise<void> {
   let batch: Uint8Array[] = []
   let size = 0
-  for (const id of ids) {
-    const msg = await get(id)
+  for await (const msg of prefetched(ids, get)) {
     if (msg === undefined) continue // expired or deleted since reconciliation, or not the session's to have
     if (batch.length > 0 && (size + msg.length > FRAME_PAYLOAD_BUDGET || batch.length >= MAX_ENVELOPES_PER_FRAME)) {
       await frames.write(encodeSyncEnvelopes(batch, true))
@@ -277,11 +286,16 @@ export async function syncTopic (node: PorchlightNode, peer: PeerId | Multiaddr 
         const give: Uint8Array[] = []
         // The wanted ids share the frame with what is given: both count against its bound.
         let size = ids.length * ENCODED_ID_BYTES
-        while (have.length > 0 && give.length < MAX_ENVELOPES_PER_FRAME) {
-          const msg = await opts.getLocal(have[0]!)
-          if (msg !== undefined && give.length > 0 && size + msg.length > FRAME_PAYLOAD_BUDGET) break
-          have.shift()
-          if (msg !== undefined) { give.push(msg); size += msg.length + 8 }
+        // Read ahead concurrently (one storage read at a time was one round trip each).
+        let full = false
+        while (!full && have.length > 0) {
+          const ahead = await Promise.all(have.slice(0, READ_AHEAD).map(async id => await opts.getLocal(id)))
+          for (const msg of ahead) {
+            full = give.length >= MAX_ENVELOPES_PER_FRAME || (msg !== undefined && give.length > 0 && size + msg.length > FRAME_PAYLOAD_BUDGET)
+            if (full) break
+            have.shift()
+            if (msg !== undefined) { give.push(msg); size += msg.length + 8 }
+          }
         }
         await send(encodeSyncWant(ids, give))
         stats.sent += give.length
