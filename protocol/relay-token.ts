@@ -2,8 +2,14 @@
  * Relay tokens: what a member hands a community relay so it serves one neighborhood's
  * private topic from one epoch on:
  *
- *   "plrelay:" base64url(CBOR 'pl/relay-token' v2 { f: founder sign key (32), s: hood salt (16),
- *      e: epoch, k: tag key (32), a?: area, o?: [{ e: older epoch, k: its tag key (32) }] (1..8) })
+ *   "plrelay:" body "." check
+ *   body  = base64url(CBOR 'pl/relay-token' v2 { f: founder sign key (32), s: hood salt (16),
+ *             e: epoch, k: tag key (32), a?: area, o?: [{ e: older epoch, k: its tag key (32) }] (1..8) })
+ *   check = the first 6 characters of base64url(SHA-256("porchlight/relay-token-check/v1" || body))
+ *
+ * The check catches a token mistyped or cut short when it was copied: a changed tag key would
+ * otherwise start a relay that refuses every post as BAD_TAG. (A token from before the check
+ * was added, with no "." part, is still read.)
  *
  * `o` carries the tag keys of older epochs that may still hold unexpired messages, so a new
  * relay can verify (and so mirror) that history from the relays it peers with; ascending by
@@ -27,7 +33,8 @@
  * without older keys.
  */
 import { fail } from './errors.ts'
-import { decodeStruct, encodeStruct, fromBase64Url, toBase64Url, type Fields, type StructSpec } from './encoding.ts'
+import { sha256 } from './crypto.ts'
+import { decodeStruct, encodeStruct, fromBase64Url, toBase64Url, utf8Bytes, type Fields, type StructSpec } from './encoding.ts'
 import { isPorchlightError } from './errors.ts'
 import { checkGeohash, MAX_AREA_PRECISION } from './geohash.ts'
 import { type EpochKeys, HOOD_SALT_BYTES, hoodId, MAX_EPOCH, type Neighborhood, privateTopic } from './neighborhood.ts'
@@ -38,7 +45,10 @@ export const MAX_OLDER_TAG_KEYS = 8
 /** 200 bytes for the fields before `o`, ~44 per older key (a map of a uint and 32 bytes). */
 export const MAX_RELAY_TOKEN_BYTES = 200 + MAX_OLDER_TAG_KEYS * 44
 export const RELAY_TOKEN_VERSION = 2
-export const MAX_RELAY_TOKEN_CHARS = RELAY_TOKEN_PREFIX.length + Math.ceil(MAX_RELAY_TOKEN_BYTES * 4 / 3)
+const MAX_BODY_CHARS = Math.ceil(MAX_RELAY_TOKEN_BYTES * 4 / 3)
+/** Characters of the check after the body (see above). */
+const CHECK_CHARS = 6
+export const MAX_RELAY_TOKEN_CHARS = RELAY_TOKEN_PREFIX.length + MAX_BODY_CHARS + 1 + CHECK_CHARS
 
 const TOKEN: StructSpec = { domain: 'pl/relay-token', version: RELAY_TOKEN_VERSION, required: ['f', 's', 'e', 'k'], optional: ['a', 'o'], maxBytes: MAX_RELAY_TOKEN_BYTES }
 
@@ -106,7 +116,17 @@ function checkToken (t: RelayToken): RelayToken {
 export function encodeRelayToken (t: RelayToken): string {
   checkToken(t)
   const o = t.older.length > 0 ? t.older.map(x => ({ e: x.epoch, k: x.tagKey })) : undefined
-  return RELAY_TOKEN_PREFIX + toBase64Url(encodeStruct(TOKEN, { f: t.founder, s: t.salt, e: t.epoch, k: t.tagKey, a: t.area, o }))
+  const body = toBase64Url(encodeStruct(TOKEN, { f: t.founder, s: t.salt, e: t.epoch, k: t.tagKey, a: t.area, o }))
+  return `${RELAY_TOKEN_PREFIX}${body}.${tokenCheck(body)}`
+}
+
+/** The CBOR bytes a token carries (its body), unchecked: for tools and tests that look inside. */
+export function relayTokenBytes (token: string): Uint8Array {
+  return fromBase64Url(token.slice(RELAY_TOKEN_PREFIX.length).split('.')[0]!, MAX_BODY_CHARS)
+}
+
+function tokenCheck (body: string): string {
+  return toBase64Url(sha256(utf8Bytes(`porchlight/relay-token-check/v1${body}`))).slice(0, CHECK_CHARS)
 }
 
 /**
@@ -115,15 +135,23 @@ export function encodeRelayToken (t: RelayToken): string {
  */
 export function parseRelayToken (str: string): RelayToken {
   if (typeof str !== 'string') fail('WRONG_TYPE', 'relay token must be a string')
-  if (str.length > MAX_RELAY_TOKEN_CHARS) fail('TOO_LARGE', 'relay token string too long')
+  if (str.startsWith('porchlight:')) fail('MALFORMED', 'this is an invite (for a resident to join), not a relay token: make one with `porchlight hood relay-token`')
   if (!str.startsWith(RELAY_TOKEN_PREFIX)) fail('MALFORMED', `relay token must start with "${RELAY_TOKEN_PREFIX}"`)
+  if (str.length > MAX_RELAY_TOKEN_CHARS) fail('TOO_LARGE', 'relay token string too long')
+  const rest = str.slice(RELAY_TOKEN_PREFIX.length)
+  const dot = rest.indexOf('.')
+  const body = dot < 0 ? rest : rest.slice(0, dot)
+  const damaged = 'this relay token was changed or cut short when it was copied: copy it again, whole'
+  if (dot >= 0 && rest.slice(dot + 1) !== tokenCheck(body)) fail('MALFORMED', damaged)
   let f: Fields
   try {
-    f = decodeStruct(TOKEN, fromBase64Url(str.slice(RELAY_TOKEN_PREFIX.length), MAX_RELAY_TOKEN_CHARS))
+    f = decodeStruct(TOKEN, fromBase64Url(body, MAX_BODY_CHARS))
   } catch (err) {
     if (isPorchlightError(err, 'BAD_VERSION')) {
       fail('BAD_VERSION', `this relay token is in an older format (this relay reads format ${RELAY_TOKEN_VERSION}): ask a member for a new one (\`porchlight hood relay-token\`)`)
     }
+    // Without the check part (cut off, or a token from before it) a damaged token fails here.
+    if (dot < 0 && isPorchlightError(err)) fail(err.code, `${damaged} (${err.message})`, err)
     throw err
   }
   const area = f.optString('a', MAX_AREA_PRECISION, 1)

@@ -1,9 +1,10 @@
 // Errors an operator hits starting a relay are one clear line: which port is taken and the flag
-// that changes it, or that the data folder is in use by another relay.
+// that changes it, that the data folder is in use by another relay, or that a token was
+// mistyped (or is an invite).
 import { describe, it, expect, afterAll } from 'vitest'
 import { isPorchlightError } from '../../protocol/errors.ts'
 import { Relay } from '../../node/relay.ts'
-import { cleanUp, startRelay, tempDir } from '../helpers/network.ts'
+import { cleanUp, neighborhood, startRelay, tempDir } from '../helpers/network.ts'
 
 afterAll(cleanUp)
 
@@ -38,5 +39,17 @@ describe('relay start-up errors', () => {
     expect(busy).toMatchObject({ code: 'REFUSED' })
     expect(busy.message).toContain('in use by another porchlight process')
     for (const e of [tcp, ws, web, busy]) expect(e.message).not.toContain('\n')
+  })
+
+  it('refuses a token mistyped when it was copied, before serving anything', async () => {
+    const relay = await startRelay()
+    const hood = await neighborhood(relay, ['Ana'])
+    const at = hood.token.indexOf('.') - 5
+    const typo = hood.token.slice(0, at) + (hood.token[at] === 'A' ? 'B' : 'A') + hood.token.slice(at + 1)
+    const bad = await startError({ dataDir: await tempDir('pl-relay-typo-'), tcpPort: 0, wsPort: 0, httpPort: 0, tokens: [typo] })
+    expect(bad).toMatchObject({ code: 'MALFORMED' })
+    expect(bad.message).toContain('copy it again')
+    const invite = await startError({ dataDir: await tempDir('pl-relay-invite-'), tcpPort: 0, wsPort: 0, httpPort: 0, tokens: [hood.invite] })
+    expect(invite.message).toContain('not a relay token')
   })
 })
