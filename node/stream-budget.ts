@@ -15,6 +15,11 @@ import type { Connection, Stream } from '@libp2p/interface'
 import { PorchlightError } from '../protocol/errors.ts'
 import { remoteIpKey } from './remote-ip.ts'
 
+/** Share of the total stream cap kept for addresses holding fewer than FEW_STREAMS. */
+const RESERVED_SHARE = 0.125
+/** A household's streams at once (a push, a sync, a pin or two). */
+const FEW_STREAMS = 8
+
 export const STREAM_BUDGET_DEFAULTS = {
   /** Open framed streams, all peers together: ~3 each for a full relay of 300 connections. */
   maxInboundStreams: 1024,
@@ -136,9 +141,14 @@ export class StreamBudget implements InboundBudget {
 
   admit (stream: Stream, connection: Connection, protocol: FramedProtocol, options: AdmitOptions = {}): StreamLease | undefined {
     const ip = remoteIpKey(connection.remoteAddr)
-    const refusal = (this.streamsByIp.get(ip) ?? 0) >= this.caps.maxInboundStreamsPerIp
+    const held = this.streamsByIp.get(ip) ?? 0
+    // The last RESERVED_SHARE of the total is kept for addresses holding few streams: a few
+    // addresses keeping their streams busy (a refused frame every few seconds is never idle)
+    // cannot take every slot from the households that come after them.
+    const reserved = this.leases.size >= this.caps.maxInboundStreams * (1 - RESERVED_SHARE) && held >= FEW_STREAMS
+    const refusal = held >= this.caps.maxInboundStreamsPerIp
       ? 'streams-per-ip'
-      : this.leases.size >= this.caps.maxInboundStreams ? 'streams' : undefined
+      : this.leases.size >= this.caps.maxInboundStreams || reserved ? 'streams' : undefined
     if (refusal !== undefined) {
       this.onRefuse(refusal, protocol)
       stream.abort(new PorchlightError('OVER_QUOTA', `too many open streams (${refusal})`))

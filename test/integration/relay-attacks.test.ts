@@ -20,6 +20,7 @@ import { HopMessage, Status } from '../../node_modules/@libp2p/circuit-relay-v2/
 import { createNode, type PorchlightNode } from '../../node/libp2p.ts'
 import { Frames } from '../../node/frames.ts'
 import { syncTopic } from '../../node/sync.ts'
+import { pushMessage } from '../../node/push.ts'
 import { Home } from '../../node/home.ts'
 import { MAX_RESERVATIONS_PER_IP } from '../../node/relay.ts'
 import { areaTopic, privateTopic } from '../../protocol/neighborhood.ts'
@@ -92,6 +93,29 @@ describe('a stranger connected to a relay', () => {
     for (let i = 0; i < 100 && !iwants.includes(areaAsk); i++) await sleep(100)
     expect(iwants).toContain(areaAsk)
     expect(iwants).not.toContain(privateAsk)
+  })
+})
+
+describe('streams kept busy by a few addresses', () => {
+  it('leave room for a household that comes after them', async () => {
+    // Scaled caps: 64 in all, 16 per address, so four addresses could hold every slot.
+    const relay = await startRelay({ areas: ['u4pruy'], caps: { maxInboundStreams: 64, maxInboundStreamsPerIp: 16 } })
+    const addr = multiaddr(tcpAddr(relay))
+    for (const ip of ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5']) {
+      const conn = await (await bareNode(ip)).dial(addr)
+      for (let i = 0; i < 16; i++) {
+        const s = await conn.newStream(PROTOCOLS.push).catch(() => undefined)
+        try { s?.send(Uint8Array.of(1, 0)) } catch {} // a 1-byte frame now and then keeps a stream from ever being idle
+      }
+    }
+    const refused = (reason: string): number => relay.metrics.get('porchlight_streams_refused_total', { reason }) ?? 0
+    for (let i = 0; i < 100 && refused('streams') === 0; i++) await sleep(50)
+    expect(refused('streams')).toBeGreaterThan(0)
+    const honest = await createNode({ dialFrom: '127.0.0.9' })
+    stops.push(async () => { await honest.stop() })
+    const r = await pushMessage(honest, addr, areaTopic('u4pruy'), new Uint8Array(10), 10_000)
+    // It reached the push handler (which refuses ten zero bytes as garbage); before, its stream was refused.
+    expect(r.code).toBe('MALFORMED')
   })
 })
 

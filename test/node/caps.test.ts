@@ -43,6 +43,19 @@ function budget (init: ConstructorParameters<typeof StreamBudget>[0]): { b: Stre
 }
 
 describe('StreamBudget', () => {
+  it('keeps the last eighth of the total for addresses holding few streams', () => {
+    const { b, refused } = budget({ maxInboundStreams: 64, maxInboundStreamsPerIp: 40 })
+    // Two busy addresses take what they can: 40 and then 16, up to 7/8 of the total (56).
+    let busy = 0
+    for (const ip of ['10.0.0.1', '10.0.0.2']) for (let i = 0; i < 40; i++) if (b.admit(asStream(new FakeStream()), from(ip), 'push') !== undefined) busy++
+    expect(busy).toBe(56)
+    expect(refused.filter(r => r === 'streams')).toHaveLength(24)
+    // Households that come after still get in, one each, until the total.
+    let households = 0
+    for (let h = 3; h < 20; h++) if (b.admit(asStream(new FakeStream()), from(`10.0.0.${h}`), 'push') !== undefined) households++
+    expect(households).toBe(8)
+  })
+
   it('refuses streams past the per-IP cap, then past the total, and takes new ones once streams end', () => {
     const { b, refused } = budget({ maxInboundStreams: 3, maxInboundStreamsPerIp: 2 })
     const a = [new FakeStream(), new FakeStream(), new FakeStream()]
