@@ -51,7 +51,7 @@ import { Level } from 'level'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { randomBytes, sha256 } from '../../protocol/crypto.ts'
-import { toHex } from '../../protocol/encoding.ts'
+import { toHex, utf8Bytes } from '../../protocol/encoding.ts'
 import { checkEnvelopeTag, checkEnvelopeTime, decodeEnvelope, openEnvelope, openPost, openSignedPost, sealEnvelope, sealPost } from '../../protocol/envelope.ts'
 import { createIdentity, type Identity } from '../../protocol/identity.ts'
 import { createNeighborhood, deriveEpochKeys, newEpochSecret, privateTopic, type EpochKeys } from '../../protocol/neighborhood.ts'
@@ -64,6 +64,7 @@ import { useNativeCrypto } from '../../node/native-crypto.ts'
 import { MessageStore } from '../../node/store.ts'
 import { PushSession } from '../../node/push.ts'
 import { syncTopic } from '../../node/sync.ts'
+import { STORE_FORMAT } from '../../node/store-format.ts'
 import { Frames } from '../../node/frames.ts'
 import { decodeResult, decodeSyncEnvelopes, encodePushRequest, encodeResult, encodeSyncEnvelopes, encodeSyncWant, MAX_ENVELOPES_PER_FRAME, MAX_FRAME_BYTES } from '../../protocol/wire.ts'
 import { costWorkload, rateWorkload, type Workload } from './report.ts'
@@ -645,7 +646,8 @@ async function relayHolding (h: Hood, envs: readonly Uint8Array[]): Promise<Rela
     const { ts, exp } = decodeEnvelope(env)
     ops.push(...storeOps(h.topic, env, ts, exp))
   }
-  await db.batch(ops)
+  // Marked current, as a relay's own store is: the format check at start would read every message.
+  await db.batch([...ops, { type: 'put', key: 'f!format', value: utf8Bytes(String(STORE_FORMAT)) }])
   await db.close()
   const relay = await Relay.start({ dataDir, tcpPort: 0, wsPort: 0, httpPort: 0, tokens: [h.token], log: () => {} })
   if (relay.store.stats().messages !== envs.length) throw new Error(`converge: a relay loaded ${relay.store.stats().messages} of ${envs.length} messages`)
