@@ -338,6 +338,10 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
         peer.onPost((p) => { ctx.out.result(p, postLines(p)) })
         await peer.flushOutbox()
         await peer.sync()
+        // Said on stderr even with --json: a watch that silently lost its relays shows nothing.
+        peer.stayConnected((event, relay) => {
+          ctx.out.warn(event === 'lost' ? `lost the relay ${relay}: reconnecting…` : `reconnected to the relay ${relay}; caught up`)
+        })
         ctx.out.note('Watching; Ctrl-C to stop.')
         await untilSignal()
       } finally {

@@ -233,4 +233,9 @@ export class Output {
   note (message: string): void {
     if (!this.json) this.stderr.write(message + '\n')
   }
+
+  /** Something a user must hear even with --json (a long-running command losing its relays): on stderr. */
+  warn (message: string): void {
+    this.stderr.write(message + '\n')
+  }
 }

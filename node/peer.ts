@@ -34,6 +34,7 @@ import { createRekey, decodeRekey, openRekey, rekeyTimes } from '../protocol/rek
 import { attestationCovers, createRevocation, openRevocation, openRfa } from '../protocol/agency.ts'
 import { MAX_CLOCK_SKEW_MS } from '../protocol/time.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
+import type { PeerId } from '@libp2p/interface'
 import { lookAlikeKeys } from '../protocol/names.ts'
 import { checkEpochOpen, notSendersFault } from './validate.ts'
 import { checkPostArea, encodeGeohash, DEFAULT_POST_PRECISION } from '../protocol/geohash.ts'
@@ -129,6 +130,9 @@ export const RENAME_NOTICE_MS = 30 * 24 * 3600_000
 const MAX_AHEAD_OF_EPOCH = 256
 /** Older epochs a sync tries, newest first, with a relay that does not know the current one. */
 const MAX_OLDER_EPOCH_TRIES = 4
+/** Backoff of a long-running peer redialling a lost relay: from 1 s, doubling, to 30 s. */
+export const RECONNECT_MIN_MS = 1000
+export const RECONNECT_MAX_MS = 30_000
 /** How often a home sends its join again (a join envelope is kept DEFAULT_TTL_MS, 7 days). */
 export const REANNOUNCE_JOIN_MS = 5 * 24 * 3_600_000
 
@@ -975,7 +979,63 @@ export class ResidentPeer {
     return gone.length + stale.length + clips
   }
 
+  /**
+   * Keeps the relays connected while a long-running command lives: a relay lost is redialled
+   * with backoff (RECONNECT_MIN_MS doubling to RECONNECT_MAX_MS), and once back this peer
+   * catches up by sync and sends its outbox (it proves its keys again on connecting).
+   * `onChange` hears each loss and each return. Returns a function that stops it.
+   */
+  stayConnected (onChange: (event: 'lost' | 'regained', relay: string) => void = () => {}): () => void {
+    const node = this.requireNode()
+    const byPeer = new Map<string, string>()
+    for (const r of this.relays()) {
+      const id = multiaddr(r).getComponents().find(c => c.name === 'p2p')?.value
+      if (id !== undefined) byPeer.set(id, r)
+    }
+    const retrying = new Map<string, NodeJS.Timeout>()
+    let stopped = false
+    const redial = (id: string, relay: string, delay: number): void => {
+      const timer = setTimeout(() => {
+        void (async () => {
+          if (stopped) return
+          if (node.getConnections().some(c => c.remotePeer.toString() === id)) { retrying.delete(id); return }
+          try {
+            await node.dial(multiaddr(relay), { signal: AbortSignal.timeout(5000) })
+          } catch {
+            redial(id, relay, Math.min(delay * 2, RECONNECT_MAX_MS))
+            return
+          }
+          retrying.delete(id)
+          if (stopped) return
+          await this.flushOutbox().catch(() => undefined)
+          await this.sync().catch(() => undefined)
+          if (!stopped) onChange('regained', relay)
+        })()
+      }, delay)
+      timer.unref()
+      retrying.set(id, timer)
+    }
+    const onDisconnect = (evt: CustomEvent<PeerId>): void => {
+      const id = evt.detail.toString()
+      const relay = byPeer.get(id)
+      if (relay === undefined || stopped || retrying.has(id)) return
+      onChange('lost', relay)
+      redial(id, relay, RECONNECT_MIN_MS)
+    }
+    node.addEventListener('peer:disconnect', onDisconnect)
+    const stop = (): void => {
+      stopped = true
+      node.removeEventListener('peer:disconnect', onDisconnect)
+      for (const t of retrying.values()) clearTimeout(t)
+    }
+    this.stopStayingConnected.push(stop)
+    return stop
+  }
+
+  private readonly stopStayingConnected: Array<() => void> = []
+
   async stop (): Promise<void> {
+    for (const stop of this.stopStayingConnected.splice(0)) stop()
     await this.clipStore?.stop()
     this.clipStore = undefined
     await this.libp2p?.stop()
