@@ -263,7 +263,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
         const publicSent = outcome.publicResult?.ok === true
         if (outcome.publicResult !== undefined && !publicSent) {
           ctx.out.note(`The public copy was not sent: ${outcome.publicResult.code ?? ''} ${outcome.publicResult.message ?? ''} ` +
-            '(a relay must serve the area: give it a token made with `hood relay-token --with-area`, or run it with --area); ' +
+            '(a relay must serve the area: give it a new token (`hood relay-token` names the area), or run it with --area); ' +
             'it is kept and tried again, from a new peer id, with your next public post.')
         }
         const publicText = outcome.publicId === undefined

@@ -355,20 +355,23 @@ export const COMMANDS: Record<string, Command> = {
 
   'hood relay-token': {
     summary: 'Print the relay token (lets a relay serve the neighborhood; it cannot read posts)',
-    usage: '[--hood NAME_OR_ID] [--with-area]',
+    usage: '[--hood NAME_OR_ID] [--without-area]',
     help: 'The token holds the founder\'s public key and salt (from which the relay computes the private topic and checks ' +
       'that rekeys come from an admin), the membership-tag key of the current epoch, and those of the older epochs whose ' +
       `posts may not have expired yet (at most ${MAX_OLDER_TAG_KEYS}), so a new relay mirrors that history from the relays ` +
-      'it peers with (--peer): no content key, no name. The relay operator runs `porchlight relay --serve TOKEN`.',
+      'it peers with (--peer): no content key, no name. It names the neighborhood\'s coarse area too, so the relay carries ' +
+      'the area\'s public channel (members\' public posts, agencies\' requests); --without-area leaves it out. ' +
+      'The relay operator runs `porchlight relay --serve TOKEN`.',
     options: {
       hood: HOOD_OPTION,
-      'with-area': { type: 'boolean', help: 'include the neighborhood\'s coarse area in the token' }
+      'without-area': { type: 'boolean', help: 'leave the neighborhood\'s coarse area out (the relay then carries no public posts for it)' },
+      'with-area': { type: 'boolean', help: 'include the area (the default; kept for older scripts)' }
     },
     async run (ctx) {
       const state = await (await ctx.home()).resolveHood(ctx.string('hood'))
       const keys = currentEpochKeys(state)
       const older = unexpiredOlderEpochKeys(state, ctx.now(), MAX_OLDER_TAG_KEYS)
-      const token = encodeRelayToken(createRelayToken(state.hood, keys, { includeArea: ctx.flag('with-area'), older }))
+      const token = encodeRelayToken(createRelayToken(state.hood, keys, { includeArea: !ctx.flag('without-area'), older }))
       const epochs = [...new Set(older.map(k => k.epoch))].sort((a, b) => a - b)
       ctx.out.note(`Relay token for "${state.hood.name}", epoch ${keys.epoch}${epochs.length > 0 ? ` and the history of epoch(s) ${epochs.join(', ')}` : ''} ` +
         '(give it to the relay operator: porchlight relay --serve TOKEN):')

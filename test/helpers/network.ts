@@ -70,8 +70,11 @@ export interface Neighborhood {
   area: string
 }
 
-/** An admin creates a neighborhood served by `relay`; each other resident joins it with an invite of their own (`invite` is the first). */
-export async function neighborhood (relay: Relay, names: string[], area = 'u4pruy'): Promise<Neighborhood> {
+/**
+ * An admin creates a neighborhood served by `relay` (its token names the area, unless
+ * `tokenWithoutArea`); each other resident joins it with an invite of their own (`invite` is the first).
+ */
+export async function neighborhood (relay: Relay, names: string[], area = 'u4pruy', opts: { tokenWithoutArea?: boolean } = {}): Promise<Neighborhood> {
   const homes: string[] = []
   for (const name of names) {
     const home = await tempDir(`pl-${name}-`)
@@ -80,7 +83,7 @@ export async function neighborhood (relay: Relay, names: string[], area = 'u4pru
   }
   const admin = homes[0]!
   const created = await cli(admin, ['--json', 'hood', 'create', 'Maple Street', '--area', area, '--relay', tcpAddr(relay)])
-  const token = (await cli(admin, ['--json', 'hood', 'relay-token'])).json.token as string
+  const token = (await cli(admin, ['--json', 'hood', 'relay-token', ...(opts.tokenWithoutArea === true ? ['--without-area'] : [])])).json.token as string
   await relay.serve(token)
   await cli(admin, ['hood', 'announce'])
   // An admin's invite admits one person: each neighbor gets their own.

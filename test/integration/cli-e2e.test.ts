@@ -42,7 +42,7 @@ describe('the CLI, end to end, in separate processes', () => {
     ])
     const invite = created.json.invite as string
     expect(invite).toMatch(/\S{20,}/)
-    const token = (await runOk(ana, ['--json', 'hood', 'relay-token', '--with-area'])).json.token as string
+    const token = (await runOk(ana, ['--json', 'hood', 'relay-token'])).json.token as string
     expect(token).toMatch(/^plrelay:/)
 
     // Stopping the relay: Ctrl-C / SIGTERM is a clean exit.

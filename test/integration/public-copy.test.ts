@@ -95,7 +95,7 @@ describe('a public copy and its private copy, as a relay receives them', () => {
   it('a public copy that no relay took is reported as not sent, never as stored', { timeout: 120_000 }, async () => {
     // This relay serves the neighborhood but not the area.
     const relay = await startRelay()
-    const hood = await neighborhood(relay, ['Cleo'], 'u4pruz')
+    const hood = await neighborhood(relay, ['Cleo'], 'u4pruz', { tokenWithoutArea: true })
     const sent = await cli(hood.admin, ['--json', 'post', '--kind', 'info', '--text', 'Water main work', '--public'], 0, undefined, { PORCHLIGHT_PUBLIC_DELAY_MS: '0' })
     expect(sent.json.publicSent).toBe(false)
     expect(sent.json.publicCopy).toBe('not sent')

@@ -277,11 +277,12 @@ describe('neighborhood commands', () => {
     expect(r).toMatchObject({ hood: hood.id, epoch: 0, topic: privateTopic(state.hood.id) })
     expect(token.topic).toBe(privateTopic(state.hood.id))
     expect(toHex(token.tagKey)).toBe(toHex(keys.tagKey))
-    expect(token.area).toBeUndefined()
+    expect(token.area).toBe('u4pru') // so the relay carries the area's public posts: the quick start works as written
     const raw = relayTokenBytes(r.token)
     for (const secret of [keys.contentKey, keys.secret, state.hood.id, new TextEncoder().encode('Elm Street')]) {
       expect(containsBytes(raw, secret)).toBe(false)
     }
+    expect(parseRelayToken((await json('alice', ['hood', 'relay-token', '--without-area'])).token).area).toBeUndefined()
     expect(parseRelayToken((await json('alice', ['hood', 'relay-token', '--with-area'])).token).area).toBe('u4pru')
   })
 })
