@@ -19,6 +19,7 @@ import { pushMessage } from './push.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Command, Context, OptionSpec } from './cli.ts'
 import { attachWithProgress, CLIP_COMMANDS, relaysFrom } from './cli-clips.ts'
+import { findPost } from './clip-post.ts'
 import { MAX_PUBLIC_DELAY_MS, publicDelayFromEnv } from './public-copy.ts'
 import { CAPS_OPTIONS, capsFrom } from './cli-caps.ts'
 import type { CapsInit } from './caps.ts'
@@ -214,7 +215,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       lon: { type: 'string', value: 'LON', help: 'longitude (with --lat)' },
       precision: { type: 'string', value: 'N', help: `geohash characters to keep, 1..${MAX_POST_PRECISION} (default 6)` },
       ttl: { type: 'string', value: 'DURATION', help: 'lifetime, e.g. 12h or 7d' },
-      'reply-to': { type: 'string', value: 'ID', help: 'id (hex) of the post this replies to' },
+      'reply-to': { type: 'string', value: 'ID', help: 'the post this replies to: its id as `feed` prints it (8 or more hex digits) or whole' },
       clip: { type: 'string', value: 'FILE', help: 'attach a photo or video (metadata removed, encrypted)' },
       hood: HOOD_OPTION,
       relay: RELAY_OPTION
@@ -231,11 +232,14 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       const lat = ctx.string('lat')
       const lon = ctx.string('lon')
       if ((lat === undefined) !== (lon === undefined)) fail('BAD_ARGUMENT', '--lat and --lon go together')
-      const replyTo = ctx.string('reply-to')
-      if (replyTo !== undefined && !/^[0-9a-f]{64}$/.test(replyTo)) fail('BAD_ARGUMENT', '--reply-to must be a 64-character hex post id')
+      const replyRef = ctx.string('reply-to')
       const ttlMs = ttlOption(ctx)
       const peer = await openPeer(ctx)
       try {
+        // The short id `feed` prints (any unique prefix of 8 or more hex digits) or a whole one.
+        const replyTo = replyRef === undefined || /^[0-9a-f]{64}$/.test(replyRef)
+          ? replyRef
+          : (await findPost(peer, replyRef))?.id ?? fail('NOT_FOUND', `--reply-to: no post ${replyRef.slice(0, 16)} in your feed`)
         const now = ctx.now()
         const clipFile = ctx.string('clip')
         const clip = clipFile === undefined
