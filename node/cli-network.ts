@@ -309,10 +309,12 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       const peer = await openPeer(ctx)
       try {
         let synced = 0
+        let relayAnswered = false
         if (!ctx.flag('no-sync')) {
           await peer.flushOutbox()
           const stats = await peer.sync()
           synced = stats.reduce((n, s) => n + s.received, 0)
+          relayAnswered = stats.length > 0
           if (stats.length === 0 && peer.relays().length > 0) ctx.out.note('No relay answered; showing what is stored here.')
         }
         await peer.sweep()
@@ -323,7 +325,8 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
             : `You were removed from ${e.hood} on ${when(e.at)} (an admin started epoch ${e.epoch} without you): you no longer see its new posts or can post there.`)
         }
         const posts = (await peer.feed({ ...(ctx.string('kind') !== undefined ? { kind: ctx.string('kind')! } : {}), ...(since !== undefined ? { since } : {}) })).slice(0, limit)
-        ctx.out.result({ posts, synced, outbox: await peer.outboxSize(), ended },
+        // relayAnswered: whether this feed is fresh from a relay (false: what is stored here, maybe stale).
+        ctx.out.result({ posts, synced, relayAnswered, outbox: await peer.outboxSize(), ended },
           posts.length === 0 ? 'No posts.' : posts.map(postLines).join('\n'))
       } finally {
         await peer.stop()
@@ -511,14 +514,23 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
 
   'agency feed': {
     summary: 'Print the public posts and requests of the followed areas',
-    usage: '[--relay MULTIADDR] [--kind KIND]',
-    options: { relay: RELAY_OPTION, kind: { type: 'string', value: 'KIND', help: 'only this kind' } },
+    usage: '[--relay MULTIADDR] [--kind KIND] [--no-sync]',
+    options: {
+      relay: RELAY_OPTION,
+      kind: { type: 'string', value: 'KIND', help: 'only this kind' },
+      'no-sync': { type: 'boolean', help: 'show what is stored here without asking a relay' }
+    },
     async run (ctx) {
       const home = await ctx.home()
       if ((await home.agency()) === undefined) fail('REFUSED', 'not an agency identity: create one with `porchlight agency create --name NAME`')
       const peer = await openPeer(ctx)
       try {
-        await peer.sync()
+        // A stale list shown as if it were current is worse than none: say that no relay answered.
+        if (!ctx.flag('no-sync') && (await peer.sync()).length === 0) {
+          fail('UNAVAILABLE', peer.relays().length === 0
+            ? 'no relay to ask: give --relay ADDR (or set PORCHLIGHT_RELAY); --no-sync shows what is stored here'
+            : 'no relay answered; --no-sync shows what is stored here')
+        }
         await peer.sweep()
         const posts = await peer.feed(ctx.string('kind') !== undefined ? { kind: ctx.string('kind')! } : {})
         ctx.out.result({ posts }, posts.length === 0 ? 'No public posts.' : posts.map(postLines).join('\n'))
