@@ -32,14 +32,16 @@ export function progress (stderr: Writer & { isTTY?: boolean }, label: string, o
         if (t - lastDraw < REDRAW_MS && done < total) return
         lastDraw = t
         const fill = Math.round(pct * BAR_WIDTH / 100)
-        stderr.write(`\r${label} [${'#'.repeat(fill)}${'.'.repeat(BAR_WIDTH - fill)}] ${String(pct).padStart(3)}% ${mib(done)}/${mib(total)} MiB`)
+        const [d, t2, unit] = amounts(done, total)
+        stderr.write(`\r${label} [${'#'.repeat(fill)}${'.'.repeat(BAR_WIDTH - fill)}] ${String(pct).padStart(3)}% ${d}/${t2} ${unit}`)
         drawn = true
         return
       }
       const step = Math.floor(pct / PLAIN_STEP_PERCENT)
       if (step === lastStep) return
       lastStep = step
-      stderr.write(`${label}: ${pct}% (${mib(done)} of ${mib(total)} MiB)\n`)
+      const [d, t2, unit] = amounts(done, total)
+      stderr.write(`${label}: ${pct}% (${d} of ${t2} ${unit})\n`)
     },
     finish () {
       if (tty && drawn) stderr.write('\n')
@@ -47,6 +49,9 @@ export function progress (stderr: Writer & { isTTY?: boolean }, label: string, o
   }
 }
 
-function mib (bytes: number): string {
-  return (bytes / 1024 / 1024).toFixed(1)
+/** Both amounts in the unit that suits the total: a small clip is '9 of 100 B', not '0.0 of 0.0 MiB'. */
+function amounts (done: number, total: number): [string, string, string] {
+  if (total < 1024) return [String(done), String(total), 'B']
+  const [div, unit] = total < 1024 * 1024 ? [1024, 'KiB'] : [1024 * 1024, 'MiB']
+  return [(done / div).toFixed(1), (total / div).toFixed(1), unit]
 }

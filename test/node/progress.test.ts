@@ -27,10 +27,13 @@ describe('progress', () => {
     for (let i = 0; i <= 100; i++) p.update(i, 100)
     p.finish()
     expect(w.text.trim().split('\n')).toEqual([
-      'relay fetching: 0% (0.0 of 0.0 MiB)', 'relay fetching: 25% (0.0 of 0.0 MiB)', 'relay fetching: 50% (0.0 of 0.0 MiB)',
-      'relay fetching: 75% (0.0 of 0.0 MiB)', 'relay fetching: 100% (0.0 of 0.0 MiB)'
+      'relay fetching: 0% (0 of 100 B)', 'relay fetching: 25% (25 of 100 B)', 'relay fetching: 50% (50 of 100 B)',
+      'relay fetching: 75% (75 of 100 B)', 'relay fetching: 100% (100 of 100 B)'
     ])
     expect(w.text).not.toContain('\r')
+    const k = writer(false)
+    progress(k, 'pinning').update(20_480, 40_960)
+    expect(k.text).toBe('pinning: 50% (20.0 of 40.0 KiB)\n')
   })
 
   it('stays quiet with --json', () => {
