@@ -19,6 +19,14 @@
  *                show the fingerprint), formerName?: string, renamedAt?: ms }
  *   Attestation { attestation: "plattest:…", agency: hex64 (its signKey), name, area,
  *                admin: hex64 (the vouching admin's signKey), adminFingerprint, issued: ms, expires: ms }
+ *   Post       { id: hex64, channel: "private"|"public"|"rfa", topic, hood?: name, area?: geohash,
+ *                kind, text, location?: geohash, created: ms, expires: ms,
+ *                media: [{ cid, key: base64url, mime, size: int, hash: hex64 }], replyTo?: hex64,
+ *                author: hex64 (the member's key; an area pseudonym for public posts; the agency's
+ *                key for requests), authorName?, authorFingerprint, lookAlike?: bool,
+ *                authorFormerName?, mine: bool, vouchedBy?: fingerprint[] (requests: admins of
+ *                your neighborhoods who vouched for the agency; empty = unverified),
+ *                attestations?: [{ admin: hex64, id: hex64, expires: ms, name }] }   (peer.ts FeedPost)
  *
  *   id create, id show, agency create    Identity
  *   id export-public                    { public: "plid:…" }
@@ -40,6 +48,20 @@
  *   agency follow, agency unfollow      { areas: geohash[] }
  *   agency add-attestation              { attestation: Attestation, attestations: int (kept) }
  *   agency show                         { identity: Identity, areas: geohash[], attestations: Attestation[] }
+ *   post                                { id: hex64 (the private post), relay: multiaddr|null (the relay that
+ *                                         stored it), publicId: hex64|null, publicSent: bool,
+ *                                         publicCopy: "acknowledged"|"not sent"|null (null without --public),
+ *                                         publicRelay: multiaddr|null, clip?: { cid, mime, size, pinnedBy: multiaddr[] } }
+ *   feed                                { posts: Post[], synced: int (posts received now), relayAnswered: bool
+ *                                         (false: what is stored here, maybe stale), outbox: int (waiting to be sent),
+ *                                         ended: [{ hood: name, reason: "removed"|"left", at: ms, epoch: int }] }
+ *   watch                               Post, one line per post as it arrives (until Ctrl-C); losing and
+ *                                         regaining a relay is said on stderr, in words, even with --json
+ *   hood announce                       { announced: true }
+ *   clip get                            { path, mime, size: int, post: hex64 }
+ *   agency feed                         { posts: Post[] }   (no relay answered: an UNAVAILABLE error, unless --no-sync)
+ *   agency rfa                          { id: hex64, area: geohash }
+ *   relay                               { peerId, addresses: multiaddr[], http: url } (first line, once listening)
  *   --version                           { version }
  *
  *   Errors (stderr, exit 1; exit 2 for usage errors):
