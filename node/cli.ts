@@ -22,7 +22,7 @@ import { createRelayToken, encodeRelayToken, MAX_OLDER_TAG_KEYS } from '../proto
 import { createAttestation, DEFAULT_ATTESTATION_TTL_MS, MAX_ATTESTATION_TTL_MS, verifyAttestation } from '../protocol/agency.ts'
 import {
   currentEpochKeys, defaultHomeDir, Home, newHoodState, unexpiredOlderEpochKeys, withAgencyAttestation, withAttestation, withEpoch,
-  withFollowedAreas, withMember, withoutEnded, withoutFollowedAreas, withRelays, type AgencyState
+  withAgencyRelays, withFollowedAreas, withMember, withoutEnded, withoutFollowedAreas, withRelays, type AgencyState
 } from './home.ts'
 import {
   attestationJson, errorJson, hoodJson, identityJson, memberJson, oneLine, Output, parseAttestationString,
@@ -442,13 +442,17 @@ export const COMMANDS: Record<string, Command> = {
 
   'agency follow': {
     summary: 'Follow the public channels of areas',
-    usage: 'AREA [AREA ...]',
+    usage: 'AREA [AREA ...] [--relay MULTIADDR]',
     args: { min: 1, max: 64 },
+    options: {
+      relay: { type: 'string', multiple: true, value: 'MULTIADDR', help: `a relay carrying these areas, remembered for \`agency feed\` and \`agency rfa\` (1..${MAX_RELAYS})` }
+    },
     async run (ctx) {
       const { home, state } = await requireAgency(ctx)
-      const next = withFollowedAreas(state, ctx.args)
+      const next = withAgencyRelays(withFollowedAreas(state, ctx.args), parseRelays(ctx.strings('relay')))
       await home.saveAgency(next)
-      ctx.out.result({ areas: [...next.areas] }, `Following ${next.areas.join(', ')}`)
+      const relays = [...(next.relays ?? [])]
+      ctx.out.result({ areas: [...next.areas], relays }, `Following ${next.areas.join(', ')}${relays.length > 0 ? ` through ${relays.length} relay(s)` : ''}`)
     }
   },
 

@@ -83,7 +83,8 @@ const HOOD_FILE: StructSpec = {
   optional: ['ended'],
   maxBytes: MAX_HOOD_FILE_BYTES
 }
-const AGENCY_STATE: StructSpec = { domain: 'pl/home-agency', version: 1, required: ['areas', 'att'], maxBytes: MAX_AGENCY_FILE_BYTES }
+/** 'rl' (the relays `agency follow --relay` named) is optional: files from before it read as before. */
+const AGENCY_STATE: StructSpec = { domain: 'pl/home-agency', version: 1, required: ['areas', 'att'], optional: ['rl'], maxBytes: MAX_AGENCY_FILE_BYTES }
 
 const HOOD_FILE_NAME = /^[0-9a-f]{64}$/
 
@@ -163,6 +164,8 @@ export interface AgencyState {
   readonly areas: readonly string[]
   /** Attestation bytes vouching for this agency (verified when added); none when absent. */
   readonly attestations?: readonly Uint8Array[]
+  /** Relays to ask for the followed areas (`agency follow --relay`), at most MAX_RELAYS. */
+  readonly relays?: readonly string[]
 }
 
 export type Role = 'resident' | 'agency'
@@ -483,6 +486,13 @@ export function withEpoch (state: HoodState, epoch: number, secret: Uint8Array, 
   return { ...state, epochs: epochs.slice(-MAX_EPOCHS) }
 }
 
+/** An agency's relays with `relays` added (not already known, the first MAX_RELAYS kept). */
+export function withAgencyRelays (state: AgencyState, relays: readonly string[]): AgencyState {
+  const out = [...(state.relays ?? [])]
+  for (const r of relays) if (!out.includes(r) && out.length < MAX_RELAYS) out.push(r)
+  return { ...state, relays: out }
+}
+
 /** Adds relays not already known, keeping the first MAX_RELAYS. */
 export function withRelays (state: HoodState, relays: readonly string[]): HoodState {
   const out = [...state.relays]
@@ -713,14 +723,16 @@ function decodeMember (m: Fields): Member {
 
 export function encodeAgencyState (state: AgencyState): Uint8Array {
   checkAgencyState(state)
-  return encodeStruct(AGENCY_STATE, { areas: [...state.areas], att: [...(state.attestations ?? [])] })
+  const rl = state.relays !== undefined && state.relays.length > 0 ? [...state.relays] : undefined
+  return encodeStruct(AGENCY_STATE, { areas: [...state.areas], att: [...(state.attestations ?? [])], rl })
 }
 
 export function decodeAgencyState (bytes: Uint8Array): AgencyState {
   const f = decodeStruct(AGENCY_STATE, bytes)
   return checkAgencyState({
     areas: f.array('areas', MAX_FOLLOWED_AREAS, item => item.string(MAX_AREA_PRECISION, 1)),
-    attestations: f.array('att', MAX_AGENCY_ATTESTATIONS, item => item.bytes({ min: 1, max: MAX_ATTESTATION_BYTES }))
+    attestations: f.array('att', MAX_AGENCY_ATTESTATIONS, item => item.bytes({ min: 1, max: MAX_ATTESTATION_BYTES })),
+    ...(f.has('rl') ? { relays: f.array('rl', MAX_RELAYS, item => item.string(MAX_RELAY_ADDR_BYTES, 1)) } : {})
   })
 }
 
@@ -731,6 +743,7 @@ function checkAgencyState (state: AgencyState): AgencyState {
   const att = state.attestations ?? []
   if (att.length > MAX_AGENCY_ATTESTATIONS) fail('TOO_LARGE', `at most ${MAX_AGENCY_ATTESTATIONS} attestations`)
   for (const a of att) checkAttestationBytes(a)
+  if (state.relays !== undefined) checkRelayAddrs(state.relays)
   return state
 }
 

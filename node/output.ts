@@ -45,7 +45,8 @@
  *   hood revoke-agency                  { hood: hex64, attestations: hex64[] (their ids), sent: bool }
  *   hood relay-token                    { hood: hex64, epoch: int, older: int[] (epochs whose history it lets a relay mirror), topic, token: "plrelay:…" }
  *   hood attest-agency                  { hood: hex64, attestation: Attestation }
- *   agency follow, agency unfollow      { areas: geohash[] }
+ *   agency follow                       { areas: geohash[], relays: multiaddr[] (remembered for agency feed and rfa) }
+ *   agency unfollow                     { areas: geohash[] }
  *   agency add-attestation              { attestation: Attestation, attestations: int (kept) }
  *   agency show                         { identity: Identity, areas: geohash[], attestations: Attestation[] }
  *   post                                { id: hex64 (the private post), relay: multiaddr|null (the relay that

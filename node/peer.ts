@@ -192,11 +192,17 @@ export class ResidentPeer {
       this.topics.set(privateTopic(h.hood.id), { hood: h })
       this.topics.set(areaTopic(h.hood.area), { area: h.hood.area })
     }
-    for (const area of (await this.home.agency())?.areas ?? []) this.topics.set(areaTopic(area), { area })
+    const agency = await this.home.agency()
+    for (const area of agency?.areas ?? []) this.topics.set(areaTopic(area), { area })
+    this.agencyRelays = agency?.relays ?? []
   }
+
+  /** The relays an agency named with `agency follow --relay`. */
+  private agencyRelays: readonly string[] = []
 
   relays (): string[] {
     const all = new Set<string>(this.init.relays ?? [])
+    for (const r of this.agencyRelays) all.add(r)
     for (const t of this.topics.values()) for (const r of t.hood?.relays ?? []) all.add(r)
     return [...all]
   }

@@ -1,5 +1,6 @@
 // A script can tell a fresh feed from a stale one (issue 9): `feed --json` says whether a relay
 // answered, and `agency feed` with no relay to ask is an error, not yesterday's list with exit 0.
+// An agency keeps the relays it follows areas through.
 import { describe, it, expect, afterAll } from 'vitest'
 import { cleanUp, cli, neighborhood, startRelay, tcpAddr, tempDir } from '../helpers/network.ts'
 
@@ -19,13 +20,14 @@ describe('feed freshness', () => {
     expect(none.err.trim().split('\n')).toHaveLength(1)
     expect(none.err).toContain('no relay to ask')
     expect((await cli(pd, ['--json', 'agency', 'feed', '--no-sync'])).json.posts).toEqual([])
-    const fresh = (await cli(pd, ['--json', 'agency', 'feed', '--relay', tcpAddr(relay)])).json.posts as Array<{ text: string }>
+    // `agency follow --relay` remembers the relay: later feeds ask it without being told.
+    expect((await cli(pd, ['--json', 'agency', 'follow', hood.area, '--relay', tcpAddr(relay)])).json.relays).toEqual([tcpAddr(relay)])
+    const fresh = (await cli(pd, ['--json', 'agency', 'feed'])).json.posts as Array<{ text: string }>
     expect(fresh.map(p => p.text)).toContain('Found a grey cat')
 
-    const addr = tcpAddr(relay)
     await relay.stop()
     expect((await cli(hood.admin, ['--json', 'feed'])).json.relayAnswered).toBe(false)
-    const down = await cli(pd, ['agency', 'feed', '--relay', addr], 1)
+    const down = await cli(pd, ['agency', 'feed'], 1)
     expect(down.err).toContain('no relay answered')
   })
 })

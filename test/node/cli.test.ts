@@ -293,7 +293,7 @@ describe('agency commands', () => {
     const ag = await json('fire', ['agency', 'create', '--name', 'Riverside Fire'])
     expect(ag.role).toBe('agency')
     expect((await json('fire', ['id', 'show'])).role).toBe('agency')
-    expect(await json('fire', ['agency', 'follow', 'u4pru', 'u4prv', 'u4pru'])).toEqual({ areas: ['u4pru', 'u4prv'] })
+    expect(await json('fire', ['agency', 'follow', 'u4pru', 'u4prv', 'u4pru'])).toEqual({ areas: ['u4pru', 'u4prv'], relays: [] })
     expectOneLineError(await cli('fire', ['agency', 'follow', 'u4prua1']), 1, /geohash/)
     expect(await json('fire', ['agency', 'unfollow', 'u4prv'])).toEqual({ areas: ['u4pru'] })
     expectOneLineError(await cli('fire', ['hood', 'create', 'X', '--area', 'u4', '--relay', RELAY]), 1, /agency/)

@@ -11,7 +11,7 @@ import { checkName, createIdentity, encodeIdentitySecret, type Identity } from '
 import { createNeighborhood, deriveEpochKeys, newEpochSecret, type Neighborhood } from '../../protocol/neighborhood.ts'
 import { addAdmin, encodeAdminCerts } from '../../protocol/admins.ts'
 import {
-  admittedBy, allEpochKeys, currentEpochKeys, decodeAgencyState, decodeHoodState, defaultHomeDir, encodeAgencyState, encodeHoodState, epochKeys,
+  admittedBy, allEpochKeys, currentEpochKeys, decodeAgencyState, withAgencyRelays, decodeHoodState, defaultHomeDir, encodeAgencyState, encodeHoodState, epochKeys,
   Home, MAX_MEMBERS, MAX_RELAYS, MAX_REMOVED, MAX_REVOKED, MAX_SECRETS_PER_EPOCH, newHoodState, removalOf, supersededAt,
   winningSecret, withAgencyAttestation, withAttestation, withEpoch, withFollowedAreas, withMember, withoutFollowedAreas,
   withoutMember, withoutRemoval, withRelays, withRemoved, withRevoked, writeAtomic, type HoodState, type RekeyInfo,
@@ -679,6 +679,12 @@ describe('agency state', () => {
     await expectCode(() => withFollowedAreas(a, ['ai']), 'BAD_GEOHASH')
     await expectCode(() => withFollowedAreas({ areas: [] }, Array.from({ length: 65 }, (_, i) => `u${'0123456789bcdefghjkmnpqrstuvwxyz'[i % 32]!}${'bcd'[Math.floor(i / 32)]!}`)), 'TOO_LARGE')
     await expectCode(() => decodeAgencyState(encodeStruct({ domain: 'pl/home-agency', version: 1, required: [], maxBytes: 9999 }, { areas: ['u4', 'u4'], att: [] })), 'MALFORMED')
+    // Relays an agency follows through: kept, deduplicated, bounded, checked; a file without them reads as before.
+    const relay = '/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWKXQ6TSnuH9MzG5viBFpsN5xiAM8AdFnz1ayPc5rzGffx'
+    const withRelay = withAgencyRelays(a, [relay, relay])
+    expect(decodeAgencyState(encodeAgencyState(withRelay)).relays).toEqual([relay])
+    expect(decodeAgencyState(encodeAgencyState(a)).relays).toBeUndefined()
+    await expectCode(() => decodeAgencyState(encodeStruct({ domain: 'pl/home-agency', version: 1, required: [], maxBytes: 9999 }, { areas: ['u4'], att: [], rl: ['not\na multiaddr'] })), 'BAD_ARGUMENT')
     await home.clearAgency()
     expect(await home.role()).toBe('resident')
   })
