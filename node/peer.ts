@@ -912,19 +912,24 @@ export class ResidentPeer {
   }
 
   private async syncOnce (relay: string, topic: string, auth: { epoch: number, tagKey: Uint8Array } | undefined): Promise<SyncStats & { epoch?: number }> {
-    // Sync delivers in (ts, id) order, so a post dated (by a slow clock) before the rekey
-    // that opens its epoch arrives first: keep it and retry once the session is done.
-    const later: Uint8Array[] = []
+    // Sync delivers in (ts, id) order, and clear times are whole minutes: a post dated (by a
+    // slow clock) before the rekey that opens its epoch can come first. Keep those and retry
+    // them once the session is done, for as long as a round takes any in.
+    let later: Uint8Array[] = []
+    const defer = (msg: Uint8Array) => (err: unknown): void => {
+      if (isPorchlightError(err, 'UNKNOWN_EPOCH') && later.length < MAX_AHEAD_OF_EPOCH) later.push(msg)
+    }
     const stats = await syncTopic(this.requireNode(), multiaddr(relay), topic, this.messages.items(topic), {
       ...(auth !== undefined ? { auth } : {}),
       getLocal: async (id) => (await this.messages.get(id))?.bytes,
-      onMessage: async (msg) => {
-        await this.ingest(topic, msg).catch((err: unknown) => {
-          if (isPorchlightError(err, 'UNKNOWN_EPOCH') && later.length < MAX_AHEAD_OF_EPOCH) later.push(msg)
-        })
-      }
+      onMessage: async (msg) => { await this.ingest(topic, msg).catch(defer(msg)) }
     })
-    for (const msg of later) await this.ingest(topic, msg).catch(() => undefined)
+    while (later.length > 0) {
+      const round = later
+      later = []
+      for (const msg of round) await this.ingest(topic, msg).catch(defer(msg))
+      if (later.length === round.length) break // nothing more came in
+    }
     return { ...stats, ...(auth !== undefined ? { epoch: auth.epoch } : {}) }
   }
 
