@@ -23,6 +23,7 @@ import { peekDomain, toHex } from '../protocol/encoding.ts'
 import { randomBytes, sha256 } from '../protocol/crypto.ts'
 import { fail, isPorchlightError, PorchlightError } from '../protocol/errors.ts'
 import { isPrivateTopic } from '../protocol/neighborhood.ts'
+import { decodeRekey } from '../protocol/rekey.ts'
 import { matchSyncProof, SYNC_NONCE_BYTES, syncProof, type SyncScope, type SyncSession } from '../protocol/sync-auth.ts'
 import { Reconciler, SyncItemSet } from '../protocol/sync.ts'
 import { Frames, FRAME_TIMEOUT_MS } from './frames.ts'
@@ -333,7 +334,7 @@ export async function syncTopic (node: PorchlightNode, peer: PeerId | Multiaddr 
  */
 async function handlePage (msgs: Uint8Array[], onMessage: (msg: Uint8Array) => Promise<void>): Promise<void> {
   let running: Array<Promise<void>> = []
-  for (const msg of msgs) {
+  for (const msg of rekeysInEpochOrder(msgs)) {
     if (isRekey(msg)) {
       await Promise.all(running)
       running = []
@@ -347,6 +348,27 @@ async function handlePage (msgs: Uint8Array[], onMessage: (msg: Uint8Array) => P
 
 function isRekey (msg: Uint8Array): boolean {
   try { return peekDomain(msg, MAX_FRAME_BYTES) === 'pl/rekey' } catch { return false }
+}
+
+/**
+ * The page with its rekeys, in the places rekeys hold, sorted by the epoch they start (stable).
+ * Clear times are whole minutes, so rekeys made within one minute sort by id: a member who
+ * missed them would open a later epoch's rekey before an earlier one's (one that removes them
+ * noted, then undone by an earlier rekey that includes them).
+ */
+export function rekeysInEpochOrder (msgs: readonly Uint8Array[]): Uint8Array[] {
+  const at: number[] = []
+  const rekeys: Array<{ msg: Uint8Array, epoch: number }> = []
+  for (const [i, msg] of msgs.entries()) {
+    if (!isRekey(msg)) continue
+    at.push(i)
+    let epoch = Number.POSITIVE_INFINITY // undecodable: last, where it is refused anyway
+    try { epoch = decodeRekey(msg).e } catch {}
+    rekeys.push({ msg, epoch })
+  }
+  const out = [...msgs]
+  rekeys.sort((a, b) => a.epoch === b.epoch ? 0 : a.epoch < b.epoch ? -1 : 1).forEach((r, j) => { out[at[j]!] = r.msg })
+  return out
 }
 
 
