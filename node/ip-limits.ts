@@ -18,6 +18,7 @@
  * IPv6 by their /64, which one host usually holds entirely, and each /48 may hold SITE_SHARES
  * shares in all (a home gets a /56 or a /48; so does anyone from a free tunnel broker).
  */
+import { remoteIpKey } from './remote-ip.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { RateLimiter, type RateInit } from './limits.ts'
 
@@ -44,41 +45,10 @@ export interface Reservation {
 
 /** The address a connection comes from, as the key it is limited under: 'ip4:a.b.c.d', 'ip6:<first 4 groups>::/64', or 'other'. */
 export function addressKey (addr: Multiaddr | undefined): string {
-  if (addr === undefined) return 'other'
-  for (const c of addr.getComponents()) {
-    if (c.name === 'ip4' && c.value !== undefined) return `ip4:${c.value}`
-    if (c.name === 'ip6' && c.value !== undefined) {
-      const g = ip6Groups(c.value)
-      if (g === undefined) return 'other'
-      // An IPv4 client of a dual-stack listener shows as ::ffff:a.b.c.d: one IPv4 address, not one /64 for all of them.
-      if (g.slice(0, 5).every(x => x === 0) && g[5] === 0xffff) return `ip4:${g[6]! >> 8}.${g[6]! & 255}.${g[7]! >> 8}.${g[7]! & 255}`
-      return `ip6:${g.slice(0, 4).map(x => x.toString(16)).join(':')}::/64`
-    }
-  }
-  return 'other'
-}
-
-/** The eight 16-bit groups of an IPv6 address (an embedded dotted quad counts as two), or undefined. */
-function ip6Groups (ip: string): number[] | undefined {
-  const parts = ip.toLowerCase().split('::')
-  if (parts.length > 2) return undefined
-  const words = (s: string): number[] | undefined => {
-    if (s === '') return []
-    const out: number[] = []
-    for (const w of s.split(':')) {
-      const quad = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(w)
-      if (quad !== null) { const [a, b, c, d] = quad.slice(1).map(Number) as [number, number, number, number]; out.push((a << 8) | b, (c << 8) | d); continue }
-      if (!/^[0-9a-f]{1,4}$/.test(w)) return undefined
-      out.push(parseInt(w, 16))
-    }
-    return out
-  }
-  const left = words(parts[0]!)
-  const right = parts.length === 2 ? words(parts[1]!) : []
-  if (left === undefined || right === undefined) return undefined
-  const fill = 8 - left.length - right.length
-  if (parts.length === 1 ? fill !== 0 : fill < 0) return undefined
-  return [...left, ...Array<number>(fill).fill(0), ...right]
+  // One parser of who a connection comes from (remote-ip.ts, the caps' key), written as this file's keys.
+  const key = addr === undefined ? 'other' : remoteIpKey(addr)
+  if (key.startsWith('other')) return 'other'
+  return key.startsWith('ip6:') ? key.replace(/\/64$/, '::/64') : key
 }
 
 /** Shares of one address that the /48 around an IPv6 /64 may hold in all. */

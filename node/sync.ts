@@ -19,7 +19,7 @@ import {
   encodeSyncRec, decodeSyncRec, encodeSyncWant, decodeSyncWant,
   encodeSyncEnvelopes, decodeSyncEnvelopes, encodeResult, decodeResult
 } from '../protocol/wire.ts'
-import { peekDomain, toHex } from '../protocol/encoding.ts'
+import { equalBytes, peekDomain, toHex } from '../protocol/encoding.ts'
 import { randomBytes, sha256 } from '../protocol/crypto.ts'
 import { fail, isPorchlightError, PorchlightError } from '../protocol/errors.ts'
 import { isPrivateTopic } from '../protocol/neighborhood.ts'
@@ -161,12 +161,8 @@ async function serveSession (frames: Frames, source: SyncSource, local: Uint8Arr
 
 /** Whether a (small, scoped) item set holds an id: a limited session gets only what it reconciled. */
 function hasItem (items: SyncItemSet, id: Uint8Array): boolean {
-  for (let i = 0; i < items.size; i++) if (equalId(items.at(i).id, id)) return true
+  for (let i = 0; i < items.size; i++) if (equalBytes(items.at(i).id, id)) return true
   return false
-}
-
-function equalId (a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i])
 }
 
 /** Messages read from storage at once while a page is filled. */
