@@ -21,9 +21,9 @@ import { fromBase64Url, fromHex } from '../protocol/encoding.ts'
 import { privateTopic } from '../protocol/neighborhood.ts'
 import type { MediaRef } from '../protocol/post.ts'
 import type { Result } from '../protocol/wire.ts'
-import { currentEpochKeys } from './home.ts'
-import { openClipFile } from './clip-file.ts'
-import { requestPin } from './pin.ts'
+import { currentEpochKeys } from './storage/home-dir.ts'
+import { openClipFile } from './storage/clip-file.ts'
+import { requestPin } from './relay/pin-service.ts'
 import type { FeedPost, ResidentPeer } from './peer.ts'
 
 /** Shortest post id prefix `clip get` accepts. */

@@ -41,8 +41,8 @@ import { decryptClip, encryptClip, encryptedClipSize, generateClipKey, CLIP_TAG_
 import { hashTap, type HashFactory } from '../protocol/clip/hash.ts'
 import { MAX_CID_BYTES } from '../protocol/post.ts'
 import { PROTOCOLS } from '../protocol/wire.ts'
-import { blockPeers, fetchBlocks, handleBlocks } from './block-stream.ts'
-import type { InboundBudget } from './stream-budget.ts'
+import { blockPeers, fetchBlocks, handleBlocks } from '../protocol/peer/blocks.ts'
+import type { InboundBudget } from '../protocol/peer/stream-budget.ts'
 import { meteredLibp2p } from './metered-libp2p.ts'
 
 export const CLIP_STORE_DEFAULTS = {

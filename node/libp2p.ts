@@ -1,25 +1,25 @@
 /**
  * The one libp2p node factory for every Node peer (resident, agency, relay): TCP and
- * WebSockets, Noise, Yamux, identify, ping, gossipsub with StrictNoSign (no peer id is
- * stamped on messages) and message ids from a hash of the data; relays add the circuit
- * relay v2 server so browsers can reach each other.
+ * WebSockets, Noise, Yamux, identify, ping, gossipsub with the options every runtime shares
+ * (protocol/peer/gossip.ts); relays add the circuit relay v2 server so browsers can reach
+ * each other.
  */
-import { createLibp2p, type Libp2p } from 'libp2p'
+import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { noise } from '@libp2p/noise'
 import { yamux } from '@libp2p/yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
-import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { gossipsub } from '@libp2p/gossipsub'
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import { readFile, writeFile, rename, mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { randomBytes, sha256 } from '../protocol/crypto.ts'
+import { randomBytes } from '../protocol/crypto.ts'
 import { toHex } from '../protocol/encoding.ts'
-import { MAX_MESSAGE_BYTES } from '../protocol/wire.ts'
+import { sharedGossipOptions, type PorchlightNode } from '../protocol/peer/gossip.ts'
 
 /**
  * Streams a peer may open on a new connection before this side has finished setting it up
@@ -43,7 +43,7 @@ export const RELAY_RESERVATION_TTL_MS = 10 * 60_000
 /** Connections a node keeps at most (NodeInit.maxConnections). */
 const DEFAULT_MAX_CONNECTIONS = 300
 
-export type PorchlightNode = Libp2p<{ identify: unknown, ping: unknown, pubsub: GossipSub, relay?: unknown }>
+export type { PorchlightNode }
 
 export interface NodeInit {
   privateKey?: PrivateKey
@@ -72,15 +72,7 @@ export async function createNode (init: NodeInit = {}): Promise<PorchlightNode> 
     identify: identify(),
     ping: ping(),
     pubsub: gossipsub({
-      globalSignaturePolicy: 'StrictNoSign',
-      // Content-addressed ids: the same message relayed twice is one message.
-      msgIdFn: (msg) => sha256(msg.data),
-      fastMsgIdFn: undefined,
-      allowPublishToZeroTopicPeers: true,
-      emitSelf: false,
-      maxInboundDataLength: MAX_MESSAGE_BYTES + 4096,
-      // Validators do protocol checks; REJECT lowers the sender's score.
-      asyncValidation: false,
+      ...sharedGossipOptions(),
       // gossipsub's IP-colocation penalty (-5 x surplus squared past 10 peers per IP) graylists
       // every peer past the ~14th behind one address, and a relay ignores a graylisted peer's
       // subscriptions, so it gets no live gossip. Households behind one CGNAT or building NAT

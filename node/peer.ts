@@ -36,20 +36,20 @@ import { MAX_CLOCK_SKEW_MS } from '../protocol/time.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import { lookAlikeKeys } from '../protocol/names.ts'
-import { checkEpochOpen, notSendersFault } from './validate.ts'
+import { checkEpochOpen, notSendersFault } from '../protocol/peer/intake.ts'
 import { checkPostArea, encodeGeohash, DEFAULT_POST_PRECISION } from '../protocol/geohash.ts'
 import { PROTOCOLS, type Result } from '../protocol/wire.ts'
 import { createNode, loadOrCreateNodeKey, type PorchlightNode } from './libp2p.ts'
 import { ClipStore } from './clips.ts'
-import { MessageStore } from './store.ts'
-import { PushSession } from './push.ts'
+import { MessageStore } from './storage/level-messages.ts'
+import { PushSession } from '../protocol/peer/push.ts'
 import { sendPublicCopies } from './public-copy.ts'
-import { isRetiredFormat, STORE_FORMAT } from './store-format.ts'
-import { proveKey, syncTopic, type SyncStats } from './sync.ts'
+import { isRetiredFormat, STORE_FORMAT } from './storage/store-format.ts'
+import { proveKey, syncTopic, type SyncStats } from '../protocol/peer/sync.ts'
 import {
   admittedBy, allEpochKeys, joinsBefore, currentEpochKeys, epochKeys, removalOf, supersededAt, winningSecret, withAdmission, withEpoch, withoutEnded, withMember, withoutRemoval,
   withRemoved, withRevoked, type Home, type HoodState, type Member
-} from './home.ts'
+} from './storage/home-dir.ts'
 
 /** One post in the local feed, as shown and as printed by `feed --json`. */
 export interface FeedPost {

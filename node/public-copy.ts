@@ -19,7 +19,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { randomBytes } from '../protocol/crypto.ts'
 import type { Result } from '../protocol/wire.ts'
 import { createNode, type PorchlightNode } from './libp2p.ts'
-import { PushSession } from './push.ts'
+import { PushSession } from '../protocol/peer/push.ts'
 
 /** The longest random delay before a public copy goes out. */
 export const MAX_PUBLIC_DELAY_MS = 30_000

@@ -3,7 +3,7 @@
  * each public post carries a nonce that costs its author about 2^bits SHA-256 compressions
  * to find and costs a reader one hash to check. A phone pays well under a second for one post;
  * a flood pays the same for every post, on top of the relay's per-address limits
- * (node/ip-limits.ts), which are what bound a flood from a few addresses.
+ * (node/relay/ip-limits.ts), which are what bound a flood from a few addresses.
  *
  * Work input, 52 bytes (one SHA-256 block once padded):
  *   TAG (12: ASCII 'pl/pub-pow/1') || digest (32) || nonce (8, big-endian)

@@ -39,7 +39,7 @@ export const DOMAIN_PUBLIC_POST = 'pl/public-post'
  * needed are geometric: 1 in 20 posts takes 3x the mean). 17 bits would double that. A flood
  * pays it per post: 82,000 posts are 5.4e9 hashes, ~1.5 h of one core in JS, minutes with
  * native SHA-256 and far less on a GPU, so the proof is a toll, and the relay's limits per
- * address (node/ip-limits.ts) are what bound a flood. RFAs carry none: an RFA is signed with the
+ * address (node/relay/ip-limits.ts) are what bound a flood. RFAs carry none: an RFA is signed with the
  * agency's long-term identity key, every request is on the record, and agencies post a few a
  * day; they meet the same limits per address at relays. (A relay cannot tell a real agency
  * from a key anyone made, so if RFAs became the cheaper flood, they would need a proof too.)

@@ -16,7 +16,7 @@ import '../../node/polyfill.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createNode } from '../../node/libp2p.ts'
 import { ClipStore } from '../../node/clips.ts'
-import { openClipFile } from '../../node/clip-file.ts'
+import { openClipFile } from '../../node/storage/clip-file.ts'
 import { fromHex, toHex } from '../../protocol/encoding.ts'
 import { randomBytes } from '../../protocol/crypto.ts'
 

@@ -1,7 +1,7 @@
 /**
  * Network workloads (BENCH.md: relay ingest, delivery latency, catch-up, reconciliation,
  * relay memory), on real libp2p nodes (TCP + Noise + Yamux) on 127.0.0.1 and real relays
- * (node/relay.ts) with LevelDB stores in temp folders. Each function is one suite of
+ * (node/relay/relay.ts) with LevelDB stores in temp folders. Each function is one suite of
  * test/bench/run.ts; together they take about a minute on a quiet machine.
  *
  *   benchRelayIngest   pushes acked/s: 2,000 sealed posts (826 B) pushed (/porchlight/push/1)
@@ -57,15 +57,15 @@ import { createIdentity, type Identity } from '../../protocol/identity.ts'
 import { createNeighborhood, deriveEpochKeys, newEpochSecret, privateTopic, type EpochKeys } from '../../protocol/neighborhood.ts'
 import { createPost, DEFAULT_TTL_MS, MAX_TTL_MS } from '../../protocol/post.ts'
 import { createRelayToken, encodeRelayToken } from '../../protocol/relay-token.ts'
-import { SyncItemSet, type SyncItem } from '../../protocol/sync.ts'
+import { SyncItemSet, type SyncItem } from '../../protocol/reconcile/sync.ts'
 import { createNode, type PorchlightNode } from '../../node/libp2p.ts'
-import { Relay } from '../../node/relay.ts'
+import { Relay } from '../../node/relay/relay.ts'
 import { useNativeCrypto } from '../../node/native-crypto.ts'
-import { MessageStore } from '../../node/store.ts'
-import { PushSession } from '../../node/push.ts'
-import { syncTopic } from '../../node/sync.ts'
-import { STORE_FORMAT } from '../../node/store-format.ts'
-import { Frames } from '../../node/frames.ts'
+import { MessageStore } from '../../node/storage/level-messages.ts'
+import { PushSession } from '../../protocol/peer/push.ts'
+import { syncTopic } from '../../protocol/peer/sync.ts'
+import { STORE_FORMAT } from '../../node/storage/store-format.ts'
+import { Frames } from '../../protocol/peer/frames.ts'
 import { decodeResult, decodeSyncEnvelopes, encodePushRequest, encodeResult, encodeSyncEnvelopes, encodeSyncWant, MAX_ENVELOPES_PER_FRAME, MAX_FRAME_BYTES } from '../../protocol/wire.ts'
 import { costWorkload, rateWorkload, type Workload } from './report.ts'
 import { rng } from '../helpers/rng.ts'
@@ -114,7 +114,7 @@ const MEMORY_WARMUP_CLIENTS = 5
 const MEMORY_DIAL_BATCH = 20
 /**
  * Every bench peer dials from 127.0.0.1, where each stands for a household of its own: the
- * relay's per-IP connection cap (node/caps.ts) is raised to its total for these workloads.
+ * relay's per-IP connection cap (node/relay/caps.ts) is raised to its total for these workloads.
  */
 const ONE_IP_FOR_ALL = { maxConnectionsPerIp: 300 }
 /** Relay limits raised for the ingest bench only: one client pushing as fast as it can. */
@@ -219,7 +219,7 @@ async function pool<T> (items: readonly T[], limit: number, fn: (item: T) => Pro
 
 // ---- Relay ingest
 
-/** The store's key layout (node/store.ts): m!topic!ts!id -> bytes, x!exp!id -> empty. */
+/** The store's key layout (node/storage/level-messages.ts): m!topic!ts!id -> bytes, x!exp!id -> empty. */
 function storeOps (topic: string, env: Uint8Array, ts: number, exp: number): Array<{ type: 'put', key: string, value: Uint8Array }> {
   const idHex = toHex(sha256(env))
   const t16 = (n: number): string => n.toString(16).padStart(14, '0')

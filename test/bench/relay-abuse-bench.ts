@@ -1,6 +1,6 @@
 /**
  * `relay-abuse` (BENCH.md: relay under half-sent frames): the peak RSS of a relay child
- * process, with its default caps (node/caps.ts), while one IP opens 40 connections and on each
+ * process, with its default caps (node/relay/caps.ts), while one IP opens 40 connections and on each
  * 64 push streams that send all but the last byte of a largest-size push frame and then
  * nothing; baseline: the same relay's idle RSS, measured in the same run before the attack.
  * Aim: peak ≤ 2 × idle (ratio = idle/peak ≥ 0.5). Without caps this attack took a relay from
@@ -30,9 +30,9 @@ import { createRelayToken, encodeRelayToken } from '../../protocol/relay-token.t
 import { createPost } from '../../protocol/post.ts'
 import { sealPost } from '../../protocol/envelope.ts'
 import { PROTOCOLS } from '../../protocol/wire.ts'
-import { Relay } from '../../node/relay.ts'
+import { Relay } from '../../node/relay/relay.ts'
 import { useNativeCrypto } from '../../node/native-crypto.ts'
-import { MAX_PUSH_FRAME_BYTES, pushMessage } from '../../node/push.ts'
+import { MAX_PUSH_FRAME_BYTES, pushMessage } from '../../protocol/peer/push.ts'
 import type { PorchlightNode } from '../../node/libp2p.ts'
 import { costWorkload, type Workload } from './report.ts'
 

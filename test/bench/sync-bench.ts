@@ -1,5 +1,5 @@
 /**
- * History sync benchmark (protocol/sync.ts, no network): round trips and bytes both ways of
+ * History sync benchmark (protocol/reconcile/sync.ts, no network): round trips and bytes both ways of
  * whole reconciliation sessions between two in-memory Reconcilers with default options.
  *
  *  (a) 100,000 items against a peer missing exactly one: worst case over 5 positions of the
@@ -15,7 +15,7 @@
  *
  * Run alone: npx tsx test/bench/sync-bench.ts
  */
-import { Reconciler, SyncItemSet, compareItems, type SyncItem } from '../../protocol/sync.ts'
+import { Reconciler, SyncItemSet, compareItems, type SyncItem } from '../../protocol/reconcile/sync.ts'
 import { rng } from '../helpers/rng.ts'
 
 export interface BenchResult { name: string, value: number, unit: string, baseline: number, ratio: number }

@@ -5,9 +5,9 @@
 import { mkdtemp, rm, readdir, readFile, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { main, type Io } from '../../node/cli.ts'
-import { Relay, type RelayInit } from '../../node/relay.ts'
-import { Home } from '../../node/home.ts'
+import { main, type Io } from '../../node/cli/main.ts'
+import { Relay, type RelayInit } from '../../node/relay/relay.ts'
+import { Home } from '../../node/storage/home-dir.ts'
 import { ResidentPeer, type FeedPost } from '../../node/peer.ts'
 
 const cleanups: Array<() => Promise<void>> = []

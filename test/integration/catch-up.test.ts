@@ -4,7 +4,7 @@
 import { describe, it, expect, afterAll } from 'vitest'
 import { fromHex } from '../../protocol/encoding.ts'
 import { privateTopic } from '../../protocol/neighborhood.ts'
-import { Home } from '../../node/home.ts'
+import { Home } from '../../node/storage/home-dir.ts'
 import { cleanUp, neighborhood, peer, startRelay } from '../helpers/network.ts'
 
 afterAll(cleanUp)

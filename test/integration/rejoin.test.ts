@@ -2,7 +2,7 @@
 // its expiry), yet an admin away for longer must still learn who joined: the newcomer's client
 // sends the same signed join again every few days for 30 days (issue 10).
 import { describe, it, expect, afterAll } from 'vitest'
-import { Home } from '../../node/home.ts'
+import { Home } from '../../node/storage/home-dir.ts'
 import { REANNOUNCE_JOIN_MS } from '../../node/peer.ts'
 import { privateTopic } from '../../protocol/neighborhood.ts'
 import { cleanUp, cli, startRelay, tcpAddr, tempDir } from '../helpers/network.ts'

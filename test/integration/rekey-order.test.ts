@@ -2,7 +2,7 @@
 // that opens it. The member keeps it and reads it once the rekey arrives. A removed member
 // keeps the (genuine) rekey as seen, so sync does not fetch it again, and gains nothing.
 import { describe, it, expect, afterAll } from 'vitest'
-import { Home, currentEpochKeys } from '../../node/home.ts'
+import { Home, currentEpochKeys } from '../../node/storage/home-dir.ts'
 import { ResidentPeer } from '../../node/peer.ts'
 import { peekDomain, fromHex } from '../../protocol/encoding.ts'
 import { privateTopic } from '../../protocol/neighborhood.ts'

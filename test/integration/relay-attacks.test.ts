@@ -18,15 +18,15 @@ import { RPC } from '@libp2p/gossipsub/message'
 // The circuit relay's protobuf messages (not in the package's exports map).
 import { HopMessage, Status } from '../../node_modules/@libp2p/circuit-relay-v2/dist/src/pb/index.js'
 import { createNode, type PorchlightNode } from '../../node/libp2p.ts'
-import { Frames } from '../../node/frames.ts'
-import { syncTopic } from '../../node/sync.ts'
-import { pushMessage } from '../../node/push.ts'
-import { Home } from '../../node/home.ts'
-import { MAX_RESERVATIONS_PER_IP } from '../../node/relay.ts'
+import { Frames } from '../../protocol/peer/frames.ts'
+import { syncTopic } from '../../protocol/peer/sync.ts'
+import { pushMessage } from '../../protocol/peer/push.ts'
+import { Home } from '../../node/storage/home-dir.ts'
+import { MAX_RESERVATIONS_PER_IP } from '../../node/relay/relay.ts'
 import { areaTopic, privateTopic } from '../../protocol/neighborhood.ts'
 import { randomBytes } from '../../protocol/crypto.ts'
 import { toHex } from '../../protocol/encoding.ts'
-import { SyncItemSet } from '../../protocol/sync.ts'
+import { SyncItemSet } from '../../protocol/reconcile/sync.ts'
 import {
   decodeSyncOpen, decodeSyncRec, encodeResult, encodeSyncEnvelopes, encodeSyncHello, encodeSyncReady, encodeSyncRec, PROTOCOLS
 } from '../../protocol/wire.ts'
@@ -130,7 +130,7 @@ describe('a relay\'s sync client', () => {
       await frames.write(encodeSyncReady({ scope: 'all' }))
       // Claim one message the client lacks: answer the first rec with a list holding it.
       decodeSyncRec(await frames.read())
-      const { Reconciler } = await import('../../protocol/sync.ts')
+      const { Reconciler } = await import('../../protocol/reconcile/sync.ts')
       await frames.write(encodeSyncRec(new Reconciler(new SyncItemSet([{ ts: Date.now(), id: randomBytes(32) }])).respond(new Reconciler(new SyncItemSet()).initiate())))
       try {
         for (;;) {

@@ -9,8 +9,8 @@ import { createIdentity } from '../../protocol/identity.ts'
 import { privateTopic } from '../../protocol/neighborhood.ts'
 import { createPost } from '../../protocol/post.ts'
 import { sealPost } from '../../protocol/envelope.ts'
-import { Home, currentEpochKeys } from '../../node/home.ts'
-import type { Relay } from '../../node/relay.ts'
+import { Home, currentEpochKeys } from '../../node/storage/home-dir.ts'
+import type { Relay } from '../../node/relay/relay.ts'
 import { cleanUp, neighborhood, startRelay, tcpAddr } from '../helpers/network.ts'
 
 afterAll(cleanUp)

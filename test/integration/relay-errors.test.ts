@@ -3,7 +3,7 @@
 // mistyped (or is an invite).
 import { describe, it, expect, afterAll } from 'vitest'
 import { isPorchlightError } from '../../protocol/errors.ts'
-import { Relay } from '../../node/relay.ts'
+import { Relay } from '../../node/relay/relay.ts'
 import { cleanUp, neighborhood, startRelay, tempDir } from '../helpers/network.ts'
 
 afterAll(cleanUp)

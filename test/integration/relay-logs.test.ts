@@ -5,9 +5,9 @@ import { describe, it, expect, afterAll } from 'vitest'
 import { multiaddr } from '@multiformats/multiaddr'
 import { encodeCbor } from '../../protocol/encoding.ts'
 import { privateTopic } from '../../protocol/neighborhood.ts'
-import { Home } from '../../node/home.ts'
+import { Home } from '../../node/storage/home-dir.ts'
 import { createNode } from '../../node/libp2p.ts'
-import { PushSession } from '../../node/push.ts'
+import { PushSession } from '../../protocol/peer/push.ts'
 import { cleanUp, neighborhood, startRelay, tcpAddr } from '../helpers/network.ts'
 
 afterAll(cleanUp)

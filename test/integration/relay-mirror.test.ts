@@ -15,10 +15,10 @@ import { privateTopic } from '../../protocol/neighborhood.ts'
 import { createPost } from '../../protocol/post.ts'
 import { decodeEnvelope, sealPost } from '../../protocol/envelope.ts'
 import { encodeRelayToken, parseRelayToken } from '../../protocol/relay-token.ts'
-import { Home, epochKeys } from '../../node/home.ts'
+import { Home, epochKeys } from '../../node/storage/home-dir.ts'
 import { createNode } from '../../node/libp2p.ts'
-import { pushMessage } from '../../node/push.ts'
-import type { Relay } from '../../node/relay.ts'
+import { pushMessage } from '../../protocol/peer/push.ts'
+import type { Relay } from '../../node/relay/relay.ts'
 import { cleanUp, cli, neighborhood, startRelay, tcpAddr, until } from '../helpers/network.ts'
 
 afterAll(cleanUp)

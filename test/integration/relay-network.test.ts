@@ -7,7 +7,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { containsBytes, toHex, utf8Bytes } from '../../protocol/encoding.ts'
 import { privateTopic, areaTopic } from '../../protocol/neighborhood.ts'
 import { randomBytes } from '../../protocol/crypto.ts'
-import { Home } from '../../node/home.ts'
+import { Home } from '../../node/storage/home-dir.ts'
 import { cleanUp, cli, filesUnder, neighborhood, nextPost, peer, startRelay, tcpAddr, tempDir, until } from '../helpers/network.ts'
 
 afterAll(cleanUp)

@@ -8,7 +8,7 @@ import { isPorchlightError } from '../../protocol/errors.ts'
 import { deriveEpochKeys, privateTopic } from '../../protocol/neighborhood.ts'
 import { decodeEnvelope, openEnvelope } from '../../protocol/envelope.ts'
 import { decodeRekey, openRekey } from '../../protocol/rekey.ts'
-import { Home, currentEpochKeys, epochKeys, type HoodState } from '../../node/home.ts'
+import { Home, currentEpochKeys, epochKeys, type HoodState } from '../../node/storage/home-dir.ts'
 import { cleanUp, cli, neighborhood, nextPost, peer, startRelay, until } from '../helpers/network.ts'
 
 afterAll(cleanUp)

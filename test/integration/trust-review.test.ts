@@ -18,10 +18,10 @@ import { decodeRekey, openRekey, rekeyTimes, rekeyWins } from '../../protocol/re
 import { createJoin } from '../../protocol/membership.ts'
 import { parseInvite } from '../../protocol/invite.ts'
 import { createAttestation, sealRfa } from '../../protocol/agency.ts'
-import { Home, currentEpochKeys, type HoodState } from '../../node/home.ts'
+import { Home, currentEpochKeys, type HoodState } from '../../node/storage/home-dir.ts'
 import { ResidentPeer } from '../../node/peer.ts'
-import { pushMessage } from '../../node/push.ts'
-import type { Relay } from '../../node/relay.ts'
+import { pushMessage } from '../../protocol/peer/push.ts'
+import type { Relay } from '../../node/relay/relay.ts'
 import { cleanUp, cli, neighborhood, peer, startRelay, tcpAddr, tempDir, until } from '../helpers/network.ts'
 
 afterAll(cleanUp)

@@ -21,10 +21,10 @@ import { createRekey, decodeRekey, openRekey, relayOpenRekey, rekeyTimes, type R
 import { encodeAdminCerts } from '../../protocol/admins.ts'
 import { createJoin } from '../../protocol/membership.ts'
 import { parseInvite } from '../../protocol/invite.ts'
-import { Home, currentEpochKeys, epochKeys, type HoodState } from '../../node/home.ts'
+import { Home, currentEpochKeys, epochKeys, type HoodState } from '../../node/storage/home-dir.ts'
 import { ResidentPeer, type FeedPost } from '../../node/peer.ts'
-import { pushMessage } from '../../node/push.ts'
-import type { Relay } from '../../node/relay.ts'
+import { pushMessage } from '../../protocol/peer/push.ts'
+import type { Relay } from '../../node/relay/relay.ts'
 import { cleanUp, cli, neighborhood, nextPost, peer, startRelay, tcpAddr, tempDir, until } from '../helpers/network.ts'
 
 afterAll(cleanUp)

@@ -5,10 +5,10 @@
 import { describe, it, expect, afterAll } from 'vitest'
 import { fromHex, peekDomain } from '../../protocol/encoding.ts'
 import { privateTopic } from '../../protocol/neighborhood.ts'
-import { Home, epochKeys } from '../../node/home.ts'
+import { Home, epochKeys } from '../../node/storage/home-dir.ts'
 import { decodeRekey } from '../../protocol/rekey.ts'
 import { decodeEnvelope } from '../../protocol/envelope.ts'
-import type { Relay } from '../../node/relay.ts'
+import type { Relay } from '../../node/relay/relay.ts'
 import type { ResidentPeer } from '../../node/peer.ts'
 import { cleanUp, cli, nextPost, peer, startRelay, tcpAddr, tempDir, until } from '../helpers/network.ts'
 

@@ -8,7 +8,7 @@ import { createIdentity } from '../../protocol/identity.ts'
 import { deriveEpochKeys, newEpochSecret, privateTopic } from '../../protocol/neighborhood.ts'
 import { createPost } from '../../protocol/post.ts'
 import { encodeSignedPost, sealEnvelope } from '../../protocol/envelope.ts'
-import { Home, currentEpochKeys } from '../../node/home.ts'
+import { Home, currentEpochKeys } from '../../node/storage/home-dir.ts'
 import { cleanUp, cli, neighborhood, peer, startRelay } from '../helpers/network.ts'
 
 afterAll(cleanUp)

@@ -11,9 +11,9 @@ import { parseInvite } from '../../protocol/invite.ts'
 import { parseRelayToken, relayTokenBytes } from '../../protocol/relay-token.ts'
 import { newEpochSecret, privateTopic } from '../../protocol/neighborhood.ts'
 import { verifyAttestation } from '../../protocol/agency.ts'
-import { COMMANDS, helpFor, main, type Io } from '../../node/cli.ts'
-import { currentEpochKeys, Home } from '../../node/home.ts'
-import { parseAttestationString, parsePublicIdentity } from '../../node/output.ts'
+import { COMMANDS, helpFor, main, type Io } from '../../node/cli/main.ts'
+import { currentEpochKeys, Home } from '../../node/storage/home-dir.ts'
+import { parseAttestationString, parsePublicIdentity } from '../../node/cli/output.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const BIN = join(ROOT, 'node/bin/porchlight.js')

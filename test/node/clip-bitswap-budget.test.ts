@@ -8,7 +8,7 @@ import { randomBytes as nodeRandom } from 'node:crypto'
 import { sha256 } from '../../protocol/crypto.ts'
 import { createNode, type PorchlightNode } from '../../node/libp2p.ts'
 import { ClipStore, type AddedClip } from '../../node/clips.ts'
-import { StreamBudget, type StreamRefusal } from '../../node/stream-budget.ts'
+import { StreamBudget, type StreamRefusal } from '../../protocol/peer/stream-budget.ts'
 import { until } from '../helpers/network.ts'
 
 const MiB = 1024 * 1024

@@ -15,7 +15,7 @@ import { encryptedClipSize } from '../../protocol/clip/stream-aead.ts'
 import { BLOCK_FRAME, END_FRAME, PROTOCOLS, decodeBlocksRequest, encodeResult } from '../../protocol/wire.ts'
 import { createNode, type PorchlightNode } from '../../node/libp2p.ts'
 import { ClipStore, type AddedClip } from '../../node/clips.ts'
-import { fetchBlocks, handleBlocks } from '../../node/block-stream.ts'
+import { fetchBlocks, handleBlocks } from '../../protocol/peer/blocks.ts'
 
 const MiB = 1024 * 1024
 let dir: string

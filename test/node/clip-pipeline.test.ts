@@ -14,7 +14,7 @@ import { createNode, type PorchlightNode } from '../../node/libp2p.ts'
 import { ClipStore, nativeAesGcm } from '../../node/clips.ts'
 import { decryptClip, encryptClip, generateClipKey, type ClipCipherOptions } from '../../protocol/clip/stream-aead.ts'
 import { randomBytes as nodeRandom } from 'node:crypto'
-import { MAX_PHOTO_BYTES, openClipFile } from '../../node/clip-file.ts'
+import { MAX_PHOTO_BYTES, openClipFile } from '../../node/storage/clip-file.ts'
 import { concat, leakedSecrets, makeJpeg, makeMp4, makePng, makeWebp, SECRETS, latin1, indexOfBytes } from '../helpers/media.ts'
 
 let dir: string

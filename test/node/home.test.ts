@@ -16,7 +16,7 @@ import {
   winningSecret, withAgencyAttestation, withAttestation, withEpoch, withFollowedAreas, withMember, withoutFollowedAreas,
   withoutMember, withoutRemoval, withRelays, withRemoved, withRevoked, writeAtomic, type HoodState, type RekeyInfo,
   withAdmission, unexpiredOlderEpochKeys
-} from '../../node/home.ts'
+} from '../../node/storage/home-dir.ts'
 import { MAX_TTL_MS } from '../../protocol/post.ts'
 import { MAX_CLOCK_SKEW_MS } from '../../protocol/time.ts'
 

@@ -6,7 +6,7 @@ import { describe, it, expect, afterAll } from 'vitest'
 import { request } from 'node:http'
 import { mkdir, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { startHttp } from '../../node/http.ts'
+import { startHttp } from '../../node/relay/http.ts'
 import { cleanUp, tempDir } from '../helpers/network.ts'
 
 afterAll(cleanUp)

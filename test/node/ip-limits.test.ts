@@ -1,9 +1,9 @@
-// Per-address limits on area channels (node/ip-limits.ts): how addresses are keyed, the rate,
+// Per-address limits on area channels (node/relay/ip-limits.ts): how addresses are keyed, the rate,
 // the share of an area's quota (reserved, kept, cancelled, released at expiry).
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
 import { multiaddr } from '@multiformats/multiaddr'
-import { addressKey, AreaLimits } from '../../node/ip-limits.ts'
+import { addressKey, AreaLimits } from '../../node/relay/ip-limits.ts'
 
 const T = '/porchlight/1/area/u4pruy'
 const NOW = 1_800_000_000_000

@@ -1,8 +1,8 @@
-// node/mirror.ts: which peers' sync brings history, and the bounded memory of messages a
+// node/relay/mirror.ts: which peers' sync brings history, and the bounded memory of messages a
 // relay cannot verify yet (not asked for, counted or logged again until it learns a key).
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
-import { historyPeers, UnverifiableIds } from '../../node/mirror.ts'
+import { historyPeers, UnverifiableIds } from '../../node/relay/mirror.ts'
 import { MAX_TTL_MS } from '../../protocol/post.ts'
 import { MAX_CLOCK_SKEW_MS } from '../../protocol/time.ts'
 

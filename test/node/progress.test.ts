@@ -1,7 +1,7 @@
 // The CLI's transfer progress: a bar redrawn in place on a terminal, plain lines otherwise,
 // silence with --json.
 import { describe, it, expect } from 'vitest'
-import { progress } from '../../node/progress.ts'
+import { progress } from '../../node/cli/progress.ts'
 
 function writer (isTTY: boolean): { isTTY: boolean, text: string, write: (s: string) => void } {
   const w = { isTTY, text: '', write (s: string) { w.text += s } }

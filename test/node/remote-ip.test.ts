@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest'
 import { multiaddr } from '@multiformats/multiaddr'
-import { remoteIpKey } from '../../node/remote-ip.ts'
+import { remoteIpKey } from '../../protocol/peer/remote-ip.ts'
 
 describe('remoteIpKey', () => {
   it('keys IPv4 by address and IPv6 by its /64', () => {

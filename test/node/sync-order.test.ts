@@ -2,7 +2,7 @@
 // (whole-minute) times and ids put them in; other messages keep their places.
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
-import { rekeysInEpochOrder } from '../../node/sync.ts'
+import { rekeysInEpochOrder } from '../../protocol/peer/sync.ts'
 import { createIdentity } from '../../protocol/identity.ts'
 import { createRekey, decodeRekey } from '../../protocol/rekey.ts'
 import { peekDomain } from '../../protocol/encoding.ts'

@@ -5,9 +5,9 @@ import { isPorchlightError } from '../../protocol/errors.ts'
 import {
   decodeSyncMessage, DEFAULT_MAX_MESSAGE_BYTES, fingerprintIds, MAX_RANGES, MIN_MAX_MESSAGE_BYTES,
   Reconciler, SyncItemSet, SYNC_VERSION, type ReconcilerOptions, type SyncItem
-} from '../../protocol/sync.ts'
-import { compareItems, minimalBound } from '../../protocol/sync-items.ts'
-import { encodeVarint, readVarint } from '../../protocol/sync-varint.ts'
+} from '../../protocol/reconcile/sync.ts'
+import { compareItems, minimalBound } from '../../protocol/reconcile/items.ts'
+import { encodeVarint, readVarint } from '../../protocol/reconcile/varint.ts'
 import { rng } from '../helpers/rng.ts'
 
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')

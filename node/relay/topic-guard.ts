@@ -19,7 +19,7 @@
  */
 import type { PeerId } from '@libp2p/interface'
 import type { GossipSub } from '@libp2p/gossipsub'
-import { isPrivateTopic } from '../protocol/neighborhood.ts'
+import { isPrivateTopic } from '../../protocol/neighborhood.ts'
 
 /** Subscriptions held back per peer (a bound against a peer naming endless topics). */
 const MAX_HELD_PER_PEER = 64

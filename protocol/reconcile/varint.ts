@@ -4,7 +4,7 @@
  * only the minimal encoding of a value up to 2^53 - 1 (1..8 bytes), so every value has
  * exactly one encoding and JavaScript numbers hold it exactly.
  */
-import { fail } from './errors.ts'
+import { fail } from '../errors.ts'
 
 /** Largest value a varint may carry: every integer up to it is exact in a JS number. */
 export const MAX_VARINT = Number.MAX_SAFE_INTEGER

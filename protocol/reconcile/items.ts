@@ -5,8 +5,8 @@
  * 256-bit sum of its ids: the fingerprint of any index range then costs the chunks it spans
  * plus at most two partial chunks, not one step per item.
  */
-import { fail } from './errors.ts'
-import { addId, addSum, fingerprintOf, ID_BYTES, newSum } from './sync-fingerprint.ts'
+import { fail } from '../errors.ts'
+import { addId, addSum, fingerprintOf, ID_BYTES, newSum } from './fingerprint.ts'
 
 /** Timestamps are integer milliseconds since the epoch, 0..2^53 - 1. */
 export const MAX_TIMESTAMP = Number.MAX_SAFE_INTEGER

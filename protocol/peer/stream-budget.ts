@@ -12,7 +12,7 @@
  * attacker) can never fill the relay.
  */
 import type { Connection, Stream } from '@libp2p/interface'
-import { PorchlightError } from '../protocol/errors.ts'
+import { PorchlightError } from '../errors.ts'
 import { remoteIpKey } from './remote-ip.ts'
 
 /** Share of the total stream cap kept for addresses holding fewer than FEW_STREAMS. */

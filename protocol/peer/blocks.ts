@@ -8,19 +8,19 @@
  * against the CID it expects next (SHA-256 multihashes only), and counts the file bytes
  * against the size it asked for. The content is ciphertext; the key is never involved.
  */
-import { createHash } from 'node:crypto'
 import { lpStream } from '@libp2p/utils'
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import * as dagPb from '@ipld/dag-pb'
 import { UnixFS } from 'ipfs-unixfs'
-import { fail, isPorchlightError, PorchlightError } from '../protocol/errors.ts'
-import { equalBytes } from '../protocol/encoding.ts'
+import { fail, isPorchlightError, PorchlightError } from '../errors.ts'
+import { equalBytes } from '../encoding.ts'
+import { sha256 } from '../crypto.ts'
 import {
   BLOCK_FRAME, END_FRAME, MAX_BLOCK_BYTES, MAX_CREDIT_BYTES, PROTOCOLS, decodeBlocksRequest, decodeCredit, decodeResult, encodeBlocksRequest,
   encodeCredit, encodeResult, type Result
-} from '../protocol/wire.ts'
+} from '../wire.ts'
 import { lengthPrefixBytes } from './frames.ts'
 import { UNMETERED, type InboundBudget } from './stream-budget.ts'
 
@@ -166,7 +166,7 @@ export async function * fetchBlocks (node: Libp2p, peer: PeerId, root: CID, size
       const next = expected.pop() ?? fail('MALFORMED', 'more blocks than the clip has')
       if (next.depth > MAX_DEPTH) fail('TOO_LARGE', 'the clip DAG is too deep')
       if (next.cid.multihash.code !== SHA2_256) fail('UNSUPPORTED', 'clip blocks must be SHA-256 addressed')
-      if (!equalBytes(createHash('sha256').update(block).digest(), next.cid.multihash.digest)) fail('MALFORMED', 'a block does not match its CID')
+      if (!equalBytes(sha256(block), next.cid.multihash.digest)) fail('MALFORMED', 'a block does not match its CID')
       await opts.onBlock?.(next.cid, block)
       let data: Uint8Array | undefined
       if (next.cid.code === raw.code) {

@@ -9,20 +9,12 @@
  * many pushes share one fsync.
  */
 import { Level } from 'level'
-import { fail, PorchlightError } from '../protocol/errors.ts'
-import { toHex } from '../protocol/encoding.ts'
-import { SyncItemSet } from '../protocol/sync.ts'
+import { fail, PorchlightError } from '../../protocol/errors.ts'
+import { toHex } from '../../protocol/encoding.ts'
+import { SyncItemSet } from '../../protocol/reconcile/sync.ts'
+import type { StoredMessage } from '../../protocol/peer/storage.ts'
 
-export interface StoredMessage {
-  readonly topic: string
-  /** 32-byte id: SHA-256 of the message bytes. */
-  readonly id: Uint8Array
-  /** Creation time, ms. */
-  readonly ts: number
-  /** Expiry time, ms. */
-  readonly exp: number
-  readonly bytes: Uint8Array
-}
+export type { StoredMessage }
 
 interface IndexEntry { topic: string, ts: number, exp: number, size: number, kind?: string }
 

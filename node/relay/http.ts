@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http'
 import { readFile, realpath, stat } from 'node:fs/promises'
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { PorchlightError } from '../protocol/errors.ts'
+import { PorchlightError } from '../../protocol/errors.ts'
 
 export interface HttpInit {
   port: number

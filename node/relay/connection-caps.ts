@@ -6,7 +6,7 @@
  * one address from taking every slot.
  */
 import type { ConnectionGater, MultiaddrConnection, PeerId } from '@libp2p/interface'
-import { remoteIpKey } from './remote-ip.ts'
+import { remoteIpKey } from '../../protocol/peer/remote-ip.ts'
 
 export class ConnectionCap {
   private readonly byIp = new Map<string, number>()

@@ -19,10 +19,10 @@
  * and no trailing bytes (MALFORMED). A message of the version byte alone (no ranges) means
  * "nothing left to reconcile". It throws nothing but PorchlightError.
  */
-import { fail } from './errors.ts'
-import { FINGERPRINT_BYTES, ID_BYTES } from './sync-fingerprint.ts'
-import { compareItems, INFINITE_BOUND, MAX_TIMESTAMP, MIN_BOUND, type SyncBound } from './sync-items.ts'
-import { readVarint, varintSize, writeVarint, type Cursor } from './sync-varint.ts'
+import { fail } from '../errors.ts'
+import { FINGERPRINT_BYTES, ID_BYTES } from './fingerprint.ts'
+import { compareItems, INFINITE_BOUND, MAX_TIMESTAMP, MIN_BOUND, type SyncBound } from './items.ts'
+import { readVarint, varintSize, writeVarint, type Cursor } from './varint.ts'
 
 /** First byte of every sync message (Negentropy itself uses 0x61; these are not its messages). */
 export const SYNC_VERSION = 0x01

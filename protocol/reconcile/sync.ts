@@ -25,19 +25,19 @@
  * Nothing here does I/O: the network layer carries the bytes (one Reconciler per session on
  * the client; `respond` keeps no state, so one Reconciler serves every client of a topic).
  */
-import { fail } from './errors.ts'
-import { ID_BYTES } from './sync-fingerprint.ts'
-import { compareItems, INFINITE_BOUND, MIN_BOUND, minimalBound, SyncItemSet, type SyncBound } from './sync-items.ts'
+import { fail } from '../errors.ts'
+import { ID_BYTES } from './fingerprint.ts'
+import { compareItems, INFINITE_BOUND, MIN_BOUND, minimalBound, SyncItemSet, type SyncBound } from './items.ts'
 import {
   CLOSE_RESERVE_BYTES, decodeSyncMessage, idKey, MAX_BOUND_BYTES, SyncWriter, type SyncRange
-} from './sync-wire.ts'
-import { varintSize } from './sync-varint.ts'
+} from './wire.ts'
+import { varintSize } from './varint.ts'
 
-export { SyncItemSet, compareItems, minimalBound, MIN_BOUND, INFINITE_BOUND, MAX_TIMESTAMP } from './sync-items.ts'
-export type { SyncItem, SyncBound } from './sync-items.ts'
-export { ID_BYTES, FINGERPRINT_BYTES, fingerprintIds } from './sync-fingerprint.ts'
-export { SYNC_VERSION, MAX_RANGES, decodeSyncMessage } from './sync-wire.ts'
-export type { SyncRange } from './sync-wire.ts'
+export { SyncItemSet, compareItems, minimalBound, MIN_BOUND, INFINITE_BOUND, MAX_TIMESTAMP } from './items.ts'
+export type { SyncItem, SyncBound } from './items.ts'
+export { ID_BYTES, FINGERPRINT_BYTES, fingerprintIds } from './fingerprint.ts'
+export { SYNC_VERSION, MAX_RANGES, decodeSyncMessage } from './wire.ts'
+export type { SyncRange } from './wire.ts'
 
 /** Default largest message either side sends or accepts: 64 KiB (fits a /porchlight/sync/1 frame). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024

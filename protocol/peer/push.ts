@@ -9,10 +9,10 @@
  */
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { PROTOCOLS, MAX_MESSAGE_BYTES, encodePushRequest, decodePushRequest, encodeResult, decodeResult, type Result } from '../protocol/wire.ts'
-import { isPorchlightError } from '../protocol/errors.ts'
+import { PROTOCOLS, MAX_MESSAGE_BYTES, encodePushRequest, decodePushRequest, encodeResult, decodeResult, type Result } from '../wire.ts'
+import { isPorchlightError } from '../errors.ts'
 import { Frames, FRAME_TIMEOUT_MS } from './frames.ts'
-import type { PorchlightNode } from './libp2p.ts'
+import type { PorchlightNode } from './gossip.ts'
 import { UNMETERED, type InboundBudget } from './stream-budget.ts'
 
 /** Push streams one connection may have open (libp2p resets the ones past it). */

@@ -8,16 +8,16 @@
  * token. Public area topics carry signed public posts and agency requests, which anyone can
  * verify.
  */
-import { fail } from '../protocol/errors.ts'
-import { equalBytes, peekDomain } from '../protocol/encoding.ts'
-import { sha256 } from '../protocol/crypto.ts'
-import { checkEnvelopeTag, checkEnvelopeTime, decodeEnvelope } from '../protocol/envelope.ts'
-import { openPublicPost } from '../protocol/public-post.ts'
-import { isAreaTopic, isPrivateTopic, MAX_ADMINS, TOPIC_PREFIX } from '../protocol/neighborhood.ts'
-import { MAX_MESSAGE_BYTES } from '../protocol/wire.ts'
-import { relayOpenRekey, rekeyTimes } from '../protocol/rekey.ts'
-import { openRfa } from '../protocol/agency.ts'
-import type { StoredMessage } from './store.ts'
+import { fail } from '../errors.ts'
+import { equalBytes, peekDomain } from '../encoding.ts'
+import { sha256 } from '../crypto.ts'
+import { checkEnvelopeTag, checkEnvelopeTime, decodeEnvelope } from '../envelope.ts'
+import { openPublicPost } from '../public-post.ts'
+import { isAreaTopic, isPrivateTopic, MAX_ADMINS, TOPIC_PREFIX } from '../neighborhood.ts'
+import { MAX_MESSAGE_BYTES } from '../wire.ts'
+import { relayOpenRekey, rekeyTimes } from '../rekey.ts'
+import { openRfa } from '../agency.ts'
+import type { StoredMessage } from './storage.ts'
 
 /**
  * Tag keys a relay keeps for one epoch: only an admin-signed rekey adds one, so more than one
@@ -144,7 +144,7 @@ export interface ValidateOptions {
   epochGraceMs?: number
   /**
    * The message comes as history: by sync from a relay this one mirrors, which judged it on
-   * arrival (node/mirror.ts). A closed epoch does not refuse it; its tag and times must still
+   * arrival (node/relay/mirror.ts). A closed epoch does not refuse it; its tag and times must still
    * verify. @default false
    */
   history?: boolean

@@ -1,21 +1,21 @@
 /**
  * CLI pieces for clips: `porchlight clip get POST_ID [-o FILE]`, and the `--clip FILE` step of
  * `porchlight post` (attachWithProgress). Both show a progress bar on a terminal and plain
- * lines otherwise (node/progress.ts), on stderr, and nothing with --json. Merged into the
+ * lines otherwise (node/cli/progress.ts), on stderr, and nothing with --json. Merged into the
  * command table through cli-network.ts.
  *
- * --json shapes (added to node/output.ts's list):
+ * --json shapes (added to node/cli/output.ts's list):
  *   post --clip   { id, publicId, relay, clip: { cid, mime, size (plaintext bytes), pinnedBy: multiaddr[] } }
  *   clip get      { path, mime, size, post: hex64 }
  */
 import { stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { fail } from '../protocol/errors.ts'
-import { ResidentPeer } from './peer.ts'
-import { attachClip, findPost, getClip, MIN_ID_PREFIX, type AttachOptions, type AttachedClip, type ClipPhase } from './clip-post.ts'
+import { fail } from '../../protocol/errors.ts'
+import { ResidentPeer } from '../peer.ts'
+import { attachClip, findPost, getClip, MIN_ID_PREFIX, type AttachOptions, type AttachedClip, type ClipPhase } from '../clip-post.ts'
 import { progress, type Progress } from './progress.ts'
 import type { Writer } from './output.ts'
-import type { Command, Context } from './cli.ts'
+import type { Command, Context } from './main.ts'
 
 const LABELS: Record<ClipPhase, string> = { encrypt: 'cleaning and encrypting', upload: 'relay fetching', fetch: 'fetching' }
 

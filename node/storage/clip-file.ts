@@ -11,11 +11,11 @@
  */
 import { open, stat, type FileHandle } from 'node:fs/promises'
 import { createReadStream } from 'node:fs'
-import { fail, isPorchlightError, PorchlightError } from '../protocol/errors.ts'
-import { sniffClip, type ClipMime } from '../protocol/clip/sniff.ts'
-import { stripMetadata } from '../protocol/clip/strip.ts'
-import { applyMp4Edits, mp4Edits, planMp4At, type Mp4Edits } from '../protocol/clip/mp4-stream.ts'
-import { MAX_MEDIA_SIZE } from '../protocol/post.ts'
+import { fail, isPorchlightError, PorchlightError } from '../../protocol/errors.ts'
+import { sniffClip, type ClipMime } from '../../protocol/clip/sniff.ts'
+import { stripMetadata } from '../../protocol/clip/strip.ts'
+import { applyMp4Edits, mp4Edits, planMp4At, type Mp4Edits } from '../../protocol/clip/mp4-stream.ts'
+import { MAX_MEDIA_SIZE } from '../../protocol/post.ts'
 
 /** Largest photo read whole: 32 MiB (input and rebuilt output are both in memory). */
 export const MAX_PHOTO_BYTES = 32 * 1024 * 1024

@@ -17,19 +17,19 @@
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
-import { fail, isPorchlightError, PorchlightError, type ErrorCode } from '../protocol/errors.ts'
-import { peekDomain } from '../protocol/encoding.ts'
-import { MAX_CLOCK_SKEW_MS, MAX_TTL_MS } from '../protocol/post.ts'
+import { fail, isPorchlightError, PorchlightError, type ErrorCode } from '../../protocol/errors.ts'
+import { peekDomain } from '../../protocol/encoding.ts'
+import { MAX_CLOCK_SKEW_MS, MAX_TTL_MS } from '../../protocol/post.ts'
 import {
   PROTOCOLS, MAX_FRAME_BYTES, checkPinTag, decodePinProgress, decodePinRequest, decodeResult, encodePinProgress, encodePinRequest,
   encodeResult, type PinFields, type PinRequest, type Result
-} from '../protocol/wire.ts'
-import { ClipStore, parseCid, type ClipStoreInit } from './clips.ts'
-import { Frames, FRAME_TIMEOUT_MS } from './frames.ts'
-import { UNMETERED, type InboundBudget, type StreamLease } from './stream-budget.ts'
+} from '../../protocol/wire.ts'
+import { ClipStore, parseCid, type ClipStoreInit } from '../clips.ts'
+import { Frames, FRAME_TIMEOUT_MS } from '../../protocol/peer/frames.ts'
+import { UNMETERED, type InboundBudget, type StreamLease } from '../../protocol/peer/stream-budget.ts'
 import type { Metrics } from './metrics.ts'
-import type { PorchlightNode } from './libp2p.ts'
-import type { ServedTopics } from './validate.ts'
+import type { PorchlightNode } from '../libp2p.ts'
+import type { ServedTopics } from '../../protocol/peer/intake.ts'
 
 export const PIN_DEFAULTS = {
   /** Clip bytes (ciphertext) one neighborhood may keep on a relay: 2 GiB. */

@@ -14,9 +14,9 @@
  *    (bounded), so the relay neither asks for them again nor counts or logs each one again,
  *    until it learns a tag key of that neighborhood (a rekey sealed to it, a new token).
  */
-import { toHex } from '../protocol/encoding.ts'
-import { MAX_TTL_MS } from '../protocol/post.ts'
-import { MAX_CLOCK_SKEW_MS } from '../protocol/time.ts'
+import { toHex } from '../../protocol/encoding.ts'
+import { MAX_TTL_MS } from '../../protocol/post.ts'
+import { MAX_CLOCK_SKEW_MS } from '../../protocol/time.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 
 /** Ids of unverifiable messages a relay remembers, over all topics (~100 bytes each). */

@@ -1,28 +1,28 @@
 /**
  * The CLI commands that talk to the network: the relay, posting, the feed, live watching,
  * removing a member (rekey), and the agency's public feed and requests for assistance.
- * Merged into the command table of node/cli.ts.
+ * Merged into the command table of node/cli/main.ts.
  */
 import { readFile } from 'node:fs/promises'
-import { fail, PorchlightError } from '../protocol/errors.ts'
-import { toHex } from '../protocol/encoding.ts'
-import { POST_KINDS, DEFAULT_TTL_MS, MAX_TTL_MS } from '../protocol/post.ts'
-import { checkGeohash, MAX_AREA_PRECISION, MAX_POST_PRECISION } from '../protocol/geohash.ts'
-import { attestationId, attestationIssued, sealRfa, verifyAttestation } from '../protocol/agency.ts'
+import { fail, PorchlightError } from '../../protocol/errors.ts'
+import { toHex } from '../../protocol/encoding.ts'
+import { POST_KINDS, DEFAULT_TTL_MS, MAX_TTL_MS } from '../../protocol/post.ts'
+import { checkGeohash, MAX_AREA_PRECISION, MAX_POST_PRECISION } from '../../protocol/geohash.ts'
+import { attestationId, attestationIssued, sealRfa, verifyAttestation } from '../../protocol/agency.ts'
 import { parseAttestationString } from './output.ts'
-import { createIdentity, fingerprint } from '../protocol/identity.ts'
-import type { HoodState } from './home.ts'
-import { areaTopic } from '../protocol/neighborhood.ts'
-import { Relay, RELAY_DEFAULTS } from './relay.ts'
-import { ResidentPeer, type FeedPost } from './peer.ts'
-import { pushMessage } from './push.ts'
+import { createIdentity, fingerprint } from '../../protocol/identity.ts'
+import type { HoodState } from '../storage/home-dir.ts'
+import { areaTopic } from '../../protocol/neighborhood.ts'
+import { Relay, RELAY_DEFAULTS } from '../relay/relay.ts'
+import { ResidentPeer, type FeedPost } from '../peer.ts'
+import { pushMessage } from '../../protocol/peer/push.ts'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { Command, Context, OptionSpec } from './cli.ts'
-import { attachWithProgress, CLIP_COMMANDS, relaysFrom } from './cli-clips.ts'
-import { findPost } from './clip-post.ts'
-import { MAX_PUBLIC_DELAY_MS, publicDelayFromEnv } from './public-copy.ts'
-import { CAPS_OPTIONS, capsFrom } from './cli-caps.ts'
-import type { CapsInit } from './caps.ts'
+import type { Command, Context, OptionSpec } from './main.ts'
+import { attachWithProgress, CLIP_COMMANDS, relaysFrom } from './clips.ts'
+import { findPost } from '../clip-post.ts'
+import { MAX_PUBLIC_DELAY_MS, publicDelayFromEnv } from '../public-copy.ts'
+import { CAPS_OPTIONS, capsFrom } from './caps.ts'
+import type { CapsInit } from '../relay/caps.ts'
 
 const HOOD_OPTION: OptionSpec = { type: 'string', value: 'NAME_OR_ID', help: 'which neighborhood (name, or id or id prefix); optional when you are in one' }
 const RELAY_OPTION: OptionSpec = { type: 'string', multiple: true, value: 'MULTIADDR', help: 'relay to use (default: the neighborhood\'s relays, or $PORCHLIGHT_RELAY)' }
@@ -167,7 +167,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       process.on('unhandledRejection', (err) => {
         ctx.io.stderr.write(`${new Date().toISOString()} unhandled error (relay keeps running): ${(err as Error)?.message ?? String(err)}\n`)
       })
-      const webDir = c.web ?? new URL('../web/dist', import.meta.url).pathname
+      const webDir = c.web ?? new URL('../../web/dist', import.meta.url).pathname
       const relay = await Relay.start({
         dataDir: ctx.string('data') ?? c.data ?? RELAY_DEFAULTS.dataDir,
         host: ctx.string('host') ?? c.host ?? RELAY_DEFAULTS.host,

@@ -6,7 +6,7 @@
  * added together (SyncItemSet caches one per chunk of items).
  */
 import { sha256 } from '@noble/hashes/sha2.js'
-import { varintSize, writeVarint } from './sync-varint.ts'
+import { varintSize, writeVarint } from './varint.ts'
 
 /** Item ids are 32 bytes (envelope hashes). */
 export const ID_BYTES = 32

@@ -1,5 +1,5 @@
 /**
- * `/porchlight/sync/1`: range-based set reconciliation (protocol/sync.ts) over the
+ * `/porchlight/sync/1`: range-based set reconciliation (protocol/reconcile/sync.ts) over the
  * (timestamp, id) items of one topic, then the transfer of exactly the difference in both
  * directions. Bytes exchanged grow with the difference, not with the stored history.
  *
@@ -18,16 +18,16 @@ import {
   encodeSyncHello, decodeSyncHello, encodeSyncOpen, decodeSyncOpen, encodeSyncReady, decodeSyncReady,
   encodeSyncRec, decodeSyncRec, encodeSyncWant, decodeSyncWant,
   encodeSyncEnvelopes, decodeSyncEnvelopes, encodeResult, decodeResult
-} from '../protocol/wire.ts'
-import { equalBytes, peekDomain, toHex } from '../protocol/encoding.ts'
-import { randomBytes, sha256 } from '../protocol/crypto.ts'
-import { fail, isPorchlightError, PorchlightError } from '../protocol/errors.ts'
-import { isPrivateTopic } from '../protocol/neighborhood.ts'
-import { decodeRekey } from '../protocol/rekey.ts'
-import { matchSyncProof, SYNC_NONCE_BYTES, syncProof, type SyncScope, type SyncSession } from '../protocol/sync-auth.ts'
-import { Reconciler, SyncItemSet } from '../protocol/sync.ts'
+} from '../wire.ts'
+import { equalBytes, peekDomain, toHex } from '../encoding.ts'
+import { randomBytes, sha256 } from '../crypto.ts'
+import { fail, isPorchlightError, PorchlightError } from '../errors.ts'
+import { isPrivateTopic } from '../neighborhood.ts'
+import { decodeRekey } from '../rekey.ts'
+import { matchSyncProof, SYNC_NONCE_BYTES, syncProof, type SyncScope, type SyncSession } from '../sync-auth.ts'
+import { Reconciler, SyncItemSet } from '../reconcile/sync.ts'
 import { Frames, FRAME_TIMEOUT_MS } from './frames.ts'
-import type { PorchlightNode } from './libp2p.ts'
+import type { PorchlightNode } from './gossip.ts'
 import type { AcceptMessage } from './push.ts'
 import { UNMETERED, type InboundBudget } from './stream-budget.ts'
 

@@ -69,13 +69,13 @@
  *                                       { error: { code: ErrorCode | "INTERNAL", message } }
  *   where ErrorCode is protocol/errors.ts's (NOT_FOUND, BAD_ARGUMENT, REFUSED, BAD_INVITE, …).
  */
-import { fail, PorchlightError } from '../protocol/errors.ts'
-import { fromBase64Url, toBase64Url, toHex } from '../protocol/encoding.ts'
-import { decodePublicIdentity, encodePublicIdentity, fingerprint, type Identity, type PublicIdentity } from '../protocol/identity.ts'
-import { isAdmin, privateTopic } from '../protocol/neighborhood.ts'
-import { MAX_ATTESTATION_BYTES, type AgencyAttestation } from '../protocol/agency.ts'
-import { currentEpochKeys, type HoodState, type Member, type Role } from './home.ts'
-import { lookAlikeKeys } from '../protocol/names.ts'
+import { fail, PorchlightError } from '../../protocol/errors.ts'
+import { fromBase64Url, toBase64Url, toHex } from '../../protocol/encoding.ts'
+import { decodePublicIdentity, encodePublicIdentity, fingerprint, type Identity, type PublicIdentity } from '../../protocol/identity.ts'
+import { isAdmin, privateTopic } from '../../protocol/neighborhood.ts'
+import { MAX_ATTESTATION_BYTES, type AgencyAttestation } from '../../protocol/agency.ts'
+import { currentEpochKeys, type HoodState, type Member, type Role } from '../storage/home-dir.ts'
+import { lookAlikeKeys } from '../../protocol/names.ts'
 
 export const PUBLIC_ID_PREFIX = 'plid:'
 /** 'pl/id' is at most 512 bytes: 683 base64url characters. */

@@ -12,7 +12,7 @@
  *                            attestations this home issued and those revoked, and whether this
  *                            home was removed or left. A v1 file (from before self-certifying
  *                            neighborhoods) is refused with a message: re-join from a new invite.
- *     db/                    LevelDB of the network half (node/store.ts), see `Home.dataDir`
+ *     db/                    LevelDB of the network half (node/storage/level-messages.ts), see `Home.dataDir`
  *
  * Every file is written atomically (temp file in the same folder, fsync, rename, fsync of the
  * folder), so a crash leaves either the old or the new file, never half of one. Files are
@@ -27,21 +27,21 @@ import { mkdir, open, readdir, readFile, rename, stat, unlink, link } from 'node
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { randomBytes as nodeRandomBytes } from 'node:crypto'
-import { fail, PorchlightError } from '../protocol/errors.ts'
-import { decodeCbor, decodeStruct, encodeStruct, equalBytes, fromHex, toHex, type Fields, type StructSpec } from '../protocol/encoding.ts'
-import { isPorchlightError } from '../protocol/errors.ts'
-import { encodeAdminCerts, readAdminCerts } from '../protocol/admins.ts'
-import { rekeyIdWins } from '../protocol/rekey.ts'
-import { MAX_TTL_MS } from '../protocol/post.ts'
-import { MAX_CLOCK_SKEW_MS } from '../protocol/time.ts'
-import { decodeIdentitySecret, encodeIdentitySecret, MAX_NAME_BYTES, type Identity, type PublicIdentity } from '../protocol/identity.ts'
+import { fail, PorchlightError } from '../../protocol/errors.ts'
+import { decodeCbor, decodeStruct, encodeStruct, equalBytes, fromHex, toHex, type Fields, type StructSpec } from '../../protocol/encoding.ts'
+import { isPorchlightError } from '../../protocol/errors.ts'
+import { encodeAdminCerts, readAdminCerts } from '../../protocol/admins.ts'
+import { rekeyIdWins } from '../../protocol/rekey.ts'
+import { MAX_TTL_MS } from '../../protocol/post.ts'
+import { MAX_CLOCK_SKEW_MS } from '../../protocol/time.ts'
+import { decodeIdentitySecret, encodeIdentitySecret, MAX_NAME_BYTES, type Identity, type PublicIdentity } from '../../protocol/identity.ts'
 import {
   checkNeighborhood, deriveEpochKeys, EPOCH_SECRET_BYTES, HOOD_ID_BYTES, HOOD_SALT_BYTES, MAX_EPOCH,
   type EpochKeys, type Neighborhood, neighborhoodOf
-} from '../protocol/neighborhood.ts'
-import { checkGeohash, MAX_AREA_PRECISION } from '../protocol/geohash.ts'
-import { checkRelayAddrs, MAX_RELAY_ADDR_BYTES, MAX_RELAYS } from '../protocol/invite.ts'
-import { MAX_ATTESTATION_BYTES } from '../protocol/agency.ts'
+} from '../../protocol/neighborhood.ts'
+import { checkGeohash, MAX_AREA_PRECISION } from '../../protocol/geohash.ts'
+import { checkRelayAddrs, MAX_RELAY_ADDR_BYTES, MAX_RELAYS } from '../../protocol/invite.ts'
+import { MAX_ATTESTATION_BYTES } from '../../protocol/agency.ts'
 
 export const HOME_DIR_MODE = 0o700
 export const SECRET_FILE_MODE = 0o600

@@ -6,30 +6,30 @@
  *
  * Exit codes: 0 success, 1 failure, 2 usage error. An error is ONE line on stderr,
  * `porchlight: <message>` (with --json: `{"error":{"code","message"}}`); a stack trace only
- * with PORCHLIGHT_DEBUG=1. Results go to stdout (shapes documented in node/output.ts), notes
+ * with PORCHLIGHT_DEBUG=1. Results go to stdout (shapes documented in node/cli/output.ts), notes
  * for people to stderr.
  */
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { multiaddr } from '@multiformats/multiaddr'
-import { fail, PorchlightError } from '../protocol/errors.ts'
-import { toHex } from '../protocol/encoding.ts'
-import { createIdentity, fingerprint, type Identity } from '../protocol/identity.ts'
-import { checkGeohash, MAX_AREA_PRECISION } from '../protocol/geohash.ts'
-import { createNeighborhood, isAdmin, newEpochSecret, privateTopic } from '../protocol/neighborhood.ts'
-import { checkRelayAddrs, createInvite, DEFAULT_INVITE_TTL_MS, encodeInvite, MAX_INVITE_TTL_MS, MAX_RELAYS, parseInvite } from '../protocol/invite.ts'
-import { createRelayToken, encodeRelayToken, MAX_OLDER_TAG_KEYS } from '../protocol/relay-token.ts'
-import { createAttestation, DEFAULT_ATTESTATION_TTL_MS, MAX_ATTESTATION_TTL_MS, verifyAttestation } from '../protocol/agency.ts'
+import { fail, PorchlightError } from '../../protocol/errors.ts'
+import { toHex } from '../../protocol/encoding.ts'
+import { createIdentity, fingerprint, type Identity } from '../../protocol/identity.ts'
+import { checkGeohash, MAX_AREA_PRECISION } from '../../protocol/geohash.ts'
+import { createNeighborhood, isAdmin, newEpochSecret, privateTopic } from '../../protocol/neighborhood.ts'
+import { checkRelayAddrs, createInvite, DEFAULT_INVITE_TTL_MS, encodeInvite, MAX_INVITE_TTL_MS, MAX_RELAYS, parseInvite } from '../../protocol/invite.ts'
+import { createRelayToken, encodeRelayToken, MAX_OLDER_TAG_KEYS } from '../../protocol/relay-token.ts'
+import { createAttestation, DEFAULT_ATTESTATION_TTL_MS, MAX_ATTESTATION_TTL_MS, verifyAttestation } from '../../protocol/agency.ts'
 import {
   currentEpochKeys, defaultHomeDir, Home, newHoodState, unexpiredOlderEpochKeys, withAgencyAttestation, withAttestation, withEpoch,
   withAgencyRelays, withFollowedAreas, withMember, withoutEnded, withoutFollowedAreas, withRelays, type AgencyState
-} from './home.ts'
+} from '../storage/home-dir.ts'
 import {
   attestationJson, errorJson, hoodJson, identityJson, memberJson, oneLine, Output, parseAttestationString,
   parsePublicIdentity, table, type AttestationJson, type Writer
 } from './output.ts'
-import { NETWORK_COMMANDS } from './cli-network.ts'
-import { ResidentPeer } from './peer.ts'
+import { NETWORK_COMMANDS } from './network.ts'
+import { ResidentPeer } from '../peer.ts'
 
 export const EXIT_OK = 0
 export const EXIT_FAILURE = 1
@@ -143,7 +143,7 @@ export class Context {
 
 const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   home: { type: 'string', value: 'DIR', help: 'home folder (default $PORCHLIGHT_HOME, else ~/.porchlight)' },
-  json: { type: 'boolean', help: 'print one JSON object (shapes in node/output.ts); errors as JSON on stderr' },
+  json: { type: 'boolean', help: 'print one JSON object (shapes in node/cli/output.ts); errors as JSON on stderr' },
   help: { type: 'boolean', short: 'h', help: 'show help' },
   version: { type: 'boolean', help: 'print the version' }
 }
@@ -583,7 +583,7 @@ function isoTime (ms: number): string {
 // ---- help ----
 
 export function version (): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string }
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }
   return pkg.version ?? '0.0.0'
 }
 

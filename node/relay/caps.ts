@@ -13,7 +13,7 @@
  */
 import { ConnectionCap } from './connection-caps.ts'
 import type { Metrics } from './metrics.ts'
-import { STREAM_BUDGET_DEFAULTS, StreamBudget, type FramedProtocol, type StreamBudgetInit, type StreamRefusal } from './stream-budget.ts'
+import { STREAM_BUDGET_DEFAULTS, StreamBudget, type FramedProtocol, type StreamBudgetInit, type StreamRefusal } from '../../protocol/peer/stream-budget.ts'
 
 export const CAPS_DEFAULTS = {
   /** Inbound connections one IP (an IPv6 /64) may hold at once. */

@@ -2,10 +2,10 @@
  * `porchlight relay` flags and config keys for the relay's caps (caps.ts): flags win over the
  * config file's `"caps": {...}` object (same names as CapsInit), which wins over the defaults.
  */
-import { fail } from '../protocol/errors.ts'
-import { MAX_FRAME_BYTES } from '../protocol/wire.ts'
-import { CAPS_DEFAULTS, type CapsInit } from './caps.ts'
-import type { Context, OptionSpec } from './cli.ts'
+import { fail } from '../../protocol/errors.ts'
+import { MAX_FRAME_BYTES } from '../../protocol/wire.ts'
+import { CAPS_DEFAULTS, type CapsInit } from '../relay/caps.ts'
+import type { Context, OptionSpec } from './main.ts'
 
 const MIB = 1024 * 1024
 

@@ -18,9 +18,9 @@
  * IPv6 by their /64, which one host usually holds entirely, and each /48 may hold SITE_SHARES
  * shares in all (a home gets a /56 or a /48; so does anyone from a free tunnel broker).
  */
-import { remoteIpKey } from './remote-ip.ts'
+import { remoteIpKey } from '../../protocol/peer/remote-ip.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { RateLimiter, type RateInit } from './limits.ts'
+import { RateLimiter, type RateInit } from '../../protocol/peer/rate-limit.ts'
 
 /** @default 1 message per 5 s sustained, 30 at once: public posts are rare, a household's burst is small. */
 export const DEFAULT_IP_RATE: RateInit = { perSecond: 0.2, burst: 30 }

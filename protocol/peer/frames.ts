@@ -4,8 +4,8 @@
  */
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Stream } from '@libp2p/interface'
-import { MAX_FRAME_BYTES } from '../protocol/wire.ts'
-import { fail, PorchlightError } from '../protocol/errors.ts'
+import { MAX_FRAME_BYTES } from '../wire.ts'
+import { fail, PorchlightError } from '../errors.ts'
 import type { StreamLease } from './stream-budget.ts'
 
 export const FRAME_TIMEOUT_MS = 20_000
