@@ -55,7 +55,7 @@ import {
   type AdminCert, checkNeighborhood, checkPrivateTopic, checkTopicIs, deriveEpochKeys, EPOCH_SECRET_BYTES, type EpochKeys, hoodId, isAdmin,
   MAX_EPOCH, MAX_PRIVATE_TOPIC_BYTES, type Neighborhood, privateTopic
 } from './neighborhood.ts'
-import { checkNotFuture, MAX_CLOCK_SKEW_MS } from './time.ts'
+import { checkNotFuture } from './time.ts'
 
 export const REKEY_SLOT_BYTES = EPOCH_SECRET_BYTES + AEAD_TAG_BYTES
 /** Members one rekey is sealed to. */
@@ -77,7 +77,6 @@ const MAX_INNER_BYTES = MAX_REKEY_REMOVED * 35 + 64
 export const REKEY_TIME_UNIT_MS = 60_000
 /** How long relays keep a rekey: members offline longer than this need a new invite. */
 export const REKEY_TTL_MS = 90 * 24 * 3600_000
-export const MAX_REKEY_CLOCK_SKEW_MS = MAX_CLOCK_SKEW_MS
 /** Times are ms since the Unix epoch, bounded (year ~6400) so ts + ttl stays a safe integer. */
 const MAX_TIME_MS = 2 ** 47
 

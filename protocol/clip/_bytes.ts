@@ -23,16 +23,6 @@ export function u16be (b: Uint8Array, o: number): number {
   return (b[o]! << 8) | b[o + 1]!
 }
 
-export function u16le (b: Uint8Array, o: number): number {
-  need(b, o, 2, 'u16')
-  return b[o]! | (b[o + 1]! << 8)
-}
-
-export function u24le (b: Uint8Array, o: number): number {
-  need(b, o, 3, 'u24')
-  return b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)
-}
-
 export function u32be (b: Uint8Array, o: number): number {
   need(b, o, 4, 'u32')
   return ((b[o]! << 24) >>> 0) + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!)
@@ -49,10 +39,6 @@ export function u64be (b: Uint8Array, o: number): number {
   const lo = u32be(b, o + 4)
   if (hi >= 0x200000) fail('MALFORMED', 'u64: value beyond 2^53')
   return hi * 0x100000000 + lo
-}
-
-export function writeU32be (b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24; b[o + 1] = (v >>> 16) & 0xff; b[o + 2] = (v >>> 8) & 0xff; b[o + 3] = v & 0xff
 }
 
 export function writeU32le (b: Uint8Array, o: number, v: number): void {

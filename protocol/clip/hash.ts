@@ -10,8 +10,6 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { fail } from '../errors.ts'
 
-export const CLIP_HASH_BYTES = 32
-
 export interface StreamingHash {
   update (data: Uint8Array): unknown
   digest (): Uint8Array
