@@ -1,6 +1,6 @@
 /**
  * A clip file on disk, cleaned of metadata before anything else reads it: the first step of
- * posting a clip (strip, then encrypt and add in clips.ts).
+ * posting a clip (strip, then encrypt and add: protocol/peer/clip-store.ts).
  *
  * - MP4/MOV: planned from random reads (box headers, then moov/moof; mp4-stream.ts) and
  *   streamed with the edits applied, in READ_PIECE_BYTES pieces: memory stays at the moov
@@ -12,7 +12,8 @@
 import { open, stat, type FileHandle } from 'node:fs/promises'
 import { createReadStream } from 'node:fs'
 import { fail, isPorchlightError, PorchlightError } from '../../protocol/errors.ts'
-import { sniffClip, type ClipMime } from '../../protocol/clip/sniff.ts'
+import { sniffClip } from '../../protocol/clip/sniff.ts'
+import type { CleanClip } from '../../protocol/peer/clip-flows.ts'
 import { stripMetadata } from '../../protocol/clip/strip.ts'
 import { applyMp4Edits, mp4Edits, planMp4At, type Mp4Edits } from '../../protocol/clip/mp4-stream.ts'
 import { MAX_MEDIA_SIZE } from '../../protocol/post.ts'
@@ -26,15 +27,9 @@ export const READ_PIECE_BYTES = 1024 * 1024
 /** Bytes read to recognise the type (an ftyp box with its brands fits easily). */
 const SNIFF_BYTES = 4096
 
-export interface ClipFile {
+/** A clip file on disk, cleaned as it is read (the CleanClip that attachClip takes, with its path). */
+export interface ClipFile extends CleanClip {
   readonly path: string
-  readonly mime: ClipMime
-  /** Size of the cleaned clip: the same as the file for videos (edits keep every offset). */
-  readonly size: number
-  /** What the cleaner removed or blanked, by name. */
-  readonly removed: readonly string[]
-  /** The cleaned bytes, from the start; each call reads the file again. */
-  stream (): AsyncIterable<Uint8Array>
 }
 
 /** Opens, recognises and plans the cleaning of a clip file. Throws PorchlightError. */
