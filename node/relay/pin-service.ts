@@ -5,8 +5,9 @@
  * The request carries a membership tag over its fields (protocol/wire.ts), checked with the
  * tag key of the neighborhood's epoch, the only key a relay holds: non-members are refused
  * before anything is fetched. The relay then fetches the clip's blocks from the requester (who
- * is connected, and holds them) as one block stream, over bitswap if that fails, within the neighborhood's quota, reporting
- * progress, and pins them with Helia; the answer comes once they are pinned. Every failure
+ * is connected, and holds them) as one block stream, over bitswap if that fails, within the
+ * neighborhood's quota, reporting progress, and pins them with Helia; the answer comes once
+ * they are pinned. Every failure
  * (bad tag, over quota, unknown CID, a size that does not match, a requester that stops
  * sending) is a Result with a stable code, and deletes whatever this attempt fetched.
  *
