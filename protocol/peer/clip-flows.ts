@@ -20,11 +20,13 @@ import type { AbortOptions, Libp2p } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { fail, isPorchlightError, PorchlightError } from '../errors.ts'
 import { fromBase64Url, fromHex } from '../encoding.ts'
-import type { ClipMime } from '../clip/sniff.ts'
+import type { CleanClip } from '../clip/clean.ts'
 import type { MediaRef } from '../post.ts'
 import type { Result } from '../wire.ts'
 import type { ClipStore } from './clip-store.ts'
 import { requestPin } from './pin.ts'
+
+export type { CleanClip }
 
 /** Shortest post id prefix `clip get` accepts. */
 export const MIN_ID_PREFIX = 8
@@ -33,17 +35,6 @@ const EXTENSIONS: Record<string, string> = {
 }
 
 export type ClipPhase = 'encrypt' | 'upload' | 'fetch'
-
-/** A clip cleaned of its metadata, ready to encrypt (node/storage/clip-file.ts opens one from a path). */
-export interface CleanClip {
-  readonly mime: ClipMime
-  /** Size of the cleaned clip in bytes. */
-  readonly size: number
-  /** What the cleaner removed or blanked, by name. */
-  readonly removed: readonly string[]
-  /** The cleaned bytes, from the start; each call reads the source again. */
-  stream (): AsyncIterable<Uint8Array>
-}
 
 /** The clip store as the flows use it. */
 export type ClipStoreApi = Pick<ClipStore, 'add' | 'keepUntil' | 'remove' | 'read'>
