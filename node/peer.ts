@@ -40,7 +40,8 @@ import { checkEpochOpen, notSendersFault } from '../protocol/peer/intake.ts'
 import { checkPostArea, encodeGeohash, DEFAULT_POST_PRECISION } from '../protocol/geohash.ts'
 import { PROTOCOLS, type Result } from '../protocol/wire.ts'
 import { createNode, loadOrCreateNodeKey, type PorchlightNode } from './libp2p.ts'
-import { ClipStore } from './clips.ts'
+import type { ClipStore } from '../protocol/peer/clip-store.ts'
+import { openNodeClipStore } from './storage/clips.ts'
 import { MessageStore } from './storage/level-messages.ts'
 import { PushSession } from '../protocol/peer/push.ts'
 import { sendPublicCopies } from './public-copy.ts'
@@ -211,7 +212,7 @@ export class ResidentPeer {
   async start (): Promise<void> {
     if (this.libp2p !== undefined) return
     this.libp2p = await createNode({ privateKey: await loadOrCreateNodeKey(join(this.home.root, 'node-key')) })
-    this.clipStore = await ClipStore.open(this.libp2p, join(this.home.dataDir, 'clips'))
+    this.clipStore = await openNodeClipStore(this.libp2p, join(this.home.dataDir, 'clips'))
     const pubsub = this.libp2p.services.pubsub
     // The validator is where gossip is taken in: it runs the protocol checks and stores the
     // message, and its verdict steers gossipsub (REJECT lowers the sender's score).
@@ -267,7 +268,7 @@ export class ResidentPeer {
   /** The running libp2p node. */
   node (): PorchlightNode { return this.requireNode() }
 
-  /** Encrypted clips (Helia with bitswap on this peer's node); see clips.ts and clip-post.ts. */
+  /** Encrypted clips (Helia with bitswap on this peer's node); see protocol/peer/clip-store.ts and clip-flows.ts. */
   clips (): ClipStore {
     if (this.clipStore === undefined) fail('UNAVAILABLE', 'peer is not started')
     return this.clipStore

@@ -11,8 +11,12 @@
 import { stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { fail } from '../../protocol/errors.ts'
+import { privateTopic } from '../../protocol/neighborhood.ts'
 import { ResidentPeer } from '../peer.ts'
-import { attachClip, findPost, getClip, MIN_ID_PREFIX, type AttachOptions, type AttachedClip, type ClipPhase } from '../clip-post.ts'
+import { attachClip, findPost, getClip, MIN_ID_PREFIX, type AttachOptions, type AttachedClip, type ClipPhase } from '../../protocol/peer/clip-flows.ts'
+import { currentEpochKeys } from '../storage/home-dir.ts'
+import { openClipFile } from '../storage/clip-file.ts'
+import { nodeClipSink } from '../storage/clip-save.ts'
 import { progress, type Progress } from './progress.ts'
 import type { Writer } from './output.ts'
 import type { Command, Context } from './main.ts'
@@ -35,11 +39,24 @@ function phases (ctx: Context): { update: (phase: ClipPhase, done: number, total
   }
 }
 
+/**
+ * Cleans the clip file, encrypts and stores it, and has the neighborhood's relays (those of
+ * its hood file and those the peer was given) pin it until `expires`.
+ */
+export async function attachClipFile (peer: ResidentPeer, file: string, opts: AttachOptions & { hood?: string }): Promise<AttachedClip> {
+  const state = await peer.home.resolveHood(opts.hood)
+  const clip = await openClipFile(file)
+  const keys = currentEpochKeys(state)
+  const target = { topic: privateTopic(state.hood.id), epoch: keys.epoch, tagKey: keys.tagKey, relays: [...new Set([...state.relays, ...peer.relays()])] }
+  const { hood: _, ...rest } = opts
+  return await attachClip(peer, target, clip, rest)
+}
+
 /** `post --clip FILE`: clean, encrypt, store and have the relays pin the clip, with progress. */
-export async function attachWithProgress (ctx: Context, peer: ResidentPeer, file: string, opts: Omit<AttachOptions, 'onProgress'>): Promise<AttachedClip> {
+export async function attachWithProgress (ctx: Context, peer: ResidentPeer, file: string, opts: Omit<AttachOptions, 'onProgress'> & { hood?: string }): Promise<AttachedClip> {
   const bar = phases(ctx)
   try {
-    const clip = await attachClip(peer, file, { ...opts, onProgress: bar.update })
+    const clip = await attachClipFile(peer, file, { ...opts, onProgress: bar.update })
     bar.finish()
     if (clip.removed.length > 0) ctx.out.note(`Removed from the clip: ${clip.removed.join(', ')}`)
     return clip
@@ -62,7 +79,7 @@ export const CLIP_COMMANDS: Record<string, Command> = {
     summary: 'Fetch, decrypt and save the clip of a post in your feed',
     usage: 'POST_ID [-o FILE] [--index N] [--relay MULTIADDR]',
     help: `POST_ID is the post's id or its first ${MIN_ID_PREFIX}+ hex characters, as \`porchlight feed\` prints it. ` +
-      'The clip comes over bitswap from whoever has it (the relays that pinned it, or its author), is decrypted with the key in ' +
+      'The clip comes from whoever has it (the relays that pinned it, or its author; a block stream, else bitswap), is decrypted with the key in ' +
       'the post and checked against the hash in the post; only then is the file written. Default file: clip-<id>.<ext> ' +
       'in the current folder (never overwritten); -o FILE writes (or replaces) FILE; -o FOLDER saves there under that name.',
     args: { min: 1, max: 1 },
@@ -92,8 +109,7 @@ export const CLIP_COMMANDS: Record<string, Command> = {
         }
         if (post === undefined) fail('NOT_FOUND', `no post ${id.slice(0, 16)} in your feed (is it expired, or from a neighborhood you are not in?)`)
         const bar = phases(ctx)
-        const out = ctx.string('out')
-        const saved = await getClip(peer, post, { index, ...(out !== undefined ? { out } : {}), onProgress: bar.update }).finally(() => { bar.finish() })
+        const saved = await getClip(peer, post, nodeClipSink(ctx.string('out')), { index, onProgress: bar.update }).finally(() => { bar.finish() })
         ctx.out.result({ path: saved.path, mime: saved.mime, size: saved.size, post: post.id },
           `Saved ${saved.path} (${saved.mime}, ${saved.size} bytes) from post ${post.id.slice(0, 16)}`)
       } finally {

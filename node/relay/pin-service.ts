@@ -1,11 +1,13 @@
 /**
- * `/porchlight/pin/1`: a member asks a relay to keep an encrypted clip until its post expires.
+ * `/porchlight/pin/1`, the relay's side: a member asks a relay to keep an encrypted clip until
+ * its post expires (the member's side and the exchange's frames: protocol/peer/pin.ts).
  *
  * The request carries a membership tag over its fields (protocol/wire.ts), checked with the
  * tag key of the neighborhood's epoch, the only key a relay holds: non-members are refused
- * before anything is fetched. The relay then fetches the clip's blocks over bitswap from the
- * requester (who is connected, and holds them), within the neighborhood's quota, reporting
- * progress, and pins them with Helia; the answer comes once they are pinned. Every failure
+ * before anything is fetched. The relay then fetches the clip's blocks from the requester (who
+ * is connected, and holds them) as one block stream, over bitswap if that fails, within the
+ * neighborhood's quota, reporting progress, and pins them with Helia; the answer comes once
+ * they are pinned. Every failure
  * (bad tag, over quota, unknown CID, a size that does not match, a requester that stops
  * sending) is a Result with a stable code, and deletes whatever this attempt fetched.
  *
@@ -15,16 +17,13 @@
  * holds (a crash mid-fetch) are garbage-collected once at start, before any fetch runs.
  */
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
 import { fail, isPorchlightError, PorchlightError, type ErrorCode } from '../../protocol/errors.ts'
-import { peekDomain } from '../../protocol/encoding.ts'
 import { MAX_CLOCK_SKEW_MS, MAX_TTL_MS } from '../../protocol/post.ts'
-import {
-  PROTOCOLS, MAX_FRAME_BYTES, checkPinTag, decodePinProgress, decodePinRequest, decodeResult, encodePinProgress, encodePinRequest,
-  encodeResult, type PinFields, type PinRequest, type Result
-} from '../../protocol/wire.ts'
-import { ClipStore, parseCid, type ClipStoreInit } from '../clips.ts'
+import { MAX_FRAME_BYTES, type Result } from '../../protocol/wire.ts'
+import { PIN_PROTOCOL, PIN_PROGRESS_INTERVAL_MS, checkPinTag, decodePinRequest, encodePinProgress, encodeResult, type PinRequest } from '../../protocol/peer/pin.ts'
+import { parseCid, type ClipStore, type ClipStoreInit } from '../../protocol/peer/clip-store.ts'
+import { openNodeClipStore } from '../storage/clips.ts'
 import { Frames, FRAME_TIMEOUT_MS } from '../../protocol/peer/frames.ts'
 import { UNMETERED, type InboundBudget, type StreamLease } from '../../protocol/peer/stream-budget.ts'
 import type { Metrics } from './metrics.ts'
@@ -43,9 +42,7 @@ export const PIN_DEFAULTS = {
   /** A request older than this (by its ts) is refused: 10 minutes. */
   maxRequestAgeMs: 10 * 60_000,
   /** Progress frames at most this often. */
-  progressIntervalMs: 250,
-  /** Client: longest wait for the next frame (progress or answer). */
-  clientFrameTimeoutMs: 60_000
+  progressIntervalMs: PIN_PROGRESS_INTERVAL_MS
 } as const
 
 /** Smallest average block size accepted: bounds the blocks a pin may make the relay store. */
@@ -104,14 +101,14 @@ export class PinService {
   /** Opens the clip store on `node`, loads the ledger, collects orphaned blocks, serves the protocol. */
   static async start (node: PorchlightNode, init: PinServiceInit): Promise<PinService> {
     const budget = init.budget ?? UNMETERED
-    const clips = await ClipStore.open(node, init.dir, { ...init.clipStore, inboundBudget: budget })
+    const clips = await openNodeClipStore(node, init.dir, { ...init.clipStore, inboundBudget: budget })
     const service = new PinService(clips, node, init)
     try {
       for await (const pin of clips.helia.pins.ls()) {
         service.ledger.set(pin.cid.toString(), parseLedger(pin.metadata[LEDGER_KEY]))
       }
       await clips.helia.gc()
-      await node.handle(PROTOCOLS.pin, async (stream: Stream, connection: Connection) => {
+      await node.handle(PIN_PROTOCOL, async (stream: Stream, connection: Connection) => {
         const lease = budget.admit(stream, connection, 'pin')
         if (lease !== undefined) await service.serve(stream, connection.remotePeer, lease)
       }, { maxInboundStreams: 16 })
@@ -214,7 +211,6 @@ export class PinService {
     }
   }
 
-  /** Fetches every block of the clip over bitswap (bounded), then pins it; on failure deletes what it fetched. */
   /**
    * Fetches every block of the clip, then pins it; on failure deletes what it fetched.
    * First as one block stream from the requester (who holds the clip); if it does not serve
@@ -239,7 +235,7 @@ export class PinService {
     }
     let stage = 'stream'
     let idleFired = false
-    let idle: NodeJS.Timeout | undefined
+    let idle: ReturnType<typeof setTimeout> | undefined
     const idleMs = this.init.idleTimeoutMs ?? PIN_DEFAULTS.idleTimeoutMs
     const touch = (): void => {
       clearTimeout(idle)
@@ -336,42 +332,8 @@ export class PinService {
   async stop (): Promise<void> {
     if (this.stopped) return
     this.stopped = true
-    await this.node.unhandle(PROTOCOLS.pin).catch(() => {})
+    await this.node.unhandle(PIN_PROTOCOL).catch(() => {})
     await this.clips.stop()
-  }
-}
-
-/**
- * Asks a relay to pin a clip this node holds, and waits while the relay fetches it (it
- * reports progress). Never throws: a refusal or a failure is a Result.
- */
-export async function requestPin (
-  node: PorchlightNode,
-  relay: PeerId | Multiaddr | Multiaddr[],
-  fields: PinFields,
-  tagKey: Uint8Array,
-  opts: { onProgress?: (bytes: number) => void, frameTimeoutMs?: number } = {}
-): Promise<Result> {
-  let frames: Frames | undefined
-  const timeout = opts.frameTimeoutMs ?? PIN_DEFAULTS.clientFrameTimeoutMs
-  try {
-    const stream = await node.dialProtocol(relay, PROTOCOLS.pin, { signal: AbortSignal.timeout(timeout) })
-    frames = new Frames(stream, timeout)
-    await frames.write(encodePinRequest(fields, tagKey))
-    for (;;) {
-      const bytes = await frames.read()
-      if (peekDomain(bytes) === 'pl/pin-progress') {
-        opts.onProgress?.(decodePinProgress(bytes))
-        continue
-      }
-      const result = decodeResult(bytes)
-      await frames.close()
-      return result
-    }
-  } catch (err) {
-    frames?.abort('pin failed')
-    if (isPorchlightError(err)) return { ok: false, code: err.code, message: err.message }
-    return { ok: false, code: 'UNAVAILABLE', message: `relay unreachable: ${(err as Error).message}` }
   }
 }
 

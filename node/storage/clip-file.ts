@@ -1,40 +1,21 @@
 /**
- * A clip file on disk, cleaned of metadata before anything else reads it: the first step of
- * posting a clip (strip, then encrypt and add in clips.ts).
- *
- * - MP4/MOV: planned from random reads (box headers, then moov/moof; mp4-stream.ts) and
- *   streamed with the edits applied, in READ_PIECE_BYTES pieces: memory stays at the moov
- *   plus a few pieces whatever the video's length (up to MAX_CLIP_FILE_BYTES).
- * - JPEG, PNG, WebP: read whole and rebuilt by the strict cleaners (strip.ts), so at most
- *   MAX_PHOTO_BYTES in and about as much out; photos are far smaller than that.
- * Anything else is 'UNSUPPORTED'. The type comes from the bytes, never the file name.
+ * A clip file on disk, cleaned of metadata before anything else reads it (protocol/clip/clean.ts
+ * does the cleaning; this reads the file for it): random reads through one file handle while
+ * the clip is recognised and planned, and a read stream in READ_PIECE_BYTES pieces when a
+ * video is streamed, which fails if the file changed since it was planned.
  */
 import { open, stat, type FileHandle } from 'node:fs/promises'
 import { createReadStream } from 'node:fs'
 import { fail, isPorchlightError, PorchlightError } from '../../protocol/errors.ts'
-import { sniffClip, type ClipMime } from '../../protocol/clip/sniff.ts'
-import { stripMetadata } from '../../protocol/clip/strip.ts'
-import { applyMp4Edits, mp4Edits, planMp4At, type Mp4Edits } from '../../protocol/clip/mp4-stream.ts'
-import { MAX_MEDIA_SIZE } from '../../protocol/post.ts'
+import { cleanClip, MAX_CLIP_FILE_BYTES, MAX_PHOTO_BYTES, type CleanClip } from '../../protocol/clip/clean.ts'
 
-/** Largest photo read whole: 32 MiB (input and rebuilt output are both in memory). */
-export const MAX_PHOTO_BYTES = 32 * 1024 * 1024
-/** Largest video: the largest clip a post may reference (4 GiB). */
-export const MAX_CLIP_FILE_BYTES = MAX_MEDIA_SIZE
+export { MAX_CLIP_FILE_BYTES, MAX_PHOTO_BYTES }
 /** Read size when streaming a video: 1 MiB. */
 export const READ_PIECE_BYTES = 1024 * 1024
-/** Bytes read to recognise the type (an ftyp box with its brands fits easily). */
-const SNIFF_BYTES = 4096
 
-export interface ClipFile {
+/** A clip file on disk, cleaned as it is read (the CleanClip that attachClip takes, with its path). */
+export interface ClipFile extends CleanClip {
   readonly path: string
-  readonly mime: ClipMime
-  /** Size of the cleaned clip: the same as the file for videos (edits keep every offset). */
-  readonly size: number
-  /** What the cleaner removed or blanked, by name. */
-  readonly removed: readonly string[]
-  /** The cleaned bytes, from the start; each call reads the file again. */
-  stream (): AsyncIterable<Uint8Array>
 }
 
 /** Opens, recognises and plans the cleaning of a clip file. Throws PorchlightError. */
@@ -49,31 +30,17 @@ export async function openClipFile (path: string): Promise<ClipFile> {
     const st = await fh.stat()
     if (!st.isFile()) fail('BAD_ARGUMENT', `${path} is not a file`)
     const size = st.size
-    if (size > MAX_CLIP_FILE_BYTES) fail('TOO_LARGE', `${path}: clips are at most ${MAX_CLIP_FILE_BYTES} bytes`)
-    const readAt = async (offset: number, length: number): Promise<Uint8Array> => readFully(fh, offset, length)
-    const type = sniffClip(await readAt(0, Math.min(size, SNIFF_BYTES)))
-    if (type.kind === 'mp4') {
-      const edits = mp4Edits(await planMp4At(size, readAt))
-      return {
-        path,
-        mime: type.mime,
-        size,
-        removed: edits.removed,
-        stream: () => streamVideo(path, size, st.mtimeMs, edits)
+    const clip = await cleanClip({
+      name: path,
+      size,
+      readAt: async (offset, length) => readFully(fh, offset, length),
+      stream: () => streamFile(path, size),
+      checkUnchanged: async () => {
+        const after = await stat(path).catch((err: unknown) => { throw fsError(err, path) })
+        if (after.size !== size || after.mtimeMs !== st.mtimeMs) fail('IO', `${path} changed while it was being read`)
       }
-    }
-    if (size > MAX_PHOTO_BYTES) fail('TOO_LARGE', `${path}: photos are at most ${MAX_PHOTO_BYTES} bytes`)
-    const cleaned = stripMetadata(await readAt(0, size))
-    const bytes = cleaned.bytes
-    return {
-      path,
-      mime: cleaned.mime,
-      size: bytes.length,
-      removed: cleaned.removed,
-      stream: async function * () {
-        for (let o = 0; o < bytes.length; o += READ_PIECE_BYTES) yield bytes.subarray(o, o + READ_PIECE_BYTES)
-      }
-    }
+    })
+    return { ...clip, path }
   } catch (err) {
     throw isPorchlightError(err) ? err : fsError(err, path)
   } finally {
@@ -81,16 +48,14 @@ export async function openClipFile (path: string): Promise<ClipFile> {
   }
 }
 
-/** The video with the edits written in; 'IO' if the file changed since it was planned. */
-async function * streamVideo (path: string, size: number, mtimeMs: number, edits: Mp4Edits): AsyncGenerator<Uint8Array> {
-  const pieces = size === 0 ? [] : createReadStream(path, { start: 0, end: size - 1, highWaterMark: READ_PIECE_BYTES })
+/** The file's bytes, from the start; errors said as PorchlightErrors. */
+async function * streamFile (path: string, size: number): AsyncGenerator<Uint8Array> {
+  if (size === 0) return
   try {
-    yield * applyMp4Edits(edits, size, pieces as AsyncIterable<Uint8Array>)
+    yield * createReadStream(path, { start: 0, end: size - 1, highWaterMark: READ_PIECE_BYTES }) as AsyncIterable<Uint8Array>
   } catch (err) {
     throw isPorchlightError(err) ? err : fsError(err, path)
   }
-  const after = await stat(path).catch((err: unknown) => { throw fsError(err, path) })
-  if (after.size !== size || after.mtimeMs !== mtimeMs) fail('IO', `${path} changed while it was being read`)
 }
 
 async function readFully (fh: FileHandle, offset: number, length: number): Promise<Uint8Array> {

@@ -9,7 +9,7 @@
  * against the size it asked for. The content is ciphertext; the key is never involved.
  */
 import { lpStream } from '@libp2p/utils'
-import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
+import type { AbortOptions, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import * as dagPb from '@ipld/dag-pb'
@@ -24,12 +24,22 @@ import {
 import { lengthPrefixBytes } from './frames.ts'
 import { UNMETERED, type InboundBudget } from './stream-budget.ts'
 
+/** Block streams served at once per connection: 8. */
+export const BLOCKS_MAX_INBOUND_STREAMS = 8
+/** Longest wait for one frame, either side (a request, a block, credit): 20 s. */
+export const BLOCKS_FRAME_TIMEOUT_MS = 20_000
+
 export const BLOCK_STREAM_DEFAULTS = {
-  /** Requests served at once. */
-  maxInboundStreams: 8,
-  /** Longest wait for one frame (either side). */
-  frameTimeoutMs: 20_000
+  maxInboundStreams: BLOCKS_MAX_INBOUND_STREAMS,
+  frameTimeoutMs: BLOCKS_FRAME_TIMEOUT_MS
 } as const
+
+export interface BlockStreamInit {
+  /** @default BLOCKS_MAX_INBOUND_STREAMS (8) */
+  maxInboundStreams?: number
+  /** @default BLOCKS_FRAME_TIMEOUT_MS (20 s) */
+  frameTimeoutMs?: number
+}
 
 /**
  * Credit the requester grants: 4 MiB at first, then back in steps of at least 1 MiB as it
@@ -58,12 +68,12 @@ export interface BlockSource {
 }
 
 /** Serves `/porchlight/blocks/1` from `source`; `budget` admits each stream and counts what it buffers. */
-export async function handleBlocks (node: Libp2p, source: BlockSource, budget: InboundBudget = UNMETERED): Promise<void> {
+export async function handleBlocks (node: Libp2p, source: BlockSource, budget: InboundBudget = UNMETERED, init: BlockStreamInit = {}): Promise<void> {
+  const timeout = init.frameTimeoutMs ?? BLOCKS_FRAME_TIMEOUT_MS
   await node.handle(PROTOCOLS.blocks, async (stream: Stream, connection) => {
     const lease = budget.admit(stream, connection, 'blocks')
     if (lease === undefined) return
     const lp = lpStream(stream, { maxDataLength: MAX_CONTROL_FRAME_BYTES })
-    const timeout = BLOCK_STREAM_DEFAULTS.frameTimeoutMs
     let result: Result = { ok: true }
     const readFrame = async (signal?: AbortSignal): Promise<Uint8Array> => {
       const frame = (await lp.read({ signal })).subarray()
@@ -121,11 +131,12 @@ export async function handleBlocks (node: Libp2p, source: BlockSource, budget: I
     } catch {
       stream.abort(new Error('blocks reply failed'))
     }
-  }, { maxInboundStreams: BLOCK_STREAM_DEFAULTS.maxInboundStreams })
+  }, { maxInboundStreams: init.maxInboundStreams ?? BLOCKS_MAX_INBOUND_STREAMS })
 }
 
-export interface FetchBlocksOptions {
-  signal?: AbortSignal
+export interface FetchBlocksOptions extends AbortOptions {
+  /** @default BLOCKS_FRAME_TIMEOUT_MS (20 s) */
+  frameTimeoutMs?: number
   /** Called with every verified block, before its content is yielded (to store it). */
   onBlock?: (cid: CID, block: Uint8Array) => Promise<void>
 }
@@ -136,7 +147,7 @@ export interface FetchBlocksOptions {
  * MALFORMED / BAD_LENGTH for a block that does not hash to the CID it should.
  */
 export async function * fetchBlocks (node: Libp2p, peer: PeerId, root: CID, size: number, opts: FetchBlocksOptions = {}): AsyncGenerator<Uint8Array> {
-  const timeout = BLOCK_STREAM_DEFAULTS.frameTimeoutMs
+  const timeout = opts.frameTimeoutMs ?? BLOCKS_FRAME_TIMEOUT_MS
   const signal = (): AbortSignal => opts.signal === undefined ? AbortSignal.timeout(timeout) : AbortSignal.any([opts.signal, AbortSignal.timeout(timeout)])
   let stream: Stream | undefined
   try {

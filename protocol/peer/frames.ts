@@ -41,7 +41,9 @@ export class Frames {
       return await this.read()
     } catch (err) {
       const cause = (err as { cause?: Error }).cause
-      // A clean end between frames: nothing of a next frame's length prefix was read.
+      // A clean end between frames: nothing of a next frame's length prefix was read. The only
+      // match on message text left: @libp2p/utils 7 gives UnexpectedEOFError no count of the
+      // bytes it read, and an end inside a frame has the same name.
       if (cause?.name === 'UnexpectedEOFError' && / 0\/1 bytes/.test(cause.message)) return null
       throw err
     }
@@ -66,11 +68,14 @@ export class Frames {
   }
 }
 
+/** What lpStream (@libp2p/utils) throws for a length prefix over maxDataLength, or one too long or invalid. */
+const LENGTH_ERRORS = new Set(['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError'])
+
 function readError (err: unknown): PorchlightError {
   if (err instanceof PorchlightError) return err
   const e = err as Error
   if (e.name === 'TimeoutError' || e.name === 'AbortError') return new PorchlightError('TIMEOUT', 'peer did not answer in time', { cause: err })
-  if (/length/i.test(e.name) || /length/i.test(e.message)) return new PorchlightError('TOO_LARGE', 'frame too large', { cause: err })
+  if (LENGTH_ERRORS.has(e.name)) return new PorchlightError('TOO_LARGE', 'frame too large', { cause: err })
   return new PorchlightError('UNAVAILABLE', `stream ended: ${e.message}`, { cause: err })
 }
 

@@ -24,7 +24,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Stream } from '@libp2p/interface'
 import { createNode, type PorchlightNode } from '../../node/libp2p.ts'
-import { ClipStore, type ClipRef } from '../../node/clips.ts'
+import type { ClipRef } from '../../protocol/peer/clip-store.ts'
+import { openNodeClipStore } from '../../node/storage/clips.ts'
 import { makeMp4 } from '../helpers/media.ts'
 import { costWorkload, rateWorkload, type Workload } from './report.ts'
 
@@ -125,8 +126,8 @@ export async function benchClips (): Promise<Workload[]> {
 async function benchIn (dir: string): Promise<Workload[]> {
   const a = await createNode({ tcpPort: 0 })
   const b = await createNode({ tcpPort: 0 })
-  const storeA = await ClipStore.open(a, join(dir, 'a'))
-  const storeB = await ClipStore.open(b, join(dir, 'b'))
+  const storeA = await openNodeClipStore(a, join(dir, 'a'))
+  const storeB = await openNodeClipStore(b, join(dir, 'b'))
   const rows: Workload[] = []
   try {
     // ---- encrypt + add, beside native AES-256-GCM over the same bytes ----
@@ -183,7 +184,7 @@ async function benchIn (dir: string): Promise<Workload[]> {
     const posted = await child(['post', join(dir, 'poster'), file])
     await rm(file)
     const provider = await createNode({ tcpPort: 0 })
-    const store = await ClipStore.open(provider, join(dir, 'poster'))
+    const store = await openNodeClipStore(provider, join(dir, 'poster'))
     let fetched: Record<string, unknown>
     try {
       const addr = provider.getMultiaddrs()[0]!.toString()

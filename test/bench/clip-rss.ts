@@ -15,7 +15,8 @@
 import '../../node/polyfill.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createNode } from '../../node/libp2p.ts'
-import { ClipStore } from '../../node/clips.ts'
+import { openNodeClipStore } from '../../node/storage/clips.ts'
+import { saveClip } from '../../node/storage/clip-save.ts'
 import { openClipFile } from '../../node/storage/clip-file.ts'
 import { fromHex, toHex } from '../../protocol/encoding.ts'
 import { randomBytes } from '../../protocol/crypto.ts'
@@ -46,7 +47,7 @@ async function measure<T> (op: () => Promise<T>): Promise<{ idle: number, peak: 
 async function main (): Promise<void> {
   const [mode, dir, ...rest] = process.argv.slice(2)
   const node = await createNode({})
-  const store = await ClipStore.open(node, dir!)
+  const store = await openNodeClipStore(node, dir!)
   try {
     if (mode === 'post') {
       const file = rest[0]!
@@ -64,7 +65,7 @@ async function main (): Promise<void> {
       const warm = await store.add([randomBytes(60_000)])
       for await (const _ of store.read(warm, { offline: true })) { /* warm-up */ }
       const r = await measure(async () => {
-        await store.save({ cid: ref.cid, key: fromHex(ref.key), size: ref.size, hash: fromHex(ref.hash) }, out)
+        await saveClip(store, { cid: ref.cid, key: fromHex(ref.key), size: ref.size, hash: fromHex(ref.hash) }, out)
       })
       process.stdout.write(JSON.stringify({ idle: r.idle, peak: r.peak, ms: r.ms }) + '\n')
     } else {

@@ -15,7 +15,7 @@ import { encryptClip, encryptedClipSize, generateClipKey } from '../../protocol/
 import { DEFAULT_TTL_MS } from '../../protocol/post.ts'
 import type { Relay } from '../../node/relay/relay.ts'
 import { Home, currentEpochKeys } from '../../node/storage/home-dir.ts'
-import { requestPin } from '../../node/relay/pin-service.ts'
+import { requestPin } from '../../protocol/peer/pin.ts'
 import type { ResidentPeer } from '../../node/peer.ts'
 import { cleanUp, cli, filesUnder, neighborhood, peer, startRelay, tcpAddr, tempDir } from '../helpers/network.ts'
 import { concat, leakedSecrets, makeMp4 } from '../helpers/media.ts'

@@ -20,14 +20,28 @@ async function modulesUnder (dir: string): Promise<string[]> {
   return out
 }
 
-/** Records every import that a browser build must not have, instead of failing on the first. */
+/** Marks the guard's own look-ups, which esbuild resolves as it would without the guard. */
+const PROBE = Symbol('probe')
+
+/**
+ * Records every import that a browser build must not have, instead of failing on the first.
+ * A dependency's Node built-in is fine when esbuild, building for the browser, resolves it to
+ * a file anyway: the package's own `browser` map (@libp2p/http-utils, reached through helia,
+ * maps node:stream to readable-stream) or an npm package of that name (buffer, events).
+ */
 function forbidden (found: string[]): Plugin {
   const node = new Set(builtinModules.flatMap(m => [m, `node:${m}`]))
   return {
     name: 'forbidden',
     setup (b) {
-      b.onResolve({ filter: /.*/ }, (args) => {
-        const bad = node.has(args.path) || args.path.startsWith('node:') || /^(level|classic-level|datastore-level|blockstore-fs)(\/|$)/.test(args.path)
+      b.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.pluginData === PROBE) return undefined
+        let builtin = node.has(args.path) || args.path.startsWith('node:')
+        if (builtin && args.importer.includes('/node_modules/')) {
+          const r = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: PROBE })
+          if (r.errors.length === 0 && !r.external && r.path.includes('/node_modules/')) builtin = false
+        }
+        const bad = builtin || /^(level|classic-level|datastore-level|blockstore-fs)(\/|$)/.test(args.path)
         const outside = args.path.startsWith('.') && /\/(node|web)\//.test(join(args.resolveDir, args.path).slice(ROOT.length - 1))
         if (bad || outside) {
           found.push(`${relative(ROOT, args.importer)} imports ${args.path}`)

@@ -1,4 +1,4 @@
-// A relay's clip store meters inbound bitswap streams (node/metered-libp2p.ts): an honest
+// A relay's clip store meters inbound bitswap streams (protocol/peer/metered-libp2p.ts): an honest
 // transfer over bitswap alone must pass under the default caps, and give every byte back.
 import { describe, it, expect, afterAll } from 'vitest'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -7,7 +7,8 @@ import { join } from 'node:path'
 import { randomBytes as nodeRandom } from 'node:crypto'
 import { sha256 } from '../../protocol/crypto.ts'
 import { createNode, type PorchlightNode } from '../../node/libp2p.ts'
-import { ClipStore, type AddedClip } from '../../node/clips.ts'
+import type { ClipStore, AddedClip } from '../../protocol/peer/clip-store.ts'
+import { openNodeClipStore } from '../../node/storage/clips.ts'
 import { StreamBudget, type StreamRefusal } from '../../protocol/peer/stream-budget.ts'
 import { until } from '../helpers/network.ts'
 
@@ -35,8 +36,8 @@ describe('a metered clip store', () => {
     }
     const a: PorchlightNode = await createNode({ tcpPort: 0 })
     const b: PorchlightNode = await createNode({ tcpPort: 0 })
-    const storeA = await ClipStore.open(a, join(dir, 'a'))
-    const storeB = await ClipStore.open(b, join(dir, 'b'), { inboundBudget: budget })
+    const storeA = await openNodeClipStore(a, join(dir, 'a'))
+    const storeB = await openNodeClipStore(b, join(dir, 'b'), { inboundBudget: budget })
     cleanups.push(async () => {
       await storeA.stop(); await storeB.stop(); await a.stop(); await b.stop(); budget.stop()
       await rm(dir, { recursive: true, force: true })

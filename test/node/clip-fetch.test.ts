@@ -14,7 +14,8 @@ import { sha256 } from '../../protocol/crypto.ts'
 import { encryptedClipSize } from '../../protocol/clip/stream-aead.ts'
 import { BLOCK_FRAME, END_FRAME, PROTOCOLS, decodeBlocksRequest, encodeResult } from '../../protocol/wire.ts'
 import { createNode, type PorchlightNode } from '../../node/libp2p.ts'
-import { ClipStore, type AddedClip } from '../../node/clips.ts'
+import type { ClipStore, AddedClip } from '../../protocol/peer/clip-store.ts'
+import { openNodeClipStore } from '../../node/storage/clips.ts'
 import { fetchBlocks, handleBlocks } from '../../protocol/peer/blocks.ts'
 
 const MiB = 1024 * 1024
@@ -29,8 +30,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pl-fetch-'))
   a = await createNode({ tcpPort: 0 })
   b = await createNode({ tcpPort: 0 })
-  storeA = await ClipStore.open(a, join(dir, 'a'))
-  storeB = await ClipStore.open(b, join(dir, 'b'))
+  storeA = await openNodeClipStore(a, join(dir, 'a'))
+  storeB = await openNodeClipStore(b, join(dir, 'b'))
   plain = new Uint8Array(nodeRandom(5 * MiB + 12345))
   await b.dial(a.getMultiaddrs()[0]!)
 })

@@ -1,4 +1,4 @@
-// The posting pipeline on real files: clean (clip-file.ts) -> encrypt and add (clips.ts) ->
+// The posting pipeline on real files: clean (clip-file.ts) -> encrypt and add (protocol/peer/clip-store.ts) ->
 // read back and decrypt. Photos and a video made in the test with GPS and camera metadata
 // come out with none of it, and still decode; what is stored is ciphertext.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
@@ -11,7 +11,8 @@ import { isPorchlightError } from '../../protocol/errors.ts'
 import { sha256 } from '../../protocol/crypto.ts'
 import { stripMetadata } from '../../protocol/clip/strip.ts'
 import { createNode, type PorchlightNode } from '../../node/libp2p.ts'
-import { ClipStore, nativeAesGcm } from '../../node/clips.ts'
+import type { ClipStore } from '../../protocol/peer/clip-store.ts'
+import { nativeAesGcm, openNodeClipStore } from '../../node/storage/clips.ts'
 import { decryptClip, encryptClip, generateClipKey, type ClipCipherOptions } from '../../protocol/clip/stream-aead.ts'
 import { randomBytes as nodeRandom } from 'node:crypto'
 import { MAX_PHOTO_BYTES, openClipFile } from '../../node/storage/clip-file.ts'
@@ -24,7 +25,7 @@ let store: ClipStore
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pl-pipeline-'))
   node = await createNode({})
-  store = await ClipStore.open(node, join(dir, 'store'))
+  store = await openNodeClipStore(node, join(dir, 'store'))
 })
 
 afterAll(async () => {

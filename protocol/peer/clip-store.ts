@@ -1,48 +1,44 @@
 /**
- * Encrypted clips in IPFS through Helia, on the peer's one libp2p node.
+ * Encrypted clips in IPFS through Helia, on the peer's one libp2p node: the isomorphic part.
+ * Each runtime hands in its storage and its fastest primitives (ClipStoreDeps): Node
+ * blockstore-fs, datastore-level and node:crypto (node/storage/clips.ts, openNodeClipStore);
+ * the browser IndexedDB stores and WebCrypto.
  *
  * Helia 7 normally creates its own libp2p node (`withLibp2p` / `withLibp2pLight`). Porchlight's
- * node already exists (node/libp2p.ts: gossip, push, sync, pin all run on it), so
- * `withExistingLibp2p` hands that node to a light Helia (`createHeliaLight`: no routers, no
- * HTTP gateways, no bootstrap or mDNS, nothing that reaches the internet) and `withBitswap`
- * registers bitswap on it. Helia never starts or stops the node: its owner (the resident
- * peer or the relay) does. Bitswap asks every connected peer (relays, other members) for the
- * blocks it wants; with no routers there is no provider lookup beyond them.
+ * node already exists (gossip, push, sync, pin all run on it), so `withExistingLibp2p` hands
+ * that node to a light Helia (`createHeliaLight`: no routers, no HTTP gateways, no bootstrap or
+ * mDNS, nothing that reaches the internet) and `withBitswap` registers bitswap on it. Helia
+ * never starts or stops the node: its owner (the resident peer or the relay) does.
  *
- * Storage: blocks in `blockstore-fs` under `<dir>/blocks`, Helia's datastore (pins, local
- * keep records) in `datastore-level` under `<dir>/datastore`.
+ * Fetching: a clip's blocks come first as one block stream (`/porchlight/blocks/1`, blocks.ts)
+ * from a connected peer that has them (a relay that pinned it, its author); bitswap, which asks
+ * every connected peer, is the fallback when no stream works, and resumes a stream that broke
+ * part-way. With no routers there is no provider lookup beyond the connected peers.
  *
  * Streaming throughout: `add` encrypts (stream-aead.ts) and hashes the plaintext as it
- * passes and hands the ciphertext to UnixFS `addByteStream`; `read` runs `cat` into the
+ * passes and hands the ciphertext to UnixFS `addByteStream`; `read` runs the fetch into the
  * decryptor. Neither holds more than a few chunks and blocks: about
- * CLIP_PIPELINE_DEPTH x 64 KiB of cipher chunks plus readConcurrency x chunkSize of blocks.
+ * CLIP_PIPELINE_DEPTH x 64 KiB of cipher chunks plus 2 x readWindowBytes of blocks.
  */
-import { createCipheriv, createDecipheriv, createHash } from 'node:crypto'
-import { rename, rm, mkdir } from 'node:fs/promises'
-import { createWriteStream } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import { createHeliaLight, type Helia } from 'helia'
 import { withBitswap, type BitswapOptions } from '@helia/bitswap'
 import { unixfs, type UnixFS } from '@helia/unixfs'
-import { FsBlockstore } from 'blockstore-fs'
-import { LevelDatastore } from 'datastore-level'
-import { Key } from 'interface-datastore'
+import { Key, type Datastore } from 'interface-datastore'
+import type { Blockstore } from 'interface-blockstore'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { create as createDigest } from 'multiformats/hashes/digest'
 import * as dagPb from '@ipld/dag-pb'
-import type { Libp2p, PeerId } from '@libp2p/interface'
-import { fail, isPorchlightError, PorchlightError } from '../protocol/errors.ts'
-import { equalBytes, toHex, utf8Bytes, utf8String } from '../protocol/encoding.ts'
-import { randomBytes } from '../protocol/crypto.ts'
-import { decryptClip, encryptClip, encryptedClipSize, generateClipKey, CLIP_TAG_BYTES, type AesGcmFactory } from '../protocol/clip/stream-aead.ts'
-import { hashTap, type HashFactory } from '../protocol/clip/hash.ts'
-import { MAX_CID_BYTES } from '../protocol/post.ts'
-import { PROTOCOLS } from '../protocol/wire.ts'
-import { blockPeers, fetchBlocks, handleBlocks } from '../protocol/peer/blocks.ts'
-import type { InboundBudget } from '../protocol/peer/stream-budget.ts'
+import type { AbortOptions, Libp2p, PeerId } from '@libp2p/interface'
+import { fail, isPorchlightError, PorchlightError } from '../errors.ts'
+import { equalBytes, utf8Bytes, utf8String } from '../encoding.ts'
+import { sha256 } from '../crypto.ts'
+import { decryptClip, encryptClip, encryptedClipSize, generateClipKey, type AesGcmFactory, type ClipCipherOptions } from '../clip/stream-aead.ts'
+import { hashTap, nobleSha256, type HashFactory } from '../clip/hash.ts'
+import { MAX_CID_BYTES } from '../post.ts'
+import { PROTOCOLS } from '../wire.ts'
+import { blockPeers, fetchBlocks, handleBlocks } from './blocks.ts'
+import type { InboundBudget } from './stream-budget.ts'
 import { meteredLibp2p } from './metered-libp2p.ts'
 
 export const CLIP_STORE_DEFAULTS = {
@@ -90,35 +86,6 @@ const CONNECTED_PEERS_ONLY = {
   async * findProviders (): AsyncGenerator<never> {}
 }
 
-/** Node's native SHA-256 (~1.7 GB/s against ~150 MB/s for noble), streaming. */
-export const nativeSha256: HashFactory = () => createHash('sha256')
-
-/**
- * Node's native AES-256-GCM for the clip STREAM (stream-aead.ts): the same bytes as WebCrypto,
- * but on the calling thread without a WebCrypto job per 64 KiB chunk (the job setup cost
- * about as much main-thread time as the encryption itself).
- */
-export const nativeAesGcm: AesGcmFactory = (key, aad) => ({
-  seal (nonce, plaintext) {
-    const c = createCipheriv('aes-256-gcm', key, nonce)
-    c.setAAD(aad)
-    const out = new Uint8Array(plaintext.length + CLIP_TAG_BYTES)
-    out.set(c.update(plaintext), 0)
-    c.final()
-    out.set(c.getAuthTag(), plaintext.length)
-    return out
-  },
-  open (nonce, sealed) {
-    if (sealed.length < CLIP_TAG_BYTES) throw new Error('short chunk')
-    const d = createDecipheriv('aes-256-gcm', key, nonce)
-    d.setAAD(aad)
-    d.setAuthTag(sealed.subarray(sealed.length - CLIP_TAG_BYTES))
-    const plain = d.update(sealed.subarray(0, sealed.length - CLIP_TAG_BYTES))
-    d.final() // throws on a bad tag: stream-aead reports DECRYPT_FAILED
-    return new Uint8Array(plain.buffer, plain.byteOffset, plain.length)
-  }
-})
-
 /** What a post needs to fetch and open a clip (MediaRef without the MIME type). */
 export interface ClipRef {
   cid: string
@@ -136,17 +103,21 @@ export interface AddedClip extends ClipRef {
 }
 
 export interface ClipStoreInit {
+  /** @default CLIP_STORE_DEFAULTS.chunkSize (1 MiB) */
   chunkSize?: number
+  /** @default CLIP_STORE_DEFAULTS.stallMs (5 s) */
   stallMs?: number
+  /** @default CLIP_STORE_DEFAULTS.readWindowBytes (8 MiB) */
   readWindowBytes?: number
+  /** @default CLIP_STORE_DEFAULTS.idleTimeoutMs (30 s) */
   idleTimeoutMs?: number
+  /** Merged over the debounces in CLIP_STORE_DEFAULTS. */
   bitswap?: BitswapOptions
   /** Admits the block and bitswap streams this store serves and counts what they buffer (a relay's caps). @default no caps */
   inboundBudget?: InboundBudget
 }
 
-export interface FetchOptions {
-  signal?: AbortSignal
+export interface FetchOptions extends AbortOptions {
   /** Only what is stored here. */
   offline?: boolean
   /** Ciphertext bytes of each piece as it arrives. */
@@ -157,15 +128,33 @@ export interface FetchOptions {
   peers?: PeerId[]
 }
 
-export interface ReadOptions {
-  signal?: AbortSignal
+export interface ReadOptions extends AbortOptions {
   /** Plaintext bytes released so far. */
   onProgress?: (bytes: number) => void
   /** Only what is stored here; 'NOT_FOUND' for anything missing. */
   offline?: boolean
+  /** @default the store's idleTimeoutMs */
   idleTimeoutMs?: number
   /** Peers to stream from; default every connected peer that serves block streams; [] = bitswap only. */
   peers?: PeerId[]
+}
+
+/**
+ * What a runtime supplies: where blocks and Helia's records (pins, keep times) live, and its
+ * fastest AES-256-GCM and streaming SHA-256. The stores are opened by the caller; the clip
+ * store closes them (`close`) when it stops, or when it fails to open.
+ */
+export interface ClipStoreDeps {
+  /** Blocks (blockstore-fs in Node, IndexedDB in the browser), opened. */
+  readonly blockstore: Blockstore
+  /** Helia's datastore (pins) and the keep records, opened. */
+  readonly datastore: Datastore
+  /** Closes both stores. @default nothing to close */
+  close?: () => Promise<void>
+  /** AES-256-GCM for the clip STREAM. @default WebCrypto when `crypto.subtle` exists, else noble (stream-aead.ts) */
+  readonly aesGcm?: AesGcmFactory
+  /** Streaming SHA-256 of the plaintext. @default nobleSha256 */
+  readonly sha256?: HashFactory
 }
 
 /**
@@ -184,43 +173,48 @@ export class ClipStore {
   private readonly readWindowBytes: number
   private readonly idleTimeoutMs: number
   private readonly stallMs: number
+  private readonly blocks: Blockstore
+  private readonly datastore: Datastore
+  private readonly aead: ClipCipherOptions
+  private readonly hash: HashFactory
 
   private constructor (
     readonly helia: Helia & { libp2p: Libp2p },
-    private readonly blocks: FsBlockstore,
-    private readonly datastore: LevelDatastore,
+    private readonly deps: ClipStoreDeps,
     init: ClipStoreInit
   ) {
     this.fs = unixfs(helia)
+    this.blocks = deps.blockstore
+    this.datastore = deps.datastore
+    this.aead = deps.aesGcm === undefined ? {} : { aesGcm: deps.aesGcm }
+    this.hash = deps.sha256 ?? nobleSha256
     this.chunkSize = init.chunkSize ?? CLIP_STORE_DEFAULTS.chunkSize
     this.readWindowBytes = init.readWindowBytes ?? CLIP_STORE_DEFAULTS.readWindowBytes
     this.idleTimeoutMs = init.idleTimeoutMs ?? CLIP_STORE_DEFAULTS.idleTimeoutMs
     this.stallMs = init.stallMs ?? CLIP_STORE_DEFAULTS.stallMs
   }
 
-  /** Opens the stores under `dir` and starts Helia with bitswap on `node`. */
-  static async open (node: Libp2p, dir: string, init: ClipStoreInit = {}): Promise<ClipStore> {
-    await mkdir(dir, { recursive: true, mode: 0o700 })
-    const blocks = new FsBlockstore(join(dir, 'blocks'))
-    const datastore = new LevelDatastore(join(dir, 'datastore'))
+  /**
+   * Starts Helia with bitswap on `node` over the supplied stores, and serves the block stream
+   * from them. On failure the stores are closed and 'IO' thrown.
+   */
+  static async open (node: Libp2p, deps: ClipStoreDeps, init: ClipStoreInit = {}): Promise<ClipStore> {
+    const { blockstore, datastore } = deps
     try {
-      await blocks.open()
-      await datastore.open()
       // With a budget (a relay), inbound bitswap streams are admitted and counted like the relay's own.
       const heliaNode = init.inboundBudget === undefined ? node : meteredLibp2p(node, init.inboundBudget, 'bitswap')
-      const helia = withExistingLibp2p(createHeliaLight({ blockstore: blocks, datastore, routers: [CONNECTED_PEERS_ONLY] }), heliaNode)
+      const helia = withExistingLibp2p(createHeliaLight({ blockstore, datastore, routers: [CONNECTED_PEERS_ONLY] }), heliaNode)
       withBitswap(helia, {
         sendWantlistDebounce: CLIP_STORE_DEFAULTS.bitswapDebounceMs,
         sendBlocksDebounce: CLIP_STORE_DEFAULTS.bitswapDebounceMs,
         ...init.bitswap
       })
       await helia.start()
-      await handleBlocks(node, { has: async (cid) => blocks.has(cid), get: async (cid) => collect(blocks.get(cid)) }, init.inboundBudget)
-      return new ClipStore(helia, blocks, datastore, init)
+      await handleBlocks(node, { has: async (cid) => blockstore.has(cid), get: async (cid) => collect(blockstore.get(cid)) }, init.inboundBudget)
+      return new ClipStore(helia, deps, init)
     } catch (err) {
-      await datastore.close().catch(() => {})
-      await blocks.close().catch(() => {})
-      throw new PorchlightError('IO', `cannot open the clip store in ${dir}: ${(err as Error).message}`, { cause: err })
+      await deps.close?.().catch(() => {})
+      throw isPorchlightError(err) ? err : new PorchlightError('IO', `cannot open the clip store: ${(err as Error).message}`, { cause: err })
     }
   }
 
@@ -228,7 +222,7 @@ export class ClipStore {
    * Encrypts a (cleaned) clip with a fresh key and adds the ciphertext as UnixFS. Returns the
    * CID, key, plaintext size and hash for the post. `onProgress` gets plaintext bytes read.
    */
-  async add (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, opts: { onProgress?: (bytes: number) => void, signal?: AbortSignal } = {}): Promise<AddedClip> {
+  async add (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, opts: AbortOptions & { onProgress?: (bytes: number) => void } = {}): Promise<AddedClip> {
     const key = generateClipKey()
     let size = 0
     const counted = async function * (): AsyncGenerator<Uint8Array> {
@@ -238,10 +232,10 @@ export class ClipStore {
         yield piece
       }
     }
-    const tap = hashTap(counted(), nativeSha256)
+    const tap = hashTap(counted(), this.hash)
     let cid: CID
     try {
-      cid = await this.fs.addByteStream(encryptClip(key, tap.stream, { aesGcm: nativeAesGcm }), {
+      cid = await this.fs.addByteStream(encryptClip(key, tap.stream, this.aead), {
         cidVersion: 1,
         rawLeaves: true,
         chunker: fixedChunker(this.chunkSize),
@@ -256,7 +250,8 @@ export class ClipStore {
   }
 
   /**
-   * Fetches (from here, or over bitswap from connected peers) and decrypts a clip. Yields
+   * Fetches (from here, else as a block stream from a connected peer that has it, else over
+   * bitswap: fetchCipher) and decrypts a clip. Yields
    * verified plaintext; the size and SHA-256 are checked at the end ('DECRYPT_FAILED'), so
    * a consumer must discard what it received if the stream throws.
    */
@@ -267,7 +262,7 @@ export class ClipStore {
     const ciphertext = this.fetchCipher(cid, encryptedClipSize(ref.size), {
       signal, offline: opts.offline === true, onPiece: () => { idle.touch() }, ...(opts.peers !== undefined ? { peers: opts.peers } : {})
     })
-    const tap = hashTap(decryptClip(ref.key, ciphertext, { aesGcm: nativeAesGcm }), nativeSha256)
+    const tap = hashTap(decryptClip(ref.key, ciphertext, this.aead), this.hash)
     let released = 0
     try {
       for await (const piece of tap.stream) {
@@ -289,7 +284,7 @@ export class ClipStore {
 
   /**
    * A clip's ciphertext (its UnixFS file bytes, `size` of them): from here when stored;
-   * otherwise streamed (block-stream.ts) from a connected peer that has it, and over
+   * otherwise streamed (blocks.ts) from a connected peer that has it, and over
    * bitswap from whoever has it when no stream works. A stream that breaks part-way is
    * resumed over bitswap from where it stopped. Fetched blocks are stored here.
    */
@@ -369,11 +364,10 @@ export class ClipStore {
         const onStop = (): void => { own.abort() }
         stop.signal.addEventListener('abort', onStop, { once: true })
         let stalled = false
-        let timer: NodeJS.Timeout | undefined
+        let timer: ReturnType<typeof setTimeout> | undefined
         const arm = (): void => {
           clearTimeout(timer)
-          timer = setTimeout(() => { stalled = true; own.abort() }, this.stallMs)
-          timer.unref()
+          timer = unrefTimer(setTimeout(() => { stalled = true; own.abort() }, this.stallMs))
         }
         const pieces: Uint8Array[] = []
         let got = 0
@@ -432,24 +426,6 @@ export class ClipStore {
       if (name === 'NotAFileError' || name === 'NotUnixFSError' || name === 'NoContentError') fail('MALFORMED', 'that CID is not a clip', err)
       if (name === 'InvalidParametersError' || name === 'OverReadError' || name === 'UnderReadError') fail('MALFORMED', 'clip is not the size its post says', err)
       throw err
-    }
-  }
-
-  /**
-   * Writes a clip to `path` through a temporary file that is renamed only once the whole
-   * clip decrypted and matched its hash: a failed fetch leaves nothing at `path`.
-   */
-  async save (ref: ClipRef, path: string, opts: ReadOptions = {}): Promise<void> {
-    const tmp = join(dirname(path), `.${toHex(randomBytes(8))}.part`)
-    try {
-      // pipeline destroys both ends on any failure and reports it once: a failure mid-clip
-      // (a hash mismatch) never surfaces as an unhandled stream error (ERR_STREAM_DESTROYED on Node 24).
-      await pipeline(Readable.from(this.read(ref, opts)), createWriteStream(tmp, { mode: 0o600, flags: 'wx' }))
-      await rename(tmp, path)
-    } catch (err) {
-      await rm(tmp, { force: true })
-      if (isPorchlightError(err)) throw err
-      fail('IO', `cannot write ${path}: ${(err as Error).message}`, err)
     }
   }
 
@@ -512,8 +488,7 @@ export class ClipStore {
   async stop (): Promise<void> {
     await this.helia.libp2p.unhandle(PROTOCOLS.blocks).catch(() => {})
     await this.helia.stop().catch(() => {})
-    await this.datastore.close().catch(() => {})
-    await this.blocks.close().catch(() => {})
+    await this.deps.close?.().catch(() => {})
   }
 }
 
@@ -528,14 +503,16 @@ export function parseCid (s: string): CID {
 }
 
 /**
- * The importer's raw-leaf step with the leaf's SHA-256 computed by WebCrypto on libuv's
- * thread pool instead of on the main thread (which already hashes the plaintext and runs
- * AES-GCM): the same CIDs and blocks as the default `rawLeaves: true, cidVersion: 1`.
+ * The importer's raw-leaf step with the leaf's SHA-256 computed by WebCrypto off the main
+ * thread (libuv's pool in Node, the browser's own), which already hashes the plaintext and runs
+ * AES-GCM: the same CIDs and blocks as the default `rawLeaves: true, cidVersion: 1`. Without
+ * `crypto.subtle` (an insecure browser context) the leaf is hashed here instead.
  */
 async function * rawLeafImporter (file: { content: AsyncIterable<Uint8Array> }, blockstore: { put: (cid: CID, block: Uint8Array) => Promise<unknown> }): AsyncGenerator<() => Promise<{ cid: CID, size: bigint, block: Uint8Array }>> {
   for await (const block of file.content) {
     yield async () => {
-      const digest = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', block as Uint8Array<ArrayBuffer>))
+      const subtle = globalThis.crypto?.subtle as SubtleCrypto | undefined
+      const digest = subtle === undefined ? sha256(block) : new Uint8Array(await subtle.digest('SHA-256', block as Uint8Array<ArrayBuffer>))
       const cid = CID.createV1(RAW_CODEC, createDigest(SHA2_256, digest))
       await blockstore.put(cid, block)
       return { cid, size: BigInt(block.length), block }
@@ -566,7 +543,7 @@ function fixedChunker (size: number) {
   }
 }
 
-async function collect (source: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+async function collect (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = []
   let n = 0
   for await (const p of source) { parts.push(p); n += p.length }
@@ -580,7 +557,7 @@ async function collect (source: AsyncIterable<Uint8Array>): Promise<Uint8Array> 
 /** Aborts when `touch` was not called for `ms`. */
 class IdleTimer {
   private readonly controller = new AbortController()
-  private timer: NodeJS.Timeout
+  private timer: ReturnType<typeof setTimeout>
   fired = false
 
   constructor (readonly ms: number) {
@@ -596,9 +573,13 @@ class IdleTimer {
 
   stop (): void { clearTimeout(this.timer) }
 
-  private arm (): NodeJS.Timeout {
-    const t = setTimeout(() => { this.fired = true; this.controller.abort(new Error('idle')) }, this.ms)
-    t.unref()
-    return t
+  private arm (): ReturnType<typeof setTimeout> {
+    return unrefTimer(setTimeout(() => { this.fired = true; this.controller.abort(new Error('idle')) }, this.ms))
   }
+}
+
+/** A timer that does not keep Node's event loop alive (browsers' timers never do). */
+function unrefTimer (t: ReturnType<typeof setTimeout>): ReturnType<typeof setTimeout> {
+  (t as { unref?: () => void }).unref?.()
+  return t
 }

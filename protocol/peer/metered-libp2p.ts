@@ -13,7 +13,7 @@
  * onIncomingStream), so each stream would run every earlier stream's handler again.
  */
 import type { Libp2p, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
-import type { FramedProtocol, InboundBudget } from '../protocol/peer/stream-budget.ts'
+import type { FramedProtocol, InboundBudget } from './stream-budget.ts'
 
 export function meteredLibp2p (node: Libp2p, budget: InboundBudget, label: FramedProtocol): Libp2p {
   const handle = async (protocols: string | string[], handler: StreamHandler, options?: StreamHandlerOptions): Promise<void> => {
