@@ -41,7 +41,7 @@ import { checkPostArea, encodeGeohash, DEFAULT_POST_PRECISION } from '../protoco
 import { PROTOCOLS, type Result } from '../protocol/wire.ts'
 import { createNode, loadOrCreateNodeKey, type PorchlightNode } from './libp2p.ts'
 import { ClipStore } from './clips.ts'
-import { MessageStore } from './storage/level-messages.ts'
+import { openMessageStore, MessageStore } from './storage/level-messages.ts'
 import { PushSession } from '../protocol/peer/push.ts'
 import { sendPublicCopies } from './public-copy.ts'
 import { isRetiredFormat, STORE_FORMAT } from './storage/store-format.ts'
@@ -162,7 +162,7 @@ export class ResidentPeer {
 
   static async open (home: Home, init: PeerInit = {}): Promise<ResidentPeer> {
     await home.ensure()
-    const messages = await MessageStore.open(join(home.dataDir, 'messages'))
+    const messages = await openMessageStore(join(home.dataDir, 'messages'))
     // Messages of an earlier release's format would be offered to relays at every sync, and refused.
     const now = init.now ?? Date.now
     await messages.migrate(STORE_FORMAT, async bytes => await isRetiredFormat(bytes, now())).catch(async (err: unknown) => { await messages.close(); throw err })

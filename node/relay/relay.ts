@@ -18,7 +18,7 @@ import { decodeRekey, relayBoxSecret } from '../../protocol/rekey.ts'
 import { checkGeohash, MAX_AREA_PRECISION } from '../../protocol/geohash.ts'
 import { PROTOCOLS, type Result } from '../../protocol/wire.ts'
 import { createNode, loadOrCreateNodeKey, type PorchlightNode } from '../libp2p.ts'
-import { MessageStore } from '../storage/level-messages.ts'
+import { openMessageStore, type MessageStore } from '../storage/level-messages.ts'
 import { handlePush } from '../../protocol/peer/push.ts'
 import { handleSync, syncTopic, type SyncStats } from '../../protocol/peer/sync.ts'
 import { EPOCH_GRACE_MS, MAX_TAG_KEYS_PER_EPOCH, notSendersFault, ServedTopics, validateMessage } from '../../protocol/peer/intake.ts'
@@ -192,7 +192,7 @@ export class Relay {
     // Lines carry strings that peers chose (topics, decoder messages): never let one forge a line.
     const log = (line: string): void => { write(escapeForLog(line)) }
     await mkdir(dataDir, { recursive: true, mode: 0o700 })
-    const store = await MessageStore.open(join(dataDir, 'messages'), {
+    const store = await openMessageStore(join(dataDir, 'messages'), {
       quotaBytesPerTopic: init.quotaBytesPerTopic ?? RELAY_DEFAULTS.quotaBytesPerTopic,
       // Rekeys get their own sync set: a member proving a closed epoch's key fetches only them.
       kindOf: (bytes) => { try { return peekDomain(bytes) === 'pl/rekey' ? 'rekey' : undefined } catch { return undefined } }
