@@ -1,5 +1,5 @@
 /**
- * The resident's clip flows, on top of the peer (peer.ts), the clip store (clips.ts) and the
+ * The resident's clip flows, on top of the peer (resident.ts), the clip store (clips.ts) and the
  * pin protocol (pin.ts):
  *
  *   attach: clean the file (clip-file.ts) -> encrypt with a fresh key and add as UnixFS ->
@@ -24,7 +24,7 @@ import type { Result } from '../protocol/wire.ts'
 import { currentEpochKeys } from './storage/home-dir.ts'
 import { openClipFile } from './storage/clip-file.ts'
 import { requestPin } from './relay/pin-service.ts'
-import type { FeedPost, ResidentPeer } from './peer.ts'
+import type { FeedPost, ResidentPeer } from './resident.ts'
 
 /** Shortest post id prefix `clip get` accepts. */
 export const MIN_ID_PREFIX = 8
