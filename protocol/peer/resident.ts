@@ -1,8 +1,8 @@
 /**
- * The resident's (or agency's) peer engine, the same in Node and in the browser: joins the gossip of its neighborhoods and
- * followed areas through their relays, keeps every message it accepts (for sync), keeps
- * decrypted posts in a local feed, and sends its own posts with an acknowledged push,
- * holding them in an outbox until a relay has them.
+ * The resident's (or agency's) peer engine, the same in Node and in the browser: joins the
+ * gossip of its neighborhoods and followed areas through their relays, keeps every message it
+ * accepts (for sync), keeps decrypted posts in a local feed, and sends its own posts with an
+ * acknowledged push, holding them in an outbox until a relay has them.
  *
  * Group trust, as this peer applies it (protocol/rekey.ts, membership.ts, admins.ts):
  *  - only rekeys signed by an admin of the founder's chain change epochs; a genuine rekey
@@ -150,7 +150,7 @@ export interface PeerRuntime<C extends PeerClips = PeerClips> {
   readonly home: PeerHome
   readonly messages: Messages
   readonly local: LocalStore
-  /** The peer's persistent node (its own lasting peer id), not started listening for anyone. */
+  /** The peer's persistent node (its own lasting peer id; no listener). */
   createNode: () => Promise<PorchlightNode>
   /** A fresh short-lived node (new peer id) for public copies (public-copy.ts); stopped after use. */
   createPublicNode: () => Promise<PorchlightNode>
