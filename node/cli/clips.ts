@@ -12,7 +12,7 @@ import { stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { fail } from '../../protocol/errors.ts'
 import { privateTopic } from '../../protocol/neighborhood.ts'
-import { ResidentPeer } from '../peer.ts'
+import { openResidentPeer, type ResidentPeer } from '../resident.ts'
 import { attachClip, findPost, getClip, MIN_ID_PREFIX, type AttachOptions, type AttachedClip, type ClipPhase } from '../../protocol/peer/clip-flows.ts'
 import { currentEpochKeys } from '../storage/home-dir.ts'
 import { openClipFile } from '../storage/clip-file.ts'
@@ -98,7 +98,7 @@ export const CLIP_COMMANDS: Record<string, Command> = {
         const info = await stat(dir).catch(() => undefined)
         if (info === undefined || !info.isDirectory()) fail('NOT_FOUND', `-o ${target}: the folder ${dir} does not exist`)
       }
-      const peer = await ResidentPeer.open(await ctx.home(), { relays: relaysFrom(ctx), now: () => ctx.now() })
+      const peer = await openResidentPeer(await ctx.home(), { relays: relaysFrom(ctx), now: () => ctx.now() })
       try {
         await peer.start()
         const id = ctx.args[0]!

@@ -29,7 +29,7 @@ import {
   parsePublicIdentity, table, type AttestationJson, type Writer
 } from './output.ts'
 import { NETWORK_COMMANDS } from './network.ts'
-import { ResidentPeer } from '../peer.ts'
+import { openResidentPeer, type ResidentPeer } from '../resident.ts'
 
 export const EXIT_OK = 0
 export const EXIT_FAILURE = 1
@@ -301,7 +301,7 @@ export const COMMANDS: Record<string, Command> = {
       const inviter = memberJson(inv.inviter, state, me)
       // Tell the neighborhood who joined (their box key is what a later rekey seals to), with
       // the admin's admission when an admin invited us.
-      const peer = await ResidentPeer.open(home, { now: () => ctx.now() })
+      const peer = await openResidentPeer(home, { now: () => ctx.now() })
       let result: { ok: boolean, code?: string, message?: string } = { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' }
       let ended: string | undefined
       try {

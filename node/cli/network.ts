@@ -14,13 +14,13 @@ import { createIdentity, fingerprint } from '../../protocol/identity.ts'
 import type { HoodState } from '../storage/home-dir.ts'
 import { areaTopic } from '../../protocol/neighborhood.ts'
 import { Relay, RELAY_DEFAULTS } from '../relay/relay.ts'
-import { ResidentPeer, type FeedPost } from '../peer.ts'
+import { openResidentPeer, type ResidentPeer, type FeedPost } from '../resident.ts'
 import { pushMessage } from '../../protocol/peer/push.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Command, Context, OptionSpec } from './main.ts'
 import { attachWithProgress, CLIP_COMMANDS, relaysFrom } from './clips.ts'
 import { findPost } from '../../protocol/peer/clip-flows.ts'
-import { MAX_PUBLIC_DELAY_MS, publicDelayFromEnv } from '../public-copy.ts'
+import { MAX_PUBLIC_DELAY_MS, publicDelayFromEnv } from '../../protocol/peer/public-copy.ts'
 import { CAPS_OPTIONS, capsFrom } from './caps.ts'
 import type { CapsInit } from '../relay/caps.ts'
 
@@ -39,7 +39,7 @@ async function openPeer (ctx: Context): Promise<ResidentPeer> {
   const home = await ctx.home()
   // PORCHLIGHT_PUBLIC_DELAY_MS replaces the random delay before a public copy goes out (tests; at most 30 s).
   const publicDelayMs = publicDelayFromEnv(ctx.io.env.PORCHLIGHT_PUBLIC_DELAY_MS)
-  const peer = await ResidentPeer.open(home, { relays: relaysFrom(ctx), now: () => ctx.now(), ...(publicDelayMs !== undefined ? { publicDelayMs } : {}) })
+  const peer = await openResidentPeer(home, { relays: relaysFrom(ctx), now: () => ctx.now(), ...(publicDelayMs !== undefined ? { publicDelayMs } : {}) })
   try {
     await peer.start()
   } catch (err) {

@@ -26,7 +26,7 @@
  *                key for requests), authorName?, authorFingerprint, lookAlike?: bool,
  *                authorFormerName?, mine: bool, vouchedBy?: fingerprint[] (requests: admins of
  *                your neighborhoods who vouched for the agency; empty = unverified),
- *                attestations?: [{ admin: hex64, id: hex64, expires: ms, name }] }   (peer.ts FeedPost)
+ *                attestations?: [{ admin: hex64, id: hex64, expires: ms, name }] }   (protocol/peer/resident.ts FeedPost)
  *
  *   id create, id show, agency create    Identity
  *   id export-public                    { public: "plid:…" }

@@ -18,10 +18,10 @@ import { decodeRekey, relayBoxSecret } from '../../protocol/rekey.ts'
 import { checkGeohash, MAX_AREA_PRECISION } from '../../protocol/geohash.ts'
 import { PROTOCOLS, type Result } from '../../protocol/wire.ts'
 import { createNode, loadOrCreateNodeKey, type PorchlightNode } from '../libp2p.ts'
-import { MessageStore } from '../storage/level-messages.ts'
+import { openMessageStore, type MessageStore } from '../storage/level-messages.ts'
 import { handlePush } from '../../protocol/peer/push.ts'
 import { handleSync, syncTopic, type SyncStats } from '../../protocol/peer/sync.ts'
-import { EPOCH_GRACE_MS, MAX_TAG_KEYS_PER_EPOCH, notSendersFault, ServedTopics, validateMessage } from '../../protocol/peer/intake.ts'
+import { EPOCH_GRACE_MS, gossipVerdict, MAX_TAG_KEYS_PER_EPOCH, ServedTopics, validateMessage } from '../../protocol/peer/intake.ts'
 import { Metrics } from './metrics.ts'
 import { RateLimiter, type RateInit } from '../../protocol/peer/rate-limit.ts'
 import { addressKey, AreaLimits, type AreaLimitsInit, type Reservation } from './ip-limits.ts'
@@ -30,7 +30,7 @@ import { startHttp } from './http.ts'
 import { PrivateTopicGuard } from './topic-guard.ts'
 import { isPrivateTopic } from '../../protocol/neighborhood.ts'
 import { PinService, type PinInit } from './pin-service.ts'
-import { isRetiredFormat, STORE_FORMAT } from '../storage/store-format.ts'
+import { isRetiredFormat, STORE_FORMAT } from '../../protocol/peer/store-format.ts'
 import { remoteIpKey } from '../../protocol/peer/remote-ip.ts'
 import { historyPeers, opensSyncOnMeeting, UnverifiableIds } from './mirror.ts'
 import { RelayCaps, type CapsInit } from './caps.ts'
@@ -192,7 +192,7 @@ export class Relay {
     // Lines carry strings that peers chose (topics, decoder messages): never let one forge a line.
     const log = (line: string): void => { write(escapeForLog(line)) }
     await mkdir(dataDir, { recursive: true, mode: 0o700 })
-    const store = await MessageStore.open(join(dataDir, 'messages'), {
+    const store = await openMessageStore(join(dataDir, 'messages'), {
       quotaBytesPerTopic: init.quotaBytesPerTopic ?? RELAY_DEFAULTS.quotaBytesPerTopic,
       // Rekeys get their own sync set: a member proving a closed epoch's key fetches only them.
       kindOf: (bytes) => { try { return peekDomain(bytes) === 'pl/rekey' ? 'rekey' : undefined } catch { return undefined } }
@@ -336,8 +336,8 @@ export class Relay {
       const result = await this.accept(topic, message.data, peer, 'gossip', false)
       if (result.ok) return TopicValidatorResult.Accept
       // Duplicates, overload, and posts ahead of (or just behind) a rekey are not the forwarder's
-      // fault, and a resident gives the same verdict; invalid messages are.
-      return notSendersFault(result.code ?? '') ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
+      // fault, and a resident gives the same verdict (intake.ts); invalid messages are.
+      return gossipVerdict(result)
     })
     pubsub.subscribe(topic)
   }

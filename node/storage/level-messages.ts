@@ -1,62 +1,21 @@
 /**
- * Durable message store on LevelDB: every message a peer keeps (private envelopes, rekeys,
- * public posts) by topic and time, plus an expiry index so expired messages are deleted
- * everywhere. An in-memory index (id → topic, ts, exp, size) and one sync item set per
- * topic are rebuilt from disk at open; 100,000 messages cost about 15 MB of memory.
- *
- * Writes are group-committed: concurrent `put`s are gathered into one batch written with
- * `sync: true`, so a caller's promise resolves only when its message is on disk (fsync) and
- * many pushes share one fsync.
+ * The message store's LevelDB backend in Node (protocol/peer/message-store.ts keeps the index,
+ * quotas, sync item sets, expiry and group commit). Every batch is written with `sync: true`:
+ * it resolves only once on disk (fsync).
  */
 import { Level } from 'level'
-import { fail, PorchlightError } from '../../protocol/errors.ts'
-import { toHex } from '../../protocol/encoding.ts'
-import { SyncItemSet } from '../../protocol/reconcile/sync.ts'
-import type { StoredMessage } from '../../protocol/peer/storage.ts'
+import { fail } from '../../protocol/errors.ts'
+import { MessageStore, type StoreInit } from '../../protocol/peer/message-store.ts'
+import type { BackendOp, KeyRange, MessageBackend } from '../../protocol/peer/storage.ts'
 
-export type { StoredMessage }
+export { MessageStore, DEFAULT_QUOTA_BYTES_PER_TOPIC, type StoreInit, type StoredMessage } from '../../protocol/peer/message-store.ts'
 
-interface IndexEntry { topic: string, ts: number, exp: number, size: number, kind?: string }
+/** A MessageBackend on a LevelDB folder. */
+export class LevelMessageBackend implements MessageBackend {
+  private constructor (private readonly db: Level<string, Uint8Array>) {}
 
-export interface StoreInit {
-  /** Bytes one topic may hold; a put over it is refused with OVER_QUOTA. @default 256 MiB */
-  quotaBytesPerTopic?: number
-  /**
-   * Names a kind of message (for example 'rekey') that gets its own sync item set per topic,
-   * so a session limited to that kind reconciles it without reading the rest.
-   */
-  kindOf?: (bytes: Uint8Array) => string | undefined
-}
-
-export const DEFAULT_QUOTA_BYTES_PER_TOPIC = 256 * 1024 * 1024
-
-const MSG = 'm!'
-const EXP = 'x!'
-/** The store's format (store-format.ts), written once its messages are in it. */
-const FORMAT_KEY = 'f!format'
-
-/** Fixed-width hex time (14 digits covers 2^53 ms), so keys sort by time. */
-function hexTime (n: number): string { return n.toString(16).padStart(14, '0') }
-function msgKey (topic: string, ts: number, idHex: string): string { return `${MSG}${topic}!${hexTime(ts)}!${idHex}` }
-function expKey (exp: number, idHex: string): string { return `${EXP}${hexTime(exp)}!${idHex}` }
-
-interface Pending { msg: StoredMessage, resolve: (added: boolean) => void, reject: (err: unknown) => void }
-
-export class MessageStore {
-  private readonly index = new Map<string, IndexEntry>()
-  private readonly topics = new Map<string, { items: SyncItemSet, bytes: number, kinds: Map<string, SyncItemSet> }>()
-  private readonly quota: number
-  private readonly kindOf: (bytes: Uint8Array) => string | undefined
-  private pending: Pending[] = []
-  private flushing: Promise<void> | undefined
-  private closed = false
-
-  private constructor (private readonly db: Level<string, Uint8Array>, init: StoreInit) {
-    this.quota = init.quotaBytesPerTopic ?? DEFAULT_QUOTA_BYTES_PER_TOPIC
-    this.kindOf = init.kindOf ?? (() => undefined)
-  }
-
-  static async open (dir: string, init: StoreInit = {}): Promise<MessageStore> {
+  /** Opens (creating) the database in `dir`: REFUSED when another process holds it, IO otherwise. */
+  static async open (dir: string): Promise<LevelMessageBackend> {
     const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' })
     try {
       await db.open()
@@ -67,219 +26,23 @@ export class MessageStore {
         ? `the database in ${dir} is in use by another porchlight process (a relay on the same data folder, or \`watch\` on the same home): stop it, or use another folder`
         : `cannot open the database in ${dir}: ${(err as Error).message}`, err)
     }
-    const store = new MessageStore(db, init)
-    await store.load()
-    return store
+    return new LevelMessageBackend(db)
   }
 
-  private async load (): Promise<void> {
-    const exps = new Map<string, number>()
-    for await (const key of this.db.keys({ gte: EXP, lt: `${EXP}~` })) {
-      const [exp, idHex] = key.slice(EXP.length).split('!')
-      exps.set(idHex!, parseInt(exp!, 16))
-    }
-    for await (const [key, value] of this.db.iterator({ gte: MSG, lt: `${MSG}~` })) {
-      const rest = key.slice(MSG.length)
-      const idHex = rest.slice(-64)
-      const ts = parseInt(rest.slice(-64 - 15, -65), 16)
-      const topic = rest.slice(0, -64 - 16)
-      const exp = exps.get(idHex) ?? ts
-      this.remember(topic, idHex, ts, exp, value.length, this.kindOf(value))
-    }
-  }
-
-  private remember (topic: string, idHex: string, ts: number, exp: number, size: number, kind: string | undefined): void {
-    this.index.set(idHex, { topic, ts, exp, size, ...(kind !== undefined ? { kind } : {}) })
-    const t = this.topic(topic)
-    const item = { ts, id: hexToBytes(idHex) }
-    t.items.add(item)
-    if (kind !== undefined) this.kindItems(t, kind).add(item)
-    t.bytes += size
-  }
-
-  private forget (idHex: string, e: IndexEntry): void {
-    this.index.delete(idHex)
-    const t = this.topic(e.topic)
-    const item = { ts: e.ts, id: hexToBytes(idHex) }
-    t.items.remove(item)
-    if (e.kind !== undefined) t.kinds.get(e.kind)?.remove(item)
-    t.bytes -= e.size
-  }
-
-  private kindItems (t: { kinds: Map<string, SyncItemSet> }, kind: string): SyncItemSet {
-    let set = t.kinds.get(kind)
-    if (set === undefined) { set = new SyncItemSet(); t.kinds.set(kind, set) }
-    return set
-  }
-
-  private topic (topic: string): { items: SyncItemSet, bytes: number, kinds: Map<string, SyncItemSet> } {
-    let t = this.topics.get(topic)
-    if (t === undefined) {
-      t = { items: new SyncItemSet(), bytes: 0, kinds: new Map() }
-      this.topics.set(topic, t)
-    }
-    return t
-  }
-
-  has (id: Uint8Array): boolean { return this.index.has(toHex(id)) }
-
-  /** Bytes one topic may hold. */
-  get quotaBytesPerTopic (): number { return this.quota }
-
-  /** Stores a message durably. Resolves true if new, false if already stored. */
-  async put (msg: StoredMessage): Promise<boolean> {
-    if (this.closed) fail('UNAVAILABLE', 'store is closed')
-    if (this.has(msg.id)) return false
-    const used = (this.topics.get(msg.topic)?.bytes ?? 0) + this.pendingBytes(msg.topic)
-    if (used + msg.bytes.length > this.quota) {
-      fail('OVER_QUOTA', `topic storage quota of ${this.quota} bytes reached`)
-    }
-    return new Promise<boolean>((resolve, reject) => {
-      this.pending.push({ msg, resolve, reject })
-      this.flushing ??= this.flush()
-    })
-  }
-
-  private pendingBytes (topic: string): number {
-    let n = 0
-    for (const p of this.pending) if (p.msg.topic === topic) n += p.msg.bytes.length
-    return n
-  }
-
-  private async flush (): Promise<void> {
-    // Yield once so that puts issued in the same tick share this batch.
-    await new Promise(resolve => setImmediate(resolve))
-    while (this.pending.length > 0) {
-      const batch = this.pending
-      this.pending = []
-      const fresh: Pending[] = []
-      const seen = new Set<string>()
-      const ops: Array<{ type: 'put', key: string, value: Uint8Array }> = []
-      for (const p of batch) {
-        const idHex = toHex(p.msg.id)
-        if (this.index.has(idHex) || seen.has(idHex)) { p.resolve(false); continue }
-        seen.add(idHex)
-        fresh.push(p)
-        ops.push({ type: 'put', key: msgKey(p.msg.topic, p.msg.ts, idHex), value: p.msg.bytes })
-        ops.push({ type: 'put', key: expKey(p.msg.exp, idHex), value: new Uint8Array(0) })
-      }
-      try {
-        if (ops.length > 0) await this.db.batch(ops, { sync: true } as never)
-        for (const p of fresh) {
-          this.remember(p.msg.topic, toHex(p.msg.id), p.msg.ts, p.msg.exp, p.msg.bytes.length, this.kindOf(p.msg.bytes))
-          p.resolve(true)
-        }
-      } catch (err) {
-        const e = new PorchlightError('IO', `write failed: ${(err as Error).message}`, { cause: err })
-        for (const p of fresh) p.reject(e)
-      }
-    }
-    this.flushing = undefined
-  }
-
-  async get (id: Uint8Array): Promise<StoredMessage | undefined> {
-    const idHex = toHex(id)
-    const e = this.index.get(idHex)
-    if (e === undefined) return undefined
-    const bytes = await this.db.get(msgKey(e.topic, e.ts, idHex))
-    if (bytes === undefined) return undefined
-    return { topic: e.topic, id, ts: e.ts, exp: e.exp, bytes }
-  }
-
-  /** Messages of a topic in (ts, id) order, optionally from a time on. */
-  async * list (topic: string, since = 0): AsyncGenerator<StoredMessage> {
-    for await (const [key, bytes] of this.db.iterator({ gte: `${MSG}${topic}!${hexTime(since)}`, lt: `${MSG}${topic}!~` })) {
-      const idHex = key.slice(-64)
-      const e = this.index.get(idHex)
-      if (e === undefined) continue
-      yield { topic, id: hexToBytes(idHex), ts: e.ts, exp: e.exp, bytes }
-    }
-  }
-
-  /** The sync item set of a topic, or of one kind of its messages (live view; do not mutate). */
-  items (topic: string, kind?: string): SyncItemSet {
-    const t = this.topic(topic)
-    return kind === undefined ? t.items : this.kindItems(t, kind)
-  }
-
-  /**
-   * Brings a store to `format`: when it is marked older (or unmarked, from before marks),
-   * deletes every message `retired` says no current peer reads, then marks it. Returns how
-   * many were deleted (0 when already current).
-   */
-  async migrate (format: number, retired: (bytes: Uint8Array) => Promise<boolean>): Promise<number> {
-    const mark = await this.db.get(FORMAT_KEY)
-    if (mark !== undefined && Number(new TextDecoder().decode(mark)) >= format) return 0
-    const gone: string[] = []
-    for (const [idHex, e] of this.index) {
-      const bytes = await this.db.get(msgKey(e.topic, e.ts, idHex))
-      if (bytes !== undefined && await retired(bytes)) gone.push(idHex)
-    }
-    const ops: Array<{ type: 'del' | 'put', key: string, value?: Uint8Array }> = []
-    for (const idHex of gone) {
-      const e = this.index.get(idHex)!
-      ops.push({ type: 'del', key: msgKey(e.topic, e.ts, idHex) }, { type: 'del', key: expKey(e.exp, idHex) })
-    }
-    ops.push({ type: 'put', key: FORMAT_KEY, value: new TextEncoder().encode(String(format)) })
+  async batch (ops: readonly BackendOp[]): Promise<void> {
     await this.db.batch(ops as never, { sync: true } as never)
-    for (const idHex of gone) this.forget(idHex, this.index.get(idHex)!)
-    return gone.length
   }
 
-  /** The topic a stored message belongs to, if it is stored. */
-  topicOf (id: Uint8Array): string | undefined { return this.index.get(toHex(id))?.topic }
+  async get (key: string): Promise<Uint8Array | undefined> { return this.db.get(key) }
 
-  topicNames (): string[] { return [...this.topics.keys()] }
+  entries (range: KeyRange): AsyncIterable<[string, Uint8Array]> { return this.db.iterator(range) }
 
-  /** Deletes every message whose expiry is at or before `now`. Returns the ids deleted. */
-  async sweep (now: number): Promise<Uint8Array[]> {
-    const ops: Array<{ type: 'del', key: string }> = []
-    const gone: string[] = []
-    for await (const key of this.db.keys({ gte: EXP, lte: `${EXP}${hexTime(now)}!~` })) {
-      const idHex = key.slice(-64)
-      ops.push({ type: 'del', key })
-      const e = this.index.get(idHex)
-      if (e !== undefined) {
-        ops.push({ type: 'del', key: msgKey(e.topic, e.ts, idHex) })
-        gone.push(idHex)
-      }
-    }
-    if (ops.length === 0) return []
-    await this.db.batch(ops, { sync: true } as never)
-    for (const idHex of gone) this.forget(idHex, this.index.get(idHex)!)
-    return gone.map(hexToBytes)
-  }
+  keys (range: KeyRange): AsyncIterable<string> { return this.db.keys(range) }
 
-  /** Deletes one message (a resident's own post it re-sealed under a newer epoch). False if absent. */
-  async delete (id: Uint8Array): Promise<boolean> {
-    const idHex = toHex(id)
-    const e = this.index.get(idHex)
-    if (e === undefined) return false
-    await this.db.batch([{ type: 'del', key: msgKey(e.topic, e.ts, idHex) }, { type: 'del', key: expKey(e.exp, idHex) }], { sync: true } as never)
-    this.forget(idHex, e)
-    return true
-  }
-
-  stats (): { messages: number, bytes: number, topics: Record<string, { messages: number, bytes: number }> } {
-    const topics: Record<string, { messages: number, bytes: number }> = {}
-    let bytes = 0
-    for (const [name, t] of this.topics) {
-      topics[name] = { messages: t.items.size, bytes: t.bytes }
-      bytes += t.bytes
-    }
-    return { messages: this.index.size, bytes, topics }
-  }
-
-  async close (): Promise<void> {
-    if (this.closed) return
-    await this.flushing
-    this.closed = true
-    await this.db.close()
-  }
+  async close (): Promise<void> { await this.db.close() }
 }
 
-function hexToBytes (hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2)
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16)
-  return out
+/** The message store in a LevelDB folder (what a relay and a resident keep). */
+export async function openMessageStore (dir: string, init: StoreInit = {}): Promise<MessageStore> {
+  return MessageStore.open(await LevelMessageBackend.open(dir), init)
 }

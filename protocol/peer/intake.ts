@@ -8,13 +8,14 @@
  * token. Public area topics carry signed public posts and agency requests, which anyone can
  * verify.
  */
-import { fail } from '../errors.ts'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { fail, isPorchlightError } from '../errors.ts'
 import { equalBytes, peekDomain } from '../encoding.ts'
 import { sha256 } from '../crypto.ts'
 import { checkEnvelopeTag, checkEnvelopeTime, decodeEnvelope } from '../envelope.ts'
 import { openPublicPost } from '../public-post.ts'
 import { isAreaTopic, isPrivateTopic, MAX_ADMINS, TOPIC_PREFIX } from '../neighborhood.ts'
-import { MAX_MESSAGE_BYTES } from '../wire.ts'
+import { MAX_MESSAGE_BYTES, type Result } from '../wire.ts'
 import { relayOpenRekey, rekeyTimes } from '../rekey.ts'
 import { openRfa } from '../agency.ts'
 import type { StoredMessage } from './storage.ts'
@@ -52,6 +53,26 @@ export function checkEpochOpen (epoch: number, closedAt: number | undefined, now
 
 export function notSendersFault (code: string): boolean {
   return NOT_SENDERS_FAULT.has(code)
+}
+
+/**
+ * The gossip verdict on a message refused with `refusal`, the same on a relay (which turns
+ * refusals into a Result) and on a resident (which throws): IGNORE when it is not the sender's
+ * fault (notSendersFault), REJECT, lowering the forwarder's score, otherwise. A post ahead of
+ * a rekey this peer has not seen yet (UNKNOWN_EPOCH) is IGNOREd on both: an honest forwarder
+ * that saw the rekey first did nothing wrong. An error that is not a PorchlightError is
+ * trouble on this side (IO), never the sender's fault.
+ */
+export function gossipVerdict (refusal: unknown): TopicValidatorResult {
+  let code: string
+  if (isPorchlightError(refusal)) code = refusal.code
+  else if (isResult(refusal)) code = refusal.code ?? ''
+  else code = 'IO'
+  return notSendersFault(code) ? TopicValidatorResult.Ignore : TopicValidatorResult.Reject
+}
+
+function isResult (x: unknown): x is Result {
+  return typeof x === 'object' && x !== null && !(x instanceof Error) && (x as { ok?: unknown }).ok === false
 }
 
 /** One served neighborhood: its admin root (from the token) and tag keys by epoch. */

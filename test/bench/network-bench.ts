@@ -61,10 +61,10 @@ import { SyncItemSet, type SyncItem } from '../../protocol/reconcile/sync.ts'
 import { createNode, type PorchlightNode } from '../../node/libp2p.ts'
 import { Relay } from '../../node/relay/relay.ts'
 import { useNativeCrypto } from '../../node/native-crypto.ts'
-import { MessageStore } from '../../node/storage/level-messages.ts'
+import { openMessageStore } from '../../node/storage/level-messages.ts'
 import { PushSession } from '../../protocol/peer/push.ts'
 import { syncTopic } from '../../protocol/peer/sync.ts'
-import { STORE_FORMAT } from '../../node/storage/store-format.ts'
+import { STORE_FORMAT } from '../../protocol/peer/store-format.ts'
 import { Frames } from '../../protocol/peer/frames.ts'
 import { decodeResult, decodeSyncEnvelopes, encodePushRequest, encodeResult, encodeSyncEnvelopes, encodeSyncWant, MAX_ENVELOPES_PER_FRAME, MAX_FRAME_BYTES } from '../../protocol/wire.ts'
 import { costWorkload, rateWorkload, type Workload } from './report.ts'
@@ -510,7 +510,7 @@ export async function benchCatchUp (): Promise<Workload[]> {
   const envs = await sealPosts(h, CATCH_UP_POSTS, end, CATCH_UP_STEP_MS)
   const relay = await startRelay(h)
   const client = await createNode({})
-  const store = await MessageStore.open(join(await tempDir('pl-bench-resident-'), 'messages'))
+  const store = await openMessageStore(join(await tempDir('pl-bench-resident-'), 'messages'))
   try {
     // The relay already holds them: stored the way it stores an accepted message (sealPosts
     // dates post i at end - (n - i) * step, expiring DEFAULT_TTL_MS later).

@@ -1,7 +1,7 @@
 /**
  * How fast a rekey reaches every online member: the window in which a member who has not yet
  * seen it can still seal a post under the old epoch (relays then refuse it with STALE_EPOCH
- * and the client re-seals). Real relay (node/relay/relay.ts), real resident peers (node/peer.ts)
+ * and the client re-seals). Real relay (node/relay/relay.ts), real resident peers (node/resident.ts)
  * with homes made by the CLI, all in this process on 127.0.0.1.
  *
  *   rekey       an admin's `removeMember` (create, store, push with ack; the relay verifies the
@@ -19,7 +19,7 @@ import { randomBytes } from '../../protocol/crypto.ts'
 import { privateTopic } from '../../protocol/neighborhood.ts'
 import { useNativeCrypto } from '../../node/native-crypto.ts'
 import { Home, currentEpochKeys } from '../../node/storage/home-dir.ts'
-import type { ResidentPeer } from '../../node/peer.ts'
+import type { ResidentPeer } from '../../node/resident.ts'
 import type { Relay } from '../../node/relay/relay.ts'
 import { cleanUp, cli, neighborhood, peer, startRelay, until } from '../helpers/network.ts'
 import { costWorkload, type Workload } from './report.ts'

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { main, type Io } from '../../node/cli/main.ts'
 import { Relay, type RelayInit } from '../../node/relay/relay.ts'
 import { Home } from '../../node/storage/home-dir.ts'
-import { ResidentPeer, type FeedPost } from '../../node/peer.ts'
+import { openResidentPeer, type ResidentPeer, type FeedPost } from '../../node/resident.ts'
 
 const cleanups: Array<() => Promise<void>> = []
 
@@ -96,7 +96,7 @@ export async function neighborhood (relay: Relay, names: string[], area = 'u4pru
 
 /** A started resident peer on an existing home; its public copies go out at once (no random delay). */
 export async function peer (home: string, relays: string[] = []): Promise<ResidentPeer> {
-  const p = await ResidentPeer.open(await Home.open(home), { relays, publicDelayMs: () => 0 })
+  const p = await openResidentPeer(await Home.open(home), { relays, publicDelayMs: () => 0 })
   cleanups.push(async () => { await p.stop() })
   await p.start()
   return p

@@ -6,7 +6,7 @@
 import { describe, it, expect, afterAll } from 'vitest'
 import { cleanUp, tempDir } from '../helpers/network.ts'
 import { killAll, run, runOk, spawnRelay, stopProcess } from '../helpers/processes.ts'
-import type { FeedPost } from '../../node/peer.ts'
+import type { FeedPost } from '../../node/resident.ts'
 
 const AREA = 'u4pruy'
 

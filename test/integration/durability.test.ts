@@ -7,7 +7,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createNode, type PorchlightNode } from '../../node/libp2p.ts'
 import { pushMessage } from '../../protocol/peer/push.ts'
 import { syncTopic } from '../../protocol/peer/sync.ts'
-import { MessageStore } from '../../node/storage/level-messages.ts'
+import { openMessageStore } from '../../node/storage/level-messages.ts'
 import { Home, currentEpochKeys } from '../../node/storage/home-dir.ts'
 import { createPost } from '../../protocol/post.ts'
 import { sealPost } from '../../protocol/envelope.ts'
@@ -141,7 +141,7 @@ describe('relay durability (separate process)', () => {
     expect(relay.log()).not.toContain('unhandled error')
 
     // The store opens (the process let go of its lock) and holds every acknowledged envelope.
-    const store = await MessageStore.open(join(data, 'messages'))
+    const store = await openMessageStore(join(data, 'messages'))
     try {
       const missing = [...stream.acked].filter(id => !store.has(fromHex(id)))
       expect(missing).toEqual([])

@@ -3,7 +3,7 @@
 // sends the same signed join again every few days for 30 days (issue 10).
 import { describe, it, expect, afterAll } from 'vitest'
 import { Home } from '../../node/storage/home-dir.ts'
-import { REANNOUNCE_JOIN_MS } from '../../node/peer.ts'
+import { REANNOUNCE_JOIN_MS } from '../../node/resident.ts'
 import { privateTopic } from '../../protocol/neighborhood.ts'
 import { cleanUp, cli, startRelay, tcpAddr, tempDir } from '../helpers/network.ts'
 

@@ -3,7 +3,7 @@
 // keeps the (genuine) rekey as seen, so sync does not fetch it again, and gains nothing.
 import { describe, it, expect, afterAll } from 'vitest'
 import { Home, currentEpochKeys } from '../../node/storage/home-dir.ts'
-import { ResidentPeer } from '../../node/peer.ts'
+import { openResidentPeer, type ResidentPeer } from '../../node/resident.ts'
 import { peekDomain, fromHex } from '../../protocol/encoding.ts'
 import { privateTopic } from '../../protocol/neighborhood.ts'
 import { sha256 } from '../../protocol/crypto.ts'
@@ -14,7 +14,7 @@ afterAll(cleanUp)
 
 async function offline (home: string): Promise<ResidentPeer> {
   // Not started: nothing arrives but what the test hands it.
-  return ResidentPeer.open(await Home.open(home))
+  return openResidentPeer(await Home.open(home))
 }
 
 describe('rekey ordering', () => {

@@ -19,7 +19,7 @@ import { createJoin } from '../../protocol/membership.ts'
 import { parseInvite } from '../../protocol/invite.ts'
 import { createAttestation, sealRfa } from '../../protocol/agency.ts'
 import { Home, currentEpochKeys, type HoodState } from '../../node/storage/home-dir.ts'
-import { ResidentPeer } from '../../node/peer.ts'
+import { openResidentPeer, type ResidentPeer } from '../../node/resident.ts'
 import { pushMessage } from '../../protocol/peer/push.ts'
 import type { Relay } from '../../node/relay/relay.ts'
 import { cleanUp, cli, neighborhood, peer, startRelay, tcpAddr, tempDir, until } from '../helpers/network.ts'
@@ -129,7 +129,7 @@ describe('a relay that gets no tag key from a rekey', () => {
     await benPeer.stop()
 
     // Dan uses relay B (e.g. `--relay` or it is simply the one that answers first).
-    const dan = await ResidentPeer.open(await Home.open(danHome), { relays: [tcpAddr(b)] })
+    const dan = await openResidentPeer(await Home.open(danHome), { relays: [tcpAddr(b)] })
     await dan.start()
     await dan.sync()
     expect(currentEpochKeys(await hoodOf(danHome)).epoch).toBe(1)
@@ -153,8 +153,8 @@ describe('the losing admin\'s follow-up after concurrent rekeys', () => {
     await cli(danHome, ['feed'])
     const topic = privateTopic((await hoodOf(anaHome)).hood.id)
 
-    const ana = await ResidentPeer.open(await Home.open(anaHome))
-    const dan = await ResidentPeer.open(await Home.open(danHome))
+    const ana = await openResidentPeer(await Home.open(anaHome))
+    const dan = await openResidentPeer(await Home.open(danHome))
     await ana.start(); await dan.start()
     await Promise.all([ana.removeMember('Ben'), dan.removeMember('Cleo')])
     const two = (await rekeysAt(relay, topic)).filter(r => decodeRekey(r).e === 2)
@@ -171,7 +171,7 @@ describe('the losing admin\'s follow-up after concurrent rekeys', () => {
     await loser.stop(); await other.stop()
 
     // Next start: the follow-up is worked out from the stored epochs; one sync sends it.
-    const again = await ResidentPeer.open(await Home.open(loserHome))
+    const again = await openResidentPeer(await Home.open(loserHome))
     await again.start()
     await again.sync()
     expect(await again.runFollowUps()).toBe(0) // done: nothing left
@@ -201,7 +201,7 @@ describe('an agency vouched for under one name', () => {
     // Same keys, new self-chosen name.
     const renamed = await createIdentity('City PD', { seed: watch.seed, boxSecret: watch.boxSecret })
     const rfa = await sealRfa(renamed, 'u4pruy', 'Police: open your doors for a search', Date.now(), undefined, { attestations: [att] })
-    const p = await ResidentPeer.open(await Home.open(anaHome))
+    const p = await openResidentPeer(await Home.open(anaHome))
     try {
       await p.ingest(areaTopic('u4pruy'), rfa.bytes)
       const [shown] = await p.feed({ channel: 'rfa' })

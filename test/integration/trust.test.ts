@@ -22,7 +22,7 @@ import { encodeAdminCerts } from '../../protocol/admins.ts'
 import { createJoin } from '../../protocol/membership.ts'
 import { parseInvite } from '../../protocol/invite.ts'
 import { Home, currentEpochKeys, epochKeys, type HoodState } from '../../node/storage/home-dir.ts'
-import { ResidentPeer, type FeedPost } from '../../node/peer.ts'
+import { openResidentPeer, type ResidentPeer, type FeedPost } from '../../node/resident.ts'
 import { pushMessage } from '../../protocol/peer/push.ts'
 import type { Relay } from '../../node/relay/relay.ts'
 import { cleanUp, cli, neighborhood, nextPost, peer, startRelay, tcpAddr, tempDir, until } from '../helpers/network.ts'
@@ -64,7 +64,7 @@ function rejected (relay: Relay, reason: string): number {
 
 /** A resident peer with its own clock and grace (residents judge live gossip on arrival). */
 async function residentPeer (home: string, init: { epochGraceMs?: number } = {}): Promise<ResidentPeer> {
-  const p = await ResidentPeer.open(await Home.open(home), init)
+  const p = await openResidentPeer(await Home.open(home), init)
   await p.start()
   return p
 }

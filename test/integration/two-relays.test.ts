@@ -9,7 +9,7 @@ import { Home, epochKeys } from '../../node/storage/home-dir.ts'
 import { decodeRekey } from '../../protocol/rekey.ts'
 import { decodeEnvelope } from '../../protocol/envelope.ts'
 import type { Relay } from '../../node/relay/relay.ts'
-import type { ResidentPeer } from '../../node/peer.ts'
+import type { ResidentPeer } from '../../node/resident.ts'
 import { cleanUp, cli, nextPost, peer, startRelay, tcpAddr, tempDir, until } from '../helpers/network.ts'
 
 afterAll(cleanUp)

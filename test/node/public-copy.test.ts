@@ -2,7 +2,7 @@
 // and is not constant, the test knob is capped, and a copy with no relay to take it is
 // reported as not sent (signed only after the delay, so it is dated when it goes out).
 import { describe, expect, it } from 'vitest'
-import { MAX_PUBLIC_DELAY_MS, publicDelayFromEnv, randomPublicDelayMs, sendPublicCopies } from '../../node/public-copy.ts'
+import { MAX_PUBLIC_DELAY_MS, publicDelayFromEnv, randomPublicDelayMs, sendPublicCopies } from '../../protocol/peer/public-copy.ts'
 
 describe('public copy delay', () => {
   it('is uniform-ish in 0..MAX_PUBLIC_DELAY_MS (30 s)', () => {

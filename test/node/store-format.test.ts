@@ -5,8 +5,8 @@ import { describe, expect, it, afterAll } from 'vitest'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { MessageStore } from '../../node/storage/level-messages.ts'
-import { isRetiredFormat, STORE_FORMAT } from '../../node/storage/store-format.ts'
+import { openMessageStore } from '../../node/storage/level-messages.ts'
+import { isRetiredFormat, STORE_FORMAT } from '../../protocol/peer/store-format.ts'
 import { sealPost } from '../../protocol/envelope.ts'
 import { createIdentity } from '../../protocol/identity.ts'
 import { createPost } from '../../protocol/post.ts'
@@ -35,7 +35,7 @@ describe('store format', () => {
     expect(await isRetiredFormat(current, now)).toBe(false)
     expect(await isRetiredFormat(new Uint8Array([1, 2, 3]), now)).toBe(false) // not a version question: left to validation
 
-    const store = await MessageStore.open(dir)
+    const store = await openMessageStore(dir)
     for (const bytes of [current, old]) await store.put({ topic, id: sha256(bytes), ts: now, exp: now + 3_600_000, bytes })
     expect(await store.migrate(STORE_FORMAT, async b => await isRetiredFormat(b, now))).toBe(1)
     expect(store.has(sha256(old))).toBe(false)
@@ -44,7 +44,7 @@ describe('store format', () => {
     await store.close()
 
     // Reopened: the deletion is on disk, and a marked store is not scanned again.
-    const again = await MessageStore.open(dir)
+    const again = await openMessageStore(dir)
     expect(again.has(sha256(old))).toBe(false)
     expect(again.stats().messages).toBe(1)
     let scanned = 0

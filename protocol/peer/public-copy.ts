@@ -10,16 +10,17 @@
  *    stays inside its ciphertext, and its envelope shows only the minute);
  *  - waits a random delay first, 0..MAX_PUBLIC_DELAY_MS (the caller may inject another: tests);
  *  - goes out from a fresh, short-lived libp2p node (a new Ed25519 peer id each time, no
- *    listener, stopped once a relay answered), never from the resident's persistent node;
+ *    listener, stopped once a relay answered; the runtime makes it), never from the
+ *    resident's persistent node;
  *  - counts as sent only once a relay acknowledged it (stored and published); otherwise the
  *    result says why it was not sent.
  * What this does not hide: the IP address both copies come from (see PRIVACY-DRAFT.md).
  */
 import { multiaddr } from '@multiformats/multiaddr'
-import { randomBytes } from '../protocol/crypto.ts'
-import type { Result } from '../protocol/wire.ts'
-import { createNode, type PorchlightNode } from './libp2p.ts'
-import { PushSession } from '../protocol/peer/push.ts'
+import { randomBytes } from '../crypto.ts'
+import type { Result } from '../wire.ts'
+import type { PorchlightNode } from './gossip.ts'
+import { PushSession } from './push.ts'
 
 /** The longest random delay before a public copy goes out. */
 export const MAX_PUBLIC_DELAY_MS = 30_000
@@ -47,8 +48,8 @@ export interface PublicCopyInit {
   relays: readonly string[]
   /** Wait this long first. @default randomPublicDelayMs() */
   delayMs?: number
-  /** Makes the node to send from. @default a fresh node (new peer id, no listener) */
-  createNode?: () => Promise<PorchlightNode>
+  /** Makes the node to send from: a fresh node each time (new peer id, no listener), stopped after. */
+  createNode: () => Promise<PorchlightNode>
   /** For tests: hears the peer id the copy was sent from. */
   onSender?: (peerId: string) => void
 }
@@ -70,7 +71,7 @@ export async function sendPublicCopies (
   const messages = await make()
   const results: PublicCopyOutcome['results'] = messages.map(() => ({ result: { ok: false, code: 'UNAVAILABLE', message: 'no relay known' } }))
   if (messages.length === 0 || init.relays.length === 0) return { results }
-  const node = await (init.createNode ?? (async () => createNode()))()
+  const node = await init.createNode()
   try {
     init.onSender?.(node.peerId.toString())
     let todo = messages.map((m, i) => ({ ...m, i }))

@@ -1,8 +1,8 @@
 /**
- * The resident's (or agency's) Node peer: joins the gossip of its neighborhoods and
- * followed areas through their relays, keeps every message it accepts (for sync), keeps
- * decrypted posts in a local feed, and sends its own posts with an acknowledged push,
- * holding them in an outbox until a relay has them.
+ * The resident's (or agency's) peer engine, the same in Node and in the browser: joins the
+ * gossip of its neighborhoods and followed areas through their relays, keeps every message it
+ * accepts (for sync), keeps decrypted posts in a local feed, and sends its own posts with an
+ * acknowledged push, holding them in an outbox until a relay has them.
  *
  * Group trust, as this peer applies it (protocol/rekey.ts, membership.ts, admins.ts):
  *  - only rekeys signed by an admin of the founder's chain change epochs; a genuine rekey
@@ -14,43 +14,42 @@
  *    put someone on the list the next rekey is sealed to;
  *  - our own posts never go out in a closed epoch: the outbox re-seals them under the
  *    current one, and a relay's STALE_EPOCH makes us catch up first.
+ *
+ * Storage and the libp2p node come from the runtime (PeerRuntime): node/resident.ts builds
+ * Node's (LevelDB, the home folder, TCP and WebSockets); a browser supplies its own.
  */
-import { join } from 'node:path'
-import { Level } from 'level'
 import { multiaddr } from '@multiformats/multiaddr'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
-import { fail, isPorchlightError } from '../protocol/errors.ts'
-import { equalBytes, fromHex, peekDomain, toHex, toBase64Url, fromBase64Url } from '../protocol/encoding.ts'
-import { sha256 } from '../protocol/crypto.ts'
-import { fingerprint, type Identity, type PublicIdentity } from '../protocol/identity.ts'
-import { type AdminCert, areaTopic, type EpochKeys, isAdmin, isAreaTopic, isPrivateTopic, neighborhoodOf, privateTopic } from '../protocol/neighborhood.ts'
-import { createPost, DEFAULT_TTL_MS, MAX_TTL_MS, type Post, type PostInput } from '../protocol/post.ts'
-import { checkPostTimes, decodeEnvelope, openEnvelope, innerDomain, openSignedPost, sealEnvelope, encodeSignedPost, type PrivateEnvelope } from '../protocol/envelope.ts'
-import { openPublicPost, sealPublicPost } from '../protocol/public-post.ts'
-import { createAdmit, createJoin, createLeave, createRoster, openAdmit, openJoin, openLeave, openRoster } from '../protocol/membership.ts'
-import { type Admission, verifyAdmission } from '../protocol/invite.ts'
-import { addAdmin } from '../protocol/admins.ts'
-import { createRekey, decodeRekey, openRekey, rekeyTimes } from '../protocol/rekey.ts'
-import { attestationCovers, createRevocation, openRevocation, openRfa } from '../protocol/agency.ts'
-import { MAX_CLOCK_SKEW_MS } from '../protocol/time.ts'
+import { fail, isPorchlightError } from '../errors.ts'
+import { equalBytes, fromHex, peekDomain, toHex, toBase64Url, fromBase64Url } from '../encoding.ts'
+import { sha256 } from '../crypto.ts'
+import { fingerprint, type Identity, type PublicIdentity } from '../identity.ts'
+import { type AdminCert, areaTopic, type EpochKeys, isAdmin, isAreaTopic, isPrivateTopic, neighborhoodOf, privateTopic } from '../neighborhood.ts'
+import { createPost, DEFAULT_TTL_MS, MAX_TTL_MS, type Post, type PostInput } from '../post.ts'
+import { checkPostTimes, decodeEnvelope, openEnvelope, innerDomain, openSignedPost, sealEnvelope, encodeSignedPost, type PrivateEnvelope } from '../envelope.ts'
+import { openPublicPost, sealPublicPost } from '../public-post.ts'
+import { createAdmit, createJoin, createLeave, createRoster, openAdmit, openJoin, openLeave, openRoster } from '../membership.ts'
+import { type Admission, verifyAdmission } from '../invite.ts'
+import { addAdmin } from '../admins.ts'
+import { createRekey, decodeRekey, openRekey, rekeyTimes } from '../rekey.ts'
+import { attestationCovers, createRevocation, openRevocation, openRfa } from '../agency.ts'
+import { MAX_CLOCK_SKEW_MS } from '../time.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
-import { lookAlikeKeys } from '../protocol/names.ts'
-import { checkEpochOpen, notSendersFault } from '../protocol/peer/intake.ts'
-import { checkPostArea, encodeGeohash, DEFAULT_POST_PRECISION } from '../protocol/geohash.ts'
-import { PROTOCOLS, type Result } from '../protocol/wire.ts'
-import { createNode, loadOrCreateNodeKey, type PorchlightNode } from './libp2p.ts'
-import type { ClipStore } from '../protocol/peer/clip-store.ts'
-import { openNodeClipStore } from './storage/clips.ts'
-import { MessageStore } from './storage/level-messages.ts'
-import { PushSession } from '../protocol/peer/push.ts'
+import { lookAlikeKeys } from '../names.ts'
+import { checkEpochOpen, gossipVerdict } from './intake.ts'
+import { checkPostArea, encodeGeohash, DEFAULT_POST_PRECISION } from '../geohash.ts'
+import { PROTOCOLS, type Result } from '../wire.ts'
+import type { PorchlightNode } from './gossip.ts'
+import { PushSession } from './push.ts'
 import { sendPublicCopies } from './public-copy.ts'
-import { isRetiredFormat, STORE_FORMAT } from './storage/store-format.ts'
-import { proveKey, syncTopic, type SyncStats } from '../protocol/peer/sync.ts'
+import { isRetiredFormat, STORE_FORMAT } from './store-format.ts'
+import { proveKey, syncTopic, type SyncStats } from './sync.ts'
+import type { KeyValue, LocalStore, Messages, PeerHome } from './storage.ts'
 import {
   admittedBy, allEpochKeys, joinsBefore, currentEpochKeys, epochKeys, removalOf, supersededAt, winningSecret, withAdmission, withEpoch, withoutEnded, withMember, withoutRemoval,
-  withRemoved, withRevoked, type Home, type HoodState, type Member
-} from './storage/home-dir.ts'
+  withRemoved, withRevoked, type HoodState, type Member
+} from '../hood-state.ts'
 
 /** One post in the local feed, as shown and as printed by `feed --json`. */
 export interface FeedPost {
@@ -113,7 +112,6 @@ export interface PostOutcome {
 export interface PeerInit {
   /** Extra relays to use (agencies, or residents overriding the hood's list). */
   relays?: string[]
-  log?: (line: string) => void
   now?: () => number
   /** How long an epoch stays open to posts in flight after we learn the next one. @default EPOCH_GRACE_MS */
   epochGraceMs?: number
@@ -137,6 +135,29 @@ export const RECONNECT_MAX_MS = 30_000
 /** How often a home sends its join again (a join envelope is kept DEFAULT_TTL_MS, 7 days). */
 export const REANNOUNCE_JOIN_MS = 5 * 24 * 3_600_000
 
+/** What the engine calls on the runtime's clip store (clip-store.ts's ClipStore). */
+export interface PeerClips {
+  /** Drops clips past their keep-until time; returns how many. */
+  sweep: (now: number) => Promise<number>
+  stop: () => Promise<void>
+}
+
+/**
+ * What a runtime gives the engine: storage already open, and how to make libp2p nodes. The
+ * engine closes `messages` and `local` when it stops.
+ */
+export interface PeerRuntime<C extends PeerClips = PeerClips> {
+  readonly home: PeerHome
+  readonly messages: Messages
+  readonly local: LocalStore
+  /** The peer's persistent node (its own lasting peer id; no listener). */
+  createNode: () => Promise<PorchlightNode>
+  /** A fresh short-lived node (new peer id) for public copies (public-copy.ts); stopped after use. */
+  createPublicNode: () => Promise<PorchlightNode>
+  /** The clip store on the started node. */
+  openClips: (node: PorchlightNode) => Promise<C>
+}
+
 interface OutboxEntry {
   topic: string
   /** base64url of the wire bytes. */
@@ -145,47 +166,61 @@ interface OutboxEntry {
   inner?: string
 }
 
-export class ResidentPeer {
+interface JoinEntry { inner: string, at: number, sent: number }
+
+export class ResidentPeer<C extends PeerClips = PeerClips> {
   private libp2p: PorchlightNode | undefined
-  private clipStore: ClipStore | undefined
+  private clipStore: C | undefined
   private readonly listeners = new Set<(post: FeedPost) => void>()
   private readonly topics = new Map<string, { hood?: HoodState, area?: string }>()
   private me: Identity | undefined
   private readonly aheadOfEpoch = new Map<string, { topic: string, bytes: Uint8Array }>()
 
-  private constructor (
-    readonly home: Home,
-    readonly messages: MessageStore,
-    private readonly local: Level<string, unknown>,
-    private readonly init: PeerInit,
-    private readonly now: () => number
-  ) {}
-
-  static async open (home: Home, init: PeerInit = {}): Promise<ResidentPeer> {
-    await home.ensure()
-    const messages = await MessageStore.open(join(home.dataDir, 'messages'))
-    // Messages of an earlier release's format would be offered to relays at every sync, and refused.
-    const now = init.now ?? Date.now
-    await messages.migrate(STORE_FORMAT, async bytes => await isRetiredFormat(bytes, now())).catch(async (err: unknown) => { await messages.close(); throw err })
-    const local = new Level<string, unknown>(join(home.dataDir, 'local'), { valueEncoding: 'json' })
-    await local.open()
-    const peer = new ResidentPeer(home, messages, local, init, init.now ?? Date.now)
-    peer.me = await home.identity()
-    await peer.loadTopics()
-    return peer
-  }
-
-  private get posts () { return this.local.sublevel<string, FeedPost>('posts', { valueEncoding: 'json' }) }
+  readonly home: PeerHome
+  readonly messages: Messages
+  private readonly local: LocalStore
+  private readonly posts: KeyValue<FeedPost>
   /** Private posts keep their signed inner bytes, so they can be re-sealed if their epoch closes before a relay takes them. */
-  private get outbox () { return this.local.sublevel<string, OutboxEntry>('outbox', { valueEncoding: 'json' }) }
+  private readonly outbox: KeyValue<OutboxEntry>
+  /** This home's own joins, by neighborhood id, to send again while they may still be missed (reannounceJoins). */
+  private readonly joins: KeyValue<JoinEntry>
   /**
    * Public copies no relay has acknowledged yet. Kept apart from the outbox (which the
    * persistent node flushes) and out of the message store (which sync offers to relays), so
    * they only ever leave from a short-lived node (public-copy.ts).
    */
-  /** This home's own joins, by neighborhood id, to send again while they may still be missed (reannounceJoins). */
-  private get joins () { return this.local.sublevel<string, { inner: string, at: number, sent: number }>('joins', { valueEncoding: 'json' }) }
-  private get publicOutbox () { return this.local.sublevel<string, OutboxEntry>('public-outbox', { valueEncoding: 'json' }) }
+  private readonly publicOutbox: KeyValue<OutboxEntry>
+
+  private constructor (
+    private readonly runtime: PeerRuntime<C>,
+    private readonly init: PeerInit,
+    private readonly now: () => number
+  ) {
+    this.home = runtime.home
+    this.messages = runtime.messages
+    this.local = runtime.local
+    this.posts = this.local.section<FeedPost>('posts')
+    this.outbox = this.local.section<OutboxEntry>('outbox')
+    this.joins = this.local.section<JoinEntry>('joins')
+    this.publicOutbox = this.local.section<OutboxEntry>('public-outbox')
+  }
+
+  /** Opens the engine on a runtime's storage (which it closes on stop, or if opening fails). */
+  static async open<C extends PeerClips> (runtime: PeerRuntime<C>, init: PeerInit = {}): Promise<ResidentPeer<C>> {
+    const now = init.now ?? Date.now
+    try {
+      // Messages of an earlier release's format would be offered to relays at every sync, and refused.
+      await runtime.messages.migrate(STORE_FORMAT, async bytes => await isRetiredFormat(bytes, now()))
+      const peer = new ResidentPeer(runtime, init, now)
+      peer.me = await runtime.home.identity()
+      await peer.loadTopics()
+      return peer
+    } catch (err) {
+      await runtime.messages.close().catch(() => undefined)
+      await runtime.local.close().catch(() => undefined)
+      throw err
+    }
+  }
 
   private async loadTopics (): Promise<void> {
     this.topics.clear()
@@ -211,8 +246,8 @@ export class ResidentPeer {
   /** Starts libp2p, subscribes, and connects to the relays. */
   async start (): Promise<void> {
     if (this.libp2p !== undefined) return
-    this.libp2p = await createNode({ privateKey: await loadOrCreateNodeKey(join(this.home.root, 'node-key')) })
-    this.clipStore = await openNodeClipStore(this.libp2p, join(this.home.dataDir, 'clips'))
+    this.libp2p = await this.runtime.createNode()
+    this.clipStore = await this.runtime.openClips(this.libp2p)
     const pubsub = this.libp2p.services.pubsub
     // The validator is where gossip is taken in: it runs the protocol checks and stores the
     // message, and its verdict steers gossipsub (REJECT lowers the sender's score).
@@ -224,9 +259,9 @@ export class ResidentPeer {
           await this.ingest(topic, msg.data, id, 'gossip')
           return TopicValidatorResult.Accept
         } catch (err) {
-          // Not the sender's fault: a post ahead of its rekey, or trouble on our side.
-          if (isPorchlightError(err) && notSendersFault(err.code)) return TopicValidatorResult.Ignore
-          return TopicValidatorResult.Reject
+          // The relays' verdict for the same refusal (intake.ts): a post ahead of its rekey, or
+          // trouble on our side, is IGNOREd; an invalid message is REJECTed.
+          return gossipVerdict(err)
         }
       })
       pubsub.subscribe(topic)
@@ -268,8 +303,8 @@ export class ResidentPeer {
   /** The running libp2p node. */
   node (): PorchlightNode { return this.requireNode() }
 
-  /** Encrypted clips (Helia with bitswap on this peer's node); see protocol/peer/clip-store.ts and clip-flows.ts. */
-  clips (): ClipStore {
+  /** Encrypted clips (Helia with bitswap on this peer's node); see clip-store.ts and clip-flows.ts. */
+  clips (): C {
     if (this.clipStore === undefined) fail('UNAVAILABLE', 'peer is not started')
     return this.clipStore
   }
@@ -478,7 +513,6 @@ export class ResidentPeer {
       const current = currentEpochKeys(hood).epoch
       if (w.e > current && hood.ended === undefined) {
         await this.home.updateHood(hood.hood.id, cur => ({ ...(cur ?? hood), ended: { reason: 'removed', at: w.ts, epoch: w.e } }))
-        this.init.log?.(`removed from ${hood.hood.name}: an admin started epoch ${w.e} without this member`)
       }
       return
     }
@@ -604,9 +638,9 @@ export class ResidentPeer {
       const copy = await sealPublicPost(me, area, { ...post, created: now, expires: now + (post.expires - post.created) }, { showName })
       id = toHex(copy.id)
       await this.publicOutbox.put(id, { topic, bytes: toBase64Url(copy.bytes) })
-      for await (const [key, value] of this.publicOutbox.iterator()) pending.push({ key, topic: value.topic, bytes: fromBase64Url(value.bytes) })
+      for await (const [key, value] of this.publicOutbox.entries()) pending.push({ key, topic: value.topic, bytes: fromBase64Url(value.bytes) })
       return pending
-    }, { relays: this.relays(), ...(this.init.publicDelayMs !== undefined ? { delayMs: this.init.publicDelayMs() } : {}) })
+    }, { relays: this.relays(), createNode: this.runtime.createPublicNode, ...(this.init.publicDelayMs !== undefined ? { delayMs: this.init.publicDelayMs() } : {}) })
     let mine: { result: Result, relay?: string } = { result: { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' } }
     for (const [i, m] of pending.entries()) {
       const r = results[i]!
@@ -646,7 +680,7 @@ export class ResidentPeer {
    */
   private async reannounceJoins (): Promise<void> {
     const now = this.now()
-    for await (const [hood, j] of this.joins.iterator()) {
+    for await (const [hood, j] of this.joins.entries()) {
       if (now - j.at > MAX_TTL_MS) { await this.joins.del(hood); continue }
       if (now - j.sent < REANNOUNCE_JOIN_MS) continue
       const state = await this.home.hoodById(fromHex(hood))
@@ -781,7 +815,7 @@ export class ResidentPeer {
     const node = this.requireNode()
     const out = new Map<string, { result: Result, relay?: string, resealedAs?: string }>()
     let todo: Array<{ id: string, topic: string, bytes: Uint8Array, original: string }> = []
-    for await (const [id, value] of this.outbox.iterator()) {
+    for await (const [id, value] of this.outbox.entries()) {
       const m = await this.resealIfClosed(id, value)
       todo.push({ ...m, original: id })
     }
@@ -842,7 +876,7 @@ export class ResidentPeer {
 
   async outboxSize (): Promise<number> {
     let n = 0
-    for await (const _ of this.outbox.keys()) n++
+    for await (const _ of this.outbox.entries()) n++
     return n
   }
 
@@ -969,8 +1003,7 @@ export class ResidentPeer {
   async feed (filter: { kind?: string, since?: number, channel?: FeedPost['channel'] } = {}): Promise<FeedPost[]> {
     const now = this.now()
     const out: FeedPost[] = []
-    for await (const value of this.posts.values({ reverse: true })) {
-      const p = value as FeedPost
+    for await (const [, p] of this.posts.entries({ reverse: true })) {
       if (p.expires <= now) continue
       if (filter.kind !== undefined && p.kind !== filter.kind) continue
       if (filter.since !== undefined && p.created < filter.since) continue
@@ -985,8 +1018,8 @@ export class ResidentPeer {
     const now = this.now()
     const gone = await this.messages.sweep(now)
     const stale: string[] = []
-    for await (const [key, value] of this.posts.iterator()) if ((value as FeedPost).expires <= now) stale.push(key)
-    await this.posts.batch(stale.map(key => ({ type: 'del' as const, key })))
+    for await (const [key, value] of this.posts.entries()) if (value.expires <= now) stale.push(key)
+    await this.posts.delMany(stale)
     const clips = await this.clipStore?.sweep(now) ?? 0
     return gone.length + stale.length + clips
   }
@@ -1004,7 +1037,7 @@ export class ResidentPeer {
       const id = multiaddr(r).getComponents().find(c => c.name === 'p2p')?.value
       if (id !== undefined) byPeer.set(id, r)
     }
-    const retrying = new Map<string, NodeJS.Timeout>()
+    const retrying = new Map<string, ReturnType<typeof setTimeout>>()
     let stopped = false
     const redial = (id: string, relay: string, delay: number): void => {
       const timer = setTimeout(() => {
@@ -1024,7 +1057,8 @@ export class ResidentPeer {
           if (!stopped) onChange('regained', relay)
         })()
       }, delay)
-      timer.unref()
+      // Node: the timer does not keep the process alive (browsers have no unref).
+      ;(timer as { unref?: () => void }).unref?.()
       retrying.set(id, timer)
     }
     const onDisconnect = (evt: CustomEvent<PeerId>): void => {

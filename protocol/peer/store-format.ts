@@ -4,12 +4,12 @@
  * public posts before proof of work): they would be offered in every sync and refused every
  * time. On first open by this release they are deleted, once, and the store is marked.
  */
-import { isPorchlightError } from '../../protocol/errors.ts'
-import { peekDomain } from '../../protocol/encoding.ts'
-import { decodeEnvelope } from '../../protocol/envelope.ts'
-import { decodeRekey } from '../../protocol/rekey.ts'
-import { openPublicPost } from '../../protocol/public-post.ts'
-import { openRfa } from '../../protocol/agency.ts'
+import { isPorchlightError } from '../errors.ts'
+import { peekDomain } from '../encoding.ts'
+import { decodeEnvelope } from '../envelope.ts'
+import { decodeRekey } from '../rekey.ts'
+import { openPublicPost } from '../public-post.ts'
+import { openRfa } from '../agency.ts'
 
 /** Bumped whenever a stored wire format changes. 2: envelope v2, public post v2. */
 export const STORE_FORMAT = 2
