@@ -5,7 +5,7 @@
 import { fail } from '../../protocol/errors.ts'
 import { MAX_FRAME_BYTES } from '../../protocol/wire.ts'
 import { CAPS_DEFAULTS, type CapsInit } from '../relay/caps.ts'
-import type { Context, OptionSpec } from './main.ts'
+import type { Context, OptionSpec } from './command.ts'
 
 const MIB = 1024 * 1024
 

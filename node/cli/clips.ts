@@ -2,7 +2,7 @@
  * CLI pieces for clips: `porchlight clip get POST_ID [-o FILE]`, and the `--clip FILE` step of
  * `porchlight post` (attachWithProgress). Both show a progress bar on a terminal and plain
  * lines otherwise (node/cli/progress.ts), on stderr, and nothing with --json. Merged into the
- * command table through cli-network.ts.
+ * command table of node/cli/main.ts.
  *
  * --json shapes (added to node/cli/output.ts's list):
  *   post --clip   { id, publicId, relay, clip: { cid, mime, size (plaintext bytes), pinnedBy: multiaddr[] } }
@@ -11,11 +11,11 @@
 import { stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { fail } from '../../protocol/errors.ts'
-import { ResidentPeer } from '../peer.ts'
-import { attachClip, findPost, getClip, MIN_ID_PREFIX, type AttachOptions, type AttachedClip, type ClipPhase } from '../clip-post.ts'
+import type { ResidentPeer } from '../peer.ts'
+import type { AttachOptions, AttachedClip, ClipPhase } from '../clip-post.ts'
 import { progress, type Progress } from './progress.ts'
 import type { Writer } from './output.ts'
-import type { Command, Context } from './main.ts'
+import { HELP_FIGURES, loadStack, RELAY_OPTION, relaysFrom, type Command, type Context } from './command.ts'
 
 const LABELS: Record<ClipPhase, string> = { encrypt: 'cleaning and encrypting', upload: 'relay fetching', fetch: 'fetching' }
 
@@ -37,6 +37,7 @@ function phases (ctx: Context): { update: (phase: ClipPhase, done: number, total
 
 /** `post --clip FILE`: clean, encrypt, store and have the relays pin the clip, with progress. */
 export async function attachWithProgress (ctx: Context, peer: ResidentPeer, file: string, opts: Omit<AttachOptions, 'onProgress'>): Promise<AttachedClip> {
+  const { attachClip } = await loadStack()
   const bar = phases(ctx)
   try {
     const clip = await attachClip(peer, file, { ...opts, onProgress: bar.update })
@@ -49,19 +50,11 @@ export async function attachWithProgress (ctx: Context, peer: ResidentPeer, file
   }
 }
 
-/** Relays named with --relay, else $PORCHLIGHT_RELAY (comma-separated), else none. */
-export function relaysFrom (ctx: Context): string[] {
-  const given = ctx.strings('relay')
-  if (given.length > 0) return given
-  const env = ctx.io.env.PORCHLIGHT_RELAY
-  return env !== undefined && env !== '' ? env.split(',') : []
-}
-
 export const CLIP_COMMANDS: Record<string, Command> = {
   'clip get': {
     summary: 'Fetch, decrypt and save the clip of a post in your feed',
     usage: 'POST_ID [-o FILE] [--index N] [--relay MULTIADDR]',
-    help: `POST_ID is the post's id or its first ${MIN_ID_PREFIX}+ hex characters, as \`porchlight feed\` prints it. ` +
+    help: `POST_ID is the post's id or its first ${HELP_FIGURES.minIdPrefix}+ hex characters, as \`porchlight feed\` prints it. ` +
       'The clip comes over bitswap from whoever has it (the relays that pinned it, or its author), is decrypted with the key in ' +
       'the post and checked against the hash in the post; only then is the file written. Default file: clip-<id>.<ext> ' +
       'in the current folder (never overwritten); -o FILE writes (or replaces) FILE; -o FOLDER saves there under that name.',
@@ -69,7 +62,7 @@ export const CLIP_COMMANDS: Record<string, Command> = {
     options: {
       out: { type: 'string', short: 'o', value: 'FILE', help: 'where to save the clip' },
       index: { type: 'string', value: 'N', help: 'which clip of the post, from 0 (default 0)' },
-      relay: { type: 'string', multiple: true, value: 'MULTIADDR', help: 'relay to use (default: the neighborhood\'s relays, or $PORCHLIGHT_RELAY)' }
+      relay: RELAY_OPTION
     },
     async run (ctx) {
       const index = Number(ctx.string('index') ?? 0)
@@ -81,6 +74,7 @@ export const CLIP_COMMANDS: Record<string, Command> = {
         const info = await stat(dir).catch(() => undefined)
         if (info === undefined || !info.isDirectory()) fail('NOT_FOUND', `-o ${target}: the folder ${dir} does not exist`)
       }
+      const { ResidentPeer, findPost, getClip } = await loadStack()
       const peer = await ResidentPeer.open(await ctx.home(), { relays: relaysFrom(ctx), now: () => ctx.now() })
       try {
         await peer.start()

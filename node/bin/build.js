@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// Compiles the CLI into dist/ (gitignored): `npm run build`, and `prepare` on npm ci / npm install.
+// esbuild bundles our TypeScript (dependencies stay imports of node_modules) and splits it at
+// the dynamic imports, so `porchlight --help` or `id show` load a small entry chunk and only
+// commands that use the network load the chunk with libp2p, Helia and LevelDB (node/cli/stack.ts).
+// The test setup runs this too (test/build.ts), so no test runs a stale build. About a second.
+import { build } from 'esbuild'
+import { rmSync, writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const outdir = `${root}dist`
+
+/** Builds dist/porchlight.js and its chunks; returns esbuild's metafile (what each output holds). */
+export async function buildCli () {
+  rmSync(outdir, { recursive: true, force: true })
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: { porchlight: 'node/cli/entry.ts' },
+    outdir,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20.11',
+    packages: 'external',
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    sourcemap: 'linked',
+    metafile: true,
+    logLevel: 'warning'
+  })
+  writeFileSync(`${outdir}/meta.json`, JSON.stringify(result.metafile))
+  return result.metafile
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const started = performance.now()
+  await buildCli()
+  console.log(`built dist/porchlight.js in ${Math.round(performance.now() - started)} ms`)
+}

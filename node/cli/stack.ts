@@ -1,0 +1,13 @@
+/**
+ * Everything of the network stack the CLI uses (libp2p, Helia, gossipsub, LevelDB behind the
+ * peer and the relay), in one module that commands load with `await loadStack()` (command.ts)
+ * when they run: `porchlight --help`, `--version` and the offline commands never import it.
+ * Built with esbuild splitting, it and what only it imports are chunks of their own.
+ */
+export { ResidentPeer } from '../peer.ts'
+export { Relay, RELAY_DEFAULTS } from '../relay/relay.ts'
+export { pushMessage } from '../../protocol/peer/push.ts'
+export { attachClip, findPost, getClip, MIN_ID_PREFIX } from '../clip-post.ts'
+export { MAX_PUBLIC_DELAY_MS, publicDelayFromEnv } from '../public-copy.ts'
+export { useNativeCrypto } from '../native-crypto.ts'
+export { multiaddr } from '@multiformats/multiaddr'
