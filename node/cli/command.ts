@@ -184,15 +184,13 @@ export const HELP_FIGURES = {
 let stack: Promise<typeof import('./stack.ts')> | undefined
 
 /**
- * libp2p, Helia, gossipsub and LevelDB (node/cli/stack.ts), loaded on first call, with the
- * native crypto provider installed: only the commands that use the network pay for them.
+ * libp2p, Helia, gossipsub and LevelDB (node/cli/stack.ts), loaded on first call after the
+ * polyfill they need: only the commands that use the network pay for them.
  */
 export function loadStack (): Promise<typeof import('./stack.ts')> {
   stack ??= (async () => {
     await import('../polyfill.ts')
-    const s = await import('./stack.ts')
-    await s.useNativeCrypto()
-    return s
+    return await import('./stack.ts')
   })()
   return stack
 }

@@ -3,7 +3,6 @@
  * join, members, relay tokens, vouching for agencies) and the agency's own settings. All of
  * them run without the network except `hood join`, which announces the newcomer (loadStack).
  */
-import { multiaddr } from '@multiformats/multiaddr'
 import { fail, PorchlightError } from '../../protocol/errors.ts'
 import { toHex } from '../../protocol/encoding.ts'
 import { createIdentity, fingerprint, type Identity } from '../../protocol/identity.ts'
@@ -85,7 +84,7 @@ export const HOME_COMMANDS: Record<string, Command> = {
       const me = await requireResident(home)
       const name = ctx.args[0]!
       const area = checkGeohash(ctx.required('area'), MAX_AREA_PRECISION, '--area')
-      const relays = parseRelays(ctx.strings('relay'))
+      const relays = await parseRelays(ctx.strings('relay'))
       if (relays.length === 0) throw new UsageError('hood create: at least one --relay MULTIADDR is required', ctx.command)
       const ttl = parseTtl(ctx, DEFAULT_INVITE_TTL_MS, MAX_INVITE_TTL_MS)
       const hood = createNeighborhood(name, area, me.public.signKey)
@@ -309,7 +308,7 @@ export const HOME_COMMANDS: Record<string, Command> = {
     },
     async run (ctx) {
       const { home, state } = await requireAgency(ctx)
-      const next = withAgencyRelays(withFollowedAreas(state, ctx.args), parseRelays(ctx.strings('relay')))
+      const next = withAgencyRelays(withFollowedAreas(state, ctx.args), await parseRelays(ctx.strings('relay')))
       await home.saveAgency(next)
       const relays = [...(next.relays ?? [])]
       ctx.out.result({ areas: [...next.areas], relays }, `Following ${next.areas.join(', ')}${relays.length > 0 ? ` through ${relays.length} relay(s)` : ''}`)
@@ -410,7 +409,10 @@ async function requireAgency (ctx: Context): Promise<{ home: Home, state: Agency
 }
 
 /** Parses each multiaddr fully (so typos fail here, not at dial time); at most MAX_RELAYS, no duplicates. */
-function parseRelays (relays: readonly string[]): string[] {
+async function parseRelays (relays: readonly string[]): Promise<string[]> {
+  if (relays.length === 0) return []
+  // Loaded here, not at start-up: it brings multiformats and DNS resolution code along.
+  const { multiaddr } = await import('@multiformats/multiaddr')
   const out = relays.map(r => {
     try {
       return multiaddr(r).toString()

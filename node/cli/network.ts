@@ -14,13 +14,24 @@ import { createIdentity, fingerprint } from '../../protocol/identity.ts'
 import { areaTopic } from '../../protocol/neighborhood.ts'
 import type { HoodState } from '../storage/home-dir.ts'
 import type { FeedPost, ResidentPeer } from '../peer.ts'
-import type { CapsInit } from '../relay/caps.ts'
 import { parseAttestationString } from './output.ts'
-import { HELP_FIGURES, HOOD_OPTION, loadStack, packagePath, parseTtl, RELAY_OPTION, relaysFrom, ttlOption, type Command, type Context } from './command.ts'
+import { HELP_FIGURES, HOOD_OPTION, loadStack, packagePath, parseTtl, RELAY_OPTION, relaysFrom, ttlOption, type Command, type Context, type OptionSpec } from './command.ts'
 import { attachWithProgress } from './clips.ts'
-import { CAPS_OPTIONS, capsFrom } from './caps.ts'
+import { CAPS_DEFAULTS, type CapsInit } from '../relay/caps.ts'
 
 const RELAY_HELP_DEFAULTS = HELP_FIGURES.relay
+const MIB = 1024 * 1024
+
+/** `porchlight relay` flags for the relay's caps (read by capsFrom in caps.ts). */
+const CAPS_OPTIONS: Record<string, OptionSpec> = {
+  'max-conns-per-ip': { type: 'string', value: 'N', help: `inbound connections one IP may hold (default ${CAPS_DEFAULTS.maxConnectionsPerIp}; households behind one NAT share an IP)` },
+  'max-streams': { type: 'string', value: 'N', help: `open push/sync/pin/block/bitswap streams, all peers (default ${CAPS_DEFAULTS.maxInboundStreams})` },
+  'max-streams-per-ip': { type: 'string', value: 'N', help: `open push/sync/pin/block/bitswap streams from one IP (default ${CAPS_DEFAULTS.maxInboundStreamsPerIp})` },
+  'max-buffered': { type: 'string', value: 'SIZE', help: `unread inbound bytes, all peers, e.g. 32MiB (default ${CAPS_DEFAULTS.maxBufferedBytes / MIB}MiB)` },
+  'max-buffered-per-ip': { type: 'string', value: 'SIZE', help: `unread inbound bytes from one IP (default ${CAPS_DEFAULTS.maxBufferedBytesPerIp / MIB}MiB)` },
+  'idle-timeout': { type: 'string', value: 'DURATION', help: `close a stream that sends nothing this long, e.g. 15s (default ${CAPS_DEFAULTS.idleTimeoutMs / 1000}s)` },
+  'frame-timeout': { type: 'string', value: 'DURATION', help: `close a stream whose frame is not whole this long after it began (default ${CAPS_DEFAULTS.partialFrameTimeoutMs / 1000}s)` }
+}
 
 function port (ctx: Context, name: string, fallback: number): number {
   const v = ctx.string(name)
@@ -149,6 +160,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
     },
     async run (ctx) {
       const c = await readConfig(ctx.string('config'))
+      const { capsFrom } = await import('./caps.ts')
       const caps = capsFrom(ctx, c.caps)
       // A relay keeps serving: a stray rejection from a peer's broken stream is logged, not fatal.
       process.on('unhandledRejection', (err) => {
