@@ -64,7 +64,7 @@ export interface Io {
 
 /** A usage error: exit code 2, code BAD_ARGUMENT. */
 export class UsageError extends PorchlightError {
-  constructor (message: string, readonly command?: string) {
+  constructor (message: string) {
     super('BAD_ARGUMENT', message)
   }
 }
@@ -99,7 +99,7 @@ export class Context {
   /** A string option the command cannot do without: usage error if missing. */
   required (name: string): string {
     const v = this.string(name)
-    if (v === undefined) throw new UsageError(`${this.command}: --${name} is required`, this.command)
+    if (v === undefined) throw new UsageError(`${this.command}: --${name} is required`)
     return v
   }
 

@@ -85,7 +85,7 @@ export const HOME_COMMANDS: Record<string, Command> = {
       const name = ctx.args[0]!
       const area = checkGeohash(ctx.required('area'), MAX_AREA_PRECISION, '--area')
       const relays = await parseRelays(ctx.strings('relay'))
-      if (relays.length === 0) throw new UsageError('hood create: at least one --relay MULTIADDR is required', ctx.command)
+      if (relays.length === 0) throw new UsageError('hood create: at least one --relay MULTIADDR is required')
       const ttl = parseTtl(ctx, DEFAULT_INVITE_TTL_MS, MAX_INVITE_TTL_MS)
       const hood = createNeighborhood(name, area, me.public.signKey)
       if ((await home.hoods()).some(h => h.hood.name === hood.name)) {

@@ -27,7 +27,7 @@ export type { Command, Io } from './command.ts'
 /** Longest command name in words ('hood attest-agency' is 2). */
 const MAX_COMMAND_WORDS = 2
 
-export function processIo (): Io {
+function processIo (): Io {
   return { stdout: process.stdout, stderr: process.stderr, env: process.env, now: Date.now }
 }
 
@@ -114,7 +114,7 @@ interface Parsed {
 }
 
 /** Splits argv into the command (longest table match after leading global options) and its arguments. */
-export function parse (argv: readonly string[]): Parsed | { help: string } | { version: true } {
+function parse (argv: readonly string[]): Parsed | { help: string } | { version: true } {
   let i = 0
   const leading: string[] = []
   for (; i < argv.length && argv[i]!.startsWith('-'); i++) {
@@ -149,10 +149,10 @@ export function parse (argv: readonly string[]): Parsed | { help: string } | { v
   if (values.help === true) return { help: commandHelp(name, command) }
   const { min, max } = command.args ?? { min: 0, max: 0 }
   if (positionals.length < min) {
-    throw new UsageError(`${name}: missing argument (usage: porchlight ${name} ${command.usage})`, name)
+    throw new UsageError(`${name}: missing argument (usage: porchlight ${name} ${command.usage})`)
   }
   if (positionals.length > max) {
-    throw new UsageError(`${name}: unexpected argument "${positionals[max]!.slice(0, 40)}" (usage: porchlight ${name} ${command.usage})`, name)
+    throw new UsageError(`${name}: unexpected argument "${positionals[max]!.slice(0, 40)}" (usage: porchlight ${name} ${command.usage})`)
   }
   return { name, command, args: positionals, values }
 }
@@ -173,9 +173,9 @@ function parseOptions (name: string, args: string[], options: Readonly<Record<st
     const e = err as { code?: string, message: string }
     if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       const opt = /'([^']+)'/.exec(e.message)?.[1] ?? 'option'
-      throw new UsageError(`${name}: unknown option ${opt} (see porchlight help${name === 'porchlight' ? '' : ` ${name}`})`, name)
+      throw new UsageError(`${name}: unknown option ${opt} (see porchlight help${name === 'porchlight' ? '' : ` ${name}`})`)
     }
-    if (e.code?.startsWith('ERR_PARSE_ARGS') === true) throw new UsageError(`${name}: ${e.message.split('. ')[0]!}`, name)
+    if (e.code?.startsWith('ERR_PARSE_ARGS') === true) throw new UsageError(`${name}: ${e.message.split('. ')[0]!}`)
     throw err
   }
 }

@@ -106,7 +106,7 @@ function when (ms: number): string {
 }
 
 /** One post as people read it in a terminal. */
-export function postLines (p: FeedPost): string {
+function postLines (p: FeedPost): string {
   const fp = p.lookAlike === true ? ` [${p.authorFingerprint}]` : ''
   const former = p.authorFormerName !== undefined ? ` (formerly ${p.authorFormerName})` : ''
   const agency = (p.vouchedBy ?? []).length === 0
