@@ -5,7 +5,7 @@
 // commands that use the network load the chunk with libp2p, Helia and LevelDB (node/cli/stack.ts).
 // The test setup runs this too (test/build.ts), so no test runs a stale build. About a second.
 import { build } from 'esbuild'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -20,7 +20,6 @@ const BUNDLED = new Set(['@noble/curves', '@noble/hashes', '@noble/ciphers', 'cb
 
 /** Builds dist/porchlight.js and its chunks; returns esbuild's metafile (what each output holds). */
 export async function buildCli () {
-  rmSync(outdir, { recursive: true, force: true })
   const result = await build({
     absWorkingDir: root,
     entryPoints: { porchlight: 'node/cli/entry.ts' },
@@ -39,6 +38,10 @@ export async function buildCli () {
     logLevel: 'warning'
   })
   writeFileSync(`${outdir}/meta.json`, JSON.stringify(result.metafile))
+  // Chunks of earlier builds go only now (names carry a content hash): a porchlight started
+  // before this build, e.g. by a test run beside this one, still finds the chunks it loads.
+  const written = new Set(Object.keys(result.metafile.outputs).map(f => f.replace(/^dist\/chunks\//, '')))
+  for (const f of readdirSync(`${outdir}/chunks`)) if (!written.has(f)) rmSync(`${outdir}/chunks/${f}`)
   return result.metafile
 }
 

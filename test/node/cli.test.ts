@@ -3,7 +3,7 @@
 // the tests) to check the entry point, exit codes and stderr.
 import { describe, it, expect, beforeEach, afterEach } from 'vitest'
 import { execFile } from 'node:child_process'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -50,9 +50,9 @@ async function json (name: string, args: string[], opts?: { now?: number }): Pro
   return JSON.parse(r.stdout)
 }
 
-function spawnCli (args: string[], env: Record<string, string> = {}): Promise<Run> {
+function spawnCli (args: string[], env: Record<string, string> = {}, bin = BIN): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, PORCHLIGHT_DEBUG: '', ...env } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { cwd: ROOT, env: { ...process.env, PORCHLIGHT_DEBUG: '', ...env } }, (err, stdout, stderr) => {
       resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? -1, stdout, stderr })
     })
   })
@@ -388,6 +388,14 @@ describe('parsing and help', () => {
     expect((await json('alice', ['hood', 'invite', '--ttl', '90m'], { now: 1_800_000_000_000 })).expires).toBe(1_800_000_000_000 + 90 * 60_000)
   })
 
+  it('node/cli has no import cycle: the command groups import command.ts, never main.ts', async () => {
+    const cliDir = join(ROOT, 'node/cli')
+    for (const f of await readdir(cliDir)) {
+      if (f === 'main.ts' || f === 'entry.ts') continue
+      expect(await readFile(join(cliDir, f), 'utf8'), f).not.toMatch(/from '\.\/main\.ts'/)
+    }
+  })
+
   it('help shows the defaults of the modules it does not load', async () => {
     const { RELAY_DEFAULTS } = await import('../../node/relay/relay.ts')
     const { MAX_PUBLIC_DELAY_MS } = await import('../../node/public-copy.ts')
@@ -466,6 +474,10 @@ describe('the real binary', () => {
     expect(JSON.parse(joined.stdout).hood.name).toBe('Elm Street')
     const members = JSON.parse((await spawnCli(['hood', 'members', '--json', '--home', b])).stdout)
     expect(members.members.map((m: any) => m.name)).toEqual(['Alice', 'Bob'])
+  })
+
+  it('node/bin/porchlight-dev.js runs the sources', async () => {
+    expectOneLineError(await spawnCli(['--home', dir, 'id', 'show'], {}, join(ROOT, 'node/bin/porchlight-dev.js')), 1, /no identity/)
   })
 
   it('exit codes and one-line errors; a stack only with PORCHLIGHT_DEBUG=1', async () => {
