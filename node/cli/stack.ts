@@ -7,6 +7,6 @@
 export { ResidentPeer } from '../peer.ts'
 export { Relay, RELAY_DEFAULTS } from '../relay/relay.ts'
 export { pushMessage } from '../../protocol/peer/push.ts'
-export { attachClip, findPost, getClip, MIN_ID_PREFIX } from '../clip-post.ts'
-export { MAX_PUBLIC_DELAY_MS, publicDelayFromEnv } from '../public-copy.ts'
+export { attachClip, findPost, getClip } from '../clip-post.ts'
+export { publicDelayFromEnv } from '../public-copy.ts'
 export { multiaddr } from '@multiformats/multiaddr'
