@@ -1,23 +1,15 @@
 /**
- * `porchlight relay` flags and config keys for the relay's caps (caps.ts): flags win over the
- * config file's `"caps": {...}` object (same names as CapsInit), which wins over the defaults.
+ * `porchlight relay`'s caps (node/relay/caps.ts) from its flags (CAPS_OPTIONS in network.ts)
+ * and config keys: flags win over the config file's `"caps": {...}` object (same names as
+ * CapsInit), which wins over the defaults. Loaded when the relay starts (protocol/wire.ts,
+ * which this checks sizes against, brings the clip cipher's tables along).
  */
 import { fail } from '../../protocol/errors.ts'
 import { MAX_FRAME_BYTES } from '../../protocol/wire.ts'
 import { CAPS_DEFAULTS, type CapsInit } from '../relay/caps.ts'
-import type { Context, OptionSpec } from './main.ts'
+import type { Context } from './command.ts'
 
 const MIB = 1024 * 1024
-
-export const CAPS_OPTIONS: Record<string, OptionSpec> = {
-  'max-conns-per-ip': { type: 'string', value: 'N', help: `inbound connections one IP may hold (default ${CAPS_DEFAULTS.maxConnectionsPerIp}; households behind one NAT share an IP)` },
-  'max-streams': { type: 'string', value: 'N', help: `open push/sync/pin/block/bitswap streams, all peers (default ${CAPS_DEFAULTS.maxInboundStreams})` },
-  'max-streams-per-ip': { type: 'string', value: 'N', help: `open push/sync/pin/block/bitswap streams from one IP (default ${CAPS_DEFAULTS.maxInboundStreamsPerIp})` },
-  'max-buffered': { type: 'string', value: 'SIZE', help: `unread inbound bytes, all peers, e.g. 32MiB (default ${CAPS_DEFAULTS.maxBufferedBytes / MIB}MiB)` },
-  'max-buffered-per-ip': { type: 'string', value: 'SIZE', help: `unread inbound bytes from one IP (default ${CAPS_DEFAULTS.maxBufferedBytesPerIp / MIB}MiB)` },
-  'idle-timeout': { type: 'string', value: 'DURATION', help: `close a stream that sends nothing this long, e.g. 15s (default ${CAPS_DEFAULTS.idleTimeoutMs / 1000}s)` },
-  'frame-timeout': { type: 'string', value: 'DURATION', help: `close a stream whose frame is not whole this long after it began (default ${CAPS_DEFAULTS.partialFrameTimeoutMs / 1000}s)` }
-}
 
 /** The caps from flags over `config` (the config file's `caps` object). */
 export function capsFrom (ctx: Pick<Context, 'string'>, config: CapsInit = {}): CapsInit {

@@ -2,7 +2,7 @@
  * CLI pieces for clips: `porchlight clip get POST_ID [-o FILE]`, and the `--clip FILE` step of
  * `porchlight post` (attachWithProgress). Both show a progress bar on a terminal and plain
  * lines otherwise (node/cli/progress.ts), on stderr, and nothing with --json. Merged into the
- * command table through cli-network.ts.
+ * command table of node/cli/main.ts.
  *
  * --json shapes (added to node/cli/output.ts's list):
  *   post --clip   { id, publicId, relay, clip: { cid, mime, size (plaintext bytes), pinnedBy: multiaddr[] } }
@@ -12,14 +12,12 @@ import { stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { fail } from '../../protocol/errors.ts'
 import { privateTopic } from '../../protocol/neighborhood.ts'
-import { openResidentPeer, type ResidentPeer } from '../resident.ts'
-import { attachClip, findPost, getClip, MIN_ID_PREFIX, type AttachOptions, type AttachedClip, type ClipPhase } from '../../protocol/peer/clip-flows.ts'
-import { currentEpochKeys } from '../storage/home-dir.ts'
-import { openClipFile } from '../storage/clip-file.ts'
-import { nodeClipSink } from '../storage/clip-save.ts'
+import { currentEpochKeys } from '../../protocol/hood-state.ts'
+import type { ResidentPeer } from '../resident.ts'
+import type { AttachOptions, AttachedClip, ClipPhase } from '../../protocol/peer/clip-flows.ts'
 import { progress, type Progress } from './progress.ts'
 import type { Writer } from './output.ts'
-import type { Command, Context } from './main.ts'
+import { HELP_FIGURES, loadStack, RELAY_OPTION, relaysFrom, type Command, type Context } from './command.ts'
 
 const LABELS: Record<ClipPhase, string> = { encrypt: 'cleaning and encrypting', upload: 'relay fetching', fetch: 'fetching' }
 
@@ -44,6 +42,7 @@ function phases (ctx: Context): { update: (phase: ClipPhase, done: number, total
  * its hood file and those the peer was given) pin it until `expires`.
  */
 export async function attachClipFile (peer: ResidentPeer, file: string, opts: AttachOptions & { hood?: string }): Promise<AttachedClip> {
+  const { attachClip, openClipFile } = await loadStack()
   const state = await peer.home.resolveHood(opts.hood)
   const clip = await openClipFile(file)
   const keys = currentEpochKeys(state)
@@ -66,27 +65,19 @@ export async function attachWithProgress (ctx: Context, peer: ResidentPeer, file
   }
 }
 
-/** Relays named with --relay, else $PORCHLIGHT_RELAY (comma-separated), else none. */
-export function relaysFrom (ctx: Context): string[] {
-  const given = ctx.strings('relay')
-  if (given.length > 0) return given
-  const env = ctx.io.env.PORCHLIGHT_RELAY
-  return env !== undefined && env !== '' ? env.split(',') : []
-}
-
 export const CLIP_COMMANDS: Record<string, Command> = {
   'clip get': {
     summary: 'Fetch, decrypt and save the clip of a post in your feed',
     usage: 'POST_ID [-o FILE] [--index N] [--relay MULTIADDR]',
-    help: `POST_ID is the post's id or its first ${MIN_ID_PREFIX}+ hex characters, as \`porchlight feed\` prints it. ` +
-      'The clip comes from whoever has it (the relays that pinned it, or its author; a block stream, else bitswap), is decrypted with the key in ' +
+    help: `POST_ID is the post's id or its first ${HELP_FIGURES.minIdPrefix}+ hex characters, as \`porchlight feed\` prints it. ` +
+      'The clip comes over bitswap from whoever has it (the relays that pinned it, or its author), is decrypted with the key in ' +
       'the post and checked against the hash in the post; only then is the file written. Default file: clip-<id>.<ext> ' +
       'in the current folder (never overwritten); -o FILE writes (or replaces) FILE; -o FOLDER saves there under that name.',
     args: { min: 1, max: 1 },
     options: {
       out: { type: 'string', short: 'o', value: 'FILE', help: 'where to save the clip' },
       index: { type: 'string', value: 'N', help: 'which clip of the post, from 0 (default 0)' },
-      relay: { type: 'string', multiple: true, value: 'MULTIADDR', help: 'relay to use (default: the neighborhood\'s relays, or $PORCHLIGHT_RELAY)' }
+      relay: RELAY_OPTION
     },
     async run (ctx) {
       const index = Number(ctx.string('index') ?? 0)
@@ -98,6 +89,7 @@ export const CLIP_COMMANDS: Record<string, Command> = {
         const info = await stat(dir).catch(() => undefined)
         if (info === undefined || !info.isDirectory()) fail('NOT_FOUND', `-o ${target}: the folder ${dir} does not exist`)
       }
+      const { openResidentPeer, findPost, getClip, nodeClipSink } = await loadStack()
       const peer = await openResidentPeer(await ctx.home(), { relays: relaysFrom(ctx), now: () => ctx.now() })
       try {
         await peer.start()

@@ -1,7 +1,8 @@
 /**
  * The CLI commands that talk to the network: the relay, posting, the feed, live watching,
  * removing a member (rekey), and the agency's public feed and requests for assistance.
- * Merged into the command table of node/cli/main.ts.
+ * Merged into the command table of node/cli/main.ts; each loads the network stack when it
+ * runs (loadStack), so that help and the offline commands do not.
  */
 import { readFile } from 'node:fs/promises'
 import { fail, PorchlightError } from '../../protocol/errors.ts'
@@ -9,23 +10,28 @@ import { toHex } from '../../protocol/encoding.ts'
 import { POST_KINDS, DEFAULT_TTL_MS, MAX_TTL_MS } from '../../protocol/post.ts'
 import { checkGeohash, MAX_AREA_PRECISION, MAX_POST_PRECISION } from '../../protocol/geohash.ts'
 import { attestationId, attestationIssued, sealRfa, verifyAttestation } from '../../protocol/agency.ts'
-import { parseAttestationString } from './output.ts'
 import { createIdentity, fingerprint } from '../../protocol/identity.ts'
-import type { HoodState } from '../storage/home-dir.ts'
 import { areaTopic } from '../../protocol/neighborhood.ts'
-import { Relay, RELAY_DEFAULTS } from '../relay/relay.ts'
-import { openResidentPeer, type ResidentPeer, type FeedPost } from '../resident.ts'
-import { pushMessage } from '../../protocol/peer/push.ts'
-import { multiaddr } from '@multiformats/multiaddr'
-import type { Command, Context, OptionSpec } from './main.ts'
-import { attachWithProgress, CLIP_COMMANDS, relaysFrom } from './clips.ts'
-import { findPost } from '../../protocol/peer/clip-flows.ts'
-import { MAX_PUBLIC_DELAY_MS, publicDelayFromEnv } from '../../protocol/peer/public-copy.ts'
-import { CAPS_OPTIONS, capsFrom } from './caps.ts'
-import type { CapsInit } from '../relay/caps.ts'
+import type { HoodState } from '../storage/home-dir.ts'
+import type { FeedPost, ResidentPeer } from '../resident.ts'
+import { parseAttestationString } from './output.ts'
+import { HELP_FIGURES, HOOD_OPTION, loadStack, packagePath, parseTtl, RELAY_OPTION, relaysFrom, ttlOption, type Command, type Context, type OptionSpec } from './command.ts'
+import { attachWithProgress } from './clips.ts'
+import { CAPS_DEFAULTS, type CapsInit } from '../relay/caps.ts'
 
-const HOOD_OPTION: OptionSpec = { type: 'string', value: 'NAME_OR_ID', help: 'which neighborhood (name, or id or id prefix); optional when you are in one' }
-const RELAY_OPTION: OptionSpec = { type: 'string', multiple: true, value: 'MULTIADDR', help: 'relay to use (default: the neighborhood\'s relays, or $PORCHLIGHT_RELAY)' }
+const RELAY_HELP_DEFAULTS = HELP_FIGURES.relay
+const MIB = 1024 * 1024
+
+/** `porchlight relay` flags for the relay's caps (read by capsFrom in caps.ts). */
+const CAPS_OPTIONS: Record<string, OptionSpec> = {
+  'max-conns-per-ip': { type: 'string', value: 'N', help: `inbound connections one IP may hold (default ${CAPS_DEFAULTS.maxConnectionsPerIp}; households behind one NAT share an IP)` },
+  'max-streams': { type: 'string', value: 'N', help: `open push/sync/pin/block/bitswap streams, all peers (default ${CAPS_DEFAULTS.maxInboundStreams})` },
+  'max-streams-per-ip': { type: 'string', value: 'N', help: `open push/sync/pin/block/bitswap streams from one IP (default ${CAPS_DEFAULTS.maxInboundStreamsPerIp})` },
+  'max-buffered': { type: 'string', value: 'SIZE', help: `unread inbound bytes, all peers, e.g. 32MiB (default ${CAPS_DEFAULTS.maxBufferedBytes / MIB}MiB)` },
+  'max-buffered-per-ip': { type: 'string', value: 'SIZE', help: `unread inbound bytes from one IP (default ${CAPS_DEFAULTS.maxBufferedBytesPerIp / MIB}MiB)` },
+  'idle-timeout': { type: 'string', value: 'DURATION', help: `close a stream that sends nothing this long, e.g. 15s (default ${CAPS_DEFAULTS.idleTimeoutMs / 1000}s)` },
+  'frame-timeout': { type: 'string', value: 'DURATION', help: `close a stream whose frame is not whole this long after it began (default ${CAPS_DEFAULTS.partialFrameTimeoutMs / 1000}s)` }
+}
 
 function port (ctx: Context, name: string, fallback: number): number {
   const v = ctx.string(name)
@@ -37,6 +43,7 @@ function port (ctx: Context, name: string, fallback: number): number {
 
 async function openPeer (ctx: Context): Promise<ResidentPeer> {
   const home = await ctx.home()
+  const { openResidentPeer, publicDelayFromEnv } = await loadStack()
   // PORCHLIGHT_PUBLIC_DELAY_MS replaces the random delay before a public copy goes out (tests; at most 30 s).
   const publicDelayMs = publicDelayFromEnv(ctx.io.env.PORCHLIGHT_PUBLIC_DELAY_MS)
   const peer = await openResidentPeer(home, { relays: relaysFrom(ctx), now: () => ctx.now(), ...(publicDelayMs !== undefined ? { publicDelayMs } : {}) })
@@ -99,7 +106,7 @@ function when (ms: number): string {
 }
 
 /** One post as people read it in a terminal. */
-export function postLines (p: FeedPost): string {
+function postLines (p: FeedPost): string {
   const fp = p.lookAlike === true ? ` [${p.authorFingerprint}]` : ''
   const former = p.authorFormerName !== undefined ? ` (formerly ${p.authorFormerName})` : ''
   const agency = (p.vouchedBy ?? []).length === 0
@@ -111,15 +118,6 @@ export function postLines (p: FeedPost): string {
   const where = [p.hood, p.area !== undefined ? `area ${p.area}` : undefined, p.location !== undefined ? `@${p.location}` : undefined].filter(Boolean).join(' ')
   const media = p.media.length > 0 ? `  [${p.media.length} clip${p.media.length > 1 ? 's' : ''}]` : ''
   return `${when(p.created)}  ${p.kind.toUpperCase().padEnd(10)} ${who}${where !== '' ? `  (${where})` : ''}${media}\n    ${p.text.replace(/\p{Cc}/gu, ' ')}\n    id ${p.id.slice(0, 16)}  expires ${when(p.expires)}${p.channel !== 'private' ? `  ${p.channel}` : ''}`
-}
-
-function ttlOption (ctx: Context): number | undefined {
-  const v = ctx.string('ttl')
-  if (v === undefined) return undefined
-  const m = /^(\d{1,6})([mhd])$/.exec(v) ?? fail('BAD_ARGUMENT', `--ttl "${v.slice(0, 20)}" is not a duration like 30m, 12h or 7d`)
-  const ms = Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd']
-  if (ms <= 0 || ms > MAX_TTL_MS) fail('OUT_OF_RANGE', `--ttl must be more than 0 and at most ${MAX_TTL_MS / 86_400_000}d`)
-  return ms
 }
 
 interface RelayConfig { data?: string, host?: string, tcp?: number, ws?: number, http?: number, serve?: string[], areas?: string[], peers?: string[], web?: string, caps?: CapsInit }
@@ -139,12 +137,12 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
   relay: {
     summary: 'Run a community relay (stores ciphertext it cannot read; serves health, metrics, the web app)',
     usage: '[--data DIR] [--serve TOKEN ...] [--area GEOHASH ...] [--peer MULTIADDR ...] [--tcp PORT] [--ws PORT] [--http PORT] [--host IP] [--config FILE] [caps: --max-conns-per-ip N ...]',
-    help: `Defaults: data in ${RELAY_DEFAULTS.dataDir}, TCP ${RELAY_DEFAULTS.tcpPort}, WebSockets ${RELAY_DEFAULTS.wsPort}, HTTP ${RELAY_DEFAULTS.httpPort} on ${RELAY_DEFAULTS.host}. ` +
+    help: `Defaults: data in ${RELAY_HELP_DEFAULTS.dataDir}, TCP ${RELAY_HELP_DEFAULTS.tcpPort}, WebSockets ${RELAY_HELP_DEFAULTS.wsPort}, HTTP ${RELAY_HELP_DEFAULTS.httpPort} on ${RELAY_HELP_DEFAULTS.host}. ` +
       'Port 0 picks a free port; the relay prints the addresses it listens on. Tokens and areas it was given are remembered in the data folder. ' +
       'The config file is JSON: {"data","host","tcp","ws","http","serve":[],"areas":[],"peers":[],"web","caps":{"maxConnectionsPerIp",...}}. ' +
       'The caps bound what strangers can make the relay hold; /metrics counts what they refuse. Stops cleanly on Ctrl-C / SIGTERM.',
     options: {
-      data: { type: 'string', value: 'DIR', help: `data folder (default ${RELAY_DEFAULTS.dataDir})` },
+      data: { type: 'string', value: 'DIR', help: `data folder (default ${RELAY_HELP_DEFAULTS.dataDir})` },
       serve: { type: 'string', multiple: true, value: 'TOKEN', help: 'relay token of a neighborhood to serve' },
       area: { type: 'string', multiple: true, value: 'GEOHASH', help: 'public area channel to serve' },
       peer: {
@@ -153,21 +151,23 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
         value: 'MULTIADDR',
         help: 'another relay to stay connected to, reconcile with and mirror (trusted: what it holds of epochs a rekey closed is taken as history, and what it gives skips the per-address limits on area channels)'
       },
-      tcp: { type: 'string', value: 'PORT', help: `TCP port (default ${RELAY_DEFAULTS.tcpPort})` },
-      ws: { type: 'string', value: 'PORT', help: `WebSockets port (default ${RELAY_DEFAULTS.wsPort})` },
-      http: { type: 'string', value: 'PORT', help: `HTTP port for /health, /metrics and the web app (default ${RELAY_DEFAULTS.httpPort})` },
-      host: { type: 'string', value: 'IP', help: `interface to listen on (default ${RELAY_DEFAULTS.host})` },
+      tcp: { type: 'string', value: 'PORT', help: `TCP port (default ${RELAY_HELP_DEFAULTS.tcpPort})` },
+      ws: { type: 'string', value: 'PORT', help: `WebSockets port (default ${RELAY_HELP_DEFAULTS.wsPort})` },
+      http: { type: 'string', value: 'PORT', help: `HTTP port for /health, /metrics and the web app (default ${RELAY_HELP_DEFAULTS.httpPort})` },
+      host: { type: 'string', value: 'IP', help: `interface to listen on (default ${RELAY_HELP_DEFAULTS.host})` },
       config: { type: 'string', value: 'FILE', help: 'JSON config file (flags win over it)' },
       ...CAPS_OPTIONS
     },
     async run (ctx) {
       const c = await readConfig(ctx.string('config'))
+      const { capsFrom } = await import('./caps.ts')
       const caps = capsFrom(ctx, c.caps)
       // A relay keeps serving: a stray rejection from a peer's broken stream is logged, not fatal.
       process.on('unhandledRejection', (err) => {
         ctx.io.stderr.write(`${new Date().toISOString()} unhandled error (relay keeps running): ${(err as Error)?.message ?? String(err)}\n`)
       })
-      const webDir = c.web ?? new URL('../../web/dist', import.meta.url).pathname
+      const webDir = c.web ?? packagePath('web/dist')
+      const { Relay, RELAY_DEFAULTS } = await loadStack()
       const relay = await Relay.start({
         dataDir: ctx.string('data') ?? c.data ?? RELAY_DEFAULTS.dataDir,
         host: ctx.string('host') ?? c.host ?? RELAY_DEFAULTS.host,
@@ -198,7 +198,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
     usage: '--kind KIND --text TEXT [--public [--show-name]] [--geohash G | --lat LAT --lon LON] [--precision N] [--ttl DURATION] [--reply-to ID] [--hood NAME_OR_ID] [--clip FILE]',
     help: `Kinds: ${POST_KINDS.join(', ')}. The post is signed and encrypted for the neighborhood; with --public a copy goes to ` +
       'the area\'s public channel, signed with your pseudonym for that area (agencies see it; your name only with --show-name). ' +
-      `The public copy goes out after a random delay of up to ${MAX_PUBLIC_DELAY_MS / 1000} s, dated then, from a one-time peer id, so a relay ` +
+      `The public copy goes out after a random delay of up to ${HELP_FIGURES.maxPublicDelayMs / 1000} s, dated then, from a one-time peer id, so a relay ` +
       'cannot match it to your private post; the command waits for a relay to acknowledge it and says whether one did. ' +
       `Locations are geohashes, cut to --precision characters (default 6, about 1.2 km; at most ${MAX_POST_PRECISION}). ` +
       `Posts expire after --ttl (default ${DEFAULT_TTL_MS / 86_400_000}d). If no relay acknowledges the post, it stays in the outbox ` +
@@ -214,7 +214,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       lat: { type: 'string', value: 'LAT', help: 'latitude (with --lon)' },
       lon: { type: 'string', value: 'LON', help: 'longitude (with --lat)' },
       precision: { type: 'string', value: 'N', help: `geohash characters to keep, 1..${MAX_POST_PRECISION} (default 6)` },
-      ttl: { type: 'string', value: 'DURATION', help: 'lifetime, e.g. 12h or 7d' },
+      ttl: ttlOption('lifetime', DEFAULT_TTL_MS, MAX_TTL_MS),
       'reply-to': { type: 'string', value: 'ID', help: 'the post this replies to: its id as `feed` prints it (8 or more hex digits) or whole' },
       clip: { type: 'string', value: 'FILE', help: 'attach a photo or video (metadata removed, encrypted)' },
       hood: HOOD_OPTION,
@@ -233,8 +233,9 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       const lon = ctx.string('lon')
       if ((lat === undefined) !== (lon === undefined)) fail('BAD_ARGUMENT', '--lat and --lon go together')
       const replyRef = ctx.string('reply-to')
-      const ttlMs = ttlOption(ctx)
+      const ttlMs = parseTtl(ctx, DEFAULT_TTL_MS, MAX_TTL_MS)
       const peer = await openPeer(ctx)
+      const { findPost } = await loadStack()
       try {
         // The short id `feed` prints (any unique prefix of 8 or more hex digits) or a whole one.
         const replyTo = replyRef === undefined || /^[0-9a-f]{64}$/.test(replyRef)
@@ -244,11 +245,11 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
         const clipFile = ctx.string('clip')
         const clip = clipFile === undefined
           ? undefined
-          : await attachWithProgress(ctx, peer, clipFile, { ...(ctx.string('hood') !== undefined ? { hood: ctx.string('hood')! } : {}), now, expires: now + (ttlMs ?? DEFAULT_TTL_MS) })
+          : await attachWithProgress(ctx, peer, clipFile, { ...(ctx.string('hood') !== undefined ? { hood: ctx.string('hood')! } : {}), now, expires: now + ttlMs })
         const outcome = await peer.post({
           kind: kind as typeof POST_KINDS[number],
           text: ctx.required('text'),
-          ...(ttlMs !== undefined ? { ttlMs } : {}),
+          ttlMs,
           ...(precision !== undefined ? { precision } : {}),
           ...(geohash !== undefined ? { geohash } : {}),
           ...(lat !== undefined && lon !== undefined ? { lat: Number(lat), lon: Number(lon) } : {}),
@@ -546,7 +547,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
     options: {
       area: { type: 'string', value: 'GEOHASH', help: `area, 1..${MAX_AREA_PRECISION} characters` },
       text: { type: 'string', value: 'TEXT', help: 'what you are asking residents for' },
-      ttl: { type: 'string', value: 'DURATION', help: 'lifetime (default 7d)' },
+      ttl: ttlOption('lifetime', DEFAULT_TTL_MS, MAX_TTL_MS),
       relay: RELAY_OPTION
     },
     async run (ctx) {
@@ -556,10 +557,11 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       const area = checkGeohash(ctx.required('area'), MAX_AREA_PRECISION, '--area')
       const relays = relaysFrom(ctx)
       if (relays.length === 0) fail('BAD_ARGUMENT', 'agency rfa: give --relay MULTIADDR (or set PORCHLIGHT_RELAY)')
-      const rfa = await sealRfa(me, area, ctx.required('text'), ctx.now(), ttlOption(ctx) ?? DEFAULT_TTL_MS, {
+      const rfa = await sealRfa(me, area, ctx.required('text'), ctx.now(), parseTtl(ctx, DEFAULT_TTL_MS, MAX_TTL_MS), {
         attestations: [...(agency.attestations ?? [])]
       })
       const peer = await openPeer(ctx)
+      const { multiaddr, pushMessage } = await loadStack()
       try {
         let last = { ok: false, message: 'no relay' } as { ok: boolean, code?: string, message?: string }
         for (const r of relays) {
@@ -574,8 +576,6 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
     }
   }
 }
-
-Object.assign(NETWORK_COMMANDS, CLIP_COMMANDS)
 
 function parseSince (v: string | undefined): number | undefined {
   if (v === undefined) return undefined

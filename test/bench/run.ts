@@ -28,7 +28,8 @@ const SUITES: ReadonlyArray<{ name: string, file: string, fn: string }> = [
   { name: 'relay-abuse', file: './relay-abuse-bench.ts', fn: 'benchRelayAbuse' },
   { name: 'rekey', file: './rekey-bench.ts', fn: 'benchRekey' },
   { name: 'clips', file: './clip-bench.ts', fn: 'benchClips' },
-  { name: 'pow', file: './pow-bench.ts', fn: 'benchPow' }
+  { name: 'pow', file: './pow-bench.ts', fn: 'benchPow' },
+  { name: 'startup', file: './startup-bench.ts', fn: 'benchStartup' }
 ]
 
 function loadSuites (): { suites: Suite[], missing: string[] } {

@@ -1,8 +1,9 @@
 // The offline CLI: most checks run main() in-process with captured output (fast); a few spawn
-// the real `node node/bin/porchlight.js` to check the entry point, exit codes and stderr.
+// the real `node node/bin/porchlight.js` (the build in dist/, made by test/build-cli.ts before
+// the tests) to check the entry point, exit codes and stderr.
 import { describe, it, expect, beforeEach, afterEach } from 'vitest'
 import { execFile } from 'node:child_process'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -14,6 +15,7 @@ import { verifyAttestation } from '../../protocol/agency.ts'
 import { COMMANDS, helpFor, main, type Io } from '../../node/cli/main.ts'
 import { currentEpochKeys, Home } from '../../node/storage/home-dir.ts'
 import { parseAttestationString, parsePublicIdentity } from '../../node/cli/output.ts'
+import { HELP_FIGURES } from '../../node/cli/command.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const BIN = join(ROOT, 'node/bin/porchlight.js')
@@ -48,9 +50,9 @@ async function json (name: string, args: string[], opts?: { now?: number }): Pro
   return JSON.parse(r.stdout)
 }
 
-function spawnCli (args: string[], env: Record<string, string> = {}): Promise<Run> {
+function spawnCli (args: string[], env: Record<string, string> = {}, bin = BIN): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, PORCHLIGHT_DEBUG: '', ...env } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { cwd: ROOT, env: { ...process.env, PORCHLIGHT_DEBUG: '', ...env } }, (err, stdout, stderr) => {
       resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? -1, stdout, stderr })
     })
   })
@@ -369,6 +371,39 @@ describe('parsing and help', () => {
     }
   })
 
+  it('--ttl has one grammar everywhere: not a duration exits 2, out of range exits 1', async () => {
+    await cli('alice', ['id', 'create', '--name', 'Alice'])
+    await cli('alice', ['hood', 'create', 'Elm', '--area', 'u4pru', '--relay', RELAY])
+    const agency = (await json('ag', ['agency', 'create', '--name', 'City PD'])).public
+    // Seconds and bare numbers are no lifetime for invites, posts, attestations or requests.
+    for (const ttl of ['30s', '7', 'soon', '1w']) {
+      expectOneLineError(await cli('alice', ['hood', 'invite', '--ttl', ttl]), 2, /--ttl .* is not a duration like 30m, 12h or 7d/)
+      expectOneLineError(await cli('alice', ['post', '--kind', 'pet', '--text', 'cat', '--ttl', ttl]), 2, /is not a duration/)
+      expectOneLineError(await cli('alice', ['hood', 'attest-agency', agency, '--ttl', ttl]), 2, /is not a duration/)
+      expectOneLineError(await cli('ag', ['agency', 'rfa', '--area', 'u4pru', '--text', 'x', '--ttl', ttl, '--relay', RELAY]), 2, /is not a duration/)
+    }
+    expectOneLineError(await cli('alice', ['hood', 'invite', '--ttl', '0m']), 1, /at most 30d/)
+    expectOneLineError(await cli('alice', ['post', '--kind', 'pet', '--text', 'cat', '--ttl', '31d']), 1, /at most 30d/)
+    expectOneLineError(await cli('ag', ['agency', 'rfa', '--area', 'u4pru', '--text', 'x', '--ttl', '31d', '--relay', RELAY]), 1, /at most 30d/)
+    expect((await json('alice', ['hood', 'invite', '--ttl', '90m'], { now: 1_800_000_000_000 })).expires).toBe(1_800_000_000_000 + 90 * 60_000)
+  })
+
+  it('node/cli has no import cycle: the command groups import command.ts, never main.ts', async () => {
+    const cliDir = join(ROOT, 'node/cli')
+    for (const f of await readdir(cliDir)) {
+      if (f === 'main.ts' || f === 'entry.ts') continue
+      expect(await readFile(join(cliDir, f), 'utf8'), f).not.toMatch(/from '\.\/main\.ts'/)
+    }
+  })
+
+  it('help shows the defaults of the modules it does not load', async () => {
+    const { RELAY_DEFAULTS } = await import('../../node/relay/relay.ts')
+    const { MAX_PUBLIC_DELAY_MS } = await import('../../protocol/peer/public-copy.ts')
+    const { MIN_ID_PREFIX } = await import('../../protocol/peer/clip-flows.ts')
+    const { dataDir, host, tcpPort, wsPort, httpPort } = RELAY_DEFAULTS
+    expect(HELP_FIGURES).toEqual({ relay: { dataDir, host, tcpPort, wsPort, httpPort }, maxPublicDelayMs: MAX_PUBLIC_DELAY_MS, minIdPrefix: MIN_ID_PREFIX })
+  })
+
   it('a corrupt home file is one line naming the file', async () => {
     const { hood } = await setupHood()
     const path = join(dir, 'alice', 'hoods', hood.id)
@@ -401,6 +436,30 @@ describe('parsing and help', () => {
 })
 
 describe('the real binary', () => {
+  it('is built so that help and the offline commands never load the network stack', async () => {
+    // dist/meta.json: what each output file of the build (test/build-cli.ts ran it) imports.
+    const meta = JSON.parse(await readFile(join(ROOT, 'dist/meta.json'), 'utf8')) as {
+      outputs: Record<string, { imports: Array<{ path: string, kind: string, external?: boolean }> }>
+    }
+    const NETWORK = /libp2p|helia|gossipsub|level|datastore|blockstore|bitswap|@chainsafe/
+    const loadedAtStart = new Set<string>()
+    const externals: string[] = []
+    const visit = (file: string): void => {
+      if (loadedAtStart.has(file)) return
+      loadedAtStart.add(file)
+      for (const i of meta.outputs[file]!.imports) {
+        if (i.kind !== 'import-statement') continue
+        if (i.external === true) externals.push(i.path)
+        else visit(i.path)
+      }
+    }
+    visit('dist/porchlight.js')
+    expect(externals.filter(p => NETWORK.test(p))).toEqual([])
+    const stack = Object.keys(meta.outputs).find(f => /^dist\/chunks\/stack-.*\.js$/.test(f))!
+    expect(loadedAtStart.has(stack)).toBe(false)
+    expect(meta.outputs[stack]!.imports.some(i => i.path === 'libp2p')).toBe(true)
+  })
+
   it('runs end to end: identity, hood, invite, join in another home (PORCHLIGHT_HOME)', async () => {
     const a = join(dir, 'a')
     const b = join(dir, 'b')
@@ -415,6 +474,10 @@ describe('the real binary', () => {
     expect(JSON.parse(joined.stdout).hood.name).toBe('Elm Street')
     const members = JSON.parse((await spawnCli(['hood', 'members', '--json', '--home', b])).stdout)
     expect(members.members.map((m: any) => m.name)).toEqual(['Alice', 'Bob'])
+  })
+
+  it('node/bin/porchlight-dev.js runs the sources', async () => {
+    expectOneLineError(await spawnCli(['--home', dir, 'id', 'show'], {}, join(ROOT, 'node/bin/porchlight-dev.js')), 1, /no identity/)
   })
 
   it('exit codes and one-line errors; a stack only with PORCHLIGHT_DEBUG=1', async () => {

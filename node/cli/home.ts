@@ -1,0 +1,425 @@
+/**
+ * The CLI commands that work on the home folder: identities, neighborhoods (create, invite,
+ * join, members, relay tokens, vouching for agencies) and the agency's own settings. All of
+ * them run without the network except `hood join`, which announces the newcomer (loadStack).
+ */
+import { fail, PorchlightError } from '../../protocol/errors.ts'
+import { toHex } from '../../protocol/encoding.ts'
+import { createIdentity, fingerprint, type Identity } from '../../protocol/identity.ts'
+import { checkGeohash, MAX_AREA_PRECISION } from '../../protocol/geohash.ts'
+import { createNeighborhood, isAdmin, newEpochSecret, privateTopic } from '../../protocol/neighborhood.ts'
+import { checkRelayAddrs, createInvite, DEFAULT_INVITE_TTL_MS, encodeInvite, MAX_INVITE_TTL_MS, MAX_RELAYS, parseInvite } from '../../protocol/invite.ts'
+import { createRelayToken, encodeRelayToken, MAX_OLDER_TAG_KEYS } from '../../protocol/relay-token.ts'
+import { createAttestation, DEFAULT_ATTESTATION_TTL_MS, MAX_ATTESTATION_TTL_MS, verifyAttestation } from '../../protocol/agency.ts'
+import {
+  currentEpochKeys, Home, newHoodState, unexpiredOlderEpochKeys, withAgencyAttestation, withAttestation, withEpoch,
+  withAgencyRelays, withFollowedAreas, withMember, withoutEnded, withoutFollowedAreas, withRelays, type AgencyState
+} from '../storage/home-dir.ts'
+import { attestationJson, hoodJson, identityJson, memberJson, parseAttestationString, parsePublicIdentity, table, type AttestationJson } from './output.ts'
+import { HOOD_OPTION, isoTime, loadStack, parseTtl, ttlOption, UsageError, type Command, type Context } from './command.ts'
+
+const INVITE_TTL_OPTION = ttlOption('how long the invite is valid', DEFAULT_INVITE_TTL_MS, MAX_INVITE_TTL_MS)
+
+export const HOME_COMMANDS: Record<string, Command> = {
+  'id create': {
+    summary: 'Create your identity (signing and sealing keys)',
+    usage: '--name NAME [--force]',
+    help: 'Creates a new identity in the home folder (the key file is readable only by you). ' +
+      'The name is what neighbors see next to your posts. --force replaces an existing identity: ' +
+      'its keys are lost, and neighborhoods it administered keep the old key as admin.',
+    options: {
+      name: { type: 'string', value: 'NAME', help: 'display name (1..64 bytes)' },
+      force: { type: 'boolean', help: 'replace an existing identity' }
+    },
+    async run (ctx) {
+      const home = await ctx.home()
+      const id = await createIdentity(ctx.required('name'))
+      const wasAgency = (await home.agency()) !== undefined
+      await home.saveIdentity(id, { force: ctx.flag('force') })
+      if (wasAgency) await home.clearAgency()
+      ctx.out.result(identityJson(id, 'resident'), `Created identity ${id.public.name} (fingerprint ${fingerprint(id.public.signKey)}) in ${home.root}`)
+    }
+  },
+
+  'id show': {
+    summary: 'Show your name, fingerprint and public keys',
+    usage: '',
+    async run (ctx) {
+      const home = await ctx.home()
+      const id = await home.requireIdentity()
+      const j = identityJson(id, await home.role())
+      ctx.out.result(j, table([
+        ['name', j.name], ['fingerprint', j.fingerprint], ['role', j.role],
+        ['signKey', j.signKey], ['boxKey', j.boxKey], ['public', j.public]
+      ]))
+    }
+  },
+
+  'id export-public': {
+    summary: 'Print your public identity (plid:…) to hand to a neighborhood admin',
+    usage: '',
+    help: 'Prints your public identity as one string: name, signing key and sealing key, bound by your signature. ' +
+      'An agency gives it to neighborhood admins, who vouch for it with `porchlight hood attest-agency`.',
+    async run (ctx) {
+      const id = await (await ctx.home()).requireIdentity()
+      const pub = identityJson(id, 'resident').public
+      ctx.out.result({ public: pub }, pub)
+    }
+  },
+
+  'hood create': {
+    summary: 'Create a neighborhood (you are its admin) and print an invite',
+    usage: 'NAME --area GEOHASH --relay MULTIADDR [--relay MULTIADDR ...] [--ttl DURATION]',
+    help: 'Creates a neighborhood with a fresh random id and epoch-0 secret, saves it, and prints an invite. ' +
+      'The invite holds the neighborhood key: share it only with the person you invite. ' +
+      'Then give each relay its token: `porchlight hood relay-token`.',
+    args: { min: 1, max: 1 },
+    options: {
+      area: { type: 'string', value: 'GEOHASH', help: `coarse area, a geohash of 1..${MAX_AREA_PRECISION} characters` },
+      relay: { type: 'string', multiple: true, value: 'MULTIADDR', help: `a relay serving the neighborhood (1..${MAX_RELAYS})` },
+      ttl: INVITE_TTL_OPTION
+    },
+    async run (ctx) {
+      const home = await ctx.home()
+      const me = await requireResident(home)
+      const name = ctx.args[0]!
+      const area = checkGeohash(ctx.required('area'), MAX_AREA_PRECISION, '--area')
+      const relays = await parseRelays(ctx.strings('relay'))
+      if (relays.length === 0) throw new UsageError('hood create: at least one --relay MULTIADDR is required')
+      const ttl = parseTtl(ctx, DEFAULT_INVITE_TTL_MS, MAX_INVITE_TTL_MS)
+      const hood = createNeighborhood(name, area, me.public.signKey)
+      if ((await home.hoods()).some(h => h.hood.name === hood.name)) {
+        fail('REFUSED', `you already have a neighborhood named "${hood.name}"; choose another name`)
+      }
+      const now = ctx.now()
+      const state = newHoodState({ hood, epoch: 0, secret: newEpochSecret(), relays, members: [me.public], joined: now })
+      await home.saveHood(state)
+      const invite = await createInvite(me, hood, currentEpochKeys(state), state.relays, now, ttl)
+      ctx.out.note(`Created neighborhood "${hood.name}" (id ${toHex(hood.id).slice(0, 8)}…); you are its admin.`)
+      ctx.out.note(`Invite (holds the neighborhood key; share it only with the person invited; valid until ${isoTime(invite.expires)}):`)
+      ctx.out.result({ hood: hoodJson(state, me), invite: encodeInvite(invite), expires: invite.expires }, encodeInvite(invite))
+    }
+  },
+
+  'hood list': {
+    summary: 'List your neighborhoods',
+    usage: '',
+    async run (ctx) {
+      const home = await ctx.home()
+      const me = await home.identity()
+      const hoods = (await home.hoods()).map(h => hoodJson(h, me))
+      ctx.out.result({ hoods }, hoods.length === 0
+        ? 'Not in any neighborhood yet (porchlight hood create, or porchlight hood join INVITE).'
+        : hoods.map(h => `${h.id.slice(0, 8)}  ${h.name}  area ${h.area}  epoch ${h.epoch}  ${h.members} member(s)${h.admin ? '  (admin)' : ''}` +
+          (h.ended !== undefined ? `  (${h.ended.reason === 'left' ? 'you left' : 'you were removed'} ${isoTime(h.ended.at)})` : '')))
+    }
+  },
+
+  'hood invite': {
+    summary: 'Print a fresh invite for the current epoch',
+    usage: '[--hood NAME_OR_ID] [--ttl DURATION]',
+    help: 'The invite holds the current epoch key: share it only with the person invited. An admin\'s invite admits ' +
+      'one newcomer (make one per person); a member\'s invite lets the newcomer read this epoch until an admin approves them.',
+    options: { hood: HOOD_OPTION, ttl: INVITE_TTL_OPTION },
+    async run (ctx) {
+      const home = await ctx.home()
+      const me = await requireResident(home)
+      const state = await home.resolveHood(ctx.string('hood'))
+      const keys = currentEpochKeys(state)
+      const invite = await createInvite(me, state.hood, keys, state.relays, ctx.now(), parseTtl(ctx, DEFAULT_INVITE_TTL_MS, MAX_INVITE_TTL_MS))
+      const str = encodeInvite(invite)
+      ctx.out.note(`Invite to "${state.hood.name}" (valid until ${isoTime(invite.expires)}; holds the neighborhood key):`)
+      ctx.out.result({ hood: toHex(state.hood.id), epoch: keys.epoch, invite: str, expires: invite.expires }, str)
+    }
+  },
+
+  'hood join': {
+    summary: 'Join a neighborhood from an invite',
+    usage: 'INVITE',
+    help: 'Verifies the invite (signature, expiry) and saves the neighborhood, its key and relays. ' +
+      'Joining one you are already in adds the invite\'s epoch key and relays.',
+    args: { min: 1, max: 1 },
+    async run (ctx) {
+      const home = await ctx.home()
+      const me = await requireResident(home)
+      const inv = await readInvite(ctx.args[0]!, ctx.now())
+      const now = ctx.now()
+      const state = await home.updateHood(inv.hood.id, current => {
+        // The id is a hash of the founder's key, so an invite can only name the same admins'
+        // chain: keep the longer one (admins are only ever added).
+        let s = current ?? newHoodState({ hood: inv.hood, epoch: inv.epoch, secret: inv.secret, joined: now })
+        if (inv.hood.adminCerts.length > s.hood.adminCerts.length) s = { ...s, hood: inv.hood }
+        s = withEpoch(s, inv.epoch, inv.secret, { learned: now })
+        s = withRelays(s, inv.relays)
+        s = withMember(s, inv.inviter, { now })
+        // A new invite into the epoch we were removed from (or a later one) lets us back in.
+        if (s.ended !== undefined && inv.epoch >= s.ended.epoch) s = withoutEnded(s)
+        return withMember(s, me.public, { now })
+      })
+      const inviter = memberJson(inv.inviter, state, me)
+      // Tell the neighborhood who joined (their box key is what a later rekey seals to), with
+      // the admin's admission when an admin invited us.
+      const { openResidentPeer } = await loadStack()
+      const peer = await openResidentPeer(home, { now: () => ctx.now() })
+      let result: { ok: boolean, code?: string, message?: string } = { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' }
+      let ended: string | undefined
+      try {
+        await peer.start()
+        result = await peer.announceJoin(toHex(state.hood.id), {
+          via: inv.inviter.signKey, ...(inv.admission !== undefined ? { admission: inv.admission, inviteKey: inv.inviteKey! } : {})
+        })
+        if (!result.ok) {
+          // Perhaps the invite's epoch is closed: catch up to find out (and say so plainly).
+          await peer.sync([privateTopic(state.hood.id)])
+          const out = (await home.hoodById(state.hood.id))?.ended
+          if (out !== undefined) ended = `This invite was made before the neighborhood moved on (epoch ${out.epoch}, ${new Date(out.at).toISOString()}): it no longer admits anyone. Ask for a new invite.`
+        }
+      } finally {
+        await peer.stop()
+      }
+      if (ended !== undefined) fail('NOT_MEMBER', ended)
+      const announced = result.ok
+      if (!announced) {
+        ctx.out.note(result.code === 'UNAVAILABLE' || result.code === 'TIMEOUT'
+          ? 'No relay reachable: your join announcement waits in the outbox (run `porchlight hood announce` later).'
+          : `Your join announcement was refused (${result.code ?? ''} ${result.message ?? ''}); it waits in the outbox.`)
+      }
+      const role = inv.inviterRole === 'admin' ? 'an admin' : 'a member (not an admin)'
+      ctx.out.result({ hood: hoodJson(state, me), inviter, announced, admitted: inv.admission !== undefined }, [
+        `Joined "${state.hood.name}" (area ${state.hood.area}, epoch ${inv.epoch}, id ${toHex(state.hood.id).slice(0, 8)}…).`,
+        `Invited by ${inviter.name} (${inviter.fingerprint}), ${role}; compare this fingerprint with them.`,
+        ...(inv.admission === undefined ? ['An admin must approve you (porchlight hood approve) before a new epoch includes you; until then you read this epoch only.'] : [])
+      ])
+    }
+  },
+
+  'hood members': {
+    summary: 'List the known members of a neighborhood',
+    usage: '[--hood NAME_OR_ID]',
+    options: { hood: HOOD_OPTION },
+    async run (ctx) {
+      const home = await ctx.home()
+      const me = await home.identity()
+      const state = await home.resolveHood(ctx.string('hood'))
+      const members = [...state.members].sort((a, b) => a.name.localeCompare(b.name)).map(m => memberJson(m, state, me))
+      const removed = state.removed.map(r => ({ signKey: toHex(r.signKey), fingerprint: fingerprint(r.signKey), at: r.at, epoch: r.epoch }))
+      ctx.out.result({ hood: toHex(state.hood.id), members, removed }, [
+        ...members.map(m => `${m.fingerprint}  ${m.name}${m.lookAlike ? '  (name looks like another member\'s: check the fingerprint)' : ''}` +
+          `${m.formerName !== undefined ? `  (formerly ${m.formerName})` : ''}${m.admin ? '  (admin)' : m.admitted ? '' : '  (awaiting an admin\'s approval)'}${m.me ? '  (you)' : ''}`),
+        ...removed.map(r => `${r.fingerprint}  (removed or left ${isoTime(r.at)}, epoch ${r.epoch})`),
+        ...(state.ended !== undefined ? [`You ${state.ended.reason === 'left' ? 'left' : 'were removed'} on ${isoTime(state.ended.at)}: this list is as it was then.`] : [])
+      ])
+    }
+  },
+
+  'hood relay-token': {
+    summary: 'Print the relay token (lets a relay serve the neighborhood; it cannot read posts)',
+    usage: '[--hood NAME_OR_ID] [--without-area]',
+    help: 'The token holds the founder\'s public key and salt (from which the relay computes the private topic and checks ' +
+      'that rekeys come from an admin), the membership-tag key of the current epoch, and those of the older epochs whose ' +
+      `posts may not have expired yet (at most ${MAX_OLDER_TAG_KEYS}), so a new relay mirrors that history from the relays ` +
+      'it peers with (--peer): no content key, no name. It names the neighborhood\'s coarse area too, so the relay carries ' +
+      'the area\'s public channel (members\' public posts, agencies\' requests); --without-area leaves it out. ' +
+      'The relay operator runs `porchlight relay --serve TOKEN`.',
+    options: {
+      hood: HOOD_OPTION,
+      'without-area': { type: 'boolean', help: 'leave the neighborhood\'s coarse area out (the relay then carries no public posts for it)' },
+      'with-area': { type: 'boolean', help: 'include the area (the default; kept for older scripts)' }
+    },
+    async run (ctx) {
+      const state = await (await ctx.home()).resolveHood(ctx.string('hood'))
+      const keys = currentEpochKeys(state)
+      const older = unexpiredOlderEpochKeys(state, ctx.now(), MAX_OLDER_TAG_KEYS)
+      const token = encodeRelayToken(createRelayToken(state.hood, keys, { includeArea: !ctx.flag('without-area'), older }))
+      const epochs = [...new Set(older.map(k => k.epoch))].sort((a, b) => a - b)
+      ctx.out.note(`Relay token for "${state.hood.name}", epoch ${keys.epoch}${epochs.length > 0 ? ` and the history of epoch(s) ${epochs.join(', ')}` : ''} ` +
+        '(give it to the relay operator: porchlight relay --serve TOKEN):')
+      ctx.out.result({ hood: toHex(state.hood.id), epoch: keys.epoch, older: epochs, topic: privateTopic(state.hood.id), token }, token)
+    }
+  },
+
+  'hood attest-agency': {
+    summary: 'Vouch for an agency key as an admin (prints an attestation)',
+    usage: 'AGENCY_KEY [--hood NAME_OR_ID] [--area GEOHASH] [--name NAME] [--ttl DURATION]',
+    help: 'AGENCY_KEY is the agency\'s public identity, as printed by `porchlight id export-public` (plid:…). ' +
+      'Compare its fingerprint with the agency in person before you vouch. The attestation is public: it names ' +
+      'your key, the agency, its area and expiry, but not your neighborhood. Give it to the agency ' +
+      '(`porchlight agency add-attestation`), which attaches it to its requests.',
+    args: { min: 1, max: 1 },
+    options: {
+      hood: HOOD_OPTION,
+      area: { type: 'string', value: 'GEOHASH', help: 'area the agency serves (default the neighborhood\'s area)' },
+      name: { type: 'string', value: 'NAME', help: 'name you vouch for (default the agency\'s own name)' },
+      ttl: ttlOption('how long it is valid', DEFAULT_ATTESTATION_TTL_MS, MAX_ATTESTATION_TTL_MS)
+    },
+    async run (ctx) {
+      const home = await ctx.home()
+      const me = await requireResident(home)
+      const state = await home.resolveHood(ctx.string('hood'))
+      if (!isAdmin(state.hood, me.public.signKey)) fail('NOT_ADMIN', `only an admin of "${state.hood.name}" can vouch for an agency`)
+      const agency = await parsePublicIdentity(ctx.args[0]!)
+      const area = checkGeohash(ctx.string('area') ?? state.hood.area, MAX_AREA_PRECISION, '--area')
+      const ttlMs = parseTtl(ctx, DEFAULT_ATTESTATION_TTL_MS, MAX_ATTESTATION_TTL_MS)
+      const name = ctx.string('name')
+      const now = ctx.now()
+      const bytes = await createAttestation(me, agency, area, now, { ttlMs, hood: state.hood, ...(name !== undefined ? { name } : {}) })
+      await home.updateHood(state.hood.id, cur => withAttestation(cur ?? state, bytes))
+      const j = attestationJson(bytes, await verifyAttestation(bytes, now))
+      ctx.out.note(`Vouched for ${j.name} (${fingerprint(agency.signKey)}) in area ${j.area} until ${isoTime(j.expires)}. Give the agency this attestation:`)
+      ctx.out.result({ hood: toHex(state.hood.id), attestation: j }, j.attestation)
+    }
+  },
+
+  'agency create': {
+    summary: 'Create an agency identity (public channels and RFAs only)',
+    usage: '--name NAME [--force]',
+    help: 'An agency identity follows public area channels and posts Requests for Assistance; it never joins ' +
+      'neighborhoods. Hand `porchlight id export-public` to neighborhood admins so they can vouch for it.',
+    options: {
+      name: { type: 'string', value: 'NAME', help: 'agency name, e.g. "Riverside Fire Dept" (1..64 bytes)' },
+      force: { type: 'boolean', help: 'replace an existing identity' }
+    },
+    async run (ctx) {
+      const home = await ctx.home()
+      const id = await createIdentity(ctx.required('name'))
+      const force = ctx.flag('force')
+      if (!force && (await home.identity()) !== undefined) {
+        fail('REFUSED', `an identity already exists in ${home.root}; use --force to replace it (its key is lost)`)
+      }
+      const before = await home.agency()
+      // The role flag first: a crash in between leaves no identity, and re-running succeeds.
+      await home.saveAgency(before ?? { areas: [] })
+      try {
+        await home.saveIdentity(id, { force })
+      } catch (err) {
+        if (before === undefined) await home.clearAgency()
+        throw err
+      }
+      ctx.out.result(identityJson(id, 'agency'), `Created agency identity ${id.public.name} (fingerprint ${fingerprint(id.public.signKey)}) in ${home.root}`)
+    }
+  },
+
+  'agency follow': {
+    summary: 'Follow the public channels of areas',
+    usage: 'AREA [AREA ...] [--relay MULTIADDR]',
+    args: { min: 1, max: 64 },
+    options: {
+      relay: { type: 'string', multiple: true, value: 'MULTIADDR', help: `a relay carrying these areas, remembered for \`agency feed\` and \`agency rfa\` (1..${MAX_RELAYS})` }
+    },
+    async run (ctx) {
+      const { home, state } = await requireAgency(ctx)
+      const next = withAgencyRelays(withFollowedAreas(state, ctx.args), await parseRelays(ctx.strings('relay')))
+      await home.saveAgency(next)
+      const relays = [...(next.relays ?? [])]
+      ctx.out.result({ areas: [...next.areas], relays }, `Following ${next.areas.join(', ')}${relays.length > 0 ? ` through ${relays.length} relay(s)` : ''}`)
+    }
+  },
+
+  'agency unfollow': {
+    summary: 'Stop following areas',
+    usage: 'AREA [AREA ...]',
+    args: { min: 1, max: 64 },
+    async run (ctx) {
+      const { home, state } = await requireAgency(ctx)
+      const next = withoutFollowedAreas(state, ctx.args)
+      await home.saveAgency(next)
+      ctx.out.result({ areas: [...next.areas] }, next.areas.length === 0 ? 'Following no areas' : `Following ${next.areas.join(', ')}`)
+    }
+  },
+
+  'agency add-attestation': {
+    summary: 'Keep an attestation an admin gave this agency (attached to its requests)',
+    usage: 'ATTESTATION',
+    args: { min: 1, max: 1 },
+    async run (ctx) {
+      const { home, state } = await requireAgency(ctx)
+      const me = await home.requireIdentity()
+      const bytes = parseAttestationString(ctx.args[0]!)
+      const att = await verifyAttestation(bytes, ctx.now())
+      if (toHex(att.agency.signKey) !== toHex(me.public.signKey)) fail('BAD_ARGUMENT', 'this attestation vouches for another key')
+      // Expired ones are dropped here, so the list holds what an RFA can still carry.
+      const kept = (await validAttestations(state, ctx.now())).map(a => a.bytes)
+      const next = withAgencyAttestation({ ...state, attestations: kept }, bytes)
+      await home.saveAgency(next)
+      const j = attestationJson(bytes, att)
+      ctx.out.result({ attestation: j, attestations: next.attestations?.length ?? 0 },
+        `Kept: ${j.name}, area ${j.area}, vouched by ${j.adminFingerprint} until ${isoTime(j.expires)}`)
+    }
+  },
+
+  'agency show': {
+    summary: 'Show the agency identity and followed areas',
+    usage: '',
+    async run (ctx) {
+      const { home, state } = await requireAgency(ctx)
+      const j = identityJson(await home.requireIdentity(), 'agency')
+      const attestations = (await validAttestations(state, ctx.now())).map(a => a.json)
+      ctx.out.result({ identity: j, areas: [...state.areas], attestations }, table([
+        ['name', j.name], ['fingerprint', j.fingerprint], ['areas', state.areas.join(' ') || '(none)'], ['public', j.public],
+        ...attestations.map(a => ['vouched', `${a.name}, area ${a.area}, by ${a.adminFingerprint} until ${isoTime(a.expires)}`] as const)
+      ]))
+    }
+  }
+}
+
+// ---- helpers ----
+
+const DAMAGED = new Set(['MALFORMED', 'WRONG_TYPE', 'TOO_LARGE', 'BAD_LENGTH', 'MISSING_FIELD', 'EXTRA_FIELD', 'BAD_DOMAIN', 'BAD_VERSION'])
+
+/** parseInvite, with decoding errors explained as a damaged invite (same code). */
+async function readInvite (str: string, now: number): Promise<Awaited<ReturnType<typeof parseInvite>>> {
+  try {
+    return await parseInvite(str.trim(), now)
+  } catch (err) {
+    if (err instanceof PorchlightError && DAMAGED.has(err.code)) {
+      throw new PorchlightError(err.code, `not a valid invite (was it copied whole?): ${err.message}`, { cause: err })
+    }
+    throw err
+  }
+}
+
+/** The agency's attestations that are valid at `now` (expired ones are skipped). */
+async function validAttestations (state: AgencyState, now: number): Promise<Array<{ bytes: Uint8Array, json: AttestationJson }>> {
+  const out: Array<{ bytes: Uint8Array, json: AttestationJson }> = []
+  for (const bytes of state.attestations ?? []) {
+    try {
+      out.push({ bytes, json: attestationJson(bytes, await verifyAttestation(bytes, now)) })
+    } catch (err) {
+      if (!(err instanceof PorchlightError && err.code === 'EXPIRED')) throw err
+    }
+  }
+  return out
+}
+
+/** The identity, which must be a resident's: agencies never hold a neighborhood key. */
+async function requireResident (home: Home): Promise<Identity> {
+  const id = await home.requireIdentity()
+  if ((await home.role()) === 'agency') {
+    fail('REFUSED', 'this is an agency identity: agencies use public channels only and never join neighborhoods')
+  }
+  return id
+}
+
+async function requireAgency (ctx: Context): Promise<{ home: Home, state: AgencyState }> {
+  const home = await ctx.home()
+  await home.requireIdentity()
+  const state = await home.agency()
+  if (state === undefined) fail('REFUSED', 'not an agency identity: create one with `porchlight agency create --name NAME`')
+  return { home, state }
+}
+
+/** Parses each multiaddr fully (so typos fail here, not at dial time); at most MAX_RELAYS, no duplicates. */
+async function parseRelays (relays: readonly string[]): Promise<string[]> {
+  if (relays.length === 0) return []
+  // Loaded here, not at start-up: it brings multiformats and DNS resolution code along.
+  const { multiaddr } = await import('@multiformats/multiaddr')
+  const out = relays.map(r => {
+    try {
+      return multiaddr(r).toString()
+    } catch (err) {
+      fail('BAD_ARGUMENT', `--relay "${r.slice(0, 80)}" is not a multiaddr: ${(err as Error).message}`)
+    }
+  })
+  checkRelayAddrs(out)
+  return out
+}
