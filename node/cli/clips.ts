@@ -11,7 +11,7 @@
 import { stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { fail } from '../../protocol/errors.ts'
-import { ResidentPeer } from '../peer.ts'
+import type { ResidentPeer } from '../peer.ts'
 import { attachClip, findPost, getClip, MIN_ID_PREFIX, type AttachOptions, type AttachedClip, type ClipPhase } from '../clip-post.ts'
 import { progress, type Progress } from './progress.ts'
 import type { Writer } from './output.ts'
@@ -81,7 +81,7 @@ export const CLIP_COMMANDS: Record<string, Command> = {
         const info = await stat(dir).catch(() => undefined)
         if (info === undefined || !info.isDirectory()) fail('NOT_FOUND', `-o ${target}: the folder ${dir} does not exist`)
       }
-      const peer = await ResidentPeer.open(await ctx.home(), { relays: relaysFrom(ctx), now: () => ctx.now() })
+      const peer = await ctx.openPeer({ relays: relaysFrom(ctx), now: () => ctx.now() }) // issue 9 (daemon hook)
       try {
         await peer.start()
         const id = ctx.args[0]!

@@ -29,7 +29,8 @@ import {
   parsePublicIdentity, table, type AttestationJson, type Writer
 } from './output.ts'
 import { NETWORK_COMMANDS } from './network.ts'
-import { ResidentPeer } from '../peer.ts'
+import { ResidentPeer, type PeerInit } from '../peer.ts'
+import { forwardToHolder, homeInUse } from './daemon.ts'
 
 export const EXIT_OK = 0
 export const EXIT_FAILURE = 1
@@ -82,6 +83,11 @@ export interface Io {
   readonly stderr: Writer
   readonly env: Readonly<Record<string, string | undefined>>
   readonly now: () => number
+  /**
+   * issue 9 (daemon hook): set inside a process holding the home (node/cli/daemon.ts), where
+   * commands use its open peer instead of opening the home's databases (already locked).
+   */
+  readonly openPeer?: (home: Home, init: PeerInit) => Promise<ResidentPeer>
 }
 
 export function processIo (): Io {
@@ -116,6 +122,13 @@ export class Context {
   }
 
   now (): number { return this.io.now() }
+
+  /** issue 9 (daemon hook): the one way commands open the peer (the holder lends its own). */
+  async openPeer (init: PeerInit): Promise<ResidentPeer> {
+    const home = await this.home()
+    if (this.io.openPeer !== undefined) return await this.io.openPeer(home, init)
+    return await ResidentPeer.open(home, init).catch((err: unknown) => { throw homeInUse(err, this.homeDir) })
+  }
 
   string (name: string): string | undefined {
     const v = this.values[name]
@@ -301,7 +314,7 @@ export const COMMANDS: Record<string, Command> = {
       const inviter = memberJson(inv.inviter, state, me)
       // Tell the neighborhood who joined (their box key is what a later rekey seals to), with
       // the admin's admission when an admin invited us.
-      const peer = await ResidentPeer.open(home, { now: () => ctx.now() })
+      const peer = await ctx.openPeer({ now: () => ctx.now() })
       let result: { ok: boolean, code?: string, message?: string } = { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' }
       let ended: string | undefined
       try {
@@ -733,6 +746,9 @@ export async function main (argv: readonly string[], io: Io = processIo()): Prom
     }
     const homeOption = parsed.values.home
     const homeDir = typeof homeOption === 'string' && homeOption !== '' ? homeOption : defaultHomeDir(io.env)
+    // issue 9 (daemon hook): a home held by a running `watch` runs the command there.
+    const forwarded = await forwardToHolder(parsed.name, argv, homeDir, io)
+    if (forwarded !== undefined) return forwarded
     const out = new Output(io.stdout, io.stderr, parsed.values.json === true)
     await parsed.command.run(new Context(parsed.name, parsed.args, parsed.values, out, io, homeDir))
     return EXIT_OK

@@ -14,7 +14,8 @@ import { createIdentity, fingerprint } from '../../protocol/identity.ts'
 import type { HoodState } from '../storage/home-dir.ts'
 import { areaTopic } from '../../protocol/neighborhood.ts'
 import { Relay, RELAY_DEFAULTS } from '../relay/relay.ts'
-import { ResidentPeer, type FeedPost } from '../peer.ts'
+import type { ResidentPeer, FeedPost } from '../peer.ts'
+import { holdHome, noteRelayPid, relayInUse } from './daemon.ts'
 import { pushMessage } from '../../protocol/peer/push.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Command, Context, OptionSpec } from './main.ts'
@@ -36,10 +37,9 @@ function port (ctx: Context, name: string, fallback: number): number {
 }
 
 async function openPeer (ctx: Context): Promise<ResidentPeer> {
-  const home = await ctx.home()
   // PORCHLIGHT_PUBLIC_DELAY_MS replaces the random delay before a public copy goes out (tests; at most 30 s).
   const publicDelayMs = publicDelayFromEnv(ctx.io.env.PORCHLIGHT_PUBLIC_DELAY_MS)
-  const peer = await ResidentPeer.open(home, { relays: relaysFrom(ctx), now: () => ctx.now(), ...(publicDelayMs !== undefined ? { publicDelayMs } : {}) })
+  const peer = await ctx.openPeer({ relays: relaysFrom(ctx), now: () => ctx.now(), ...(publicDelayMs !== undefined ? { publicDelayMs } : {}) }) // issue 9 (daemon hook)
   try {
     await peer.start()
   } catch (err) {
@@ -168,8 +168,9 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
         ctx.io.stderr.write(`${new Date().toISOString()} unhandled error (relay keeps running): ${(err as Error)?.message ?? String(err)}\n`)
       })
       const webDir = c.web ?? new URL('../../web/dist', import.meta.url).pathname
+      const dataDir = ctx.string('data') ?? c.data ?? RELAY_DEFAULTS.dataDir
       const relay = await Relay.start({
-        dataDir: ctx.string('data') ?? c.data ?? RELAY_DEFAULTS.dataDir,
+        dataDir,
         host: ctx.string('host') ?? c.host ?? RELAY_DEFAULTS.host,
         tcpPort: port(ctx, 'tcp', c.tcp ?? RELAY_DEFAULTS.tcpPort),
         wsPort: port(ctx, 'ws', c.ws ?? RELAY_DEFAULTS.wsPort),
@@ -180,7 +181,8 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
         webDir,
         caps,
         log: (line) => { ctx.io.stderr.write(`${new Date().toISOString()} ${line}\n`) }
-      })
+      }).catch(async (err: unknown) => { throw await relayInUse(err, dataDir) }) // issue 9 (daemon hook): one line when the folder is in use
+      const forgetPid = await noteRelayPid(dataDir)
       const addresses = relay.addresses().map(String)
       ctx.out.result({ peerId: relay.node.peerId.toString(), addresses, http: relay.httpUrl }, [
         `porchlight relay ${relay.node.peerId.toString()}`,
@@ -190,6 +192,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       const sig = await untilSignal()
       ctx.io.stderr.write(`${new Date().toISOString()} ${sig}: stopping\n`)
       await relay.stop()
+      await forgetPid()
     }
   },
 
@@ -341,7 +344,10 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
     options: { relay: RELAY_OPTION },
     async run (ctx) {
       const peer = await openPeer(ctx)
+      let holder: { close: () => Promise<void> } | undefined
       try {
+        // issue 9 (daemon hook): other commands for this home run here, with this peer (node/cli/daemon.ts).
+        holder = await holdHome({ homeDir: ctx.homeDir, holder: 'watch', peer, io: ctx.io, run: async (argv, io) => await (await import('./main.ts')).main(argv, io) })
         peer.onPost((p) => { ctx.out.result(p, postLines(p)) })
         await peer.flushOutbox()
         await peer.sync()
@@ -352,6 +358,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
         ctx.out.note('Watching; Ctrl-C to stop.')
         await untilSignal()
       } finally {
+        await holder?.close()
         await peer.stop()
       }
     }
