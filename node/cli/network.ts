@@ -348,6 +348,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       try {
         // issue 9 (daemon hook): other commands for this home run here, with this peer (node/cli/daemon.ts).
         holder = await holdHome({ homeDir: ctx.homeDir, holder: 'watch', peer, io: ctx.io, run: async (argv, io) => await (await import('./main.ts')).main(argv, io) })
+          .catch((err: unknown) => { ctx.out.warn(`other commands for this home cannot run while it watches: ${(err as Error).message}`); return undefined })
         peer.onPost((p) => { ctx.out.result(p, postLines(p)) })
         await peer.flushOutbox()
         await peer.sync()
