@@ -256,8 +256,11 @@ export async function holdHome (opts: HoldOptions): Promise<HomeHolder> {
     }
     if (argv.some(a => a === '--home' || a.startsWith('--home='))) { fail('a forwarded command names no --home'); return }
     const name = commandName(argv)
-    if (name !== undefined && HOLDER_REFUSES.has(name)) {
-      fail(`\`${name}\` cannot run while \`${opts.holder}\` (pid ${pid}) holds ${opts.homeDir}; stop it first`)
+    if (name === undefined || !PEER_COMMANDS.has(name)) {
+      // Only the commands a client forwards: anything else (a relay, a second watch) would hold the queue or the process.
+      fail(name !== undefined && HOLDER_REFUSES.has(name)
+        ? `\`${name}\` cannot run while \`${opts.holder}\` (pid ${pid}) holds ${opts.homeDir}; stop it first`
+        : `\`${oneLine(argv.join(' ')).slice(0, 60)}\` is not run by \`${opts.holder}\` (pid ${pid}); run it without the socket`)
       return
     }
     const stderr = writer('err')

@@ -1,8 +1,17 @@
 // The framing between a command and the process holding its home (node/cli/daemon.ts, issue 9):
 // 4-byte big-endian length + UTF-8 JSON, bounded and strict, whatever way the bytes are split.
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, afterAll } from 'vitest'
 import fc from 'fast-check'
-import { checkFrame, encodeFrame, forwardedArgv, FrameDecoder, MAX_ARGS, MAX_FRAME_BYTES, socketPath, type Frame, type ResponseFrame } from '../../node/cli/daemon.ts'
+import { createConnection } from 'node:net'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  checkFrame, encodeFrame, forwardedArgv, forwardToHolder, FrameDecoder, holdHome, MAX_ARGS, MAX_FRAME_BYTES, socketPath,
+  type Frame, type ResponseFrame
+} from '../../node/cli/daemon.ts'
+import type { Io } from '../../node/cli/main.ts'
+import type { ResidentPeer } from '../../node/peer.ts'
 import { PorchlightError } from '../../protocol/errors.ts'
 
 function raw (json: string): Uint8Array {
@@ -128,5 +137,76 @@ describe('forwarded argv', () => {
     const long = '/tmp/' + 'x'.repeat(200)
     expect(Buffer.byteLength(socketPath(long))).toBeLessThanOrEqual(100)
     expect(socketPath(long)).not.toBe(socketPath(long + 'y'))
+  })
+})
+
+describe('the holder, in process (a stand-in peer)', () => {
+  const dirs: string[] = []
+  afterAll(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }) })
+
+  it('runs a forwarded command with the lent peer, streams its output and exit code; refuses others; drops bad clients', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'pl-hold-'))
+    dirs.push(home)
+    let stops = 0
+    const peer = { relays: () => ['/ip4/127.0.0.1/tcp/1'], stop: async () => { stops++ }, hello: function (this: { relays: () => string[] }) { return this.relays().length } }
+    const seen: string[][] = []
+    const holder = await holdHome({
+      homeDir: home,
+      holder: 'watch',
+      peer: peer as unknown as ResidentPeer,
+      io: { stdout: { write: () => {} }, stderr: { write: () => {} }, env: {}, now: Date.now },
+      run: async (argv, io) => {
+        seen.push([...argv])
+        const p = await io.openPeer!(undefined as never, { relays: ['/ip4/127.0.0.1/tcp/2'] })
+        await p.stop()
+        io.stdout.write('x'.repeat(100_000) + '\n')
+        io.stderr.write(`lent peer answers ${(p as unknown as { hello: () => number }).hello()}\n`)
+        return 3
+      }
+    })
+    try {
+      let out = ''
+      let err = ''
+      const io: Io = { stdout: { write: (c: string) => { out += c } }, stderr: { write: (c: string) => { err += c } }, env: {}, now: Date.now }
+      expect(await forwardToHolder('feed', ['--home', home, 'feed', '--no-sync'], home, io)).toBe(3)
+      expect(seen).toEqual([['feed', '--no-sync']])
+      expect(out).toBe('x'.repeat(100_000) + '\n')
+      expect(err).toContain('uses its own relays') // --relay the watch does not use: said
+      expect(err).toContain('lent peer answers 1')
+      expect(stops).toBe(0) // the command's stop() is not the peer's
+      // Refused inside the holder, in one line.
+      err = ''
+      expect(await forwardToHolder('hood join', ['hood', 'join', 'porchlight:x'], home, io)).toBe(1)
+      expect(err).toMatch(/^porchlight: `hood join` cannot run while `watch` \(pid \d+\) holds .*; stop it first\n$/)
+      // Commands that do not need the peer are not forwarded at all.
+      expect(await forwardToHolder('hood list', ['hood', 'list'], home, io)).toBeUndefined()
+      // A client that sends a frame too large is dropped without an answer.
+      const answer = await new Promise<string>(resolve => {
+        const s = createConnection(socketPath(home))
+        let got = ''
+        s.on('data', (c: Buffer) => { got += c.toString('latin1') })
+        s.on('close', () => { resolve(got) })
+        s.on('error', () => {})
+        const header = Buffer.alloc(4)
+        header.writeUInt32BE(MAX_FRAME_BYTES + 1, 0)
+        s.write(header)
+      })
+      expect(answer).toBe('')
+      // A client sending a relay (not a forwarded command) is refused.
+      const sock = createConnection(socketPath(home))
+      const d = new FrameDecoder('response')
+      const frames = await new Promise<Frame[]>(resolve => {
+        const got: Frame[] = []
+        sock.on('data', (c: Buffer) => { got.push(...d.push(c)) })
+        sock.on('close', () => { resolve(got) })
+        sock.write(encodeFrame({ t: 'run', argv: ['relay', '--data', '/tmp/x'] }))
+      })
+      expect(frames.at(-1)).toEqual({ t: 'exit', code: 1 })
+      expect(seen).toHaveLength(1)
+    } finally {
+      await holder.close()
+    }
+    // Closed: the socket is gone and commands run here again.
+    expect(await forwardToHolder('feed', ['feed'], home, { stdout: { write: () => {} }, stderr: { write: () => {} }, env: {}, now: Date.now })).toBeUndefined()
   })
 })
