@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url'
 import { fail, PorchlightError } from '../../protocol/errors.ts'
 import { Home } from '../storage/home-dir.ts'
 import type { Output, Writer } from './output.ts'
+import type { PeerInit, ResidentPeer } from '../resident.ts'
+import { homeInUse } from './daemon.ts'
 
 export const EXIT_OK = 0
 export const EXIT_FAILURE = 1
@@ -60,6 +62,11 @@ export interface Io {
   readonly stderr: Writer
   readonly env: Readonly<Record<string, string | undefined>>
   readonly now: () => number
+  /**
+   * Set inside a process holding the home (node/cli/daemon.ts), where commands use its open
+   * peer instead of opening the home's databases (which it has locked).
+   */
+  readonly openPeer?: (home: Home, init: PeerInit) => Promise<ResidentPeer>
 }
 
 /** A usage error: exit code 2, code BAD_ARGUMENT. */
@@ -90,6 +97,14 @@ export class Context {
   }
 
   now (): number { return this.io.now() }
+
+  /** The one way commands open the peer: the holder of the home lends its own (daemon.ts). */
+  async openPeer (init: PeerInit): Promise<ResidentPeer> {
+    const home = await this.home()
+    if (this.io.openPeer !== undefined) return await this.io.openPeer(home, init)
+    const { openResidentPeer } = await loadStack()
+    return await openResidentPeer(home, init).catch((err: unknown) => { throw homeInUse(err, this.homeDir) })
+  }
 
   string (name: string): string | undefined {
     const v = this.values[name]

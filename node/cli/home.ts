@@ -159,8 +159,7 @@ export const HOME_COMMANDS: Record<string, Command> = {
       const inviter = memberJson(inv.inviter, state, me)
       // Tell the neighborhood who joined (their box key is what a later rekey seals to), with
       // the admin's admission when an admin invited us.
-      const { openResidentPeer } = await loadStack()
-      const peer = await openResidentPeer(home, { now: () => ctx.now() })
+      const peer = await ctx.openPeer({ now: () => ctx.now() })
       let result: { ok: boolean, code?: string, message?: string } = { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' }
       let ended: string | undefined
       try {

@@ -21,6 +21,7 @@ import { Context, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, GLOBAL_OPTIONS, UsageError,
 import { HOME_COMMANDS } from './home.ts'
 import { NETWORK_COMMANDS } from './network.ts'
 import { CLIP_COMMANDS } from './clips.ts'
+import { forwardToHolder } from './daemon.ts'
 
 export type { Command, Io } from './command.ts'
 
@@ -197,6 +198,9 @@ export async function main (argv: readonly string[], io: Io = processIo()): Prom
     }
     const homeOption = parsed.values.home
     const homeDir = typeof homeOption === 'string' && homeOption !== '' ? homeOption : defaultHomeDir(io.env)
+    // A home held by a running `watch` runs the command there (daemon.ts).
+    const forwarded = await forwardToHolder(parsed.name, argv, homeDir, io)
+    if (forwarded !== undefined) return forwarded
     const out = new Output(io.stdout, io.stderr, parsed.values.json === true)
     await parsed.command.run(new Context(parsed.name, parsed.args, parsed.values, out, io, homeDir))
     return EXIT_OK

@@ -17,6 +17,7 @@ import type { FeedPost, ResidentPeer } from '../resident.ts'
 import { parseAttestationString } from './output.ts'
 import { HELP_FIGURES, HOOD_OPTION, loadStack, packagePath, parseTtl, RELAY_OPTION, relaysFrom, ttlOption, type Command, type Context, type OptionSpec } from './command.ts'
 import { attachWithProgress } from './clips.ts'
+import { holdHome, noteRelayPid, relayInUse } from './daemon.ts'
 import { CAPS_DEFAULTS, type CapsInit } from '../relay/caps.ts'
 
 const RELAY_HELP_DEFAULTS = HELP_FIGURES.relay
@@ -42,11 +43,10 @@ function port (ctx: Context, name: string, fallback: number): number {
 }
 
 async function openPeer (ctx: Context): Promise<ResidentPeer> {
-  const home = await ctx.home()
-  const { openResidentPeer, publicDelayFromEnv } = await loadStack()
+  const { publicDelayFromEnv } = await loadStack()
   // PORCHLIGHT_PUBLIC_DELAY_MS replaces the random delay before a public copy goes out (tests; at most 30 s).
   const publicDelayMs = publicDelayFromEnv(ctx.io.env.PORCHLIGHT_PUBLIC_DELAY_MS)
-  const peer = await openResidentPeer(home, { relays: relaysFrom(ctx), now: () => ctx.now(), ...(publicDelayMs !== undefined ? { publicDelayMs } : {}) })
+  const peer = await ctx.openPeer({ relays: relaysFrom(ctx), now: () => ctx.now(), ...(publicDelayMs !== undefined ? { publicDelayMs } : {}) })
   try {
     await peer.start()
   } catch (err) {
@@ -168,8 +168,9 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       })
       const webDir = c.web ?? packagePath('web/dist')
       const { Relay, RELAY_DEFAULTS } = await loadStack()
+      const dataDir = ctx.string('data') ?? c.data ?? RELAY_DEFAULTS.dataDir
       const relay = await Relay.start({
-        dataDir: ctx.string('data') ?? c.data ?? RELAY_DEFAULTS.dataDir,
+        dataDir,
         host: ctx.string('host') ?? c.host ?? RELAY_DEFAULTS.host,
         tcpPort: port(ctx, 'tcp', c.tcp ?? RELAY_DEFAULTS.tcpPort),
         wsPort: port(ctx, 'ws', c.ws ?? RELAY_DEFAULTS.wsPort),
@@ -180,7 +181,8 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
         webDir,
         caps,
         log: (line) => { ctx.io.stderr.write(`${new Date().toISOString()} ${line}\n`) }
-      })
+      }).catch(async (err: unknown) => { throw await relayInUse(err, dataDir) }) // one line when the folder is in use
+      const forgetPid = await noteRelayPid(dataDir)
       const addresses = relay.addresses().map(String)
       ctx.out.result({ peerId: relay.node.peerId.toString(), addresses, http: relay.httpUrl }, [
         `porchlight relay ${relay.node.peerId.toString()}`,
@@ -190,6 +192,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       const sig = await untilSignal()
       ctx.io.stderr.write(`${new Date().toISOString()} ${sig}: stopping\n`)
       await relay.stop()
+      await forgetPid()
     }
   },
 
@@ -342,7 +345,11 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
     options: { relay: RELAY_OPTION },
     async run (ctx) {
       const peer = await openPeer(ctx)
+      let holder: { close: () => Promise<void> } | undefined
       try {
+        // Other commands for this home run here, with this peer (daemon.ts).
+        holder = await holdHome({ homeDir: ctx.homeDir, holder: 'watch', peer, io: ctx.io, run: async (argv, io) => await (await import('./main.ts')).main(argv, io) })
+          .catch((err: unknown) => { ctx.out.warn(`other commands for this home cannot run while it watches: ${(err as Error).message}`); return undefined })
         peer.onPost((p) => { ctx.out.result(p, postLines(p)) })
         await peer.flushOutbox()
         await peer.sync()
@@ -353,6 +360,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
         ctx.out.note('Watching; Ctrl-C to stop.')
         await untilSignal()
       } finally {
+        await holder?.close()
         await peer.stop()
       }
     }
