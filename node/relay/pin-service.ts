@@ -20,7 +20,7 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import { fail, isPorchlightError, PorchlightError, type ErrorCode } from '../../protocol/errors.ts'
 import { MAX_CLOCK_SKEW_MS, MAX_TTL_MS } from '../../protocol/post.ts'
-import { MAX_FRAME_BYTES, type Result } from '../../protocol/wire.ts'
+import { errorMessage, MAX_FRAME_BYTES, toResult, type Result } from '../../protocol/wire.ts'
 import { PIN_PROTOCOL, PIN_PROGRESS_INTERVAL_MS, checkPinTag, decodePinRequest, encodePinProgress, encodeResult, type PinRequest } from '../../protocol/peer/pin.ts'
 import { parseCid, type ClipStore, type ClipStoreInit } from '../../protocol/peer/clip-store.ts'
 import { openNodeClipStore } from '../storage/clips.ts'
@@ -151,7 +151,7 @@ export class PinService {
         void frames.write(encodePinProgress(n)).catch(() => {})
       })
     } catch (err) {
-      result = isPorchlightError(err) ? { ok: false, code: err.code, message: err.message } : { ok: false, code: 'IO', message: 'internal error' }
+      result = toResult(err)
     }
     this.init.metrics?.inc('porchlight_pins_total', { outcome: result.ok ? 'ok' : result.code ?? 'IO' })
     if (!result.ok && result.code !== 'BAD_TAG') this.init.log(`refused a pin: ${result.code ?? ''} ${result.message ?? ''}`)
@@ -205,9 +205,8 @@ export class PinService {
       this.init.log(`pinned a clip of ${mib(req.size)} until ${new Date(req.exp).toISOString()}`)
       return { ok: true, count: req.size }
     } catch (err) {
-      if (isPorchlightError(err)) return { ok: false, code: err.code, message: err.message }
-      this.init.log(`internal error pinning a clip: ${(err as Error).message}`)
-      return { ok: false, code: 'IO', message: 'internal error' }
+      if (!isPorchlightError(err)) this.init.log(`internal error pinning a clip: ${errorMessage(err)}`)
+      return toResult(err)
     }
   }
 

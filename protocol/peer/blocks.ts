@@ -19,7 +19,7 @@ import { equalBytes } from '../encoding.ts'
 import { sha256 } from '../crypto.ts'
 import {
   BLOCK_FRAME, END_FRAME, MAX_BLOCK_BYTES, MAX_CREDIT_BYTES, PROTOCOLS, decodeBlocksRequest, decodeCredit, decodeResult, encodeBlocksRequest,
-  encodeCredit, encodeResult, type Result
+  encodeCredit, encodeResult, toResult, type Result
 } from '../wire.ts'
 import { lengthPrefixBytes } from './frames.ts'
 import { UNMETERED, type InboundBudget } from './stream-budget.ts'
@@ -122,7 +122,7 @@ export async function handleBlocks (node: Libp2p, source: BlockSource, budget: I
         await lp.write(block, { signal: AbortSignal.timeout(timeout) })
       }
     } catch (err) {
-      result = isPorchlightError(err) ? { ok: false, code: err.code, message: err.message } : { ok: false, code: 'IO', message: 'cannot read the clip' }
+      result = toResult(err, { code: 'IO', message: 'cannot read the clip' })
     }
     try {
       await lp.write(frame(END_FRAME, encodeResult(result)), { signal: AbortSignal.timeout(timeout) })

@@ -18,7 +18,7 @@
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { randomBytes } from '../crypto.ts'
-import type { Result } from '../wire.ts'
+import { errorMessage, toResult, type Result } from '../wire.ts'
 import type { PorchlightNode } from './gossip.ts'
 import { PushSession } from './push.ts'
 
@@ -81,7 +81,7 @@ export async function sendPublicCopies (
       try {
         session = await PushSession.open(node, multiaddr(relay), PUBLIC_PUSH_TIMEOUT_MS)
       } catch (err) {
-        for (const m of todo) results[m.i] = { result: { ok: false, code: 'UNAVAILABLE', message: `relay unreachable: ${(err as Error).message}` } }
+        for (const m of todo) results[m.i] = { result: toResult(err, { code: 'UNAVAILABLE', message: `relay unreachable: ${errorMessage(err)}` }) }
         continue
       }
       const answers = await Promise.all(todo.map(async m => session.push(m.topic, m.bytes)))

@@ -9,8 +9,7 @@
  */
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { PROTOCOLS, MAX_MESSAGE_BYTES, encodePushRequest, decodePushRequest, encodeResult, decodeResult, type Result } from '../wire.ts'
-import { isPorchlightError } from '../errors.ts'
+import { PROTOCOLS, MAX_MESSAGE_BYTES, encodePushRequest, decodePushRequest, encodeResult, decodeResult, errorMessage, toResult, type Result } from '../wire.ts'
 import { Frames, FRAME_TIMEOUT_MS } from './frames.ts'
 import type { PorchlightNode } from './gossip.ts'
 import { UNMETERED, type InboundBudget } from './stream-budget.ts'
@@ -27,12 +26,6 @@ export const MAX_PUSH_FRAME_BYTES = MAX_MESSAGE_BYTES + 1024
 
 /** What the relay does with a pushed message: validate, store durably, publish. `connection` says where it came from (its address is rationed). */
 export type AcceptMessage = (topic: string, message: Uint8Array, from: PeerId, connection?: Connection) => Promise<Result>
-
-function asResult (err: unknown): Result {
-  return isPorchlightError(err)
-    ? { ok: false, code: err.code, message: err.message }
-    : { ok: false, code: 'IO', message: 'internal error' }
-}
 
 /**
  * `refuse` hears of requests that never reached `accept` (garbage, an oversize message, a
@@ -75,7 +68,7 @@ export async function handlePush (node: PorchlightNode, accept: AcceptMessage, r
         try {
           frame = await frames.readOrEnd()
         } catch (err) {
-          queue.push(Promise.resolve(refuse(asResult(err))))
+          queue.push(Promise.resolve(refuse(toResult(err))))
           break
         }
         if (frame === null) break
@@ -84,12 +77,12 @@ export async function handlePush (node: PorchlightNode, accept: AcceptMessage, r
           try {
             req = decodePushRequest(frame)
           } catch (err) {
-            return refuse(asResult(err))
+            return refuse(toResult(err))
           }
           try {
             return await accept(req.topic, req.message, connection.remotePeer, connection)
           } catch (err) {
-            return asResult(err)
+            return toResult(err)
           }
         })())
         wake?.()
@@ -106,6 +99,9 @@ export async function handlePush (node: PorchlightNode, accept: AcceptMessage, r
     }
   }, { maxInboundStreams: MAX_PUSH_STREAMS_PER_CONNECTION })
 }
+
+/** What a broken push stream makes of every answer still awaited. */
+const STREAM_FAILED = { code: 'UNAVAILABLE', message: 'push stream failed' } as const
 
 /**
  * A client's push stream to one relay: `push` may be called many times, concurrently; each
@@ -136,7 +132,7 @@ export class PushSession {
         this.waiting.shift()!(result)
       }
     } catch (err) {
-      this.fail(isPorchlightError(err) ? { ok: false, code: err.code, message: err.message } : { ok: false, code: 'UNAVAILABLE', message: 'push stream failed' })
+      this.fail(toResult(err, STREAM_FAILED))
     }
   }
 
@@ -156,7 +152,7 @@ export class PushSession {
     try {
       await this.frames.write(encodePushRequest({ topic, message }))
     } catch (err) {
-      this.fail(isPorchlightError(err) ? { ok: false, code: err.code, message: err.message } : { ok: false, code: 'UNAVAILABLE', message: 'push stream failed' })
+      this.fail(toResult(err, STREAM_FAILED))
     }
     return answer
   }
@@ -178,8 +174,7 @@ export async function pushMessage (node: PorchlightNode, relay: PeerId | Multiad
   try {
     session = await PushSession.open(node, relay, timeoutMs)
   } catch (err) {
-    if (isPorchlightError(err)) return { ok: false, code: err.code, message: err.message }
-    return { ok: false, code: 'UNAVAILABLE', message: `relay unreachable: ${(err as Error).message}` }
+    return toResult(err, { code: 'UNAVAILABLE', message: `relay unreachable: ${errorMessage(err)}` })
   }
   const result = await session.push(topic, message)
   await session.close().catch(() => {})

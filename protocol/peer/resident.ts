@@ -39,7 +39,7 @@ import type { PeerId } from '@libp2p/interface'
 import { lookAlikeKeys } from '../names.ts'
 import { checkEpochOpen, gossipVerdict } from './intake.ts'
 import { checkPostArea, encodeGeohash, DEFAULT_POST_PRECISION } from '../geohash.ts'
-import { PROTOCOLS, type Result } from '../wire.ts'
+import { errorMessage, PROTOCOLS, toResult, type Result } from '../wire.ts'
 import type { PorchlightNode } from './gossip.ts'
 import { PushSession } from './push.ts'
 import { sendPublicCopies } from './public-copy.ts'
@@ -830,7 +830,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
       try {
         session = await PushSession.open(node, multiaddr(relay))
       } catch (err) {
-        for (const m of todo) record(m, { result: { ok: false, code: 'UNAVAILABLE', message: `relay unreachable: ${(err as Error).message}` } })
+        for (const m of todo) record(m, { result: toResult(err, { code: 'UNAVAILABLE', message: `relay unreachable: ${errorMessage(err)}` }) })
         continue
       }
       const results = await Promise.all(todo.map(async m => session.push(m.topic, m.bytes)))

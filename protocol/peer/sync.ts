@@ -17,7 +17,7 @@ import {
   PROTOCOLS, RETIRED_PROTOCOLS, MAX_FRAME_BYTES, MAX_IDS_PER_FRAME, MAX_ENVELOPES_PER_FRAME,
   encodeSyncHello, decodeSyncHello, encodeSyncOpen, decodeSyncOpen, encodeSyncReady, decodeSyncReady,
   encodeSyncRec, decodeSyncRec, encodeSyncWant, decodeSyncWant,
-  encodeSyncEnvelopes, decodeSyncEnvelopes, encodeResult, decodeResult
+  encodeSyncEnvelopes, decodeSyncEnvelopes, encodeResult, decodeResult, toResult
 } from '../wire.ts'
 import { equalBytes, peekDomain, toHex } from '../encoding.ts'
 import { randomBytes, sha256 } from '../crypto.ts'
@@ -97,9 +97,7 @@ export async function handleSync (node: PorchlightNode, source: SyncSource, budg
     } catch (err) {
       source.onSession?.(sessionOutcome(err))
       try {
-        await frames.write(encodeResult(isPorchlightError(err)
-          ? { ok: false, code: err.code, message: err.message }
-          : { ok: false, code: 'IO', message: 'internal error' }))
+        await frames.write(encodeResult(toResult(err)))
         await frames.close()
       } catch {
         frames.abort('sync failed')
