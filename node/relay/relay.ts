@@ -39,7 +39,12 @@ import { RelayCaps, type CapsInit } from './caps.ts'
 /** A port already taken, said with the port and the flag that changes it; other listen errors as they are. */
 function listenError (err: unknown, init: RelayInit): PorchlightError {
   const text = (err as Error).message ?? String(err)
-  const taken = /\/tcp\/(\d+)(\/ws)?: Error: listen EADDRINUSE/.exec(text)
+  // libp2p reports the addresses it could not listen on as one UnsupportedListenAddressesError
+  // whose message lists each address with its error's text; the Node errors themselves (code
+  // 'EADDRINUSE') are not attached, so the port is read from that text.
+  const taken = (err as Error).name === 'UnsupportedListenAddressesError'
+    ? /\/tcp\/(\d+)(\/ws)?: Error: listen EADDRINUSE/.exec(text)
+    : null
   if (taken !== null) {
     const [flag, what] = taken[2] !== undefined ? ['--ws', 'WebSockets'] : ['--tcp', 'TCP']
     return new PorchlightError('UNAVAILABLE', `port ${taken[1]} (${what}) on ${init.host ?? RELAY_DEFAULTS.host} is already in use: ` +
