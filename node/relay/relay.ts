@@ -19,8 +19,8 @@ import { checkGeohash, MAX_AREA_PRECISION } from '../../protocol/geohash.ts'
 import { PROTOCOLS, type Result } from '../../protocol/wire.ts'
 import { createNode, loadOrCreateNodeKey, type PorchlightNode } from '../libp2p.ts'
 import { openMessageStore, type MessageStore } from '../storage/level-messages.ts'
-import { handlePush } from '../../protocol/peer/push.ts'
-import { handleSync, syncTopic, type SyncStats } from '../../protocol/peer/sync.ts'
+import { PushServer } from '../../protocol/peer/push.ts'
+import { SyncServer, syncTopic, type SyncStats } from '../../protocol/peer/sync.ts'
 import { EPOCH_GRACE_MS, gossipVerdict, MAX_TAG_KEYS_PER_EPOCH, ServedTopics, validateMessage } from '../../protocol/peer/intake.ts'
 import { Metrics } from './metrics.ts'
 import { RateLimiter, type RateInit } from '../../protocol/peer/rate-limit.ts'
@@ -247,18 +247,23 @@ export class Relay {
     for (const topic of this.served.all()) this.serveTopic(topic)
 
     const accept = async (topic: string, msg: Uint8Array, from: PeerId, connection?: Connection): Promise<Result> => this.accept(topic, msg, from, 'push', true, connection)
-    await handlePush(this.node, async (topic, msg, from, connection) => {
-      const r = await accept(topic, msg, from, connection)
-      this.metrics.inc('porchlight_pushes_total', { outcome: r.ok ? 'ok' : 'refused' })
-      return r
-    }, (r) => {
-      this.metrics.inc('porchlight_pushes_total', { outcome: 'refused' })
-      return this.refuse(r.code ?? 'MALFORMED', r.message ?? 'bad push request', 'push')
-    }, this.caps.streams)
+    this.pushServer = new PushServer(this.node, {
+      accept: async (topic, msg, from, connection) => {
+        const r = await accept(topic, msg, from, connection)
+        this.metrics.inc('porchlight_pushes_total', { outcome: r.ok ? 'ok' : 'refused' })
+        return r
+      },
+      refuse: (r) => {
+        this.metrics.inc('porchlight_pushes_total', { outcome: 'refused' })
+        return this.refuse(r.code ?? 'MALFORMED', r.message ?? 'bad push request', 'push')
+      },
+      budget: this.caps.streams
+    })
+    await this.pushServer.start()
     this.pins = await PinService.start(this.node, {
       ...this.init.pins, dir: join(dataDir, 'clips'), served: this.served, now: this.now, log: this.log, metrics: this.metrics, budget: this.caps.streams
     })
-    await handleSync(this.node, {
+    this.syncServer = new SyncServer(this.node, {
       serves: (topic) => this.served.serves(topic),
       items: (topic, scope) => this.store.items(topic, scope === 'rekeys' ? 'rekey' : undefined),
       epochKeys: (topic, epoch) => this.served.syncKeys(topic, epoch, this.now(), this.graceMs()),
@@ -266,7 +271,8 @@ export class Relay {
       accept: async (topic, msg, from, connection) => this.accept(topic, msg, from, 'sync', false, connection),
       onProof: (peer, topic, epoch, scope) => { if (scope === 'all') this.guard.prove(peer, topic, epoch) },
       onSession: (outcome) => { this.metrics.inc('porchlight_sync_sessions_total', { role: 'server', outcome }) }
-    }, this.caps.streams)
+    }, { budget: this.caps.streams })
+    await this.syncServer.start()
 
     // Relays of the same neighborhood reconcile whenever they meet, and periodically. Only
     // with --peer relays: a sync open names the topic and epoch, which no stranger may hear.
@@ -656,6 +662,8 @@ export class Relay {
   }
 
   private saving: Promise<void> = Promise.resolve()
+  private pushServer: PushServer | undefined
+  private syncServer: SyncServer | undefined
 
   async stop (): Promise<void> {
     if (this.stopping) return
@@ -665,6 +673,8 @@ export class Relay {
     const closed = new Promise<void>(resolve => { if (this.http === undefined) resolve(); else this.http.close(() => { resolve() }) })
     this.http?.closeAllConnections()
     await closed
+    await this.pushServer?.stop()
+    await this.syncServer?.stop()
     await this.pins?.stop()
     await this.node.stop()
     this.caps.stop()
