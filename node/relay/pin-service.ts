@@ -148,6 +148,7 @@ export class PinService {
         const t = Date.now()
         if (t - last < PIN_DEFAULTS.progressIntervalMs) return
         last = t
+        // Progress is a courtesy: if the stream broke, writing the answer says so below.
         void frames.write(encodePinProgress(n)).catch(() => {})
       })
     } catch (err) {
@@ -294,6 +295,7 @@ export class PinService {
   private async deleteUnpinned (cids: CID[]): Promise<void> {
     const helia = this.clips.helia
     for (const c of cids) {
+      // Unsure means pinned: a block kept too long costs space, a pinned one deleted loses a clip.
       if (await helia.pins.isPinned(c).catch(() => true)) continue
       try { await helia.blockstore.delete(c) } catch { /* already gone */ }
     }
@@ -331,6 +333,7 @@ export class PinService {
   async stop (): Promise<void> {
     if (this.stopped) return
     this.stopped = true
+    // The node may be stopping already, which unregisters every handler.
     await this.node.unhandle(PIN_PROTOCOL).catch(() => {})
     await this.clips.stop()
   }

@@ -7,7 +7,7 @@
 import { join } from 'node:path'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import type { Connection, PeerId } from '@libp2p/interface'
+import type { Connection, Logger, PeerId } from '@libp2p/interface'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { Server } from 'node:http'
 import { isPorchlightError, PorchlightError } from '../../protocol/errors.ts'
@@ -169,6 +169,7 @@ export class Relay {
     private readonly caps: RelayCaps
   ) {
     this.boxSecret = relayBoxSecret(nodeSeed)
+    this.debug = node.logger.forComponent('porchlight:relay')
     caps.report(this.metrics)
     this.peerLimiter = new RateLimiter(init.peerRate ?? RELAY_DEFAULTS.peerRate)
     this.areaLimits = new AreaLimits(init.areaLimits)
@@ -292,7 +293,7 @@ export class Relay {
         for (const addr of peers) {
           const id = addr.getComponents().find(c => c.name === 'p2p')?.value
           if (id !== undefined && this.node.getPeers().some(p => p.toString() === id)) continue
-          await this.node.dial(addr, { signal: AbortSignal.timeout(5000) }).catch(() => {})
+          await this.node.dial(addr, { signal: AbortSignal.timeout(5000) }).catch((err: unknown) => { this.debug('redial of %a failed - %e', addr, err) })
         }
       }
       void redial()
@@ -319,7 +320,7 @@ export class Relay {
     for (const topic of this.served.all()) if (!before.has(topic)) this.serveTopic(topic)
     await this.saveState()
     // Other relays of the neighborhood hear of it now (the sync proves the key both ways), not at the next resync.
-    void this.syncWithRelays().catch(() => {})
+    void this.syncWithRelays().catch((err: unknown) => { this.debug.error('sync with the other relays after serve() failed - %e', err) })
   }
 
   /** Starts serving a public area channel while running. */
@@ -411,7 +412,8 @@ export class Relay {
       share = undefined
       if (v.rekey !== undefined) this.rekeysPerEpoch.set(`${v.rekey.epoch} ${v.rekey.topic}`, this.rekeyCount(v.rekey.topic, v.rekey.epoch) + 1)
       this.metrics.inc('porchlight_messages_accepted_total', { via })
-      if (publish) await this.node.services.pubsub.publish(topic, bytes).catch(() => {})
+      // Stored, so acknowledged: the other relays and members get it by sync if gossip fails.
+      if (publish) await this.node.services.pubsub.publish(topic, bytes).catch((err: unknown) => { this.debug.error('publishing on %s failed - %e', topic, err) })
       return { ok: true }
     } catch (err) {
       if (isPorchlightError(err, 'UNKNOWN_EPOCH') && via === 'sync') this.unverifiable.add(topic, id, this.now())
@@ -657,11 +659,14 @@ export class Relay {
       await rename(tmp, path)
     }
     const next = this.saving.then(write, write)
+    // The caller hears of a failed save (await next); the chain only must not stay rejected.
     this.saving = next.catch(() => undefined)
     await next
   }
 
   private saving: Promise<void> = Promise.resolve()
+  /** What a developer may want to hear (DEBUG=porchlight:relay); what an operator must see goes to `log`. */
+  private readonly debug: Logger
   private pushServer: PushServer | undefined
   private syncServer: SyncServer | undefined
 

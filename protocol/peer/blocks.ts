@@ -371,6 +371,7 @@ export async function blockPeers (node: Libp2p): Promise<PeerId[]> {
   const known: PeerId[] = []
   const unknown: PeerId[] = []
   for (const peer of node.getPeers()) {
+    // NotFoundError: a connected peer not in the store yet; its protocols are not known.
     const p = await node.peerStore.get(peer).catch(() => undefined)
     if (p === undefined || p.protocols.length === 0) unknown.push(peer)
     else if (p.protocols.includes(PROTOCOLS.blocks)) known.push(peer)

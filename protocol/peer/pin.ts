@@ -57,6 +57,7 @@ export async function requestPin (
   tagKey: Uint8Array,
   opts: RequestPinOptions = {}
 ): Promise<Result> {
+  const log = node.logger.forComponent('porchlight:pin')
   let frames: Frames | undefined
   const timeout = opts.frameTimeoutMs ?? PIN_CLIENT_FRAME_TIMEOUT_MS
   const onAbort = (): void => { frames?.abort('pin aborted') }
@@ -78,6 +79,7 @@ export async function requestPin (
     }
   } catch (err) {
     frames?.abort('pin failed')
+    log('pin request failed - %e', err)
     if (opts.signal?.aborted === true) return { ok: false, code: 'TIMEOUT', message: 'pin request aborted' }
     return toResult(err, { code: 'UNAVAILABLE', message: `relay unreachable: ${errorMessage(err)}` })
   } finally {
