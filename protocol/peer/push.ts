@@ -156,7 +156,8 @@ export class PushSession {
 
   private constructor (private readonly frames: Frames, private readonly log: Logger, private readonly signal?: AbortSignal) {
     this.reader = this.readAnswers()
-    signal?.addEventListener('abort', this.onAbort, { once: true })
+    if (signal?.aborted === true) this.onAbort()
+    else signal?.addEventListener('abort', this.onAbort, { once: true })
   }
 
   /**
