@@ -5,7 +5,7 @@
  * node/ and web/.
  */
 import { decodeStruct, encodeStruct, type StructSpec } from './encoding.ts'
-import { fail, type ErrorCode } from './errors.ts'
+import { fail, isPorchlightError, type ErrorCode } from './errors.ts'
 import { checkMembershipTag, MAX_EPOCH, MAX_TOPIC_BYTES, membershipTag, TAG_BYTES } from './neighborhood.ts'
 import { MAX_CID_BYTES, MAX_MEDIA_SIZE } from './post.ts'
 import { encryptedClipSize } from './clip/stream-aead.ts'
@@ -43,6 +43,25 @@ const SYNC_ENVELOPES: StructSpec = { domain: 'pl/sync-envs', version: 1, require
 export interface PushRequest { topic: string, message: Uint8Array }
 /** Expected outcomes are values (ok or a code), not exceptions: a refusal is something to show. */
 export interface Result { ok: boolean, code?: ErrorCode, message?: string, count?: number }
+
+/** What a failure that is not a PorchlightError (a bug, a broken stream) becomes as a Result. */
+export interface ResultFallback { code: ErrorCode, message: string }
+
+/**
+ * A caught error as a Result: a PorchlightError keeps its code and message; anything else
+ * becomes `fallback` (its message is not passed on: it may hold internals).
+ * @param fallback @default { code: 'IO', message: 'internal error' }
+ */
+export function toResult (err: unknown, fallback: ResultFallback = { code: 'IO', message: 'internal error' }): Result & { ok: false } {
+  return isPorchlightError(err)
+    ? { ok: false, code: err.code, message: err.message }
+    : { ok: false, code: fallback.code, message: fallback.message }
+}
+
+/** The message of a caught value that may not be an Error (for logs and 'relay unreachable: …'). */
+export function errorMessage (err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
 
 export function encodePushRequest (req: PushRequest): Uint8Array {
   return encodeStruct(PUSH_REQUEST, { topic: req.topic, msg: req.message })

@@ -20,7 +20,7 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import { fail, isPorchlightError, PorchlightError, type ErrorCode } from '../../protocol/errors.ts'
 import { MAX_CLOCK_SKEW_MS, MAX_TTL_MS } from '../../protocol/post.ts'
-import { MAX_FRAME_BYTES, type Result } from '../../protocol/wire.ts'
+import { errorMessage, MAX_FRAME_BYTES, toResult, type Result } from '../../protocol/wire.ts'
 import { PIN_PROTOCOL, PIN_PROGRESS_INTERVAL_MS, checkPinTag, decodePinRequest, encodePinProgress, encodeResult, type PinRequest } from '../../protocol/peer/pin.ts'
 import { parseCid, type ClipStore, type ClipStoreInit } from '../../protocol/peer/clip-store.ts'
 import { openNodeClipStore } from '../storage/clips.ts'
@@ -148,10 +148,11 @@ export class PinService {
         const t = Date.now()
         if (t - last < PIN_DEFAULTS.progressIntervalMs) return
         last = t
+        // Progress is a courtesy: if the stream broke, writing the answer says so below.
         void frames.write(encodePinProgress(n)).catch(() => {})
       })
     } catch (err) {
-      result = isPorchlightError(err) ? { ok: false, code: err.code, message: err.message } : { ok: false, code: 'IO', message: 'internal error' }
+      result = toResult(err)
     }
     this.init.metrics?.inc('porchlight_pins_total', { outcome: result.ok ? 'ok' : result.code ?? 'IO' })
     if (!result.ok && result.code !== 'BAD_TAG') this.init.log(`refused a pin: ${result.code ?? ''} ${result.message ?? ''}`)
@@ -205,9 +206,8 @@ export class PinService {
       this.init.log(`pinned a clip of ${mib(req.size)} until ${new Date(req.exp).toISOString()}`)
       return { ok: true, count: req.size }
     } catch (err) {
-      if (isPorchlightError(err)) return { ok: false, code: err.code, message: err.message }
-      this.init.log(`internal error pinning a clip: ${(err as Error).message}`)
-      return { ok: false, code: 'IO', message: 'internal error' }
+      if (!isPorchlightError(err)) this.init.log(`internal error pinning a clip: ${errorMessage(err)}`)
+      return toResult(err)
     }
   }
 
@@ -295,6 +295,7 @@ export class PinService {
   private async deleteUnpinned (cids: CID[]): Promise<void> {
     const helia = this.clips.helia
     for (const c of cids) {
+      // Unsure means pinned: a block kept too long costs space, a pinned one deleted loses a clip.
       if (await helia.pins.isPinned(c).catch(() => true)) continue
       try { await helia.blockstore.delete(c) } catch { /* already gone */ }
     }
@@ -332,6 +333,7 @@ export class PinService {
   async stop (): Promise<void> {
     if (this.stopped) return
     this.stopped = true
+    // The node may be stopping already, which unregisters every handler.
     await this.node.unhandle(PIN_PROTOCOL).catch(() => {})
     await this.clips.stop()
   }

@@ -7,7 +7,7 @@
 import { join } from 'node:path'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import type { Connection, PeerId } from '@libp2p/interface'
+import type { Connection, Logger, PeerId } from '@libp2p/interface'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { Server } from 'node:http'
 import { isPorchlightError, PorchlightError } from '../../protocol/errors.ts'
@@ -19,8 +19,8 @@ import { checkGeohash, MAX_AREA_PRECISION } from '../../protocol/geohash.ts'
 import { PROTOCOLS, type Result } from '../../protocol/wire.ts'
 import { createNode, loadOrCreateNodeKey, type PorchlightNode } from '../libp2p.ts'
 import { openMessageStore, type MessageStore } from '../storage/level-messages.ts'
-import { handlePush } from '../../protocol/peer/push.ts'
-import { handleSync, syncTopic, type SyncStats } from '../../protocol/peer/sync.ts'
+import { PushServer } from '../../protocol/peer/push.ts'
+import { SyncServer, syncTopic, type SyncStats } from '../../protocol/peer/sync.ts'
 import { EPOCH_GRACE_MS, gossipVerdict, MAX_TAG_KEYS_PER_EPOCH, ServedTopics, validateMessage } from '../../protocol/peer/intake.ts'
 import { Metrics } from './metrics.ts'
 import { RateLimiter, type RateInit } from '../../protocol/peer/rate-limit.ts'
@@ -39,7 +39,12 @@ import { RelayCaps, type CapsInit } from './caps.ts'
 /** A port already taken, said with the port and the flag that changes it; other listen errors as they are. */
 function listenError (err: unknown, init: RelayInit): PorchlightError {
   const text = (err as Error).message ?? String(err)
-  const taken = /\/tcp\/(\d+)(\/ws)?: Error: listen EADDRINUSE/.exec(text)
+  // libp2p reports the addresses it could not listen on as one UnsupportedListenAddressesError
+  // whose message lists each address with its error's text; the Node errors themselves (code
+  // 'EADDRINUSE') are not attached, so the port is read from that text.
+  const taken = (err as Error).name === 'UnsupportedListenAddressesError'
+    ? /\/tcp\/(\d+)(\/ws)?: Error: listen EADDRINUSE/.exec(text)
+    : null
   if (taken !== null) {
     const [flag, what] = taken[2] !== undefined ? ['--ws', 'WebSockets'] : ['--tcp', 'TCP']
     return new PorchlightError('UNAVAILABLE', `port ${taken[1]} (${what}) on ${init.host ?? RELAY_DEFAULTS.host} is already in use: ` +
@@ -164,6 +169,7 @@ export class Relay {
     private readonly caps: RelayCaps
   ) {
     this.boxSecret = relayBoxSecret(nodeSeed)
+    this.debug = node.logger.forComponent('porchlight:relay')
     caps.report(this.metrics)
     this.peerLimiter = new RateLimiter(init.peerRate ?? RELAY_DEFAULTS.peerRate)
     this.areaLimits = new AreaLimits(init.areaLimits)
@@ -242,18 +248,23 @@ export class Relay {
     for (const topic of this.served.all()) this.serveTopic(topic)
 
     const accept = async (topic: string, msg: Uint8Array, from: PeerId, connection?: Connection): Promise<Result> => this.accept(topic, msg, from, 'push', true, connection)
-    await handlePush(this.node, async (topic, msg, from, connection) => {
-      const r = await accept(topic, msg, from, connection)
-      this.metrics.inc('porchlight_pushes_total', { outcome: r.ok ? 'ok' : 'refused' })
-      return r
-    }, (r) => {
-      this.metrics.inc('porchlight_pushes_total', { outcome: 'refused' })
-      return this.refuse(r.code ?? 'MALFORMED', r.message ?? 'bad push request', 'push')
-    }, this.caps.streams)
+    this.pushServer = new PushServer(this.node, {
+      accept: async (topic, msg, from, connection) => {
+        const r = await accept(topic, msg, from, connection)
+        this.metrics.inc('porchlight_pushes_total', { outcome: r.ok ? 'ok' : 'refused' })
+        return r
+      },
+      refuse: (r) => {
+        this.metrics.inc('porchlight_pushes_total', { outcome: 'refused' })
+        return this.refuse(r.code ?? 'MALFORMED', r.message ?? 'bad push request', 'push')
+      },
+      budget: this.caps.streams
+    })
+    await this.pushServer.start()
     this.pins = await PinService.start(this.node, {
       ...this.init.pins, dir: join(dataDir, 'clips'), served: this.served, now: this.now, log: this.log, metrics: this.metrics, budget: this.caps.streams
     })
-    await handleSync(this.node, {
+    this.syncServer = new SyncServer(this.node, {
       serves: (topic) => this.served.serves(topic),
       items: (topic, scope) => this.store.items(topic, scope === 'rekeys' ? 'rekey' : undefined),
       epochKeys: (topic, epoch) => this.served.syncKeys(topic, epoch, this.now(), this.graceMs()),
@@ -261,7 +272,8 @@ export class Relay {
       accept: async (topic, msg, from, connection) => this.accept(topic, msg, from, 'sync', false, connection),
       onProof: (peer, topic, epoch, scope) => { if (scope === 'all') this.guard.prove(peer, topic, epoch) },
       onSession: (outcome) => { this.metrics.inc('porchlight_sync_sessions_total', { role: 'server', outcome }) }
-    }, this.caps.streams)
+    }, { budget: this.caps.streams })
+    await this.syncServer.start()
 
     // Relays of the same neighborhood reconcile whenever they meet, and periodically. Only
     // with --peer relays: a sync open names the topic and epoch, which no stranger may hear.
@@ -281,7 +293,7 @@ export class Relay {
         for (const addr of peers) {
           const id = addr.getComponents().find(c => c.name === 'p2p')?.value
           if (id !== undefined && this.node.getPeers().some(p => p.toString() === id)) continue
-          await this.node.dial(addr, { signal: AbortSignal.timeout(5000) }).catch(() => {})
+          await this.node.dial(addr, { signal: AbortSignal.timeout(5000) }).catch((err: unknown) => { this.debug('redial of %a failed - %e', addr, err) })
         }
       }
       void redial()
@@ -308,7 +320,7 @@ export class Relay {
     for (const topic of this.served.all()) if (!before.has(topic)) this.serveTopic(topic)
     await this.saveState()
     // Other relays of the neighborhood hear of it now (the sync proves the key both ways), not at the next resync.
-    void this.syncWithRelays().catch(() => {})
+    void this.syncWithRelays().catch((err: unknown) => { this.debug.error('sync with the other relays after serve() failed - %e', err) })
   }
 
   /** Starts serving a public area channel while running. */
@@ -400,7 +412,8 @@ export class Relay {
       share = undefined
       if (v.rekey !== undefined) this.rekeysPerEpoch.set(`${v.rekey.epoch} ${v.rekey.topic}`, this.rekeyCount(v.rekey.topic, v.rekey.epoch) + 1)
       this.metrics.inc('porchlight_messages_accepted_total', { via })
-      if (publish) await this.node.services.pubsub.publish(topic, bytes).catch(() => {})
+      // Stored, so acknowledged: the other relays and members get it by sync if gossip fails.
+      if (publish) await this.node.services.pubsub.publish(topic, bytes).catch((err: unknown) => { this.debug.error('publishing on %s failed - %e', topic, err) })
       return { ok: true }
     } catch (err) {
       if (isPorchlightError(err, 'UNKNOWN_EPOCH') && via === 'sync') this.unverifiable.add(topic, id, this.now())
@@ -646,11 +659,16 @@ export class Relay {
       await rename(tmp, path)
     }
     const next = this.saving.then(write, write)
+    // The caller hears of a failed save (await next); the chain only must not stay rejected.
     this.saving = next.catch(() => undefined)
     await next
   }
 
   private saving: Promise<void> = Promise.resolve()
+  /** What a developer may want to hear (DEBUG=porchlight:relay); what an operator must see goes to `log`. */
+  private readonly debug: Logger
+  private pushServer: PushServer | undefined
+  private syncServer: SyncServer | undefined
 
   async stop (): Promise<void> {
     if (this.stopping) return
@@ -660,6 +678,8 @@ export class Relay {
     const closed = new Promise<void>(resolve => { if (this.http === undefined) resolve(); else this.http.close(() => { resolve() }) })
     this.http?.closeAllConnections()
     await closed
+    await this.pushServer?.stop()
+    await this.syncServer?.stop()
     await this.pins?.stop()
     await this.node.stop()
     this.caps.stop()

@@ -124,6 +124,7 @@ export class PrivateTopicGuard {
       p.topics.delete(topic)
       n++
       this.original.sendSubscriptions(id, [topic], false)
+      // The peer is out of the mesh already; the PRUNE only tells it so (a peer gone cannot hear it).
       if (this.gossip.mesh.get(topic)?.delete(id) === true) void this.gossip.sendPrune(id, topic).catch(() => {})
       // Its subscription is held again, to count once it proves the new epoch's key.
       if (this.gossip.topics.get(topic)?.has(id) === true) {

@@ -9,7 +9,7 @@
  * against the size it asked for. The content is ciphertext; the key is never involved.
  */
 import { lpStream } from '@libp2p/utils'
-import type { AbortOptions, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import type { AbortOptions, Connection, Libp2p, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import * as dagPb from '@ipld/dag-pb'
@@ -19,7 +19,7 @@ import { equalBytes } from '../encoding.ts'
 import { sha256 } from '../crypto.ts'
 import {
   BLOCK_FRAME, END_FRAME, MAX_BLOCK_BYTES, MAX_CREDIT_BYTES, PROTOCOLS, decodeBlocksRequest, decodeCredit, decodeResult, encodeBlocksRequest,
-  encodeCredit, encodeResult, type Result
+  encodeCredit, encodeResult, toResult, type Result
 } from '../wire.ts'
 import { lengthPrefixBytes } from './frames.ts'
 import { UNMETERED, type InboundBudget } from './stream-budget.ts'
@@ -67,11 +67,39 @@ export interface BlockSource {
   get (cid: CID): Promise<Uint8Array>
 }
 
-/** Serves `/porchlight/blocks/1` from `source`; `budget` admits each stream and counts what it buffers. */
-export async function handleBlocks (node: Libp2p, source: BlockSource, budget: InboundBudget = UNMETERED, init: BlockStreamInit = {}): Promise<void> {
-  const timeout = init.frameTimeoutMs ?? BLOCKS_FRAME_TIMEOUT_MS
-  await node.handle(PROTOCOLS.blocks, async (stream: Stream, connection) => {
-    const lease = budget.admit(stream, connection, 'blocks')
+/** What the block server uses of the libp2p node. */
+export type BlockServerComponents = Pick<Libp2p, 'handle' | 'unhandle' | 'logger'>
+
+export interface BlockServerInit extends BlockStreamInit {
+  /** Admits each stream and counts what it buffers. @default UNMETERED */
+  budget?: InboundBudget
+}
+
+/** Serves `/porchlight/blocks/1` from `source`: start() registers the handler, stop() removes it. */
+export class BlockServer implements Startable {
+  private readonly log: Logger
+  private readonly budget: InboundBudget
+  private readonly timeout: number
+  private readonly maxInboundStreams: number
+
+  constructor (private readonly components: BlockServerComponents, private readonly source: BlockSource, init: BlockServerInit = {}) {
+    this.log = components.logger.forComponent('porchlight:blocks')
+    this.budget = init.budget ?? UNMETERED
+    this.timeout = init.frameTimeoutMs ?? BLOCKS_FRAME_TIMEOUT_MS
+    this.maxInboundStreams = init.maxInboundStreams ?? BLOCKS_MAX_INBOUND_STREAMS
+  }
+
+  async start (): Promise<void> {
+    await this.components.handle(PROTOCOLS.blocks, async (stream, connection) => { await this.serve(stream, connection) }, { maxInboundStreams: this.maxInboundStreams })
+  }
+
+  async stop (): Promise<void> {
+    await this.components.unhandle(PROTOCOLS.blocks)
+  }
+
+  private async serve (stream: Stream, connection: Connection): Promise<void> {
+    const timeout = this.timeout
+    const lease = this.budget.admit(stream, connection, 'blocks')
     if (lease === undefined) return
     const lp = lpStream(stream, { maxDataLength: MAX_CONTROL_FRAME_BYTES })
     let result: Result = { ok: true }
@@ -95,14 +123,14 @@ export async function handleBlocks (node: Libp2p, source: BlockSource, budget: I
       })()
       let root: CID
       try { root = CID.parse(req.cid) } catch { fail('BAD_ARGUMENT', 'not a CID') }
-      if (!(await source.has(root))) fail('NOT_FOUND', 'that clip is not stored here')
+      if (!(await this.source.has(root))) fail('NOT_FOUND', 'that clip is not stored here')
       const maxBlocks = Math.ceil(req.size / MIN_AVG_BLOCK_BYTES) + 16
       let blocks = 0
       // Depth-first, links in order: the order the requester expects them in.
       const stack: Array<{ cid: CID, depth: number }> = [{ cid: root, depth: 0 }]
       const read = async (cid: CID): Promise<Uint8Array> => {
-        if (!(await source.has(cid))) fail('NOT_FOUND', 'part of that clip is not stored here')
-        return frame(BLOCK_FRAME, await source.get(cid))
+        if (!(await this.source.has(cid))) fail('NOT_FOUND', 'part of that clip is not stored here')
+        return frame(BLOCK_FRAME, await this.source.get(cid))
       }
       // One block read ahead while the previous one is being written (leaves are leaves:
       // only dag-pb nodes, read before their children, change what comes next).
@@ -117,21 +145,30 @@ export async function handleBlocks (node: Libp2p, source: BlockSource, budget: I
           for (let i = links.length - 1; i >= 0; i--) stack.push({ cid: links[i]!.Hash as CID, depth: depth + 1 })
         }
         const next = stack[stack.length - 1]
+        // Awaited on the next turn; caught now so a failed read-ahead is never an unhandled rejection.
         if (next !== undefined) { ahead = read(next.cid); ahead.catch(() => {}) }
         await credit.take(block.length, timeout)
         await lp.write(block, { signal: AbortSignal.timeout(timeout) })
       }
     } catch (err) {
-      result = isPorchlightError(err) ? { ok: false, code: err.code, message: err.message } : { ok: false, code: 'IO', message: 'cannot read the clip' }
+      result = toResult(err, { code: 'IO', message: 'cannot read the clip' })
     }
     try {
       await lp.write(frame(END_FRAME, encodeResult(result)), { signal: AbortSignal.timeout(timeout) })
       await stream.close()
       lease.finish()
-    } catch {
+    } catch (err) {
+      this.log('blocks reply to %p failed - %e', connection.remotePeer, err)
       stream.abort(new Error('blocks reply failed'))
     }
-  }, { maxInboundStreams: init.maxInboundStreams ?? BLOCKS_MAX_INBOUND_STREAMS })
+  }
+}
+
+/** Starts a BlockServer on `node` from `source`; `budget` admits each stream and counts what it buffers. */
+export async function handleBlocks (node: BlockServerComponents, source: BlockSource, budget: InboundBudget = UNMETERED, init: BlockStreamInit = {}): Promise<BlockServer> {
+  const server = new BlockServer(node, source, { ...init, budget })
+  await server.start()
+  return server
 }
 
 export interface FetchBlocksOptions extends AbortOptions {
@@ -334,6 +371,7 @@ export async function blockPeers (node: Libp2p): Promise<PeerId[]> {
   const known: PeerId[] = []
   const unknown: PeerId[] = []
   for (const peer of node.getPeers()) {
+    // NotFoundError: a connected peer not in the store yet; its protocols are not known.
     const p = await node.peerStore.get(peer).catch(() => undefined)
     if (p === undefined || p.protocols.length === 0) unknown.push(peer)
     else if (p.protocols.includes(PROTOCOLS.blocks)) known.push(peer)

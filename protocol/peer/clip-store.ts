@@ -29,15 +29,14 @@ import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { create as createDigest } from 'multiformats/hashes/digest'
 import * as dagPb from '@ipld/dag-pb'
-import type { AbortOptions, Libp2p, PeerId } from '@libp2p/interface'
+import type { AbortOptions, Libp2p, Logger, PeerId } from '@libp2p/interface'
 import { fail, isPorchlightError, PorchlightError } from '../errors.ts'
 import { equalBytes, utf8Bytes, utf8String } from '../encoding.ts'
 import { sha256 } from '../crypto.ts'
 import { decryptClip, encryptClip, encryptedClipSize, generateClipKey, type AesGcmFactory, type ClipCipherOptions } from '../clip/stream-aead.ts'
 import { hashTap, nobleSha256, type HashFactory } from '../clip/hash.ts'
 import { MAX_CID_BYTES } from '../post.ts'
-import { PROTOCOLS } from '../wire.ts'
-import { blockPeers, fetchBlocks, handleBlocks } from './blocks.ts'
+import { BlockServer, blockPeers, fetchBlocks } from './blocks.ts'
 import type { InboundBudget } from './stream-budget.ts'
 import { meteredLibp2p } from './metered-libp2p.ts'
 
@@ -178,11 +177,15 @@ export class ClipStore {
   private readonly aead: ClipCipherOptions
   private readonly hash: HashFactory
 
+  private readonly log: Logger
+
   private constructor (
     readonly helia: Helia & { libp2p: Libp2p },
     private readonly deps: ClipStoreDeps,
+    private readonly blockServer: BlockServer,
     init: ClipStoreInit
   ) {
+    this.log = helia.libp2p.logger.forComponent('porchlight:clip-store')
     this.fs = unixfs(helia)
     this.blocks = deps.blockstore
     this.datastore = deps.datastore
@@ -210,9 +213,13 @@ export class ClipStore {
         ...init.bitswap
       })
       await helia.start()
-      await handleBlocks(node, { has: async (cid) => blockstore.has(cid), get: async (cid) => collect(blockstore.get(cid)) }, init.inboundBudget)
-      return new ClipStore(helia, deps, init)
+      const blockServer = new BlockServer(node, { has: async (cid) => blockstore.has(cid), get: async (cid) => collect(blockstore.get(cid)) }, {
+        ...(init.inboundBudget !== undefined ? { budget: init.inboundBudget } : {})
+      })
+      await blockServer.start()
+      return new ClipStore(helia, deps, blockServer, init)
     } catch (err) {
+      // The open failed and says why (thrown below); a close that fails too adds nothing to that.
       await deps.close?.().catch(() => {})
       throw isPorchlightError(err) ? err : new PorchlightError('IO', `cannot open the clip store: ${(err as Error).message}`, { cause: err })
     }
@@ -400,6 +407,7 @@ export class ClipStore {
     const start = (offset: number): Promise<Uint8Array[]> | undefined => {
       if (offset >= size) return undefined
       const p = fetchWindow(offset)
+      // Awaited in turn below; caught now so a window that fails ahead is never an unhandled rejection.
       p.catch(() => {})
       return p
     }
@@ -486,9 +494,10 @@ export class ClipStore {
   }
 
   async stop (): Promise<void> {
-    await this.helia.libp2p.unhandle(PROTOCOLS.blocks).catch(() => {})
-    await this.helia.stop().catch(() => {})
-    await this.deps.close?.().catch(() => {})
+    // Each step runs even when one before it failed: a store left open holds its files (its lock).
+    await this.blockServer.stop().catch((err: unknown) => { this.log.error('cannot unregister the block stream - %e', err) })
+    await this.helia.stop().catch((err: unknown) => { this.log.error('cannot stop helia - %e', err) })
+    await this.deps.close?.().catch((err: unknown) => { this.log.error('cannot close the clip stores - %e', err) })
   }
 }
 

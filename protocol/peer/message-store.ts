@@ -68,6 +68,7 @@ export class MessageStore implements Messages {
     try {
       await store.load()
     } catch (err) {
+      // The load's error says what went wrong; a close that fails too adds nothing to it.
       await backend.close().catch(() => undefined)
       throw err
     }

@@ -12,11 +12,10 @@
  */
 import type { AbortOptions, Libp2p, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { isPorchlightError } from '../errors.ts'
 import { peekDomain } from '../encoding.ts'
 import {
   PROTOCOLS, checkPinTag, decodePinProgress, decodePinRequest, decodeResult, encodePinProgress, encodePinRequest, encodeResult,
-  type PinFields, type PinRequest, type Result
+  errorMessage, toResult, type PinFields, type PinRequest, type Result
 } from '../wire.ts'
 import { Frames } from './frames.ts'
 
@@ -58,6 +57,7 @@ export async function requestPin (
   tagKey: Uint8Array,
   opts: RequestPinOptions = {}
 ): Promise<Result> {
+  const log = node.logger.forComponent('porchlight:pin')
   let frames: Frames | undefined
   const timeout = opts.frameTimeoutMs ?? PIN_CLIENT_FRAME_TIMEOUT_MS
   const onAbort = (): void => { frames?.abort('pin aborted') }
@@ -79,9 +79,9 @@ export async function requestPin (
     }
   } catch (err) {
     frames?.abort('pin failed')
+    log('pin request failed - %e', err)
     if (opts.signal?.aborted === true) return { ok: false, code: 'TIMEOUT', message: 'pin request aborted' }
-    if (isPorchlightError(err)) return { ok: false, code: err.code, message: err.message }
-    return { ok: false, code: 'UNAVAILABLE', message: `relay unreachable: ${(err as Error).message}` }
+    return toResult(err, { code: 'UNAVAILABLE', message: `relay unreachable: ${errorMessage(err)}` })
   } finally {
     opts.signal?.removeEventListener('abort', onAbort)
   }

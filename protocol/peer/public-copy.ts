@@ -18,7 +18,7 @@
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { randomBytes } from '../crypto.ts'
-import type { Result } from '../wire.ts'
+import { errorMessage, toResult, type Result } from '../wire.ts'
 import type { PorchlightNode } from './gossip.ts'
 import { PushSession } from './push.ts'
 
@@ -72,6 +72,7 @@ export async function sendPublicCopies (
   const results: PublicCopyOutcome['results'] = messages.map(() => ({ result: { ok: false, code: 'UNAVAILABLE', message: 'no relay known' } }))
   if (messages.length === 0 || init.relays.length === 0) return { results }
   const node = await init.createNode()
+  const log = node.logger.forComponent('porchlight:public-copy')
   try {
     init.onSender?.(node.peerId.toString())
     let todo = messages.map((m, i) => ({ ...m, i }))
@@ -81,10 +82,12 @@ export async function sendPublicCopies (
       try {
         session = await PushSession.open(node, multiaddr(relay), PUBLIC_PUSH_TIMEOUT_MS)
       } catch (err) {
-        for (const m of todo) results[m.i] = { result: { ok: false, code: 'UNAVAILABLE', message: `relay unreachable: ${(err as Error).message}` } }
+        log('relay %s unreachable - %e', relay, err)
+        for (const m of todo) results[m.i] = { result: toResult(err, { code: 'UNAVAILABLE', message: `relay unreachable: ${errorMessage(err)}` }) }
         continue
       }
       const answers = await Promise.all(todo.map(async m => session.push(m.topic, m.bytes)))
+      // The answers are in: a half-close that fails (the stream already broke) loses nothing.
       await session.close().catch(() => {})
       const retry: typeof todo = []
       for (const [j, m] of todo.entries()) {

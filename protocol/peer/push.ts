@@ -7,12 +7,10 @@
  * MAX_PIPELINE of them at once (so its group commit can share one fsync among them) and
  * answers in request order. The client half-closes when it has nothing more to send.
  */
-import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { AbortOptions, Connection, Libp2p, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { PROTOCOLS, MAX_MESSAGE_BYTES, encodePushRequest, decodePushRequest, encodeResult, decodeResult, type Result } from '../wire.ts'
-import { isPorchlightError } from '../errors.ts'
+import { PROTOCOLS, MAX_MESSAGE_BYTES, encodePushRequest, decodePushRequest, encodeResult, decodeResult, errorMessage, toResult, type Result } from '../wire.ts'
 import { Frames, FRAME_TIMEOUT_MS } from './frames.ts'
-import type { PorchlightNode } from './gossip.ts'
 import { UNMETERED, type InboundBudget } from './stream-budget.ts'
 
 /** Push streams one connection may have open (libp2p resets the ones past it). */
@@ -28,20 +26,50 @@ export const MAX_PUSH_FRAME_BYTES = MAX_MESSAGE_BYTES + 1024
 /** What the relay does with a pushed message: validate, store durably, publish. `connection` says where it came from (its address is rationed). */
 export type AcceptMessage = (topic: string, message: Uint8Array, from: PeerId, connection?: Connection) => Promise<Result>
 
-function asResult (err: unknown): Result {
-  return isPorchlightError(err)
-    ? { ok: false, code: err.code, message: err.message }
-    : { ok: false, code: 'IO', message: 'internal error' }
+export interface PushServerInit {
+  /** Validates, stores and publishes each pushed message. */
+  accept: AcceptMessage
+  /**
+   * Hears of requests that never reached `accept` (garbage, an oversize message, a silent
+   * peer) so they are counted like any other refusal; returns the reply to send.
+   * @default the refusal as it is
+   */
+  refuse?: (result: Result) => Result
+  /** Admits each stream and counts what it buffers (a relay's caps, stream-budget.ts). @default UNMETERED */
+  budget?: InboundBudget
+  /** @default MAX_PUSH_STREAMS_PER_CONNECTION (64) */
+  maxInboundStreams?: number
 }
 
-/**
- * `refuse` hears of requests that never reached `accept` (garbage, an oversize message, a
- * silent peer) so they are counted like any other refusal; it returns the reply to send.
- * `budget` admits each stream and counts what it buffers (a relay's caps, stream-budget.ts).
- */
-export async function handlePush (node: PorchlightNode, accept: AcceptMessage, refuse: (result: Result) => Result = r => r, budget: InboundBudget = UNMETERED): Promise<void> {
-  await node.handle(PROTOCOLS.push, async (stream: Stream, connection: Connection) => {
-    const lease = budget.admit(stream, connection, 'push')
+/** What the push server uses of the libp2p node (a test stubs just these). */
+export type PushServerComponents = Pick<Libp2p, 'handle' | 'unhandle' | 'logger'>
+
+/** The relay's side of `/porchlight/push/1`: start() registers the handler, stop() removes it. */
+export class PushServer implements Startable {
+  private readonly log: Logger
+  private readonly accept: AcceptMessage
+  private readonly refuse: (result: Result) => Result
+  private readonly budget: InboundBudget
+  private readonly maxInboundStreams: number
+
+  constructor (private readonly components: PushServerComponents, init: PushServerInit) {
+    this.log = components.logger.forComponent('porchlight:push')
+    this.accept = init.accept
+    this.refuse = init.refuse ?? (r => r)
+    this.budget = init.budget ?? UNMETERED
+    this.maxInboundStreams = init.maxInboundStreams ?? MAX_PUSH_STREAMS_PER_CONNECTION
+  }
+
+  async start (): Promise<void> {
+    await this.components.handle(PROTOCOLS.push, async (stream, connection) => { await this.serve(stream, connection) }, { maxInboundStreams: this.maxInboundStreams })
+  }
+
+  async stop (): Promise<void> {
+    await this.components.unhandle(PROTOCOLS.push)
+  }
+
+  private async serve (stream: Stream, connection: Connection): Promise<void> {
+    const lease = this.budget.admit(stream, connection, 'push')
     if (lease === undefined) return
     const frames = new Frames(stream, FRAME_TIMEOUT_MS, MAX_PUSH_FRAME_BYTES, lease)
     const queue: Array<Promise<Result>> = []
@@ -61,9 +89,10 @@ export async function handlePush (node: PorchlightNode, accept: AcceptMessage, r
         wake?.()
         await frames.write(encodeResult(result))
       }
-    })().catch(() => {
+    })().catch((err: unknown) => {
       // The stream broke (peer gone, shutdown): stop reading too. Handled here, at once, so
       // the failure is never an unhandled rejection (which would end the process).
+      this.log('push reply to %p failed - %e', connection.remotePeer, err)
       frames.abort('push reply failed')
       queue.length = 0
       wake?.()
@@ -75,7 +104,7 @@ export async function handlePush (node: PorchlightNode, accept: AcceptMessage, r
         try {
           frame = await frames.readOrEnd()
         } catch (err) {
-          queue.push(Promise.resolve(refuse(asResult(err))))
+          queue.push(Promise.resolve(this.refuse(toResult(err))))
           break
         }
         if (frame === null) break
@@ -84,12 +113,12 @@ export async function handlePush (node: PorchlightNode, accept: AcceptMessage, r
           try {
             req = decodePushRequest(frame)
           } catch (err) {
-            return refuse(asResult(err))
+            return this.refuse(toResult(err))
           }
           try {
-            return await accept(req.topic, req.message, connection.remotePeer, connection)
+            return await this.accept(req.topic, req.message, connection.remotePeer, connection)
           } catch (err) {
-            return asResult(err)
+            return toResult(err)
           }
         })())
         wake?.()
@@ -104,8 +133,17 @@ export async function handlePush (node: PorchlightNode, accept: AcceptMessage, r
     } catch {
       frames.abort('push reply failed')
     }
-  }, { maxInboundStreams: MAX_PUSH_STREAMS_PER_CONNECTION })
+  }
 }
+
+/** Longest a push client waits for the dial and for each answer: 20 s. */
+export const PUSH_TIMEOUT_MS = 20_000
+
+/** What a push client uses of the libp2p node. */
+export type PushClientComponents = Pick<Libp2p, 'dialProtocol' | 'logger'>
+
+/** What a broken push stream makes of every answer still awaited. */
+const STREAM_FAILED = { code: 'UNAVAILABLE', message: 'push stream failed' } as const
 
 /**
  * A client's push stream to one relay: `push` may be called many times, concurrently; each
@@ -116,14 +154,24 @@ export class PushSession {
   private broken: Result | undefined
   private readonly reader: Promise<void>
 
-  private constructor (private readonly frames: Frames) {
+  private constructor (private readonly frames: Frames, private readonly log: Logger, private readonly signal?: AbortSignal) {
     this.reader = this.readAnswers()
+    if (signal?.aborted === true) this.onAbort()
+    else signal?.addEventListener('abort', this.onAbort, { once: true })
   }
 
-  static async open (node: PorchlightNode, relay: PeerId | Multiaddr | Multiaddr[], timeoutMs = 20_000): Promise<PushSession> {
-    const stream = await node.dialProtocol(relay, PROTOCOLS.push, { signal: AbortSignal.timeout(timeoutMs) })
-    return new PushSession(new Frames(stream, timeoutMs))
+  /**
+   * Opens a push stream to `relay`. `timeoutMs` bounds the dial and each frame; `signal`
+   * ends the whole session (every answer still awaited becomes 'TIMEOUT').
+   * @param timeoutMs @default PUSH_TIMEOUT_MS (20 s)
+   */
+  static async open (node: PushClientComponents, relay: PeerId | Multiaddr | Multiaddr[], timeoutMs = PUSH_TIMEOUT_MS, options: AbortOptions = {}): Promise<PushSession> {
+    const signal = options.signal === undefined ? AbortSignal.timeout(timeoutMs) : AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)])
+    const stream = await node.dialProtocol(relay, PROTOCOLS.push, { signal })
+    return new PushSession(new Frames(stream, timeoutMs), node.logger.forComponent('porchlight:push'), options.signal)
   }
+
+  private readonly onAbort = (): void => { this.fail({ ok: false, code: 'TIMEOUT', message: 'push aborted' }) }
 
   private async readAnswers (): Promise<void> {
     try {
@@ -136,7 +184,8 @@ export class PushSession {
         this.waiting.shift()!(result)
       }
     } catch (err) {
-      this.fail(isPorchlightError(err) ? { ok: false, code: err.code, message: err.message } : { ok: false, code: 'UNAVAILABLE', message: 'push stream failed' })
+      if (this.broken === undefined) this.log('push stream failed - %e', err)
+      this.fail(toResult(err, STREAM_FAILED))
     }
   }
 
@@ -156,7 +205,7 @@ export class PushSession {
     try {
       await this.frames.write(encodePushRequest({ topic, message }))
     } catch (err) {
-      this.fail(isPorchlightError(err) ? { ok: false, code: err.code, message: err.message } : { ok: false, code: 'UNAVAILABLE', message: 'push stream failed' })
+      this.fail(toResult(err, STREAM_FAILED))
     }
     return answer
   }
@@ -167,21 +216,27 @@ export class PushSession {
       await new Promise(resolve => setTimeout(resolve, 5))
     }
     this.idle?.()
+    this.signal?.removeEventListener('abort', this.onAbort)
     await this.frames.close()
     await this.reader
   }
 }
 
-/** Pushes one message to a relay and waits for its acknowledgement. Never throws. */
-export async function pushMessage (node: PorchlightNode, relay: PeerId | Multiaddr | Multiaddr[], topic: string, message: Uint8Array, timeoutMs = 20_000): Promise<Result> {
+/**
+ * Pushes one message to a relay and waits for its acknowledgement. Never throws ('TIMEOUT'
+ * when `options.signal` aborts).
+ * @param timeoutMs @default PUSH_TIMEOUT_MS (20 s)
+ */
+export async function pushMessage (node: PushClientComponents, relay: PeerId | Multiaddr | Multiaddr[], topic: string, message: Uint8Array, timeoutMs = PUSH_TIMEOUT_MS, options: AbortOptions = {}): Promise<Result> {
   let session: PushSession
   try {
-    session = await PushSession.open(node, relay, timeoutMs)
+    session = await PushSession.open(node, relay, timeoutMs, options)
   } catch (err) {
-    if (isPorchlightError(err)) return { ok: false, code: err.code, message: err.message }
-    return { ok: false, code: 'UNAVAILABLE', message: `relay unreachable: ${(err as Error).message}` }
+    if (options.signal?.aborted === true) return { ok: false, code: 'TIMEOUT', message: 'push aborted' }
+    return toResult(err, { code: 'UNAVAILABLE', message: `relay unreachable: ${errorMessage(err)}` })
   }
   const result = await session.push(topic, message)
+  // The answer is in: a half-close that fails (the stream already broke) loses nothing.
   await session.close().catch(() => {})
   return result
 }

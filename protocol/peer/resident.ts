@@ -35,11 +35,12 @@ import { createRekey, decodeRekey, openRekey, rekeyTimes } from '../rekey.ts'
 import { attestationCovers, createRevocation, openRevocation, openRfa } from '../agency.ts'
 import { MAX_CLOCK_SKEW_MS } from '../time.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { PeerId } from '@libp2p/interface'
+import type { Logger, PeerId } from '@libp2p/interface'
+import { SILENT_LOGGER } from './log.ts'
 import { lookAlikeKeys } from '../names.ts'
 import { checkEpochOpen, gossipVerdict } from './intake.ts'
 import { checkPostArea, encodeGeohash, DEFAULT_POST_PRECISION } from '../geohash.ts'
-import { PROTOCOLS, type Result } from '../wire.ts'
+import { errorMessage, PROTOCOLS, toResult, type Result } from '../wire.ts'
 import type { PorchlightNode } from './gossip.ts'
 import { PushSession } from './push.ts'
 import { sendPublicCopies } from './public-copy.ts'
@@ -216,6 +217,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
       await peer.loadTopics()
       return peer
     } catch (err) {
+      // The open's error says what went wrong; a close that fails too adds nothing to it.
       await runtime.messages.close().catch(() => undefined)
       await runtime.local.close().catch(() => undefined)
       throw err
@@ -247,6 +249,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
   async start (): Promise<void> {
     if (this.libp2p !== undefined) return
     this.libp2p = await this.runtime.createNode()
+    this.log = this.libp2p.logger.forComponent('porchlight:resident')
     this.clipStore = await this.runtime.openClips(this.libp2p)
     const pubsub = this.libp2p.services.pubsub
     // The validator is where gossip is taken in: it runs the protocol checks and stores the
@@ -273,11 +276,11 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     })
     await this.connect()
     await this.proveToRelays()
-    await this.reannounceJoins().catch(() => undefined)
+    await this.reannounceJoins().catch((err: unknown) => { this.log.error('cannot re-announce joins - %e', err) })
     this.started = true
   }
 
-  /** Proves each neighborhood's current tag key to every connected relay, in parallel (failures are the relay's to log). */
+  /** Proves each neighborhood's current tag key to every connected relay, in parallel (refusals are the relay's to log). */
   private async proveToRelays (topics: readonly string[] = [...this.topics.keys()].filter(isPrivateTopic)): Promise<void> {
     const node = this.requireNode()
     const relays = this.relays().map(r => multiaddr(r)).filter(a => {
@@ -286,7 +289,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     })
     await Promise.all(topics.flatMap(topic => relays.map(async relay => {
       const auth = await this.syncAuth(topic)
-      if (auth !== undefined) await proveKey(node, relay, topic, auth).catch(() => undefined)
+      if (auth !== undefined) await proveKey(node, relay, topic, auth).catch((err: unknown) => { this.log('proving the key of %s to %a failed - %e', topic, relay, err) })
     })))
   }
 
@@ -571,7 +574,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     for (const [key, m] of [...this.aheadOfEpoch]) {
       if (m.topic !== topic) continue
       this.aheadOfEpoch.delete(key)
-      await this.ingest(m.topic, m.bytes).catch(() => undefined)
+      await this.ingest(m.topic, m.bytes).catch((err: unknown) => { this.log('a post held for its rekey is still refused - %e', err) })
     }
   }
 
@@ -599,7 +602,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     const inner = await encodeSignedPost(me, topic, post)
     const bytes = sealEnvelope(currentEpochKeys(state), topic, inner, { ts: post.created, exp: post.expires })
     await this.putOutbox({ topic, bytes, inner })
-    await this.ingest(topic, bytes, sha256(bytes), 'local').catch(() => undefined)
+    await this.ingest(topic, bytes, sha256(bytes), 'local').catch(this.localCopyFailed)
     let id = toHex(sha256(bytes))
     let sent = await this.flushOutbox()
     let mine = sent.get(id)
@@ -649,7 +652,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
       if (r.result.code === 'EXPIRED') await this.publicOutbox.del(m.key)
       if (!r.result.ok) continue
       await this.publicOutbox.del(m.key)
-      await this.ingest(m.topic, m.bytes, sha256(m.bytes), 'local').catch(() => undefined)
+      await this.ingest(m.topic, m.bytes, sha256(m.bytes), 'local').catch(this.localCopyFailed)
     }
     return { id, ...mine }
   }
@@ -701,7 +704,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     const now = this.now()
     const bytes = sealEnvelope(currentEpochKeys(state), topic, inner, { ts: now, exp: now + ttlMs })
     const id = await this.putOutbox({ topic, bytes })
-    await this.ingest(topic, bytes, sha256(bytes), 'local').catch(() => undefined)
+    await this.ingest(topic, bytes, sha256(bytes), 'local').catch(this.localCopyFailed)
     const sent = await this.flushOutbox()
     return sent.get(id)?.result ?? { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' }
   }
@@ -830,10 +833,11 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
       try {
         session = await PushSession.open(node, multiaddr(relay))
       } catch (err) {
-        for (const m of todo) record(m, { result: { ok: false, code: 'UNAVAILABLE', message: `relay unreachable: ${(err as Error).message}` } })
+        for (const m of todo) record(m, { result: toResult(err, { code: 'UNAVAILABLE', message: `relay unreachable: ${errorMessage(err)}` }) })
         continue
       }
       const results = await Promise.all(todo.map(async m => session.push(m.topic, m.bytes)))
+      // The answers are in: a half-close that fails (the stream already broke) loses nothing.
       await session.close().catch(() => {})
       const retry: typeof todo = []
       for (const [i, m] of todo.entries()) {
@@ -870,7 +874,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     // Feed entries are keyed by the post's exact created time, which only the inner message has.
     const created = await openSignedPost(inner, value.topic, this.now()).then(p => p.post.created, () => undefined)
     if (created !== undefined) await this.posts.del(`${created.toString(16).padStart(14, '0')}!${id}`)
-    await this.ingest(value.topic, resealed, sha256(resealed), 'local').catch(() => undefined)
+    await this.ingest(value.topic, resealed, sha256(resealed), 'local').catch(this.localCopyFailed)
     return { id: newId, topic: value.topic, bytes: resealed }
   }
 
@@ -906,12 +910,24 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
 
   private reproving: Promise<void> | undefined
 
+  /**
+   * Developer log (DEBUG=porchlight:resident), from the libp2p node once start() made it;
+   * silent before. What a user must see is returned or thrown, not logged.
+   */
+  private log: Logger = SILENT_LOGGER
+
+  /**
+   * A message of this home kept here as it leaves: its copy in the outbox is what matters, so
+   * the send goes on; a refusal here (a bug) or a storage failure is worth a developer's look.
+   */
+  private readonly localCopyFailed = (err: unknown): void => { this.log.error('cannot keep this home\'s own message here - %e', err) }
+
   /** Proves the keys again soon (after a live rekey, or a relay reconnecting), one round at a time. */
   private reproveSoon (topics?: readonly string[]): void {
     if (this.libp2p === undefined) return
     const after = this.reproving ?? Promise.resolve()
     const next = after.then(async () => { await new Promise(resolve => setTimeout(resolve, 0)); await this.proveToRelays(topics) })
-    this.reproving = next.catch(() => undefined).finally(() => { if (this.reproving === next) this.reproving = undefined })
+    this.reproving = next.catch((err: unknown) => { this.log.error('proving the keys again failed - %e', err) }).finally(() => { if (this.reproving === next) this.reproving = undefined })
   }
 
   /**
@@ -1052,8 +1068,8 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
           }
           retrying.delete(id)
           if (stopped) return
-          await this.flushOutbox().catch(() => undefined)
-          await this.sync().catch(() => undefined)
+          await this.flushOutbox().catch((err: unknown) => { this.log.error('sending the outbox after %s came back failed - %e', relay, err) })
+          await this.sync().catch((err: unknown) => { this.log.error('catching up after %s came back failed - %e', relay, err) })
           if (!stopped) onChange('regained', relay)
         })()
       }, delay)

@@ -11,13 +11,13 @@
  * give} pages, answered with sync-envs frames (`more` until the page is complete); an empty
  * want ends the session and the responder answers with a Result.
  */
-import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { AbortOptions, Connection, Libp2p, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import {
   PROTOCOLS, RETIRED_PROTOCOLS, MAX_FRAME_BYTES, MAX_IDS_PER_FRAME, MAX_ENVELOPES_PER_FRAME,
   encodeSyncHello, decodeSyncHello, encodeSyncOpen, decodeSyncOpen, encodeSyncReady, decodeSyncReady,
   encodeSyncRec, decodeSyncRec, encodeSyncWant, decodeSyncWant,
-  encodeSyncEnvelopes, decodeSyncEnvelopes, encodeResult, decodeResult
+  encodeSyncEnvelopes, decodeSyncEnvelopes, encodeResult, decodeResult, toResult
 } from '../wire.ts'
 import { equalBytes, peekDomain, toHex } from '../encoding.ts'
 import { randomBytes, sha256 } from '../crypto.ts'
@@ -74,38 +74,76 @@ function sessionOutcome (err: unknown): 'not-served' | 'unproven' | 'error' {
   return 'error'
 }
 
-/** `budget` admits each stream and counts what it buffers (a relay's caps, stream-budget.ts). */
-export async function handleSync (node: PorchlightNode, source: SyncSource, budget: InboundBudget = UNMETERED): Promise<void> {
-  // A peer of the release before asks by the old protocol id: tell it why nothing comes.
-  await node.handle(RETIRED_PROTOCOLS.sync, async (stream: Stream) => {
-    const frames = new Frames(stream)
-    try {
-      await frames.write(encodeResult({ ok: false, code: 'BAD_VERSION', message: `this peer speaks ${PROTOCOLS.sync}, not ${RETIRED_PROTOCOLS.sync}: update Porchlight` }))
-      await frames.close()
-    } catch {
-      frames.abort('sync version refused')
-    }
-  }, { maxInboundStreams: 4 })
-  await node.handle(PROTOCOLS.sync, async (stream: Stream, connection: Connection) => {
-    const lease = budget.admit(stream, connection, 'sync')
+/** Streams of the retired sync protocol one connection may have open (each only hears why not). */
+const RETIRED_SYNC_MAX_INBOUND_STREAMS = 4
+/** Sync sessions one connection may have open at once: 32. */
+export const SYNC_MAX_INBOUND_STREAMS = 32
+
+export interface SyncServerInit {
+  /** @default UNMETERED */
+  budget?: InboundBudget
+  /** @default SYNC_MAX_INBOUND_STREAMS (32) */
+  maxInboundStreams?: number
+}
+
+/** What the sync server uses of the libp2p node. */
+export type SyncServerComponents = Pick<Libp2p, 'handle' | 'unhandle' | 'logger' | 'peerId'>
+
+/**
+ * The responder's side of `/porchlight/sync/2` (and the answer to the retired `/sync/1`):
+ * start() registers both handlers, stop() removes them. `budget` admits each stream and
+ * counts what it buffers (a relay's caps, stream-budget.ts).
+ */
+export class SyncServer implements Startable {
+  private readonly log: Logger
+  private readonly budget: InboundBudget
+  private readonly maxInboundStreams: number
+
+  constructor (private readonly components: SyncServerComponents, private readonly source: SyncSource, init: SyncServerInit = {}) {
+    this.log = components.logger.forComponent('porchlight:sync')
+    this.budget = init.budget ?? UNMETERED
+    this.maxInboundStreams = init.maxInboundStreams ?? SYNC_MAX_INBOUND_STREAMS
+  }
+
+  async start (): Promise<void> {
+    // A peer of the release before asks by the old protocol id: tell it why nothing comes.
+    await this.components.handle(RETIRED_PROTOCOLS.sync, async (stream: Stream) => {
+      const frames = new Frames(stream)
+      try {
+        await frames.write(encodeResult({ ok: false, code: 'BAD_VERSION', message: `this peer speaks ${PROTOCOLS.sync}, not ${RETIRED_PROTOCOLS.sync}: update Porchlight` }))
+        await frames.close()
+      } catch {
+        frames.abort('sync version refused')
+      }
+    }, { maxInboundStreams: RETIRED_SYNC_MAX_INBOUND_STREAMS })
+    await this.components.handle(PROTOCOLS.sync, async (stream: Stream, connection: Connection) => { await this.serve(stream, connection) }, { maxInboundStreams: this.maxInboundStreams })
+  }
+
+  async stop (): Promise<void> {
+    await this.components.unhandle(RETIRED_PROTOCOLS.sync)
+    await this.components.unhandle(PROTOCOLS.sync)
+  }
+
+  private async serve (stream: Stream, connection: Connection): Promise<void> {
+    const lease = this.budget.admit(stream, connection, 'sync')
     if (lease === undefined) return
     const frames = new Frames(stream, FRAME_TIMEOUT_MS, MAX_FRAME_BYTES, lease)
     try {
-      await serveSession(frames, source, node.peerId.toMultihash().bytes, connection)
-      source.onSession?.('ok')
+      await serveSession(frames, this.source, this.components.peerId.toMultihash().bytes, connection)
+      this.source.onSession?.('ok')
       await frames.close()
     } catch (err) {
-      source.onSession?.(sessionOutcome(err))
+      const outcome = sessionOutcome(err)
+      this.source.onSession?.(outcome)
+      if (outcome === 'error') this.log('sync session with %p failed - %e', connection.remotePeer, err)
       try {
-        await frames.write(encodeResult(isPorchlightError(err)
-          ? { ok: false, code: err.code, message: err.message }
-          : { ok: false, code: 'IO', message: 'internal error' }))
+        await frames.write(encodeResult(toResult(err)))
         await frames.close()
       } catch {
         frames.abort('sync failed')
       }
     }
-  }, { maxInboundStreams: 32 })
+  }
 }
 
 async function serveSession (frames: Frames, source: SyncSource, local: Uint8Array, connection: Connection): Promise<void> {
@@ -202,7 +240,11 @@ export interface SyncStats {
   bytesOut: number
 }
 
-export interface SyncClientOptions {
+/** Longest a sync client waits for the dial and for each frame: 30 s. */
+export const SYNC_TIMEOUT_MS = 30_000
+
+/** `signal` ends the session: it then throws 'TIMEOUT' (the dial, libp2p's AbortError). */
+export interface SyncClientOptions extends AbortOptions {
   /** Local copy of a message the responder lacks (to give it), or undefined. */
   getLocal (id: Uint8Array): Promise<Uint8Array | undefined>
   /** Called for every message received; the caller validates and stores it. */
@@ -215,6 +257,7 @@ export interface SyncClientOptions {
   sessionTimeoutMs?: number
   /** Ids not to ask for although the peer has them (messages this peer cannot verify yet). */
   skip?: (id: Uint8Array) => boolean
+  /** Longest wait for the dial and for each frame. @default SYNC_TIMEOUT_MS (30 s) */
   timeoutMs?: number
 }
 
@@ -227,12 +270,15 @@ function versionError (err: unknown): unknown {
 
 /** Reconciles one topic with a peer and transfers the difference both ways. */
 export async function syncTopic (node: PorchlightNode, peer: PeerId | Multiaddr | Multiaddr[], topic: string, items: SyncItemSet, opts: SyncClientOptions): Promise<SyncStats> {
-  const timeoutMs = opts.timeoutMs ?? 30_000
+  const timeoutMs = opts.timeoutMs ?? SYNC_TIMEOUT_MS
   if (isPrivateTopic(topic) && opts.auth === undefined) fail('BAD_ARGUMENT', 'a neighborhood topic needs a tag key to sync')
-  const signal = AbortSignal.timeout(timeoutMs)
+  opts.signal?.throwIfAborted()
+  const signal = opts.signal === undefined ? AbortSignal.timeout(timeoutMs) : AbortSignal.any([opts.signal, AbortSignal.timeout(timeoutMs)])
   const connection = await node.dial(peer, { signal })
   const stream = await connection.newStream(PROTOCOLS.sync, { signal }).catch((err: unknown) => { throw versionError(err) })
   const frames = new Frames(stream, timeoutMs)
+  const onAbort = (): void => { frames.abort('sync aborted') }
+  opts.signal?.addEventListener('abort', onAbort, { once: true })
   const stats: SyncStats = { topic, scope: 'all', roundTrips: 0, received: 0, sent: 0, bytesIn: 0, bytesOut: 0 }
   const send = async (frame: Uint8Array): Promise<void> => { stats.bytesOut += frame.length; await frames.write(frame) }
   const deadline = Date.now() + (opts.sessionTimeoutMs ?? MAX_SESSION_MS)
@@ -318,7 +364,10 @@ export async function syncTopic (node: PorchlightNode, peer: PeerId | Multiaddr 
     return stats
   } catch (err) {
     frames.abort('sync failed')
+    if (opts.signal?.aborted === true && !isPorchlightError(err, 'TIMEOUT')) throw new PorchlightError('TIMEOUT', 'sync aborted', { cause: err })
     throw err
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort)
   }
 }
 
