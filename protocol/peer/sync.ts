@@ -1,5 +1,5 @@
 /**
- * `/porchlight/sync/1`: range-based set reconciliation (protocol/reconcile/sync.ts) over the
+ * `/porchlight/sync/2`: range-based set reconciliation (protocol/reconcile/sync.ts) over the
  * (timestamp, id) items of one topic, then the transfer of exactly the difference in both
  * directions. Bytes exchanged grow with the difference, not with the stored history.
  *
