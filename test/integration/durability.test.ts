@@ -18,7 +18,7 @@ import { fromHex, toHex } from '../../protocol/encoding.ts'
 import type { Identity } from '../../protocol/identity.ts'
 import type { EpochKeys } from '../../protocol/neighborhood.ts'
 import { cleanUp, cli, tempDir, until } from '../helpers/network.ts'
-import { killAll, spawnRelay, stopProcess, type RelayProcess } from '../helpers/processes.ts'
+import { killAll, spawnRelay, stopProcess } from '../helpers/processes.ts'
 
 /** Pushes in flight at once, as many residents posting at the same time. */
 const IN_FLIGHT = 8

@@ -2,7 +2,7 @@
 // token never carries what would let a relay read posts or name the neighborhood.
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { containsBytes, encodeStruct, equalBytes, fromBase64Url, type StructSpec, toBase64Url, toHex, utf8Bytes } from '../../protocol/encoding.ts'
+import { containsBytes, encodeStruct, equalBytes, type StructSpec, toBase64Url, toHex, utf8Bytes } from '../../protocol/encoding.ts'
 import { createIdentity } from '../../protocol/identity.ts'
 import { randomBytes } from '../../protocol/crypto.ts'
 import { hoodId, privateTopic } from '../../protocol/neighborhood.ts'
