@@ -86,7 +86,8 @@ async function syncAll (relayAddr: string, h: Hood): Promise<Set<string>> {
   return got
 }
 
-describe('relay durability (separate process)', () => {
+// Relay processes start in seconds when idle, far slower on a busy machine: generous timeouts.
+describe('relay durability (separate process)', { timeout: 240_000 }, () => {
   it('keeps every acknowledged envelope through kill -9 and a restart', async () => {
     const h = await hood()
     const data = await tempDir('pl-durable-relay-')

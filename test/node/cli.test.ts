@@ -401,31 +401,44 @@ describe('parsing and help', () => {
 })
 
 describe('the real binary', () => {
-  it('runs end to end: identity, hood, invite, join in another home (PORCHLIGHT_HOME)', async () => {
+  // Each spawn loads TypeScript and libp2p afresh (seconds of CPU on a 2-core machine): the
+  // flows themselves are tested in-process above; here only what needs the real entry point
+  // (argv, process.env, exit codes, stderr), every process at once, with a generous timeout.
+  it('runs end to end from the entry point: PORCHLIGHT_HOME, exit codes, one-line errors, a stack only with PORCHLIGHT_DEBUG=1', { timeout: 180_000 }, async () => {
     const a = join(dir, 'a')
     const b = join(dir, 'b')
-    expect((await spawnCli(['--home', a, 'id', 'create', '--name', 'Alice'])).code).toBe(0)
-    const created = await spawnCli(['--home', a, 'hood', 'create', 'Elm Street', '--area', 'u4pru', '--relay', RELAY])
-    expect(created.code).toBe(0)
-    const invite = created.stdout.trim()
-    expect(invite.startsWith('porchlight:')).toBe(true)
-    expect((await spawnCli(['id', 'create', '--name', 'Bob'], { PORCHLIGHT_HOME: b })).code).toBe(0)
-    const joined = await spawnCli(['--json', 'hood', 'join', invite], { PORCHLIGHT_HOME: b })
-    expect(joined.code).toBe(0)
-    expect(JSON.parse(joined.stdout).hood.name).toBe('Elm Street')
-    const members = JSON.parse((await spawnCli(['hood', 'members', '--json', '--home', b])).stdout)
-    expect(members.members.map((m: any) => m.name)).toEqual(['Alice', 'Bob'])
-  })
-
-  it('exit codes and one-line errors; a stack only with PORCHLIGHT_DEBUG=1', async () => {
-    const version = await spawnCli(['--version'])
+    const [aliceMade, bobMade, version, unknown, noIdentity, debug] = await Promise.all([
+      spawnCli(['--home', a, 'id', 'create', '--name', 'Alice']),
+      spawnCli(['id', 'create', '--name', 'Bob'], { PORCHLIGHT_HOME: b }),
+      spawnCli(['--version']),
+      spawnCli(['--home', dir, 'frob']),
+      spawnCli(['--home', dir, 'id', 'show']),
+      spawnCli(['--home', dir, 'id', 'show'], { PORCHLIGHT_DEBUG: '1' })
+    ])
+    expect(aliceMade.code).toBe(0)
+    expect(bobMade.code).toBe(0)
     expect(version.code).toBe(0)
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
-    expectOneLineError(await spawnCli(['--home', dir, 'frob']), 2, /unknown command/)
-    expectOneLineError(await spawnCli(['--home', dir, 'id', 'show']), 1, /no identity/)
-    const debug = await spawnCli(['--home', dir, 'id', 'show'], { PORCHLIGHT_DEBUG: '1' })
+    expectOneLineError(unknown, 2, /unknown command/)
+    expectOneLineError(noIdentity, 1, /no identity/)
     expect(debug.code).toBe(1)
     expect(debug.stderr.split('\n').length).toBeGreaterThan(2)
     expect(debug.stderr).toMatch(/\n\s+at /)
+
+    // The homes the processes made are real homes: Bob's (from PORCHLIGHT_HOME, no --home)
+    // joins Alice's hood, and the real binary reads the result back.
+    const created = await cli('a', ['hood', 'create', 'Elm Street', '--area', 'u4pru', '--relay', RELAY])
+    expect(created.code).toBe(0)
+    const invite = created.stdout.trim()
+    expect(invite.startsWith('porchlight:')).toBe(true)
+    expect(await main(['--json', 'hood', 'join', invite], quietIo({ PORCHLIGHT_HOME: b }))).toBe(0)
+    const members = await spawnCli(['hood', 'members', '--json'], { PORCHLIGHT_HOME: b })
+    expect(members.code).toBe(0)
+    expect(JSON.parse(members.stdout).members.map((m: any) => m.name)).toEqual(['Alice', 'Bob'])
   })
 })
+
+/** An Io that discards output, with `env` as the environment. */
+function quietIo (env: Record<string, string> = {}): Io {
+  return { stdout: { write: () => {} }, stderr: { write: () => {} }, env, now: Date.now }
+}

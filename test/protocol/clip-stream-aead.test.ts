@@ -200,7 +200,9 @@ describe('clip stream AEAD', () => {
       if ((i++ & 63) === 0) peak = Math.max(peak, process.memoryUsage().arrayBuffers - base)
     }
     expect(n).toBe(total)
-    expect(peak).toBeLessThan(32 * 1024 * 1024)
+    // Bounded, not buffered: a stream held whole would be 128 MiB (and its ciphertext more).
+    // Typically under 32 MiB; the garbage collector lags on a busy machine (39 MiB was seen).
+    expect(peak).toBeLessThan(64 * 1024 * 1024)
   })
 })
 
