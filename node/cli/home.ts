@@ -16,7 +16,7 @@ import {
   withAgencyRelays, withFollowedAreas, withMember, withoutEnded, withoutFollowedAreas, withRelays, type AgencyState
 } from '../storage/home-dir.ts'
 import { attestationJson, hoodJson, identityJson, memberJson, parseAttestationString, parsePublicIdentity, table, type AttestationJson } from './output.ts'
-import { HOOD_OPTION, isoTime, loadStack, parseTtl, ttlOption, UsageError, type Command, type Context } from './command.ts'
+import { HOOD_OPTION, isoTime, parseTtl, ttlOption, UsageError, type Command, type Context } from './command.ts'
 
 const INVITE_TTL_OPTION = ttlOption('how long the invite is valid', DEFAULT_INVITE_TTL_MS, MAX_INVITE_TTL_MS)
 

@@ -18,7 +18,7 @@ import { fromHex, toHex } from '../../protocol/encoding.ts'
 import type { Identity } from '../../protocol/identity.ts'
 import type { EpochKeys } from '../../protocol/neighborhood.ts'
 import { cleanUp, cli, tempDir, until } from '../helpers/network.ts'
-import { killAll, spawnRelay, stopProcess, type RelayProcess } from '../helpers/processes.ts'
+import { killAll, spawnRelay, stopProcess } from '../helpers/processes.ts'
 
 /** Pushes in flight at once, as many residents posting at the same time. */
 const IN_FLIGHT = 8
@@ -86,7 +86,8 @@ async function syncAll (relayAddr: string, h: Hood): Promise<Set<string>> {
   return got
 }
 
-describe('relay durability (separate process)', () => {
+// Relay processes start in seconds when idle, far slower on a busy machine: generous timeouts.
+describe('relay durability (separate process)', { timeout: 240_000 }, () => {
   it('keeps every acknowledged envelope through kill -9 and a restart', async () => {
     const h = await hood()
     const data = await tempDir('pl-durable-relay-')

@@ -139,7 +139,8 @@ async function relayWith (h: Hood, caps: Record<string, number>, flags: string[]
   return await spawnRelay(['--data', data, '--tcp', '0', '--ws', '0', '--http', '0', '--serve', h.token, '--config', config, ...flags])
 }
 
-describe('relay caps against half-sent frames (separate process)', () => {
+// A relay process starts in seconds when idle, far slower on a busy machine: generous timeouts.
+describe('relay caps against half-sent frames (separate process)', { timeout: 240_000 }, () => {
   it('one IP cannot exhaust the relay: per-IP connection, stream and buffer caps hold, another household is served', async () => {
     const h = await hood()
     const relay = await relayWith(h, CAPS)

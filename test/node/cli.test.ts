@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { containsBytes, encodeStruct, fromBase64Url, fromHex, toHex } from '../../protocol/encoding.ts'
+import { containsBytes, encodeStruct, fromHex, toHex } from '../../protocol/encoding.ts'
 import { parseInvite } from '../../protocol/invite.ts'
 import { parseRelayToken, relayTokenBytes } from '../../protocol/relay-token.ts'
 import { newEpochSecret, privateTopic } from '../../protocol/neighborhood.ts'

@@ -4,6 +4,7 @@
 // Vectors: test/vectors/ed25519-strict.json, each with the verdict every provider must give.
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { readFileSync } from 'node:fs'
 import { webcrypto } from 'node:crypto'
 import { ed25519 } from '@noble/curves/ed25519.js'
@@ -63,7 +64,7 @@ describe('strict Ed25519 verification', () => {
         expect(new Set(verdicts).size).toBe(1)
         expect(verdicts[0]).toBe(s === sig)
       }
-    }), { numRuns: 100 })
+    }), { numRuns: runs(25) })
   })
 
   it('strictEd25519Inputs accepts genuine keys and signatures', () => {

@@ -2,6 +2,7 @@
 // hood lookup, and the pure state helpers the network half builds on.
 import { describe, it, expect, beforeEach, afterEach } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { mkdtemp, readdir, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -255,7 +256,7 @@ describe('hood files', () => {
         expect(order).toEqual([...order].sort((a, b) => a - b))
         expect(currentEpochKeys(back).epoch).toBe(order[order.length - 1])
       }
-    ), { numRuns: 100 })
+    ), { numRuns: runs(25) })
   })
 
   it('property: the winning secret of an epoch is the lowest rekey id, whatever the order they arrive in', async () => {
@@ -276,7 +277,7 @@ describe('hood files', () => {
         expect(toHex(currentEpochKeys(s).secret)).toBe(toHex(secretOf.get(toHex(lowest))!))
         expect(allEpochKeys(s, 4)).toHaveLength(ids.length + (withInvite ? 1 : 0))
       }
-    ), { numRuns: 100 })
+    ), { numRuns: runs(25) })
   })
 
   it('strict decoding: extra or missing fields, wrong types, lengths, order, repeats, bounds, trailing bytes', async () => {

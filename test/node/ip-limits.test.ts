@@ -2,6 +2,7 @@
 // the share of an area's quota (reserved, kept, cancelled, released at expiry).
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { addressKey, AreaLimits } from '../../node/relay/ip-limits.ts'
 
@@ -25,7 +26,7 @@ describe('addressKey', () => {
     const group = fc.integer({ min: 0, max: 0xffff }).map(n => n.toString(16))
     fc.assert(fc.property(fc.array(group, { minLength: 4, maxLength: 4 }), (tail) => {
       expect(addressKey(multiaddr(`/ip6/2001:db8:a:b:${tail.join(':')}/tcp/1`))).toBe('ip6:2001:db8:a:b::/64')
-    }))
+    }), { numRuns: runs(25) })
   })
 })
 
@@ -92,6 +93,6 @@ describe('AreaLimits', () => {
         expect(stored).toBeLessThanOrEqual(1000)
         expect(l.heldBy('ip4:1.2.3.4', T)).toBe(stored)
       })
-    }))
+    }), { numRuns: runs(25) })
   })
 })

@@ -2,6 +2,7 @@
 // relay cannot verify yet (not asked for, counted or logged again until it learns a key).
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { historyPeers, UnverifiableIds } from '../../node/relay/mirror.ts'
 import { MAX_TTL_MS } from '../../protocol/post.ts'
 import { MAX_CLOCK_SKEW_MS } from '../../protocol/time.ts'
@@ -45,7 +46,7 @@ describe('UnverifiableIds', () => {
       expect(u.size).toBeLessThanOrEqual(20)
       const distinct = new Set(adds.map(([t, n]) => `${t} ${n}`)).size
       expect(u.size).toBe(Math.min(distinct, 20))
-    }))
+    }), { numRuns: runs(25) })
     const u = new UnverifiableIds(4)
     for (let n = 0; n < 4; n++) u.add('flood', id(n), 0)
     u.add('quiet', id(100), 0)

@@ -1,6 +1,7 @@
 // The node:crypto provider must agree byte for byte with noble (and so with WebCrypto).
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { nativeHashes, nativeProvider } from '../../node/native-crypto.ts'
 import { nobleHashes, nobleProvider } from '../../protocol/crypto.ts'
 import { isPorchlightError } from '../../protocol/errors.ts'
@@ -15,7 +16,7 @@ describe('node:crypto provider', () => {
       expect(h).toEqual(nobleHashes.sha256(data))
       expect(h.byteOffset === 0 && h.buffer.byteLength === 32).toBe(true)
       expect(nativeHashes.hmacSha256(k, data)).toEqual(nobleHashes.hmacSha256(k, data))
-    }), { numRuns: 200 })
+    }), { numRuns: runs(50) })
   })
 
   it('gives the same Ed25519 keys and signatures as noble, and verifies them', async () => {
@@ -28,7 +29,7 @@ describe('node:crypto provider', () => {
       const bad = s1.slice()
       bad[msg.length % 64] = bad[msg.length % 64]! ^ 1
       expect(await native.ed25519Verify(p1, msg, bad)).toBe(false)
-    }), { numRuns: 60 })
+    }), { numRuns: runs(20) })
   })
 
   it('gives the same X25519 public keys and shared secrets as noble', async () => {
@@ -36,7 +37,7 @@ describe('node:crypto provider', () => {
       const pb = await native.x25519PublicKey(b)
       expect(pb).toEqual(await nobleProvider.x25519PublicKey(b))
       expect(await native.x25519SharedSecret(a, pb)).toEqual(await nobleProvider.x25519SharedSecret(a, pb))
-    }), { numRuns: 60 })
+    }), { numRuns: runs(20) })
   })
 
   it('answers false for garbage keys and signatures, and refuses low-order points', async () => {

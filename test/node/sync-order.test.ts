@@ -2,6 +2,7 @@
 // (whole-minute) times and ids put them in; other messages keep their places.
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { rekeysInEpochOrder } from '../../protocol/peer/sync.ts'
 import { createIdentity } from '../../protocol/identity.ts'
 import { createRekey, decodeRekey } from '../../protocol/rekey.ts'
@@ -24,6 +25,6 @@ describe('rekeysInEpochOrder', () => {
       const epochs = out.filter(isRekey).map(m => decodeRekey(m).e)
       expect(epochs).toEqual([...epochs].sort((a, b) => a - b))
       expect(new Set(out)).toEqual(new Set(page))
-    }), { numRuns: 100 })
+    }), { numRuns: runs(25) })
   })
 })

@@ -3,6 +3,7 @@
 // would all have passed against the old invite (an admin list as stated by the inviter).
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { randomBytes } from '../../protocol/crypto.ts'
 import { decodeStruct, encodeStruct, equalBytes, type StructSpec } from '../../protocol/encoding.ts'
 import { createIdentity, type Identity, signStruct } from '../../protocol/identity.ts'
@@ -145,6 +146,6 @@ describe('encodeAdminCerts / readAdminCerts', () => {
       })
       if (equalBytes(m, bytes)) expect(code).toBe('accepted')
       else expect(code).not.toBe('accepted')
-    }), { numRuns: 300 })
+    }), { numRuns: runs(75) })
   })
 })

@@ -2,6 +2,7 @@
 // identity key on the public area topic, and replies sealed to the agency.
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { randomBytes } from '../../protocol/crypto.ts'
 import { containsBytes, decodeStruct, encodeStruct, equalBytes, type StructSpec, utf8Bytes } from '../../protocol/encoding.ts'
 import { areaKey, createIdentity, encodePublicIdentity, signStruct } from '../../protocol/identity.ts'
@@ -130,7 +131,7 @@ describe('revocations', () => {
       const code = await codeOf(() => openRevocation(m, topic, NOW))
       if (equalBytes(m, bytes)) expect(code).toBe('accepted')
       else expect(code).not.toBe('accepted')
-    }), { numRuns: 400 })
+    }), { numRuns: runs(100) })
   })
 })
 
@@ -247,7 +248,7 @@ describe('properties', () => {
         const att = await verifyAttestation(await createAttestation(admin, agency.public, area, NOW, { name, ttlMs }), NOW)
         expect([att.area, att.name, att.expires]).toEqual([area, name, NOW + ttlMs])
       }
-    ), { numRuns: 50 })
+    ), { numRuns: runs(20) })
   })
 
   it('reply roundtrip for any text, anonymous or named', async () => {
@@ -257,7 +258,7 @@ describe('properties', () => {
       const r = await openReplyToAgency(agency, await sealReplyToAgency(named ? ben : null, agency.public.boxKey, rfaId, post), NOW)
       expect(r.post.text).toBe(text)
       expect(r.author?.name).toBe(named ? 'Ben' : undefined)
-    }), { numRuns: 50 })
+    }), { numRuns: runs(20) })
   })
 
   it('random mutations of attestations, RFAs and sealed replies give only PorchlightError', async () => {
@@ -275,6 +276,6 @@ describe('properties', () => {
       const code = await codeOf(() => open(m))
       if (equalBytes(m, original)) expect(code).toBe('accepted')
       else expect(code).not.toBe('accepted')
-    }), { numRuns: 400 })
+    }), { numRuns: runs(100) })
   })
 })

@@ -2,6 +2,7 @@
 // in-memory cleaner, whatever the piece sizes, and the same refusals.
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { isPorchlightError } from '../../protocol/errors.ts'
 import { stripMetadata } from '../../protocol/clip/strip.ts'
 import { planMp4 } from '../../protocol/clip/mp4.ts'
@@ -72,7 +73,7 @@ describe('MP4 cleaning from random reads', () => {
       const copies = input.map(p => p.slice())
       expect(await collect(applyMp4Edits(edits, f.bytes.length, input))).toEqual(expected)
       expect(input).toEqual(copies) // the input pieces are never modified
-    }), { numRuns: 50 })
+    }), { numRuns: runs(20) })
   })
 
   it('zeroes a large top-level free box without reading it', async () => {

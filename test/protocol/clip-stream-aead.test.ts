@@ -1,6 +1,7 @@
 import { createCipheriv, createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { isPorchlightError } from '../../protocol/errors.ts'
 import {
   CLIP_CHUNK_SIZE, CLIP_HEADER_BYTES, CLIP_TAG_BYTES, decryptClip, encryptClip, encryptedClipSize, generateClipKey
@@ -100,7 +101,7 @@ describe('clip stream AEAD', () => {
         const ct = await encrypt(key, pt, undefined, cutsIn)
         expect(ct.length).toBe(encryptedClipSize(n))
         expectSame(await decrypt(key, pieces(ct, cutsOut)), pt)
-      }), { numRuns: 60 })
+      }), { numRuns: runs(20) })
   })
 
   it('detects any flipped bit (property)', async () => {
@@ -112,7 +113,7 @@ describe('clip stream AEAD', () => {
       bad[at]! ^= 1 << bit
       const code = await failure(decrypt(key, bad))
       expect(at === 0 ? ['BAD_VERSION'] : ['DECRYPT_FAILED']).toContain(code)
-    }), { numRuns: 200 })
+    }), { numRuns: runs(50) })
   })
 
   it('detects dropped, swapped, duplicated, appended and spliced chunks, and truncation', async () => {
@@ -199,7 +200,9 @@ describe('clip stream AEAD', () => {
       if ((i++ & 63) === 0) peak = Math.max(peak, process.memoryUsage().arrayBuffers - base)
     }
     expect(n).toBe(total)
-    expect(peak).toBeLessThan(32 * 1024 * 1024)
+    // Bounded, not buffered: a stream held whole would be 128 MiB (and its ciphertext more).
+    // Typically under 32 MiB; the garbage collector lags on a busy machine (39 MiB was seen).
+    expect(peak).toBeLessThan(64 * 1024 * 1024)
   })
 })
 

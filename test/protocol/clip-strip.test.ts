@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { decode as decodeJpeg } from 'jpeg-js'
 import { PNG } from 'pngjs'
 import { MAX_CLIP_BYTES, stripMetadata } from '../../protocol/clip/strip.ts'
@@ -263,14 +264,14 @@ describe('strict parsing (property tests)', () => {
     fc.assert(fc.property(fc.constantFrom(...prefixes), fc.uint8Array({ maxLength: 600 }), (prefix, tail) => {
       const code = codeOf(() => stripMetadata(concat(prefix, tail)))
       return code !== 'OK'
-    }), { numRuns: 2000 })
+    }), { numRuns: runs(500) })
   })
 
   it('every truncation of a valid file is refused with a PorchlightError', () => {
     for (const f of fixtures()) {
       fc.assert(fc.property(fc.integer({ min: 0, max: f.essential - 1 }), cut => {
         expect(['MALFORMED', 'UNSUPPORTED'], `${f.name} cut at ${cut}`).toContain(codeOf(() => stripMetadata(f.bytes.subarray(0, cut))))
-      }), { numRuns: 300 })
+      }), { numRuns: runs(75) })
     }
   })
 
@@ -280,7 +281,7 @@ describe('strict parsing (property tests)', () => {
         const b = f.bytes.slice()
         for (const [at, x] of flips) b[at % b.length]! ^= x
         codeOf(() => stripMetadata(b))
-      }), { numRuns: 500 })
+      }), { numRuns: runs(125) })
     }
   })
 })

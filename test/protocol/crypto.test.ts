@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import {
   aeadOpen, aeadSeal, constantTimeEqual, type CryptoProvider, getCrypto, hkdf, nobleProvider, randomBytes, sha256,
   webCryptoProvider
@@ -52,7 +53,7 @@ describe('providers', () => {
       it('verify is false, never a throw, for garbage keys, signatures and lengths', async () => {
         await fc.assert(fc.asyncProperty(bytes32, fc.uint8Array({ minLength: 64, maxLength: 64 }), message, async (pub, sig, msg) => {
           expect(await p.ed25519Verify(pub, msg, sig)).toBe(false)
-        }), { numRuns: 100 })
+        }), { numRuns: runs(25) })
         const seed = randomBytes(32)
         const pub = await p.ed25519PublicKey(seed)
         const sig = await p.ed25519Sign(seed, Uint8Array.of(1))
@@ -83,7 +84,7 @@ describe('providers', () => {
           expect(await p.ed25519Verify(await p.ed25519PublicKey(b), msg, sig)).toBe(false)
           const other = Uint8Array.of(...msg, 0)
           expect(await p.ed25519Verify(await p.ed25519PublicKey(a), other, sig)).toBe(false)
-        }), { numRuns: 30 })
+        }), { numRuns: runs(20) })
       })
 
       it('every low-order X25519 point is rejected with BAD_ARGUMENT', async () => {
@@ -114,7 +115,7 @@ describe('providers', () => {
       expect(toHex(sw)).toBe(toHex(sn))
       expect(await web.ed25519Verify(pn, msg, sn)).toBe(true)
       expect(await nobleProvider.ed25519Verify(pw, msg, sw)).toBe(true)
-    }), { numRuns: 60 })
+    }), { numRuns: runs(20) })
   })
 
   it('WebCrypto and noble give identical X25519 public keys and shared secrets', async () => {
@@ -125,7 +126,7 @@ describe('providers', () => {
       const sw = await web.x25519SharedSecret(a, bPub)
       expect(toHex(sw)).toBe(toHex(await nobleProvider.x25519SharedSecret(a, bPub)))
       expect(toHex(sw)).toBe(toHex(await web.x25519SharedSecret(b, an)))
-    }), { numRuns: 60 })
+    }), { numRuns: runs(20) })
   })
 
   it('WebCrypto and noble agree on arbitrary 32-byte X25519 public keys (result or BAD_ARGUMENT)', async () => {
@@ -139,7 +140,7 @@ describe('providers', () => {
     }
     await fc.assert(fc.asyncProperty(bytes32, bytes32, async (priv, pub) => {
       expect(await outcome(web, priv, pub)).toBe(await outcome(nobleProvider, priv, pub))
-    }), { numRuns: 100 })
+    }), { numRuns: runs(25) })
   })
 
   it('WebCrypto and noble agree on verifying garbage and mangled signatures', async () => {
@@ -150,7 +151,7 @@ describe('providers', () => {
       sig[i]! ^= x
       expect(await web.ed25519Verify(pub, msg, sig)).toBe(false)
       expect(await nobleProvider.ed25519Verify(pub, msg, sig)).toBe(false)
-    }), { numRuns: 60 })
+    }), { numRuns: runs(20) })
   })
 })
 
@@ -183,7 +184,7 @@ describe('AEAD (XChaCha20-Poly1305)', () => {
         expect(await codeOf(() => aeadOpen(key, nonce, ct, Uint8Array.of(...aad, 0)))).toBe('DECRYPT_FAILED')
         expect(await codeOf(() => aeadOpen(key, nonce, ct.subarray(0, ct.length - 1), aad))).toBe('DECRYPT_FAILED')
         expect(await codeOf(() => aeadOpen(key, nonce, Uint8Array.of(...ct, 0), aad))).toBe('DECRYPT_FAILED')
-      }), { numRuns: 200 })
+      }), { numRuns: runs(50) })
   })
 
   it('shorter than a tag is DECRYPT_FAILED; wrong key or nonce sizes are BAD_ARGUMENT', async () => {
@@ -214,7 +215,7 @@ describe('hashing and key derivation', () => {
       expect(toHex(ours)).toBe(Buffer.from(hkdfSync('sha256', ikm, salt, utf8Bytes(info), 32)).toString('hex'))
       expect(toHex(hkdf(ikm, salt, `${info}x`))).not.toBe(toHex(ours))
       expect(toHex(hkdf(ikm, Uint8Array.of(...salt, 1), info))).not.toBe(toHex(ours))
-    }), { numRuns: 100 })
+    }), { numRuns: runs(25) })
   })
 
   it('randomBytes gives the length asked for, and fresh bytes each time', () => {

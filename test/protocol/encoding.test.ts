@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import {
   concatBytes, containsBytes, decodeCbor, decodeStruct, encodeCbor, encodeStruct, equalBytes, type CborValue,
   type Fields, fromBase64Url, fromHex, MAX_STRUCT_BYTES, type StructSpec, toBase64Url, toHex, utf8Bytes, utf8String
@@ -63,7 +64,7 @@ describe('canonical CBOR', () => {
       const bytes = encodeCbor(v)
       const back = decodeCbor(bytes)
       expect(show(back)).toBe(show(v))
-    }), { numRuns: 500 })
+    }), { numRuns: runs(125) })
   })
 
   it('encoding does not depend on key insertion order', () => {
@@ -73,7 +74,7 @@ describe('canonical CBOR', () => {
       const other: Record<string, CborValue> = Object.create(null)
       for (const [k, v] of shuffled) other[k] = v
       expect(toHex(encodeCbor(other))).toBe(toHex(encodeCbor(obj)))
-    }))
+    }), { numRuns: runs(25) })
   })
 
   it('sorts map keys bytewise by their encoding (RFC 8949 §4.2.1)', () => {
@@ -269,7 +270,7 @@ describe('structures', () => {
       } catch (err) {
         if (!(err instanceof PorchlightError)) throw err
       }
-    }), { numRuns: 2000 })
+    }), { numRuns: runs(500) })
   })
 
   it('mutated valid structs never throw anything but PorchlightError, and any change is caught', () => {
@@ -289,7 +290,7 @@ describe('structures', () => {
             if (!(err instanceof PorchlightError)) throw err
           }
         }
-      }), { numRuns: 2000 })
+      }), { numRuns: runs(500) })
   })
 })
 
@@ -299,7 +300,7 @@ describe('base64url', () => {
       const s = toBase64Url(bytes)
       expect(s).toBe(Buffer.from(bytes).toString('base64url'))
       expect(toHex(fromBase64Url(s))).toBe(toHex(bytes))
-    }))
+    }), { numRuns: runs(25) })
   })
 
   it('every accepted string is the one canonical spelling of its bytes', () => {
@@ -312,7 +313,7 @@ describe('base64url', () => {
         return
       }
       expect(toBase64Url(bytes)).toBe(s)
-    }), { numRuns: 1000 })
+    }), { numRuns: runs(250) })
   })
 
   it('rejects padding, standard-alphabet characters, impossible lengths and non-canonical tails', () => {
@@ -337,7 +338,7 @@ describe('hex and bytes helpers', () => {
       const h = toHex(bytes)
       expect(h).toBe(Buffer.from(bytes).toString('hex'))
       expect(fromHex(h)).toEqual(bytes)
-    }))
+    }), { numRuns: runs(25) })
   })
 
   it('rejects odd lengths and non-hex characters', () => {

@@ -2,6 +2,7 @@ import { createHash, createHmac, createPublicKey, verify as nodeVerify } from 'n
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import {
   aeadOpen, aeadSeal, type CryptoProvider, getCrypto, nobleProvider, randomBytes, setCrypto, webCryptoProvider
 } from '../../protocol/crypto.ts'
@@ -90,7 +91,7 @@ describe('sealPost / openPost', () => {
       const opened = await openPost(bytes, both, p.created, { topic })
       expect(opened.post).toEqual(p)
       expect(opened.id).toEqual(id)
-    }), { numRuns: 60 })
+    }), { numRuns: runs(20) })
   })
 
   it('the envelope carries the post times in the clear and nothing else of the post', async () => {
@@ -204,7 +205,7 @@ describe('sealPost / openPost', () => {
       const b = flipBit(inner, pos, bit)
       await rejection(() => openPost(sealInner(b, post), both, NOW))
       await rejection(() => openSignedPost(b, topic, NOW))
-    }), { numRuns: 500 })
+    }), { numRuns: runs(125) })
   })
 
   it('WRONG_TOPIC when the envelope arrived on another topic or names a non-private topic', async () => {
@@ -242,7 +243,7 @@ describe('sealPost / openPost', () => {
       if (t.exp > expires) expect(t.exp).toBe(t.ts + U)
       else expect(expires - t.exp).toBeLessThan(U)
       expect(envelopeTimes(t.ts, t.exp)).toEqual(t)
-    }), { numRuns: 1000 })
+    }), { numRuns: runs(250) })
   })
 
   it('applies the clock: EXPIRED, FUTURE_DATED', async () => {
@@ -301,7 +302,7 @@ describe('envelope structure', () => {
       const decoded = decodeEnvelope(bytes)
       expect({ ...decoded, ct: toHex(decoded.ct) }).toEqual({ ...env, ct: toHex(env.ct) })
       expect(equalBytes(encodeEnvelope(decoded), bytes)).toBe(true)
-    }), { numRuns: 100 })
+    }), { numRuns: runs(25) })
   })
 
   it('the fast decoder agrees with the generic strict decoder on valid, mutated and non-canonical bytes', () => {
@@ -372,7 +373,7 @@ describe('envelope structure', () => {
         else b = new Uint8Array([...b.subarray(0, p), ...b.subarray(p + 1)])
       }
       expect(outcome(() => decodeEnvelope(b))).toBe(outcome(() => reference(b)))
-    }), { numRuns: 3000 })
+    }), { numRuns: runs(750) })
   })
 
   it('decoded byte fields are copies, not views of the input', async () => {
@@ -390,7 +391,7 @@ describe('envelope structure', () => {
     fc.assert(fc.property(bytes32, int, int, int, fc.uint8Array({ minLength: 24, maxLength: 24 }), (id, epoch, ts, exp, nonce) => {
       const fields = { topic: privateTopic(id), epoch, ts, exp, nonce }
       expect(toHex(envelopeHeader(fields))).toBe(toHex(encodeStruct(spec, fields)))
-    }), { numRuns: 500 })
+    }), { numRuns: runs(125) })
     const ok = { topic, epoch: 1, ts: 1, exp: 2, nonce: new Uint8Array(24) }
     for (const bad of [{ topic: 'x' }, { ts: -1 }, { exp: 1.5 }, { epoch: NaN }, { nonce: new Uint8Array(23) }]) {
       expect(() => envelopeHeader({ ...ok, ...bad })).toThrow(PorchlightError)
@@ -512,7 +513,7 @@ describe('padding (inside the AEAD, so a relay sees only the bucket)', () => {
       const i = ENVELOPE_BUCKETS.indexOf(bytes.length)
       if (i > 0) expect(n + 1).toBeGreaterThan(capacity(ENVELOPE_BUCKETS[i - 1]!))
       expect(equalBytes(openEnvelope(decodeEnvelope(bytes), k1), inner)).toBe(true)
-    }), { numRuns: 60 })
+    }), { numRuns: runs(20) })
     const largest = capacity(MAX_ENVELOPE_BYTES) - 1
     expect(sealEnvelope(k1, topic, new Uint8Array(largest).fill(1)).length).toBe(MAX_ENVELOPE_BYTES)
     expect(rejectionSyncCode(() => sealEnvelope(k1, topic, new Uint8Array(largest + 1).fill(1)))).toBe('TOO_LARGE')
@@ -527,7 +528,7 @@ describe('membership tag (what relays check)', () => {
     expect(checkEnvelopeTag(env, k1.tagKey)).toBe(false)
     expect(checkEnvelopeTag(env, k2.contentKey)).toBe(false)
     expect(checkEnvelopeTag(env, deriveEpochKeys(otherHoodId, 2, secret2).tagKey)).toBe(false)
-    fc.assert(fc.property(bytes32, key => { expect(checkEnvelopeTag(env, key)).toBe(false) }), { numRuns: 100 })
+    fc.assert(fc.property(bytes32, key => { expect(checkEnvelopeTag(env, key)).toBe(false) }), { numRuns: runs(25) })
   })
 
   it('tag = HMAC-SHA256(tagKey, header || ct) truncated to 16 bytes', async () => {
@@ -568,20 +569,20 @@ describe('every mutation is refused with PorchlightError', () => {
     await fc.assert(fc.asyncProperty(which, fc.nat(), fc.integer({ min: 0, max: 7 }), async (w, pos, bit) => {
       const b = flipBit(sealed[w]!, pos, bit)
       await rejection(() => openPost(b, both, NOW))
-    }), { numRuns: 1000 })
+    }), { numRuns: runs(250) })
   })
 
   it('truncation', async () => {
     await fc.assert(fc.asyncProperty(which, fc.nat(), async (w, n) => {
       const b = sealed[w]!
       await rejection(() => openPost(b.subarray(0, n % b.length), both, NOW))
-    }), { numRuns: 300 })
+    }), { numRuns: runs(75) })
   })
 
   it('extension with random bytes', async () => {
     await fc.assert(fc.asyncProperty(which, fc.uint8Array({ minLength: 1, maxLength: 64 }), async (w, extra) => {
       await rejection(() => openPost(new Uint8Array([...sealed[w]!, ...extra]), both, NOW))
-    }), { numRuns: 300 })
+    }), { numRuns: runs(75) })
   })
 
   it('swapping the ciphertext with another envelope\'s', async () => {
@@ -610,13 +611,13 @@ describe('every mutation is refused with PorchlightError', () => {
       }
       fc.pre(toHex(mutated) !== toHex(a) && toHex(mutated) !== toHex(b))
       await rejection(() => openPost(mutated, both, NOW))
-    }), { numRuns: 300 })
+    }), { numRuns: runs(75) })
   })
 
   it('random bytes', async () => {
     await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 1000 }), async b => {
       await rejection(() => openPost(b, both, NOW))
-    }), { numRuns: 300 })
+    }), { numRuns: runs(75) })
   })
 })
 
@@ -626,7 +627,7 @@ describe('keys and signatures (properties)', () => {
     await fc.assert(fc.asyncProperty(bytes32, bytes32, async (id, s) => {
       const keys = deriveEpochKeys(id, 2, s)
       expect(await rejection(() => openPost(bytes, () => keys, NOW))).toBe('DECRYPT_FAILED')
-    }), { numRuns: 100 })
+    }), { numRuns: runs(25) })
   })
 
   it('an old-epoch key never decrypts a later epoch\'s post', async () => {
@@ -638,7 +639,7 @@ describe('keys and signatures (properties)', () => {
       expect(await rejection(() => openPost(bytes, () => older, NOW))).toBe('DECRYPT_FAILED')
       const relabeled = deriveEpochKeys(hoodId, e + 1, oldSecret)
       expect(await rejection(() => openPost(bytes, () => relabeled, NOW))).toBe('DECRYPT_FAILED')
-    }), { numRuns: 30 })
+    }), { numRuns: runs(20) })
   })
 
   it('a signature by another key never verifies', async () => {
@@ -650,7 +651,7 @@ describe('keys and signatures (properties)', () => {
       expect(await rejection(() => openPost(sealInner(forged, p, k1), both, p.created))).toBe('BAD_SIGNATURE')
       const relabeled = editInner(await encodeSignedPost(signer, topic, p), { author: claimed.public.signKey }, { author: claimed.public.signKey })
       expect(await rejection(() => openPost(sealInner(relabeled, p, k1), both, p.created))).toBe('BAD_SIGNATURE')
-    }), { numRuns: 30 })
+    }), { numRuns: runs(20) })
   })
 })
 
@@ -678,7 +679,7 @@ describe('crypto providers: noble and WebCrypto agree byte for byte', () => {
       expect(toHex(b)).toBe(toHex(a))
       expect(await openWith(web, a, p.created)).toEqual(p)
       expect(await openWith(nobleProvider, b, p.created)).toEqual(p)
-    }), { numRuns: 25 })
+    }), { numRuns: runs(20) })
   })
 
   it('both refuse a forged signature', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import {
   checkGeohash, DEFAULT_POST_PRECISION, encodeGeohash, GEOHASH_ALPHABET, geohashBounds, inArea, MAX_POST_PRECISION
 } from '../../protocol/geohash.ts'
@@ -41,7 +42,7 @@ describe('geohash', () => {
       expect(lo).toBeLessThanOrEqual(b.east)
       expect(encodeGeohash(la, lo, 12).startsWith(h)).toBe(true)
       expect(inArea(encodeGeohash(la, lo, 12), h)).toBe(true)
-    }), { numRuns: 1000 })
+    }), { numRuns: runs(250) })
   })
 
   it('cell sizes halve with each bit: 5 characters is 360/2^13 by 180/2^12 degrees', () => {
@@ -51,14 +52,14 @@ describe('geohash', () => {
       const lonBits = Math.ceil(bits / 2)
       expect(b.east - b.west).toBeCloseTo(360 / 2 ** lonBits, 12)
       expect(b.north - b.south).toBeCloseTo(180 / 2 ** (bits - lonBits), 12)
-    }))
+    }), { numRuns: runs(25) })
   })
 
   it('the centre of a cell encodes back to that cell', () => {
     fc.assert(fc.property(geohash, h => {
       const b = geohashBounds(h)
       expect(encodeGeohash((b.south + b.north) / 2, (b.west + b.east) / 2, h.length)).toBe(h)
-    }), { numRuns: 500 })
+    }), { numRuns: runs(125) })
   })
 
   it('rejects characters outside the alphabet (a, i, l, o, upper case, others) with BAD_GEOHASH', () => {

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { type CryptoProvider, nobleProvider, randomBytes, setCrypto, sha256, webCryptoProvider } from '../../protocol/crypto.ts'
 import { containsBytes, encodeStruct, type StructSpec, toHex, utf8Bytes } from '../../protocol/encoding.ts'
 import {
@@ -62,7 +63,7 @@ for (const provider of providers) {
         const binding = alice.public.binding.slice()
         binding[bit >> 3]! ^= 1 << (bit & 7)
         expect(await codeOf(() => verifyPublicIdentity({ ...alice.public, binding }))).toBe('BAD_SIGNATURE')
-      }), { numRuns: 40 })
+      }), { numRuns: runs(20) })
     })
 
     it('a name its owner signed but that is not a valid display name is refused (regression)', async () => {
@@ -150,7 +151,7 @@ describe('fingerprint', () => {
       const fp = fingerprint(key)
       expect(fp).toMatch(FINGERPRINT)
       expect(fp).toBe(referenceFingerprint(key))
-    }), { numRuns: 300 })
+    }), { numRuns: runs(75) })
   })
 
   it('differs between keys and is stable for one key', () => {

@@ -6,6 +6,7 @@
 // ('ik'): one never comes without the other.
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { containsBytes, decodeStruct, encodeStruct, equalBytes, fromBase64Url, type StructSpec, toBase64Url } from '../../protocol/encoding.ts'
 import { createIdentity, encodePublicIdentity, type Identity, signStruct } from '../../protocol/identity.ts'
 import {
@@ -345,7 +346,7 @@ describe('properties', () => {
         expect(inv.admission !== undefined).toBe(byAdmin)
         expect(inv.inviteKey !== undefined).toBe(byAdmin)
       }
-    ), { numRuns: 40 })
+    ), { numRuns: runs(20) })
   })
 
   it('random mutations of the string give only PorchlightError (and never a different valid invite)', async () => {
@@ -366,7 +367,7 @@ describe('properties', () => {
         if (m === s) expect(code).toBe('accepted')
         else expect(code).not.toBe('accepted')
       }
-    ), { numRuns: 300 })
+    ), { numRuns: runs(75) })
   })
 
   it('random byte mutations of the CBOR (admin chain and admission included) give only PorchlightError', async () => {
@@ -382,7 +383,7 @@ describe('properties', () => {
         if (equalBytes(m, bytes)) expect(code).toBe('accepted')
         else expect(code).not.toBe('accepted')
       }
-    ), { numRuns: 400 })
+    ), { numRuns: runs(100) })
   })
 })
 

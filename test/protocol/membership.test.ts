@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { type CryptoProvider, getCrypto, nobleProvider, randomBytes, setCrypto, webCryptoProvider } from '../../protocol/crypto.ts'
 import { decodeStruct, encodeStruct, equalBytes, fromBase64Url, fromHex, type StructSpec, toBase64Url, toHex } from '../../protocol/encoding.ts'
 import { createIdentity, encodePublicIdentity, type Identity, signStruct } from '../../protocol/identity.ts'
@@ -323,7 +324,7 @@ describe('properties', () => {
         const l = await openLeave(await createLeave(who, topic, at), topic, at)
         expect(equalBytes(l.member, who.public.signKey)).toBe(true)
       }
-    ), { numRuns: 40 })
+    ), { numRuns: runs(20) })
   })
 
   it('random mutations of join (with an admission), admit and leave bytes give only PorchlightError', async () => {
@@ -339,7 +340,7 @@ describe('properties', () => {
         if (equalBytes(m, original)) expect(code).toBe('accepted')
         else expect(code).not.toBe('accepted')
       }
-    ), { numRuns: 450 })
+    ), { numRuns: runs(112) })
   })
 
   it('openAdmit alone on mutations of its bytes: only PorchlightError, never accepted', async () => {
@@ -349,7 +350,7 @@ describe('properties', () => {
       const code = await codeOf(() => openAdmit(m, topic, NOW))
       if (equalBytes(m, admit)) expect(code).toBe('accepted')
       else expect(code).not.toBe('accepted')
-    }), { numRuns: 300 })
+    }), { numRuns: runs(75) })
   })
 })
 

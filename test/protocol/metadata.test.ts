@@ -5,6 +5,7 @@
 // does not give the member count.
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { randomBytes } from '../../protocol/crypto.ts'
 import { createIdentity, type Identity } from '../../protocol/identity.ts'
 import { privateTopic } from '../../protocol/neighborhood.ts'
@@ -68,7 +69,7 @@ describe('envelope sizes a relay sees', () => {
       if (new TextEncoder().encode(t).length > MAX_TEXT_BYTES) return
       const bytes = await postBytes(t, { media: n })
       expect(BUCKETS).toContain(bytes.length)
-    }), { numRuns: 40 })
+    }), { numRuns: runs(20) })
   })
 })
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { isPorchlightError } from '../../protocol/errors.ts'
 import { type StructSpec } from '../../protocol/encoding.ts'
 import {
@@ -71,7 +72,7 @@ describe('checkName: bidirectional, invisible, unassigned', () => {
       } catch (err) {
         expect(isPorchlightError(err), String(err)).toBe(true)
       }
-    }), { numRuns: 2000 })
+    }), { numRuns: runs(500) })
   })
 })
 
@@ -129,7 +130,7 @@ describe('nameSkeleton and namesLookAlike', () => {
     fc.assert(fc.property(names, (s) => {
       const k = nameSkeleton(s)
       expect(nameSkeleton(k)).toBe(k)
-    }), { numRuns: 3000 })
+    }), { numRuns: runs(750) })
   })
 
   it('namesLookAlike is reflexive and symmetric', () => {
@@ -137,7 +138,7 @@ describe('nameSkeleton and namesLookAlike', () => {
       expect(namesLookAlike(a, a)).toBe(true)
       expect(namesLookAlike(a, b)).toBe(namesLookAlike(b, a))
       expect(namesLookAlike(a, b)).toBe(nameSkeleton(a) === nameSkeleton(b))
-    }), { numRuns: 2000 })
+    }), { numRuns: runs(500) })
   })
 })
 
@@ -168,6 +169,6 @@ describe('lookAlikeKeys', () => {
         for (const b of list) if (a.key !== b.key && namesLookAlike(a.name, b.name)) expected.add(a.key)
       }
       expect(lookAlikeKeys(list)).toEqual(expected)
-    }), { numRuns: 300 })
+    }), { numRuns: runs(75) })
   })
 })

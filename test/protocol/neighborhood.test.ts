@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { createHash, createHmac, hkdfSync } from 'node:crypto'
 import { randomBytes } from '../../protocol/crypto.ts'
 import { concatBytes, toHex } from '../../protocol/encoding.ts'
@@ -22,7 +23,7 @@ describe('epoch keys', () => {
       expect(toHex(k.tagKey)).toBe(ref('porchlight/tag-key/v1'))
       expect(k.epoch).toBe(e)
       expect(k.secret).toBe(secret)
-    }), { numRuns: 100 })
+    }), { numRuns: runs(25) })
   })
 
   it('differ per epoch and per neighborhood for the same secret; content key is never the tag key', () => {
@@ -32,7 +33,7 @@ describe('epoch keys', () => {
       const all = keys.flatMap(k => [toHex(k.contentKey), toHex(k.tagKey)])
       expect(new Set(all).size).toBe(6)
       for (const k of keys) expect(toHex(k.contentKey)).not.toBe(toHex(k.secret))
-    }), { numRuns: 100 })
+    }), { numRuns: runs(25) })
   })
 
   it('are deterministic', () => {
@@ -69,7 +70,7 @@ describe('topics', () => {
       const hood = createNeighborhood(`Elm ${name.trim() === '' ? 'x' : name.replace(/\p{Cc}/gu, '')}`.trim(), 'u4pruy', randomBytes(32))
       expect(privateTopic(hood.id)).not.toContain(hood.name)
       expect(privateTopic(hood.id)).not.toContain(hood.area)
-    }), { numRuns: 200 })
+    }), { numRuns: runs(50) })
   })
 
   it('private topics differ per neighborhood', () => {
@@ -96,7 +97,7 @@ describe('membership tag', () => {
       expect(tag.length).toBe(TAG_BYTES)
       expect(toHex(tag)).toBe(createHmac('sha256', key).update(data).digest('hex').slice(0, 32))
       expect(checkMembershipTag(key, data, tag)).toBe(true)
-    }), { numRuns: 200 })
+    }), { numRuns: runs(50) })
   })
 
   it('fails for a changed tag, key or data, and for a tag of the wrong length', () => {
@@ -111,7 +112,7 @@ describe('membership tag', () => {
       expect(checkMembershipTag(key, data, tag.subarray(0, 15))).toBe(false)
       expect(checkMembershipTag(key, data, concatBytes(tag, Uint8Array.of(0)))).toBe(false)
       expect(checkMembershipTag(key, data, new Uint8Array(0))).toBe(false)
-    }), { numRuns: 200 })
+    }), { numRuns: runs(50) })
   })
 })
 
@@ -123,7 +124,7 @@ describe('neighborhoods', () => {
     fc.assert(fc.property(bytes32, fc.uint8Array({ minLength: 16, maxLength: 16 }), (founder, salt) => {
       const ref = createHash('sha256').update('porchlight/hood-id/v1').update(founder).update(salt).digest('hex')
       expect(toHex(hoodId(founder, salt))).toBe(ref)
-    }), { numRuns: 100 })
+    }), { numRuns: runs(25) })
     expect(codeOf(() => hoodId(randomBytes(31), randomBytes(HOOD_SALT_BYTES)))).toBe('BAD_ARGUMENT')
     expect(codeOf(() => hoodId(admin, randomBytes(HOOD_SALT_BYTES + 1)))).toBe('BAD_ARGUMENT')
     expect(codeOf(() => hoodId(undefined as unknown as Uint8Array, randomBytes(HOOD_SALT_BYTES)))).toBe('BAD_ARGUMENT')

@@ -1,6 +1,7 @@
 // /porchlight/pin/1 frames: strict, bounded, and the membership tag covers every field.
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { isPorchlightError } from '../../protocol/errors.ts'
 import { encodeCbor, encodeStruct } from '../../protocol/encoding.ts'
 import { randomBytes } from '../../protocol/crypto.ts'
@@ -50,7 +51,7 @@ describe('pin request', () => {
       let ok = false
       try { ok = checkPinTag(decodePinRequest(b), key) } catch (err) { expect(isPorchlightError(err)).toBe(true) }
       expect(ok).toBe(false)
-    }), { numRuns: 300 })
+    }), { numRuns: runs(75) })
   })
 
   it('refuses bad fields with stable codes, when encoding and when decoding', () => {

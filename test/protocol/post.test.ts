@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { decodeStruct, encodeCbor, encodeStruct, type StructSpec } from '../../protocol/encoding.ts'
 import type { ErrorCode } from '../../protocol/errors.ts'
 import {
@@ -140,7 +141,7 @@ describe('checkPost', () => {
       expect(checkPost(p, p.created)).toBe(p)
       expect(checkPost(p, p.expires - 1)).toBe(p)
       expect(codeOf(() => checkPost(p, p.expires))).toBe('EXPIRED')
-    }), { numRuns: 200 })
+    }), { numRuns: runs(50) })
   })
 })
 
@@ -148,7 +149,7 @@ describe('post encoding', () => {
   it('decode(encode(post)) equals the post, for random valid posts', () => {
     fc.assert(fc.property(postArb, p => {
       expect(decodeWrapped(encodeWrapped(p), p.created)).toEqual(p)
-    }), { numRuns: 300 })
+    }), { numRuns: runs(75) })
   })
 
   it('uses the documented field names', () => {
@@ -192,6 +193,6 @@ describe('post encoding', () => {
     fc.assert(fc.property(fc.array(mediaArb, { minLength: 1, maxLength: MAX_MEDIA }), ms => {
       const p = base({ media: ms })
       expect(decodeWrapped(encodeWrapped(p), NOW).media).toEqual(ms)
-    }), { numRuns: 100 })
+    }), { numRuns: runs(25) })
   })
 })

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { checkProof, leadingZeroBits, mineProof, mineProofSync, POW_INPUT_BYTES, powInput, proofBits } from '../../protocol/pow.ts'
 import { rejection } from '../helpers/protocol-fixtures.ts'
 
@@ -44,7 +45,7 @@ describe('pow', () => {
       expect(asNumber(nonce)).toBe(plainSearch(digest, bits, start))
       expect(proofBits(digest, nonce)).toBeGreaterThanOrEqual(bits)
       expect(leadingZeroBits(workHash(digest, asNumber(nonce)))).toBe(proofBits(digest, nonce))
-    }), { numRuns: 60 })
+    }), { numRuns: runs(20) })
   })
 
   it('nonces past 2^32 carry into the high word', () => {
@@ -57,7 +58,7 @@ describe('pow', () => {
     await fc.assert(fc.asyncProperty(digestArb, fc.uint8Array({ minLength: 8, maxLength: 8 }), fc.integer({ min: 0, max: 12 }), async (digest, nonce, bits) => {
       if (proofBits(digest, nonce) >= bits) checkProof(digest, nonce, bits)
       else expect(await rejection(() => checkProof(digest, nonce, bits))).toBe('WEAK_PROOF')
-    }), { numRuns: 300 })
+    }), { numRuns: runs(75) })
   })
 
   it('mineProof (yielding) agrees with mineProofSync; gives up with TIMEOUT; stops on abort', async () => {

@@ -4,9 +4,10 @@
  */
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { randomBytes } from '../../protocol/crypto.ts'
-import { containsBytes, fromBase64Url, toHex, utf8Bytes } from '../../protocol/encoding.ts'
+import { containsBytes, toHex, utf8Bytes } from '../../protocol/encoding.ts'
 import { areaKey, createIdentity } from '../../protocol/identity.ts'
 import { createNeighborhood, deriveEpochKeys, privateTopic } from '../../protocol/neighborhood.ts'
 import { createPost } from '../../protocol/post.ts'
@@ -60,7 +61,7 @@ describe('a private post envelope hides', () => {
       for (const secret of [utf8Bytes(marker), author.public.signKey, utf8Bytes(author.public.name), utf8Bytes(location)]) {
         expect(containsBytes(inner, secret)).toBe(true)
       }
-    }), { numRuns: 40 })
+    }), { numRuns: runs(20) })
   })
 
   it('a fixed example: area and name of "Elm Park"', async () => {
@@ -88,7 +89,7 @@ describe('a private post envelope\'s shape says little (issue 10)', () => {
       expect(env.exp % 60_000).toBe(0)
       // The exact created time (as CBOR would write it) is not in the clear.
       expect(containsBytes(bytes, Uint8Array.from([0x1b, 0, 0, ...Array.from({ length: 6 }, (_, i) => Math.floor(created / 2 ** (8 * (5 - i))) & 0xff)]))).toBe(ms === 0)
-    }), { numRuns: 25 })
+    }), { numRuns: runs(20) })
   })
 })
 
@@ -119,7 +120,7 @@ describe('what a relay is given for a neighborhood (token, rekey) hides', () => 
       // Documented: both name the founder (the root relays check admins against); the rekey names its signer.
       expect(containsBytes(token, admin.public.signKey)).toBe(true)
       expect(containsBytes(bytes, admin.public.signKey)).toBe(true)
-    }), { numRuns: 15 })
+    }), { numRuns: runs(20) })
   })
 })
 
@@ -136,7 +137,7 @@ describe('a public post', () => {
       // Public on purpose: the text is there.
       expect(containsBytes(bytes, utf8Bytes(marker))).toBe(true)
       expect(containsBytes(bytes, (await areaKey(author, area)).publicKey)).toBe(true)
-    }), { numRuns: 40 })
+    }), { numRuns: runs(20) })
   })
 
   it('pseudonyms: area A differs from area B and from the identity signKey', async () => {
@@ -152,6 +153,6 @@ describe('a public post', () => {
       const { bytes } = await sealPublicPost(author, b, createPost({ kind: 'info', text: 'x', now: NOW }))
       expect(containsBytes(bytes, pa)).toBe(false)
       expect(containsBytes(bytes, author.public.signKey)).toBe(false)
-    }), { numRuns: 40 })
+    }), { numRuns: runs(20) })
   })
 })

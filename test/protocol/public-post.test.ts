@@ -2,6 +2,7 @@ import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { nobleProvider, setCrypto, webCryptoProvider } from '../../protocol/crypto.ts'
 import { decodeCbor, encodeCbor, encodeStruct, fromHex, type StructSpec, toHex } from '../../protocol/encoding.ts'
 import { areaKey, createIdentity, type Identity } from '../../protocol/identity.ts'
@@ -62,7 +63,7 @@ describe('sealPublicPost / openPublicPost', () => {
       expect(opened.area).toBe(area)
       expect(opened.id).toEqual(id)
       expect(opened.name).toBe(showName ? 'Alice Example' : undefined)
-    }), { numRuns: 60 })
+    }), { numRuns: runs(20) })
   })
 
   it('sealPublicPostAs signs with the given key (agencies sign RFAs with their identity key)', async () => {
@@ -101,7 +102,7 @@ describe('sealPublicPost / openPublicPost', () => {
       expect(await rejection(() => openPublicPost(edit(inB.bytes, { area: a }), NOW, 0))).toBe('BAD_SIGNATURE')
       const pseudonymB = (await openPublicPost(inB.bytes, NOW)).pseudonym
       expect(toHex(pseudonymB)).not.toBe(toHex((await areaKey(id, a)).publicKey))
-    }), { numRuns: 30 })
+    }), { numRuns: runs(20) })
   })
 
   it('BAD_SIGNATURE for any change to the signed content, name or key', async () => {
@@ -128,7 +129,7 @@ describe('sealPublicPost / openPublicPost', () => {
       const a = await nobleProvider.ed25519PublicKey(seedA)
       const raw = await signedRaw(seedB, a, p, p.location?.slice(0, 1) ?? 'u', undefined, 0)
       expect(await rejection(() => openPublicPost(raw, p.created, 0))).toBe('BAD_SIGNATURE')
-    }), { numRuns: 30 })
+    }), { numRuns: runs(20) })
   })
 
   it('applies the clock: EXPIRED, FUTURE_DATED', async () => {
@@ -155,10 +156,10 @@ describe('sealPublicPost / openPublicPost', () => {
     await fc.assert(fc.asyncProperty(fc.nat(), fc.integer({ min: 0, max: 7 }), async (pos, bit) => {
       const b = flipBit(bytes, pos, bit)
       await rejection(() => openPublicPost(b, NOW))
-    }), { numRuns: 500 })
+    }), { numRuns: runs(125) })
     await fc.assert(fc.asyncProperty(fc.nat(), fc.uint8Array({ maxLength: 32 }), async (n, extra) => {
       await rejection(() => openPublicPost(new Uint8Array([...bytes.subarray(0, n % bytes.length), ...extra]), NOW))
-    }), { numRuns: 300 })
+    }), { numRuns: runs(75) })
   })
 })
 
@@ -185,7 +186,7 @@ describe('proof of work (format 2, protocol/pow.ts)', () => {
       const b = edit(bytes, { pow: nonce })
       if (proofBits(digest, nonce) >= PUBLIC_POST_POW_BITS) expect((await openPublicPost(b, NOW)).post).toEqual(post)
       else expect(await rejection(() => openPublicPost(b, NOW))).toBe('WEAK_PROOF')
-    }), { numRuns: 200 })
+    }), { numRuns: runs(50) })
     // A weaker proof passes a weaker opener: the difficulty is the reader's, not the post's.
     const weak = await sealPublicPost(alice, 'u4pru', post, { powBits: 4 })
     const bits = proofBits(digest, (decodeCbor(weak.bytes) as Map<string, unknown>).get('pow') as Uint8Array)
@@ -198,11 +199,11 @@ describe('proof of work (format 2, protocol/pow.ts)', () => {
     expect(await rejection(() => openPublicPost(edit(raw, { pow: undefined }), NOW))).toBe('MISSING_FIELD')
     await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 64 }).filter(b => b.length !== 8), async (nonce) => {
       expect(await rejection(() => openPublicPost(edit(raw, { pow: nonce }), NOW))).toBe('BAD_LENGTH')
-    }), { numRuns: 100 })
+    }), { numRuns: runs(25) })
     const notBytes = fc.oneof(fc.integer(), fc.string(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 8 }))
     await fc.assert(fc.asyncProperty(notBytes, async (value) => {
       expect(await rejection(() => openPublicPost(edit(raw, { pow: value }), NOW))).toBe('WRONG_TYPE')
-    }), { numRuns: 100 })
+    }), { numRuns: runs(25) })
   })
 
   it('format 1 (no proof) is refused with BAD_VERSION saying why', async () => {
@@ -276,5 +277,5 @@ describe('test vectors (test/vectors/public-post.json)', () => {
 it('random bytes are refused with PorchlightError', async () => {
   await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 600 }), async b => {
     await rejection(() => openPublicPost(b, NOW))
-  }), { numRuns: 300 })
+  }), { numRuns: runs(75) })
 })

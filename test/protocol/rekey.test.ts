@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { ed25519, x25519 } from '@noble/curves/ed25519.js'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { randomBytes } from '../../protocol/crypto.ts'
@@ -339,13 +340,13 @@ describe('two admins rekeying from the same epoch', () => {
       else expect(rekeyWins(x, y) || rekeyWins(y, x)).toBe(false)
       if (rekeyWins(x, y) && rekeyWins(y, z)) expect(rekeyWins(x, z)).toBe(true)
       expect(rekeyWins(x, y)).toBe(sha(x) < sha(y))
-    }), { numRuns: 1000 })
+    }), { numRuns: runs(250) })
     // Sorting by it gives one order, whatever the starting order.
     fc.assert(fc.property(fc.uniqueArray(msg, { minLength: 2, maxLength: 8, selector: toHex }), fc.nat(), (list, seed) => {
       const cmp = (p: Uint8Array, q: Uint8Array): number => (rekeyWins(p, q) ? -1 : rekeyWins(q, p) ? 1 : 0)
       const shuffled = [...list].sort((p, q) => ((toHex(p) + seed) < (toHex(q) + seed) ? -1 : 1)).reverse()
       expect([...list].sort(cmp).map(toHex)).toEqual(shuffled.sort(cmp).map(toHex))
-    }), { numRuns: 200 })
+    }), { numRuns: runs(50) })
   })
 })
 
@@ -416,7 +417,7 @@ describe('properties', () => {
       expect(equalBytes((await relayOpenRekey(r.bytes, root, relay.boxSecret)).tagKey!, r.newKeys.tagKey)).toBe(true)
       const outsider = pool.find(p => !group.includes(p))
       if (outsider !== undefined) expect(await codeOf(() => openRekey(r.bytes, outsider, hood))).toBe('DECRYPT_FAILED')
-    }), { numRuns: 15 })
+    }), { numRuns: runs(20) })
   })
 
   it('random mutations give only PorchlightError and are never accepted, by decodeRekey, members or relays', async () => {
@@ -433,6 +434,6 @@ describe('properties', () => {
         if (equalBytes(m, original)) expect([decoded, member, relayed]).toEqual(['accepted', 'accepted', 'accepted'])
         else expect([member === 'accepted', relayed === 'accepted']).toEqual([false, false])
       }
-    ), { numRuns: 300 })
+    ), { numRuns: runs(75) })
   })
 })

@@ -2,7 +2,8 @@
 // token never carries what would let a relay read posts or name the neighborhood.
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { containsBytes, encodeStruct, equalBytes, fromBase64Url, type StructSpec, toBase64Url, toHex, utf8Bytes } from '../../protocol/encoding.ts'
+import { runs } from '../helpers/fc.ts'
+import { containsBytes, encodeStruct, equalBytes, type StructSpec, toBase64Url, toHex, utf8Bytes } from '../../protocol/encoding.ts'
 import { createIdentity } from '../../protocol/identity.ts'
 import { randomBytes } from '../../protocol/crypto.ts'
 import { hoodId, privateTopic } from '../../protocol/neighborhood.ts'
@@ -206,7 +207,7 @@ describe('properties', () => {
         expect(equalBytes(back.tagKey, tagKey)).toBe(true)
         expect(back.area).toBe(area)
       }
-    ), { numRuns: 200 })
+    ), { numRuns: runs(50) })
   })
 
   it('roundtrip for any set of older tag keys (sorted on the way in)', async () => {
@@ -222,7 +223,7 @@ describe('properties', () => {
         expect(back.older.map(key)).toEqual(older.map(key).sort())
         expect(back.older.every(o => o.epoch < epoch)).toBe(true)
       }
-    ), { numRuns: 200 })
+    ), { numRuns: runs(50) })
   })
 
   it('random mutations of the string and of its bytes give only PorchlightError; what parses is canonical and self-consistent', async () => {
@@ -269,6 +270,6 @@ describe('properties', () => {
         }
         check(c.join(''))
       }
-    }), { numRuns: 1000 })
+    }), { numRuns: runs(250) })
   })
 })

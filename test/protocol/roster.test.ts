@@ -3,6 +3,7 @@
 // is checked before any of its identities is verified.
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { equalBytes } from '../../protocol/encoding.ts'
 import { createIdentity, type PublicIdentity } from '../../protocol/identity.ts'
 import { createRoster, openRoster, ROSTER_CHUNK } from '../../protocol/membership.ts'
@@ -43,6 +44,6 @@ describe('roster', () => {
       const bytes = applyEdits(good!, edits)
       const code = await codeOf(() => openRoster(bytes, topic, NOW, isAda))
       if (code === 'accepted') expect(equalBytes(bytes, good!)).toBe(true)
-    }), { numRuns: 200 })
+    }), { numRuns: runs(50) })
   })
 })

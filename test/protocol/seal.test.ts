@@ -3,6 +3,7 @@
 // providers produce the same bytes.
 import { afterAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { nobleProvider, randomBytes, setCrypto, webCryptoProvider } from '../../protocol/crypto.ts'
 import { containsBytes, equalBytes, toHex, utf8Bytes } from '../../protocol/encoding.ts'
 import { createIdentity } from '../../protocol/identity.ts'
@@ -103,7 +104,7 @@ describe('properties', () => {
         const sealed = await sealTo(bob.public.boxKey, msg, ctx)
         expect(equalBytes(await openSealed(bob.boxSecret, sealed, ctx), msg)).toBe(true)
       }
-    ), { numRuns: 60 })
+    ), { numRuns: runs(20) })
   })
 
   it('random mutations give DECRYPT_FAILED (or TOO_LARGE), never another exception', async () => {
@@ -117,6 +118,6 @@ describe('properties', () => {
         if (equalBytes(mutated, sealed)) expect(code).toBe('accepted')
         else expect(code).toBe('DECRYPT_FAILED')
       }
-    ), { numRuns: 300 })
+    ), { numRuns: runs(75) })
   })
 })

@@ -2,6 +2,7 @@
 // a proof binds every field of its session and the role, and only its own key matches.
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { isPorchlightError } from '../../protocol/errors.ts'
 import { encodeStruct } from '../../protocol/encoding.ts'
 import { randomBytes } from '../../protocol/crypto.ts'
@@ -44,7 +45,7 @@ describe('sync proof', () => {
     fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (challenge) => {
       const s = { ...session(), challenge }
       expect(syncProof(key, 'initiator', s)).not.toEqual(syncProof(randomBytes(32), 'initiator', s))
-    }), { numRuns: 50 })
+    }), { numRuns: runs(20) })
   })
 })
 
@@ -79,6 +80,6 @@ describe('sync frames', () => {
       const flipped = Uint8Array.from(open)
       flipped[bit >> 3]! ^= 1 << (bit & 7)
       expect(codeOf(() => decodeSyncOpen(flipped))).not.toBe('THROW')
-    }), { numRuns: 300 })
+    }), { numRuns: runs(75) })
   })
 })

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { isPorchlightError } from '../../protocol/errors.ts'
 import {
@@ -96,7 +97,7 @@ describe('sync varint', () => {
       const cur = { pos: 0 }
       expect(readVarint(b, cur)).toBe(n)
       expect(cur.pos).toBe(b.length)
-    }))
+    }), { numRuns: runs(25) })
     expectCode(() => readVarint(Uint8Array.of(0x80, 0x01), { pos: 0 }), 'MALFORMED')
     expectCode(() => readVarint(Uint8Array.of(0x81), { pos: 0 }), 'MALFORMED')
     expectCode(() => readVarint(Uint8Array.of(0x90, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00), { pos: 0 }), 'OUT_OF_RANGE')
@@ -184,7 +185,7 @@ describe('SyncItemSet', () => {
           expect(set.has(model[a]!)).toBe(true)
         }
       }
-    }), { numRuns: 60 })
+    }), { numRuns: runs(20) })
   })
 
   it('iterates a range of bounds, including id-prefix bounds between equal timestamps', () => {
@@ -250,7 +251,7 @@ describe('Reconciler', () => {
       expect(keys(run.have)).toEqual([...cKeys].filter((k) => !sKeys.has(k)).sort())
       expect(keys(run.need)).toEqual([...sKeys].filter((k) => !cKeys.has(k)).sort())
       expect(run.largest).toBeLessThanOrEqual(opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES)
-    }), { numRuns: 150 })
+    }), { numRuns: runs(38) })
   })
 
   it('handles empty sets on either side', () => {
@@ -402,7 +403,7 @@ describe('sync message decoder', () => {
       for (const fn of [() => r.respond(bytes), () => r.reconcile(bytes)]) {
         try { fn() } catch (err) { expect(isPorchlightError(err), String(err)).toBe(true) }
       }
-    }), { numRuns: 2000 })
+    }), { numRuns: runs(500) })
   })
 
   it('answers every well-formed message, whatever its bounds, fingerprints and lists say', () => {
@@ -446,7 +447,7 @@ describe('sync message decoder', () => {
       expect(() => decodeSyncMessage(answer, 1024)).not.toThrow()
       const next = new Reconciler(set, opts).reconcile(msg).next
       if (next !== null) expect(next.length).toBeLessThanOrEqual(1024)
-    }), { numRuns: 800 })
+    }), { numRuns: runs(200) })
   })
 
   it('throws nothing but PorchlightError on mutations of real messages', () => {
@@ -482,6 +483,6 @@ describe('sync message decoder', () => {
       for (const fn of [() => s.respond(bytes), () => c.reconcile(bytes)]) {
         try { fn() } catch (err) { expect(isPorchlightError(err), String(err)).toBe(true) }
       }
-    }), { numRuns: 3000 })
+    }), { numRuns: runs(750) })
   })
 })
