@@ -2,6 +2,7 @@
 // 4-byte big-endian length + UTF-8 JSON, bounded and strict, whatever way the bytes are split.
 import { describe, expect, it, afterAll } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { createConnection } from 'node:net'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -58,10 +59,10 @@ describe('daemon frames', () => {
       const d = new FrameDecoder('response')
       expect(pushSplit(d, bytes, cuts)).toEqual(frames)
       expect(d.pending).toBe(0)
-    }))
+    }), { numRuns: runs(100) })
     fc.assert(fc.property(fc.array(text, { maxLength: 20 }), argv => {
       expect(new FrameDecoder('request').push(encodeFrame({ t: 'run', argv }))).toEqual([{ t: 'run', argv }])
-    }))
+    }), { numRuns: runs(100) })
   })
 
   it('any bytes: frames or a PorchlightError, never anything else, and the buffer stays bounded', () => {
@@ -73,7 +74,7 @@ describe('daemon frames', () => {
         expect(err).toBeInstanceOf(PorchlightError)
       }
       expect(d.pending).toBeLessThanOrEqual(4 + MAX_FRAME_BYTES)
-    }))
+    }), { numRuns: runs(100) })
   })
 
   it('a flipped byte in a valid stream is caught or decodes to valid frames only', () => {
@@ -87,7 +88,7 @@ describe('daemon frames', () => {
       } catch (err) {
         expect(err).toBeInstanceOf(PorchlightError)
       }
-    }))
+    }), { numRuns: runs(100) })
   })
 
   it('refuses an oversized length as soon as it is read, without waiting for the body', () => {
