@@ -24,7 +24,7 @@
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { createHash } from 'node:crypto'
-import { chmod, lstat, mkdir, readFile, unlink, writeFile } from 'node:fs/promises'
+import { chmod, lstat, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { PorchlightError } from '../../protocol/errors.ts'
@@ -105,6 +105,9 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
  */
 export class FrameDecoder {
   private buf: Buffer = Buffer.alloc(0)
+  /** Chunks after `buf`, joined only once a whole frame is in (a frame sent a byte at a time costs linear work, not quadratic). */
+  private more: Buffer[] = []
+  private moreBytes = 0
   private failed: PorchlightError | undefined
 
   constructor (private readonly side: 'request' | 'response') {}
@@ -112,13 +115,18 @@ export class FrameDecoder {
   push (chunk: Uint8Array): Frame[] {
     if (this.failed !== undefined) throw this.failed
     try {
-      this.buf = this.buf.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.buf, chunk])
+      this.more.push(Buffer.from(chunk))
+      this.moreBytes += chunk.length
       const frames: Frame[] = []
-      while (this.buf.length >= 4) {
+      for (;;) {
+        const have = this.buf.length + this.moreBytes
+        if (have < 4) break
+        if (this.buf.length < 4) this.join()
         const len = this.buf.readUInt32BE(0)
         if (len === 0) malformed('empty frame')
         if (len > MAX_FRAME_BYTES) throw new PorchlightError('TOO_LARGE', `daemon frame of ${len} bytes (at most ${MAX_FRAME_BYTES})`)
-        if (this.buf.length < 4 + len) break
+        if (have < 4 + len) break
+        this.join()
         let text: string
         try {
           text = UTF8.decode(this.buf.subarray(4, 4 + len))
@@ -138,12 +146,21 @@ export class FrameDecoder {
     } catch (err) {
       this.failed = err instanceof PorchlightError ? err : new PorchlightError('MALFORMED', `daemon frame: ${(err as Error).message}`)
       this.buf = Buffer.alloc(0)
+      this.more = []
+      this.moreBytes = 0
       throw this.failed
     }
   }
 
+  private join (): void {
+    if (this.moreBytes === 0) return
+    this.buf = this.buf.length === 0 && this.more.length === 1 ? this.more[0]! : Buffer.concat([this.buf, ...this.more])
+    this.more = []
+    this.moreBytes = 0
+  }
+
   /** Bytes of an unfinished frame (the stream must not end with any). */
-  get pending (): number { return this.buf.length }
+  get pending (): number { return this.buf.length + this.moreBytes }
 }
 
 // ---- where the socket lives ----
@@ -164,14 +181,20 @@ export function socketPath (homeDir: string): string {
   return join(tmpdir(), `porchlight-${uid()}`, `${hash}.sock`)
 }
 
-/** The folder of a fallback socket must be ours alone: nobody else may put a socket there. */
-async function privateFallbackDir (path: string, create: boolean): Promise<boolean> {
+/**
+ * The folder of a socket must be ours, and nobody else may put a socket there: a client would
+ * send its argv (a post's text, file paths) to whatever listens, and print what it answers.
+ * The fallback folder is ours alone (0700); a home, ours and writable by nobody else (a home
+ * in a shared, group-writable folder is not served, and its socket not trusted).
+ */
+async function privateSocketDir (path: string, create: boolean): Promise<boolean> {
   const dir = join(path, '..')
-  if (dir !== join(tmpdir(), `porchlight-${uid()}`)) return true
-  if (create) await mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'EEXIST') throw err })
-  const info = await lstat(dir).catch(() => undefined)
+  const fallback = dir === join(tmpdir(), `porchlight-${uid()}`)
+  if (fallback && create) await mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'EEXIST') throw err })
+  // A home may be a symlink to the folder that holds it (judged there); the fallback may not.
+  const info = await (fallback ? lstat(dir) : stat(dir)).catch(() => undefined)
   if (info === undefined || !info.isDirectory()) return false
-  return (info.mode & 0o077) === 0 && (process.getuid === undefined || info.uid === process.getuid())
+  return (info.mode & (fallback ? 0o077 : 0o022)) === 0 && (process.getuid === undefined || info.uid === process.getuid())
 }
 
 // ---- which commands ----
@@ -230,7 +253,7 @@ const MAX_UNREAD_BYTES = 8 * 1024 * 1024
 /** Starts serving `homeDir` with the open `peer`. The caller holds the home's databases (so any old socket is stale). */
 export async function holdHome (opts: HoldOptions): Promise<HomeHolder> {
   const path = socketPath(opts.homeDir)
-  if (!await privateFallbackDir(path, true)) throw new PorchlightError('REFUSED', `${join(path, '..')} is not a private folder of yours; not serving commands`)
+  if (!await privateSocketDir(path, true)) throw new PorchlightError('REFUSED', `${join(path, '..')} is not a private folder of yours (others can write there); not serving commands`)
   const old = await lstat(path).catch(() => undefined)
   if (old !== undefined) {
     if (!old.isSocket()) throw new PorchlightError('REFUSED', `${path} exists and is not a socket; not serving commands`)
@@ -333,7 +356,14 @@ export async function holdHome (opts: HoldOptions): Promise<HomeHolder> {
   server.maxConnections = MAX_WAITING + 4
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(path, () => { server.off('error', reject); resolve() })
+    // Made 0600 as it is bound (listen binds a Unix socket synchronously), not only by the chmod
+    // after: in a home others can enter, nobody may connect in between.
+    const umask = process.umask(0o177)
+    try {
+      server.listen(path, () => { server.off('error', reject); resolve() })
+    } finally {
+      process.umask(umask)
+    }
   })
   await chmod(path, 0o600)
   return {
@@ -403,7 +433,7 @@ export async function forwardToHolder (name: string, argv: readonly string[], ho
   if (io.openPeer !== undefined) return undefined // already inside the holder
   if (!PEER_COMMANDS.has(name) && !HOLDER_REFUSES.has(name)) return undefined
   const path = socketPath(homeDir)
-  if (!await privateFallbackDir(path, false)) return undefined
+  if (!await privateSocketDir(path, false)) return undefined
   const sock = await new Promise<Socket | undefined>((resolve, reject) => {
     const s = createConnection(path)
     const timer = setTimeout(() => { s.destroy(); resolve(undefined) }, 5_000)

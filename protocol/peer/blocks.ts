@@ -187,6 +187,9 @@ export async function * fetchBlocks (node: Libp2p, peer: PeerId, root: CID, size
   const timeout = opts.frameTimeoutMs ?? BLOCKS_FRAME_TIMEOUT_MS
   const signal = (): AbortSignal => opts.signal === undefined ? AbortSignal.timeout(timeout) : AbortSignal.any([opts.signal, AbortSignal.timeout(timeout)])
   let stream: Stream | undefined
+  // Set once the stream is closed or aborted: a requester that stops reading (break, or an
+  // error where it uses the pieces) aborts it in `finally`, so the server is not left holding it.
+  let settled = false
   try {
     stream = await node.dialProtocol(peer, PROTOCOLS.blocks, { signal: signal() })
     // No lpStream here: its reader would buffer the whole reply (see FrameReader).
@@ -198,16 +201,22 @@ export async function * fetchBlocks (node: Libp2p, peer: PeerId, root: CID, size
     let consumed = 0
     const expected: Array<{ cid: CID, depth: number }> = [{ cid: root, depth: 0 }]
     let out = 0
+    // The server's own bound (serve): blocks without data (links fanning out to empty nodes)
+    // count against nothing else, and a poster's DAG could have millions.
+    const maxBlocks = Math.ceil(size / MIN_AVG_BLOCK_BYTES) + 16
+    let blocks = 0
     for (;;) {
       const frame = await frames.read(signal())
       if (frame[0] === END_FRAME) {
         const r = decodeResult(frame.subarray(1))
         if (!r.ok) fail(r.code ?? 'UNAVAILABLE', r.message ?? 'the peer refused')
         if (expected.length > 0 || out !== size) fail('MALFORMED', 'the clip ended early')
+        settled = true
         await stream.close()
         return
       }
       if (frame[0] !== BLOCK_FRAME) fail('MALFORMED', 'unknown frame')
+      if (++blocks > maxBlocks) fail('TOO_LARGE', `the clip has more blocks than ${size} bytes allow`)
       consumed += frame.length
       if (consumed >= CREDIT_STEP) { await send(encodeCredit(consumed)); consumed = 0 }
       const block = frame.subarray(1)
@@ -233,9 +242,12 @@ export async function * fetchBlocks (node: Libp2p, peer: PeerId, root: CID, size
       }
     }
   } catch (err) {
+    settled = true
     stream?.abort(new Error('blocks fetch failed'))
     if (isPorchlightError(err)) throw err
     throw new PorchlightError('UNAVAILABLE', `block stream failed: ${(err as Error).message}`, { cause: err })
+  } finally {
+    if (!settled) stream?.abort(new Error('blocks fetch stopped by the reader'))
   }
 }
 

@@ -54,6 +54,11 @@ export class MessageStore implements Messages {
   private readonly quota: number
   private readonly kindOf: (bytes: Uint8Array) => string | undefined
   private pending: Pending[] = []
+  /**
+   * Bytes per topic of puts not yet in the index: queued, or in a batch being written. The quota
+   * counts them, so puts arriving while a batch is written cannot push a topic past it.
+   */
+  private readonly reserved = new Map<string, number>()
   private flushing: Promise<void> | undefined
   private closed = false
 
@@ -109,6 +114,13 @@ export class MessageStore implements Messages {
     t.bytes -= e.size
   }
 
+  /** Forgets `idHex` if the index still holds entry `e` for it (not when a concurrent delete or sweep did first). */
+  private forgetIfSame (idHex: string, e: IndexEntry): boolean {
+    if (this.index.get(idHex) !== e) return false
+    this.forget(idHex, e)
+    return true
+  }
+
   private kindItems (t: { kinds: Map<string, SyncItemSet> }, kind: string): SyncItemSet {
     let set = t.kinds.get(kind)
     if (set === undefined) { set = new SyncItemSet(); t.kinds.set(kind, set) }
@@ -133,20 +145,21 @@ export class MessageStore implements Messages {
   async put (msg: StoredMessage): Promise<boolean> {
     if (this.closed) fail('UNAVAILABLE', 'store is closed')
     if (this.has(msg.id)) return false
-    const used = (this.topics.get(msg.topic)?.bytes ?? 0) + this.pendingBytes(msg.topic)
+    const used = (this.topics.get(msg.topic)?.bytes ?? 0) + (this.reserved.get(msg.topic) ?? 0)
     if (used + msg.bytes.length > this.quota) {
       fail('OVER_QUOTA', `topic storage quota of ${this.quota} bytes reached`)
     }
+    this.reserve(msg.topic, msg.bytes.length)
     return new Promise<boolean>((resolve, reject) => {
       this.pending.push({ msg, resolve, reject })
       this.flushing ??= this.flush()
     })
   }
 
-  private pendingBytes (topic: string): number {
-    let n = 0
-    for (const p of this.pending) if (p.msg.topic === topic) n += p.msg.bytes.length
-    return n
+  private reserve (topic: string, bytes: number): void {
+    const n = (this.reserved.get(topic) ?? 0) + bytes
+    if (n === 0) this.reserved.delete(topic)
+    else this.reserved.set(topic, n)
   }
 
   private async flush (): Promise<void> {
@@ -160,7 +173,7 @@ export class MessageStore implements Messages {
       const ops: BackendOp[] = []
       for (const p of batch) {
         const idHex = toHex(p.msg.id)
-        if (this.index.has(idHex) || seen.has(idHex)) { p.resolve(false); continue }
+        if (this.index.has(idHex) || seen.has(idHex)) { this.reserve(p.msg.topic, -p.msg.bytes.length); p.resolve(false); continue }
         seen.add(idHex)
         fresh.push(p)
         ops.push({ type: 'put', key: msgKey(p.msg.topic, p.msg.ts, idHex), value: p.msg.bytes })
@@ -169,12 +182,13 @@ export class MessageStore implements Messages {
       try {
         if (ops.length > 0) await this.db.batch(ops)
         for (const p of fresh) {
+          this.reserve(p.msg.topic, -p.msg.bytes.length)
           this.remember(p.msg.topic, toHex(p.msg.id), p.msg.ts, p.msg.exp, p.msg.bytes.length, this.kindOf(p.msg.bytes))
           p.resolve(true)
         }
       } catch (err) {
         const e = new PorchlightError('IO', `write failed: ${(err as Error).message}`, { cause: err })
-        for (const p of fresh) p.reject(e)
+        for (const p of fresh) { this.reserve(p.msg.topic, -p.msg.bytes.length); p.reject(e) }
       }
     }
     this.flushing = undefined
@@ -224,8 +238,9 @@ export class MessageStore implements Messages {
       ops.push({ type: 'del', key: msgKey(e.topic, e.ts, idHex) }, { type: 'del', key: expKey(e.exp, idHex) })
     }
     ops.push({ type: 'put', key: FORMAT_KEY, value: new TextEncoder().encode(String(format)) })
+    const entries = gone.map(idHex => [idHex, this.index.get(idHex)!] as const)
     await this.db.batch(ops)
-    for (const idHex of gone) this.forget(idHex, this.index.get(idHex)!)
+    for (const [idHex, e] of entries) this.forgetIfSame(idHex, e)
     return gone.length
   }
 
@@ -237,20 +252,20 @@ export class MessageStore implements Messages {
   /** Deletes every message whose expiry is at or before `now`. Returns the ids deleted. */
   async sweep (now: number): Promise<Uint8Array[]> {
     const ops: BackendOp[] = []
-    const gone: string[] = []
+    const gone: Array<[string, IndexEntry]> = []
     for await (const key of this.db.keys({ gte: EXP, lte: `${EXP}${hexTime(now)}!~` })) {
       const idHex = key.slice(-64)
       ops.push({ type: 'del', key })
       const e = this.index.get(idHex)
       if (e !== undefined) {
         ops.push({ type: 'del', key: msgKey(e.topic, e.ts, idHex) })
-        gone.push(idHex)
+        gone.push([idHex, e])
       }
     }
     if (ops.length === 0) return []
     await this.db.batch(ops)
-    for (const idHex of gone) this.forget(idHex, this.index.get(idHex)!)
-    return gone.map(hexToBytes)
+    // A delete or another sweep may have forgotten some meanwhile: each is forgotten (and reported) once.
+    return gone.filter(([idHex, e]) => this.forgetIfSame(idHex, e)).map(([idHex]) => hexToBytes(idHex))
   }
 
   /** Deletes one message (a resident's own post it re-sealed under a newer epoch). False if absent. */
@@ -259,8 +274,7 @@ export class MessageStore implements Messages {
     const e = this.index.get(idHex)
     if (e === undefined) return false
     await this.db.batch([{ type: 'del', key: msgKey(e.topic, e.ts, idHex) }, { type: 'del', key: expKey(e.exp, idHex) }])
-    this.forget(idHex, e)
-    return true
+    return this.forgetIfSame(idHex, e)
   }
 
   stats (): { messages: number, bytes: number, topics: Record<string, { messages: number, bytes: number }> } {

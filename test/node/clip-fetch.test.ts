@@ -9,6 +9,7 @@ import { lpStream } from '@libp2p/utils'
 import * as dagPb from '@ipld/dag-pb'
 import type { Stream } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
+import { sha256 as mhSha256 } from 'multiformats/hashes/sha2'
 import { isPorchlightError } from '../../protocol/errors.ts'
 import { sha256 } from '../../protocol/crypto.ts'
 import { encryptedClipSize } from '../../protocol/clip/stream-aead.ts'
@@ -167,4 +168,58 @@ describe('clip fetch between peers', () => {
       expect(await codeOf(async () => { for await (const _ of fetchBlocks(b, a.peerId, root, size)) { /* drain */ } })).toBe('NOT_FOUND')
     })
   })
+
+  it('a DAG of blocks without data (a poster\'s bomb: links fanning out, nothing counted against the size) is cut off by the requester, as the server cuts its own', async () => {
+    // leaf: an empty dag-pb node; mid: 1000 links to it; root: 1000 links to mid: a million blocks, no data.
+    const block = async (links: CID[]): Promise<{ cid: CID, bytes: Uint8Array }> => {
+      const bytes = dagPb.encode(dagPb.prepare({ Links: links.map(Hash => ({ Hash })) }))
+      return { cid: CID.createV1(dagPb.code, await mhSha256.digest(bytes)), bytes }
+    }
+    const leaf = await block([])
+    const mid = await block(Array(1000).fill(leaf.cid))
+    const root = await block(Array(1000).fill(mid.cid))
+    let sent = 0
+    await withServer(async (stream) => {
+      const lp = lpStream(stream, { maxDataLength: 3 * MiB })
+      await lp.read()
+      try {
+        await lp.write(frame(BLOCK_FRAME, root.bytes))
+        for (let m = 0; m < 1000; m++) {
+          await lp.write(frame(BLOCK_FRAME, mid.bytes))
+          sent++
+          for (let l = 0; l < 1000; l++) { await lp.write(frame(BLOCK_FRAME, leaf.bytes)); sent++ }
+        }
+      } catch { /* the requester gave up */ }
+    }, [], async () => {
+      let got = 0
+      const code = await codeOf(async () => { for await (const _ of fetchBlocks(b, a.peerId, root.cid, 1000, { onBlock: async () => { got++ } })) { /* drain */ } })
+      expect(code).toBe('TOO_LARGE')
+      // As many blocks as the server would send for that size (MIN_AVG_BLOCK_BYTES each, plus 16).
+      expect(got).toBeLessThanOrEqual(Math.ceil(1000 / (16 * 1024)) + 16)
+    })
+    expect(sent).toBeLessThan(1_001_000)
+  }, 120_000)
+
+  it('a requester that stops reading part-way closes its stream (the server is not left holding it)', async () => {
+    const ref = await storeA.add([plain])
+    const blocks = await dagBlocks(storeA, CID.parse(ref.cid))
+    let closed = false
+    await withServer(async (stream, bl) => {
+      stream.addEventListener('close', () => { closed = true })
+      const lp = lpStream(stream, { maxDataLength: 3 * MiB })
+      await lp.read()
+      try {
+        for (const blk of bl.slice(0, 3)) await lp.write(frame(BLOCK_FRAME, blk.bytes))
+      } catch { /* closed */ }
+      // No END frame: waits for the requester, as a real server waiting for credit would.
+    }, blocks, async () => {
+      for await (const piece of fetchBlocks(b, a.peerId, CID.parse(ref.cid), encryptedClipSize(ref.size))) {
+        expect(piece.length).toBeGreaterThan(0)
+        break
+      }
+      const until = Date.now() + 5000
+      while (!closed && Date.now() < until) await new Promise(resolve => setTimeout(resolve, 20))
+      expect(closed).toBe(true)
+    })
+  }, 30_000)
 })
