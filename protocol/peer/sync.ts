@@ -279,6 +279,8 @@ export async function syncTopic (node: PorchlightNode, peer: PeerId | Multiaddr 
   const frames = new Frames(stream, timeoutMs)
   const onAbort = (): void => { frames.abort('sync aborted') }
   opts.signal?.addEventListener('abort', onAbort, { once: true })
+  // An abort while the stream was opening came before the listener.
+  if (opts.signal?.aborted === true) onAbort()
   const stats: SyncStats = { topic, scope: 'all', roundTrips: 0, received: 0, sent: 0, bytesIn: 0, bytesOut: 0 }
   const send = async (frame: Uint8Array): Promise<void> => { stats.bytesOut += frame.length; await frames.write(frame) }
   const deadline = Date.now() + (opts.sessionTimeoutMs ?? MAX_SESSION_MS)

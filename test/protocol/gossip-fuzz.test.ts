@@ -7,6 +7,7 @@
 // REJECT that lowers its gossipsub score.
 import { afterAll, describe, it, expect, beforeAll } from 'vitest'
 import fc from 'fast-check'
+import { runs } from '../helpers/fc.ts'
 import { encode as cborEncode, decode as cborDecode } from 'cborg'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { ed25519 } from '@noble/curves/ed25519.js'
@@ -210,7 +211,7 @@ describe('hostile gossip gets a PorchlightError, hence a REJECT when it is the s
         const bytes = mutate(samples[name]!, m)
         expectPorchlight(await target.relay(t, bytes), `relay, ${name}`)
         expectPorchlight(await target.resident(t, bytes), `resident, ${name}`)
-      }), { numRuns: 150 })
+      }), { numRuns: runs(60) })
     }, 120_000)
   }
 
@@ -221,7 +222,7 @@ describe('hostile gossip gets a PorchlightError, hence a REJECT when it is the s
         const now = Date.now()
         const bytes = sealEnvelope(keys0, topic, inner, { ts: now, exp: now + DAY })
         expectPorchlight(await target.resident(topic, bytes), `resident, inner ${name}`)
-      }), { numRuns: 150 })
+      }), { numRuns: runs(60) })
     }, 120_000)
   }
 
@@ -230,7 +231,7 @@ describe('hostile gossip gets a PorchlightError, hence a REJECT when it is the s
       const t = onArea ? area : topic
       expectPorchlight(await target.relay(t, bytes), 'relay, random')
       expectPorchlight(await target.resident(t, bytes), 'resident, random')
-    }), { numRuns: 200 })
+    }), { numRuns: runs(60) })
   })
 })
 // FUZZ_STATS=1 prints which refusals the mutations met (to see that they reach past the decoders).
