@@ -263,6 +263,8 @@ let hashes: HashProvider = nobleHashes
 
 export function setHashes (provider: HashProvider): void { hashes = provider }
 
+export function getHashes (): HashProvider { return hashes }
+
 export function sha256 (data: Uint8Array): Uint8Array {
   return hashes.sha256(data)
 }

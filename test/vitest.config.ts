@@ -8,6 +8,13 @@ import { defineConfig } from 'vitest/config'
  */
 const workers = Number(process.env.PORCHLIGHT_TEST_WORKERS ?? '') || 3
 
+/**
+ * Test files share their worker's loaded modules instead of loading libp2p, Helia and the
+ * protocol afresh for each file (most of the suite's CPU time on 2 cores). Global state a file
+ * changes is put back by test/setup.ts. PORCHLIGHT_TEST_ISOLATE=1 gives each file its own.
+ */
+const ISOLATE = process.env.PORCHLIGHT_TEST_ISOLATE === '1'
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
@@ -18,6 +25,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: workers,
+    isolate: ISOLATE,
     reporters: ['default', './test/summary-reporter.ts']
   }
 })
