@@ -89,8 +89,9 @@ export const CLIP_COMMANDS: Record<string, Command> = {
         const info = await stat(dir).catch(() => undefined)
         if (info === undefined || !info.isDirectory()) fail('NOT_FOUND', `-o ${target}: the folder ${dir} does not exist`)
       }
+      const relays = await relaysFrom(ctx)
       const { findPost, getClip, nodeClipSink } = await loadStack()
-      const peer = await ctx.openPeer({ relays: relaysFrom(ctx), now: () => ctx.now() })
+      const peer = await ctx.openPeer({ relays, now: () => ctx.now() })
       try {
         await peer.start()
         const id = ctx.args[0]!

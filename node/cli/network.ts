@@ -43,10 +43,11 @@ function port (ctx: Context, name: string, fallback: number): number {
 }
 
 async function openPeer (ctx: Context): Promise<ResidentPeer> {
+  const relays = await relaysFrom(ctx)
   const { publicDelayFromEnv } = await loadStack()
   // PORCHLIGHT_PUBLIC_DELAY_MS replaces the random delay before a public copy goes out (tests; at most 30 s).
   const publicDelayMs = publicDelayFromEnv(ctx.io.env.PORCHLIGHT_PUBLIC_DELAY_MS)
-  const peer = await ctx.openPeer({ relays: relaysFrom(ctx), now: () => ctx.now(), ...(publicDelayMs !== undefined ? { publicDelayMs } : {}) })
+  const peer = await ctx.openPeer({ relays, now: () => ctx.now(), ...(publicDelayMs !== undefined ? { publicDelayMs } : {}) })
   try {
     await peer.start()
   } catch (err) {
@@ -563,7 +564,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       const agency = (await home.agency()) ?? fail('REFUSED', 'not an agency identity: create one with `porchlight agency create --name NAME`')
       const me = await home.requireIdentity()
       const area = checkGeohash(ctx.required('area'), MAX_AREA_PRECISION, '--area')
-      const relays = relaysFrom(ctx)
+      const relays = await relaysFrom(ctx)
       if (relays.length === 0) fail('BAD_ARGUMENT', 'agency rfa: give --relay MULTIADDR (or set PORCHLIGHT_RELAY)')
       const rfa = await sealRfa(me, area, ctx.required('text'), ctx.now(), parseTtl(ctx, DEFAULT_TTL_MS, MAX_TTL_MS), {
         attestations: [...(agency.attestations ?? [])]

@@ -371,6 +371,19 @@ describe('parsing and help', () => {
     }
   })
 
+  it('--relay and $PORCHLIGHT_RELAY are parsed before anything dials: a typo is one line, not an internal error', async () => {
+    await setupHood()
+    const notAddr = /--relay "127\.0\.0\.1:4001" is not a multiaddr/
+    expectOneLineError(await cli('alice', ['feed', '--relay', '127.0.0.1:4001']), 1, notAddr)
+    expectOneLineError(await cli('alice', ['post', '--kind', 'info', '--text', 'x', '--relay', '127.0.0.1:4001']), 1, notAddr)
+    expectOneLineError(await cli('alice', ['clip', 'get', '0123456789abcdef', '--relay', '127.0.0.1:4001']), 1, notAddr)
+    expectOneLineError(await cli('alice', ['watch', '--relay', '127.0.0.1:4001']), 1, notAddr)
+    expectOneLineError(await cli('alice', ['feed'], { env: { PORCHLIGHT_RELAY: `${RELAY},localhost` } }), 1, /PORCHLIGHT_RELAY "localhost" is not a multiaddr/)
+    expect(JSON.parse((await cli('alice', ['--json', 'feed', '--relay', 'x'])).stderr).error.code).toBe('BAD_ARGUMENT')
+    await cli('pd', ['agency', 'create', '--name', 'City PD'])
+    expectOneLineError(await cli('pd', ['agency', 'rfa', '--area', 'u4pru', '--text', 'x', '--relay', '127.0.0.1:4001']), 1, notAddr)
+  })
+
   it('--ttl has one grammar everywhere: not a duration exits 2, out of range exits 1', async () => {
     await cli('alice', ['id', 'create', '--name', 'Alice'])
     await cli('alice', ['hood', 'create', 'Elm', '--area', 'u4pru', '--relay', RELAY])
