@@ -564,8 +564,9 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       const agency = (await home.agency()) ?? fail('REFUSED', 'not an agency identity: create one with `porchlight agency create --name NAME`')
       const me = await home.requireIdentity()
       const area = checkGeohash(ctx.required('area'), MAX_AREA_PRECISION, '--area')
-      const relays = await relaysFrom(ctx)
-      if (relays.length === 0) fail('BAD_ARGUMENT', 'agency rfa: give --relay MULTIADDR (or set PORCHLIGHT_RELAY)')
+      // The relays named here first, then those `agency follow --relay` remembered.
+      const relays = [...new Set([...await relaysFrom(ctx), ...(agency.relays ?? [])])]
+      if (relays.length === 0) fail('BAD_ARGUMENT', 'agency rfa: give --relay MULTIADDR (or set PORCHLIGHT_RELAY, or follow the area with `agency follow AREA --relay MULTIADDR`)')
       const rfa = await sealRfa(me, area, ctx.required('text'), ctx.now(), parseTtl(ctx, DEFAULT_TTL_MS, MAX_TTL_MS), {
         attestations: [...(agency.attestations ?? [])]
       })

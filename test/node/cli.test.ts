@@ -382,6 +382,7 @@ describe('parsing and help', () => {
     expect(JSON.parse((await cli('alice', ['--json', 'feed', '--relay', 'x'])).stderr).error.code).toBe('BAD_ARGUMENT')
     await cli('pd', ['agency', 'create', '--name', 'City PD'])
     expectOneLineError(await cli('pd', ['agency', 'rfa', '--area', 'u4pru', '--text', 'x', '--relay', '127.0.0.1:4001']), 1, notAddr)
+    expectOneLineError(await cli('pd', ['agency', 'rfa', '--area', 'u4pru', '--text', 'x']), 1, /give --relay MULTIADDR .*agency follow AREA --relay/)
   })
 
   it('--ttl has one grammar everywhere: not a duration exits 2, out of range exits 1', async () => {
