@@ -139,7 +139,7 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
 }
 
 export const HOOD_OPTION: OptionSpec = { type: 'string', value: 'NAME_OR_ID', help: 'which neighborhood (name, or id or id prefix); optional when you are in one' }
-export const RELAY_OPTION: OptionSpec = { type: 'string', multiple: true, value: 'MULTIADDR', help: 'relay to use (default: the neighborhood\'s relays, or $PORCHLIGHT_RELAY)' }
+export const RELAY_OPTION: OptionSpec = { type: 'string', multiple: true, value: 'MULTIADDR', help: 'a relay to use besides those the neighborhood (or `agency follow --relay`) named (default $PORCHLIGHT_RELAY, comma-separated)' }
 
 /** The --ttl option of a command, read with parseTtl. */
 export function ttlOption (what: string, fallbackMs: number, maxMs: number): OptionSpec {

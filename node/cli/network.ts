@@ -342,7 +342,10 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
   watch: {
     summary: 'Print new posts as they arrive (until Ctrl-C)',
     usage: '[--relay MULTIADDR]',
-    help: 'Catches up first, then prints each new post; with --json, one JSON object per line.',
+    help: 'Catches up first, then prints each new post; with --json, one JSON object per line. While it runs it holds the ' +
+      'home: post, feed, clip get, agency feed|rfa and the hood commands that use the network, typed in other terminals, ' +
+      'run inside it (through HOME/porchlight.sock), and a second watch, hood join, id create|rename and agency create ' +
+      'are refused until it stops.',
     options: { relay: RELAY_OPTION },
     async run (ctx) {
       const peer = await openPeer(ctx)

@@ -356,6 +356,14 @@ describe('parsing and help', () => {
     const general = await cli('x', ['--help'])
     expect(general.code).toBe(0)
     for (const name of Object.keys(COMMANDS)) expect(general.stdout).toContain(name)
+    // Each group's commands are listed together, though the table is merged from several modules.
+    const listed = general.stdout.split('\n').filter(l => /^ {2}[a-z]/.test(l)).map(l => l.trim().split(/\s{2,}/)[0]!)
+    expect(listed.slice(0, 3)).toEqual(['help', 'id create', 'id show'])
+    const groups = listed.map(n => n.split(' ')[0]!)
+    expect(groups.filter((g, i) => g !== groups[i - 1])).toEqual([...new Set(groups)])
+    // The watch says that it serves the home's other commands; --relay says it adds to the stored relays.
+    expect(helpFor('watch')).toContain('porchlight.sock')
+    expect(helpFor('feed')).toMatch(/--relay MULTIADDR +a relay to use besides those the neighborhood/)
     const one = await cli('x', ['help', 'hood', 'create'])
     expect(one.stdout).toContain('Usage: porchlight hood create NAME --area GEOHASH --relay MULTIADDR')
     expect((await cli('x', ['hood', 'create', '--help'])).stdout).toBe(one.stdout)
