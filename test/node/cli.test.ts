@@ -363,6 +363,7 @@ describe('parsing and help', () => {
     expect(groups.filter((g, i) => g !== groups[i - 1])).toEqual([...new Set(groups)])
     // The watch says that it serves the home's other commands; --relay says it adds to the stored relays.
     expect(helpFor('watch')).toContain('porchlight.sock')
+    expect(helpFor('clip get')).toMatch(/block stream .*bitswap as the fallback/)
     expect(helpFor('feed')).toMatch(/--relay MULTIADDR +a relay to use besides those the neighborhood/)
     const one = await cli('x', ['help', 'hood', 'create'])
     expect(one.stdout).toContain('Usage: porchlight hood create NAME --area GEOHASH --relay MULTIADDR')
