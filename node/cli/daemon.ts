@@ -11,7 +11,7 @@
  *     mean what they meant where it was typed); the holder runs it with its open peer (`Io.openPeer`
  *     returns the peer, and its stop() does nothing) and streams stdout, stderr and the exit code back;
  *   - a stale socket (the holder died: connection refused) is removed and the command runs as usual;
- *   - commands that cannot run inside the holder (HOLDER_REFUSES: a second `watch`, `hood join`,
+ *   - commands that cannot run inside the holder (HOLDER_REFUSES: a second `watch`, `hood join|create`,
  *     changing the identity) get one clear line.
  *
  * Framing: each frame is a 4-byte big-endian length and that many bytes of UTF-8 JSON, at most
@@ -207,9 +207,12 @@ export const PEER_COMMANDS: ReadonlySet<string> = new Set([
 
 /**
  * Commands that must not run inside a holder: a second watch, and those that change who this home
- * is or which neighborhoods its open peer follows (the holder would go on with the old ones).
+ * is or which neighborhoods and areas its open peer follows (the holder would go on with the old
+ * ones: its peer reads them once, when it opens).
  */
-export const HOLDER_REFUSES: ReadonlySet<string> = new Set(['watch', 'hood join', 'id create', 'id rename', 'agency create'])
+export const HOLDER_REFUSES: ReadonlySet<string> = new Set([
+  'watch', 'hood join', 'hood create', 'id create', 'id rename', 'agency create', 'agency follow', 'agency unfollow'
+])
 
 // ---- the holder ----
 

@@ -344,7 +344,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
     usage: '[--relay MULTIADDR]',
     help: 'Catches up first, then prints each new post; with --json, one JSON object per line. While it runs it holds the ' +
       'home: post, feed, clip get, agency feed|rfa and the hood commands that use the network, typed in other terminals, ' +
-      'run inside it (through HOME/porchlight.sock), and a second watch, hood join, id create|rename and agency create ' +
+      'run inside it (through HOME/porchlight.sock), and a second watch, hood join|create, id create|rename and agency create|follow|unfollow ' +
       'are refused until it stops.',
     options: { relay: RELAY_OPTION },
     async run (ctx) {

@@ -179,6 +179,12 @@ describe('the holder, in process (a stand-in peer)', () => {
       err = ''
       expect(await forwardToHolder('hood join', ['hood', 'join', 'porchlight:x'], home, io)).toBe(1)
       expect(err).toMatch(/^porchlight: `hood join` cannot run while `watch` \(pid \d+\) holds .*; stop it first\n$/)
+      // So are the others that change which neighborhoods or areas the open peer follows (it read them when it opened).
+      for (const name of ['hood create', 'agency follow', 'agency unfollow']) {
+        err = ''
+        expect(await forwardToHolder(name, [...name.split(' '), 'x'], home, io)).toBe(1)
+        expect(err).toMatch(new RegExp(`^porchlight: \`${name}\` cannot run while \`watch\``))
+      }
       // Commands that do not need the peer are not forwarded at all.
       expect(await forwardToHolder('hood list', ['hood', 'list'], home, io)).toBeUndefined()
       // A client that sends a frame too large is dropped without an answer.
