@@ -398,8 +398,13 @@ function commandName (argv: readonly string[]): string | undefined {
 const PATH_OPTIONS = ['--clip', '--out']
 const PATH_SHORT = '-o'
 
-/** argv without --home, with file paths absolute (resolved against `cwd`); `clip get` without -o saves in `cwd`. */
-export function forwardedArgv (name: string, argv: readonly string[], cwd: string): string[] {
+/**
+ * argv without --home, with file paths absolute (resolved against `cwd`); `clip get` without -o
+ * saves in `cwd`; $PORCHLIGHT_RELAY of the typing shell (`envRelay`), when no --relay is given,
+ * as --relay options (the holder has its own environment: so it says that it does not use them,
+ * as for --relay, and `agency rfa` asks them, as it would here).
+ */
+export function forwardedArgv (name: string, argv: readonly string[], cwd: string, envRelay?: string): string[] {
   const out: string[] = []
   const abs = (p: string): string => isAbsolute(p) ? p : resolve(cwd, p)
   let sawOut = false
@@ -424,6 +429,10 @@ export function forwardedArgv (name: string, argv: readonly string[], cwd: strin
     out.push(a)
   }
   if (name === 'clip get' && !sawOut) out.push('--out', cwd)
+  const hasRelay = argv.some(a => a === '--relay' || a.startsWith('--relay='))
+  if (envRelay !== undefined && envRelay !== '' && !hasRelay && !argv.includes('--')) {
+    for (const r of envRelay.split(',')) out.push(`--relay=${r}`)
+  }
   return out
 }
 
@@ -484,7 +493,7 @@ export async function forwardToHolder (name: string, argv: readonly string[], ho
     })
     sock.on('error', () => { finish(1, `lost the process holding ${homeDir} before the command finished`) })
     sock.on('close', () => { finish(1, `the process holding ${homeDir} stopped before the command finished`) })
-    sock.write(encodeFrame({ t: 'run', argv: forwardedArgv(name, argv, process.cwd()) }))
+    sock.write(encodeFrame({ t: 'run', argv: forwardedArgv(name, argv, process.cwd(), io.env.PORCHLIGHT_RELAY) }))
   })
 }
 
