@@ -250,6 +250,11 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
         const clip = clipFile === undefined
           ? undefined
           : await attachWithProgress(ctx, peer, clipFile, { ...(ctx.string('hood') !== undefined ? { hood: ctx.string('hood')! } : {}), now, expires: now + ttlMs })
+        // Up to 30 s without a word looks like a hang, and Ctrl-C then would drop the public copy.
+        if (ctx.flag('public')) {
+          ctx.out.note(`Sending; the public copy follows after a random delay of up to ${HELP_FIGURES.maxPublicDelayMs / 1000} s ` +
+            '(so that a relay cannot match it to this post): let this finish.')
+        }
         const outcome = await peer.post({
           kind: kind as typeof POST_KINDS[number],
           text: ctx.required('text'),
