@@ -70,7 +70,8 @@ export const CLIP_COMMANDS: Record<string, Command> = {
     summary: 'Fetch, decrypt and save the clip of a post in your feed',
     usage: 'POST_ID [-o FILE] [--index N] [--relay MULTIADDR]',
     help: `POST_ID is the post's id or its first ${HELP_FIGURES.minIdPrefix}+ hex characters, as \`porchlight feed\` prints it. ` +
-      'The clip comes over bitswap from whoever has it (the relays that pinned it, or its author), is decrypted with the key in ' +
+      'The clip comes as one verified block stream from a peer that has it (a relay that pinned it, or its author; bitswap ' +
+      'as the fallback), is decrypted with the key in ' +
       'the post and checked against the hash in the post; only then is the file written. Default file: clip-<id>.<ext> ' +
       'in the current folder (never overwritten); -o FILE writes (or replaces) FILE; -o FOLDER saves there under that name.',
     args: { min: 1, max: 1 },
@@ -89,8 +90,9 @@ export const CLIP_COMMANDS: Record<string, Command> = {
         const info = await stat(dir).catch(() => undefined)
         if (info === undefined || !info.isDirectory()) fail('NOT_FOUND', `-o ${target}: the folder ${dir} does not exist`)
       }
+      const relays = await relaysFrom(ctx)
       const { findPost, getClip, nodeClipSink } = await loadStack()
-      const peer = await ctx.openPeer({ relays: relaysFrom(ctx), now: () => ctx.now() })
+      const peer = await ctx.openPeer({ relays, now: () => ctx.now() })
       try {
         await peer.start()
         const id = ctx.args[0]!

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { fail, PorchlightError } from '../../protocol/errors.ts'
+import { checkRelayAddrs } from '../../protocol/invite.ts'
 import { Home } from '../storage/home-dir.ts'
 import type { Output, Writer } from './output.ts'
 import type { PeerInit, ResidentPeer } from '../resident.ts'
@@ -138,7 +139,7 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
 }
 
 export const HOOD_OPTION: OptionSpec = { type: 'string', value: 'NAME_OR_ID', help: 'which neighborhood (name, or id or id prefix); optional when you are in one' }
-export const RELAY_OPTION: OptionSpec = { type: 'string', multiple: true, value: 'MULTIADDR', help: 'relay to use (default: the neighborhood\'s relays, or $PORCHLIGHT_RELAY)' }
+export const RELAY_OPTION: OptionSpec = { type: 'string', multiple: true, value: 'MULTIADDR', help: 'a relay to use besides those the neighborhood (or `agency follow --relay`) named (default $PORCHLIGHT_RELAY, comma-separated)' }
 
 /** The --ttl option of a command, read with parseTtl. */
 export function ttlOption (what: string, fallbackMs: number, maxMs: number): OptionSpec {
@@ -161,12 +162,31 @@ export function parseTtl (ctx: Pick<Context, 'string'>, fallbackMs: number, maxM
   return ms
 }
 
-/** Relays named with --relay, else $PORCHLIGHT_RELAY (comma-separated), else none. */
-export function relaysFrom (ctx: Context): string[] {
+/**
+ * Relays named with --relay, else $PORCHLIGHT_RELAY (comma-separated), else none; parsed
+ * (parseRelays), so that a typo is one line here, not an internal error when the peer dials.
+ */
+export async function relaysFrom (ctx: Context): Promise<string[]> {
   const given = ctx.strings('relay')
-  if (given.length > 0) return given
+  if (given.length > 0) return await parseRelays(given)
   const env = ctx.io.env.PORCHLIGHT_RELAY
-  return env !== undefined && env !== '' ? env.split(',') : []
+  return env !== undefined && env !== '' ? await parseRelays(env.split(','), 'PORCHLIGHT_RELAY') : []
+}
+
+/** Parses each multiaddr fully (so typos fail here, not at dial time); at most MAX_RELAYS, no duplicates. */
+export async function parseRelays (relays: readonly string[], from = '--relay'): Promise<string[]> {
+  if (relays.length === 0) return []
+  // Loaded here, not at start-up: it brings multiformats and DNS resolution code along.
+  const { multiaddr } = await import('@multiformats/multiaddr')
+  const out = relays.map(r => {
+    try {
+      return multiaddr(r).toString()
+    } catch (err) {
+      fail('BAD_ARGUMENT', `${from} "${r.slice(0, 80)}" is not a multiaddr: ${(err as Error).message}`)
+    }
+  })
+  checkRelayAddrs(out)
+  return out
 }
 
 /**

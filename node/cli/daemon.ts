@@ -11,7 +11,7 @@
  *     mean what they meant where it was typed); the holder runs it with its open peer (`Io.openPeer`
  *     returns the peer, and its stop() does nothing) and streams stdout, stderr and the exit code back;
  *   - a stale socket (the holder died: connection refused) is removed and the command runs as usual;
- *   - commands that cannot run inside the holder (HOLDER_REFUSES: a second `watch`, `hood join`,
+ *   - commands that cannot run inside the holder (HOLDER_REFUSES: a second `watch`, `hood join|create`,
  *     changing the identity) get one clear line.
  *
  * Framing: each frame is a 4-byte big-endian length and that many bytes of UTF-8 JSON, at most
@@ -207,9 +207,12 @@ export const PEER_COMMANDS: ReadonlySet<string> = new Set([
 
 /**
  * Commands that must not run inside a holder: a second watch, and those that change who this home
- * is or which neighborhoods its open peer follows (the holder would go on with the old ones).
+ * is or which neighborhoods and areas its open peer follows (the holder would go on with the old
+ * ones: its peer reads them once, when it opens).
  */
-export const HOLDER_REFUSES: ReadonlySet<string> = new Set(['watch', 'hood join', 'id create', 'id rename', 'agency create'])
+export const HOLDER_REFUSES: ReadonlySet<string> = new Set([
+  'watch', 'hood join', 'hood create', 'id create', 'id rename', 'agency create', 'agency follow', 'agency unfollow'
+])
 
 // ---- the holder ----
 
@@ -395,8 +398,13 @@ function commandName (argv: readonly string[]): string | undefined {
 const PATH_OPTIONS = ['--clip', '--out']
 const PATH_SHORT = '-o'
 
-/** argv without --home, with file paths absolute (resolved against `cwd`); `clip get` without -o saves in `cwd`. */
-export function forwardedArgv (name: string, argv: readonly string[], cwd: string): string[] {
+/**
+ * argv without --home, with file paths absolute (resolved against `cwd`); `clip get` without -o
+ * saves in `cwd`; $PORCHLIGHT_RELAY of the typing shell (`envRelay`), when no --relay is given,
+ * as --relay options (the holder has its own environment: so it says that it does not use them,
+ * as for --relay, and `agency rfa` asks them, as it would here).
+ */
+export function forwardedArgv (name: string, argv: readonly string[], cwd: string, envRelay?: string): string[] {
   const out: string[] = []
   const abs = (p: string): string => isAbsolute(p) ? p : resolve(cwd, p)
   let sawOut = false
@@ -421,6 +429,10 @@ export function forwardedArgv (name: string, argv: readonly string[], cwd: strin
     out.push(a)
   }
   if (name === 'clip get' && !sawOut) out.push('--out', cwd)
+  const hasRelay = argv.some(a => a === '--relay' || a.startsWith('--relay='))
+  if (envRelay !== undefined && envRelay !== '' && !hasRelay && !argv.includes('--')) {
+    for (const r of envRelay.split(',')) out.push(`--relay=${r}`)
+  }
   return out
 }
 
@@ -481,7 +493,7 @@ export async function forwardToHolder (name: string, argv: readonly string[], ho
     })
     sock.on('error', () => { finish(1, `lost the process holding ${homeDir} before the command finished`) })
     sock.on('close', () => { finish(1, `the process holding ${homeDir} stopped before the command finished`) })
-    sock.write(encodeFrame({ t: 'run', argv: forwardedArgv(name, argv, process.cwd()) }))
+    sock.write(encodeFrame({ t: 'run', argv: forwardedArgv(name, argv, process.cwd(), io.env.PORCHLIGHT_RELAY) }))
   })
 }
 

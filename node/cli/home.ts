@@ -8,7 +8,7 @@ import { toHex } from '../../protocol/encoding.ts'
 import { createIdentity, fingerprint, type Identity } from '../../protocol/identity.ts'
 import { checkGeohash, MAX_AREA_PRECISION } from '../../protocol/geohash.ts'
 import { createNeighborhood, isAdmin, newEpochSecret, privateTopic } from '../../protocol/neighborhood.ts'
-import { checkRelayAddrs, createInvite, DEFAULT_INVITE_TTL_MS, encodeInvite, MAX_INVITE_TTL_MS, MAX_RELAYS, parseInvite } from '../../protocol/invite.ts'
+import { createInvite, DEFAULT_INVITE_TTL_MS, encodeInvite, MAX_INVITE_TTL_MS, MAX_RELAYS, parseInvite } from '../../protocol/invite.ts'
 import { createRelayToken, encodeRelayToken, MAX_OLDER_TAG_KEYS } from '../../protocol/relay-token.ts'
 import { createAttestation, DEFAULT_ATTESTATION_TTL_MS, MAX_ATTESTATION_TTL_MS, verifyAttestation } from '../../protocol/agency.ts'
 import {
@@ -16,7 +16,7 @@ import {
   withAgencyRelays, withFollowedAreas, withMember, withoutEnded, withoutFollowedAreas, withRelays, type AgencyState
 } from '../storage/home-dir.ts'
 import { attestationJson, hoodJson, identityJson, memberJson, parseAttestationString, parsePublicIdentity, table, type AttestationJson } from './output.ts'
-import { HOOD_OPTION, isoTime, parseTtl, ttlOption, UsageError, type Command, type Context } from './command.ts'
+import { HOOD_OPTION, isoTime, parseRelays, parseTtl, ttlOption, UsageError, type Command, type Context } from './command.ts'
 
 const INVITE_TTL_OPTION = ttlOption('how long the invite is valid', DEFAULT_INVITE_TTL_MS, MAX_INVITE_TTL_MS)
 
@@ -405,20 +405,4 @@ async function requireAgency (ctx: Context): Promise<{ home: Home, state: Agency
   const state = await home.agency()
   if (state === undefined) fail('REFUSED', 'not an agency identity: create one with `porchlight agency create --name NAME`')
   return { home, state }
-}
-
-/** Parses each multiaddr fully (so typos fail here, not at dial time); at most MAX_RELAYS, no duplicates. */
-async function parseRelays (relays: readonly string[]): Promise<string[]> {
-  if (relays.length === 0) return []
-  // Loaded here, not at start-up: it brings multiformats and DNS resolution code along.
-  const { multiaddr } = await import('@multiformats/multiaddr')
-  const out = relays.map(r => {
-    try {
-      return multiaddr(r).toString()
-    } catch (err) {
-      fail('BAD_ARGUMENT', `--relay "${r.slice(0, 80)}" is not a multiaddr: ${(err as Error).message}`)
-    }
-  })
-  checkRelayAddrs(out)
-  return out
 }

@@ -60,8 +60,21 @@ function optionLines (options: Readonly<Record<string, OptionSpec>>): string[] {
   return table(rows).split('\n').map(l => `  ${l}`)
 }
 
-function generalHelp (): string {
+/**
+ * The commands in table order, each group ('hood …') together where its first command stands:
+ * the table is merged from the groups by what they need (home.ts, network.ts, clips.ts), so
+ * without this `hood remove` would be listed far from `hood create`.
+ */
+function listedCommands (): string[] {
   const names = Object.keys(COMMANDS)
+  const group = (n: string): string => n.split(' ')[0]!
+  const first = new Map<string, number>()
+  names.forEach((n, i) => { if (!first.has(group(n))) first.set(group(n), i) })
+  return names.map((n, i) => ({ n, i })).sort((a, b) => first.get(group(a.n))! - first.get(group(b.n))! || a.i - b.i).map(x => x.n)
+}
+
+function generalHelp (): string {
+  const names = listedCommands()
   const width = Math.max(...names.map(n => n.length))
   return [
     `porchlight ${version()}: neighborhood safety network, no company in the middle`,

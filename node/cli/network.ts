@@ -43,10 +43,11 @@ function port (ctx: Context, name: string, fallback: number): number {
 }
 
 async function openPeer (ctx: Context): Promise<ResidentPeer> {
+  const relays = await relaysFrom(ctx)
   const { publicDelayFromEnv } = await loadStack()
   // PORCHLIGHT_PUBLIC_DELAY_MS replaces the random delay before a public copy goes out (tests; at most 30 s).
   const publicDelayMs = publicDelayFromEnv(ctx.io.env.PORCHLIGHT_PUBLIC_DELAY_MS)
-  const peer = await ctx.openPeer({ relays: relaysFrom(ctx), now: () => ctx.now(), ...(publicDelayMs !== undefined ? { publicDelayMs } : {}) })
+  const peer = await ctx.openPeer({ relays, now: () => ctx.now(), ...(publicDelayMs !== undefined ? { publicDelayMs } : {}) })
   try {
     await peer.start()
   } catch (err) {
@@ -249,6 +250,11 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
         const clip = clipFile === undefined
           ? undefined
           : await attachWithProgress(ctx, peer, clipFile, { ...(ctx.string('hood') !== undefined ? { hood: ctx.string('hood')! } : {}), now, expires: now + ttlMs })
+        // Up to 30 s without a word looks like a hang, and Ctrl-C then would drop the public copy.
+        if (ctx.flag('public')) {
+          ctx.out.note(`Sending; the public copy follows after a random delay of up to ${HELP_FIGURES.maxPublicDelayMs / 1000} s ` +
+            '(so that a relay cannot match it to this post): let this finish.')
+        }
         const outcome = await peer.post({
           kind: kind as typeof POST_KINDS[number],
           text: ctx.required('text'),
@@ -341,7 +347,10 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
   watch: {
     summary: 'Print new posts as they arrive (until Ctrl-C)',
     usage: '[--relay MULTIADDR]',
-    help: 'Catches up first, then prints each new post; with --json, one JSON object per line.',
+    help: 'Catches up first, then prints each new post; with --json, one JSON object per line. While it runs it holds the ' +
+      'home: post, feed, clip get, agency feed|rfa and the hood commands that use the network, typed in other terminals, ' +
+      'run inside it (through HOME/porchlight.sock), and a second watch, hood join|create, id create|rename and agency create|follow|unfollow ' +
+      'are refused until it stops.',
     options: { relay: RELAY_OPTION },
     async run (ctx) {
       const peer = await openPeer(ctx)
@@ -563,8 +572,9 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       const agency = (await home.agency()) ?? fail('REFUSED', 'not an agency identity: create one with `porchlight agency create --name NAME`')
       const me = await home.requireIdentity()
       const area = checkGeohash(ctx.required('area'), MAX_AREA_PRECISION, '--area')
-      const relays = relaysFrom(ctx)
-      if (relays.length === 0) fail('BAD_ARGUMENT', 'agency rfa: give --relay MULTIADDR (or set PORCHLIGHT_RELAY)')
+      // The relays named here first, then those `agency follow --relay` remembered.
+      const relays = [...new Set([...await relaysFrom(ctx), ...(agency.relays ?? [])])]
+      if (relays.length === 0) fail('BAD_ARGUMENT', 'agency rfa: give --relay MULTIADDR (or set PORCHLIGHT_RELAY, or follow the area with `agency follow AREA --relay MULTIADDR`)')
       const rfa = await sealRfa(me, area, ctx.required('text'), ctx.now(), parseTtl(ctx, DEFAULT_TTL_MS, MAX_TTL_MS), {
         attestations: [...(agency.attestations ?? [])]
       })

@@ -1,6 +1,6 @@
 // A script can tell a fresh feed from a stale one (issue 9): `feed --json` says whether a relay
 // answered, and `agency feed` with no relay to ask is an error, not yesterday's list with exit 0.
-// An agency keeps the relays it follows areas through.
+// An agency keeps the relays it follows areas through, for its feed and its requests.
 import { describe, it, expect, afterAll } from 'vitest'
 import { cleanUp, cli, neighborhood, startRelay, tcpAddr, tempDir } from '../helpers/network.ts'
 
@@ -24,6 +24,10 @@ describe('feed freshness', () => {
     expect((await cli(pd, ['--json', 'agency', 'follow', hood.area, '--relay', tcpAddr(relay)])).json.relays).toEqual([tcpAddr(relay)])
     const fresh = (await cli(pd, ['--json', 'agency', 'feed'])).json.posts as Array<{ text: string }>
     expect(fresh.map(p => p.text)).toContain('Found a grey cat')
+    // …and so does a request for assistance.
+    await cli(pd, ['agency', 'rfa', '--area', hood.area, '--text', 'Witnesses on Elm, please'])
+    const rfas = (await cli(hood.admin, ['--json', 'feed'])).json.posts as Array<{ text: string, channel: string }>
+    expect(rfas.filter(p => p.channel === 'rfa').map(p => p.text)).toEqual(['Witnesses on Elm, please'])
 
     await relay.stop()
     expect((await cli(hood.admin, ['--json', 'feed'])).json.relayAnswered).toBe(false)

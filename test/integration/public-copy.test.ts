@@ -79,6 +79,7 @@ describe('a public copy and its private copy, as a relay receives them', () => {
     // The human output says it too.
     const human = await cli(ana, ['post', '--kind', 'info', '--text', 'Street fair Sunday', '--public'], 0, undefined, { PORCHLIGHT_PUBLIC_DELAY_MS: '0' })
     expect(human.out).toMatch(/public copy [0-9a-f]{16} acknowledged/i)
+    expect(human.err).toMatch(/^Sending; the public copy follows after a random delay of up to 30 s/) // not 30 s of silence
 
     // Every private envelope the relay took (joins, rosters, posts): bucketed sizes, whole-minute
     // times, and a join's lifetime is a default post's.

@@ -356,6 +356,15 @@ describe('parsing and help', () => {
     const general = await cli('x', ['--help'])
     expect(general.code).toBe(0)
     for (const name of Object.keys(COMMANDS)) expect(general.stdout).toContain(name)
+    // Each group's commands are listed together, though the table is merged from several modules.
+    const listed = general.stdout.split('\n').filter(l => /^ {2}[a-z]/.test(l)).map(l => l.trim().split(/\s{2,}/)[0]!)
+    expect(listed.slice(0, 3)).toEqual(['help', 'id create', 'id show'])
+    const groups = listed.map(n => n.split(' ')[0]!)
+    expect(groups.filter((g, i) => g !== groups[i - 1])).toEqual([...new Set(groups)])
+    // The watch says that it serves the home's other commands; --relay says it adds to the stored relays.
+    expect(helpFor('watch')).toContain('porchlight.sock')
+    expect(helpFor('clip get')).toMatch(/block stream .*bitswap as the fallback/)
+    expect(helpFor('feed')).toMatch(/--relay MULTIADDR +a relay to use besides those the neighborhood/)
     const one = await cli('x', ['help', 'hood', 'create'])
     expect(one.stdout).toContain('Usage: porchlight hood create NAME --area GEOHASH --relay MULTIADDR')
     expect((await cli('x', ['hood', 'create', '--help'])).stdout).toBe(one.stdout)
@@ -369,6 +378,20 @@ describe('parsing and help', () => {
       expect(helpFor(name)).toContain(`porchlight ${name}`)
       for (const o of Object.values(cmd.options ?? {})) expect(o.help.length).toBeGreaterThan(5)
     }
+  })
+
+  it('--relay and $PORCHLIGHT_RELAY are parsed before anything dials: a typo is one line, not an internal error', async () => {
+    await setupHood()
+    const notAddr = /--relay "127\.0\.0\.1:4001" is not a multiaddr/
+    expectOneLineError(await cli('alice', ['feed', '--relay', '127.0.0.1:4001']), 1, notAddr)
+    expectOneLineError(await cli('alice', ['post', '--kind', 'info', '--text', 'x', '--relay', '127.0.0.1:4001']), 1, notAddr)
+    expectOneLineError(await cli('alice', ['clip', 'get', '0123456789abcdef', '--relay', '127.0.0.1:4001']), 1, notAddr)
+    expectOneLineError(await cli('alice', ['watch', '--relay', '127.0.0.1:4001']), 1, notAddr)
+    expectOneLineError(await cli('alice', ['feed'], { env: { PORCHLIGHT_RELAY: `${RELAY},localhost` } }), 1, /PORCHLIGHT_RELAY "localhost" is not a multiaddr/)
+    expect(JSON.parse((await cli('alice', ['--json', 'feed', '--relay', 'x'])).stderr).error.code).toBe('BAD_ARGUMENT')
+    await cli('pd', ['agency', 'create', '--name', 'City PD'])
+    expectOneLineError(await cli('pd', ['agency', 'rfa', '--area', 'u4pru', '--text', 'x', '--relay', '127.0.0.1:4001']), 1, notAddr)
+    expectOneLineError(await cli('pd', ['agency', 'rfa', '--area', 'u4pru', '--text', 'x']), 1, /give --relay MULTIADDR .*agency follow AREA --relay/)
   })
 
   it('--ttl has one grammar everywhere: not a duration exits 2, out of range exits 1', async () => {

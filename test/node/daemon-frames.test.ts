@@ -131,6 +131,10 @@ describe('forwarded argv', () => {
     expect(forwardedArgv('clip get', ['clip', 'get', 'abcd1234', '-o', 'out'], '/w')).toEqual(['clip', 'get', 'abcd1234', '-o', '/w/out'])
     expect(forwardedArgv('clip get', ['clip', 'get', 'abcd1234', '-oout'], '/w')).toEqual(['clip', 'get', 'abcd1234', '-o', '/w/out'])
     expect(forwardedArgv('clip get', ['clip', 'get', 'abcd1234'], '/w')).toEqual(['clip', 'get', 'abcd1234', '--out', '/w'])
+    // The typing shell's $PORCHLIGHT_RELAY travels as --relay (the holder's environment is its own), unless --relay is given.
+    expect(forwardedArgv('feed', ['feed'], '/w', '/ip4/1.2.3.4/tcp/1,/ip4/1.2.3.4/tcp/2')).toEqual(['feed', '--relay=/ip4/1.2.3.4/tcp/1', '--relay=/ip4/1.2.3.4/tcp/2'])
+    expect(forwardedArgv('feed', ['feed', '--relay', '/ip4/5.6.7.8/tcp/1'], '/w', '/ip4/1.2.3.4/tcp/1')).toEqual(['feed', '--relay', '/ip4/5.6.7.8/tcp/1'])
+    expect(forwardedArgv('feed', ['feed'], '/w', '')).toEqual(['feed'])
   })
 
   it('a socket path fits sun_path, in the home when it can', () => {
@@ -175,10 +179,19 @@ describe('the holder, in process (a stand-in peer)', () => {
       expect(err).toContain('uses its own relays') // --relay the watch does not use: said
       expect(err).toContain('lent peer answers 1')
       expect(stops).toBe(0) // the command's stop() is not the peer's
+      // The client's $PORCHLIGHT_RELAY reaches the holder as --relay (the holder's own environment is not the client's).
+      expect(await forwardToHolder('feed', ['feed'], home, { ...io, env: { PORCHLIGHT_RELAY: '/ip4/127.0.0.1/tcp/9' } })).toBe(3)
+      expect(seen.at(-1)).toEqual(['feed', '--relay=/ip4/127.0.0.1/tcp/9'])
       // Refused inside the holder, in one line.
       err = ''
       expect(await forwardToHolder('hood join', ['hood', 'join', 'porchlight:x'], home, io)).toBe(1)
       expect(err).toMatch(/^porchlight: `hood join` cannot run while `watch` \(pid \d+\) holds .*; stop it first\n$/)
+      // So are the others that change which neighborhoods or areas the open peer follows (it read them when it opened).
+      for (const name of ['hood create', 'agency follow', 'agency unfollow']) {
+        err = ''
+        expect(await forwardToHolder(name, [...name.split(' '), 'x'], home, io)).toBe(1)
+        expect(err).toMatch(new RegExp(`^porchlight: \`${name}\` cannot run while \`watch\``))
+      }
       // Commands that do not need the peer are not forwarded at all.
       expect(await forwardToHolder('hood list', ['hood', 'list'], home, io)).toBeUndefined()
       // A client that sends a frame too large is dropped without an answer.
@@ -203,7 +216,7 @@ describe('the holder, in process (a stand-in peer)', () => {
         sock.write(encodeFrame({ t: 'run', argv: ['relay', '--data', '/tmp/x'] }))
       })
       expect(frames.at(-1)).toEqual({ t: 'exit', code: 1 })
-      expect(seen).toHaveLength(1)
+      expect(seen).toHaveLength(2)
     } finally {
       await holder.close()
     }
