@@ -26,4 +26,15 @@ describe('test habits', () => {
     if (DEEP_RUNS === undefined) expect(runs(40)).toBe(40)
     else expect(runs(40)).toBe(Math.max(40, DEEP_RUNS))
   })
+
+  it('toEqual compares byte arrays by content (the fast tester in test/setup.ts)', () => {
+    const big = new Uint8Array(4 << 20).fill(7)
+    const other = Uint8Array.from(big)
+    expect(other).toEqual(big)
+    other[other.length - 1] = 8
+    expect(other).not.toEqual(big)
+    expect(big.subarray(1)).not.toEqual(big)
+    expect(Buffer.from([1, 2])).toEqual(new Uint8Array([1, 2]))
+    expect({ id: new Uint8Array([1]) }).not.toEqual({ id: new Uint8Array([2]) })
+  })
 })
