@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { cli, tempDir } from './network.ts'
 
 export const BIN = fileURLToPath(new URL('../../node/bin/porchlight.js', import.meta.url))
 /**
@@ -105,4 +106,25 @@ export async function killAll (): Promise<void> {
   }
   children.clear()
   await Promise.all(waits)
+}
+
+/**
+ * A relay process and two residents' homes, Ana (admin of "Maple Street", area u4pruy) and Ben
+ * (not joined yet): `serve()` restarts the relay on the same data folder and port with the
+ * neighborhood's token, as an operator would after `hood relay-token`.
+ */
+export async function hoodWithRelayProcess (): Promise<{ relay: () => RelayProcess, serve: () => Promise<RelayProcess>, ana: string, ben: string, invite: string }> {
+  const data = await tempDir('pl-proc-relay-')
+  let relay = await spawnRelay(['--data', data, '--tcp', '0', '--ws', '0', '--http', '0'])
+  const port = relay.tcp.split('/')[4]!
+  const [ana, ben] = [await tempDir('pl-Ana-'), await tempDir('pl-Ben-')]
+  await cli(ana, ['id', 'create', '--name', 'Ana'])
+  await cli(ben, ['id', 'create', '--name', 'Ben'])
+  const created = await cli(ana, ['--json', 'hood', 'create', 'Maple Street', '--area', 'u4pruy', '--relay', relay.tcp])
+  const token = (await cli(ana, ['--json', 'hood', 'relay-token'])).json.token as string
+  const serve = async (): Promise<RelayProcess> => {
+    relay = await spawnRelay(['--data', data, '--tcp', port, '--ws', '0', '--http', '0', '--serve', token])
+    return relay
+  }
+  return { relay: () => relay, serve, ana, ben, invite: created.json.invite as string }
 }

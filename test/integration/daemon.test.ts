@@ -5,7 +5,7 @@
 import { describe, it, expect, afterAll } from 'vitest'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { lstat } from 'node:fs/promises'
-import { BIN, killAll, run, spawnRelay, stopProcess } from '../helpers/processes.ts'
+import { BIN, hoodWithRelayProcess, killAll, run, spawnRelay, stopProcess } from '../helpers/processes.ts'
 import { cleanUp, cli, tempDir, until } from '../helpers/network.ts'
 import { socketPath } from '../../node/cli/daemon.ts'
 
@@ -26,18 +26,12 @@ function watch (home: string): { child: ChildProcess, out: () => string, err: ()
 
 describe('a home held by watch', () => {
   it('runs the post and feed of other processes inside the watch, refuses a second watch, and a killed watch blocks nothing', { timeout: 240_000 }, async () => {
-    const data = await tempDir('pl-daemon-relay-')
-    let relay = await spawnRelay(['--data', data, '--tcp', '0', '--ws', '0', '--http', '0'])
-    const port = relay.tcp.split('/')[4]!
-    const [ana, ben] = [await tempDir('pl-Ana-'), await tempDir('pl-Ben-')]
-    await cli(ana, ['id', 'create', '--name', 'Ana'])
-    await cli(ben, ['id', 'create', '--name', 'Ben'])
-    const created = await cli(ana, ['--json', 'hood', 'create', 'Maple Street', '--area', 'u4pruy', '--relay', relay.tcp])
-    const token = (await cli(ana, ['--json', 'hood', 'relay-token'])).json.token as string
-    await stopProcess(relay, 'SIGTERM')
-    relay = await spawnRelay(['--data', data, '--tcp', port, '--ws', '0', '--http', '0', '--serve', token])
+    const hood = await hoodWithRelayProcess()
+    const { ana, ben } = hood
+    await stopProcess(hood.relay(), 'SIGTERM')
+    const relay = await hood.serve()
     await cli(ana, ['hood', 'announce'])
-    await cli(ben, ['hood', 'join', created.json.invite])
+    await cli(ben, ['hood', 'join', hood.invite])
 
     const w = watch(ana)
     await until(() => w.err().includes('Watching'), 60_000, 'watch to start')

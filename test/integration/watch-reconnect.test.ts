@@ -3,29 +3,20 @@
 // separate processes (a relay process restarted on the same data folder and port).
 import { describe, it, expect, afterAll } from 'vitest'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { BIN, killAll, spawnRelay, stopProcess } from '../helpers/processes.ts'
-import { cleanUp, cli, tempDir, until } from '../helpers/network.ts'
+import { BIN, hoodWithRelayProcess, killAll, stopProcess } from '../helpers/processes.ts'
+import { cleanUp, cli, until } from '../helpers/network.ts'
 
 let watcher: ChildProcess | undefined
 afterAll(async () => { watcher?.kill('SIGKILL'); await killAll(); await cleanUp() })
 
 describe('watch', () => {
   it('reconnects after its relay restarts, says so, and keeps printing posts', { timeout: 180_000 }, async () => {
-    const data = await tempDir('pl-watch-relay-')
-    let relay = await spawnRelay(['--data', data, '--tcp', '0', '--ws', '0', '--http', '0'])
-    const port = relay.tcp.split('/')[4]!
-    const [ana, ben] = [await tempDir('pl-Ana-'), await tempDir('pl-Ben-')]
-    await cli(ana, ['id', 'create', '--name', 'Ana'])
-    await cli(ben, ['id', 'create', '--name', 'Ben'])
-    const created = await cli(ana, ['--json', 'hood', 'create', 'Maple Street', '--area', 'u4pruy', '--relay', relay.tcp])
-    const token = (await cli(ana, ['--json', 'hood', 'relay-token'])).json.token as string
-    const restart = async (): Promise<void> => {
-      relay = await spawnRelay(['--data', data, '--tcp', port, '--ws', '0', '--http', '0', '--serve', token])
-    }
-    await stopProcess(relay, 'SIGTERM')
-    await restart()
+    const hood = await hoodWithRelayProcess()
+    const { ana, ben } = hood
+    await stopProcess(hood.relay(), 'SIGTERM')
+    await hood.serve()
     await cli(ana, ['hood', 'announce'])
-    await cli(ben, ['hood', 'join', created.json.invite])
+    await cli(ben, ['hood', 'join', hood.invite])
     await cli(ana, ['feed'])
 
     let out = ''
@@ -40,9 +31,9 @@ describe('watch', () => {
     await until(() => out.includes('before the restart'), 30_000, 'the first post')
 
     // The relay dies and comes back on the same port and data folder.
-    await stopProcess(relay, 'SIGKILL')
+    await stopProcess(hood.relay(), 'SIGKILL')
     await until(() => err.includes('lost the relay'), 30_000, 'watch to say it lost the relay')
-    await restart()
+    await hood.serve()
     await until(() => err.includes('reconnected to the relay'), 60_000, 'watch to say it is back')
     await cli(ana, ['post', '--kind', 'info', '--text', 'after the restart'])
     await until(() => out.includes('after the restart'), 30_000, 'the post after the restart')
