@@ -76,6 +76,14 @@ describe('protocol/ import boundary (oxlint)', () => {
     await rm(join(dir, 'protocol', 'builtins.ts'))
   })
 
+  it('refuses Node globals (Buffer, process, require…) in protocol/', async () => {
+    const uses = ['Buffer.from([1])', 'process.env.X', "require('x')", '__dirname', '__filename', 'global.x']
+    await writeFile(join(dir, 'protocol', 'globals.ts'), uses.map((u, i) => `export const g${i} = ${u}`).join('\n') + '\n')
+    const { diagnostics } = await lint(dir)
+    expect(diagnostics.filter(d => d.code === 'eslint(no-restricted-globals)' && d.filename.endsWith('globals.ts'))).toHaveLength(uses.length)
+    await rm(join(dir, 'protocol', 'globals.ts'))
+  })
+
   it('lets node/ import what protocol/ may not', async () => {
     await writeFile(join(dir, 'node', 'ok.ts'), BAD.slice(0, 5).join('\n') + '\n')
     const { diagnostics } = await lint(dir)
