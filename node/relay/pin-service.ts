@@ -347,8 +347,9 @@ function parseLedger (value: unknown): LedgerEntry[] {
   return []
 }
 
+/** A size for the operator's log: KiB below a MiB, so a small clip does not read "0.0 MiB". */
 function mib (bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`
+  return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 }
 
 export type { ErrorCode }
