@@ -180,5 +180,5 @@ export function retractedBy (bytes: Uint8Array): Uint8Array | undefined {
   }
 }
 
-/** a6 (map of 6) "t" "pl/retract": how every canonical retraction starts. */
-const RETRACT_START = Uint8Array.from([0xa6, 0x61, 0x74, 0x6a, ...utf8Bytes(DOMAIN_RETRACT)])
+/** a7 (map of 7: t, v and five fields) "t" "pl/retract": how every canonical retraction starts. */
+const RETRACT_START = Uint8Array.from([0xa7, 0x61, 0x74, 0x6a, ...utf8Bytes(DOMAIN_RETRACT)])
