@@ -4,8 +4,11 @@
  * Wire struct 'pl/env' v2 (exactly one of ENVELOPE_BUCKETS long: 1, 4, 16 or 64 KiB):
  *   { topic: string (private topic, 48 chars), epoch: uint32, ts: uint ms, exp: uint ms,
  *     nonce: 24 bytes, ct: bytes (XChaCha20-Poly1305 ciphertext || 16-byte Poly1305 tag),
- *     tag: 16 bytes }
- * header = encodeStruct('pl/env-header' v2 { topic, epoch, ts, exp, nonce })  (the AEAD's associated data)
+ *     tag: 16 bytes, rc?: 32 bytes }
+ * header = encodeStruct('pl/env-header' v2 { topic, epoch, ts, exp, nonce, rc? })  (the AEAD's associated data)
+ * rc     = the retraction commitment (retract.ts), optional: an envelope without one is valid
+ *          and cannot be retracted. It is in the header, so the AEAD and the membership tag
+ *          authenticate it. Random-looking and fresh per envelope: it links nothing.
  * ct     = XChaCha20-Poly1305(contentKey, nonce, inner || 0x80 || 0x00*, aad = header)
  * tag    = HMAC-SHA256(tagKey, header || ct)[0..16]   (membershipTag; header is self-delimiting CBOR)
  *
@@ -71,6 +74,8 @@ export const ENVELOPE_VERSION = 2
 /** The first byte of the padding; zeros follow. */
 const PAD_MARK = 0x80
 export const ENVELOPE_NONCE_BYTES = AEAD_NONCE_BYTES
+/** The retraction commitment's size (retract.ts). */
+const RC_BYTES = 32
 /** Topics are checked against the private-topic pattern; this only bounds the read (neighborhood.ts). */
 export { MAX_TOPIC_BYTES }
 /** Largest signed post (inner plaintext): an encoded post plus author key, name and signature. */
@@ -80,7 +85,7 @@ export const DOMAIN_SIGNED_POST = 'pl/signed-post'
 const MAX_POST_TBS_BYTES = MAX_POST_BYTES + 256
 
 const ENVELOPE: StructSpec = {
-  domain: 'pl/env', version: ENVELOPE_VERSION, required: ['topic', 'epoch', 'ts', 'exp', 'nonce', 'ct', 'tag'], maxBytes: MAX_ENVELOPE_BYTES
+  domain: 'pl/env', version: ENVELOPE_VERSION, required: ['topic', 'epoch', 'ts', 'exp', 'nonce', 'ct', 'tag'], optional: ['rc'], maxBytes: MAX_ENVELOPE_BYTES
 }
 const SIGNED_POST: StructSpec = {
   domain: DOMAIN_SIGNED_POST, version: 1, required: ['post', 'author', 'sig'], maxBytes: MAX_SIGNED_POST_BYTES
@@ -107,6 +112,8 @@ export interface PrivateEnvelope {
   readonly ct: Uint8Array
   /** Membership tag, 16 bytes. */
   readonly tag: Uint8Array
+  /** Retraction commitment (retract.ts), 32 bytes; absent on envelopes that cannot be retracted. */
+  readonly rc?: Uint8Array
 }
 
 export interface SealOptions {
@@ -119,6 +126,8 @@ export interface SealOptions {
    * random; a repeated nonce under one key breaks confidentiality).
    */
   nonce?: Uint8Array
+  /** Retraction commitment to carry in the clear (retract.ts: retractCommitment of a fresh secret the caller keeps). */
+  rc?: Uint8Array
 }
 
 export interface OpenOptions {
@@ -179,7 +188,8 @@ export function sealEnvelope (keys: EpochKeys, topic: string, inner: Uint8Array,
   if (!Number.isSafeInteger(created) || !Number.isSafeInteger(expires) || created < 0) fail('BAD_ARGUMENT', 'ts and exp must be integers')
   // Lifetime bounds shared with posts (clock-free): OUT_OF_RANGE unless ts < exp <= ts + MAX_TTL_MS.
   checkLifetime(created, expires, MAX_TTL_MS, 'envelope')
-  const head = { topic, epoch: keys.epoch, ...envelopeTimes(created, expires), nonce }
+  if (opts?.rc !== undefined && (!(opts.rc instanceof Uint8Array) || opts.rc.length !== RC_BYTES)) fail('BAD_ARGUMENT', `rc must be ${RC_BYTES} bytes`)
+  const head = { topic, epoch: keys.epoch, ...envelopeTimes(created, expires), nonce, ...(opts?.rc !== undefined ? { rc: opts.rc } : {}) }
   const header = envelopeHeader(head)
   const overhead = envelopeOverhead(head)
   const bucket = ENVELOPE_BUCKETS.find(b => b - overhead >= inner.length + 1)
@@ -220,7 +230,7 @@ function unpad (plaintext: Uint8Array, envelopeBytes: number): Uint8Array {
 
 /** Encodes envelope fields as they are (no crypto): the inverse of decodeEnvelope. */
 export function encodeEnvelope (env: PrivateEnvelope): Uint8Array {
-  return encodeStruct(ENVELOPE, { topic: env.topic, epoch: env.epoch, ts: env.ts, exp: env.exp, nonce: env.nonce, ct: env.ct, tag: env.tag })
+  return encodeStruct(ENVELOPE, { topic: env.topic, epoch: env.epoch, ts: env.ts, exp: env.exp, nonce: env.nonce, ct: env.ct, tag: env.tag, rc: env.rc })
 }
 
 /**
@@ -246,6 +256,7 @@ function decodeEnvelopeGeneric (bytes: Uint8Array): PrivateEnvelope {
     if (isPorchlightError(err, 'BAD_VERSION')) fail('BAD_VERSION', `envelope from an older Porchlight (not version ${ENVELOPE_VERSION}: unpadded, exact times): not accepted`)
     throw err
   }
+  const rc = f.optBytes('rc', { len: RC_BYTES })
   return {
     topic: f.string('topic', MAX_TOPIC_BYTES),
     epoch: f.uint('epoch', MAX_EPOCH),
@@ -253,24 +264,35 @@ function decodeEnvelopeGeneric (bytes: Uint8Array): PrivateEnvelope {
     exp: f.uint('exp'),
     nonce: f.bytes('nonce', { len: ENVELOPE_NONCE_BYTES }),
     ct: f.bytes('ct', { min: AEAD_TAG_BYTES }),
-    tag: f.bytes('tag', { len: TAG_BYTES })
+    tag: f.bytes('tag', { len: TAG_BYTES }),
+    ...(rc !== undefined ? { rc } : {})
   }
 }
 
 /**
  * The header bytes: AEAD associated data and start of the membership-tag input. Exactly
- * encodeStruct('pl/env-header' v2, { topic, epoch, ts, exp, nonce }), written directly
+ * encodeStruct('pl/env-header' v2, { topic, epoch, ts, exp, nonce, rc? }), written directly
  * because every open and every relay check needs it (tests compare the two). Canonical key
- * order: t, v, ts, exp, epoch, nonce, topic.
+ * order: t, v, rc, ts, exp, epoch, nonce, topic.
  */
 export function envelopeHeader (env: Omit<PrivateEnvelope, 'ct' | 'tag'>): Uint8Array {
   // The checks keep the direct encoding exact: an ASCII topic, non-negative safe integers.
   checkTopic(env.topic)
   for (const v of [env.ts, env.exp, env.epoch]) if (!Number.isSafeInteger(v) || v < 0) fail('BAD_ARGUMENT', 'envelope times and epoch must be non-negative integers')
   if (env.nonce?.length !== ENVELOPE_NONCE_BYTES) fail('BAD_ARGUMENT', 'nonce must be 24 bytes')
+  if (env.rc !== undefined && env.rc.length !== RC_BYTES) fail('BAD_ARGUMENT', `rc must be ${RC_BYTES} bytes`)
   const out = new Uint8Array(HEADER_MAX_BYTES)
-  out.set(HEADER_START)
-  let n = HEADER_START.length
+  out[0] = env.rc === undefined ? 0xa7 : 0xa8
+  out.set(HEADER_PREFIX, 1)
+  let n = 1 + HEADER_PREFIX.length
+  if (env.rc !== undefined) {
+    out.set(KEY_RC, n)
+    n += KEY_RC.length
+    out.set(env.rc, n)
+    n += RC_BYTES
+  }
+  out.set(KEY_TS, n)
+  n += KEY_TS.length
   const head = (major: number, v: number): void => {
     const m = major << 5
     if (v < 24) { out[n++] = m | v; return }
@@ -392,9 +414,9 @@ export async function openSignedPost (inner: Uint8Array, topic: string, now: num
   return { post, author: signed.author, authorName }
 }
 
-/** Signs, encrypts and tags a post (envelope ts/exp = envelopeTimes(created, expires)). `opts.nonce`: vectors/tests only. */
-export async function sealPost (author: Identity, topic: string, keys: EpochKeys, post: Post, opts?: { nonce?: Uint8Array }): Promise<{ bytes: Uint8Array, id: Uint8Array }> {
-  const bytes = sealEnvelope(keys, topic, await encodeSignedPost(author, topic, post), { nonce: opts?.nonce, ts: post.created, exp: post.expires })
+/** Signs, encrypts and tags a post (envelope ts/exp = envelopeTimes(created, expires)). `opts.nonce`: vectors/tests only; `opts.rc`: a retraction commitment. */
+export async function sealPost (author: Identity, topic: string, keys: EpochKeys, post: Post, opts?: { nonce?: Uint8Array, rc?: Uint8Array }): Promise<{ bytes: Uint8Array, id: Uint8Array }> {
+  const bytes = sealEnvelope(keys, topic, await encodeSignedPost(author, topic, post), { nonce: opts?.nonce, ts: post.created, exp: post.expires, ...(opts?.rc !== undefined ? { rc: opts.rc } : {}) })
   return { bytes, id: envelopeId(bytes) }
 }
 
@@ -446,14 +468,25 @@ export async function openPost (
  * canonical layout of a valid envelope directly, without the generic decoder's re-encoding.
  *   a9 "t" "pl/env" "v" 1 "ct" bytes "ts" uint "exp" uint "tag" bytes(16) "epoch" uint
  *   "nonce" bytes(24) "topic" text(ASCII)
- * with v = 2 (map keys sort by length, then bytewise). Anything else, including every invalid value,
+ * with v = 2 (map keys sort by length, then bytewise); with a commitment, aa and
+ * "rc" bytes(32) between "ct" and "ts". Anything else, including every invalid value,
  * returns undefined and the generic decoder decides; tests check that both always agree.
  */
 function readCanonicalEnvelope (b: Uint8Array): PrivateEnvelope | undefined {
   const r = new CanonicalReader(b)
+  const withRc = b[0] === 0xaa
+  if (!withRc && b[0] !== 0xa9) return undefined
+  r.skip(1)
   if (!r.lit(ENV_START)) return undefined
   const ct = r.take(r.head(2))
-  if (ct === undefined || ct.length < AEAD_TAG_BYTES || !r.lit(ENV_KEY_TS)) return undefined
+  if (ct === undefined || ct.length < AEAD_TAG_BYTES) return undefined
+  let rc: Uint8Array | undefined
+  if (withRc) {
+    if (!r.lit(KEY_RC)) return undefined
+    rc = r.take(RC_BYTES)
+    if (rc === undefined) return undefined
+  }
+  if (!r.lit(ENV_KEY_TS)) return undefined
   const ts = r.head(0)
   if (ts < 0 || !r.lit(KEY_EXP)) return undefined
   const exp = r.head(0)
@@ -466,7 +499,7 @@ function readCanonicalEnvelope (b: Uint8Array): PrivateEnvelope | undefined {
   if (nonce === undefined || !r.lit(KEY_TOPIC)) return undefined
   const topic = r.ascii(r.head(3), MAX_TOPIC_BYTES)
   if (topic === undefined || !r.done()) return undefined
-  return { topic, epoch, ts, exp, nonce, ct, tag }
+  return { topic, epoch, ts, exp, nonce, ct, tag, ...(rc !== undefined ? { rc } : {}) }
 }
 
 /**
@@ -542,25 +575,30 @@ class CanonicalReader {
   }
 
   done (): boolean { return this.pos === this.b.length }
+
+  skip (n: number): void { this.pos += n }
 }
 
 const ascii = (s: string): Uint8Array => Uint8Array.from(s, c => c.charCodeAt(0))
-/** a7 (map of 7) "t" "pl/env-header" "v" 2 "ts" */
-const HEADER_START = Uint8Array.from([0xa7, 0x61, ...ascii('t'), 0x6d, ...ascii('pl/env-header'), 0x61, ...ascii('v'), ENVELOPE_VERSION, 0x62, ...ascii('ts')])
+/** After the map head (a7, or a8 with rc): "t" "pl/env-header" "v" 2 */
+const HEADER_PREFIX = Uint8Array.from([0x61, ...ascii('t'), 0x6d, ...ascii('pl/env-header'), 0x61, ...ascii('v'), ENVELOPE_VERSION])
+const KEY_TS = Uint8Array.from([0x62, ...ascii('ts')])
+/** "rc" and the head of a 32-byte string. */
+const KEY_RC = Uint8Array.from([0x62, ...ascii('rc'), 0x58, 0x20])
 const KEY_EXP = Uint8Array.from([0x63, ...ascii('exp')])
 const KEY_EPOCH = Uint8Array.from([0x65, ...ascii('epoch')])
 const KEY_NONCE = Uint8Array.from([0x65, ...ascii('nonce')])
 const KEY_TOPIC = Uint8Array.from([0x65, ...ascii('topic')])
-/** Start, three 9-byte integers, three keys, 26-byte nonce, topic up to MAX_TOPIC_BYTES + 2. */
-const HEADER_MAX_BYTES = 32 + 3 * 9 + 18 + 26 + 6 + MAX_TOPIC_BYTES + 2
+/** Start, three 9-byte integers, three keys, 26-byte nonce, topic up to MAX_TOPIC_BYTES + 2, rc key and 34-byte rc. */
+const HEADER_MAX_BYTES = 32 + 3 * 9 + 18 + 26 + 6 + MAX_TOPIC_BYTES + 2 + 3 + 34
 /** a5 (map of 5) "t" "pl/signed-post" "v" 1 "sig" and the head of a 64-byte string. */
 const SIGNED_POST_START = Uint8Array.from([0xa5, 0x61, ...ascii('t'), 0x6e, ...ascii(DOMAIN_SIGNED_POST), 0x61, ...ascii('v'), 0x01,
   0x63, ...ascii('sig'), 0x58, 0x40])
 const KEY_POST = Uint8Array.from([0x64, ...ascii('post')])
 /** "author" and the head of a 32-byte string. */
 const KEY_AUTHOR = Uint8Array.from([0x66, ...ascii('author'), 0x58, 0x20])
-/** a9 (map of 9) "t" "pl/env" "v" 2 "ct" */
-const ENV_START = Uint8Array.from([0xa9, 0x61, ...ascii('t'), 0x66, ...ascii('pl/env'), 0x61, ...ascii('v'), ENVELOPE_VERSION, 0x62, ...ascii('ct')])
+/** After the map head (a9, or aa with rc): "t" "pl/env" "v" 2 "ct" */
+const ENV_START = Uint8Array.from([0x61, ...ascii('t'), 0x66, ...ascii('pl/env'), 0x61, ...ascii('v'), ENVELOPE_VERSION, 0x62, ...ascii('ct')])
 const ENV_KEY_TS = Uint8Array.from([0x62, ...ascii('ts')])
 /** "tag" and the head of a 16-byte string. */
 const ENV_KEY_TAG = Uint8Array.from([0x63, ...ascii('tag'), 0x50])

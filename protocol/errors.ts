@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'WEAK_PROOF'       // a proof of work missing its difficulty (pow.ts: public posts)
   | 'DECRYPT_FAILED'   // AEAD tag mismatch: wrong key, wrong epoch, or tampered bytes
   | 'BAD_TAG'          // membership tag does not verify
+  | 'BAD_SECRET'       // a retraction's secret does not open the post's commitment (retract.ts)
+  | 'RETRACTED'        // the post was retracted by its author (a tombstone holds its id)
   | 'WRONG_TOPIC'
   | 'UNKNOWN_EPOCH'
   | 'STALE_EPOCH'      // an envelope in an epoch that a rekey closed: catch up and re-seal under the new one

@@ -3,8 +3,12 @@
  * not encrypted. Agencies and anyone else subscribed to `/porchlight/1/area/<area>` read them.
  *
  * Wire struct 'pl/public-post' v2 (at most MAX_PUBLIC_POST_BYTES):
- *   { post (map), area: geohash 1..6, pk: Ed25519 key 32, name?: string, sig: 64 bytes, pow: 8 bytes }
- * sig = Ed25519(pk, body), body = encodeStruct('pl/public-post-body' v1 { ...post fields, area, pk, name? })
+ *   { post (map), area: geohash 1..6, pk: Ed25519 key 32, name?: string, sig: 64 bytes, pow: 8 bytes, rc?: 32 bytes }
+ * sig = Ed25519(pk, body), body = encodeStruct('pl/public-post-body' v1 { ...post fields, area, pk, name?, rc? })
+ * rc  = the retraction commitment (retract.ts), optional (a post without one cannot be
+ *   retracted). It is signed and under the proof of work, so nobody can re-issue someone's
+ *   post with a commitment of their own (and another id). Fresh per post, independent of the
+ *   private copy's: it links neither to the member nor to the private copy.
  * pow = a nonce such that pow.ts's work hash over SHA-256(body || sig) has at least
  *   PUBLIC_POST_POW_BITS leading zero bits (WEAK_PROOF otherwise). It is checked before the
  *   signature: one hash turns junk away before a verify. Anyone may write to an area, and a
@@ -48,14 +52,14 @@ export const PUBLIC_POST_POW_BITS = 16
 
 export const PUBLIC_POST_VERSION = 2
 const PUBLIC_POST: StructSpec = {
-  domain: DOMAIN_PUBLIC_POST, version: PUBLIC_POST_VERSION, required: ['post', 'area', 'pk', 'sig', 'pow'], optional: ['name'], maxBytes: MAX_PUBLIC_POST_BYTES
+  domain: DOMAIN_PUBLIC_POST, version: PUBLIC_POST_VERSION, required: ['post', 'area', 'pk', 'sig', 'pow'], optional: ['name', 'rc'], maxBytes: MAX_PUBLIC_POST_BYTES
 }
 /** What the signer signs; a different domain from the container and from private posts ('pl/post'). */
 const PUBLIC_TBS: StructSpec = {
   domain: 'pl/public-post-body',
   version: 1,
   required: ['kind', 'text', 'created', 'expires', 'media', 'area', 'pk'],
-  optional: ['location', 'replyTo', 'name'],
+  optional: ['location', 'replyTo', 'name', 'rc'],
   maxBytes: MAX_PUBLIC_POST_BYTES
 }
 
@@ -70,6 +74,8 @@ export interface OpenedPublicPost {
   pseudonym: Uint8Array
   /** Present only if the author chose to show it. */
   name?: string
+  /** The retraction commitment, if the post carries one (retract.ts). */
+  rc?: Uint8Array
 }
 
 /** An Ed25519 signer: 32-byte seed and its 32-byte public key. */
@@ -79,8 +85,8 @@ export interface PublicSigner {
 }
 
 /** The fields the signer signs under PUBLIC_TBS. */
-function signedFields (post: Post, area: string, pk: Uint8Array, name: string | undefined): Record<string, CborValue | undefined> {
-  return { ...postFields(post), area, pk, name }
+function signedFields (post: Post, area: string, pk: Uint8Array, name: string | undefined, rc: Uint8Array | undefined): Record<string, CborValue | undefined> {
+  return { ...postFields(post), area, pk, name, rc }
 }
 
 export interface SealPublicOptions {
@@ -88,6 +94,8 @@ export interface SealPublicOptions {
   powBits?: number
   /** Stops the proof-of-work search (the post is not sealed). */
   signal?: AbortSignal
+  /** Retraction commitment to carry (retract.ts: retractCommitment of a fresh secret the caller keeps). */
+  rc?: Uint8Array
 }
 
 /** What the proof of work pays for: the signed body and the signature (32 bytes). */
@@ -119,10 +127,11 @@ export async function sealPublicPostAs (
   checkPostArea(area, post.location, 'public post')
   if (name !== undefined && checkName(name) !== name) fail('BAD_ARGUMENT', 'name must be trimmed')
   const pk = signer.publicKey
-  const fields = signedFields(post, area, pk, name)
+  if (opts.rc !== undefined && (!(opts.rc instanceof Uint8Array) || opts.rc.length !== 32)) fail('BAD_ARGUMENT', 'rc must be 32 bytes')
+  const fields = signedFields(post, area, pk, name, opts.rc)
   const sig = await signStruct(signer.seed, PUBLIC_TBS, fields)
   const pow = await mineProof(powDigest(encodeStruct(PUBLIC_TBS, fields), sig), opts.powBits ?? PUBLIC_POST_POW_BITS, opts.signal !== undefined ? { signal: opts.signal } : {})
-  const bytes = encodeStruct(PUBLIC_POST, { post: postFields(post), area, pk, name, sig, pow })
+  const bytes = encodeStruct(PUBLIC_POST, { post: postFields(post), area, pk, name, sig, pow, rc: opts.rc })
   return { bytes, id: sha256(bytes) }
 }
 
@@ -150,14 +159,24 @@ export async function openPublicPost (bytes: Uint8Array, now: number, minPowBits
   const name = readOptAuthorName(f, 'name')
   const sig = f.bytes('sig', { len: SIGNATURE_BYTES })
   const pow = f.bytes('pow', { len: POW_NONCE_BYTES })
+  const rc = f.optBytes('rc', { len: 32 })
   const post = readPost(f, 'post', now)
   checkPostArea(area, post.location, 'public post')
-  const body = encodeStruct(PUBLIC_TBS, signedFields(post, area, pk, name))
+  const body = encodeStruct(PUBLIC_TBS, signedFields(post, area, pk, name, rc))
   checkProof(powDigest(body, sig), pow, minPowBits, 'public post')
   // Hash the id while the signature verifies (startVerify: a rejection counts as false).
   const verifying = await startVerify(pk, body, sig)
   const opened: OpenedPublicPost = { id: sha256(bytes), area, topic: areaTopic(area), post, pseudonym: pk }
   if (name !== undefined) opened.name = name
+  if (rc !== undefined) opened.rc = rc
   if (!await verifying.valid) fail('BAD_SIGNATURE', 'public post signature does not verify')
   return opened
+}
+
+/**
+ * The retraction commitment of a public post (stored, so verified on arrival), read without
+ * the clock or the signature: undefined if it carries none. Strict decoding of the container.
+ */
+export function publicPostCommitment (bytes: Uint8Array): Uint8Array | undefined {
+  return decodePublicPost(bytes).optBytes('rc', { len: 32 })
 }

@@ -302,6 +302,42 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
     }
   },
 
+  retract: {
+    summary: 'Take back one of your posts before it expires, its public copy too',
+    usage: 'POST_ID',
+    help: 'POST_ID is the id `post` or `feed` printed (8 or more hex digits, or whole). The post leaves your feed at once; ' +
+      'relays check a secret only your home kept (sealed in the post as a hash), delete the post and keep a small tombstone ' +
+      'until it would have expired, so members\' and agencies\' feeds drop it and sync never brings it back. The public ' +
+      `copy is retracted too, after a random delay of up to ${HELP_FIGURES.maxPublicDelayMs / 1000} s from a one-time peer id ` +
+      '(so that the two retractions cannot be matched). Posts from before retractions existed cannot be retracted.',
+    args: { min: 1, max: 1 },
+    options: { relay: RELAY_OPTION },
+    async run (ctx) {
+      const ref = ctx.args[0]!
+      const peer = await openPeer(ctx)
+      try {
+        const outcome = await peer.retract(ref)
+        if (!outcome.result.ok) {
+          throw new PorchlightError(outcome.result.code ?? 'UNAVAILABLE',
+            `retracted here, but no relay took the retraction: ${outcome.result.message ?? ''}; it is kept in the outbox and sent again`)
+        }
+        const publicOk = outcome.publicResult?.ok === true
+        if (outcome.publicResult !== undefined && !publicOk) {
+          ctx.out.note(`The public copy's retraction was not sent: ${outcome.publicResult.code ?? ''} ${outcome.publicResult.message ?? ''} (run retract again)`)
+        }
+        ctx.out.result({
+          id: outcome.id,
+          relay: outcome.relay ?? null,
+          publicId: outcome.publicId ?? null,
+          publicRetracted: outcome.publicId === undefined ? null : publicOk,
+          publicRelay: outcome.publicRelay ?? null
+        }, `Retracted ${outcome.id.slice(0, 16)}${outcome.publicId !== undefined ? (publicOk ? ' and its public copy' : ' (public copy NOT retracted)') : ''}`)
+      } finally {
+        await peer.stop()
+      }
+    }
+  },
+
   feed: {
     summary: 'Catch up with your relays, then print the feed (newest first)',
     usage: '[--kind KIND] [--since ISO_TIME|MS] [--no-sync] [--limit N]',

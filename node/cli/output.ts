@@ -53,6 +53,10 @@
  *                                         stored it), publicId: hex64|null, publicSent: bool,
  *                                         publicCopy: "acknowledged"|"not sent"|null (null without --public),
  *                                         publicRelay: multiaddr|null, clip?: { cid, mime, size, pinnedBy: multiaddr[] } }
+ *   retract                             { id: hex64 (the post retracted), relay: multiaddr|null (the relay that took the
+ *                                         retraction; null if the post had never left the outbox), publicId: hex64|null
+ *                                         (its public copy), publicRetracted: bool|null (null without a public copy),
+ *                                         publicRelay: multiaddr|null }
  *   feed                                { posts: Post[], synced: int (posts received now), relayAnswered: bool
  *                                         (false: what is stored here, maybe stale), outbox: int (waiting to be sent),
  *                                         ended: [{ hood: name, reason: "removed"|"left", at: ms, epoch: int }] }

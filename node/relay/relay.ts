@@ -182,6 +182,7 @@ export class Relay {
     m.counter('porchlight_pushes_total', 'Push requests, by outcome')
     m.counter('porchlight_sync_sessions_total', 'Sync sessions, by role and outcome')
     m.counter('porchlight_expired_total', 'Messages deleted at expiry')
+    m.counter('porchlight_messages_retracted_total', 'Posts deleted by their author\'s retraction')
     m.counter('porchlight_gossip_proofs_expired_total', 'Peers let go from a private topic\'s gossip: they had proven only an epoch a rekey closed')
     m.gauge('porchlight_connections', 'Open connections', () => node.getConnections().length)
     m.gauge('porchlight_peers', 'Connected peers', () => node.getPeers().length)
@@ -389,7 +390,8 @@ export class Relay {
       const v = await validateMessage(topic, bytes, this.served, this.now(), id, {
         boxSecret: this.boxSecret,
         epochGraceMs: this.init.epochGraceMs ?? EPOCH_GRACE_MS,
-        history: via === 'sync' && this.trustedPeers.has(from.toString())
+        history: via === 'sync' && this.trustedPeers.has(from.toString()),
+        store: this.store
       })
       if (v.rekey !== undefined) {
         // Only admins rekey, and concurrent rekeys to one epoch are rare: a bound keeps an
@@ -407,9 +409,15 @@ export class Relay {
             : `learned epoch ${v.rekey.epoch} of a served neighborhood from an admin's rekey`)
         }
       }
+      if (v.junkTombstone !== undefined && await this.store.delete(v.junkTombstone)) this.areaLimits.release([toHex(v.junkTombstone)])
       if (await this.store.put(v.message)) share?.keep(toHex(id))
       else share?.cancel()
       share = undefined
+      // A verified retraction: its tombstone is stored (sync carries it, and keeps the post away), the post goes.
+      if (v.retracts !== undefined && await this.store.delete(v.retracts)) {
+        this.areaLimits.release([toHex(v.retracts)])
+        this.metrics.inc('porchlight_messages_retracted_total')
+      }
       if (v.rekey !== undefined) this.rekeysPerEpoch.set(`${v.rekey.epoch} ${v.rekey.topic}`, this.rekeyCount(v.rekey.topic, v.rekey.epoch) + 1)
       this.metrics.inc('porchlight_messages_accepted_total', { via })
       // Stored, so acknowledged: the other relays and members get it by sync if gossip fails.

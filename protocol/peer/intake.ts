@@ -18,7 +18,8 @@ import { isAreaTopic, isPrivateTopic, MAX_ADMINS, TOPIC_PREFIX } from '../neighb
 import { MAX_MESSAGE_BYTES, type Result } from '../wire.ts'
 import { relayOpenRekey, rekeyTimes } from '../rekey.ts'
 import { openRfa } from '../agency.ts'
-import type { StoredMessage } from './storage.ts'
+import { commitmentOf, decodeRetraction, DOMAIN_RETRACT, openRetraction, verifyRetraction } from '../retract.ts'
+import type { Messages, StoredMessage } from './storage.ts'
 
 /**
  * Tag keys a relay keeps for one epoch: only an admin-signed rekey adds one, so more than one
@@ -38,7 +39,7 @@ export const EPOCH_GRACE_MS = 10_000
  * one) are IGNOREd, with no score penalty for an honest forwarder; anything else is REJECTed.
  */
 const NOT_SENDERS_FAULT: ReadonlySet<string> = new Set([
-  'REFUSED', 'RATE_LIMITED', 'OVER_QUOTA', 'IO', 'UNAVAILABLE', 'NOT_FOUND', 'UNKNOWN_EPOCH', 'STALE_EPOCH'
+  'REFUSED', 'RATE_LIMITED', 'OVER_QUOTA', 'IO', 'UNAVAILABLE', 'NOT_FOUND', 'UNKNOWN_EPOCH', 'STALE_EPOCH', 'RETRACTED'
 ])
 
 /**
@@ -154,6 +155,10 @@ export class ServedTopics {
 
 export interface Validated {
   message: StoredMessage
+  /** A retraction that verified against a stored post: the id of the post to delete. */
+  retracts?: Uint8Array
+  /** A post whose stored tombstone did not match its commitment (junk): the tombstone's id, to delete. */
+  junkTombstone?: Uint8Array
   /** A genuine rekey: its new epoch, and the tag key if the admin sealed one to this relay. */
   rekey?: { topic: string, epoch: number, tagKey?: Uint8Array }
 }
@@ -169,6 +174,64 @@ export interface ValidateOptions {
    * verify. @default false
    */
   history?: boolean
+  /**
+   * The store, for retractions (checked against the stored post they name) and for posts
+   * (refused as RETRACTED when a tombstone holds their id). Without it a retraction is
+   * NOT_FOUND.
+   */
+  store?: Pick<Messages, 'get' | 'tombstoneFor'>
+}
+
+/** What a retraction is checked against: the message it names, if stored on the same topic. */
+async function retractionTarget (store: Pick<Messages, 'get'> | undefined, topic: string, post: Uint8Array): Promise<StoredMessage | undefined> {
+  const m = await store?.get(post)
+  return m !== undefined && m.topic === topic ? m : undefined
+}
+
+/**
+ * Checks a retraction: decoded, current, for this topic, and either verified against the
+ * stored post it names (`retracts` is that post's id) or, with `pendingOk`, kept as a pending
+ * tombstone for a post not held here. NOT_FOUND otherwise; the codes of verifyRetraction.
+ */
+export async function validateRetraction (
+  topic: string, bytes: Uint8Array, id: Uint8Array, now: number, store: Pick<Messages, 'get'> | undefined, pendingOk: boolean
+): Promise<Validated> {
+  const r = openRetraction(bytes, now)
+  if (r.topic !== topic) fail('WRONG_TOPIC', 'retraction is for another topic')
+  const message = { topic, id, ts: r.ts, exp: r.exp, bytes }
+  const post = await retractionTarget(store, topic, r.post)
+  if (post === undefined) {
+    if (!pendingOk) fail('NOT_FOUND', 'retraction names a post not held here')
+    return { message }
+  }
+  verifyRetraction(r, { topic, id: post.id, ts: post.ts, exp: post.exp, commitment: commitmentOf(post.bytes) })
+  return { message, retracts: post.id }
+}
+
+/**
+ * A post arriving where a tombstone holds its id: RETRACTED if the tombstone's secret opens
+ * the post's commitment (the post never shows); otherwise the tombstone was junk, and its id
+ * is returned for the caller to delete. undefined when there is no tombstone.
+ */
+export async function checkTombstone (
+  store: Pick<Messages, 'get' | 'tombstoneFor'> | undefined, post: StoredMessage
+): Promise<Uint8Array | undefined> {
+  const tid = store?.tombstoneFor(post.id)
+  if (tid === undefined) return undefined
+  const t = await store!.get(tid)
+  if (t === undefined) return undefined
+  try {
+    verifyRetraction(decodeRetraction(t.bytes), { topic: post.topic, id: post.id, ts: post.ts, exp: post.exp, commitment: commitmentOf(post.bytes) })
+  } catch {
+    return tid
+  }
+  fail('RETRACTED', 'this post was retracted by its author')
+}
+
+/** The validated post, unless a tombstone retracts it (RETRACTED), noting a junk tombstone to delete. */
+async function unlessRetracted (v: Validated, store: ValidateOptions['store']): Promise<Validated> {
+  const junk = await checkTombstone(store, v.message)
+  return junk !== undefined ? { ...v, junkTombstone: junk } : v
 }
 
 /**
@@ -193,8 +256,10 @@ export async function validateMessage (
       if (!epoch.tagKeys.some(k => checkEnvelopeTag(env, k))) fail('BAD_TAG', 'membership tag does not verify')
       checkEnvelopeTime(env, now)
       if (opts.history !== true) checkEpochOpen(env.epoch, served.supersededAt(topic, env.epoch), now, opts.epochGraceMs)
-      return { message: { topic, id, ts: env.ts, exp: env.exp, bytes } }
+      return unlessRetracted({ message: { topic, id, ts: env.ts, exp: env.exp, bytes } }, opts.store)
     }
+    // Anyone holding the secret may retract: the relay needs no author (retract.ts).
+    if (domain === DOMAIN_RETRACT) return validateRetraction(topic, bytes, id, now, opts.store, opts.history === true)
     if (domain === 'pl/rekey') {
       const r = await relayOpenRekey(bytes, hood, opts.boxSecret, topic)
       // Its own clear-text time orders it the same way on every relay (sync needs that).
@@ -210,8 +275,9 @@ export async function validateMessage (
     if (domain === 'pl/public-post') {
       const p = await openPublicPost(bytes, now)
       if (p.topic !== topic) fail('WRONG_TOPIC', 'public post is for another area')
-      return { message: { topic, id, ts: p.post.created, exp: p.post.expires, bytes } }
+      return unlessRetracted({ message: { topic, id, ts: p.post.created, exp: p.post.expires, bytes } }, opts.store)
     }
+    if (domain === DOMAIN_RETRACT) return validateRetraction(topic, bytes, id, now, opts.store, opts.history === true)
     if (domain === 'pl/rfa') {
       const r = await openRfa(bytes, now)
       if (r.topic !== topic) fail('WRONG_TOPIC', 'request is for another area')

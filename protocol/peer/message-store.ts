@@ -13,11 +13,15 @@
 import { fail, PorchlightError } from '../errors.ts'
 import { toHex } from '../encoding.ts'
 import { SyncItemSet } from '../reconcile/sync.ts'
+import { MAX_TOMBSTONES_PER_TOPIC, retractedBy } from '../retract.ts'
 import type { BackendOp, MessageBackend, Messages, StoredMessage } from './storage.ts'
 
 export type { StoredMessage }
 
-interface IndexEntry { topic: string, ts: number, exp: number, size: number, kind?: string }
+/** `retracts`: for a tombstone (a retraction, retract.ts), the hex id of the post it names. */
+interface IndexEntry { topic: string, ts: number, exp: number, size: number, kind?: string, retracts?: string }
+
+interface TopicState { items: SyncItemSet, bytes: number, kinds: Map<string, SyncItemSet>, tombstones: number }
 
 export interface StoreInit {
   /** Bytes one topic may hold; a put over it is refused with OVER_QUOTA. @default 256 MiB */
@@ -27,6 +31,8 @@ export interface StoreInit {
    * so a session limited to that kind reconciles it without reading the rest.
    */
   kindOf?: (bytes: Uint8Array) => string | undefined
+  /** Tombstones (retractions) one topic may hold; a put over it is refused with OVER_QUOTA. @default MAX_TOMBSTONES_PER_TOPIC */
+  maxTombstonesPerTopic?: number
 }
 
 export const DEFAULT_QUOTA_BYTES_PER_TOPIC = 256 * 1024 * 1024
@@ -50,8 +56,11 @@ const soon: (fn: () => void) => void = typeof globalThis.setImmediate === 'funct
 
 export class MessageStore implements Messages {
   private readonly index = new Map<string, IndexEntry>()
-  private readonly topics = new Map<string, { items: SyncItemSet, bytes: number, kinds: Map<string, SyncItemSet> }>()
+  private readonly topics = new Map<string, TopicState>()
+  /** Tombstones by the post they name: post id hex → tombstone id hex. */
+  private readonly tombstoneIndex = new Map<string, string>()
   private readonly quota: number
+  private readonly maxTombstones: number
   private readonly kindOf: (bytes: Uint8Array) => string | undefined
   private pending: Pending[] = []
   /**
@@ -65,6 +74,7 @@ export class MessageStore implements Messages {
   private constructor (private readonly db: MessageBackend, init: StoreInit) {
     this.quota = init.quotaBytesPerTopic ?? DEFAULT_QUOTA_BYTES_PER_TOPIC
     this.kindOf = init.kindOf ?? (() => undefined)
+    this.maxTombstones = init.maxTombstonesPerTopic ?? MAX_TOMBSTONES_PER_TOPIC
   }
 
   /** Opens the store on `backend`, rebuilding the index from it (the caller opened the backend). */
@@ -92,13 +102,21 @@ export class MessageStore implements Messages {
       const ts = parseInt(rest.slice(-64 - 15, -65), 16)
       const topic = rest.slice(0, -64 - 16)
       const exp = exps.get(idHex) ?? ts
-      this.remember(topic, idHex, ts, exp, value.length, this.kindOf(value))
+      this.remember(topic, idHex, ts, exp, value)
     }
   }
 
-  private remember (topic: string, idHex: string, ts: number, exp: number, size: number, kind: string | undefined): void {
-    this.index.set(idHex, { topic, ts, exp, size, ...(kind !== undefined ? { kind } : {}) })
+  private remember (topic: string, idHex: string, ts: number, exp: number, bytes: Uint8Array): void {
+    const size = bytes.length
+    const kind = this.kindOf(bytes)
+    const target = retractedBy(bytes)
+    const retracts = target !== undefined ? toHex(target) : undefined
+    this.index.set(idHex, { topic, ts, exp, size, ...(kind !== undefined ? { kind } : {}), ...(retracts !== undefined ? { retracts } : {}) })
     const t = this.topic(topic)
+    if (retracts !== undefined) {
+      this.tombstoneIndex.set(retracts, idHex)
+      t.tombstones++
+    }
     const item = { ts, id: hexToBytes(idHex) }
     t.items.add(item)
     if (kind !== undefined) this.kindItems(t, kind).add(item)
@@ -112,6 +130,10 @@ export class MessageStore implements Messages {
     t.items.remove(item)
     if (e.kind !== undefined) t.kinds.get(e.kind)?.remove(item)
     t.bytes -= e.size
+    if (e.retracts !== undefined) {
+      if (this.tombstoneIndex.get(e.retracts) === idHex) this.tombstoneIndex.delete(e.retracts)
+      t.tombstones--
+    }
   }
 
   /** Forgets `idHex` if the index still holds entry `e` for it (not when a concurrent delete or sweep did first). */
@@ -127,16 +149,25 @@ export class MessageStore implements Messages {
     return set
   }
 
-  private topic (topic: string): { items: SyncItemSet, bytes: number, kinds: Map<string, SyncItemSet> } {
+  private topic (topic: string): TopicState {
     let t = this.topics.get(topic)
     if (t === undefined) {
-      t = { items: new SyncItemSet(), bytes: 0, kinds: new Map() }
+      t = { items: new SyncItemSet(), bytes: 0, kinds: new Map(), tombstones: 0 }
       this.topics.set(topic, t)
     }
     return t
   }
 
   has (id: Uint8Array): boolean { return this.index.has(toHex(id)) }
+
+  /** The stored tombstone (retraction) naming post `id`, if there is one: its message id. */
+  tombstoneFor (id: Uint8Array): Uint8Array | undefined {
+    const t = this.tombstoneIndex.get(toHex(id))
+    return t !== undefined ? hexToBytes(t) : undefined
+  }
+
+  /** How many tombstones a topic holds. */
+  tombstones (topic: string): number { return this.topics.get(topic)?.tombstones ?? 0 }
 
   /** Bytes one topic may hold. */
   get quotaBytesPerTopic (): number { return this.quota }
@@ -148,6 +179,11 @@ export class MessageStore implements Messages {
     const used = (this.topics.get(msg.topic)?.bytes ?? 0) + (this.reserved.get(msg.topic) ?? 0)
     if (used + msg.bytes.length > this.quota) {
       fail('OVER_QUOTA', `topic storage quota of ${this.quota} bytes reached`)
+    }
+    // Tombstones are small but many could be made: a count bounds them too (queued ones included).
+    if (retractedBy(msg.bytes) !== undefined) {
+      const queued = this.pending.filter(p => p.msg.topic === msg.topic && retractedBy(p.msg.bytes) !== undefined).length
+      if (this.tombstones(msg.topic) + queued >= this.maxTombstones) fail('OVER_QUOTA', `topic holds ${this.maxTombstones} tombstones`)
     }
     this.reserve(msg.topic, msg.bytes.length)
     return new Promise<boolean>((resolve, reject) => {
@@ -183,7 +219,7 @@ export class MessageStore implements Messages {
         if (ops.length > 0) await this.db.batch(ops)
         for (const p of fresh) {
           this.reserve(p.msg.topic, -p.msg.bytes.length)
-          this.remember(p.msg.topic, toHex(p.msg.id), p.msg.ts, p.msg.exp, p.msg.bytes.length, this.kindOf(p.msg.bytes))
+          this.remember(p.msg.topic, toHex(p.msg.id), p.msg.ts, p.msg.exp, p.msg.bytes)
           p.resolve(true)
         }
       } catch (err) {

@@ -26,7 +26,8 @@ import { sha256 } from '../crypto.ts'
 import { fingerprint, type Identity, type PublicIdentity } from '../identity.ts'
 import { type AdminCert, areaTopic, type EpochKeys, isAdmin, isAreaTopic, isPrivateTopic, neighborhoodOf, privateTopic } from '../neighborhood.ts'
 import { createPost, DEFAULT_TTL_MS, MAX_TTL_MS, type Post, type PostInput } from '../post.ts'
-import { checkPostTimes, decodeEnvelope, openEnvelope, innerDomain, openSignedPost, sealEnvelope, encodeSignedPost, type PrivateEnvelope } from '../envelope.ts'
+import { checkPostTimes, decodeEnvelope, envelopeTimes, openEnvelope, innerDomain, openSignedPost, sealEnvelope, encodeSignedPost, type PrivateEnvelope } from '../envelope.ts'
+import { DOMAIN_RETRACT, encodeRetraction, retractCommitment, retractSecret } from '../retract.ts'
 import { openPublicPost, sealPublicPost } from '../public-post.ts'
 import { createAdmit, createJoin, createLeave, createRoster, openAdmit, openJoin, openLeave, openRoster } from '../membership.ts'
 import { type Admission, verifyAdmission } from '../invite.ts'
@@ -38,7 +39,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger, PeerId } from '@libp2p/interface'
 import { SILENT_LOGGER } from './log.ts'
 import { lookAlikeKeys } from '../names.ts'
-import { checkEpochOpen, gossipVerdict } from './intake.ts'
+import { checkEpochOpen, checkTombstone, gossipVerdict, validateRetraction } from './intake.ts'
 import { checkPostArea, encodeGeohash, DEFAULT_POST_PRECISION } from '../geohash.ts'
 import { errorMessage, PROTOCOLS, toResult, type Result } from '../wire.ts'
 import type { PorchlightNode } from './gossip.ts'
@@ -169,6 +170,31 @@ interface OutboxEntry {
 
 interface JoinEntry { inner: string, at: number, sent: number }
 
+/**
+ * The retraction secret of one of this home's posts (retract.ts), by post id: only this home
+ * ever holds it. A private post's entry names its public copy, which has its own secret.
+ */
+interface SecretEntry {
+  topic: string
+  /** base64url, 32 bytes. */
+  secret: string
+  /** The post's clear times, as a retraction repeats them. */
+  ts: number
+  exp: number
+  publicId?: string
+}
+
+/** What `retract` did, for the post and its public copy. */
+export interface RetractOutcome {
+  id: string
+  /** ok once a relay acknowledged the retraction (or the post had never left: it was only taken out of the outbox). */
+  result: Result
+  relay?: string
+  publicId?: string
+  publicResult?: Result
+  publicRelay?: string
+}
+
 export class ResidentPeer<C extends PeerClips = PeerClips> {
   private libp2p: PorchlightNode | undefined
   private clipStore: C | undefined
@@ -191,6 +217,8 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
    * they only ever leave from a short-lived node (public-copy.ts).
    */
   private readonly publicOutbox: KeyValue<OutboxEntry>
+  /** Retraction secrets of this home's own posts ('retract-secrets'). */
+  private readonly secrets: KeyValue<SecretEntry>
 
   private constructor (
     private readonly runtime: PeerRuntime<C>,
@@ -204,6 +232,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     this.outbox = this.local.section<OutboxEntry>('outbox')
     this.joins = this.local.section<JoinEntry>('joins')
     this.publicOutbox = this.local.section<OutboxEntry>('public-outbox')
+    this.secrets = this.local.section<SecretEntry>('retract-secrets')
   }
 
   /** Opens the engine on a runtime's storage (which it closes on stop, or if opening fails). */
@@ -338,6 +367,13 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     if (this.messages.has(id)) return undefined
     const now = this.now()
     const domain = peekDomain(bytes)
+    if (domain === DOMAIN_RETRACT && (isAreaTopic(topic) || t.hood !== undefined)) {
+      // A retraction for a post we do not hold (yet) is kept as a pending tombstone (bounded per topic by the store).
+      const v = await validateRetraction(topic, bytes, id, now, this.messages, true)
+      await this.messages.put(v.message)
+      if (v.retracts !== undefined) await this.dropPost(v.retracts)
+      return undefined
+    }
     let feed: FeedPost | undefined
     let ts: number
     let exp: number
@@ -381,6 +417,9 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     } else {
       fail('WRONG_TOPIC', 'not a Porchlight topic')
     }
+    // A post its author retracted never shows (RETRACTED); a tombstone that does not match it was junk.
+    const junk = await checkTombstone(this.messages, { topic, id, ts, exp, bytes })
+    if (junk !== undefined) await this.messages.delete(junk)
     await this.messages.put({ topic, id, ts, exp, bytes })
     if (feed !== undefined) {
       await this.posts.put(`${feed.created.toString(16).padStart(14, '0')}!${feed.id}`, feed)
@@ -600,7 +639,9 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     // The public copy is signed later: refuse now what it would refuse then, before anything is sent.
     if (opts.public === true) checkPostArea(state.hood.area, post.location, 'public post')
     const inner = await encodeSignedPost(me, topic, post)
-    const bytes = sealEnvelope(currentEpochKeys(state), topic, inner, { ts: post.created, exp: post.expires })
+    const secret = retractSecret()
+    const bytes = sealEnvelope(currentEpochKeys(state), topic, inner, { ts: post.created, exp: post.expires, rc: retractCommitment(secret) })
+    await this.keepSecret(toHex(sha256(bytes)), topic, secret, envelopeTimes(post.created, post.expires))
     await this.putOutbox({ topic, bytes, inner })
     await this.ingest(topic, bytes, sha256(bytes), 'local').catch(this.localCopyFailed)
     let id = toHex(sha256(bytes))
@@ -617,6 +658,10 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     }
     // The public copy, only now: after a delay, with its own time, from a short-lived peer id.
     const pub = opts.public === true ? await this.sendPublicCopy(state.hood.area, post, opts.showName === true) : undefined
+    if (pub !== undefined && pub.id !== '') {
+      // Retracting the post retracts its public copy too: the link stays in this home only.
+      for await (const [key, e] of this.secrets.entries()) if (key === id) await this.secrets.put(key, { ...e, publicId: pub.id })
+    }
     return {
       id,
       ...(pub !== undefined ? { publicId: pub.id, publicResult: pub.result, ...(pub.relay !== undefined ? { publicAckedBy: pub.relay } : {}) } : {}),
@@ -638,8 +683,12 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     const pending: Array<{ key: string, topic: string, bytes: Uint8Array }> = []
     const { results } = await sendPublicCopies(async () => {
       const now = this.now()
-      const copy = await sealPublicPost(me, area, { ...post, created: now, expires: now + (post.expires - post.created) }, { showName })
+      const expires = now + (post.expires - post.created)
+      // Its own secret, independent of the private copy's: the two reveals link nothing.
+      const secret = retractSecret()
+      const copy = await sealPublicPost(me, area, { ...post, created: now, expires }, { showName, rc: retractCommitment(secret) })
       id = toHex(copy.id)
+      await this.keepSecret(id, topic, secret, { ts: now, exp: expires })
       await this.publicOutbox.put(id, { topic, bytes: toBase64Url(copy.bytes) })
       for await (const [key, value] of this.publicOutbox.entries()) pending.push({ key, topic: value.topic, bytes: fromBase64Url(value.bytes) })
       return pending
@@ -866,8 +915,14 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     if (env.epoch >= keys.epoch && equalBytes(winningSecret(state, env.epoch)?.secret ?? new Uint8Array(), keys.secret)) return { id, topic: value.topic, bytes }
     if (state.ended !== undefined) return { id, topic: value.topic, bytes }
     const inner = fromBase64Url(value.inner)
-    const resealed = sealEnvelope(keys, value.topic, inner, { ts: env.ts, exp: env.exp })
+    const secret = retractSecret()
+    const resealed = sealEnvelope(keys, value.topic, inner, { ts: env.ts, exp: env.exp, rc: retractCommitment(secret) })
     const newId = await this.putOutbox({ topic: value.topic, bytes: resealed, inner })
+    // A new envelope, a new secret; the link to the public copy moves with it.
+    let publicId: string | undefined
+    for await (const [key, e] of this.secrets.entries()) if (key === id) publicId = e.publicId
+    await this.secrets.del(id)
+    await this.keepSecret(newId, value.topic, secret, { ts: env.ts, exp: env.exp }, publicId)
     await this.outbox.del(id)
     // The old copy goes: it would show twice here, and sync would offer relays a closed epoch.
     await this.messages.delete(fromHex(id))
@@ -876,6 +931,83 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     if (created !== undefined) await this.posts.del(`${created.toString(16).padStart(14, '0')}!${id}`)
     await this.ingest(value.topic, resealed, sha256(resealed), 'local').catch(this.localCopyFailed)
     return { id: newId, topic: value.topic, bytes: resealed }
+  }
+
+  private async keepSecret (id: string, topic: string, secret: Uint8Array, times: { ts: number, exp: number }, publicId?: string): Promise<void> {
+    await this.secrets.put(id, { topic, secret: toBase64Url(secret), ts: times.ts, exp: times.exp, ...(publicId !== undefined ? { publicId } : {}) })
+  }
+
+  /** Deletes a post from the store and the feed (a retraction took it back). */
+  private async dropPost (id: Uint8Array): Promise<void> {
+    await this.messages.delete(id)
+    const suffix = `!${toHex(id)}`
+    const keys: string[] = []
+    for await (const [key] of this.posts.entries()) if (key.endsWith(suffix)) keys.push(key)
+    await this.posts.delMany(keys)
+  }
+
+  /**
+   * Retracts one of this home's posts (by id, or a unique prefix of 8 or more hex digits, as
+   * the feed prints it) and its public copy: reveals each one's secret in a retraction
+   * (retract.ts), drops the post here, and sends the retraction through the outbox like a
+   * post; the public one goes like a public copy (after the delay, from a short-lived node),
+   * so that the two cannot be matched. A post no relay took yet just leaves the outbox.
+   * NOT_FOUND for a post that is not this home's (or whose secret is gone: expired, or sealed
+   * before retractions).
+   */
+  async retract (ref: string): Promise<RetractOutcome> {
+    const wanted = ref.toLowerCase()
+    if (!/^[0-9a-f]{8,64}$/.test(wanted)) fail('BAD_ARGUMENT', 'a post id is 8 to 64 hex digits')
+    const matches: Array<[string, SecretEntry]> = []
+    for await (const [key, e] of this.secrets.entries()) if (key.startsWith(wanted)) matches.push([key, e])
+    if (matches.length > 1) fail('BAD_ARGUMENT', `${wanted} names ${matches.length} posts: give more digits`)
+    const [id, entry] = matches[0] ?? fail('NOT_FOUND', `no post of yours ${wanted.slice(0, 16)} here that can be retracted`)
+    const now = this.now()
+    if (entry.exp <= now) fail('EXPIRED', 'the post has expired already')
+    const sealed = (key: string, e: SecretEntry): { topic: string, bytes: Uint8Array } => ({
+      topic: e.topic,
+      bytes: encodeRetraction({ topic: e.topic, post: fromHex(key), ts: e.ts, exp: e.exp, secret: fromBase64Url(e.secret) })
+    })
+    const out: RetractOutcome = { id, result: { ok: true } }
+    const priv = sealed(id, entry)
+    // Taken back here first: the feed no longer shows it, whatever the relays answer.
+    await this.ingest(priv.topic, priv.bytes, sha256(priv.bytes), 'local').catch(this.localCopyFailed)
+    let unsent = false
+    for await (const [key] of this.outbox.entries()) if (key === id) unsent = true
+    if (unsent) {
+      await this.outbox.del(id)
+    } else {
+      const rid = await this.putOutbox(priv)
+      const sent = (await this.flushOutbox()).get(rid)
+      out.result = sent?.result ?? { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' }
+      if (sent?.relay !== undefined) out.relay = sent.relay
+    }
+    if (out.result.ok) await this.secrets.del(id)
+    if (entry.publicId !== undefined) {
+      out.publicId = entry.publicId
+      let pubEntry: SecretEntry | undefined
+      for await (const [key, e] of this.secrets.entries()) if (key === entry.publicId) pubEntry = e
+      let unsentPublic = false
+      for await (const [key] of this.publicOutbox.entries()) if (key === entry.publicId) unsentPublic = true
+      if (pubEntry === undefined) {
+        out.publicResult = { ok: false, code: 'NOT_FOUND', message: 'the public copy\'s secret is gone' }
+      } else if (unsentPublic) {
+        await this.publicOutbox.del(entry.publicId)
+        await this.secrets.del(entry.publicId)
+        out.publicResult = { ok: true }
+      } else {
+        const pub = sealed(entry.publicId, pubEntry)
+        await this.ingest(pub.topic, pub.bytes, sha256(pub.bytes), 'local').catch(this.localCopyFailed)
+        const { results } = await sendPublicCopies(async () => [pub], {
+          relays: this.relays(), createNode: this.runtime.createPublicNode, ...(this.init.publicDelayMs !== undefined ? { delayMs: this.init.publicDelayMs() } : {})
+        })
+        const r = results[0]!
+        out.publicResult = r.result
+        if (r.relay !== undefined) out.publicRelay = r.relay
+        if (r.result.ok) await this.secrets.del(entry.publicId)
+      }
+    }
+    return out
   }
 
   async outboxSize (): Promise<number> {
@@ -1036,6 +1168,9 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     const stale: string[] = []
     for await (const [key, value] of this.posts.entries()) if (value.expires <= now) stale.push(key)
     await this.posts.delMany(stale)
+    const spent: string[] = []
+    for await (const [key, value] of this.secrets.entries()) if (value.exp <= now) spent.push(key)
+    await this.secrets.delMany(spent)
     const clips = await this.clipStore?.sweep(now) ?? 0
     return gone.length + stale.length + clips
   }

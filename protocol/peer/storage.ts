@@ -39,6 +39,10 @@ export interface Messages {
   sweep: (now: number) => Promise<Uint8Array[]>
   /** Deletes one message. False if absent. */
   delete: (id: Uint8Array) => Promise<boolean>
+  /** The stored tombstone (a retraction, retract.ts) naming post `id`, if any: its message id. */
+  tombstoneFor: (id: Uint8Array) => Uint8Array | undefined
+  /** How many tombstones a topic holds (bounded per topic: OVER_QUOTA past the bound). */
+  tombstones: (topic: string) => number
   /** Deletes, once per format, the messages `retired` says no current peer reads. Returns how many. */
   migrate: (format: number, retired: (bytes: Uint8Array) => Promise<boolean>) => Promise<number>
   readonly quotaBytesPerTopic: number
