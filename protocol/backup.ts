@@ -111,10 +111,8 @@ export interface CreateOptions {
 
 /** Encrypts `contents` under `passphrase`: the file's bytes (see formatBackup for the text). */
 export async function createBackup (contents: BackupContents, passphrase: string, opts: CreateOptions = {}): Promise<Uint8Array> {
+  checkNewPassphrase(passphrase)
   const pass = passphraseBytes(passphrase)
-  if ([...passphrase.normalize('NFC')].length < MIN_PASSPHRASE_CHARS) {
-    fail('BAD_ARGUMENT', `the passphrase must be at least ${MIN_PASSPHRASE_CHARS} characters (a few random words are best)`)
-  }
   const kdf = checkKdf(opts.kdf ?? DEFAULT_KDF)
   const salt = opts.salt ?? randomBytes(BACKUP_SALT_BYTES)
   const nonce = opts.nonce ?? randomBytes(AEAD_NONCE_BYTES)
@@ -232,6 +230,14 @@ export function checkKdf (kdf: KdfParams): KdfParams {
   if (128 * r * 2 ** logN > MAX_KDF_MEMORY) fail('OUT_OF_RANGE', `scrypt parameters need more than ${MAX_KDF_MEMORY >> 20} MiB`)
   if (2 ** logN * r * p > MAX_KDF_WORK) fail('OUT_OF_RANGE', 'scrypt parameters ask for more work than a backup may')
   return kdf
+}
+
+/** A passphrase fit to make a backup with: MIN_PASSPHRASE_CHARS..MAX_PASSPHRASE_BYTES (any passphrase opens one). */
+export function checkNewPassphrase (passphrase: string): void {
+  passphraseBytes(passphrase)
+  if ([...passphrase.normalize('NFC')].length < MIN_PASSPHRASE_CHARS) {
+    fail('BAD_ARGUMENT', `the passphrase must be at least ${MIN_PASSPHRASE_CHARS} characters (a few random words are best)`)
+  }
 }
 
 function passphraseBytes (passphrase: string): Uint8Array {
