@@ -3,6 +3,7 @@
 // the tests) to check the entry point, exit codes and stderr.
 import { describe, it, expect, beforeEach, afterEach } from 'vitest'
 import { execFile } from 'node:child_process'
+import { PassThrough } from 'node:stream'
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,6 +17,7 @@ import { COMMANDS, helpFor, main, type Io } from '../../node/cli/main.ts'
 import { currentEpochKeys, Home } from '../../node/storage/home-dir.ts'
 import { parseAttestationString, parsePublicIdentity } from '../../node/cli/output.ts'
 import { HELP_FIGURES } from '../../node/cli/command.ts'
+import { readHiddenLine } from '../../node/cli/passphrase.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const BIN = join(ROOT, 'node/bin/porchlight.js')
@@ -549,6 +551,28 @@ describe('backup: id export / id import', () => {
     expect((await cli('carol', ['id', 'import', join(dir, 'e.plbackup')], { readSecret: typed(['typed passphrase']) })).code).toBe(0)
     expect(prompts).toHaveLength(5)
     expectOneLineError(await cli('alice', ['id', 'export', join(dir, 'f.plbackup')], { env: { PORCHLIGHT_PASSPHRASE: 'short' } }), 1, /at least 8 characters/)
+  })
+
+  it('on a terminal the passphrase is read in raw mode and never echoed; Backspace edits, Ctrl-C cancels', async () => {
+    const terminal = (): { input: PassThrough & { setRawMode: (on: boolean) => void, raw: boolean[] }, output: PassThrough, shown: () => string } => {
+      const input = Object.assign(new PassThrough(), { raw: [] as boolean[], setRawMode (on: boolean) { input.raw.push(on) } })
+      const output = new PassThrough()
+      let shown = ''
+      output.on('data', (c: Buffer) => { shown += c.toString() })
+      return { input, output, shown: () => shown }
+    }
+    const t = terminal()
+    const line = readHiddenLine('Passphrase: ', t.input as never, t.output as never)
+    t.input.write('secret pas')
+    t.input.write('sx\u007fword\r')
+    expect(await line).toBe('secret password')
+    expect(t.shown()).toBe('Passphrase: \n')
+    expect(t.input.raw).toEqual([true, false])
+    const c = terminal()
+    const cancelled = readHiddenLine('Passphrase: ', c.input as never, c.output as never)
+    c.input.write('abc\u0003')
+    await expect(cancelled).rejects.toThrow(/cancelled/)
+    expect(c.input.raw).toEqual([true, false])
   })
 })
 
