@@ -11,6 +11,7 @@ import { fail, PorchlightError } from '../../protocol/errors.ts'
 import { checkRelayAddrs } from '../../protocol/invite.ts'
 import { Home } from '../storage/home-dir.ts'
 import type { Output, Writer } from './output.ts'
+import type { KdfParams } from '../../protocol/backup.ts'
 import type { PeerInit, ResidentPeer } from '../resident.ts'
 import { homeInUse } from './daemon.ts'
 
@@ -68,6 +69,10 @@ export interface Io {
    * peer instead of opening the home's databases (which it has locked).
    */
   readonly openPeer?: (home: Home, init: PeerInit) => Promise<ResidentPeer>
+  /** Reads a line from the terminal without echo (a passphrase); absent when stdin is not a terminal. */
+  readonly readSecret?: (prompt: string) => Promise<string>
+  /** Tests only: cheaper scrypt parameters for `id export` (a real process always uses DEFAULT_KDF). */
+  readonly backupKdf?: KdfParams
 }
 
 /** A usage error: exit code 2, code BAD_ARGUMENT. */

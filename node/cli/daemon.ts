@@ -211,7 +211,7 @@ export const PEER_COMMANDS: ReadonlySet<string> = new Set([
  * ones: its peer reads them once, when it opens).
  */
 export const HOLDER_REFUSES: ReadonlySet<string> = new Set([
-  'watch', 'hood join', 'hood create', 'id create', 'id rename', 'agency create', 'agency follow', 'agency unfollow'
+  'watch', 'hood join', 'hood create', 'id create', 'id rename', 'id import', 'agency create', 'agency follow', 'agency unfollow'
 ])
 
 // ---- the holder ----

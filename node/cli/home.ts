@@ -3,8 +3,11 @@
  * join, members, relay tokens, vouching for agencies) and the agency's own settings. All of
  * them run without the network except `hood join`, which announces the newcomer (loadStack).
  */
+import { readFile, stat } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import { fail, PorchlightError } from '../../protocol/errors.ts'
-import { toHex } from '../../protocol/encoding.ts'
+import { toHex, utf8Bytes } from '../../protocol/encoding.ts'
+import { createBackup, DEFAULT_KDF, formatBackup, MAX_BACKUP_CHARS, openBackup, parseBackup } from '../../protocol/backup.ts'
 import { createIdentity, fingerprint, type Identity } from '../../protocol/identity.ts'
 import { checkGeohash, MAX_AREA_PRECISION } from '../../protocol/geohash.ts'
 import { createNeighborhood, isAdmin, newEpochSecret, privateTopic } from '../../protocol/neighborhood.ts'
@@ -12,10 +15,11 @@ import { createInvite, DEFAULT_INVITE_TTL_MS, encodeInvite, MAX_INVITE_TTL_MS, M
 import { createRelayToken, encodeRelayToken, MAX_OLDER_TAG_KEYS } from '../../protocol/relay-token.ts'
 import { createAttestation, DEFAULT_ATTESTATION_TTL_MS, MAX_ATTESTATION_TTL_MS, verifyAttestation } from '../../protocol/agency.ts'
 import {
-  currentEpochKeys, Home, newHoodState, unexpiredOlderEpochKeys, withAgencyAttestation, withAttestation, withEpoch,
+  currentEpochKeys, Home, newHoodState, writeAtomic, unexpiredOlderEpochKeys, withAgencyAttestation, withAttestation, withEpoch,
   withAgencyRelays, withFollowedAreas, withMember, withoutEnded, withoutFollowedAreas, withRelays, type AgencyState
 } from '../storage/home-dir.ts'
 import { attestationJson, hoodJson, identityJson, memberJson, parseAttestationString, parsePublicIdentity, table, type AttestationJson } from './output.ts'
+import { passphrase, PASSPHRASE_FILE_OPTION } from './passphrase.ts'
 import { HOOD_OPTION, isoTime, parseRelays, parseTtl, ttlOption, UsageError, type Command, type Context } from './command.ts'
 
 const INVITE_TTL_OPTION = ttlOption('how long the invite is valid', DEFAULT_INVITE_TTL_MS, MAX_INVITE_TTL_MS)
@@ -64,6 +68,91 @@ export const HOME_COMMANDS: Record<string, Command> = {
       const id = await (await ctx.home()).requireIdentity()
       const pub = identityJson(id, 'resident').public
       ctx.out.result({ public: pub }, pub)
+    }
+  },
+
+  'id export': {
+    summary: 'Write your keys and neighborhoods to a file encrypted under a passphrase',
+    usage: 'FILE [--passphrase-file FILE] [--force]',
+    help: 'The backup holds your identity (its secret keys and name), every neighborhood with its keys, and an agency\'s ' +
+      'followed areas, encrypted under a passphrase (scrypt, then XChaCha20-Poly1305): with the file AND the passphrase ' +
+      'someone is you, so keep them apart. Bring it to another device with `porchlight id import FILE`; the browser ' +
+      'reads the same file. The passphrase is asked twice on the terminal (not shown), or read from --passphrase-file ' +
+      'or $PORCHLIGHT_PASSPHRASE. Neighborhoods move on: a backup holds the keys it was made with, and a rekey after it ' +
+      'reaches the imported home when an admin seals it to you, as to any member. The file is readable only by you (0600).',
+    args: { min: 1, max: 1 },
+    options: {
+      'passphrase-file': PASSPHRASE_FILE_OPTION,
+      force: { type: 'boolean', help: 'replace FILE if it exists' }
+    },
+    async run (ctx) {
+      const home = await ctx.home()
+      const identity = await home.requireIdentity()
+      const hoods = await home.hoods()
+      const agency = await home.agency()
+      const path = resolve(ctx.args[0]!)
+      const force = ctx.flag('force')
+      if (!force && await exists(path)) fail('REFUSED', `${path} exists; use --force to replace it`)
+      const pass = await passphrase(ctx, { confirm: true })
+      const kdf = ctx.io.backupKdf ?? DEFAULT_KDF
+      ctx.out.note('Encrypting (the passphrase is stretched with scrypt: about a second)…')
+      const bytes = await createBackup({ identity, hoods, ...(agency !== undefined ? { agency } : {}), created: ctx.now() }, pass, { kdf })
+      if (!await writeAtomic(path, utf8Bytes(formatBackup(bytes) + '\n'), { exclusive: !force })) {
+        fail('REFUSED', `${path} exists; use --force to replace it`)
+      }
+      const fp = fingerprint(identity.public.signKey)
+      ctx.out.result({
+        file: path, name: identity.public.name, fingerprint: fp, role: agency === undefined ? 'resident' : 'agency',
+        hoods: hoods.map(h => ({ id: toHex(h.hood.id), name: h.hood.name })), kdf: { ...kdf }
+      }, [
+        `Wrote a backup of ${identity.public.name} (fingerprint ${fp})${hoods.length > 0 ? ` and ${hoods.length} neighborhood(s): ${hoods.map(h => h.hood.name).join(', ')}` : ''} to ${path}.`,
+        'Anyone with this file and the passphrase can act as you: keep them apart. Restore with `porchlight id import FILE`.'
+      ])
+    }
+  },
+
+  'id import': {
+    summary: 'Restore your keys and neighborhoods from a backup file (id export)',
+    usage: 'FILE [--passphrase-file FILE] [--force]',
+    help: 'Decrypts a backup made by `porchlight id export` (or the browser) and saves its identity, neighborhoods and ' +
+      'agency settings in this home. A home that already has an identity is left alone unless --force: then the ' +
+      'identity is replaced (its keys are lost unless they are in a backup too), each neighborhood in the backup ' +
+      'replaces the one with the same id, and neighborhoods the backup does not hold are kept as they were. ' +
+      'A wrong passphrase and a damaged file give the same error. The passphrase comes as for `id export`.',
+    args: { min: 1, max: 1 },
+    options: {
+      'passphrase-file': PASSPHRASE_FILE_OPTION,
+      force: { type: 'boolean', help: 'replace the identity this home has' }
+    },
+    async run (ctx) {
+      const path = resolve(ctx.args[0]!)
+      const raw = await readBackupFile(path)
+      // The cheap checks first: not a backup, or one this version cannot read, fails before the passphrase is asked.
+      parseBackup(raw)
+      const home = await ctx.home()
+      const force = ctx.flag('force')
+      if (!force && (await home.identity()) !== undefined) {
+        fail('REFUSED', `an identity already exists in ${home.root}; use --force to replace it with the backup's (its keys are lost unless backed up)`)
+      }
+      const pass = await passphrase(ctx, { confirm: false })
+      const backup = await openBackup(raw, pass)
+      const before = await home.hoods()
+      // The role flag first, as `agency create` does: a crash in between leaves no identity, or the old one.
+      if (backup.agency !== undefined) await home.saveAgency(backup.agency)
+      await home.saveIdentity(backup.identity, { force })
+      if (backup.agency === undefined) await home.clearAgency()
+      for (const h of backup.hoods) await home.saveHood(h)
+      const restored = new Set(backup.hoods.map(h => toHex(h.hood.id)))
+      const kept = before.filter(h => !restored.has(toHex(h.hood.id)))
+      const role = backup.agency === undefined ? 'resident' : 'agency'
+      const id = identityJson(backup.identity, role)
+      const hoods = backup.hoods.map(h => hoodJson(h, backup.identity))
+      ctx.out.result({ identity: id, hoods, kept: kept.map(h => toHex(h.hood.id)), created: backup.created }, [
+        `Restored ${id.name} (fingerprint ${id.fingerprint}${role === 'agency' ? ', an agency' : ''}) from a backup made ${isoTime(backup.created)}.`,
+        ...(hoods.length === 0 ? ['No neighborhoods in it.'] : [`Neighborhoods (${hoods.length}):`, ...hoods.map(h => `  ${h.id.slice(0, 8)}  ${h.name}  area ${h.area}  epoch ${h.epoch}${h.admin ? '  (admin)' : ''}`)]),
+        ...(kept.length > 0 ? [`Kept ${kept.length} neighborhood(s) this home already had and the backup does not hold: ${kept.map(h => h.hood.name).join(', ')}.`] : []),
+        ...(backup.agency !== undefined ? [`Agency settings: following ${backup.agency.areas.join(', ') || 'no areas'}.`] : [])
+      ])
     }
   },
 
@@ -362,6 +451,32 @@ export const HOME_COMMANDS: Record<string, Command> = {
 }
 
 // ---- helpers ----
+
+async function exists (path: string): Promise<boolean> {
+  return await stat(path).then(() => true, (err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return false
+    fail('IO', `cannot look at ${path}: ${err.code ?? err.message}`, err)
+  })
+}
+
+/** A backup file's bytes (text or binary form), bounded before it is read. */
+async function readBackupFile (path: string): Promise<Uint8Array> {
+  let size: number
+  try {
+    size = (await stat(path)).size
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    fail(e.code === 'ENOENT' ? 'NOT_FOUND' : 'IO', `cannot read ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.code ?? e.message}`, err)
+  }
+  if (size > MAX_BACKUP_CHARS + 2) fail('TOO_LARGE', `${path} is not a Porchlight backup: ${size} bytes is more than a backup can be`)
+  try {
+    const buf = await readFile(path)
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.length)
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    fail('IO', `cannot read ${path}: ${e.code ?? e.message}`, err)
+  }
+}
 
 const DAMAGED = new Set(['MALFORMED', 'WRONG_TYPE', 'TOO_LARGE', 'BAD_LENGTH', 'MISSING_FIELD', 'EXTRA_FIELD', 'BAD_DOMAIN', 'BAD_VERSION'])
 

@@ -22,6 +22,7 @@ import { HOME_COMMANDS } from './home.ts'
 import { NETWORK_COMMANDS } from './network.ts'
 import { CLIP_COMMANDS } from './clips.ts'
 import { forwardToHolder } from './daemon.ts'
+import { readHiddenLine } from './passphrase.ts'
 
 export type { Command, Io } from './command.ts'
 
@@ -29,7 +30,10 @@ export type { Command, Io } from './command.ts'
 const MAX_COMMAND_WORDS = 2
 
 function processIo (): Io {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, now: Date.now }
+  return {
+    stdout: process.stdout, stderr: process.stderr, env: process.env, now: Date.now,
+    ...(process.stdin.isTTY ? { readSecret: async (prompt: string) => await readHiddenLine(prompt) } : {})
+  }
 }
 
 export const COMMANDS: Record<string, Command> = {

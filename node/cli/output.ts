@@ -3,7 +3,7 @@
  * interface, documented here. Every --json result is ONE line holding ONE JSON object on
  * stdout. Raw bytes (keys, ids) are always lowercase hex; the self-describing strings
  * (invites 'porchlight:…', relay tokens 'plrelay:…', public identities 'plid:…',
- * attestations 'plattest:…') are base64url inside and printed as they are. Times are integer
+ * attestations 'plattest:…', backups 'plbackup:…') are base64url inside and printed as they are. Times are integer
  * ms since the Unix epoch. Fields may be added in later versions; none is removed or retyped.
  *
  *   Identity   { name, fingerprint: "XXXX-XXXX-XXXX-XXXX", role: "resident"|"agency",
@@ -30,6 +30,10 @@
  *
  *   id create, id show, agency create    Identity
  *   id export-public                    { public: "plid:…" }
+ *   id export                           { file: path (written 0600: "plbackup:…" and a newline, protocol/backup.ts), name, fingerprint,
+ *                                         role: "resident"|"agency", hoods: [{ id: hex64, name }], kdf: { kdf: "scrypt", logN, r, p } }
+ *   id import                           { identity: Identity, hoods: Hood[] (restored), kept: hex64[] (neighborhoods this home
+ *                                         had that the backup does not hold, left as they were), created: ms (when the backup was made) }
  *   id rename                           { name, formerName, told: hood name[] (neighborhoods told) }
  *   hood create                         { hood: Hood, invite: "porchlight:…", expires: ms }
  *   hood invite                         { hood: hex64, epoch: int, invite: "porchlight:…", expires: ms }

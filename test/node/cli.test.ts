@@ -3,7 +3,8 @@
 // the tests) to check the entry point, exit codes and stderr.
 import { describe, it, expect, beforeEach, afterEach } from 'vitest'
 import { execFile } from 'node:child_process'
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { PassThrough } from 'node:stream'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -16,6 +17,7 @@ import { COMMANDS, helpFor, main, type Io } from '../../node/cli/main.ts'
 import { currentEpochKeys, Home } from '../../node/storage/home-dir.ts'
 import { parseAttestationString, parsePublicIdentity } from '../../node/cli/output.ts'
 import { HELP_FIGURES } from '../../node/cli/command.ts'
+import { readHiddenLine } from '../../node/cli/passphrase.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const BIN = join(ROOT, 'node/bin/porchlight.js')
@@ -29,20 +31,23 @@ afterEach(async () => { await rm(dir, { recursive: true, force: true }) })
 interface Run { code: number, stdout: string, stderr: string }
 
 /** Runs main() in-process against the home `name` under the temp dir. */
-async function cli (name: string, args: string[], opts: { now?: number, env?: Record<string, string> } = {}): Promise<Run> {
+async function cli (name: string, args: string[], opts: { now?: number, env?: Record<string, string>, readSecret?: (prompt: string) => Promise<string> } = {}): Promise<Run> {
   let stdout = ''
   let stderr = ''
   const io: Io = {
     stdout: { write: (s: string) => { stdout += s } },
     stderr: { write: (s: string) => { stderr += s } },
     env: opts.env ?? {},
-    now: () => opts.now ?? Date.now()
+    now: () => opts.now ?? Date.now(),
+    // Backups with cheap scrypt parameters (test/protocol/backup.test.ts checks the defaults).
+    backupKdf: { kdf: 'scrypt', logN: 4, r: 8, p: 1 },
+    ...(opts.readSecret !== undefined ? { readSecret: opts.readSecret } : {})
   }
   const code = await main(['--home', join(dir, name), ...args], io)
   return { code, stdout, stderr }
 }
 
-async function json (name: string, args: string[], opts?: { now?: number }): Promise<any> {
+async function json (name: string, args: string[], opts?: { now?: number, env?: Record<string, string> }): Promise<any> {
   const r = await cli(name, ['--json', ...args], opts)
   expect(r.stderr).toBe('')
   expect(r.code).toBe(0)
@@ -458,6 +463,119 @@ describe('parsing and help', () => {
   })
 })
 
+describe('backup: id export / id import', () => {
+  const PASS = { PORCHLIGHT_PASSPHRASE: 'correct horse battery staple' }
+
+  it('export from one home, import into an empty one: the same identity and neighborhoods', async () => {
+    await setupHood()
+    const file = join(dir, 'alice.plbackup')
+    const exported = await json('alice', ['id', 'export', file], { env: PASS })
+    const shown = await json('alice', ['id', 'show'])
+    const hoods = (await json('alice', ['hood', 'list'])).hoods
+    expect(exported).toEqual({ file, name: 'Alice', fingerprint: shown.fingerprint, role: 'resident', hoods: [{ id: hoods[0].id, name: 'Elm Street' }], kdf: { kdf: 'scrypt', logN: 4, r: 8, p: 1 } })
+    expect((await stat(file)).mode & 0o777).toBe(0o600)
+    const text = await readFile(file, 'utf8')
+    expect(text).toMatch(/^plbackup:[A-Za-z0-9_-]+\n$/)
+    // Nothing secret in the clear.
+    const identityFile = await readFile(join(dir, 'alice', 'identity'))
+    expect(containsBytes(new Uint8Array(Buffer.from(text)), identityFile.subarray(-40))).toBe(false)
+
+    const imported = await json('bob', ['id', 'import', file], { env: PASS })
+    expect(imported.identity).toEqual(shown)
+    expect(imported.hoods).toEqual(hoods)
+    expect(imported.kept).toEqual([])
+    expect(await json('bob', ['id', 'show'])).toEqual(shown)
+    expect((await json('bob', ['hood', 'list'])).hoods).toEqual(hoods)
+    // The same keys: the imported home makes a relay token for the same epoch key.
+    expect((await json('bob', ['hood', 'relay-token'])).token).toBe((await json('alice', ['hood', 'relay-token'])).token)
+    expect((await stat(join(dir, 'bob', 'identity'))).mode & 0o777).toBe(0o600)
+    const human = await cli('carol', ['id', 'import', file], { env: PASS })
+    expect(human.code).toBe(0)
+    expect(human.stdout).toContain(`Restored Alice (fingerprint ${shown.fingerprint})`)
+    expect(human.stdout).toMatch(/Elm Street +area u4pru +epoch 0 +\(admin\)/)
+  })
+
+  it('a wrong passphrase: one line, exit 1, and nothing is written', async () => {
+    await setupHood()
+    const file = join(dir, 'b.plbackup')
+    await json('alice', ['id', 'export', file], { env: PASS })
+    expectOneLineError(await cli('bob', ['id', 'import', file], { env: { PORCHLIGHT_PASSPHRASE: 'correct horse battery stapler' } }), 1, /wrong passphrase or damaged file/)
+    const j = await cli('bob', ['--json', 'id', 'import', file], { env: { PORCHLIGHT_PASSPHRASE: 'nope nope nope' } })
+    expect(JSON.parse(j.stderr).error).toEqual({ code: 'DECRYPT_FAILED', message: 'wrong passphrase or damaged file' })
+    expectOneLineError(await cli('bob', ['id', 'show']), 1, /no identity/)
+    expect((await json('bob', ['hood', 'list'])).hoods).toEqual([])
+    // Not a backup at all, or no file.
+    await writeFile(join(dir, 'note.txt'), 'hello\n')
+    expectOneLineError(await cli('bob', ['id', 'import', join(dir, 'note.txt')], { env: PASS }), 1, /not a Porchlight backup/)
+    expectOneLineError(await cli('bob', ['id', 'import', join(dir, 'nothing')], { env: PASS }), 1, /no such file/)
+  })
+
+  it('export refuses to replace a file unless --force; import refuses a home with an identity unless --force', async () => {
+    await setupHood()
+    const file = join(dir, 'c.plbackup')
+    await writeFile(file, 'keep me')
+    expectOneLineError(await cli('alice', ['id', 'export', file], { env: PASS }), 1, /exists; use --force/)
+    expect(await readFile(file, 'utf8')).toBe('keep me')
+    await json('alice', ['id', 'export', file, '--force'], { env: PASS })
+    expect((await stat(file)).mode & 0o777).toBe(0o600)
+    // Bob has his own identity and neighborhood.
+    await json('bob', ['id', 'create', '--name', 'Bob'])
+    await json('bob', ['hood', 'create', 'Oak Lane', '--area', 'u4prv', '--relay', RELAY])
+    const bob = await json('bob', ['id', 'show'])
+    expectOneLineError(await cli('bob', ['id', 'import', file], { env: PASS }), 1, /identity already exists.*--force/)
+    expect((await json('bob', ['id', 'show'])).signKey).toBe(bob.signKey)
+    const forced = await json('bob', ['id', 'import', file, '--force'], { env: PASS })
+    expect(forced.identity.name).toBe('Alice')
+    const oak = (await json('bob', ['hood', 'list'])).hoods.find((h: any) => h.name === 'Oak Lane')
+    expect(forced.kept).toEqual([oak.id])
+    expect((await json('bob', ['hood', 'list'])).hoods.map((h: any) => h.name)).toEqual(['Elm Street', 'Oak Lane'])
+  })
+
+  it('the passphrase: from --passphrase-file (its first line), the environment, or typed twice on a terminal', async () => {
+    await setupHood()
+    const passFile = join(dir, 'pass.txt')
+    await writeFile(passFile, 'correct horse battery staple\r\nsecond line\n')
+    const file = join(dir, 'd.plbackup')
+    await json('alice', ['id', 'export', file, '--passphrase-file', passFile])
+    expect((await json('bob', ['id', 'import', file], { env: PASS })).identity.name).toBe('Alice')
+    // No source at all (not a terminal): a usage error, nothing written.
+    const none = await cli('alice', ['id', 'export', join(dir, 'e.plbackup')])
+    expectOneLineError(none, 2, /no passphrase.*--passphrase-file/)
+    await expect(stat(join(dir, 'e.plbackup'))).rejects.toThrow()
+    // Typed: asked twice when exporting, once when importing; two different ones write nothing.
+    const prompts: string[] = []
+    const typed = (answers: string[]) => async (prompt: string) => { prompts.push(prompt); return answers.shift()! }
+    expectOneLineError(await cli('alice', ['id', 'export', join(dir, 'e.plbackup')], { readSecret: typed(['one passphrase', 'another one']) }), 1, /differ; nothing was written/)
+    await expect(stat(join(dir, 'e.plbackup'))).rejects.toThrow()
+    expect((await cli('alice', ['id', 'export', join(dir, 'e.plbackup')], { readSecret: typed(['typed passphrase', 'typed passphrase']) })).code).toBe(0)
+    expect((await cli('carol', ['id', 'import', join(dir, 'e.plbackup')], { readSecret: typed(['typed passphrase']) })).code).toBe(0)
+    expect(prompts).toHaveLength(5)
+    expectOneLineError(await cli('alice', ['id', 'export', join(dir, 'f.plbackup')], { env: { PORCHLIGHT_PASSPHRASE: 'short' } }), 1, /at least 8 characters/)
+  })
+
+  it('on a terminal the passphrase is read in raw mode and never echoed; Backspace edits, Ctrl-C cancels', async () => {
+    const terminal = (): { input: PassThrough & { setRawMode: (on: boolean) => void, raw: boolean[] }, output: PassThrough, shown: () => string } => {
+      const input = Object.assign(new PassThrough(), { raw: [] as boolean[], setRawMode (on: boolean) { input.raw.push(on) } })
+      const output = new PassThrough()
+      let shown = ''
+      output.on('data', (c: Buffer) => { shown += c.toString() })
+      return { input, output, shown: () => shown }
+    }
+    const t = terminal()
+    const line = readHiddenLine('Passphrase: ', t.input as never, t.output as never)
+    t.input.write('secret pas')
+    t.input.write('sx\u007fword\r')
+    expect(await line).toBe('secret password')
+    expect(t.shown()).toBe('Passphrase: \n')
+    expect(t.input.raw).toEqual([true, false])
+    const c = terminal()
+    const cancelled = readHiddenLine('Passphrase: ', c.input as never, c.output as never)
+    c.input.write('abc\u0003')
+    await expect(cancelled).rejects.toThrow(/cancelled/)
+    expect(c.input.raw).toEqual([true, false])
+  })
+})
+
 describe('the real binary', () => {
   it('is built so that help and the offline commands never load the network stack', async () => {
     // dist/meta.json: what each output file of the build (test/build-cli.ts ran it) imports.
@@ -509,6 +627,11 @@ describe('the real binary', () => {
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
     expectOneLineError(await spawnCli(['--home', dir, 'frob']), 2, /unknown command/)
     expectOneLineError(await spawnCli(['--home', dir, 'id', 'show']), 1, /no identity/)
+    // A backup opened with the wrong passphrase (made in-process with cheap parameters, which the file names).
+    await setupHood()
+    await json('alice', ['id', 'export', join(dir, 'x.plbackup')], { env: { PORCHLIGHT_PASSPHRASE: 'the right passphrase' } })
+    expectOneLineError(await spawnCli(['--home', join(dir, 'new'), 'id', 'import', join(dir, 'x.plbackup')], { PORCHLIGHT_PASSPHRASE: 'the wrong passphrase' }), 1, /wrong passphrase or damaged file/)
+    expect((await spawnCli(['--home', join(dir, 'new'), 'id', 'import', join(dir, 'x.plbackup')], { PORCHLIGHT_PASSPHRASE: 'the right passphrase' })).code).toBe(0)
     const debug = await spawnCli(['--home', dir, 'id', 'show'], { PORCHLIGHT_DEBUG: '1' })
     expect(debug.code).toBe(1)
     expect(debug.stderr.split('\n').length).toBeGreaterThan(2)
