@@ -6,6 +6,7 @@
 import { describe, it, expect, afterAll, beforeAll } from 'vitest'
 import { execFileSync } from 'node:child_process'
 import { get } from 'node:https'
+import { createServer, type AddressInfo } from 'node:net'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Agent, WebSocket as UndiciWebSocket } from 'undici'
@@ -14,8 +15,12 @@ import { createNode } from '../../node/libp2p.ts'
 import { loadTls } from '../../node/relay/tls.ts'
 import { isPorchlightError } from '../../protocol/errors.ts'
 import { cleanUp, cli, startRelay, tempDir } from '../helpers/network.ts'
+import { killAll, spawnRelay, stopProcess } from '../helpers/processes.ts'
 
-afterAll(cleanUp)
+afterAll(async () => {
+  await killAll()
+  await cleanUp()
+})
 
 const hasOpenssl = (() => {
   try {
@@ -53,6 +58,14 @@ function getJson (url: string, ca: string): Promise<any> {
       res.on('end', () => { try { resolve(JSON.parse(body)) } catch (err) { reject(err) } })
     }).on('error', reject)
   })
+}
+
+async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>(resolve => { server.listen(0, '127.0.0.1', resolve) })
+  const port = (server.address() as AddressInfo).port
+  await new Promise(resolve => server.close(resolve))
+  return port
 }
 
 async function tlsError (cert: string | undefined, key: string | undefined): Promise<string> {
@@ -113,6 +126,21 @@ describe.skipIf(!hasOpenssl)('relay over TLS', () => {
     expect(relay.addresses().map(String)).toEqual(announce.map(a => `${a}/p2p/${id}`))
     expect(relay.listening().map(String).some(a => a.startsWith('/ip4/127.0.0.1/'))).toBe(true)
     expect((await getJson(`${relay.httpUrl}/health`, cert)).addresses).toEqual(announce.map(a => `${a}/p2p/${id}`))
+  })
+
+  it('`porchlight relay` takes them from its config file, derives the web origin and says so', async () => {
+    const config = join(dir, 'relay.json')
+    // A fixed HTTP port (port 0 derives no origin): one the system just handed out, so free.
+    const http = await freePort()
+    await writeFile(config, JSON.stringify({ tlsCert: certFile, tlsKey: keyFile, announce: ['/dns4/porch.example.org/tcp/4001'] }))
+    const relay = await spawnRelay(['--data', await tempDir('pl-tls-data-'), '--config', config, '--tcp', '0', '--ws', '0', '--http', String(http)])
+    const info = relay as unknown as { webOrigin: string, listening: string[], http: string }
+    expect(info.webOrigin).toBe(`https://porch.example.org:${http}`)
+    expect(info.http).toBe(`https://127.0.0.1:${http}`)
+    expect(relay.addresses).toEqual([`/dns4/porch.example.org/tcp/4001/p2p/${relay.peerId}`])
+    expect(info.listening.some(a => a.endsWith('/tls/ws'))).toBe(true)
+    expect(await getJson(`${info.http}/health`, cert)).toMatchObject({ webOrigin: `https://porch.example.org:${http}` })
+    expect((await stopProcess(relay, 'SIGTERM')).code).toBe(0)
   })
 
   it('says in one line what is wrong with the certificate or key', async () => {
