@@ -61,13 +61,17 @@ export interface NodeInit {
   dialFrom?: string
   /** Refuses connections libp2p's limits let through (a relay's per-IP cap, caps.ts). */
   connectionGater?: ConnectionGater
+  /** PEM certificate and key: the WebSockets listener serves WSS (`/tls/ws`) instead of WS. */
+  wsTls?: { cert: string, key: string }
+  /** Public addresses the node announces instead of the ones it listens on (a relay behind NAT or a proxy). */
+  announce?: string[]
 }
 
 export async function createNode (init: NodeInit = {}): Promise<PorchlightNode> {
   const host = init.host ?? '127.0.0.1'
   const listen: string[] = []
   if (init.tcpPort !== undefined) listen.push(`/ip4/${host}/tcp/${init.tcpPort}`)
-  if (init.wsPort !== undefined) listen.push(`/ip4/${host}/tcp/${init.wsPort}/ws`)
+  if (init.wsPort !== undefined) listen.push(`/ip4/${host}/tcp/${init.wsPort}/${init.wsTls !== undefined ? 'tls/ws' : 'ws'}`)
   const services: Record<string, unknown> = {
     identify: identify(),
     ping: ping(),
@@ -89,9 +93,9 @@ export async function createNode (init: NodeInit = {}): Promise<PorchlightNode> 
   return await createLibp2p({
     ...(init.privateKey !== undefined ? { privateKey: init.privateKey } : {}),
     ...(init.connectionGater !== undefined ? { connectionGater: init.connectionGater } : {}),
-    addresses: { listen },
+    addresses: { listen, ...(init.announce !== undefined && init.announce.length > 0 ? { announce: init.announce } : {}) },
     // localAddress goes straight to net.connect (TCPSocketOptions lists only a subset of its options).
-    transports: [tcp(init.dialFrom !== undefined ? { dialOpts: { localAddress: init.dialFrom } as never } : {}), webSockets()],
+    transports: [tcp(init.dialFrom !== undefined ? { dialOpts: { localAddress: init.dialFrom } as never } : {}), webSockets(init.wsTls !== undefined ? { https: { cert: init.wsTls.cert, key: init.wsTls.key } } : {})],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({ maxEarlyStreams: MAX_EARLY_STREAMS, streamOptions: { maxReadBufferLength: MAX_STREAM_READ_BUFFER } })],
     connectionManager: {

@@ -20,9 +20,25 @@ import {
 } from '../storage/home-dir.ts'
 import { attestationJson, hoodJson, identityJson, memberJson, parseAttestationString, parsePublicIdentity, table, type AttestationJson } from './output.ts'
 import { passphrase, PASSPHRASE_FILE_OPTION } from './passphrase.ts'
-import { HOOD_OPTION, isoTime, parseRelays, parseTtl, ttlOption, UsageError, type Command, type Context } from './command.ts'
+import { HOOD_OPTION, isoTime, parseRelays, parseTtl, ttlOption, UsageError, type Command, type Context, type OptionSpec } from './command.ts'
+import { inviteLink, parseWebOrigin, rememberedWebOrigin, rememberWebOrigin, splitInviteLink } from './web-origin.ts'
 
 const INVITE_TTL_OPTION = ttlOption('how long the invite is valid', DEFAULT_INVITE_TTL_MS, MAX_INVITE_TTL_MS)
+const WEB_ORIGIN_OPTION: OptionSpec = {
+  type: 'string',
+  value: 'URL',
+  help: 'where the neighborhood\'s relay serves the web app, e.g. https://porch.example.org (its /health shows it as webOrigin): ' +
+    'the invite is printed as a link too, <URL>/#join=<invite>, and later invites remember it'
+}
+
+/** The neighborhood's web origin: --web-origin (then remembered), else the one remembered, else none. */
+async function webOriginFor (ctx: Context, home: Home, hoodId: Uint8Array): Promise<string | undefined> {
+  const given = ctx.string('web-origin')
+  if (given === undefined) return await rememberedWebOrigin(home, hoodId)
+  const origin = parseWebOrigin(given)
+  await rememberWebOrigin(home, hoodId, origin)
+  return origin
+}
 
 export const HOME_COMMANDS: Record<string, Command> = {
   'id create': {
@@ -158,7 +174,7 @@ export const HOME_COMMANDS: Record<string, Command> = {
 
   'hood create': {
     summary: 'Create a neighborhood (you are its admin) and print an invite',
-    usage: 'NAME --area GEOHASH --relay MULTIADDR [--relay MULTIADDR ...] [--ttl DURATION]',
+    usage: 'NAME --area GEOHASH --relay MULTIADDR [--relay MULTIADDR ...] [--ttl DURATION] [--web-origin URL]',
     help: 'Creates a neighborhood with a fresh random id and epoch-0 secret, saves it, and prints an invite. ' +
       'The invite holds the neighborhood key: share it only with the person you invite. ' +
       'Then give each relay its token: `porchlight hood relay-token`.',
@@ -166,7 +182,8 @@ export const HOME_COMMANDS: Record<string, Command> = {
     options: {
       area: { type: 'string', value: 'GEOHASH', help: `coarse area, a geohash of 1..${MAX_AREA_PRECISION} characters` },
       relay: { type: 'string', multiple: true, value: 'MULTIADDR', help: `a relay serving the neighborhood (1..${MAX_RELAYS})` },
-      ttl: INVITE_TTL_OPTION
+      ttl: INVITE_TTL_OPTION,
+      'web-origin': WEB_ORIGIN_OPTION
     },
     async run (ctx) {
       const home = await ctx.home()
@@ -176,6 +193,8 @@ export const HOME_COMMANDS: Record<string, Command> = {
       const relays = await parseRelays(ctx.strings('relay'))
       if (relays.length === 0) throw new UsageError('hood create: at least one --relay MULTIADDR is required')
       const ttl = parseTtl(ctx, DEFAULT_INVITE_TTL_MS, MAX_INVITE_TTL_MS)
+      const givenOrigin = ctx.string('web-origin')
+      if (givenOrigin !== undefined) parseWebOrigin(givenOrigin) // before anything is saved
       const hood = createNeighborhood(name, area, me.public.signKey)
       if ((await home.hoods()).some(h => h.hood.name === hood.name)) {
         fail('REFUSED', `you already have a neighborhood named "${hood.name}"; choose another name`)
@@ -184,9 +203,12 @@ export const HOME_COMMANDS: Record<string, Command> = {
       const state = newHoodState({ hood, epoch: 0, secret: newEpochSecret(), relays, members: [me.public], joined: now })
       await home.saveHood(state)
       const invite = await createInvite(me, hood, currentEpochKeys(state), state.relays, now, ttl)
+      const str = encodeInvite(invite)
+      const origin = await webOriginFor(ctx, home, hood.id)
       ctx.out.note(`Created neighborhood "${hood.name}" (id ${toHex(hood.id).slice(0, 8)}…); you are its admin.`)
       ctx.out.note(`Invite (holds the neighborhood key; share it only with the person invited; valid until ${isoTime(invite.expires)}):`)
-      ctx.out.result({ hood: hoodJson(state, me), invite: encodeInvite(invite), expires: invite.expires }, encodeInvite(invite))
+      ctx.out.result({ hood: hoodJson(state, me), invite: str, expires: invite.expires, ...(origin !== undefined ? { link: inviteLink(origin, str) } : {}) },
+        origin !== undefined ? [str, inviteLink(origin, str)] : str)
     }
   },
 
@@ -206,10 +228,13 @@ export const HOME_COMMANDS: Record<string, Command> = {
 
   'hood invite': {
     summary: 'Print a fresh invite for the current epoch',
-    usage: '[--hood NAME_OR_ID] [--ttl DURATION]',
+    usage: '[--hood NAME_OR_ID] [--ttl DURATION] [--web-origin URL]',
     help: 'The invite holds the current epoch key: share it only with the person invited. An admin\'s invite admits ' +
-      'one newcomer (make one per person); a member\'s invite lets the newcomer read this epoch until an admin approves them.',
-    options: { hood: HOOD_OPTION, ttl: INVITE_TTL_OPTION },
+      'one newcomer (make one per person); a member\'s invite lets the newcomer read this epoch until an admin approves them. ' +
+      'When the home knows the web origin of the neighborhood\'s relay (--web-origin, remembered from an earlier ' +
+      '`hood create|invite --web-origin` or from joining with a link), the invite is printed as a link too: <origin>/#join=<invite>, ' +
+      'which a phone opens in the web app.',
+    options: { hood: HOOD_OPTION, ttl: INVITE_TTL_OPTION, 'web-origin': WEB_ORIGIN_OPTION },
     async run (ctx) {
       const home = await ctx.home()
       const me = await requireResident(home)
@@ -217,21 +242,25 @@ export const HOME_COMMANDS: Record<string, Command> = {
       const keys = currentEpochKeys(state)
       const invite = await createInvite(me, state.hood, keys, state.relays, ctx.now(), parseTtl(ctx, DEFAULT_INVITE_TTL_MS, MAX_INVITE_TTL_MS))
       const str = encodeInvite(invite)
+      const origin = await webOriginFor(ctx, home, state.hood.id)
       ctx.out.note(`Invite to "${state.hood.name}" (valid until ${isoTime(invite.expires)}; holds the neighborhood key):`)
-      ctx.out.result({ hood: toHex(state.hood.id), epoch: keys.epoch, invite: str, expires: invite.expires }, str)
+      ctx.out.result({ hood: toHex(state.hood.id), epoch: keys.epoch, invite: str, expires: invite.expires, ...(origin !== undefined ? { link: inviteLink(origin, str) } : {}) },
+        origin !== undefined ? [str, inviteLink(origin, str)] : str)
     }
   },
 
   'hood join': {
     summary: 'Join a neighborhood from an invite',
-    usage: 'INVITE',
+    usage: 'INVITE|LINK',
     help: 'Verifies the invite (signature, expiry) and saves the neighborhood, its key and relays. ' +
-      'Joining one you are already in adds the invite\'s epoch key and relays.',
+      'Joining one you are already in adds the invite\'s epoch key and relays. An invite link (<origin>/#join=<invite>) ' +
+      'works too; its origin is remembered for the links of your own invites.',
     args: { min: 1, max: 1 },
     async run (ctx) {
       const home = await ctx.home()
       const me = await requireResident(home)
-      const inv = await readInvite(ctx.args[0]!, ctx.now())
+      const given = splitInviteLink(ctx.args[0]!)
+      const inv = await readInvite(given.invite, ctx.now())
       const now = ctx.now()
       const state = await home.updateHood(inv.hood.id, current => {
         // The id is a hash of the founder's key, so an invite can only name the same admins'
@@ -245,6 +274,7 @@ export const HOME_COMMANDS: Record<string, Command> = {
         if (s.ended !== undefined && inv.epoch >= s.ended.epoch) s = withoutEnded(s)
         return withMember(s, me.public, { now })
       })
+      if (given.origin !== undefined) await rememberWebOrigin(home, state.hood.id, given.origin)
       const inviter = memberJson(inv.inviter, state, me)
       // Tell the neighborhood who joined (their box key is what a later rekey seals to), with
       // the admin's admission when an admin invited us.

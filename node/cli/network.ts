@@ -15,7 +15,7 @@ import { areaTopic } from '../../protocol/neighborhood.ts'
 import type { HoodState } from '../storage/home-dir.ts'
 import type { FeedPost, ResidentPeer } from '../resident.ts'
 import { parseAttestationString } from './output.ts'
-import { HELP_FIGURES, HOOD_OPTION, loadStack, packagePath, parseTtl, RELAY_OPTION, relaysFrom, ttlOption, type Command, type Context, type OptionSpec } from './command.ts'
+import { HELP_FIGURES, HOOD_OPTION, loadStack, packagePath, parseRelays, parseTtl, RELAY_OPTION, relaysFrom, ttlOption, type Command, type Context, type OptionSpec } from './command.ts'
 import { attachWithProgress } from './clips.ts'
 import { holdHome, noteRelayPid, relayInUse } from './daemon.ts'
 import { CAPS_DEFAULTS, type CapsInit } from '../relay/caps.ts'
@@ -121,7 +121,10 @@ function postLines (p: FeedPost): string {
   return `${when(p.created)}  ${p.kind.toUpperCase().padEnd(10)} ${who}${where !== '' ? `  (${where})` : ''}${media}\n    ${p.text.replace(/\p{Cc}/gu, ' ')}\n    id ${p.id.slice(0, 16)}  expires ${when(p.expires)}${p.channel !== 'private' ? `  ${p.channel}` : ''}`
 }
 
-interface RelayConfig { data?: string, host?: string, tcp?: number, ws?: number, http?: number, serve?: string[], areas?: string[], peers?: string[], web?: string, caps?: CapsInit }
+interface RelayConfig {
+  data?: string, host?: string, tcp?: number, ws?: number, http?: number, serve?: string[], areas?: string[], peers?: string[], web?: string, caps?: CapsInit,
+  tlsCert?: string, tlsKey?: string, announce?: string[], webOrigin?: string
+}
 
 async function readConfig (path: string | undefined): Promise<RelayConfig> {
   if (path === undefined) return {}
@@ -137,10 +140,16 @@ async function readConfig (path: string | undefined): Promise<RelayConfig> {
 export const NETWORK_COMMANDS: Record<string, Command> = {
   relay: {
     summary: 'Run a community relay (stores ciphertext it cannot read; serves health, metrics, the web app)',
-    usage: '[--data DIR] [--serve TOKEN ...] [--area GEOHASH ...] [--peer MULTIADDR ...] [--tcp PORT] [--ws PORT] [--http PORT] [--host IP] [--config FILE] [caps: --max-conns-per-ip N ...]',
+    usage: '[--data DIR] [--serve TOKEN ...] [--area GEOHASH ...] [--peer MULTIADDR ...] [--tcp PORT] [--ws PORT] [--http PORT] [--host IP] ' +
+      '[--announce MULTIADDR ...] [--tls-cert FILE --tls-key FILE] [--web-origin URL] [--config FILE] [caps: --max-conns-per-ip N ...]',
     help: `Defaults: data in ${RELAY_HELP_DEFAULTS.dataDir}, TCP ${RELAY_HELP_DEFAULTS.tcpPort}, WebSockets ${RELAY_HELP_DEFAULTS.wsPort}, HTTP ${RELAY_HELP_DEFAULTS.httpPort} on ${RELAY_HELP_DEFAULTS.host}. ` +
       'Port 0 picks a free port; the relay prints the addresses it listens on. Tokens and areas it was given are remembered in the data folder. ' +
-      'The config file is JSON: {"data","host","tcp","ws","http","serve":[],"areas":[],"peers":[],"web","caps":{"maxConnectionsPerIp",...}}. ' +
+      'With --tls-cert and --tls-key the HTTP port serves HTTPS and the WebSockets port WSS (/tls/ws): browsers need a secure context ' +
+      '(or put a reverse proxy such as Caddy in front; see the README). --announce gives the public addresses peers are told ' +
+      '(behind a router or proxy); give members those for `hood create --relay`. --web-origin (derived from the first --announce host ' +
+      'when there is a certificate) is reported in /health as webOrigin, the base of invite links. ' +
+      'The config file is JSON: {"data","host","tcp","ws","http","serve":[],"areas":[],"peers":[],"web","tlsCert","tlsKey","announce":[],"webOrigin",' +
+      '"caps":{"maxConnectionsPerIp",...}}. ' +
       'The caps bound what strangers can make the relay hold; /metrics counts what they refuse. Stops cleanly on Ctrl-C / SIGTERM.',
     options: {
       data: { type: 'string', value: 'DIR', help: `data folder (default ${RELAY_HELP_DEFAULTS.dataDir})` },
@@ -156,6 +165,10 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       ws: { type: 'string', value: 'PORT', help: `WebSockets port (default ${RELAY_HELP_DEFAULTS.wsPort})` },
       http: { type: 'string', value: 'PORT', help: `HTTP port for /health, /metrics and the web app (default ${RELAY_HELP_DEFAULTS.httpPort})` },
       host: { type: 'string', value: 'IP', help: `interface to listen on (default ${RELAY_HELP_DEFAULTS.host})` },
+      announce: { type: 'string', multiple: true, value: 'MULTIADDR', help: 'a public address to announce instead of the listening ones, e.g. /dns4/porch.example.org/tcp/4001 (repeatable)' },
+      'tls-cert': { type: 'string', value: 'FILE', help: 'PEM certificate (chain): serve HTTPS and WSS (with --tls-key)' },
+      'tls-key': { type: 'string', value: 'FILE', help: 'PEM private key of --tls-cert' },
+      'web-origin': { type: 'string', value: 'URL', help: 'where browsers open the web app, e.g. https://porch.example.org (in /health; the base of invite links)' },
       config: { type: 'string', value: 'FILE', help: 'JSON config file (flags win over it)' },
       ...CAPS_OPTIONS
     },
@@ -168,27 +181,47 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
         ctx.io.stderr.write(`${new Date().toISOString()} unhandled error (relay keeps running): ${(err as Error)?.message ?? String(err)}\n`)
       })
       const webDir = c.web ?? packagePath('web/dist')
+      const certFile = ctx.string('tls-cert') ?? c.tlsCert
+      const keyFile = ctx.string('tls-key') ?? c.tlsKey
+      const { loadTls } = await import('../relay/tls.ts')
+      const tls = certFile !== undefined || keyFile !== undefined ? await loadTls(certFile, keyFile, ctx.now()) : undefined
+      const announce = await parseRelays([...(ctx.strings('announce').length > 0 ? ctx.strings('announce') : c.announce ?? [])], '--announce')
       const { Relay, RELAY_DEFAULTS } = await loadStack()
+      const httpPort = port(ctx, 'http', c.http ?? RELAY_DEFAULTS.httpPort)
+      const { derivedWebOrigin, parseWebOrigin } = await import('./web-origin.ts')
+      const originGiven = ctx.string('web-origin') ?? c.webOrigin
+      const webOrigin = originGiven !== undefined
+        ? parseWebOrigin(originGiven)
+        : tls !== undefined && httpPort !== 0 ? derivedWebOrigin(announce, httpPort) : undefined
       const dataDir = ctx.string('data') ?? c.data ?? RELAY_DEFAULTS.dataDir
       const relay = await Relay.start({
         dataDir,
         host: ctx.string('host') ?? c.host ?? RELAY_DEFAULTS.host,
         tcpPort: port(ctx, 'tcp', c.tcp ?? RELAY_DEFAULTS.tcpPort),
         wsPort: port(ctx, 'ws', c.ws ?? RELAY_DEFAULTS.wsPort),
-        httpPort: port(ctx, 'http', c.http ?? RELAY_DEFAULTS.httpPort),
+        httpPort,
         tokens: [...(c.serve ?? []), ...ctx.strings('serve')],
         areas: [...(c.areas ?? []), ...ctx.strings('area')],
         peers: [...(c.peers ?? []), ...ctx.strings('peer')],
         webDir,
         caps,
+        ...(tls !== undefined ? { tls: { cert: tls.cert, key: tls.key } } : {}),
+        ...(announce.length > 0 ? { announce } : {}),
+        ...(webOrigin !== undefined ? { webOrigin } : {}),
         log: (line) => { ctx.io.stderr.write(`${new Date().toISOString()} ${line}\n`) }
       }).catch(async (err: unknown) => { throw await relayInUse(err, dataDir) }) // one line when the folder is in use
       const forgetPid = await noteRelayPid(dataDir)
       const addresses = relay.addresses().map(String)
-      ctx.out.result({ peerId: relay.node.peerId.toString(), addresses, http: relay.httpUrl }, [
+      const listening = relay.listening().map(String)
+      ctx.out.result({
+        peerId: relay.node.peerId.toString(), addresses, http: relay.httpUrl,
+        ...(announce.length > 0 ? { listening } : {}), ...(webOrigin !== undefined ? { webOrigin } : {})
+      }, [
         `porchlight relay ${relay.node.peerId.toString()}`,
-        ...addresses.map(a => `  listening ${a}`),
-        `  http ${relay.httpUrl}  (/health, /metrics)`
+        ...(announce.length > 0 ? [...listening.map(a => `  listening ${a}`), ...addresses.map(a => `  announcing ${a}`)] : addresses.map(a => `  listening ${a}`)),
+        `  http ${relay.httpUrl}  (/health, /metrics)`,
+        ...(tls !== undefined ? [`  certificate for ${tls.names}, valid until ${new Date(tls.validTo).toISOString().slice(0, 10)}`] : []),
+        ...(webOrigin !== undefined ? [`  web app ${webOrigin}  (invite links: hood invite --web-origin ${webOrigin})`] : [])
       ])
       const sig = await untilSignal()
       ctx.io.stderr.write(`${new Date().toISOString()} ${sig}: stopping\n`)

@@ -1,8 +1,9 @@
 /**
  * The relay's HTTP port: `/health` (JSON), `/metrics` (Prometheus text) and, when built,
- * the web app from `web/dist`.
+ * the web app from `web/dist`; HTTPS when the relay has a certificate (`tls`).
  */
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import { readFile, realpath, stat } from 'node:fs/promises'
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import type { AddressInfo } from 'node:net'
@@ -17,6 +18,8 @@ export interface HttpInit {
   staticDir?: string
   /** Extra JSON routes, e.g. `/addresses`. */
   routes?: Record<string, () => unknown>
+  /** PEM certificate and key (tls.ts): serve HTTPS instead of HTTP. */
+  tls?: { cert: string, key: string }
 }
 
 const MIME: Record<string, string> = {
@@ -31,7 +34,7 @@ const MIME: Record<string, string> = {
 }
 
 export async function startHttp (init: HttpInit): Promise<{ server: Server, url: string }> {
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0]!
     const headers = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -55,7 +58,8 @@ export async function startHttp (init: HttpInit): Promise<{ server: Server, url:
       }
       res.writeHead(200, { ...headers, 'content-type': MIME[extname(file.path)] ?? 'application/octet-stream' }).end(file.body)
     }, () => { res.writeHead(500, headers).end() })
-  })
+  }
+  const server: Server = init.tls !== undefined ? createHttpsServer({ cert: init.tls.cert, key: init.tls.key }, handle) : createServer(handle)
   await new Promise<void>((resolve, reject) => {
     const failed = (err: NodeJS.ErrnoException): void => {
       reject(err.code === 'EADDRINUSE'
@@ -66,7 +70,7 @@ export async function startHttp (init: HttpInit): Promise<{ server: Server, url:
     server.listen(init.port, init.host, () => { server.off('error', failed); resolve() })
   })
   const addr = server.address() as AddressInfo
-  return { server, url: `http://${init.host}:${addr.port}` }
+  return { server, url: `${init.tls !== undefined ? 'https' : 'http'}://${init.host}:${addr.port}` }
 }
 
 /**

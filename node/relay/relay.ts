@@ -43,7 +43,7 @@ function listenError (err: unknown, init: RelayInit): PorchlightError {
   // whose message lists each address with its error's text; the Node errors themselves (code
   // 'EADDRINUSE') are not attached, so the port is read from that text.
   const taken = (err as Error).name === 'UnsupportedListenAddressesError'
-    ? /\/tcp\/(\d+)(\/ws)?: Error: listen EADDRINUSE/.exec(text)
+    ? /\/tcp\/(\d+)(\/(?:tls\/)?ws)?: Error: listen EADDRINUSE/.exec(text)
     : null
   if (taken !== null) {
     const [flag, what] = taken[2] !== undefined ? ['--ws', 'WebSockets'] : ['--tcp', 'TCP']
@@ -123,6 +123,15 @@ export interface RelayInit {
   epochGraceMs?: number
   /** What one IP, and all peers together, may make the relay hold (caps.ts). @default CAPS_DEFAULTS */
   caps?: CapsInit
+  /** PEM certificate and key (tls.ts, loadTls): HTTPS on the HTTP port, WSS (/tls/ws) on the WebSockets port. */
+  tls?: { cert: string, key: string }
+  /**
+   * Public multiaddrs to announce instead of the listening ones (libp2p `addresses.announce`):
+   * what `addresses()`, /health and identify give, and what members put in `hood create --relay`.
+   */
+  announce?: string[]
+  /** Where browsers open the web app (`https://porch.example.org`): in /health, and the base of invite links. */
+  webOrigin?: string
 }
 
 /** served.json: version 2 (v1 held bare tag keys, with no admin root to check rekeys against). */
@@ -214,7 +223,9 @@ export class Relay {
         host: init.host ?? RELAY_DEFAULTS.host,
         tcpPort: init.tcpPort ?? RELAY_DEFAULTS.tcpPort,
         wsPort: init.wsPort ?? RELAY_DEFAULTS.wsPort,
-        relayServer: true
+        relayServer: true,
+        ...(init.tls !== undefined ? { wsTls: init.tls } : {}),
+        ...(init.announce !== undefined ? { announce: init.announce } : {})
       })
     } catch (err) {
       caps.stop()
@@ -307,7 +318,8 @@ export class Relay {
       health: () => this.health(),
       metrics: () => this.metrics.render(),
       routes: { '/addresses': () => this.node.getMultiaddrs().map(String) },
-      ...(this.init.webDir !== undefined ? { staticDir: this.init.webDir } : {})
+      ...(this.init.webDir !== undefined ? { staticDir: this.init.webDir } : {}),
+      ...(this.init.tls !== undefined ? { tls: this.init.tls } : {})
     })
     this.http = http.server
     this.httpUrl = http.url
@@ -611,11 +623,18 @@ export class Relay {
       storedMessages: stats.messages,
       storedBytes: stats.bytes,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
-      addresses: this.node.getMultiaddrs().map(String)
+      addresses: this.node.getMultiaddrs().map(String),
+      ...(this.init.webOrigin !== undefined ? { webOrigin: this.init.webOrigin } : {})
     }
   }
 
+  /** The addresses peers are given: the announced ones (--announce) if any, else those listened on. */
   addresses (): Multiaddr[] { return this.node.getMultiaddrs() }
+
+  /** The addresses the transports listen on, announced or not. */
+  listening (): Multiaddr[] {
+    return (this.node as unknown as { components: { transportManager: { getAddrs: () => Multiaddr[] } } }).components.transportManager.getAddrs()
+  }
 
   private every (ms: number, task: () => Promise<void>): void {
     let running = false
