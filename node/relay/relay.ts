@@ -305,7 +305,7 @@ export class Relay {
       host: this.init.host ?? RELAY_DEFAULTS.host,
       health: () => this.health(),
       metrics: () => this.metrics.render(),
-      routes: { '/addresses': () => this.node.getMultiaddrs().map(String) },
+      routes: { '/addresses': () => this.node.getMultiaddrs().map(String), '/relay.json': () => this.webInfo() },
       ...(this.init.webDir !== undefined ? { staticDir: this.init.webDir } : {})
     })
     this.http = http.server
@@ -608,6 +608,15 @@ export class Relay {
   }
 
   addresses (): Multiaddr[] { return this.node.getMultiaddrs() }
+
+  /**
+   * What the web app asks the relay that served it (`/relay.json`): the relay's peer id and
+   * its WebSocket addresses (with /p2p/), the only transport a page can dial.
+   */
+  webInfo (): { peerId: string, ws: string[] } {
+    const ws = this.node.getMultiaddrs().map(String).filter(a => /\/(ws|wss|tls\/ws)(\/|$)/.test(a))
+    return { peerId: this.node.peerId.toString(), ws }
+  }
 
   private every (ms: number, task: () => Promise<void>): void {
     let running = false
