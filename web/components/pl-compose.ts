@@ -3,18 +3,7 @@ import { LitElement, html } from 'lit'
 import { customElement, property, query, state } from 'lit/decorators.js'
 import { shared } from './shared-styles.ts'
 import type { PostKind } from '../../protocol/post.ts'
-
-/** The kinds a resident chooses from (agency requests and replies come from elsewhere). */
-export const RESIDENT_KINDS: ReadonlyArray<{ kind: PostKind, label: string }> = [
-  { kind: 'info', label: 'Information' },
-  { kind: 'safety', label: 'Safety' },
-  { kind: 'suspicious', label: 'Suspicious activity' },
-  { kind: 'crime', label: 'Crime' },
-  { kind: 'fire', label: 'Fire' },
-  { kind: 'traffic', label: 'Traffic' },
-  { kind: 'outage', label: 'Outage' },
-  { kind: 'pet', label: 'Lost or found pet' }
-]
+import { audience, RESIDENT_KINDS } from '../state/labels.ts'
 
 export interface SendDetail { kind: PostKind, text: string, public: boolean }
 
@@ -58,14 +47,6 @@ export class PlCompose extends LitElement {
     this.pub = false
     this.open = false
   }
-}
-
-/** Who sees a post, plainly. */
-export function audience (pub: boolean, hood: string, area: string): string {
-  const members = `Only members of ${hood === '' ? 'your neighborhood' : hood} can read it: it is encrypted, and relays cannot read it.`
-  return pub
-    ? `${members} A public copy also goes to anyone following area ${area}, and relays can read that copy; it is signed with a pseudonym for this area, not your name.`
-    : members
 }
 
 declare global {

@@ -2,6 +2,7 @@
 import { LitElement, html, css } from 'lit'
 import { customElement, property } from 'lit/decorators.js'
 import type { FeedPost } from '../../protocol/peer/resident.ts'
+import { authorLabel } from '../state/labels.ts'
 
 @customElement('pl-post')
 export class PlPost extends LitElement {
@@ -24,12 +25,6 @@ export class PlPost extends LitElement {
         <p>${p.text}</p>
       </article>`
   }
-}
-
-export function authorLabel (p: FeedPost): string {
-  if (p.mine) return 'you'
-  const name = p.authorName ?? 'someone'
-  return p.lookAlike === true ? `${name} (${p.authorFingerprint})` : name
 }
 
 declare global {

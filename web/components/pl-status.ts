@@ -2,6 +2,7 @@
 import { LitElement, html, css } from 'lit'
 import { customElement, property } from 'lit/decorators.js'
 import type { Connection } from '../state/app-state.ts'
+import { statusText } from '../state/labels.ts'
 
 @customElement('pl-status')
 export class PlStatus extends LitElement {
@@ -16,12 +17,6 @@ export class PlStatus extends LitElement {
   override render () {
     return html`<div role="status" class=${this.connection}>${statusText(this.connection, this.relays)}</div>`
   }
-}
-
-export function statusText (c: Connection, relays: number): string {
-  if (c === 'connected') return `Connected to ${relays} relay${relays === 1 ? '' : 's'}`
-  if (c === 'connecting') return 'Connecting to the relay…'
-  return 'Offline: not in a neighborhood yet'
 }
 
 declare global {
