@@ -5,6 +5,8 @@
  * runs (loadStack), so that help and the offline commands do not.
  */
 import { readFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { fail, PorchlightError } from '../../protocol/errors.ts'
 import { toHex } from '../../protocol/encoding.ts'
 import { POST_KINDS, DEFAULT_TTL_MS, MAX_TTL_MS } from '../../protocol/post.ts'
@@ -188,7 +190,8 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       ctx.out.result({ peerId: relay.node.peerId.toString(), addresses, http: relay.httpUrl }, [
         `porchlight relay ${relay.node.peerId.toString()}`,
         ...addresses.map(a => `  listening ${a}`),
-        `  http ${relay.httpUrl}  (/health, /metrics)`
+        `  http ${relay.httpUrl}  (/health, /metrics)`,
+        ...(existsSync(join(webDir, 'index.html')) ? [`  web app ${relay.httpUrl}/`] : [])
       ])
       const sig = await untilSignal()
       ctx.io.stderr.write(`${new Date().toISOString()} ${sig}: stopping\n`)
