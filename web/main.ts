@@ -1,7 +1,6 @@
 /** The web app's entry: the browser home and engine, the invite from the link, the shell. */
 import { PorchlightDb } from './engine/db.ts'
 import { BrowserHome } from './engine/home.ts'
-import { openBrowserPeer } from './engine/runtime.ts'
 import { AppState } from './state/app-state.ts'
 import { takeInviteFromLocation } from './state/invite-link.ts'
 import { fetchPageRelay } from './state/relay-info.ts'
@@ -15,7 +14,8 @@ const app = new AppState({
   home,
   origin: location.origin,
   ...(pageRelay !== undefined ? { pageRelay } : {}),
-  openEngine: async () => await openBrowserPeer({ home, pageHost, ...(pageRelay !== undefined ? { pageRelay } : {}) })
+  // libp2p and the engine load only once there is a neighborhood to connect to.
+  openEngine: async () => await (await import('./engine/runtime.ts')).openBrowserPeer({ home, pageHost, ...(pageRelay !== undefined ? { pageRelay } : {}) })
 })
 const shell = document.createElement('pl-app')
 shell.app = app
