@@ -21,3 +21,7 @@ const shell = document.createElement('pl-app')
 shell.app = app
 document.body.append(shell)
 void app.init(invite)
+addEventListener('hashchange', () => {
+  const later = takeInviteFromLocation(location, history)
+  if (later !== undefined) app.offerInvite(later)
+})

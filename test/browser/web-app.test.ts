@@ -45,6 +45,7 @@ async function send (page: Page, kind: string, text: string): Promise<void> {
   await page.getByLabel('Kind').selectOption(kind)
   await page.getByLabel('What happened').fill(text)
   expect(await page.getByLabel('Share publicly').isChecked()).toBe(false)
+  await page.getByText(/^Only members of .* can read it/).waitFor()
   await page.getByRole('button', { name: 'Send' }).click()
 }
 

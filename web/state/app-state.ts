@@ -136,6 +136,9 @@ export class AppState extends EventTarget {
     })
   }
 
+  /** An invite link opened while the app runs (the fragment changed). */
+  offerInvite (invite: string): void { this.set({ pendingInvite: invite }) }
+
   dismissCreated (): void { this.set({ created: undefined }) }
 
   private async requireMe (): Promise<NonNullable<Awaited<ReturnType<PeerHome['identity']>>>> {
