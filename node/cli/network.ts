@@ -5,6 +5,8 @@
  * runs (loadStack), so that help and the offline commands do not.
  */
 import { readFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { fail, PorchlightError } from '../../protocol/errors.ts'
 import { toHex } from '../../protocol/encoding.ts'
 import { POST_KINDS, DEFAULT_TTL_MS, MAX_TTL_MS } from '../../protocol/post.ts'
@@ -221,7 +223,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
         ...(announce.length > 0 ? [...listening.map(a => `  listening ${a}`), ...addresses.map(a => `  announcing ${a}`)] : addresses.map(a => `  listening ${a}`)),
         `  http ${relay.httpUrl}  (/health, /metrics)`,
         ...(tls !== undefined ? [`  certificate for ${tls.names}, valid until ${new Date(tls.validTo).toISOString().slice(0, 10)}`] : []),
-        ...(webOrigin !== undefined ? [`  web app ${webOrigin}  (invite links: hood invite --web-origin ${webOrigin})`] : [])
+        ...(webOrigin !== undefined ? [`  web app ${webOrigin}  (invite links: hood invite --web-origin ${webOrigin})`] : existsSync(join(webDir, 'index.html')) ? [`  web app ${relay.httpUrl}/`] : [])
       ])
       const sig = await untilSignal()
       ctx.io.stderr.write(`${new Date().toISOString()} ${sig}: stopping\n`)

@@ -317,7 +317,7 @@ export class Relay {
       host: this.init.host ?? RELAY_DEFAULTS.host,
       health: () => this.health(),
       metrics: () => this.metrics.render(),
-      routes: { '/addresses': () => this.node.getMultiaddrs().map(String) },
+      routes: { '/addresses': () => this.node.getMultiaddrs().map(String), '/relay.json': () => this.webInfo() },
       ...(this.init.webDir !== undefined ? { staticDir: this.init.webDir } : {}),
       ...(this.init.tls !== undefined ? { tls: this.init.tls } : {})
     })
@@ -634,6 +634,15 @@ export class Relay {
   /** The addresses the transports listen on, announced or not. */
   listening (): Multiaddr[] {
     return (this.node as unknown as { components: { transportManager: { getAddrs: () => Multiaddr[] } } }).components.transportManager.getAddrs()
+  }
+
+  /**
+   * What the web app asks the relay that served it (`/relay.json`): the relay's peer id and
+   * its WebSocket addresses (with /p2p/), the only transport a page can dial.
+   */
+  webInfo (): { peerId: string, ws: string[] } {
+    const ws = this.node.getMultiaddrs().map(String).filter(a => /\/(ws|wss|tls\/ws)(\/|$)/.test(a))
+    return { peerId: this.node.peerId.toString(), ws }
   }
 
   private every (ms: number, task: () => Promise<void>): void {

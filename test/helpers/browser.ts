@@ -1,0 +1,34 @@
+/**
+ * Chromium for the browser tests, driven by playwright-core (never Playwright's own browser
+ * download): PORCHLIGHT_CHROMIUM, else Debian's /usr/bin/chromium, else the Chromium build
+ * inside the @sparticuz/chromium package (no root, no apt: `npm ci && npm test` anywhere on
+ * Linux x64/arm64).
+ */
+import { existsSync } from 'node:fs'
+import { chromium, type Browser, type Page } from 'playwright-core'
+
+export const CHROMIUM_FLAGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync'
+]
+
+export async function chromiumPath (): Promise<{ path: string, args: string[] }> {
+  const env = process.env.PORCHLIGHT_CHROMIUM
+  if (env !== undefined && env !== '') return { path: env, args: CHROMIUM_FLAGS }
+  if (existsSync('/usr/bin/chromium')) return { path: '/usr/bin/chromium', args: CHROMIUM_FLAGS }
+  const sparticuz = (await import('@sparticuz/chromium')).default
+  return { path: await sparticuz.executablePath(), args: [...sparticuz.args, ...CHROMIUM_FLAGS] }
+}
+
+export async function launchChromium (): Promise<Browser> {
+  const { path, args } = await chromiumPath()
+  return await chromium.launch({ executablePath: path, headless: true, args })
+}
+
+/** Collects a page's console errors and uncaught exceptions, for a failing test's message. */
+export function pageErrors (page: Page): string[] {
+  const errors: string[] = []
+  page.on('pageerror', err => { errors.push(`pageerror: ${err.message}`) })
+  page.on('console', msg => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`) })
+  return errors
+}

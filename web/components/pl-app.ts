@@ -1,0 +1,74 @@
+/** The app shell: the connection status and the page for where this browser is (welcome, join or create, feed). */
+import { LitElement, html, css, nothing } from 'lit'
+import { customElement, property, state } from 'lit/decorators.js'
+import type { AppState, Snapshot } from '../state/app-state.ts'
+import './pl-status.ts'
+import './pl-welcome.ts'
+import './pl-join.ts'
+import './pl-create-hood.ts'
+import './pl-invite-card.ts'
+import './pl-compose.ts'
+import './pl-feed.ts'
+
+@customElement('pl-app')
+export class PlApp extends LitElement {
+  static override styles = css`
+    :host { display: block; max-width: 40rem; margin: 0 auto; font: 16px/1.4 system-ui, sans-serif; }
+    main { padding: 0 0.8rem 2rem; }
+    header { display: flex; justify-content: space-between; align-items: baseline; padding: 0.5rem 0.8rem; }
+    h1 { font-size: 1.2rem; margin: 0; }
+    .error { background: #fde8e8; color: #8a1c1c; padding: 0.5rem 0.8rem; border-radius: 6px; }
+  `
+
+  @property({ attribute: false }) app: AppState | undefined
+  @state() private s: Snapshot | undefined
+
+  private readonly onChange = (): void => { this.s = this.app?.snapshot }
+
+  override connectedCallback (): void {
+    super.connectedCallback()
+    this.app?.addEventListener('change', this.onChange)
+    this.onChange()
+  }
+
+  override disconnectedCallback (): void {
+    this.app?.removeEventListener('change', this.onChange)
+    super.disconnectedCallback()
+  }
+
+  override render () {
+    const s = this.s
+    if (s === undefined || this.app === undefined) return html`<p>Loading…</p>`
+    const hood = s.hoods[0]
+    return html`
+      <pl-status .connection=${s.connection} .relays=${s.relaysConnected}></pl-status>
+      <header><h1>${hood?.name ?? 'Porchlight'}</h1>${s.me !== undefined ? html`<span>${s.me.name}</span>` : nothing}</header>
+      <main
+        @create-identity=${(e: CustomEvent<{ name: string }>) => { void this.app!.createIdentity(e.detail.name) }}
+        @join=${(e: CustomEvent<{ invite: string }>) => { void this.app!.join(e.detail.invite) }}
+        @create-hood=${(e: CustomEvent<{ name: string, area: string }>) => { void this.app!.createHood(e.detail.name, e.detail.area) }}
+        @send=${(e: CustomEvent<{ kind: never, text: string, public: boolean }>) => { void this.app!.post(e.detail.kind, e.detail.text, e.detail.public) }}>
+        ${s.error !== undefined ? html`<p class="error" role="alert">${s.error}</p>` : nothing}
+        ${this.page(s)}
+      </main>`
+  }
+
+  private page (s: Snapshot) {
+    if (s.phase === 'loading') return html`<p>Loading…</p>`
+    if (s.phase === 'welcome') return html`<pl-welcome ?busy=${s.busy}></pl-welcome>`
+    const join = html`<pl-join .invite=${s.pendingInvite ?? ''} ?busy=${s.busy}></pl-join>`
+    if (s.phase === 'no-hood') {
+      return html`${join}${s.pendingInvite === undefined ? html`<pl-create-hood ?busy=${s.busy}></pl-create-hood>` : nothing}`
+    }
+    const hood = s.hoods[0]!
+    return html`
+      ${s.pendingInvite !== undefined ? join : nothing}
+      ${s.created !== undefined ? html`<pl-invite-card .name=${s.created.name} .link=${s.created.link} .token=${s.created.relayToken}></pl-invite-card>` : nothing}
+      <pl-compose .hood=${hood.name} .area=${hood.area} ?busy=${s.busy}></pl-compose>
+      <pl-feed .posts=${s.feed}></pl-feed>`
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap { 'pl-app': PlApp }
+}

@@ -1,0 +1,76 @@
+/**
+ * The browser's home (PeerHome): the identity and the neighborhoods in IndexedDB, encoded
+ * exactly as the Node home's files are (identity secret, 'pl/home-hood' v2), so a state read
+ * back is checked as strictly as a file. `updateHood` is serialised within the page and, with
+ * the Web Locks API, across this origin's tabs.
+ */
+import { fail } from '../../protocol/errors.ts'
+import { equalBytes, toHex } from '../../protocol/encoding.ts'
+import { decodeIdentitySecret, encodeIdentitySecret, type Identity } from '../../protocol/identity.ts'
+import { decodeHoodState, encodeHoodState, resolveHood, type AgencyState, type HoodState } from '../../protocol/hood-state.ts'
+import type { PeerHome } from '../../protocol/peer/storage.ts'
+import type { PorchlightDb } from './db.ts'
+
+const IDENTITY = 'identity'
+
+export class BrowserHome implements PeerHome {
+  private cached: Identity | undefined
+  private readonly queues = new Map<string, Promise<unknown>>()
+
+  constructor (private readonly db: PorchlightDb) {}
+
+  async identity (): Promise<Identity | undefined> {
+    if (this.cached !== undefined) return this.cached
+    const bytes = await this.db.secrets.get(IDENTITY)
+    if (bytes === undefined) return undefined
+    this.cached = await decodeIdentitySecret(bytes)
+    return this.cached
+  }
+
+  /** Stores the identity; refuses (REFUSED) to replace one (its keys would be lost). */
+  async saveIdentity (id: Identity): Promise<void> {
+    const bytes = encodeIdentitySecret(id)
+    const saved = await this.db.transaction('rw', this.db.secrets, async () => {
+      if (await this.db.secrets.get(IDENTITY) !== undefined) return false
+      await this.db.secrets.put(bytes, IDENTITY)
+      return true
+    })
+    if (!saved) fail('REFUSED', 'this browser already has an identity')
+    this.cached = id
+  }
+
+  /** Agencies use the CLI in this version. */
+  async agency (): Promise<AgencyState | undefined> { return undefined }
+
+  async hoods (): Promise<HoodState[]> {
+    const all = (await this.db.hoods.toArray()).map(b => decodeHoodState(b))
+    return all.sort((a, b) => a.hood.name.localeCompare(b.hood.name) || toHex(a.hood.id).localeCompare(toHex(b.hood.id)))
+  }
+
+  async hoodById (id: Uint8Array): Promise<HoodState | undefined> {
+    const bytes = await this.db.hoods.get(toHex(id))
+    return bytes === undefined ? undefined : decodeHoodState(bytes)
+  }
+
+  async resolveHood (ref?: string): Promise<HoodState> {
+    return resolveHood(await this.hoods(), ref, 'this browser')
+  }
+
+  async updateHood (id: Uint8Array, change: (current: HoodState | undefined) => HoodState | Promise<HoodState>): Promise<HoodState> {
+    const key = toHex(id)
+    const run = async (): Promise<HoodState> => {
+      const updated = await change(await this.hoodById(id))
+      if (!equalBytes(updated.hood.id, id)) fail('BAD_ARGUMENT', 'updateHood: the hood id must not change')
+      await this.db.hoods.put(encodeHoodState(updated), key)
+      return updated
+    }
+    const locked = async (): Promise<HoodState> => {
+      const locks = (globalThis.navigator as Navigator | undefined)?.locks
+      return locks !== undefined ? await locks.request(`porchlight-hood-${key}`, run) : await run()
+    }
+    const prev = this.queues.get(key) ?? Promise.resolve()
+    const next = prev.then(locked, locked)
+    this.queues.set(key, next.catch(() => undefined))
+    return await next
+  }
+}

@@ -1,0 +1,27 @@
+/** The web app's entry: the browser home and engine, the invite from the link, the shell. */
+import { PorchlightDb } from './engine/db.ts'
+import { BrowserHome } from './engine/home.ts'
+import { AppState } from './state/app-state.ts'
+import { takeInviteFromLocation } from './state/invite-link.ts'
+import { fetchPageRelay } from './state/relay-info.ts'
+import './components/pl-app.ts'
+
+const pageHost = location.hostname
+const invite = takeInviteFromLocation(location, history)
+const home = new BrowserHome(new PorchlightDb())
+const pageRelay = await fetchPageRelay(fetch, pageHost)
+const app = new AppState({
+  home,
+  origin: location.origin,
+  ...(pageRelay !== undefined ? { pageRelay } : {}),
+  // libp2p and the engine load only once there is a neighborhood to connect to.
+  openEngine: async () => await (await import('./engine/runtime.ts')).openBrowserPeer({ home, pageHost, ...(pageRelay !== undefined ? { pageRelay } : {}) })
+})
+const shell = document.createElement('pl-app')
+shell.app = app
+document.body.append(shell)
+void app.init(invite)
+addEventListener('hashchange', () => {
+  const later = takeInviteFromLocation(location, history)
+  if (later !== undefined) app.offerInvite(later)
+})
