@@ -2,7 +2,7 @@
  * Chromium for the browser tests, driven by playwright-core (never Playwright's own browser
  * download): PORCHLIGHT_CHROMIUM, else Debian's /usr/bin/chromium, else the Chromium build
  * inside the @sparticuz/chromium package (no root, no apt: `npm ci && npm test` anywhere on
- * Linux x64/arm64).
+ * Linux x64/arm64). PORCHLIGHT_CHROMIUM=bundled skips Debian's, to try the package's here.
  */
 import { existsSync } from 'node:fs'
 import { chromium, type Browser, type Page } from 'playwright-core'
@@ -14,10 +14,12 @@ export const CHROMIUM_FLAGS = [
 
 export async function chromiumPath (): Promise<{ path: string, args: string[] }> {
   const env = process.env.PORCHLIGHT_CHROMIUM
-  if (env !== undefined && env !== '') return { path: env, args: CHROMIUM_FLAGS }
-  if (existsSync('/usr/bin/chromium')) return { path: '/usr/bin/chromium', args: CHROMIUM_FLAGS }
+  if (env !== undefined && env !== '' && env !== 'bundled') return { path: env, args: CHROMIUM_FLAGS }
+  if (env !== 'bundled' && existsSync('/usr/bin/chromium')) return { path: '/usr/bin/chromium', args: CHROMIUM_FLAGS }
   const sparticuz = (await import('@sparticuz/chromium')).default
-  return { path: await sparticuz.executablePath(), args: [...sparticuz.args, ...CHROMIUM_FLAGS] }
+  // Not the package's own flags: they are tuned for AWS Lambda (--single-process, which crashes
+  // with a second browser context here, and --disable-web-security).
+  return { path: await sparticuz.executablePath(), args: CHROMIUM_FLAGS }
 }
 
 export async function launchChromium (): Promise<Browser> {
