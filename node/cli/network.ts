@@ -120,7 +120,7 @@ function postLines (p: FeedPost): string {
     : p.channel === 'rfa' ? agency : `neighbor #${p.author.slice(0, 6)}${p.authorName !== undefined ? ` (${p.authorName})` : ''}`
   const where = [p.hood, p.area !== undefined ? `area ${p.area}` : undefined, p.location !== undefined ? `@${p.location}` : undefined].filter(Boolean).join(' ')
   const media = p.media.length > 0 ? `  [${p.media.length} clip${p.media.length > 1 ? 's' : ''}]` : ''
-  return `${when(p.created)}  ${p.kind.toUpperCase().padEnd(10)} ${who}${where !== '' ? `  (${where})` : ''}${media}\n    ${p.text.replace(/\p{Cc}/gu, ' ')}\n    id ${p.id.slice(0, 16)}  expires ${when(p.expires)}${p.channel !== 'private' ? `  ${p.channel}` : ''}`
+  return `${when(p.created)}  ${p.kind.toUpperCase().padEnd(10)} ${who}${where !== '' ? `  (${where})` : ''}${media}\n    ${p.text.replace(/\p{Cc}/gu, ' ')}\n    id ${p.id.slice(0, 16)}  expires ${when(p.expires)}${p.channel !== 'private' ? `  ${p.channel}` : ''}${p.publicId !== undefined ? `  (also public: ${p.publicId.slice(0, 16)})` : ''}`
 }
 
 interface RelayConfig {

@@ -26,7 +26,9 @@
  *                key for requests), authorName?, authorFingerprint, lookAlike?: bool,
  *                authorFormerName?, mine: bool, vouchedBy?: fingerprint[] (requests: admins of
  *                your neighborhoods who vouched for the agency; empty = unverified),
- *                attestations?: [{ admin: hex64, id: hex64, expires: ms, name }] }   (protocol/peer/resident.ts FeedPost)
+ *                attestations?: [{ admin: hex64, id: hex64, expires: ms, name }],
+ *                publicId?: hex64 (your own private post's public copy, which is then not listed
+ *                again) }   (protocol/peer/resident.ts FeedPost)
  *
  *   id create, id show, agency create    Identity
  *   id export-public                    { public: "plid:…" }

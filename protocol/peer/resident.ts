@@ -85,6 +85,8 @@ export interface FeedPost {
   vouchedBy?: string[]
   /** Agency requests: the attestations the request carried (admin key, attestation id, expiry), for vouchedBy. */
   attestations?: Array<{ admin: string, id: string, expires: number, name: string }>
+  /** This home's own private post: the id of its public copy, shown with it rather than as a second post. */
+  publicId?: string
 }
 
 export interface PostOptions extends Omit<PostInput, 'location'> {
@@ -423,7 +425,8 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     await this.messages.put({ topic, id, ts, exp, bytes })
     if (feed !== undefined) {
       await this.posts.put(`${feed.created.toString(16).padStart(14, '0')}!${feed.id}`, feed)
-      if (this.listeners.size > 0) {
+      // This home's own public copy is shown with its private post, not a second time.
+      if (this.listeners.size > 0 && !(await this.ownPublicCopies()).has(feed.id)) {
         const [shown] = await this.decorate([feed])
         for (const l of this.listeners) l(shown!)
       }
@@ -1147,12 +1150,27 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     })
   }
 
-  /** The local feed, newest first, without expired posts. */
+  /** This home's own public copies: public id → the private post's id (from the retraction secrets kept for both). */
+  private async ownPublicCopies (): Promise<Map<string, string>> {
+    const copies = new Map<string, string>()
+    for await (const [id, e] of this.secrets.entries()) if (e.publicId !== undefined) copies.set(e.publicId, id)
+    return copies
+  }
+
+  /**
+   * The local feed, newest first, without expired posts. This home's own public copy is not a
+   * second post: its private post carries `publicId` (filtered by channel 'public', it shows).
+   */
   async feed (filter: { kind?: string, since?: number, channel?: FeedPost['channel'] } = {}): Promise<FeedPost[]> {
     const now = this.now()
+    const copies = await this.ownPublicCopies()
+    const publicOf = new Map([...copies].map(([pub, priv]) => [priv, pub]))
     const out: FeedPost[] = []
-    for await (const [, p] of this.posts.entries({ reverse: true })) {
+    for await (const [, stored] of this.posts.entries({ reverse: true })) {
+      const pub = publicOf.get(stored.id)
+      const p = pub !== undefined ? { ...stored, publicId: pub } : stored
       if (p.expires <= now) continue
+      if (copies.has(p.id) && filter.channel !== 'public') continue
       if (filter.kind !== undefined && p.kind !== filter.kind) continue
       if (filter.since !== undefined && p.created < filter.since) continue
       if (filter.channel !== undefined && p.channel !== filter.channel) continue

@@ -75,6 +75,10 @@ describe('a public copy and its private copy, as a relay receives them', () => {
     const mine = (feed.json.posts as Array<{ text: string, channel: string, created: number }>).find(p => p.channel === 'private' && p.text === marker)!
     expect(opened.post.created).not.toBe(mine.created)
     expect(opened.post.created).toBeGreaterThan(mine.created)
+    // Synced back from the relay, the author's own public copy is not a second post in their
+    // feed: the private post names it.
+    const synced = (await cli(ana, ['--json', 'feed'])).json.posts as Array<{ id: string, text: string, channel: string, publicId?: string }>
+    expect(synced.filter(p => p.text === marker).map(p => [p.channel, p.publicId])).toEqual([['private', sent.json.publicId]])
 
     // The human output says it too.
     const human = await cli(ana, ['post', '--kind', 'info', '--text', 'Street fair Sunday', '--public'], 0, undefined, { PORCHLIGHT_PUBLIC_DELAY_MS: '0' })
