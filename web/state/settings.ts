@@ -50,7 +50,7 @@ export async function backupText (contents: { identity: Identity, hoods: readonl
 
 /** A file name for the download: porchlight-<name>-<yyyy-mm-dd>.plbackup (the name kept to safe characters). */
 export function backupFileName (name: string, now: number): string {
-  const safe = name.normalize('NFKD').replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 32) || 'identity'
+  const safe = name.normalize('NFKD').replace(/\p{M}+/gu, '').replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 32) || 'identity'
   return `porchlight-${safe}-${new Date(now).toISOString().slice(0, 10)}.plbackup`
 }
 
