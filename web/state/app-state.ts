@@ -38,7 +38,7 @@ export interface Snapshot {
 }
 
 /** What the state uses of the engine (the browser's ResidentPeer). */
-export type Engine = Pick<ResidentPeer, 'start' | 'stop' | 'feed' | 'onPost' | 'post' | 'announceJoin' | 'node' | 'stayConnected' | 'relays' | 'retract' | 'leave'>
+export type Engine = Pick<ResidentPeer, 'start' | 'stop' | 'feed' | 'onPost' | 'post' | 'announceJoin' | 'node' | 'stayConnected' | 'relays' | 'retract' | 'leave' | 'sync'>
 
 export interface AppDeps {
   home: PeerHome & { saveIdentity: (id: Identity, opts?: { force?: boolean }) => Promise<void> }
@@ -281,7 +281,11 @@ export class AppState extends EventTarget {
       await this.deps.home.saveIdentity(backup.identity, { force: true })
       for (const h of backup.hoods) await this.deps.home.updateHood(h.hood.id, () => h)
       await this.refresh()
-      if (this.snapshot.phase === 'feed') await this.restartEngine()
+      if (this.snapshot.phase !== 'feed') return
+      await this.restartEngine()
+      // Catch up on what the relays kept for the restored neighborhoods (start() does not sync).
+      await this.engine!.sync()
+      await this.loadFeed()
     })
   }
 
