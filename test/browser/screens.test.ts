@@ -26,10 +26,11 @@ afterEach(async () => {
   await cleanUp()
 })
 
-async function openApp (url: string): Promise<{ page: Page, errors: string[] }> {
+async function openApp (url: string, initScript?: () => void): Promise<{ page: Page, errors: string[] }> {
   const context = await browser.newContext({ acceptDownloads: true })
   contexts.push(context)
   const page = await context.newPage()
+  if (initScript !== undefined) await page.addInitScript(initScript)
   const errors = pageErrors(page)
   await page.goto(url)
   return { page, errors }
@@ -68,8 +69,8 @@ async function maple (relay: Relay): Promise<{ a: { page: Page, errors: string[]
   return { a, link: link! }
 }
 
-async function joinFrom (link: string, name: string): Promise<{ page: Page, errors: string[] }> {
-  const b = await openApp(link)
+async function joinFrom (link: string, name: string, initScript?: () => void): Promise<{ page: Page, errors: string[] }> {
+  const b = await openApp(link, initScript)
   await createIdentity(b.page, name)
   await b.page.getByRole('button', { name: 'Join' }).click()
   await connected(b.page)
@@ -168,4 +169,109 @@ describe('the feed and settings screens', () => {
     expect(await c.page.getByLabel('Display name').inputValue()).toBe('Ann')
     expect([...a.errors, ...c.errors]).toEqual([])
   }, 180_000)
+
+  it('several neighborhoods: a picker, posts per neighborhood, a fresh invite from Settings, a rename, and leaving', async () => {
+    const relay = await startRelay({ webDir: WEB_DIR })
+    const { a } = await maple(relay)
+    // A second neighborhood, made from Settings; the new one is shown.
+    await a.page.getByRole('button', { name: 'Settings' }).click()
+    await a.page.getByLabel('Neighborhood name').fill('Oak Lane')
+    await a.page.getByLabel('Area (geohash)').fill('u4prv')
+    await a.page.getByRole('button', { name: 'Create neighborhood' }).click()
+    await a.page.getByRole('heading', { name: 'Invite a neighbor to Oak Lane' }).waitFor({ timeout: STEP_MS })
+    await relay.serve(await a.page.getByLabel('Relay token').inputValue())
+    await a.page.getByRole('button', { name: 'Posts' }).click()
+    await a.page.getByRole('heading', { name: 'Oak Lane', exact: true }).waitFor({ timeout: STEP_MS })
+    expect(await a.page.getByLabel('Neighborhood', { exact: true }).inputValue()).not.toBe('')
+
+    await send(a.page, 'safety', 'Oak tree leaning over the lane')
+    await article(a.page, 'Oak tree leaning over the lane').waitFor({ timeout: STEP_MS })
+    await a.page.getByLabel('Neighborhood', { exact: true }).selectOption({ label: 'Maple Street' })
+    await a.page.getByRole('heading', { name: 'Maple Street', exact: true }).waitFor()
+    await article(a.page, 'Oak tree leaning over the lane').waitFor({ state: 'detached' })
+    await send(a.page, 'info', 'Maple block party moved to the 12th')
+    await article(a.page, 'Maple block party moved to the 12th').waitFor({ timeout: STEP_MS })
+    await a.page.getByLabel('Neighborhood', { exact: true }).selectOption({ label: 'Oak Lane' })
+    await article(a.page, 'Oak tree leaning over the lane').waitFor()
+    expect(await article(a.page, 'Maple block party').count()).toBe(0)
+
+    // A fresh invite to Maple Street from Settings admits Ben there.
+    await a.page.getByRole('button', { name: 'Settings' }).click()
+    await a.page.getByRole('button', { name: 'New invite to Maple Street' }).click()
+    await a.page.getByRole('heading', { name: 'Invite a neighbor to Maple Street' }).waitFor({ timeout: STEP_MS })
+    const link = await a.page.getByRole('link', { name: 'Invite link' }).getAttribute('href')
+    expect(link).toMatch(new RegExp(`^${relay.httpUrl}/#join=porchlight:`))
+    const b = await joinFrom(link!, 'Ben')
+    await b.page.getByRole('heading', { name: 'Maple Street', exact: true }).waitFor()
+
+    // Ann renames herself (same keys); Ben sees the new name on her next post.
+    await a.page.getByLabel('Display name').fill('Annie')
+    await a.page.getByRole('button', { name: 'Rename' }).click()
+    await a.page.locator('header').getByText('Annie').waitFor({ timeout: STEP_MS })
+    await a.page.getByRole('button', { name: 'Posts' }).click()
+    await a.page.getByLabel('Neighborhood', { exact: true }).selectOption({ label: 'Maple Street' })
+    await send(a.page, 'info', 'Recycling pickup is Thursday this week')
+    await article(b.page, 'Recycling pickup is Thursday this week').filter({ hasText: 'Annie' }).waitFor({ timeout: STEP_MS })
+
+    // Ben leaves Maple Street (after a confirm step): with no neighborhood left he is offered to join or create one.
+    await b.page.getByRole('button', { name: 'Settings' }).click()
+    await b.page.getByRole('button', { name: 'Leave Maple Street' }).click()
+    await b.page.getByRole('button', { name: 'Yes, leave Maple Street' }).click()
+    await b.page.getByText('Left: Maple Street').waitFor({ timeout: STEP_MS })
+    await b.page.getByRole('button', { name: 'Posts' }).click()
+    await b.page.getByRole('heading', { name: 'Create a neighborhood' }).waitFor()
+    expect([...a.errors, ...b.errors]).toEqual([])
+  })
+
+  it('a post arriving while the tab is hidden notifies, permission asked only from Settings, the text only with previews on', async () => {
+    const relay = await startRelay({ webDir: WEB_DIR })
+    const { a, link } = await maple(relay)
+    // The page's Notification API and visibility, recorded (headless Chromium shows no notifications).
+    const fake = (): void => {
+      const w = window as unknown as { notes: Array<{ title: string, body?: string }>, asked: number, hidden: boolean, Notification: unknown }
+      w.notes = []
+      w.asked = 0
+      w.hidden = false
+      class FakeNotification {
+        static permission = 'default'
+        static async requestPermission (): Promise<string> { w.asked++; FakeNotification.permission = 'granted'; return 'granted' }
+        constructor (title: string, opts?: { body?: string }) { w.notes.push({ title, ...(opts?.body !== undefined ? { body: opts.body } : {}) }) }
+      }
+      w.Notification = FakeNotification
+      Object.defineProperty(document, 'visibilityState', { get: () => w.hidden ? 'hidden' : 'visible' })
+    }
+    const b = await joinFrom(link, 'Ben', fake)
+    const read = async <T>(expr: string): Promise<T> => await b.page.evaluate(expr) as T
+    expect(await read<number>('window.asked')).toBe(0)
+
+    // Hidden but not turned on: nothing.
+    await b.page.evaluate('window.hidden = true')
+    await send(a.page, 'info', 'First: no notification for this one')
+    await article(b.page, 'First: no notification for this one').waitFor({ timeout: STEP_MS })
+    expect(await read<unknown[]>('window.notes')).toEqual([])
+
+    await b.page.evaluate('window.hidden = false')
+    await b.page.getByRole('button', { name: 'Settings' }).click()
+    await b.page.getByRole('button', { name: 'Turn on notifications' }).click()
+    await b.page.getByRole('button', { name: 'Turn off notifications' }).waitFor()
+    expect(await read<number>('window.asked')).toBe(1)
+
+    await b.page.evaluate('window.hidden = true')
+    await send(a.page, 'fire', 'Smoke behind the bakery')
+    await b.page.waitForFunction('window.notes.length === 1', undefined, { timeout: STEP_MS })
+    expect(await read<unknown[]>('window.notes')).toEqual([{ title: 'New post in Maple Street', body: 'Fire' }])
+
+    await b.page.getByLabel('Show the post\'s text in notifications').check()
+    await send(a.page, 'pet', 'Brown dog on Elm, friendly')
+    await b.page.waitForFunction('window.notes.length === 2', undefined, { timeout: STEP_MS })
+    expect((await read<Array<{ body: string }>>('window.notes'))[1]).toEqual({ title: 'New post in Maple Street', body: 'Lost or found pet: Brown dog on Elm, friendly' })
+
+    // A post arriving while the tab is visible does not notify.
+    await b.page.evaluate('window.hidden = false')
+    await send(a.page, 'info', 'Seen in the open tab')
+    await b.page.getByRole('button', { name: 'Posts' }).click()
+    await article(b.page, 'Seen in the open tab').waitFor({ timeout: STEP_MS })
+    expect(await read<unknown[]>('window.notes')).toHaveLength(2)
+    expect([...a.errors, ...b.errors]).toEqual([])
+  })
 })

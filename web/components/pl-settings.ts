@@ -10,6 +10,8 @@ import type { SettingsStore } from '../state/settings.ts'
 import { requestPermission } from '../state/notifications.ts'
 import { shared } from './shared-styles.ts'
 import './pl-backup.ts'
+import './pl-join.ts'
+import './pl-create-hood.ts'
 
 @customElement('pl-settings')
 export class PlSettings extends LitElement {
@@ -72,6 +74,11 @@ export class PlSettings extends LitElement {
                 <button type="button" class="secondary" @click=${() => { this.leaving = undefined }}>Cancel</button></div>`
             : html`<button type="button" class="secondary" @click=${() => { this.leaving = h.id }}>Leave ${h.name}</button>`}`)}
         ${s.hoods.some(h => h.left) ? html`<p class="note">Left: ${s.hoods.filter(h => h.left).map(h => h.name).join(', ')}</p>` : nothing}
+      </section>
+      <section aria-labelledby="more-title">
+        <h3 id="more-title">Another neighborhood</h3>
+        <pl-join ?busy=${s.busy}></pl-join>
+        <pl-create-hood ?busy=${s.busy}></pl-create-hood>
       </section>
       <section aria-labelledby="backup-title">
         <h3 id="backup-title">Key backup</h3>

@@ -114,7 +114,7 @@ export class AppState extends EventTarget {
       const me = await this.requireMe()
       const relays = this.deps.pageRelay !== undefined ? [this.deps.pageRelay] : []
       const c = await createHood(this.deps.home, me, name, area, relays, this.now())
-      this.set({ created: { name: c.state.hood.name, link: inviteLink(this.deps.origin, c.invite), relayToken: c.relayToken } })
+      this.set({ created: { name: c.state.hood.name, link: inviteLink(this.deps.origin, c.invite), relayToken: c.relayToken }, selectedHood: toHex(c.state.hood.id) })
       await this.refresh()
       await this.restartEngine()
       await this.engine!.announceJoin(toHex(c.state.hood.id), {})
@@ -126,7 +126,7 @@ export class AppState extends EventTarget {
       const me = await this.requireMe()
       const inv = await readInvite(inviteText, this.now())
       const state = await saveJoin(this.deps.home, me, inv, this.now())
-      this.set({ pendingInvite: undefined })
+      this.set({ pendingInvite: undefined, selectedHood: toHex(state.hood.id) })
       await this.refresh()
       await this.restartEngine()
       // Tell the neighborhood who joined, with the admin's admission when an admin invited us;
