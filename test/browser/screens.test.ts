@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { cleanUp, startRelay } from '../helpers/network.ts'
+import { cleanUp, cli, startRelay, tempDir } from '../helpers/network.ts'
 import { launchChromium, pageErrors } from '../helpers/browser.ts'
 import type { Relay } from '../../node/relay/relay.ts'
 
@@ -156,6 +156,11 @@ describe('the feed and settings screens', () => {
     const file = await (await download).path()
     const text = await readFile(file, 'utf8')
     expect(text).toMatch(/^plbackup:[A-Za-z0-9_-]+\n$/)
+    // The CLI reads the browser's file: the same format as `porchlight id export`.
+    const home = await tempDir('pl-cli-restore-')
+    const restored = await cli(home, ['--json', 'id', 'import', file], 0, undefined, { PORCHLIGHT_PASSPHRASE: 'maple street porch light' })
+    expect(restored.json.identity.name).toBe('Ann')
+    expect(restored.json.hoods.map((h: { name: string }) => h.name)).toEqual(['Maple Street'])
 
     const c = await openApp(relay.httpUrl)
     await c.page.getByLabel('Backup file').setInputFiles(file)
