@@ -5,6 +5,8 @@ import { AppState } from './state/app-state.ts'
 import { takeInviteFromLocation } from './state/invite-link.ts'
 import { fetchPageRelay } from './state/relay-info.ts'
 import './components/pl-app.ts'
+import { SettingsStore } from './state/settings.ts'
+import { browserNotifyEnv, notifyPost } from './state/notifications.ts'
 
 const pageHost = location.hostname
 const invite = takeInviteFromLocation(location, history)
@@ -19,6 +21,14 @@ const app = new AppState({
 })
 const shell = document.createElement('pl-app')
 shell.app = app
+const settings = new SettingsStore(localStorage)
+shell.settings = settings
+// A post that arrives while the tab is hidden: a notification (if the resident turned them on in Settings).
+const notifyEnv = browserNotifyEnv(() => settings.prefs)
+app.addEventListener('post', e => {
+  const post = (e as CustomEvent<import('../protocol/peer/resident.ts').FeedPost>).detail
+  notifyPost(post, post.hood, notifyEnv)
+})
 document.body.append(shell)
 void app.init(invite)
 addEventListener('hashchange', () => {

@@ -9,6 +9,10 @@ import './pl-create-hood.ts'
 import './pl-invite-card.ts'
 import './pl-compose.ts'
 import './pl-feed.ts'
+import './pl-settings.ts'
+import './pl-hood-picker.ts'
+import './pl-backup.ts'
+import type { SettingsStore } from '../state/settings.ts'
 
 @customElement('pl-app')
 export class PlApp extends LitElement {
@@ -21,7 +25,9 @@ export class PlApp extends LitElement {
   `
 
   @property({ attribute: false }) app: AppState | undefined
+  @property({ attribute: false }) settings: SettingsStore | undefined
   @state() private s: Snapshot | undefined
+  @state() private view: 'feed' | 'settings' = 'feed'
 
   private readonly onChange = (): void => { this.s = this.app?.snapshot }
 
@@ -39,15 +45,20 @@ export class PlApp extends LitElement {
   override render () {
     const s = this.s
     if (s === undefined || this.app === undefined) return html`<p>Loading…</p>`
-    const hood = s.hoods[0]
+    const hood = s.hoods.find(h => h.id === s.selectedHood)
+    const nav = s.phase === 'feed' || (s.phase === 'no-hood' && s.hoods.length > 0)
     return html`
       <pl-status .connection=${s.connection} .relays=${s.relaysConnected}></pl-status>
-      <header><h1>${hood?.name ?? 'Porchlight'}</h1>${s.me !== undefined ? html`<span>${s.me.name}</span>` : nothing}</header>
+      <header><h1>${hood?.name ?? 'Porchlight'}</h1>${s.me !== undefined ? html`<span>${s.me.name}</span>` : nothing}
+        ${nav ? html`<button type="button" @click=${() => { this.view = this.view === 'feed' ? 'settings' : 'feed' }}>${this.view === 'feed' ? 'Settings' : 'Posts'}</button>` : nothing}</header>
       <main
         @create-identity=${(e: CustomEvent<{ name: string }>) => { void this.app!.createIdentity(e.detail.name) }}
         @join=${(e: CustomEvent<{ invite: string }>) => { void this.app!.join(e.detail.invite) }}
         @create-hood=${(e: CustomEvent<{ name: string, area: string }>) => { void this.app!.createHood(e.detail.name, e.detail.area) }}
-        @send=${(e: CustomEvent<{ kind: never, text: string, public: boolean }>) => { void this.app!.post(e.detail.kind, e.detail.text, e.detail.public) }}>
+        @send=${(e: CustomEvent<{ kind: never, text: string, public: boolean }>) => { void this.app!.post(e.detail.kind, e.detail.text, e.detail.public) }}
+        @reply=${(e: HTMLElementEventMap['reply']) => { void this.app!.reply(e.detail.to, e.detail.text) }}
+        @retract=${(e: HTMLElementEventMap['retract']) => { void this.app!.retract(e.detail.id) }}
+        @pick-hood=${(e: HTMLElementEventMap['pick-hood']) => { this.app!.selectHood(e.detail.id) }}>
         ${s.error !== undefined ? html`<p class="error" role="alert">${s.error}</p>` : nothing}
         ${this.page(s)}
       </main>`
@@ -55,17 +66,22 @@ export class PlApp extends LitElement {
 
   private page (s: Snapshot) {
     if (s.phase === 'loading') return html`<p>Loading…</p>`
-    if (s.phase === 'welcome') return html`<pl-welcome ?busy=${s.busy}></pl-welcome>`
+    if (s.phase === 'welcome') return html`<pl-welcome ?busy=${s.busy}></pl-welcome><pl-backup .app=${this.app} mode="import"></pl-backup>`
+    const invite = s.created !== undefined ? html`<pl-invite-card .name=${s.created.name} .link=${s.created.link} .token=${s.created.relayToken}></pl-invite-card>` : nothing
+    if (this.view === 'settings') return html`${invite}<pl-settings .app=${this.app} .snapshot=${s} .settings=${this.settings}></pl-settings>`
     const join = html`<pl-join .invite=${s.pendingInvite ?? ''} ?busy=${s.busy}></pl-join>`
     if (s.phase === 'no-hood') {
       return html`${join}${s.pendingInvite === undefined ? html`<pl-create-hood ?busy=${s.busy}></pl-create-hood>` : nothing}`
     }
-    const hood = s.hoods[0]!
+    const active = s.hoods.filter(h => !h.left)
+    const hood = active.find(h => h.id === s.selectedHood) ?? active[0]!
+    const several = active.length > 1
     return html`
       ${s.pendingInvite !== undefined ? join : nothing}
-      ${s.created !== undefined ? html`<pl-invite-card .name=${s.created.name} .link=${s.created.link} .token=${s.created.relayToken}></pl-invite-card>` : nothing}
+      ${invite}
+      ${several ? html`<pl-hood-picker .hoods=${active} .selected=${hood.id}></pl-hood-picker>` : nothing}
       <pl-compose .hood=${hood.name} .area=${hood.area} ?busy=${s.busy}></pl-compose>
-      <pl-feed .posts=${s.feed}></pl-feed>`
+      <pl-feed .posts=${s.feed} .hood=${several ? hood.name : ''} .area=${several ? hood.area : ''} ?busy=${s.busy}></pl-feed>`
   }
 }
 

@@ -1,22 +1,60 @@
-/** The feed: posts newest first (the state sorts them). */
+/** The feed: a kind filter, the top-level posts newest first (the state sorts them), and a post's thread when opened. */
 import { LitElement, html, css } from 'lit'
-import { customElement, property } from 'lit/decorators.js'
+import { customElement, property, state } from 'lit/decorators.js'
 import { repeat } from 'lit/directives/repeat.js'
 import type { FeedPost } from '../../protocol/peer/resident.ts'
+import { KIND_FILTERS, replyCounts, thread, visiblePosts } from '../state/feed-view.ts'
+import { shared } from './shared-styles.ts'
 import './pl-post.ts'
+import './pl-post-detail.ts'
+
+/** Relative times are redrawn this often. */
+const TICK_MS = 30_000
 
 @customElement('pl-feed')
 export class PlFeed extends LitElement {
-  static override styles = css`:host { display: block; } .empty { color: #555; font: 16px system-ui, sans-serif; }`
+  static override styles = [shared, css`.empty { color: #555; } .filter { max-width: 16rem; }`]
 
   @property({ attribute: false }) posts: readonly FeedPost[] = []
+  /** The neighborhood shown (its name and area); empty shows every neighborhood's posts. */
+  @property() hood = ''
+  @property() area = ''
+  @property({ type: Boolean }) busy = false
+  @state() private kind = 'all'
+  @state() private openId: string | undefined
+  @state() private now = Date.now()
+  private timer: ReturnType<typeof setInterval> | undefined
+
+  override connectedCallback (): void {
+    super.connectedCallback()
+    this.timer = setInterval(() => { this.now = Date.now() }, TICK_MS)
+  }
+
+  override disconnectedCallback (): void {
+    clearInterval(this.timer)
+    super.disconnectedCallback()
+  }
+
+  override willUpdate (): void { this.now = Date.now() }
 
   override render () {
+    if (this.openId !== undefined) {
+      return html`<pl-post-detail .thread=${thread(this.posts, this.openId)} .now=${this.now} ?busy=${this.busy}
+        @close-post=${() => { this.openId = undefined }}></pl-post-detail>`
+    }
+    const shown = visiblePosts(this.posts, { kind: this.kind, ...(this.hood !== '' ? { hood: this.hood } : {}) }, this.area || undefined)
+    const counts = replyCounts(this.posts)
     return html`
-      <section aria-label="Feed">
-        ${this.posts.length === 0
-          ? html`<p class="empty">No posts yet.</p>`
-          : repeat(this.posts, p => p.id, p => html`<pl-post .post=${p}></pl-post>`)}
+      <div class="filter">
+        <label for="show">Show</label>
+        <select id="show" @change=${(e: Event) => { this.kind = (e.target as HTMLSelectElement).value }}>
+          ${KIND_FILTERS.map(k => html`<option value=${k.value} ?selected=${k.value === this.kind}>${k.label}</option>`)}
+        </select>
+      </div>
+      <section aria-label="Feed" @open-post=${(e: CustomEvent<{ id: string }>) => { this.openId = e.detail.id }}>
+        ${shown.length === 0
+          ? html`<p class="empty">${this.kind === 'all' ? 'No posts yet.' : 'No posts of this kind.'}</p>`
+          : repeat(shown, p => p.id, p => html`<pl-post .post=${p} .now=${this.now} .replies=${counts.get(p.id) ?? 0} openable></pl-post>`)}
       </section>`
   }
 }

@@ -27,11 +27,14 @@ export class BrowserHome implements PeerHome {
     return this.cached
   }
 
-  /** Stores the identity; refuses (REFUSED) to replace one (its keys would be lost). */
-  async saveIdentity (id: Identity): Promise<void> {
+  /**
+   * Stores the identity; refuses (REFUSED) to replace one (its keys would be lost) unless
+   * `force` (a rename keeps the keys; a restore from a backup replaces them on purpose).
+   */
+  async saveIdentity (id: Identity, opts: { force?: boolean } = {}): Promise<void> {
     const bytes = encodeIdentitySecret(id)
     const saved = await this.db.transaction('rw', this.db.secrets, async () => {
-      if (await this.db.secrets.get(IDENTITY) !== undefined) return false
+      if (opts.force !== true && await this.db.secrets.get(IDENTITY) !== undefined) return false
       await this.db.secrets.put(bytes, IDENTITY)
       return true
     })

@@ -3,13 +3,16 @@
  * connection, over the engine (protocol/peer/resident.ts) in the browser runtime. Components
  * read `snapshot` and call the actions; every change fires 'change'.
  */
-import { fingerprint, createIdentity } from '../../protocol/identity.ts'
+import { fingerprint, createIdentity, type Identity } from '../../protocol/identity.ts'
 import { isPorchlightError } from '../../protocol/errors.ts'
-import { toHex } from '../../protocol/encoding.ts'
+import { fromHex, toHex } from '../../protocol/encoding.ts'
+import { isAdmin } from '../../protocol/neighborhood.ts'
+import type { BackupContents } from '../../protocol/backup.ts'
 import type { FeedPost, ResidentPeer } from '../../protocol/peer/resident.ts'
 import type { PostKind } from '../../protocol/post.ts'
 import type { PeerHome } from '../../protocol/peer/storage.ts'
-import { createHood, readInvite, saveJoin } from './hood-actions.ts'
+import { createHood, newInvite, readInvite, relayToken, saveJoin } from './hood-actions.ts'
+import { backupText } from './settings.ts'
 import { inviteLink } from './invite-link.ts'
 
 export type Connection = 'offline' | 'connecting' | 'connected'
@@ -17,7 +20,10 @@ export type Connection = 'offline' | 'connecting' | 'connected'
 export interface Snapshot {
   phase: 'loading' | 'welcome' | 'no-hood' | 'feed'
   me?: { name: string, fingerprint: string }
-  hoods: Array<{ id: string, name: string, area: string }>
+  /** Every neighborhood this browser keeps; `left` once the resident left it (or was removed). */
+  hoods: Array<{ id: string, name: string, area: string, admin: boolean, left: boolean, relays: string[] }>
+  /** The neighborhood the feed and new posts are for (its id), when the resident is in several. */
+  selectedHood?: string
   feed: FeedPost[]
   connection: Connection
   /** Relays connected now. */
@@ -32,15 +38,19 @@ export interface Snapshot {
 }
 
 /** What the state uses of the engine (the browser's ResidentPeer). */
-export type Engine = Pick<ResidentPeer, 'start' | 'stop' | 'feed' | 'onPost' | 'post' | 'announceJoin' | 'node' | 'stayConnected' | 'relays'>
+export type Engine = Pick<ResidentPeer, 'start' | 'stop' | 'feed' | 'onPost' | 'post' | 'announceJoin' | 'node' | 'stayConnected' | 'relays' | 'retract' | 'leave' | 'sync'>
 
 export interface AppDeps {
-  home: PeerHome & { saveIdentity: (id: Awaited<ReturnType<typeof createIdentity>>) => Promise<void> }
+  home: PeerHome & { saveIdentity: (id: Identity, opts?: { force?: boolean }) => Promise<void> }
   openEngine: () => Promise<Engine>
   pageRelay?: string
   origin: string
   now?: () => number
+  /** How often the feed is read again from the store (retractions arrive without a post event). @default FEED_REFRESH_MS */
+  feedRefreshMs?: number
 }
+
+export const FEED_REFRESH_MS = 3000
 
 export class AppState extends EventTarget {
   snapshot: Snapshot = { phase: 'loading', hoods: [], feed: [], connection: 'offline', relaysConnected: 0, busy: false }
@@ -69,9 +79,13 @@ export class AppState extends EventTarget {
     const hoods = await this.deps.home.hoods()
     this.set({
       ...(me !== undefined ? { me: { name: me.public.name, fingerprint: fingerprint(me.public.signKey) } } : {}),
-      hoods: hoods.map(h => ({ id: toHex(h.hood.id), name: h.hood.name, area: h.hood.area })),
-      phase: me === undefined ? 'welcome' : hoods.length === 0 ? 'no-hood' : 'feed'
+      hoods: hoods.map(h => ({
+        id: toHex(h.hood.id), name: h.hood.name, area: h.hood.area, admin: me !== undefined && isAdmin(h.hood, me.public.signKey), left: h.ended !== undefined, relays: [...h.relays]
+      })),
+      phase: me === undefined ? 'welcome' : hoods.every(h => h.ended !== undefined) ? 'no-hood' : 'feed'
     })
+    const active = this.snapshot.hoods.filter(h => !h.left)
+    if (!active.some(h => h.id === this.snapshot.selectedHood)) this.set({ selectedHood: active[0]?.id })
   }
 
   /** Runs an action, showing it as busy and any failure as `error`. */
@@ -100,7 +114,7 @@ export class AppState extends EventTarget {
       const me = await this.requireMe()
       const relays = this.deps.pageRelay !== undefined ? [this.deps.pageRelay] : []
       const c = await createHood(this.deps.home, me, name, area, relays, this.now())
-      this.set({ created: { name: c.state.hood.name, link: inviteLink(this.deps.origin, c.invite), relayToken: c.relayToken } })
+      this.set({ created: { name: c.state.hood.name, link: inviteLink(this.deps.origin, c.invite), relayToken: c.relayToken }, selectedHood: toHex(c.state.hood.id) })
       await this.refresh()
       await this.restartEngine()
       await this.engine!.announceJoin(toHex(c.state.hood.id), {})
@@ -112,7 +126,7 @@ export class AppState extends EventTarget {
       const me = await this.requireMe()
       const inv = await readInvite(inviteText, this.now())
       const state = await saveJoin(this.deps.home, me, inv, this.now())
-      this.set({ pendingInvite: undefined })
+      this.set({ pendingInvite: undefined, selectedHood: toHex(state.hood.id) })
       await this.refresh()
       await this.restartEngine()
       // Tell the neighborhood who joined, with the admin's admission when an admin invited us;
@@ -126,7 +140,7 @@ export class AppState extends EventTarget {
   async post (kind: PostKind, text: string, pub: boolean): Promise<boolean> {
     return await this.act(async () => {
       if (this.engine === undefined) throw new Error('not connected yet')
-      const r = await this.engine.post({ kind, text, public: pub })
+      const r = await this.engine.post({ kind, text, public: pub, ...(this.snapshot.selectedHood !== undefined ? { hood: this.snapshot.selectedHood } : {}) })
       if (!r.result.ok) {
         this.set({ error: r.result.code === 'UNAVAILABLE' || r.result.code === 'TIMEOUT'
           ? 'No relay reachable: your post waits and goes out when a relay is back.'
@@ -165,7 +179,10 @@ export class AppState extends EventTarget {
     this.unsubscribe.push(engine.onPost(post => {
       if (this.engine !== engine) return
       this.set({ feed: newestFirst([post, ...this.snapshot.feed.filter(p => p.id !== post.id)]) })
+      this.dispatchEvent(new CustomEvent<FeedPost>('post', { detail: post }))
     }))
+    const refresh = setInterval(() => { if (this.engine === engine) void this.reloadFeed() }, this.deps.feedRefreshMs ?? FEED_REFRESH_MS)
+    this.unsubscribe.push(() => { clearInterval(refresh) })
     await this.loadFeed()
     await engine.start()
     const node = engine.node()
@@ -180,6 +197,96 @@ export class AppState extends EventTarget {
     this.unsubscribe.push(engine.stayConnected())
     update()
     await this.loadFeed()
+  }
+
+  // Screens (issue 11): the neighborhood shown, replies, retractions, settings.
+
+  /** Reads the feed again, changing the snapshot only when posts came or went. */
+  private async reloadFeed (): Promise<void> {
+    if (this.engine === undefined) return
+    const feed = newestFirst(await this.engine.feed())
+    const ids = (ps: readonly FeedPost[]): string => ps.map(p => p.id).join()
+    if (ids(feed) !== ids(this.snapshot.feed)) this.set({ feed })
+  }
+
+  selectHood (id: string): void {
+    if (this.snapshot.hoods.some(h => h.id === id && !h.left)) this.set({ selectedHood: id })
+  }
+
+  /** Replies to a post, in the post's neighborhood. */
+  async reply (to: FeedPost, text: string): Promise<boolean> {
+    return await this.act(async () => {
+      if (this.engine === undefined) throw new Error('not connected yet')
+      const hood = (to.hood !== undefined ? this.snapshot.hoods.find(h => h.name === to.hood && !h.left)?.id : undefined) ?? this.snapshot.selectedHood
+      const r = await this.engine.post({ kind: 'reply', text, replyTo: fromHex(to.id, 'post id'), ...(hood !== undefined ? { hood } : {}) })
+      if (!r.result.ok) this.set({ error: 'No relay reachable: your reply waits and goes out when a relay is back.' })
+      await this.loadFeed()
+    })
+  }
+
+  /** Takes back one of the resident's own posts (it leaves this feed at once, and the others' as the retraction reaches them). */
+  async retract (id: string): Promise<boolean> {
+    return await this.act(async () => {
+      if (this.engine === undefined) throw new Error('not connected yet')
+      const r = await this.engine.retract(id)
+      if (!r.result.ok) this.set({ error: 'No relay reachable: the retraction goes out when a relay is back.' })
+      await this.loadFeed()
+    })
+  }
+
+  /** Leaves a neighborhood (admins are asked to rekey without us). */
+  async leave (hoodId: string): Promise<boolean> {
+    return await this.act(async () => {
+      if (this.engine === undefined) throw new Error('not connected yet')
+      await this.engine.leave(hoodId)
+      await this.refresh()
+      await this.loadFeed()
+    })
+  }
+
+  /** A fresh invite (and the relay token) for a neighborhood, shown like a new neighborhood's. */
+  async invite (hoodId: string): Promise<boolean> {
+    return await this.act(async () => {
+      const me = await this.requireMe()
+      const state = await this.deps.home.hoodById(fromHex(hoodId, 'hood id'))
+      if (state === undefined) throw new Error('no such neighborhood here')
+      const now = this.now()
+      this.set({ created: { name: state.hood.name, link: inviteLink(this.deps.origin, await newInvite(me, state, now)), relayToken: relayToken(state, now) } })
+    })
+  }
+
+  /** Changes the display name (same keys), then tells each neighborhood, as `porchlight id rename` does. */
+  async rename (name: string): Promise<boolean> {
+    return await this.act(async () => {
+      const old = await this.requireMe()
+      const renamed = await createIdentity(name.trim(), { seed: old.seed, boxSecret: old.boxSecret })
+      await this.deps.home.saveIdentity(renamed, { force: true })
+      await this.refresh()
+      if (this.snapshot.phase !== 'feed') return
+      await this.restartEngine()
+      for (const h of this.snapshot.hoods) if (!h.left) await this.engine!.announceJoin(h.id, {})
+    })
+  }
+
+  /** The backup file's text (the CLI's format), made under `passphrase`. */
+  async exportBackup (passphrase: string, onProgress?: (fraction: number) => void): Promise<string> {
+    const identity = await this.requireMe()
+    const hoods = await this.deps.home.hoods()
+    return await backupText({ identity, hoods, created: this.now() }, passphrase, onProgress !== undefined ? { onProgress } : {})
+  }
+
+  /** Restores an opened backup: its identity replaces this browser's, its neighborhoods replace those with the same id. */
+  async restore (backup: BackupContents): Promise<boolean> {
+    return await this.act(async () => {
+      await this.deps.home.saveIdentity(backup.identity, { force: true })
+      for (const h of backup.hoods) await this.deps.home.updateHood(h.hood.id, () => h)
+      await this.refresh()
+      if (this.snapshot.phase !== 'feed') return
+      await this.restartEngine()
+      // Catch up on what the relays kept for the restored neighborhoods (start() does not sync).
+      await this.engine!.sync()
+      await this.loadFeed()
+    })
   }
 
   async stop (): Promise<void> {
