@@ -23,9 +23,18 @@ interface Result {
   receivedOverWebRtc?: boolean
   errorsBeforeStop?: string[]
   error?: string
+  /** Milliseconds each step took (for reading, never asserted). */
+  ms?: Record<string, number>
 }
 
-const result: Result = { ok: false, step: 'start' }
+const result: Result = { ok: false, step: 'start', ms: {} }
+let stepStart = Date.now()
+/** Ends the current step (its time goes in `ms`) and starts `next`. */
+function step (next: string): void {
+  result.ms![result.step] = Date.now() - stepStart
+  stepStart = Date.now()
+  result.step = next
+}
 
 async function createIdentity (page: Page, name: string): Promise<void> {
   await page.getByLabel('Display name').fill(name)
@@ -59,9 +68,9 @@ async function waitForWebRtc (page: Page): Promise<string[]> {
 async function run (): Promise<void> {
   let browser: Browser | undefined
   try {
-    result.step = 'relay'
+    step('relay')
     const relay = await startRelay({ webDir: WEB_DIR })
-    result.step = 'chromium'
+    step('chromium')
     const { path, args } = await chromiumPath()
     // Candidates carry 198.18.0.1 instead of an mDNS name Chromium cannot resolve here.
     browser = await chromium.launch({ executablePath: path, headless: true, args: [...args, '--disable-features=WebRtcHideLocalIpsWithMdns'] })
@@ -72,7 +81,7 @@ async function run (): Promise<void> {
       return { page, errors }
     }
 
-    result.step = 'create neighborhood'
+    step('create neighborhood')
     const a = await open(relay.httpUrl)
     await createIdentity(a.page, 'Ann')
     await a.page.getByLabel('Neighborhood name').fill('Maple Street')
@@ -82,30 +91,30 @@ async function run (): Promise<void> {
     await relay.serve(await a.page.getByLabel('Relay token').inputValue())
     await connected(a.page)
 
-    result.step = 'join'
+    step('join')
     const b = await open(link!)
     await createIdentity(b.page, 'Ben')
     await b.page.getByRole('button', { name: 'Join' }).click()
     await connected(b.page)
     await b.page.getByRole('button', { name: 'New post' }).waitFor({ timeout: STEP_MS })
 
-    result.step = 'webrtc'
+    step('webrtc')
     result.webrtcA = await waitForWebRtc(a.page)
     result.webrtcB = await waitForWebRtc(b.page)
     result.errorsBeforeStop = [...a.errors, ...b.errors]
 
-    result.step = 'stop relay'
+    step('stop relay')
     await relay.stop()
     result.relayStopped = true
 
-    result.step = 'post over webrtc'
+    step('post over webrtc')
     await a.page.getByRole('button', { name: 'New post' }).click()
     await a.page.getByLabel('Kind').selectOption('info')
     await a.page.getByLabel('What happened').fill('Relay is down, we still talk')
     await a.page.getByRole('button', { name: 'Send' }).click()
     await b.page.getByRole('article').filter({ hasText: 'Relay is down, we still talk' }).waitFor({ timeout: STEP_MS })
     result.receivedOverWebRtc = (await webrtcPeers(b.page)).length > 0
-    result.step = 'done'
+    step('done')
     result.ok = true
   } catch (err) {
     result.error = (err as Error).stack ?? String(err)
