@@ -67,6 +67,8 @@ async function waitForWebRtc (page: Page): Promise<string[]> {
 
 async function run (): Promise<void> {
   let browser: Browser | undefined
+  result.ms!.boot = Math.round(process.uptime() * 1000)
+  stepStart = Date.now()
   try {
     step('relay')
     const relay = await startRelay({ webDir: WEB_DIR })
@@ -119,8 +121,10 @@ async function run (): Promise<void> {
   } catch (err) {
     result.error = (err as Error).stack ?? String(err)
   } finally {
+    const closing = Date.now()
     await browser?.close().catch(() => undefined)
     await cleanUp()
+    result.ms!.teardown = Date.now() - closing
   }
 }
 
