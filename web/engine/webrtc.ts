@@ -150,7 +150,7 @@ export function circuitWebRtcAddr (relay: Connection, peer: string): Multiaddr {
 }
 
 /** One question to a relay: the browsers it knows as members of `topic` (node/relay/neighbors.ts). */
-async function askRelay (conn: Connection, topic: string): Promise<string[]> {
+export async function askRelay (conn: Connection, topic: string): Promise<string[]> {
   const stream = await conn.newStream(NEIGHBORS_PROTOCOL, { signal: AbortSignal.timeout(ASK_TIMEOUT_MS) })
   const frames = new Frames(stream, ASK_TIMEOUT_MS, 64 * 1024)
   try {
