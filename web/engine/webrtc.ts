@@ -111,18 +111,27 @@ export class WebRtcNeighbors {
     const topics = node.services.pubsub.getTopics().filter(isPrivateTopic)
     if (topics.length === 0) return
     const relays = node.getConnections().filter(c => c.limits === undefined && c.status === 'open' && !isWebRtc(c))
+    // The answers replace what relays said before: a member removed (or gone) is no longer let in.
+    const named = new Set<string>()
+    let answered = false
     await Promise.all(relays.map(async conn => {
       const protocols = await node.peerStore.get(conn.remotePeer).then(p => p.protocols, (): string[] => [])
       if (!protocols.includes(NEIGHBORS_PROTOCOL)) return
       for (const topic of topics) {
         try {
           for (const peer of await askRelay(conn, topic)) {
-            if (peer !== node.peerId.toString()) this.members.add(peer)
+            if (peer === node.peerId.toString()) continue
+            named.add(peer)
             this.via.set(peer, conn)
           }
+          answered = true
         } catch { /* a relay that did not answer names no one this time */ }
       }
     }))
+    if (!answered) return
+    this.members.clear()
+    for (const peer of named) this.members.add(peer)
+    for (const peer of this.via.keys()) if (!named.has(peer)) this.via.delete(peer)
   }
 
   /** The relay connection each member was last named on (its circuit address goes through it). */
