@@ -28,6 +28,7 @@ import { addressKey, AreaLimits, type AreaLimitsInit, type Reservation } from '.
 import { isAreaTopic } from '../../protocol/neighborhood.ts'
 import { startHttp } from './http.ts'
 import { PrivateTopicGuard } from './topic-guard.ts'
+import { serveNeighbors } from './neighbors.ts'
 import { isPrivateTopic } from '../../protocol/neighborhood.ts'
 import { PinService, type PinInit } from './pin-service.ts'
 import { isRetiredFormat, STORE_FORMAT } from '../../protocol/peer/store-format.ts'
@@ -297,6 +298,9 @@ export class Relay {
       }
     })
     this.limitRelayReservations()
+    // Browsers of one neighborhood find each other here to connect over WebRTC (neighbors.ts).
+    const reservations = (this.node.services.relay as { reservations?: { keys: () => Iterable<PeerId> } } | undefined)?.reservations
+    if (reservations !== undefined) await serveNeighbors(this.node, this.guard, () => reservations.keys())
     this.every(this.init.resyncIntervalMs ?? RELAY_DEFAULTS.resyncIntervalMs, async () => { await this.syncWithRelays() })
     this.every(this.init.sweepIntervalMs ?? RELAY_DEFAULTS.sweepIntervalMs, async () => { await this.sweep() })
     const peers = (this.init.peers ?? []).map(p => multiaddr(p))

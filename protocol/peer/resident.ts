@@ -659,6 +659,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
       if (mine?.resealedAs !== undefined) id = mine.resealedAs
       this.checkStillMember((await this.home.hoodById(state.hood.id)) ?? state)
     }
+    this.publishToDirectPeers(topic, bytes)
     // The public copy, only now: after a delay, with its own time, from a short-lived peer id.
     const pub = opts.public === true ? await this.sendPublicCopy(state.hood.area, post, opts.showName === true) : undefined
     if (pub !== undefined && pub.id !== '') {
@@ -707,6 +708,20 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
       await this.ingest(m.topic, m.bytes, sha256(m.bytes), 'local').catch(this.localCopyFailed)
     }
     return { id, ...mine }
+  }
+
+  /**
+   * Publishes a post of ours on gossipsub too when a peer other than a relay is subscribed to
+   * its topic here (a neighbor's browser over WebRTC, web/engine/webrtc.ts): with the relays
+   * gone (a restart, an outage) the neighbors still hear it. The relays' copy has the same
+   * message id (protocol/peer/gossip.ts), so every peer takes it once.
+   */
+  private publishToDirectPeers (topic: string, bytes: Uint8Array): void {
+    const pubsub = this.libp2p?.services.pubsub
+    if (pubsub === undefined) return
+    const relays = new Set(this.relays().map(r => multiaddr(r).getComponents().find(c => c.name === 'p2p')?.value))
+    if (!pubsub.getSubscribers(topic).some(p => !relays.has(p.toString()))) return
+    pubsub.publish(topic, bytes).catch((err: unknown) => { this.log('publishing to direct peers failed - %e', err) })
   }
 
   private async putOutbox (o: OutboxItem): Promise<string> {

@@ -51,8 +51,9 @@ export async function browserRuntime (init: BrowserRuntimeInit): Promise<PeerRun
     messages: await MessageStore.open(new DexieBackend(db)),
     local: new DexieLocalStore(db),
     createNode: async () => { await refresh(); return await createBrowserNode(policy, await nodeKey(db)) },
-    // A fresh peer id each time: public copies are not linked to this peer (public-copy.ts).
-    createPublicNode: async () => { await refresh(); return await createBrowserNode(policy) },
+    // A fresh peer id each time: public copies are not linked to this peer (public-copy.ts);
+    // no reservation, no WebRTC: the copy leaves through the relays and the node stops.
+    createPublicNode: async () => { await refresh(); return await createBrowserNode(policy, undefined, { webrtc: false }) },
     openClips: async () => NO_CLIPS
   }
 }
