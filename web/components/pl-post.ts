@@ -3,6 +3,7 @@ import { LitElement, html, css } from 'lit'
 import { customElement, property } from 'lit/decorators.js'
 import type { FeedPost } from '../../protocol/peer/resident.ts'
 import { authorLabel } from '../state/labels.ts'
+import './pl-outbox-badge.ts'
 
 @customElement('pl-post')
 export class PlPost extends LitElement {
@@ -21,7 +22,7 @@ export class PlPost extends LitElement {
     if (p === undefined) return html``
     return html`
       <article>
-        <div class="meta"><span class="kind">${p.kind}</span> · ${authorLabel(p)} · <time datetime=${new Date(p.created).toISOString()}>${new Date(p.created).toLocaleString()}</time>${p.channel === 'public' ? ' · public' : ''}</div>
+        <div class="meta"><span class="kind">${p.kind}</span> · ${authorLabel(p)} · <time datetime=${new Date(p.created).toISOString()}>${new Date(p.created).toLocaleString()}</time>${p.channel === 'public' ? ' · public' : ''}<pl-outbox-badge .post=${p}></pl-outbox-badge></div>
         <p>${p.text}</p>
       </article>`
   }
