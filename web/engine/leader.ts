@@ -61,7 +61,13 @@ export class Tabs {
       this.leadingNow = true
       this.post({ t: 'leader' })
       try {
-        await lead()
+        const led = lead()
+        // What this tab asked while another led, unanswered: it is this tab's to do now.
+        for (const [rid, p] of this.pending) {
+          this.pending.delete(rid)
+          void this.carryOut({ op: p.ask.op, args: p.ask.args }).then(p.resolve)
+        }
+        await led
       } finally {
         // Held until the tab goes: a failure to start is shown by the app, and a second tab
         // taking over would fail the same way.
@@ -104,12 +110,16 @@ export class Tabs {
 
   private post (m: Wire): void { this.channel.postMessage(m) }
 
+  private async carryOut (ask: TabAsk): Promise<string | undefined> {
+    if (this.handler === undefined) return 'this tab cannot do that'
+    return await this.handler(ask).catch((err: unknown) => (err as Error)?.message ?? String(err))
+  }
+
   private receive (m: Wire): void {
     switch (m.t) {
       case 'ask':
-        if (!this.leadingNow || this.handler === undefined) return
-        void this.handler({ op: m.op, args: m.args })
-          .catch((err: unknown) => (err as Error)?.message ?? String(err))
+        if (!this.leadingNow) return
+        void this.carryOut({ op: m.op, args: m.args })
           .then(error => { this.post({ t: 'answer', rid: m.rid, ...(error !== undefined ? { error } : {}) }) })
         return
       case 'answer': {

@@ -108,8 +108,13 @@ export class AppState extends EventTarget {
     tabs.serve(async ask => await this.serveAsk(ask))
     tabs.onStatus(status => { if (!tabs.leading) this.set(status) })
     tabs.lead(async () => {
-      await this.refresh()
-      if (this.snapshot.hoods.length > 0) await this.restartEngine()
+      // Set at once: asks waiting for this tab to lead wait for the engine (serveAsk).
+      const opening = (async () => {
+        await this.refresh()
+        if (this.snapshot.hoods.length > 0) await this.startEngine()
+      })()
+      this.opening = opening.catch(() => undefined)
+      await opening
     })
   }
 
