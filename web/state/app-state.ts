@@ -114,7 +114,7 @@ export class AppState extends EventTarget {
         if (this.snapshot.hoods.length > 0) await this.startEngine()
       })()
       this.opening = opening.catch(() => undefined)
-      await opening
+      await opening.catch((err: unknown) => { this.set({ error: `The app could not start its connection: ${(err as Error)?.message ?? String(err)}` }) })
     })
   }
 
