@@ -80,11 +80,12 @@ async function restartableRelay (): Promise<{ relay: () => Relay, stop: () => Pr
   }
 }
 
-/** A CLI admin's neighborhood on `relay`, served, announced; returns the admin's home and an invite. */
-async function cliHood (relay: Relay): Promise<{ admin: string, invite: string }> {
+/** A CLI admin's neighborhood on `relay`, served (unless not), announced; returns the admin's home and an invite. */
+async function cliHood (relay: Relay, served = true): Promise<{ admin: string, invite: string }> {
   const admin = await tempDir('pl-cli-admin-')
   await cli(admin, ['id', 'create', '--name', 'Carol'])
   await cli(admin, ['hood', 'create', 'Oak Lane', '--area', 'u4pru', '--relay', tcpAddr(relay), '--relay', relay.webInfo().ws[0]!])
+  if (!served) return { admin, invite: (await cli(admin, ['--json', 'hood', 'invite'])).json.invite as string }
   await relay.serve((await cli(admin, ['--json', 'hood', 'relay-token'])).json.token as string)
   await cli(admin, ['hood', 'announce'])
   return { admin, invite: (await cli(admin, ['--json', 'hood', 'invite'])).json.invite as string }
@@ -183,5 +184,19 @@ describe('offline first', () => {
     await carol.sync()
     expect((await carol.feed()).filter(p => p.text === 'After the first tab closed')).toHaveLength(1)
     expect([...one.errors, ...two.errors]).toEqual([])
+  })
+
+  it('a post the relay refuses shows refused, with the reason in words', async () => {
+    // The relay was never given this neighborhood's token: it takes the connection, not the posts.
+    const relay = await startRelay({ webDir: WEB_DIR })
+    const { invite } = await cliHood(relay, false)
+    const b = await openApp(`${relay.httpUrl}/#join=${invite}`)
+    await createIdentity(b.page, 'Eve')
+    await b.page.getByRole('button', { name: 'Join' }).click()
+    await connected(b.page)
+    await b.page.getByRole('button', { name: 'New post' }).waitFor()
+    await send(b.page, 'info', 'Nobody will carry this')
+    await outboxState(b.page, 'Nobody will carry this', /^refused: the relay does not carry this neighborhood yet/)
+    await b.page.getByRole('alert').filter({ hasText: /^The relay refused the post/ }).waitFor()
   })
 })

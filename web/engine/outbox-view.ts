@@ -42,7 +42,9 @@ export function refusalText (r: Refusal): string {
     RATE_LIMITED: 'too many posts in a short time',
     TOO_LARGE: 'it is too large',
     RETRACTED: 'it was taken back',
-    WRONG_TOPIC: 'the relay does not serve this neighborhood'
+    WRONG_TOPIC: 'the relay does not serve this neighborhood',
+    // intake.ts: a topic the relay was given no token for.
+    NOT_FOUND: 'the relay does not carry this neighborhood yet (its operator needs the relay token)'
   }
   return why[r.code] ?? (r.message !== '' ? r.message : r.code)
 }
