@@ -143,13 +143,16 @@ describe('offline first', () => {
     const { admin, invite } = await cliHood(relay)
     const context = await newContext()
     const one = await openApp(`${relay.httpUrl}/#join=${invite}`, context)
+    await one.page.getByLabel('Display name').waitFor()
+    const two = await openApp(relay.httpUrl, context)
+    await two.page.getByLabel('Display name').waitFor()
     await createIdentity(one.page, 'Dev')
     await one.page.getByRole('button', { name: 'Join' }).click()
     await connected(one.page)
     await one.page.getByRole('button', { name: 'New post' }).waitFor()
 
-    // The second tab shows the leader's connection and the same feed, without an engine of its own.
-    const two = await openApp(relay.httpUrl, context)
+    // The second tab follows: the identity and the neighborhood appear there too (IndexedDB),
+    // with the leader's connection, and no engine of its own.
     await connected(two.page)
     await two.page.getByRole('button', { name: 'New post' }).waitFor()
     // One tab holds the engine's lock, the other waits for it.

@@ -28,6 +28,8 @@ export interface StoreView {
   posts: FeedPost[]
   queued: ReadonlySet<string>
   refused: ReadonlyMap<string, Refusal>
+  /** Whether there is an identity, and how many neighborhoods: another tab may create or join. */
+  home: { identity: boolean, hoods: number }
 }
 
 /** A refusal in words (the relay's codes, protocol/errors.ts). */
@@ -73,11 +75,12 @@ export function withOutbox (posts: readonly FeedPost[], view: Pick<StoreView, 'q
 /** The feed (not expired, newest first, undecorated) and the outbox, as IndexedDB has them now. */
 export async function readStore (db: PorchlightDb, now: number): Promise<StoreView> {
   const section = (name: string) => db.local.where('[section+key]').between([name, Dexie.minKey], [name, Dexie.maxKey])
-  return await db.transaction('r', db.local, async () => {
+  return await db.transaction('r', db.local, db.secrets, db.hoods, async () => {
     const posts = (await section('posts').reverse().toArray()).map(r => r.value as FeedPost).filter(p => p.expires > now)
     const queued = new Set((await section('outbox').toArray()).map(r => r.key))
     const refused = new Map((await section(REFUSED_SECTION).toArray()).map(r => [r.key, r.value as Refusal]))
-    return { posts, queued, refused }
+    const home = { identity: (await db.secrets.where(':id').equals('identity').count()) > 0, hoods: await db.hoods.count() }
+    return { posts, queued, refused, home }
   })
 }
 

@@ -97,6 +97,8 @@ export class AppState extends EventTarget {
       this.unsubscribe.push(this.deps.watchStore(view => {
         this.store = view
         this.set({ feed: this.engine === undefined ? view.posts : this.snapshot.feed })
+        // Another tab created the identity or joined: show it here too.
+        if (view.home.identity !== (this.snapshot.me !== undefined) || view.home.hoods !== this.snapshot.hoods.length) void this.refresh()
       }))
     }
     const tabs = this.deps.tabs
