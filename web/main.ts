@@ -1,6 +1,8 @@
 /** The web app's entry: the browser home and engine, the invite from the link, the shell. */
 import { PorchlightDb } from './engine/db.ts'
 import { BrowserHome } from './engine/home.ts'
+import { Tabs } from './engine/leader.ts'
+import { watchStore } from './engine/outbox-view.ts'
 import { AppState } from './state/app-state.ts'
 import { takeInviteFromLocation } from './state/invite-link.ts'
 import { fetchPageRelay } from './state/relay-info.ts'
@@ -10,11 +12,15 @@ import { browserNotifyEnv, notifyPost } from './state/notifications.ts'
 
 const pageHost = location.hostname
 const invite = takeInviteFromLocation(location, history)
-const home = new BrowserHome(new PorchlightDb())
+const db = new PorchlightDb()
+const home = new BrowserHome(db)
 const pageRelay = await fetchPageRelay(fetch, pageHost)
 const app = new AppState({
   home,
   origin: location.origin,
+  // One engine per origin: this tab runs it, or shows IndexedDB and hands its posts to the tab that does.
+  ...('locks' in navigator && typeof BroadcastChannel === 'function' ? { tabs: new Tabs() } : {}),
+  watchStore: onChange => watchStore(db, onChange),
   ...(pageRelay !== undefined ? { pageRelay } : {}),
   // libp2p and the engine load only once there is a neighborhood to connect to.
   openEngine: async () => await (await import('./engine/runtime.ts')).openBrowserPeer({ home, pageHost, ...(pageRelay !== undefined ? { pageRelay } : {}) })
@@ -35,3 +41,8 @@ addEventListener('hashchange', () => {
   const later = takeInviteFromLocation(location, history)
   if (later !== undefined) app.offerInvite(later)
 })
+
+// The app shell from the cache when the relay's HTTP is unreachable (sw.js, built by vite.config.ts).
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register('./sw.js').catch(() => undefined)
+}

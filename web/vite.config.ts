@@ -1,11 +1,34 @@
-import { defineConfig } from 'vite'
+import { defineConfig, type Plugin } from 'vite'
+import { readFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('.', import.meta.url))
+
+/**
+ * Emits the service worker (sw.js) with the list of files this build wrote, so it can cache
+ * the whole shell (lazily loaded chunks included) on the first visit.
+ */
+function serviceWorker (): Plugin {
+  return {
+    name: 'porchlight-sw',
+    apply: 'build',
+    generateBundle (_options, bundle) {
+      const files = Object.keys(bundle).sort()
+      const hash = createHash('sha256').update(files.join('\n')).digest('hex').slice(0, 12)
+      const source = readFileSync(new URL('./sw.js', import.meta.url), 'utf8')
+        .replace(/^const BUILD = .*$/m, `const BUILD = ${JSON.stringify({ hash, files })}`)
+      this.emitFile({ type: 'asset', fileName: 'sw.js', source })
+    }
+  }
+}
 
 /** Builds the web app (web/) into web/dist, which relays serve over HTTP. */
 export default defineConfig({
-  root: fileURLToPath(new URL('.', import.meta.url)),
+  root,
   base: './',
   logLevel: 'warn',
+  plugins: [serviceWorker()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,

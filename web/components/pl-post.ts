@@ -7,6 +7,7 @@ import { kindLabel, trustLabel } from '../state/feed-view.ts'
 import { exactTime, relativeTime } from '../state/relative-time.ts'
 
 export interface OpenPostDetail { id: string }
+import './pl-outbox-badge.ts'
 
 @customElement('pl-post')
 export class PlPost extends LitElement {
@@ -37,7 +38,7 @@ export class PlPost extends LitElement {
       <article>
         <div class="meta"><span class="kind">${kindLabel(p.kind)}</span> · ${authorLabel(p)}${p.authorFormerName !== undefined ? ` (formerly ${p.authorFormerName})` : ''}
           · <time datetime=${new Date(p.created).toISOString()} title=${exactTime(p.created)}>${relativeTime(p.created, this.now)}</time>${p.channel === 'public' ? ' · public' : ''}
-          ${trust !== undefined ? html`<span class="trust ${trust.tone}">${trust.text}</span>` : nothing}</div>
+          ${trust !== undefined ? html`<span class="trust ${trust.tone}">${trust.text}</span>` : nothing}<pl-outbox-badge .post=${p}></pl-outbox-badge></div>
         <p>${p.text}</p>
         ${this.openable
           ? html`<div class="meta">${this.replies > 0 ? `${this.replies} repl${this.replies === 1 ? 'y' : 'ies'} · ` : ''}<button type="button" @click=${this.open}>Open</button></div>`

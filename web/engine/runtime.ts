@@ -5,12 +5,14 @@
  */
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
 import { MessageStore } from '../../protocol/peer/message-store.ts'
-import { ResidentPeer, type PeerClips, type PeerInit, type PeerRuntime } from '../../protocol/peer/resident.ts'
+import { RECONNECT_MAX_MS, RECONNECT_MIN_MS, ResidentPeer, type PeerClips, type PeerInit, type PeerRuntime } from '../../protocol/peer/resident.ts'
 import { PorchlightDb } from './db.ts'
 import { DexieBackend, DexieLocalStore } from './dexie-storage.ts'
 import { createBrowserNode } from './libp2p.ts'
 import type { BrowserHome } from './home.ts'
+import { guardOutbox, REFUSED_SECTION, type Refusal } from './outbox-view.ts'
 
 export type BrowserPeer = ResidentPeer<PeerClips>
 
@@ -58,7 +60,58 @@ export async function browserRuntime (init: BrowserRuntimeInit): Promise<PeerRun
   }
 }
 
-/** Opens the engine in the page (not started). */
+/**
+ * Opens the engine in the page (not started). Its outbox flushes one at a time and keeps
+ * refusals for the UI (outbox-view.ts), and its stayConnected() also dials, with the same
+ * backoff, the relays that were down when it started (the engine's redials only relays it lost).
+ */
 export async function openBrowserPeer (init: BrowserRuntimeInit, peerInit: PeerInit = {}): Promise<BrowserPeer> {
-  return await ResidentPeer.open(await browserRuntime(init), peerInit)
+  const runtime = await browserRuntime(init)
+  const peer = await ResidentPeer.open(runtime, peerInit)
+  guardOutbox(peer, runtime.local.section<Refusal>(REFUSED_SECTION))
+  const stay = peer.stayConnected.bind(peer)
+  peer.stayConnected = (onChange = () => {}) => {
+    const stopStaying = stay(onChange)
+    const stopReaching = reachRelays(peer, onChange)
+    return () => { stopStaying(); stopReaching() }
+  }
+  return peer
+}
+
+/**
+ * Dials each relay not connected now, with backoff, until it answers; then sends the outbox
+ * and catches up, as the engine does for a relay that came back. Returns a stop function.
+ */
+export function reachRelays (peer: BrowserPeer, onChange: (event: 'lost' | 'regained', relay: string) => void): () => void {
+  const node = peer.node()
+  const timers = new Set<ReturnType<typeof setTimeout>>()
+  let stopped = false
+  const connected = (relay: string): boolean => {
+    const id = multiaddr(relay).getComponents().find(c => c.name === 'p2p')?.value
+    return node.getConnections().some(c => c.remotePeer.toString() === id)
+  }
+  const attempt = (relay: string, delay: number): void => {
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      void (async () => {
+        if (stopped || connected(relay)) return
+        try {
+          await node.dial(multiaddr(relay), { signal: AbortSignal.timeout(5000) })
+        } catch {
+          if (!stopped) attempt(relay, Math.min(delay * 2, RECONNECT_MAX_MS))
+          return
+        }
+        if (stopped) return
+        await peer.flushOutbox().catch(() => undefined)
+        await peer.sync().catch(() => undefined)
+        if (!stopped) onChange('regained', relay)
+      })()
+    }, delay)
+    timers.add(timer)
+  }
+  for (const relay of peer.relays()) if (!connected(relay)) attempt(relay, RECONNECT_MIN_MS)
+  return () => {
+    stopped = true
+    for (const t of timers) clearTimeout(t)
+  }
 }

@@ -14,6 +14,8 @@ import type { PeerHome } from '../../protocol/peer/storage.ts'
 import { createHood, newInvite, readInvite, relayToken, saveJoin } from './hood-actions.ts'
 import { backupText } from './settings.ts'
 import { inviteLink } from './invite-link.ts'
+import { withOutbox, type ShownPost, type StoreView } from '../engine/outbox-view.ts'
+import type { TabAsk, TabStatus } from '../engine/leader.ts'
 
 export type Connection = 'offline' | 'connecting' | 'connected'
 
@@ -24,7 +26,8 @@ export interface Snapshot {
   hoods: Array<{ id: string, name: string, area: string, admin: boolean, left: boolean, relays: string[] }>
   /** The neighborhood the feed and new posts are for (its id), when the resident is in several. */
   selectedHood?: string
-  feed: FeedPost[]
+  /** Newest first; this resident's own posts carry their outbox state. */
+  feed: ShownPost[]
   connection: Connection
   /** Relays connected now. */
   relaysConnected: number
@@ -48,6 +51,21 @@ export interface AppDeps {
   now?: () => number
   /** How often the feed is read again from the store (retractions arrive without a post event). @default FEED_REFRESH_MS */
   feedRefreshMs?: number
+  /**
+   * This origin's tabs (engine/leader.ts): only the leading tab opens the engine; the others
+   * show IndexedDB and ask the leader to post. Without it this tab runs the engine itself.
+   */
+  tabs?: {
+    readonly leading: boolean
+    lead: (lead: () => Promise<void>) => void
+    serve: (handler: (ask: TabAsk) => Promise<string | undefined>) => void
+    ask: (ask: TabAsk) => Promise<string | undefined>
+    announce: (status: TabStatus) => void
+    onStatus: (listener: (s: TabStatus) => void) => () => void
+    close: () => void
+  }
+  /** The feed and the outbox as IndexedDB has them, now and after each change from any tab (outbox-view.ts). */
+  watchStore?: (onChange: (view: StoreView) => void) => () => void
 }
 
 export const FEED_REFRESH_MS = 3000
@@ -63,15 +81,86 @@ export class AppState extends EventTarget {
   }
 
   private set (patch: Partial<Snapshot>): void {
+    if (patch.feed !== undefined && this.store !== undefined) patch = { ...patch, feed: withOutbox(patch.feed, this.store) }
     this.snapshot = { ...this.snapshot, ...patch }
+    const tabs = this.deps.tabs
+    if (tabs?.leading === true && (patch.connection !== undefined || patch.relaysConnected !== undefined)) {
+      tabs.announce({ connection: this.snapshot.connection, relaysConnected: this.snapshot.relaysConnected })
+    }
     this.dispatchEvent(new Event('change'))
   }
 
-  /** Loads what this browser keeps and, with a neighborhood, starts the peer. */
+  /** The last view of IndexedDB (feed, outbox), when watched. */
+  private store: StoreView | undefined
+  /** The engine opening and starting (restartEngine), for actions that need it. */
+  private opening: Promise<void> | undefined
+
+  /**
+   * Loads what this browser keeps and shows the feed from IndexedDB; with a neighborhood, starts
+   * the peer (with `tabs`, once this tab leads: at once if it is the only one).
+   */
   async init (pendingInvite?: string): Promise<void> {
     if (pendingInvite !== undefined) this.set({ pendingInvite })
     await this.refresh()
-    if (this.snapshot.hoods.length > 0) await this.restartEngine()
+    // The first paint comes from IndexedDB, before libp2p is even loaded.
+    if (this.deps.watchStore !== undefined) {
+      this.unsubscribe.push(this.deps.watchStore(view => {
+        this.store = view
+        this.set({ feed: this.engine === undefined ? view.posts : this.snapshot.feed })
+        // Another tab created the identity or joined: show it here too.
+        if (view.home.identity !== (this.snapshot.me !== undefined) || view.home.hoods !== this.snapshot.hoods.length) void this.refresh()
+      }))
+    }
+    const tabs = this.deps.tabs
+    if (tabs === undefined) {
+      if (this.snapshot.hoods.length > 0) await this.restartEngine()
+      return
+    }
+    if (this.snapshot.hoods.length > 0) this.set({ connection: 'connecting' })
+    tabs.serve(async ask => await this.serveAsk(ask))
+    tabs.onStatus(status => { if (!tabs.leading) this.set(status) })
+    tabs.lead(async () => {
+      // Set at once: asks waiting for this tab to lead wait for the engine (serveAsk).
+      const opening = (async () => {
+        await this.refresh()
+        if (this.snapshot.hoods.length > 0) await this.startEngine()
+      })()
+      this.opening = opening.catch(() => undefined)
+      await opening.catch((err: unknown) => { this.set({ error: `The app could not start its connection: ${(err as Error)?.message ?? String(err)}` }) })
+    })
+  }
+
+  /** Another tab's action, carried out by this (leading) tab's engine; returns an error to show there. */
+  private async serveAsk (ask: TabAsk): Promise<string | undefined> {
+    if (ask.op === 'restart') {
+      await this.refresh()
+      await this.restartEngine()
+      return undefined
+    }
+    await this.opening
+    if (ask.op === 'post') {
+      const a = ask.args as { kind: PostKind, text: string, public: boolean, hood?: string }
+      return await this.postHere(a.kind, a.text, a.public, a.hood)
+    }
+    if (ask.op === 'announce') {
+      const a = ask.args as { hood: string, opts: Parameters<Engine['announceJoin']>[1] }
+      if (this.engine === undefined) throw new Error('not connected yet')
+      await this.engine.announceJoin(a.hood, a.opts)
+      return undefined
+    }
+    return `unknown request ${ask.op}`
+  }
+
+  /** Whether another tab runs the engine (so this one asks it). */
+  private get following (): boolean { return this.deps.tabs !== undefined && !this.deps.tabs.leading }
+
+  private async announceJoin (hood: string, opts: Parameters<Engine['announceJoin']>[1]): Promise<void> {
+    if (this.following) {
+      const error = await this.deps.tabs!.ask({ op: 'announce', args: { hood, opts } })
+      if (error !== undefined) throw new Error(error)
+      return
+    }
+    await this.engine!.announceJoin(hood, opts)
   }
 
   private async refresh (): Promise<void> {
@@ -117,7 +206,7 @@ export class AppState extends EventTarget {
       this.set({ created: { name: c.state.hood.name, link: inviteLink(this.deps.origin, c.invite), relayToken: c.relayToken }, selectedHood: toHex(c.state.hood.id) })
       await this.refresh()
       await this.restartEngine()
-      await this.engine!.announceJoin(toHex(c.state.hood.id), {})
+      await this.announceJoin(toHex(c.state.hood.id), {})
     })
   }
 
@@ -131,7 +220,7 @@ export class AppState extends EventTarget {
       await this.restartEngine()
       // Tell the neighborhood who joined, with the admin's admission when an admin invited us;
       // without a relay it waits in the outbox.
-      await this.engine!.announceJoin(toHex(state.hood.id), {
+      await this.announceJoin(toHex(state.hood.id), {
         via: inv.inviter.signKey, ...(inv.admission !== undefined ? { admission: inv.admission, inviteKey: inv.inviteKey! } : {})
       })
     })
@@ -139,15 +228,23 @@ export class AppState extends EventTarget {
 
   async post (kind: PostKind, text: string, pub: boolean): Promise<boolean> {
     return await this.act(async () => {
-      if (this.engine === undefined) throw new Error('not connected yet')
-      const r = await this.engine.post({ kind, text, public: pub, ...(this.snapshot.selectedHood !== undefined ? { hood: this.snapshot.selectedHood } : {}) })
-      if (!r.result.ok) {
-        this.set({ error: r.result.code === 'UNAVAILABLE' || r.result.code === 'TIMEOUT'
-          ? 'No relay reachable: your post waits and goes out when a relay is back.'
-          : `The relay refused the post (${r.result.code ?? ''}): ${r.result.message ?? ''}` })
-      }
-      await this.loadFeed()
+      const error = this.following
+        ? await this.deps.tabs!.ask({ op: 'post', args: { kind, text, public: pub, hood: this.snapshot.selectedHood } })
+        : await this.postHere(kind, text, pub, this.snapshot.selectedHood)
+      if (error !== undefined) this.set({ error })
     })
+  }
+
+  /** Posts through this tab's engine; returns what to tell the person if it did not go out. */
+  private async postHere (kind: PostKind, text: string, pub: boolean, hood?: string): Promise<string | undefined> {
+    await this.opening
+    if (this.engine === undefined) throw new Error('not connected yet')
+    const r = await this.engine.post({ kind, text, public: pub, ...(hood !== undefined ? { hood } : {}) })
+    await this.loadFeed()
+    if (r.result.ok) return undefined
+    return r.result.code === 'UNAVAILABLE' || r.result.code === 'TIMEOUT'
+      ? 'No relay reachable: your post waits and goes out when a relay is back.'
+      : `The relay refused the post (${r.result.code ?? ''}): ${r.result.message ?? ''}`
   }
 
   /** An invite link opened while the app runs (the fragment changed). */
@@ -167,16 +264,29 @@ export class AppState extends EventTarget {
   }
 
   private unsubscribe: Array<() => void> = []
+  /** What the running engine's listeners need undone when it stops. */
+  private readonly engineSubs: Array<() => void> = []
 
   /** (Re)opens the engine on the current neighborhoods (it subscribes to topics when it starts). */
   private async restartEngine (): Promise<void> {
-    for (const u of this.unsubscribe.splice(0)) u()
+    if (this.following) {
+      const error = await this.deps.tabs!.ask({ op: 'restart', args: null })
+      if (error !== undefined) throw new Error(error)
+      return
+    }
+    const opening = this.startEngine()
+    this.opening = opening.catch(() => undefined)
+    await opening
+  }
+
+  private async startEngine (): Promise<void> {
+    for (const u of this.engineSubs.splice(0)) u()
     if (this.engine !== undefined) await this.engine.stop().catch(() => undefined)
     this.engine = undefined
     this.set({ connection: 'connecting', relaysConnected: 0 })
     const engine = await this.deps.openEngine()
     this.engine = engine
-    this.unsubscribe.push(engine.onPost(post => {
+    this.engineSubs.push(engine.onPost(post => {
       if (this.engine !== engine) return
       this.set({ feed: newestFirst([post, ...this.snapshot.feed.filter(p => p.id !== post.id)]) })
       this.dispatchEvent(new CustomEvent<FeedPost>('post', { detail: post }))
@@ -194,7 +304,7 @@ export class AppState extends EventTarget {
     }
     node.addEventListener('peer:connect', update)
     node.addEventListener('peer:disconnect', update)
-    this.unsubscribe.push(engine.stayConnected())
+    this.engineSubs.push(engine.stayConnected())
     update()
     await this.loadFeed()
   }
@@ -290,7 +400,8 @@ export class AppState extends EventTarget {
   }
 
   async stop (): Promise<void> {
-    for (const u of this.unsubscribe.splice(0)) u()
+    for (const u of [...this.engineSubs.splice(0), ...this.unsubscribe.splice(0)]) u()
+    this.deps.tabs?.close()
     await this.engine?.stop()
     this.engine = undefined
   }
