@@ -54,6 +54,8 @@ async function seriousViolations (page: Page): Promise<Violation[]> {
     const r = await axe.run(document, { resultTypes: ['violations'] })
     return r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => `${JSON.stringify(n.target)}: ${n.failureSummary ?? ''}`) }))
   })
+  const lesser = violations.filter(v => v.impact !== 'serious' && v.impact !== 'critical')
+  if (lesser.length > 0) console.log(`axe, moderate or minor: ${lesser.map(v => `${v.id} (${v.impact ?? '?'}): ${v.help}: ${v.nodes.join(' | ')}`).join('; ')}`)
   return violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
 }
 
