@@ -29,7 +29,10 @@ const SUITES: ReadonlyArray<{ name: string, file: string, fn: string }> = [
   { name: 'rekey', file: './rekey-bench.ts', fn: 'benchRekey' },
   { name: 'clips', file: './clip-bench.ts', fn: 'benchClips' },
   { name: 'pow', file: './pow-bench.ts', fn: 'benchPow' },
-  { name: 'startup', file: './startup-bench.ts', fn: 'benchStartup' }
+  { name: 'startup', file: './startup-bench.ts', fn: 'benchStartup' },
+  { name: 'web-bundle', file: './web-bench.ts', fn: 'benchWebBundle' },
+  { name: 'web-render', file: './web-bench.ts', fn: 'benchWebRender' },
+  { name: 'web-post', file: './web-bench.ts', fn: 'benchWebPost' }
 ]
 
 function loadSuites (): { suites: Suite[], missing: string[] } {

@@ -1,0 +1,274 @@
+/**
+ * The web app's benches (BENCH.md, "web:" rows), in headless Chromium driven by playwright-core
+ * (test/helpers/browser.ts: PORCHLIGHT_CHROMIUM, else /usr/bin/chromium, else the bundled one):
+ *   - web-bundle: the JavaScript of web/dist (rebuilt first), gzip -9: the initial load (the
+ *     entry script, its modulepreloads and their static imports) and everything, beside the
+ *     issue's aims (initial ≤ 150 kB, all ≤ 600 kB), which stand as the baseline;
+ *   - web-render: from navigation to the 1,000th post of the feed in the DOM, with 1,000 posts
+ *     in IndexedDB (seeded through the app's own Dexie schema by web-render-seed.ts, served beside
+ *     the app from the same relay), beside the same posts as static HTML in the same browser;
+ *   - web-post: a post sent from one browser context (its Send button) until the other
+ *     context's feed shows it, 50 posts, p50 and p99, beside two resident engines of the CLI
+ *     (in this process) exchanging 50 posts through the same relay, interleaved.
+ * Run alone: `npm run bench -- --only web-bundle,web-render,web-post`.
+ */
+import { spawnSync } from 'node:child_process'
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
+import { build } from 'esbuild'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { launchChromium } from '../helpers/browser.ts'
+import { cleanUp, neighborhood, nextPost, peer, startRelay } from '../helpers/network.ts'
+import type { FeedPost } from '../../protocol/peer/resident.ts'
+import { costWorkload, type Workload } from './report.ts'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const DIST = join(ROOT, 'web/dist')
+const INITIAL_AIM_KB = 150
+const ALL_AIM_KB = 600
+const RENDER_POSTS = 1000
+/** Navigations of each page (app, static), interleaved; the median is reported. */
+const RENDER_ROUNDS = 7
+const POSTS = 50
+const STEP_MS = 30_000
+
+function buildWeb (): void {
+  const r = spawnSync(process.execPath, [join(ROOT, 'node/bin/build-web.js')], { cwd: ROOT, stdio: 'inherit' })
+  if (r.status !== 0) throw new Error('building web/dist failed')
+}
+
+const kb = (bytes: number): number => bytes / 1000
+const gz = (bytes: Uint8Array): number => gzipSync(bytes, { level: 9 }).length
+
+/** The scripts a first load runs: the entry, its modulepreloads, and their static imports. */
+async function initialScripts (dist: string): Promise<string[]> {
+  const html = await readFile(join(dist, 'index.html'), 'utf8')
+  const start = [...html.matchAll(/<script[^>]+type="module"[^>]+src="\.\/([^"]+)"/g), ...html.matchAll(/<link[^>]+rel="modulepreload"[^>]+href="\.\/([^"]+)"/g)].map(m => m[1]!)
+  const seen = new Set<string>()
+  const queue = [...start]
+  while (queue.length > 0) {
+    const file = queue.shift()!
+    if (seen.has(file)) continue
+    seen.add(file)
+    const js = await readFile(join(dist, file), 'utf8')
+    // Static imports only (`import"./x.js"`, `from"./x.js"`); `import("./x.js")` loads later.
+    for (const m of js.matchAll(/(?:\bfrom\s*|\bimport\s*)["'](\.\/[^"']+\.js)["']/g)) {
+      queue.push(join(file, '..', m[1]!).replace(/\\/g, '/'))
+    }
+  }
+  return [...seen]
+}
+
+export async function benchWebBundle (): Promise<Workload[]> {
+  buildWeb()
+  const initial = await initialScripts(DIST)
+  const all = (await readdir(join(DIST, 'assets'))).filter(f => f.endsWith('.js')).map(f => `assets/${f}`)
+  const size = async (files: string[]): Promise<{ raw: number, gzip: number }> => {
+    let raw = 0
+    let gzip = 0
+    for (const f of files) { const b = await readFile(join(DIST, f)); raw += b.length; gzip += gz(b) }
+    return { raw, gzip }
+  }
+  const [i, a] = [await size(initial), await size(all)]
+  console.log(`web-bundle: initial ${initial.join(', ')} = ${kb(i.raw).toFixed(1)} kB raw, ${kb(i.gzip).toFixed(1)} kB gzip; all ${all.length} scripts = ${kb(a.raw).toFixed(1)} kB raw, ${kb(a.gzip).toFixed(1)} kB gzip`)
+  return [
+    costWorkload('web-bundle: initial JavaScript', kb(i.gzip), `kB gzip -9 (${initial.length} scripts); baseline = the aim, ${INITIAL_AIM_KB} kB`, INITIAL_AIM_KB),
+    costWorkload('web-bundle: all JavaScript', kb(a.gzip), `kB gzip -9 (${all.length} scripts); baseline = the aim, ${ALL_AIM_KB} kB`, ALL_AIM_KB)
+  ]
+}
+
+/**
+ * Set in every page before its own scripts: marks (window.__rendered, ms since navigation) the
+ * first animation frame in which `n` posts are in the DOM: the app's pl-post elements (the
+ * last one rendered), or plain <article> elements for the static page.
+ */
+function renderProbe (n: number): string {
+  return `(() => {
+    const done = () => {
+      const app = document.querySelector('pl-app')
+      if (app !== null) {
+        const posts = app.shadowRoot?.querySelector('pl-feed')?.shadowRoot?.querySelectorAll('pl-post')
+        return posts !== undefined && posts.length >= ${n} && posts[posts.length - 1].shadowRoot?.querySelector('article') != null
+      }
+      return document.querySelectorAll('article').length >= ${n}
+    }
+    const tick = () => { if (done()) { window.__rendered = performance.now(); return } requestAnimationFrame(tick) }
+    requestAnimationFrame(tick)
+  })()`
+}
+
+function escapeHtml (s: string): string {
+  return s.replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`)
+}
+
+/** The same posts as plain HTML, marked up and styled as pl-post renders them. */
+function staticFeed (posts: readonly FeedPost[]): string {
+  const items = [...posts].sort((a, b) => b.created - a.created).map(p => {
+    const when = new Date(p.created)
+    return `<article><div class="meta"><span class="kind">${escapeHtml(p.kind)}</span> · ${p.mine ? 'you' : escapeHtml(p.authorName ?? 'someone')} · <time datetime="${when.toISOString()}">${when.toLocaleString('en-US')}</time></div><p>${escapeHtml(p.text)}</p></article>`
+  })
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>static feed</title>
+<style>body { margin: 0; background: #fafafa; } main { max-width: 40rem; margin: 0 auto; padding: 0 0.8rem 2rem; font: 16px/1.4 system-ui, sans-serif; }
+article { border-bottom: 1px solid #ccc; padding: 0.7rem 0; } .meta { font-size: 0.85rem; color: #555; }
+.kind { text-transform: uppercase; font-weight: 700; font-size: 0.75rem; letter-spacing: 0.05em; } p { margin: 0.3rem 0; white-space: pre-wrap; overflow-wrap: anywhere; }</style>
+</head><body><main><h1>Maple Street</h1><section aria-label="Feed">${items.join('\n')}</section></main></body></html>\n`
+}
+
+async function seedBundle (): Promise<string> {
+  const out = await build({
+    entryPoints: [fileURLToPath(new URL('./web-render-seed.ts', import.meta.url))],
+    bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent'
+  })
+  return out.outputFiles[0]!.text
+}
+
+/** ms from navigation to the posts rendered, and to the lazily loaded engine chunk (runtime-*.js) arriving. */
+async function navigateAndTime (context: BrowserContext, url: string): Promise<{ rendered: number, engineChunk: number | undefined }> {
+  const page = await context.newPage()
+  try {
+    await page.goto(url)
+    await page.waitForFunction(() => (globalThis as { __rendered?: number }).__rendered !== undefined, undefined, { timeout: STEP_MS, polling: 100 })
+    return await page.evaluate(() => ({
+      rendered: (globalThis as unknown as { __rendered: number }).__rendered,
+      engineChunk: (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).find(e => /\/runtime-[^/]*\.js$/.test(e.name))?.responseEnd
+    }))
+  } finally {
+    await page.close()
+  }
+}
+
+function median (xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
+}
+
+function percentile (xs: readonly number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.ceil(p / 100 * s.length) - 1)]!
+}
+
+export async function benchWebRender (): Promise<Workload[]> {
+  if (spawnSync('test', ['-f', join(DIST, 'index.html')]).status !== 0) buildWeb()
+  const web = await mkdtemp(join(tmpdir(), 'pl-web-render-'))
+  let browser: Browser | undefined
+  try {
+    await cp(DIST, web, { recursive: true })
+    await writeFile(join(web, 'seed.js'), await seedBundle())
+    await writeFile(join(web, 'seed.html'), '<!doctype html><meta charset="utf-8"><title>seed</title><script type="module">import { seed } from "./seed.js"; window.seed = seed; window.ready = true</script>\n')
+    const relay = await startRelay({ webDir: web })
+    browser = await launchChromium()
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } })
+    const seeder = await context.newPage()
+    await seeder.goto(`${relay.httpUrl}/seed.html`)
+    await seeder.waitForFunction(() => (globalThis as { ready?: boolean }).ready === true)
+    const posts = await seeder.evaluate(async n => await (globalThis as unknown as { seed: (n: number) => Promise<FeedPost[]> }).seed(n), RENDER_POSTS)
+    await seeder.close()
+    await writeFile(join(web, 'static.html'), staticFeed(posts))
+    await context.addInitScript(renderProbe(RENDER_POSTS))
+
+    // One untimed load of each (caches, the engine's first key and database upgrades).
+    await navigateAndTime(context, `${relay.httpUrl}/`)
+    await navigateAndTime(context, `${relay.httpUrl}/static.html`)
+    const app: number[] = []
+    const chunk: number[] = []
+    const plain: number[] = []
+    for (let r = 0; r < RENDER_ROUNDS; r++) {
+      const t = await navigateAndTime(context, `${relay.httpUrl}/`)
+      app.push(t.rendered)
+      if (t.engineChunk !== undefined) chunk.push(t.engineChunk)
+      plain.push((await navigateAndTime(context, `${relay.httpUrl}/static.html`)).rendered)
+    }
+    const list = (xs: number[]): string => xs.map(x => x.toFixed(0)).join(', ')
+    console.log(`web-render (${browser.version()}): app ${list(app)} ms (the engine chunk, which the feed waits for, arrived at ${list(chunk)} ms); static HTML ${list(plain)} ms`)
+    return [costWorkload(`web-render: first feed render, ${RENDER_POSTS} posts in IndexedDB`, median(app), `ms from navigation, median of ${RENDER_ROUNDS}; baseline the same posts as static HTML, same browser; aim ratio ≥ 0.5`, median(plain))]
+  } finally {
+    await browser?.close()
+    await cleanUp()
+    await rm(web, { recursive: true, force: true })
+  }
+}
+
+/** In the reader's page: resolves with the wall-clock time (ms) its feed has rendered a post with this text. */
+async function watchFor (page: Page, text: string): Promise<() => Promise<number>> {
+  // A string, not a function: tsx's keepNames would add a __name helper the page lacks.
+  await page.evaluate(`(() => {
+    const text = ${JSON.stringify(text)}
+    window.__seen = new Promise(resolve => {
+      const feed = document.querySelector('pl-app').shadowRoot.querySelector('pl-feed').shadowRoot
+      new MutationObserver(records => {
+        for (const r of records) {
+          for (const n of r.addedNodes) {
+            if (n.localName !== 'pl-post' || n.post?.text !== text) continue
+            n.updateComplete.then(() => resolve(performance.timeOrigin + performance.now()))
+          }
+        }
+      }).observe(feed, { childList: true, subtree: true })
+    })
+  })()`)
+  return async () => await page.evaluate(async () => await (globalThis as unknown as { __seen: Promise<number> }).__seen)
+}
+
+/** In the writer's page: types the text and presses Send; the wall-clock time of the press. */
+async function sendNow (page: Page, text: string): Promise<number> {
+  await page.getByRole('button', { name: 'New post' }).click()
+  await page.getByLabel('What happened').fill(text)
+  return await page.getByRole('button', { name: 'Send' }).evaluate(b => { const t = performance.timeOrigin + performance.now(); (b as HTMLButtonElement).click(); return t })
+}
+
+export async function benchWebPost (): Promise<Workload[]> {
+  if (spawnSync('test', ['-f', join(DIST, 'index.html')]).status !== 0) buildWeb()
+  let browser: Browser | undefined
+  try {
+    // One relay (serving web/dist) carries two neighborhoods: the browsers' and the CLI's.
+    const relay = await startRelay({ webDir: DIST })
+    // CLI → CLI: two resident engines (the CLI's, in this process).
+    const hood = await neighborhood(relay, ['Carol', 'Dan'])
+    const [carol, dan] = [await peer(hood.members[0]!), await peer(hood.members[1]!)]
+    // Browser → browser.
+    browser = await launchChromium()
+    const open = async (url: string): Promise<Page> => { const p = await (await browser!.newContext()).newPage(); await p.goto(url); return p }
+    const a = await open(relay.httpUrl)
+    await a.getByLabel('Display name').fill('Ann')
+    await a.getByRole('button', { name: 'Create identity' }).click()
+    await a.getByLabel('Neighborhood name').fill('Maple Street')
+    await a.getByLabel('Area (geohash)').fill('u4pru')
+    await a.getByRole('button', { name: 'Create neighborhood' }).click()
+    const link = await a.getByRole('link', { name: 'Invite link' }).getAttribute('href', { timeout: STEP_MS })
+    await relay.serve(await a.getByLabel('Relay token').inputValue())
+    const b = await open(link!)
+    await b.getByLabel('Display name').fill('Ben')
+    await b.getByRole('button', { name: 'Create identity' }).click()
+    await b.getByRole('button', { name: 'Join' }).click()
+    for (const p of [a, b]) await p.getByRole('status').filter({ hasText: /^Connected to/ }).waitFor({ timeout: STEP_MS })
+    await b.getByRole('button', { name: 'New post' }).waitFor({ timeout: STEP_MS })
+    // Interleaved (one CLI post, one browser post), so a busy machine slows both alike.
+    const webMs: number[] = []
+    const cliMs: number[] = []
+    for (let i = -1; i < POSTS; i++) { // i = -1: an untimed warm-up post of each
+      const cliText = `cli post ${i}`
+      const heard = nextPost(dan, p => p.text === cliText, STEP_MS)
+      const c0 = performance.now()
+      await carol.post({ kind: 'info', text: cliText })
+      await heard
+      if (i >= 0) cliMs.push(performance.now() - c0)
+
+      const text = `web post ${i}`
+      const seen = await watchFor(b, text)
+      const t0 = await sendNow(a, text)
+      const t1 = await seen()
+      if (i >= 0) webMs.push(t1 - t0)
+    }
+    console.log(`web-post: browser p50 ${percentile(webMs, 50).toFixed(0)} ms, p99 ${percentile(webMs, 99).toFixed(0)} ms; CLI p50 ${percentile(cliMs, 50).toFixed(0)} ms, p99 ${percentile(cliMs, 99).toFixed(0)} ms`)
+    const unit = `ms, ${POSTS} posts one after another; baseline CLI → CLI (two resident engines) through the same relay, interleaved in the same run; aim ratio ≥ 0.5`
+    return [
+      costWorkload('web-post: shown in another browser context, p50', percentile(webMs, 50), unit, percentile(cliMs, 50)),
+      costWorkload('web-post: shown in another browser context, p99', percentile(webMs, 99), unit, percentile(cliMs, 99))
+    ]
+  } finally {
+    await browser?.close()
+    await cleanUp()
+  }
+}
