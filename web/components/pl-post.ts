@@ -3,6 +3,7 @@ import { LitElement, html, css } from 'lit'
 import { customElement, property } from 'lit/decorators.js'
 import type { FeedPost } from '../../protocol/peer/resident.ts'
 import { authorLabel } from '../state/labels.ts'
+import './pl-clip.ts'
 
 @customElement('pl-post')
 export class PlPost extends LitElement {
@@ -23,6 +24,7 @@ export class PlPost extends LitElement {
       <article>
         <div class="meta"><span class="kind">${p.kind}</span> · ${authorLabel(p)} · <time datetime=${new Date(p.created).toISOString()}>${new Date(p.created).toLocaleString()}</time>${p.channel === 'public' ? ' · public' : ''}</div>
         <p>${p.text}</p>
+        ${p.media.map((_, i) => html`<pl-clip .post=${p} .index=${i}></pl-clip>`)}
       </article>`
   }
 }

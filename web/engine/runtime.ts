@@ -1,23 +1,21 @@
 /**
  * The browser's runtime for the peer engine (protocol/peer/resident.ts): IndexedDB storage
  * (db.ts, dexie-storage.ts, home.ts), a libp2p node over WebSockets whose key is kept in
- * IndexedDB, and no clip store yet (clips are not in this version of the web app).
+ * IndexedDB, and the clip store (clips.ts), loaded only when a clip is attached or opened.
  */
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { MessageStore } from '../../protocol/peer/message-store.ts'
-import { ResidentPeer, type PeerClips, type PeerInit, type PeerRuntime } from '../../protocol/peer/resident.ts'
+import { ResidentPeer, type PeerInit, type PeerRuntime } from '../../protocol/peer/resident.ts'
 import { PorchlightDb } from './db.ts'
 import { DexieBackend, DexieLocalStore } from './dexie-storage.ts'
 import { createBrowserNode } from './libp2p.ts'
 import type { BrowserHome } from './home.ts'
+import { BrowserClips } from './clips.ts'
 
-export type BrowserPeer = ResidentPeer<PeerClips>
+export type BrowserPeer = ResidentPeer<BrowserClips>
 
 const NODE_KEY = 'node-key'
-
-/** Clips are not in this version: nothing to sweep or stop. */
-const NO_CLIPS: PeerClips = { sweep: async () => 0, stop: async () => {} }
 
 async function nodeKey (db: PorchlightDb): Promise<PrivateKey> {
   const saved = await db.secrets.get(NODE_KEY)
@@ -36,7 +34,7 @@ export interface BrowserRuntimeInit {
 }
 
 /** A runtime on its own database connections (the engine closes them when it stops). */
-export async function browserRuntime (init: BrowserRuntimeInit): Promise<PeerRuntime<PeerClips>> {
+export async function browserRuntime (init: BrowserRuntimeInit): Promise<PeerRuntime<BrowserClips>> {
   const db = new PorchlightDb(init.dbName)
   await db.open()
   const policy = {
@@ -53,7 +51,7 @@ export async function browserRuntime (init: BrowserRuntimeInit): Promise<PeerRun
     createNode: async () => { await refresh(); return await createBrowserNode(policy, await nodeKey(db)) },
     // A fresh peer id each time: public copies are not linked to this peer (public-copy.ts).
     createPublicNode: async () => { await refresh(); return await createBrowserNode(policy) },
-    openClips: async () => NO_CLIPS
+    openClips: async (node) => new BrowserClips(node)
   }
 }
 

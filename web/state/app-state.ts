@@ -11,6 +11,11 @@ import type { PostKind } from '../../protocol/post.ts'
 import type { PeerHome } from '../../protocol/peer/storage.ts'
 import { createHood, readInvite, saveJoin } from './hood-actions.ts'
 import { inviteLink } from './invite-link.ts'
+import { attachToHood, openClipUrl, type ClipProgress, type ClipView } from '../engine/clips.ts'
+import type { CleanClip } from '../../protocol/clip/clean.ts'
+
+/** A post's clip (cleaned in the page already) and location, and the clip's progress. */
+export interface PostExtras { clip?: CleanClip, location?: { geohash: string, precision: number }, onProgress?: ClipProgress }
 
 export type Connection = 'offline' | 'connecting' | 'connected'
 
@@ -32,7 +37,7 @@ export interface Snapshot {
 }
 
 /** What the state uses of the engine (the browser's ResidentPeer). */
-export type Engine = Pick<ResidentPeer, 'start' | 'stop' | 'feed' | 'onPost' | 'post' | 'announceJoin' | 'node' | 'stayConnected' | 'relays'>
+export type Engine = Pick<ResidentPeer, 'start' | 'stop' | 'feed' | 'onPost' | 'post' | 'announceJoin' | 'node' | 'stayConnected' | 'relays' | 'home' | 'clips'>
 
 export interface AppDeps {
   home: PeerHome & { saveIdentity: (id: Awaited<ReturnType<typeof createIdentity>>) => Promise<void> }
@@ -123,10 +128,13 @@ export class AppState extends EventTarget {
     })
   }
 
-  async post (kind: PostKind, text: string, pub: boolean): Promise<boolean> {
+  async post (kind: PostKind, text: string, pub: boolean, extras: PostExtras = {}): Promise<boolean> {
     return await this.act(async () => {
       if (this.engine === undefined) throw new Error('not connected yet')
-      const r = await this.engine.post({ kind, text, public: pub })
+      const now = this.now()
+      // The clip is encrypted and pinned by the relays first; the post then carries its key.
+      const media = extras.clip === undefined ? [] : [(await attachToHood(this.engine, extras.clip, { now, ...(extras.onProgress !== undefined ? { onProgress: extras.onProgress } : {}) })).media]
+      const r = await this.engine.post({ kind, text, public: pub, now, media, ...extras.location })
       if (!r.result.ok) {
         this.set({ error: r.result.code === 'UNAVAILABLE' || r.result.code === 'TIMEOUT'
           ? 'No relay reachable: your post waits and goes out when a relay is back.'
@@ -134,6 +142,12 @@ export class AppState extends EventTarget {
       }
       await this.loadFeed()
     })
+  }
+
+  /** Fetches, decrypts and checks clip `index` of a post, for the page to show (an object URL). */
+  async openClip (post: FeedPost, index: number): Promise<ClipView> {
+    if (this.engine === undefined) throw new Error('not connected yet')
+    return await openClipUrl(this.engine, post, index)
   }
 
   /** An invite link opened while the app runs (the fragment changed). */
