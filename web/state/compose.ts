@@ -93,11 +93,13 @@ export function postLocation (area: string, precision: number, position?: Positi
  * (`exifTags`, from exifDetails) first, then the other parts by kind.
  */
 export function removedWords (removed: readonly string[], exifTags: readonly string[] = []): string[] {
+  // The EXIF details first: they are what most often gives a person away.
+  const exif = new Set<string>()
   const out = new Set<string>()
   for (const r of removed) {
     if (/exif/i.test(r)) {
-      if (exifTags.length === 0) out.add('EXIF data (camera details, date, possibly GPS position)')
-      for (const t of exifTags) out.add(t)
+      if (exifTags.length === 0) exif.add('EXIF data (camera details, date, possibly GPS position)')
+      for (const t of exifTags) exif.add(t)
     } else if (/xmp/i.test(r)) out.add('XMP metadata')
     else if (/thumbnail/i.test(r)) out.add('embedded thumbnail')
     else if (/ICC|iCCP/.test(r)) out.add('color profile')
@@ -107,19 +109,20 @@ export function removedWords (removed: readonly string[], exifTags: readonly str
     else if (/udta|meta|©|XMP_/.test(r)) out.add('video metadata (place, device, dates)')
     else out.add(r)
   }
-  return [...out]
+  return [...exif, ...out]
 }
 
-const EXIF_TAGS: Record<number, string> = {
-  0x8825: 'GPS position',
-  0x010f: 'camera make',
-  0x0110: 'camera model',
-  0x0131: 'software',
-  0x0132: 'date and time',
-  0x013b: 'artist',
-  0x8298: 'copyright',
-  0x8769: 'date taken and camera settings'
-}
+/** IFD0 tags worth naming, most telling first (an array: numeric object keys would be sorted). */
+const EXIF_TAGS: ReadonlyArray<readonly [number, string]> = [
+  [0x8825, 'GPS position'],
+  [0x010f, 'camera make'],
+  [0x0110, 'camera model'],
+  [0x0131, 'software'],
+  [0x0132, 'date and time'],
+  [0x013b, 'artist'],
+  [0x8298, 'copyright'],
+  [0x8769, 'date taken and camera settings']
+]
 
 /** Bytes of a JPEG read for its EXIF (APP segments come first). */
 export const EXIF_SCAN_BYTES = 256 * 1024
@@ -151,13 +154,9 @@ function ifd0Tags (tiff: Uint8Array): string[] {
   const ifd = view.getUint32(4, little)
   if (ifd + 2 > tiff.length) return []
   const count = view.getUint16(ifd, little)
-  const found = new Set<string>()
-  for (let i = 0; i < count && ifd + 2 + (i + 1) * 12 <= tiff.length; i++) {
-    const name = EXIF_TAGS[view.getUint16(ifd + 2 + i * 12, little)]
-    if (name !== undefined) found.add(name)
-  }
-  // Most telling first.
-  return Object.values(EXIF_TAGS).filter(n => found.has(n))
+  const found = new Set<number>()
+  for (let i = 0; i < count && ifd + 2 + (i + 1) * 12 <= tiff.length; i++) found.add(view.getUint16(ifd + 2 + i * 12, little))
+  return EXIF_TAGS.filter(([tag]) => found.has(tag)).map(([, name]) => name)
 }
 
 /** The phases a post with a clip goes through, as the progress bar names them. */
