@@ -93,11 +93,32 @@ describe('clips in the web app', () => {
     expect(await removed.textContent()).toMatch(/GPS position.*camera model/)
     expect(await b.page.getByLabel('Share publicly').isChecked()).toBe(false)
     await b.page.getByText(/The photo is encrypted like the post/).waitFor()
+    // Records each phase the send reports and the progress bar the composer then shows.
+    await b.page.evaluate(() => {
+      const seen: string[] = []
+      ;(window as unknown as { seen: string[] }).seen = seen
+      document.addEventListener('send', (e) => {
+        const detail = (e as CustomEvent<{ onProgress: (phase: string, done: number, total: number) => void }>).detail
+        const report = detail.onProgress
+        detail.onProgress = (phase, done, total) => {
+          report(phase, done, total)
+          const compose = document.querySelector('pl-app')!.shadowRoot!.querySelector('pl-compose')!
+          void compose.updateComplete.then(() => {
+            const bar = compose.shadowRoot!.querySelector('progress')
+            seen.push(`${phase} ${bar?.getAttribute('aria-label') ?? 'no bar'}`)
+          })
+        }
+      }, { capture: true })
+    })
     await b.page.getByRole('button', { name: 'Send' }).click()
     await article(b.page, 'Someone tried the back gate').waitFor({ timeout: STEP_MS })
     // The composer closed once the post was sent: no progress bar left behind.
     await b.page.getByRole('button', { name: 'New post' }).waitFor({ timeout: STEP_MS })
     expect(await b.page.getByRole('progressbar').count()).toBe(0)
+    // Encrypting, the relays fetching it, then (once a relay holds it) sending the post itself.
+    const seen = await b.page.evaluate(() => (window as unknown as { seen: string[] }).seen)
+    expect(seen).toContain('encrypt Encrypting')
+    expect(seen.at(-1)).toBe('upload Sending the post')
 
     const feed = (await cli(admin, ['--json', 'feed'])).json.posts as Array<{ id: string, text: string, media: Array<{ mime: string, size: number }> }>
     const post = feed.find(p => p.text === 'Someone tried the back gate')

@@ -149,7 +149,8 @@ export class PlCompose extends LitElement {
         public: this.pub,
         ...(picked !== undefined ? { clip: picked.clip } : {}),
         ...(location !== undefined ? { location: { geohash: location.geohash, precision: location.precision } } : {}),
-        onProgress: (phase, done, total) => { this.progress = { phase, done, total } },
+        // Once the relays hold the clip, what is left is sending the post itself.
+        onProgress: (phase, done, total) => { this.progress = phase === 'upload' && done >= total ? { phase: 'send', done: 0, total: 1 } : { phase, done, total } },
         reply: (sent) => {
           replied = true
           void sent.then(ok => { this.progress = undefined; if (ok) this.reset() }, () => { this.progress = undefined })

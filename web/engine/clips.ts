@@ -125,7 +125,7 @@ export async function attachToHood (engine: ClipEngine, clip: CleanClip, opts: A
   const keys = currentEpochKeys(state)
   const target = { topic: privateTopic(state.hood.id), epoch: keys.epoch, tagKey: keys.tagKey, relays: [...new Set([...state.relays, ...engine.relays()])] }
   const clips = browserClips(engine)
-  return await attachClip({ node: engine.node, clips: () => clips }, target, clip, {
+  return await attachClip({ node: () => engine.node(), clips: () => clips }, target, clip, {
     now: opts.now,
     expires: opts.expires ?? opts.now + DEFAULT_TTL_MS,
     ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
