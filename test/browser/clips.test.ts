@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { cleanUp, cli, startRelay, tcpAddr, tempDir } from '../helpers/network.ts'
 import { launchChromium, pageErrors } from '../helpers/browser.ts'
-import { leakedSecrets, makeJpeg, piexif, toLatin1 } from '../helpers/media.ts'
+import { leakedSecrets, makeJpeg, makeMp4, piexif, toLatin1 } from '../helpers/media.ts'
 import { stripMetadata } from '../../protocol/clip/strip.ts'
 import { geohashBounds } from '../../protocol/geohash.ts'
 import { toHex } from '../../protocol/encoding.ts'
@@ -135,7 +135,7 @@ describe('clips in the web app', () => {
     expect(b.errors).toEqual([])
   })
 
-  it('a photo posted by the CLI is fetched and decrypted in the browser when asked, and shown', async () => {
+  it('a photo and a video posted by the CLI are fetched and decrypted in the browser when asked, and shown', async () => {
     const relay = await startRelay({ webDir: WEB_DIR })
     const { admin, invite } = await cliNeighborhood(relay)
     const b = await joinInBrowser(`${relay.httpUrl}/#join=${invite}`, 'Dev')
@@ -154,6 +154,16 @@ describe('clips in the web app', () => {
     await img.waitFor({ timeout: STEP_MS })
     await b.page.waitForFunction((el) => el instanceof HTMLImageElement && el.complete, await img.elementHandle(), { timeout: STEP_MS })
     expect(await img.evaluate((el: HTMLImageElement) => el.naturalWidth)).toBe(48)
+
+    // A video is fetched the same way and handed to a video element.
+    const video = join(work, 'driveway.mp4')
+    await writeFile(video, makeMp4().bytes)
+    await cli(admin, ['post', '--kind', 'suspicious', '--text', 'Car circling the block', '--clip', video])
+    const withVideo = article(b.page, 'Car circling the block')
+    await withVideo.getByRole('button', { name: /^Play video/ }).click({ timeout: STEP_MS })
+    const player = withVideo.getByLabel('Video attached to the post')
+    await player.waitFor({ timeout: STEP_MS })
+    expect(await player.evaluate((el: HTMLVideoElement) => el.tagName === 'VIDEO' && el.src.startsWith('blob:'))).toBe(true)
     expect(b.errors).toEqual([])
   })
 })
@@ -163,13 +173,15 @@ describe('the composer, with no network', () => {
    * A person with a neighborhood of their own, the composer open. The relay only serves the
    * page and /relay.json: every WebSocket is refused, so the peer never reaches a network.
    */
-  async function composer (options: Parameters<Browser['newContext']>[0] = {}): Promise<{ page: Page, errors: string[] }> {
+  async function composer (options: Parameters<Browser['newContext']>[0] = {}): Promise<{ page: Page, errors: string[], scripts: string[] }> {
     const relay = await startRelay({ webDir: WEB_DIR })
     const context = await browser.newContext(options)
     contexts.push(context)
     await context.routeWebSocket(/.*/, ws => { void ws.close() })
     const page = await context.newPage()
-    const a = { page, errors: pageErrors(page) }
+    const scripts: string[] = []
+    page.on('request', r => { if (r.resourceType() === 'script') scripts.push(r.url()) })
+    const a = { page, errors: pageErrors(page), scripts }
     await page.goto(relay.httpUrl)
     await createIdentity(a.page, 'Ann')
     await a.page.getByLabel('Neighborhood name').fill('Maple Street')
@@ -216,16 +228,18 @@ describe('the composer, with no network', () => {
   })
 
   it('"Share publicly" is off by default and says plainly who sees the post when turned on', async () => {
-    const { page } = await composer()
+    const { page, scripts } = await composer()
     const pub = page.getByLabel('Share publicly')
     expect(await pub.isChecked()).toBe(false)
     await page.getByText(/^Only members of Maple Street can read it: it is encrypted, and relays cannot read it\.$/).waitFor()
     await pub.check()
     await page.getByText(/A public copy also goes to anyone following area u4pru, and relays can read that copy/).waitFor()
+    // Helia and the clip code were never loaded: no clip was picked or opened.
+    expect(scripts.filter(u => /clip-store|clip-flows|file-source/.test(u))).toEqual([])
   })
 
   it('cleans a picked photo in the page and names what it removed; refuses a file that is not a photo or video', async () => {
-    const { page, errors } = await composer()
+    const { page, errors, scripts } = await composer()
     await page.getByLabel('Photo or video').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('just some text, not a photo') })
     await page.getByRole('alert').filter({ hasText: 'notes.txt is not a photo or video Porchlight can clean' }).waitFor({ timeout: STEP_MS })
     await page.getByLabel('Photo or video').setInputFiles({ name: 'gate.jpg', mimeType: 'image/jpeg', buffer: Buffer.from(makeJpeg().bytes) })
@@ -235,6 +249,9 @@ describe('the composer, with no network', () => {
       'date taken and camera settings, embedded thumbnail, XMP metadata, IPTC captions and credits, color profile, comments and text, hidden data after the image.')
     await page.getByLabel('Share publicly').check()
     await page.getByText(/The photo goes with the public copy: anyone following the area can see it\./).waitFor()
+    // Picking loads the cleaner only; Helia and the clip store wait until the post is sent.
+    expect(scripts.some(u => /file-source/.test(u))).toBe(true)
+    expect(scripts.filter(u => /clip-store/.test(u))).toEqual([])
     expect(errors).toEqual([])
   })
 })
