@@ -51,7 +51,8 @@ export async function browserRuntime (init: BrowserRuntimeInit): Promise<PeerRun
     createNode: async () => { await refresh(); return await createBrowserNode(policy, await nodeKey(db)) },
     // A fresh peer id each time: public copies are not linked to this peer (public-copy.ts).
     createPublicNode: async () => { await refresh(); return await createBrowserNode(policy) },
-    openClips: async (node) => new BrowserClips(node)
+    // A runtime on its own database keeps its clips apart too.
+    openClips: async (node) => new BrowserClips(node, init.dbName !== undefined ? { blocks: `${init.dbName}-clip-blocks`, data: `${init.dbName}-clip-data` } : undefined)
   }
 }
 
