@@ -55,7 +55,8 @@ export class PlApp extends LitElement {
         @create-identity=${(e: CustomEvent<{ name: string }>) => { void this.app!.createIdentity(e.detail.name) }}
         @join=${(e: CustomEvent<{ invite: string }>) => { void this.app!.join(e.detail.invite) }}
         @create-hood=${(e: CustomEvent<{ name: string, area: string }>) => { void this.app!.createHood(e.detail.name, e.detail.area) }}
-        @send=${(e: CustomEvent<{ kind: never, text: string, public: boolean }>) => { void this.app!.post(e.detail.kind, e.detail.text, e.detail.public) }}
+        @send=${(e: HTMLElementEventMap['send']) => { const sent = this.app!.post(e.detail.kind, e.detail.text, e.detail.public, e.detail); e.detail.reply?.(sent) }}
+        @open-clip=${(e: HTMLElementEventMap['open-clip']) => { e.detail.reply(this.app!.openClip(e.detail.post, e.detail.index)) }}
         @reply=${(e: HTMLElementEventMap['reply']) => { void this.app!.reply(e.detail.to, e.detail.text) }}
         @retract=${(e: HTMLElementEventMap['retract']) => { void this.app!.retract(e.detail.id) }}
         @pick-hood=${(e: HTMLElementEventMap['pick-hood']) => { this.app!.selectHood(e.detail.id) }}>

@@ -1,52 +1,188 @@
-/** Writing a post: kind, text, and whether a public copy goes out too (off unless chosen). */
-import { LitElement, html } from 'lit'
+/**
+ * Writing a post: kind, text, a photo or video (cleaned of metadata here in the page as soon
+ * as it is picked: what was removed is shown), the location's precision (the neighborhood's
+ * area unless the person picks a smaller one and lets the browser give the position), and
+ * whether a public copy goes out too (off unless chosen). The logic is web/state/compose.ts.
+ */
+import { LitElement, html, css, nothing } from 'lit'
 import { customElement, property, query, state } from 'lit/decorators.js'
 import { shared } from './shared-styles.ts'
 import type { PostKind } from '../../protocol/post.ts'
+import type { CleanClip } from '../../protocol/clip/clean.ts'
+import { isPorchlightError } from '../../protocol/errors.ts'
 import { audience, RESIDENT_KINDS } from '../state/labels.ts'
+import {
+  areaWords, clipAudience, EXIF_SCAN_BYTES, exifDetails, overallProgress, PHASE_WORDS, postLocation, precisionChoices, removedWords, textProblem,
+  type Position, type SendProgress
+} from '../state/compose.ts'
+import type { PostExtras } from '../state/app-state.ts'
 
-export interface SendDetail { kind: PostKind, text: string, public: boolean }
+export interface SendDetail extends PostExtras {
+  kind: PostKind
+  text: string
+  public: boolean
+  /** The shell hands back the send's outcome (true once it was sent or queued). */
+  reply?: (sent: Promise<boolean>) => void
+}
+
+/** How long the browser may take to give the position. */
+const POSITION_TIMEOUT_MS = 15_000
+
+interface PickedClip { name: string, clip: CleanClip, removed: string[], kind: 'photo' | 'video' }
 
 @customElement('pl-compose')
 export class PlCompose extends LitElement {
-  static override styles = shared
+  static override styles = [shared, css`
+    progress { width: 100%; height: 1rem; }
+    .removed { background: #eef6ee; padding: 0.4rem 0.6rem; border-radius: 6px; }
+    .problem { color: #8a1c1c; }
+    input[type=file] { font: inherit; }
+  `]
 
   @property() hood = ''
   @property() area = ''
   @property({ type: Boolean }) busy = false
   @state() private open = false
   @state() private pub = false
+  @state() private picked: PickedClip | undefined
+  @state() private cleaning = false
+  @state() private problem: string | undefined
+  @state() private precision = 0
+  @state() private position: Position | undefined
+  @state() private locationNote: string | undefined
+  @state() private progress: SendProgress | undefined
   @query('#kind') private kindSelect!: HTMLSelectElement
   @query('#text') private textInput!: HTMLTextAreaElement
+  @query('#clip') private fileInput!: HTMLInputElement
 
   override render () {
-    if (!this.open) return html`<button type="button" @click=${() => { this.open = true }}>New post</button>`
+    if (!this.open) return html`<button type="button" @click=${() => { this.open = true; this.precision = this.area.length }}>New post</button>`
+    const sending = this.progress !== undefined
+    const choices = this.area === '' ? [] : precisionChoices(this.area)
     return html`
-      <form @submit=${this.submit}>
+      <form @submit=${this.submit} novalidate>
         <label for="kind">Kind</label>
         <select id="kind">${RESIDENT_KINDS.map(k => html`<option value=${k.kind}>${k.label}</option>`)}</select>
         <label for="text">What happened</label>
-        <textarea id="text" required maxlength="2000"></textarea>
+        <textarea id="text" aria-describedby="problem" @input=${() => { this.problem = undefined }}></textarea>
+
+        <label for="clip">Photo or video</label>
+        <input id="clip" type="file" accept="image/jpeg,image/png,image/webp,video/mp4,video/quicktime" ?disabled=${sending} @change=${this.pick}>
+        ${this.cleaning ? html`<p class="note">Removing metadata…</p>` : nothing}
+        ${this.picked !== undefined ? html`<p class="removed" id="removed">${this.picked.removed.length === 0
+          ? `Nothing to remove from this ${this.picked.kind}: it carried no metadata.`
+          : `Removed from the ${this.picked.kind} before anything is sent: ${this.picked.removed.join(', ')}.`}</p>` : nothing}
+
+        ${choices.length > 0 ? html`
+          <label for="precision">Location</label>
+          <select id="precision" aria-describedby="area-size" ?disabled=${sending} @change=${this.choosePrecision}>
+            ${choices.map(c => html`<option value=${c.precision} ?selected=${c.precision === this.precision}>${c.label}</option>`)}
+          </select>
+          <p class="note" id="area-size">Shared area: ${areaWords(this.area, this.shownPrecision())}.</p>
+          ${this.locationNote !== undefined ? html`<p class="note">${this.locationNote}</p>` : nothing}` : nothing}
+
         <div class="row">
-          <input id="public" type="checkbox" .checked=${this.pub} @change=${(e: Event) => { this.pub = (e.target as HTMLInputElement).checked }}>
+          <input id="public" type="checkbox" .checked=${this.pub} ?disabled=${sending} @change=${(e: Event) => { this.pub = (e.target as HTMLInputElement).checked }}>
           <label for="public">Share publicly</label>
         </div>
-        <p class="note" id="audience">${audience(this.pub, this.hood, this.area)}</p>
-        <button type="submit" ?disabled=${this.busy}>Send</button>
+        <p class="note" id="audience">${audience(this.pub, this.hood, this.area)}${this.picked !== undefined ? ` ${clipAudience(this.pub, this.picked.kind)}` : ''}</p>
+
+        ${this.progress !== undefined ? html`
+          <progress aria-label=${PHASE_WORDS[this.progress.phase]} max="100" value=${Math.round(overallProgress(this.progress) * 100)}></progress>
+          <p class="note">${PHASE_WORDS[this.progress.phase]}…</p>` : nothing}
+        ${this.problem !== undefined ? html`<p class="problem" id="problem" role="alert">${this.problem}</p>` : nothing}
+        <button type="submit" ?disabled=${this.busy || this.cleaning || sending}>Send</button>
       </form>`
+  }
+
+  /** The precision the post will carry (the area's when no position is known). */
+  private shownPrecision (): number {
+    return postLocation(this.area, this.precision, this.position).precision
+  }
+
+  private async pick (): Promise<void> {
+    const file = this.fileInput.files?.[0]
+    this.picked = undefined
+    this.problem = undefined
+    if (file === undefined) return
+    this.cleaning = true
+    try {
+      // The cleaner (and the rest of the clip code) loads only when a file is picked.
+      const { cleanFile } = await import('../engine/file-source.ts')
+      const [clip, head] = await Promise.all([cleanFile(file), file.slice(0, EXIF_SCAN_BYTES).arrayBuffer()])
+      this.picked = {
+        name: file.name,
+        clip,
+        removed: removedWords(clip.removed, exifDetails(new Uint8Array(head))),
+        kind: clip.mime.startsWith('video/') ? 'video' : 'photo'
+      }
+    } catch (err) {
+      this.fileInput.value = ''
+      this.problem = isPorchlightError(err) && err.code === 'UNSUPPORTED'
+        ? `${file.name} is not a photo or video Porchlight can clean (JPEG, PNG, WebP, MP4 or MOV).`
+        : `Cannot use ${file.name}: ${(err as Error).message}`
+    } finally {
+      this.cleaning = false
+    }
+  }
+
+  private async choosePrecision (e: Event): Promise<void> {
+    this.precision = Number((e.target as HTMLSelectElement).value)
+    this.locationNote = undefined
+    if (this.precision > this.area.length && this.position === undefined) this.position = await currentPosition()
+    this.locationNote = postLocation(this.area, this.precision, this.position).note
   }
 
   private submit (e: Event): void {
     e.preventDefault()
     const text = this.textInput.value.trim()
-    if (text === '') return
+    this.problem = textProblem(text)
+    if (this.problem !== undefined) return
+    const picked = this.picked
+    const location = this.area === '' ? undefined : postLocation(this.area, this.precision, this.position)
+    let replied = false
+    this.progress = picked !== undefined ? { phase: 'clean', done: 1, total: 1 } : { phase: 'send', done: 0, total: 1 }
     this.dispatchEvent(new CustomEvent<SendDetail>('send', {
-      detail: { kind: this.kindSelect.value as PostKind, text, public: this.pub }, bubbles: true, composed: true
+      detail: {
+        kind: this.kindSelect.value as PostKind,
+        text,
+        public: this.pub,
+        ...(picked !== undefined ? { clip: picked.clip } : {}),
+        ...(location !== undefined ? { location: { geohash: location.geohash, precision: location.precision } } : {}),
+        // Once the relays hold the clip, what is left is sending the post itself.
+        onProgress: (phase, done, total) => { this.progress = phase === 'upload' && done >= total ? { phase: 'send', done: 0, total: 1 } : { phase, done, total } },
+        reply: (sent) => {
+          replied = true
+          void sent.then(ok => { this.progress = undefined; if (ok) this.reset() }, () => { this.progress = undefined })
+        }
+      },
+      bubbles: true,
+      composed: true
     }))
-    this.textInput.value = ''
+    if (!replied) this.reset()
+  }
+
+  private reset (): void {
+    this.progress = undefined
+    this.picked = undefined
+    this.problem = undefined
     this.pub = false
+    this.position = undefined
+    this.locationNote = undefined
     this.open = false
   }
+}
+
+/** This device's position, if the person allows it (undefined when refused or unavailable). */
+async function currentPosition (): Promise<Position | undefined> {
+  if (typeof navigator === 'undefined' || navigator.geolocation === undefined) return undefined
+  return await new Promise(resolve => {
+    navigator.geolocation.getCurrentPosition(
+      p => { resolve({ lat: p.coords.latitude, lon: p.coords.longitude }) },
+      () => { resolve(undefined) },
+      { timeout: POSITION_TIMEOUT_MS, maximumAge: 60_000 }
+    )
+  })
 }
 
 declare global {

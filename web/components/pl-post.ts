@@ -8,6 +8,7 @@ import { exactTime, relativeTime } from '../state/relative-time.ts'
 
 export interface OpenPostDetail { id: string }
 import './pl-outbox-badge.ts'
+import './pl-clip.ts'
 
 @customElement('pl-post')
 export class PlPost extends LitElement {
@@ -40,6 +41,7 @@ export class PlPost extends LitElement {
           · <time datetime=${new Date(p.created).toISOString()} title=${exactTime(p.created)}>${relativeTime(p.created, this.now)}</time>${p.channel === 'public' ? ' · public' : ''}
           ${trust !== undefined ? html`<span class="trust ${trust.tone}">${trust.text}</span>` : nothing}<pl-outbox-badge .post=${p}></pl-outbox-badge></div>
         <p>${p.text}</p>
+        ${p.media.map((_, i) => html`<pl-clip .post=${p} .index=${i}></pl-clip>`)}
         ${this.openable
           ? html`<div class="meta">${this.replies > 0 ? `${this.replies} repl${this.replies === 1 ? 'y' : 'ies'} · ` : ''}<button type="button" @click=${this.open}>Open</button></div>`
           : nothing}

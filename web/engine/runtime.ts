@@ -1,25 +1,23 @@
 /**
  * The browser's runtime for the peer engine (protocol/peer/resident.ts): IndexedDB storage
  * (db.ts, dexie-storage.ts, home.ts), a libp2p node over WebSockets whose key is kept in
- * IndexedDB, and no clip store yet (clips are not in this version of the web app).
+ * IndexedDB, and the clip store (clips.ts), loaded only when a clip is attached or opened.
  */
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { MessageStore } from '../../protocol/peer/message-store.ts'
-import { RECONNECT_MAX_MS, RECONNECT_MIN_MS, ResidentPeer, type PeerClips, type PeerInit, type PeerRuntime } from '../../protocol/peer/resident.ts'
+import { RECONNECT_MAX_MS, RECONNECT_MIN_MS, ResidentPeer, type PeerInit, type PeerRuntime } from '../../protocol/peer/resident.ts'
 import { PorchlightDb } from './db.ts'
 import { DexieBackend, DexieLocalStore } from './dexie-storage.ts'
 import { createBrowserNode } from './libp2p.ts'
 import type { BrowserHome } from './home.ts'
 import { guardOutbox, REFUSED_SECTION, type Refusal } from './outbox-view.ts'
+import { BrowserClips } from './clips.ts'
 
-export type BrowserPeer = ResidentPeer<PeerClips>
+export type BrowserPeer = ResidentPeer<BrowserClips>
 
 const NODE_KEY = 'node-key'
-
-/** Clips are not in this version: nothing to sweep or stop. */
-const NO_CLIPS: PeerClips = { sweep: async () => 0, stop: async () => {} }
 
 async function nodeKey (db: PorchlightDb): Promise<PrivateKey> {
   const saved = await db.secrets.get(NODE_KEY)
@@ -38,7 +36,7 @@ export interface BrowserRuntimeInit {
 }
 
 /** A runtime on its own database connections (the engine closes them when it stops). */
-export async function browserRuntime (init: BrowserRuntimeInit): Promise<PeerRuntime<PeerClips>> {
+export async function browserRuntime (init: BrowserRuntimeInit): Promise<PeerRuntime<BrowserClips>> {
   const db = new PorchlightDb(init.dbName)
   await db.open()
   const policy = {
@@ -56,7 +54,8 @@ export async function browserRuntime (init: BrowserRuntimeInit): Promise<PeerRun
     // A fresh peer id each time: public copies are not linked to this peer (public-copy.ts);
     // no reservation, no WebRTC: the copy leaves through the relays and the node stops.
     createPublicNode: async () => { await refresh(); return await createBrowserNode(policy, undefined, { webrtc: false }) },
-    openClips: async () => NO_CLIPS
+    // A runtime on its own database keeps its clips apart too.
+    openClips: async (node) => new BrowserClips(node, init.dbName !== undefined ? { blocks: `${init.dbName}-clip-blocks`, data: `${init.dbName}-clip-data` } : undefined)
   }
 }
 

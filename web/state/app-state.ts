@@ -16,6 +16,11 @@ import { backupText } from './settings.ts'
 import { inviteLink } from './invite-link.ts'
 import { withOutbox, type ShownPost, type StoreView } from '../engine/outbox-view.ts'
 import type { TabAsk, TabStatus } from '../engine/leader.ts'
+import { attachToHood, openClipUrl, type ClipProgress, type ClipView } from '../engine/clips.ts'
+import type { CleanClip } from '../../protocol/clip/clean.ts'
+
+/** A post's clip (cleaned in the page already) and location, and the clip's progress. */
+export interface PostExtras { clip?: CleanClip, location?: { geohash: string, precision: number }, onProgress?: ClipProgress }
 
 export type Connection = 'offline' | 'connecting' | 'connected'
 
@@ -41,7 +46,7 @@ export interface Snapshot {
 }
 
 /** What the state uses of the engine (the browser's ResidentPeer). */
-export type Engine = Pick<ResidentPeer, 'start' | 'stop' | 'feed' | 'onPost' | 'post' | 'announceJoin' | 'node' | 'stayConnected' | 'relays' | 'retract' | 'leave' | 'sync'>
+export type Engine = Pick<ResidentPeer, 'start' | 'stop' | 'feed' | 'onPost' | 'post' | 'announceJoin' | 'node' | 'stayConnected' | 'relays' | 'retract' | 'leave' | 'sync' | 'home' | 'clips'>
 
 export interface AppDeps {
   home: PeerHome & { saveIdentity: (id: Identity, opts?: { force?: boolean }) => Promise<void> }
@@ -139,8 +144,8 @@ export class AppState extends EventTarget {
     }
     await this.opening
     if (ask.op === 'post') {
-      const a = ask.args as { kind: PostKind, text: string, public: boolean, hood?: string }
-      return await this.postHere(a.kind, a.text, a.public, a.hood)
+      const a = ask.args as { kind: PostKind, text: string, public: boolean, hood?: string, location?: PostExtras['location'] }
+      return await this.postHere(a.kind, a.text, a.public, a.hood, a.location !== undefined ? { location: a.location } : {})
     }
     if (ask.op === 'announce') {
       const a = ask.args as { hood: string, opts: Parameters<Engine['announceJoin']>[1] }
@@ -226,25 +231,39 @@ export class AppState extends EventTarget {
     })
   }
 
-  async post (kind: PostKind, text: string, pub: boolean): Promise<boolean> {
+  async post (kind: PostKind, text: string, pub: boolean, extras: PostExtras = {}): Promise<boolean> {
     return await this.act(async () => {
-      const error = this.following
-        ? await this.deps.tabs!.ask({ op: 'post', args: { kind, text, public: pub, hood: this.snapshot.selectedHood } })
-        : await this.postHere(kind, text, pub, this.snapshot.selectedHood)
+      const hood = this.snapshot.selectedHood
+      const error = !this.following
+        ? await this.postHere(kind, text, pub, hood, extras)
+        : extras.clip !== undefined
+          ? 'Photos and videos are sent from the Porchlight tab that was opened first (this is another one): attach it there.'
+          : await this.deps.tabs!.ask({ op: 'post', args: { kind, text, public: pub, hood, location: extras.location } })
       if (error !== undefined) this.set({ error })
     })
   }
 
   /** Posts through this tab's engine; returns what to tell the person if it did not go out. */
-  private async postHere (kind: PostKind, text: string, pub: boolean, hood?: string): Promise<string | undefined> {
+  private async postHere (kind: PostKind, text: string, pub: boolean, hood?: string, extras: PostExtras = {}): Promise<string | undefined> {
     await this.opening
     if (this.engine === undefined) throw new Error('not connected yet')
-    const r = await this.engine.post({ kind, text, public: pub, ...(hood !== undefined ? { hood } : {}) })
+    const now = this.now()
+    // The clip is encrypted and pinned by the relays first; the post then carries its key.
+    const media = extras.clip === undefined
+      ? []
+      : [(await attachToHood(this.engine, extras.clip, { now, ...(hood !== undefined ? { hood } : {}), ...(extras.onProgress !== undefined ? { onProgress: extras.onProgress } : {}) })).media]
+    const r = await this.engine.post({ kind, text, public: pub, now, media, ...extras.location, ...(hood !== undefined ? { hood } : {}) })
     await this.loadFeed()
     if (r.result.ok) return undefined
     return r.result.code === 'UNAVAILABLE' || r.result.code === 'TIMEOUT'
       ? 'No relay reachable: your post waits and goes out when a relay is back.'
       : `The relay refused the post (${r.result.code ?? ''}): ${r.result.message ?? ''}`
+  }
+
+  /** Fetches, decrypts and checks clip `index` of a post, for the page to show (an object URL). */
+  async openClip (post: FeedPost, index: number): Promise<ClipView> {
+    if (this.engine === undefined) throw new Error('not connected yet')
+    return await openClipUrl(this.engine, post, index)
   }
 
   /** An invite link opened while the app runs (the fragment changed). */
