@@ -62,6 +62,7 @@ describe('the web app', () => {
     await a.page.getByLabel('Area (geohash)').fill('u4pru')
     await a.page.getByRole('button', { name: 'Create neighborhood' }).click()
     const link = await a.page.getByRole('link', { name: 'Invite link' }).getAttribute('href', { timeout: STEP_MS })
+    await a.page.getByRole('img', { name: 'QR code of the invite link' }).waitFor({ timeout: STEP_MS })
     expect(link).toMatch(new RegExp(`^${relay.httpUrl}/#join=porchlight:`))
     // The admin hands the relay token to the relay's operator.
     await relay.serve(await a.page.getByLabel('Relay token').inputValue())
