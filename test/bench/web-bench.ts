@@ -9,8 +9,12 @@
  *     the app from the same relay), beside the same posts as static HTML in the same browser;
  *   - web-post: a post sent from one browser context (its Send button) until the other
  *     context's feed shows it, 50 posts, p50 and p99, beside two resident engines of the CLI
- *     (in this process) exchanging 50 posts through the same relay, interleaved.
- * Run alone: `npm run bench -- --only web-bundle,web-render,web-post`.
+ *     (in this process) exchanging 50 posts through the same relay, interleaved;
+ *   - web-clip: attaching a 20 MiB MP4 in the page (web-clip-page.ts: the File cleaned by
+ *     file-source.ts's cleanFile and added to the app's clip store, BrowserClips over IndexedDB:
+ *     strip + encrypt + add), MB/s, beside crypto.subtle AES-256-GCM over the same bytes in the
+ *     clip format's 64 KiB chunks, 4 in flight (stream-aead.ts), interleaved in the same page.
+ * Run alone: `npm run bench -- --only web-bundle,web-render,web-post,web-clip`.
  */
 import { spawnSync } from 'node:child_process'
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
@@ -18,12 +22,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
+import { createServer, type Server } from 'node:http'
+import { randomBytes } from 'node:crypto'
 import { build } from 'esbuild'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { launchChromium } from '../helpers/browser.ts'
 import { cleanUp, neighborhood, nextPost, peer, startRelay } from '../helpers/network.ts'
 import type { FeedPost } from '../../protocol/peer/resident.ts'
-import { costWorkload, type Workload } from './report.ts'
+import { concat, makeMp4 } from '../helpers/media.ts'
+import { costWorkload, rateWorkload, type Workload } from './report.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const DIST = join(ROOT, 'web/dist')
@@ -117,9 +124,9 @@ article { border-bottom: 1px solid #ccc; padding: 0.7rem 0; } .meta { font-size:
 </head><body><main><h1>Maple Street</h1><section aria-label="Feed">${items.join('\n')}</section></main></body></html>\n`
 }
 
-async function seedBundle (): Promise<string> {
+async function seedBundle (file = './web-render-seed.ts'): Promise<string> {
   const out = await build({
-    entryPoints: [fileURLToPath(new URL('./web-render-seed.ts', import.meta.url))],
+    entryPoints: [fileURLToPath(new URL(file, import.meta.url))],
     bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent'
   })
   return out.outputFiles[0]!.text
@@ -270,5 +277,61 @@ export async function benchWebPost (): Promise<Workload[]> {
   } finally {
     await browser?.close()
     await cleanUp()
+  }
+}
+
+const CLIP_BYTES = 20 * 1024 * 1024
+/** Attaches and WebCrypto passes, interleaved; the median of each is reported. */
+const CLIP_ROUNDS = 5
+
+/** A valid MP4 of `size` bytes (as test/integration/clips.test.ts's bigMp4): the fixture, moov first, with random bytes to the end of mdat. */
+function bigMp4 (size: number): Uint8Array {
+  const f = makeMp4({ mdatToEnd: true, co64: true })
+  return concat(f.bytes, new Uint8Array(randomBytes(size - f.bytes.length)))
+}
+
+export async function benchWebClip (): Promise<Workload[]> {
+  const js = await seedBundle('./web-clip-page.ts')
+  const video = bigMp4(CLIP_BYTES)
+  const html = '<!doctype html><meta charset="utf-8"><title>web-clip</title><script type="module">import * as bench from "/bench.js"; window.bench = bench; window.ready = true</script>\n'
+  const server: Server = createServer((req, res) => {
+    if (req.url === '/bench.js') { res.writeHead(200, { 'content-type': 'text/javascript' }); res.end(js); return }
+    if (req.url === '/clip.mp4') { res.writeHead(200, { 'content-type': 'video/mp4' }); res.end(video); return }
+    res.writeHead(200, { 'content-type': 'text/html' }); res.end(html)
+  })
+  let browser: Browser | undefined
+  try {
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    browser = await launchChromium()
+    const page = await (await browser.newContext()).newPage()
+    const errors: string[] = []
+    page.on('pageerror', err => { errors.push(err.message) })
+    await page.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/`)
+    await page.waitForFunction(() => (globalThis as { ready?: boolean }).ready === true, undefined, { timeout: STEP_MS })
+    if (!await page.evaluate(() => isSecureContext)) throw new Error('the bench page is not a secure context')
+    type Bench = typeof import('./web-clip-page.ts')
+    const size = await page.evaluate(async () => await (globalThis as unknown as { bench: Bench }).bench.load('/clip.mp4'))
+    if (size !== CLIP_BYTES) throw new Error(`the page got ${size} bytes`)
+    const attach = async (): Promise<Awaited<ReturnType<Bench['attach']>>> => await page.evaluate(async () => await (globalThis as unknown as { bench: Bench }).bench.attach())
+    const subtle = async (): Promise<number> => await page.evaluate(async () => await (globalThis as unknown as { bench: Bench }).bench.webCrypto())
+    // One untimed pass of each (Helia's first load, JIT, WebCrypto's first key).
+    const first = await attach()
+    await subtle()
+    const clipMs: number[] = []
+    const aesMs: number[] = []
+    for (let r = 0; r < CLIP_ROUNDS; r++) {
+      clipMs.push((await attach()).ms)
+      aesMs.push(await subtle())
+    }
+    if (errors.length > 0) throw new Error(`page errors: ${errors.join('; ')}`)
+    const mbps = (ms: number): number => CLIP_BYTES / 1e6 / (ms / 1000)
+    const [clip, aes] = [mbps(median(clipMs)), mbps(median(aesMs))]
+    const list = (xs: number[]): string => xs.map(x => mbps(x).toFixed(0)).join(', ')
+    console.log(`web-clip (${browser.version()}): attach ${list(clipMs)} MB/s (removed: ${first.removed.join(', ') || 'nothing'}; ${first.stored} bytes stored); WebCrypto AES-GCM ${list(aesMs)} MB/s; ratio ${(clip / aes).toFixed(3)}`)
+    return [rateWorkload('web-clip: attach a 20 MiB video in the page (strip + encrypt + add to IndexedDB)', clip,
+      `MB/s, median of ${CLIP_ROUNDS}; baseline crypto.subtle AES-256-GCM over the same bytes, 64 KiB chunks, 4 in flight, same page, interleaved`, aes)]
+  } finally {
+    await browser?.close()
+    await new Promise<void>(resolve => { server.close(() => { resolve() }) })
   }
 }
