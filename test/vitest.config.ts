@@ -21,8 +21,10 @@ export default defineConfig({
     setupFiles: ['node/polyfill.ts', 'test/setup.ts'],
     // Builds dist/, which the tests that spawn the bin run (never a stale build).
     globalSetup: ['test/build-cli.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Generous: on a loaded 2-core machine a browser test (relays, Chromium, reconnect backoff)
+    // can take minutes; no test asserts on time, and a hung one still fails.
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
     pool: 'forks',
     maxWorkers: workers,
     isolate: ISOLATE,

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
 import { cleanUp, startRelay } from '../helpers/network.ts'
-import { launchChromium, pageErrors } from '../helpers/browser.ts'
+import { pageErrors, article, connected, launchChromium } from '../helpers/browser.ts'
 import type { Relay } from '../../node/relay/relay.ts'
 
 const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
@@ -84,14 +84,6 @@ async function tabTo (page: Page, target: Locator): Promise<void> {
     await page.keyboard.press('Tab')
   }
   throw new Error(`Tab never reached ${target.toString()}`)
-}
-
-async function connected (page: Page): Promise<void> {
-  await page.getByRole('status').filter({ hasText: /^Connected to/ }).waitFor({ timeout: STEP_MS })
-}
-
-function article (page: Page, text: string): Locator {
-  return page.getByRole('article').filter({ hasText: text })
 }
 
 describe('accessibility', () => {

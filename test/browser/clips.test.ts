@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { cleanUp, cli, startRelay, tcpAddr, tempDir } from '../helpers/network.ts'
-import { launchChromium, pageErrors } from '../helpers/browser.ts'
+import { pageErrors, article, connected, createIdentity, launchChromium } from '../helpers/browser.ts'
 import { leakedSecrets, makeJpeg, makeMp4, piexif, toLatin1 } from '../helpers/media.ts'
 import { stripMetadata } from '../../protocol/clip/strip.ts'
 import { geohashBounds } from '../../protocol/geohash.ts'
@@ -42,19 +42,6 @@ async function openApp (url: string, options: Parameters<Browser['newContext']>[
   return { page, errors }
 }
 
-async function createIdentity (page: Page, name: string): Promise<void> {
-  await page.getByLabel('Display name').fill(name)
-  await page.getByRole('button', { name: 'Create identity' }).click()
-}
-
-async function connected (page: Page): Promise<void> {
-  await page.getByRole('status').filter({ hasText: /^Connected to/ }).waitFor({ timeout: STEP_MS })
-}
-
-function article (page: Page, text: string) {
-  return page.getByRole('article').filter({ hasText: text })
-}
-
 /** A CLI admin's neighborhood on `relay` (TCP for the CLI, WebSockets for the browser), and an invite. */
 async function cliNeighborhood (relay: Awaited<ReturnType<typeof startRelay>>): Promise<{ admin: string, invite: string }> {
   const admin = await tempDir('pl-cli-admin-')
@@ -69,7 +56,7 @@ async function joinInBrowser (url: string, name: string): Promise<{ page: Page, 
   const b = await openApp(url)
   await createIdentity(b.page, name)
   await b.page.getByRole('button', { name: 'Join' }).click()
-  await connected(b.page)
+  await connected(b.page, STEP_MS)
   await b.page.getByRole('button', { name: 'New post' }).waitFor()
   return b
 }

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { fileURLToPath } from 'node:url'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { cleanUp, cli, peer, scrapeMetrics, startRelay, tcpAddr, tempDir } from '../helpers/network.ts'
-import { launchChromium, pageErrors } from '../helpers/browser.ts'
+import { pageErrors, article, connected, createIdentity, launchChromium } from '../helpers/browser.ts'
 import { Relay } from '../../node/relay/relay.ts'
 
 const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
@@ -40,24 +40,11 @@ async function openApp (url: string, context?: BrowserContext): Promise<{ page: 
   return { page, errors }
 }
 
-async function createIdentity (page: Page, name: string): Promise<void> {
-  await page.getByLabel('Display name').fill(name)
-  await page.getByRole('button', { name: 'Create identity' }).click()
-}
-
-async function connected (page: Page, timeout = STEP_MS): Promise<void> {
-  await page.getByRole('status').filter({ hasText: /^Connected to/ }).waitFor({ timeout })
-}
-
 async function send (page: Page, kind: string, text: string): Promise<void> {
   await page.getByRole('button', { name: 'New post' }).click()
   await page.getByLabel('Kind').selectOption(kind)
   await page.getByLabel('What happened').fill(text)
   await page.getByRole('button', { name: 'Send' }).click()
-}
-
-function article (page: Page, text: string) {
-  return page.getByRole('article').filter({ hasText: text })
 }
 
 async function outboxState (page: Page, text: string, state: RegExp, timeout = STEP_MS): Promise<void> {

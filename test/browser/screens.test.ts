@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { cleanUp, cli, startRelay, tempDir } from '../helpers/network.ts'
-import { launchChromium, pageErrors } from '../helpers/browser.ts'
+import { pageErrors, article, connected, createIdentity, launchChromium } from '../helpers/browser.ts'
 import type { Relay } from '../../node/relay/relay.ts'
 
 const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
@@ -36,24 +36,11 @@ async function openApp (url: string, initScript?: () => void): Promise<{ page: P
   return { page, errors }
 }
 
-async function createIdentity (page: Page, name: string): Promise<void> {
-  await page.getByLabel('Display name').fill(name)
-  await page.getByRole('button', { name: 'Create identity' }).click()
-}
-
-async function connected (page: Page): Promise<void> {
-  await page.getByRole('status').filter({ hasText: /^Connected to/ }).waitFor({ timeout: STEP_MS })
-}
-
 async function send (page: Page, kind: string, text: string): Promise<void> {
   await page.getByRole('button', { name: 'New post' }).click()
   await page.getByLabel('Kind').selectOption(kind)
   await page.getByLabel('What happened').fill(text)
   await page.getByRole('button', { name: 'Send' }).click()
-}
-
-function article (page: Page, text: string) {
-  return page.getByRole('article').filter({ hasText: text })
 }
 
 /** Ann creates Maple Street on the relay (which then serves it); the invite link for one neighbor. */

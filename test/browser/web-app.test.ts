@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { fileURLToPath } from 'node:url'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { cleanUp, cli, nextPost, peer, startRelay, tcpAddr, tempDir } from '../helpers/network.ts'
-import { launchChromium, pageErrors } from '../helpers/browser.ts'
+import { pageErrors, article, connected, createIdentity, launchChromium } from '../helpers/browser.ts'
 import type { Relay } from '../../node/relay/relay.ts'
 
 const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
@@ -31,15 +31,6 @@ async function openApp (url: string): Promise<{ page: Page, errors: string[] }> 
   return { page, errors }
 }
 
-async function createIdentity (page: Page, name: string): Promise<void> {
-  await page.getByLabel('Display name').fill(name)
-  await page.getByRole('button', { name: 'Create identity' }).click()
-}
-
-async function connected (page: Page): Promise<void> {
-  await page.getByRole('status').filter({ hasText: /^Connected to/ }).waitFor({ timeout: STEP_MS })
-}
-
 async function send (page: Page, kind: string, text: string): Promise<void> {
   await page.getByRole('button', { name: 'New post' }).click()
   await page.getByLabel('Kind').selectOption(kind)
@@ -47,10 +38,6 @@ async function send (page: Page, kind: string, text: string): Promise<void> {
   expect(await page.getByLabel('Share publicly').isChecked()).toBe(false)
   await page.getByText(/^Only members of .* can read it/).waitFor()
   await page.getByRole('button', { name: 'Send' }).click()
-}
-
-function article (page: Page, text: string) {
-  return page.getByRole('article').filter({ hasText: text })
 }
 
 describe('the web app', () => {

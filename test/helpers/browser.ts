@@ -5,7 +5,7 @@
  * Linux x64/arm64). PORCHLIGHT_CHROMIUM=bundled skips Debian's, to try the package's here.
  */
 import { existsSync } from 'node:fs'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core'
 
 export const CHROMIUM_FLAGS = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
@@ -33,4 +33,24 @@ export function pageErrors (page: Page): string[] {
   page.on('pageerror', err => { errors.push(`pageerror: ${err.message}`) })
   page.on('console', msg => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`) })
   return errors
+}
+
+// ---- driving the app by its stable accessible names (web/README.md) ----
+
+/** How long one step of a browser test may wait (a locator, a post arriving). */
+export const STEP_MS = 20_000
+
+export async function createIdentity (page: Page, name: string): Promise<void> {
+  await page.getByLabel('Display name').fill(name)
+  await page.getByRole('button', { name: 'Create identity' }).click()
+}
+
+/** Waits until the connection state (role status) says the page reached a relay. */
+export async function connected (page: Page, timeout = STEP_MS): Promise<void> {
+  await page.getByRole('status').filter({ hasText: /^Connected to/ }).waitFor({ timeout })
+}
+
+/** The post (an <article>) holding `text`. */
+export function article (page: Page, text: string): Locator {
+  return page.getByRole('article').filter({ hasText: text })
 }
