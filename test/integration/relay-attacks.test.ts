@@ -135,7 +135,12 @@ describe('a relay\'s sync client', () => {
       try {
         for (;;) {
           await frames.read()
-          for (;;) await frames.write(encodeSyncEnvelopes([], true))
+          // Empty pages that say more follows, yielding between them so that the client (in this
+          // same process) keeps running on a loaded machine.
+          for (;;) {
+            await frames.write(encodeSyncEnvelopes([], true))
+            await new Promise(resolve => setImmediate(resolve))
+          }
         }
       } catch {}
     })
@@ -143,7 +148,7 @@ describe('a relay\'s sync client', () => {
     stops.push(async () => { await client.stop() })
     let code = 'accepted'
     try {
-      await syncTopic(client, fake.getMultiaddrs(), areaTopic('u4pruy'), new SyncItemSet(), { getLocal: async () => undefined, onMessage: async () => {} })
+      await syncTopic(client, fake.getMultiaddrs(), areaTopic('u4pruy'), new SyncItemSet(), { getLocal: async () => undefined, onMessage: async () => {}, timeoutMs: 120_000 })
     } catch (err) {
       code = isPorchlightError(err) ? err.code : String(err)
     }
