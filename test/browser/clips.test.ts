@@ -9,9 +9,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { cleanUp, cli, startRelay, tcpAddr, tempDir } from '../helpers/network.ts'
-import { pageErrors, article, connected, createIdentity, launchChromium } from '../helpers/browser.ts'
+import { AppBrowser, article, connected, createIdentity, pageErrors } from '../helpers/browser.ts'
 import { leakedSecrets, makeJpeg, makeMp4, piexif, toLatin1 } from '../helpers/media.ts'
 import { stripMetadata } from '../../protocol/clip/strip.ts'
 import { geohashBounds } from '../../protocol/geohash.ts'
@@ -23,23 +23,17 @@ const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
 const STEP_MS = 30_000
 const AREA = 'u4pru'
 
-let browser: Browser
-const contexts: BrowserContext[] = []
+const app = new AppBrowser()
 
-beforeAll(async () => { browser = await launchChromium() })
-afterAll(async () => { await browser?.close() })
+beforeAll(app.start)
+afterAll(app.close)
 afterEach(async () => {
-  for (const c of contexts.splice(0)) await c.close().catch(() => undefined)
+  await app.closeContexts()
   await cleanUp()
 })
 
 async function openApp (url: string, options: Parameters<Browser['newContext']>[0] = {}): Promise<{ page: Page, errors: string[] }> {
-  const context = await browser.newContext(options)
-  contexts.push(context)
-  const page = await context.newPage()
-  const errors = pageErrors(page)
-  await page.goto(url)
-  return { page, errors }
+  return await app.open(url, { contextOptions: options })
 }
 
 /** A CLI admin's neighborhood on `relay` (TCP for the CLI, WebSockets for the browser), and an invite. */
@@ -162,8 +156,7 @@ describe('the composer, with no network', () => {
    */
   async function composer (options: Parameters<Browser['newContext']>[0] = {}): Promise<{ page: Page, errors: string[], scripts: string[] }> {
     const relay = await startRelay({ webDir: WEB_DIR })
-    const context = await browser.newContext(options)
-    contexts.push(context)
+    const context = await app.newContext(options)
     await context.routeWebSocket(/.*/, ws => { void ws.close() })
     const page = await context.newPage()
     const scripts: string[] = []

@@ -4,9 +4,9 @@
 // posts); the app shell from the service worker when the relay's HTTP is down.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { fileURLToPath } from 'node:url'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
 import { cleanUp, cli, peer, scrapeMetrics, startRelay, tcpAddr, tempDir } from '../helpers/network.ts'
-import { pageErrors, article, connected, createIdentity, launchChromium } from '../helpers/browser.ts'
+import { AppBrowser, article, connected, createIdentity, sendPost } from '../helpers/browser.ts'
 import { Relay } from '../../node/relay/relay.ts'
 
 const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
@@ -15,36 +15,21 @@ const STEP_MS = 20_000
 /** A relay back after a stop is redialled with backoff (1 s doubling): allow a few rounds. */
 const BACK_MS = 45_000
 
-let browser: Browser
-const contexts: BrowserContext[] = []
+const app = new AppBrowser()
 const restarted: Relay[] = []
 
-beforeAll(async () => { browser = await launchChromium() })
-afterAll(async () => { await browser?.close() })
+beforeAll(app.start)
+afterAll(app.close)
 afterEach(async () => {
-  for (const c of contexts.splice(0)) await c.close().catch(() => undefined)
+  await app.closeContexts()
   for (const r of restarted.splice(0)) await r.stop().catch(() => undefined)
   await cleanUp()
 })
 
-async function newContext (): Promise<BrowserContext> {
-  const context = await browser.newContext()
-  contexts.push(context)
-  return context
-}
+async function newContext (): Promise<BrowserContext> { return await app.newContext() }
 
 async function openApp (url: string, context?: BrowserContext): Promise<{ page: Page, errors: string[] }> {
-  const page = await (context ?? await newContext()).newPage()
-  const errors = pageErrors(page)
-  await page.goto(url)
-  return { page, errors }
-}
-
-async function send (page: Page, kind: string, text: string): Promise<void> {
-  await page.getByRole('button', { name: 'New post' }).click()
-  await page.getByLabel('Kind').selectOption(kind)
-  await page.getByLabel('What happened').fill(text)
-  await page.getByRole('button', { name: 'Send' }).click()
+  return await app.open(url, context !== undefined ? { context } : {})
 }
 
 async function outboxState (page: Page, text: string, state: RegExp, timeout = STEP_MS): Promise<void> {
@@ -96,13 +81,13 @@ describe('offline first', () => {
     await b.page.getByRole('button', { name: 'New post' }).waitFor()
 
     // Online, a post goes out at once.
-    await send(b.page, 'info', 'Library open late tonight')
+    await sendPost(b.page, 'info', 'Library open late tonight')
     await outboxState(b.page, 'Library open late tonight', /^sent$/)
     await article(a.page, 'Library open late tonight').waitFor({ timeout: STEP_MS })
 
     await r.stop()
     await b.page.getByRole('status').filter({ hasText: /^Connecting/ }).waitFor({ timeout: STEP_MS })
-    await send(b.page, 'pet', 'Grey cat lost near the park')
+    await sendPost(b.page, 'pet', 'Grey cat lost near the park')
     await outboxState(b.page, 'Grey cat lost near the park', /^queued/)
     await b.page.getByRole('alert').filter({ hasText: /waits and goes out when a relay is back/ }).waitFor()
 
@@ -122,7 +107,7 @@ describe('offline first', () => {
     expect(await b.page.getByRole('status').textContent()).not.toMatch(/^Connected/)
 
     // A page that opened with no relay dials it (with backoff) until it answers, then sends.
-    await send(b.page, 'traffic', 'Road closed for the parade')
+    await sendPost(b.page, 'traffic', 'Road closed for the parade')
     await outboxState(b.page, 'Road closed for the parade', /^queued/)
     await r.start()
     await outboxState(b.page, 'Road closed for the parade', /^sent$/, BACK_MS)
@@ -156,8 +141,8 @@ describe('offline first', () => {
     expect(locks.pending?.filter(l => l.name === 'porchlight-engine')).toHaveLength(1)
     const before = await scrapeMetrics(relay.httpUrl)
 
-    await send(two.page, 'info', 'Posted from the second tab')
-    await send(one.page, 'info', 'Posted from the first tab')
+    await sendPost(two.page, 'info', 'Posted from the second tab')
+    await sendPost(one.page, 'info', 'Posted from the first tab')
     for (const page of [one.page, two.page]) {
       await outboxState(page, 'Posted from the second tab', /^sent$/)
       await outboxState(page, 'Posted from the first tab', /^sent$/)
@@ -177,7 +162,7 @@ describe('offline first', () => {
     // The leader's tab closes: the second takes the lock, starts the engine and posts itself.
     await one.page.close()
     await connected(two.page)
-    await send(two.page, 'info', 'After the first tab closed')
+    await sendPost(two.page, 'info', 'After the first tab closed')
     await outboxState(two.page, 'After the first tab closed', /^sent$/)
     await carol.sync()
     expect((await carol.feed()).filter(p => p.text === 'After the first tab closed')).toHaveLength(1)
@@ -193,7 +178,7 @@ describe('offline first', () => {
     await b.page.getByRole('button', { name: 'Join' }).click()
     await connected(b.page)
     await b.page.getByRole('button', { name: 'New post' }).waitFor()
-    await send(b.page, 'info', 'Nobody will carry this')
+    await sendPost(b.page, 'info', 'Nobody will carry this')
     await outboxState(b.page, 'Nobody will carry this', /^refused: the relay does not carry this neighborhood yet/)
     await b.page.getByRole('alert').filter({ hasText: /^The relay refused the post/ }).waitFor()
   })

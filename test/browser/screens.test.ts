@@ -5,9 +5,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { cleanUp, cli, startRelay, tempDir } from '../helpers/network.ts'
-import { pageErrors, article, connected, createIdentity, launchChromium } from '../helpers/browser.ts'
+import { AppBrowser, article, connected, createIdentity, sendPost } from '../helpers/browser.ts'
 import type { Relay } from '../../node/relay/relay.ts'
 
 const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
@@ -16,31 +16,17 @@ const STEP_MS = 20_000
 /** scrypt at the backup's real parameters (N = 2^17) runs in the page's JavaScript: seconds on a busy machine. */
 const KDF_MS = 60_000
 
-let browser: Browser
-const contexts: BrowserContext[] = []
+const app = new AppBrowser()
 
-beforeAll(async () => { browser = await launchChromium() })
-afterAll(async () => { await browser?.close() })
+beforeAll(app.start)
+afterAll(app.close)
 afterEach(async () => {
-  for (const c of contexts.splice(0)) await c.close().catch(() => undefined)
+  await app.closeContexts()
   await cleanUp()
 })
 
 async function openApp (url: string, initScript?: () => void): Promise<{ page: Page, errors: string[] }> {
-  const context = await browser.newContext({ acceptDownloads: true })
-  contexts.push(context)
-  const page = await context.newPage()
-  if (initScript !== undefined) await page.addInitScript(initScript)
-  const errors = pageErrors(page)
-  await page.goto(url)
-  return { page, errors }
-}
-
-async function send (page: Page, kind: string, text: string): Promise<void> {
-  await page.getByRole('button', { name: 'New post' }).click()
-  await page.getByLabel('Kind').selectOption(kind)
-  await page.getByLabel('What happened').fill(text)
-  await page.getByRole('button', { name: 'Send' }).click()
+  return await app.open(url, { contextOptions: { acceptDownloads: true }, ...(initScript !== undefined ? { initScript } : {}) })
 }
 
 /** Ann creates Maple Street on the relay (which then serves it); the invite link for one neighbor. */
@@ -71,7 +57,7 @@ describe('the feed and settings screens', () => {
     const { a, link } = await maple(relay)
     const b = await joinFrom(link, 'Ben')
 
-    await send(a.page, 'pet', 'Grey cat found near the church')
+    await sendPost(a.page, 'pet', 'Grey cat found near the church')
     const post = article(b.page, 'Grey cat found near the church')
     await post.waitFor({ timeout: STEP_MS })
     // A relative time, with the exact time in <time datetime> and its title.
@@ -112,9 +98,9 @@ describe('the feed and settings screens', () => {
   it('the kind filter shows only posts of the chosen kind', async () => {
     const relay = await startRelay({ webDir: WEB_DIR })
     const { a } = await maple(relay)
-    await send(a.page, 'traffic', 'Road closed at Elm and 3rd')
+    await sendPost(a.page, 'traffic', 'Road closed at Elm and 3rd')
     await article(a.page, 'Road closed at Elm and 3rd').waitFor({ timeout: STEP_MS })
-    await send(a.page, 'info', 'Book swap on Sunday')
+    await sendPost(a.page, 'info', 'Book swap on Sunday')
     await article(a.page, 'Book swap on Sunday').waitFor({ timeout: STEP_MS })
 
     await a.page.getByLabel('Show').selectOption({ label: 'Traffic' })
@@ -132,7 +118,7 @@ describe('the feed and settings screens', () => {
   it('a key backup exported in one browser restores the same identity and neighborhood in a fresh one', async () => {
     const relay = await startRelay({ webDir: WEB_DIR })
     const { a } = await maple(relay)
-    await send(a.page, 'outage', 'Streetlights out on the north side')
+    await sendPost(a.page, 'outage', 'Streetlights out on the north side')
     await article(a.page, 'Streetlights out on the north side').waitFor({ timeout: STEP_MS })
 
     await a.page.getByRole('button', { name: 'Settings' }).click()
@@ -176,12 +162,12 @@ describe('the feed and settings screens', () => {
     await a.page.getByRole('heading', { name: 'Oak Lane', exact: true }).waitFor({ timeout: STEP_MS })
     expect(await a.page.getByLabel('Neighborhood', { exact: true }).inputValue()).not.toBe('')
 
-    await send(a.page, 'safety', 'Oak tree leaning over the lane')
+    await sendPost(a.page, 'safety', 'Oak tree leaning over the lane')
     await article(a.page, 'Oak tree leaning over the lane').waitFor({ timeout: STEP_MS })
     await a.page.getByLabel('Neighborhood', { exact: true }).selectOption({ label: 'Maple Street' })
     await a.page.getByRole('heading', { name: 'Maple Street', exact: true }).waitFor()
     await article(a.page, 'Oak tree leaning over the lane').waitFor({ state: 'detached' })
-    await send(a.page, 'info', 'Maple block party moved to the 12th')
+    await sendPost(a.page, 'info', 'Maple block party moved to the 12th')
     await article(a.page, 'Maple block party moved to the 12th').waitFor({ timeout: STEP_MS })
     await a.page.getByLabel('Neighborhood', { exact: true }).selectOption({ label: 'Oak Lane' })
     await article(a.page, 'Oak tree leaning over the lane').waitFor()
@@ -202,7 +188,7 @@ describe('the feed and settings screens', () => {
     await a.page.locator('header').getByText('Annie').waitFor({ timeout: STEP_MS })
     await a.page.getByRole('button', { name: 'Posts' }).click()
     await a.page.getByLabel('Neighborhood', { exact: true }).selectOption({ label: 'Maple Street' })
-    await send(a.page, 'info', 'Recycling pickup is Thursday this week')
+    await sendPost(a.page, 'info', 'Recycling pickup is Thursday this week')
     await article(b.page, 'Recycling pickup is Thursday this week').filter({ hasText: 'Annie' }).waitFor({ timeout: STEP_MS })
 
     // Ben leaves Maple Street (after a confirm step): with no neighborhood left he is offered to join or create one.
@@ -238,7 +224,7 @@ describe('the feed and settings screens', () => {
 
     // Hidden but not turned on: nothing.
     await b.page.evaluate('window.hidden = true')
-    await send(a.page, 'info', 'First: no notification for this one')
+    await sendPost(a.page, 'info', 'First: no notification for this one')
     await article(b.page, 'First: no notification for this one').waitFor({ timeout: STEP_MS })
     expect(await read<unknown[]>('window.notes')).toEqual([])
 
@@ -249,18 +235,18 @@ describe('the feed and settings screens', () => {
     expect(await read<number>('window.asked')).toBe(1)
 
     await b.page.evaluate('window.hidden = true')
-    await send(a.page, 'fire', 'Smoke behind the bakery')
+    await sendPost(a.page, 'fire', 'Smoke behind the bakery')
     await b.page.waitForFunction('window.notes.length === 1', undefined, { timeout: STEP_MS })
     expect(await read<unknown[]>('window.notes')).toEqual([{ title: 'New post in Maple Street', body: 'Fire' }])
 
     await b.page.getByLabel('Show the post\'s text in notifications').check()
-    await send(a.page, 'pet', 'Brown dog on Elm, friendly')
+    await sendPost(a.page, 'pet', 'Brown dog on Elm, friendly')
     await b.page.waitForFunction('window.notes.length === 2', undefined, { timeout: STEP_MS })
     expect((await read<Array<{ body: string }>>('window.notes'))[1]).toEqual({ title: 'New post in Maple Street', body: 'Lost or found pet: Brown dog on Elm, friendly' })
 
     // A post arriving while the tab is visible does not notify.
     await b.page.evaluate('window.hidden = false')
-    await send(a.page, 'info', 'Seen in the open tab')
+    await sendPost(a.page, 'info', 'Seen in the open tab')
     await b.page.getByRole('button', { name: 'Posts' }).click()
     await article(b.page, 'Seen in the open tab').waitFor({ timeout: STEP_MS })
     expect(await read<unknown[]>('window.notes')).toHaveLength(2)

@@ -3,32 +3,26 @@
 // with its own IndexedDB), and a CLI resident. Accessible names are the app's stable interface.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { fileURLToPath } from 'node:url'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { cleanUp, cli, nextPost, peer, startRelay, tcpAddr, tempDir } from '../helpers/network.ts'
-import { pageErrors, article, connected, createIdentity, launchChromium } from '../helpers/browser.ts'
+import { AppBrowser, article, connected, createIdentity } from '../helpers/browser.ts'
 import type { Relay } from '../../node/relay/relay.ts'
 
 const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
 /** Waits for one step of the UI (a live post, a connection); generous, never a timing assertion. */
 const STEP_MS = 20_000
 
-let browser: Browser
-const contexts: BrowserContext[] = []
+const app = new AppBrowser()
 
-beforeAll(async () => { browser = await launchChromium() })
-afterAll(async () => { await browser?.close() })
+beforeAll(app.start)
+afterAll(app.close)
 afterEach(async () => {
-  for (const c of contexts.splice(0)) await c.close().catch(() => undefined)
+  await app.closeContexts()
   await cleanUp()
 })
 
 async function openApp (url: string): Promise<{ page: Page, errors: string[] }> {
-  const context = await browser.newContext()
-  contexts.push(context)
-  const page = await context.newPage()
-  const errors = pageErrors(page)
-  await page.goto(url)
-  return { page, errors }
+  return await app.open(url)
 }
 
 async function send (page: Page, kind: string, text: string): Promise<void> {

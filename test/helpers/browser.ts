@@ -5,7 +5,7 @@
  * Linux x64/arm64). PORCHLIGHT_CHROMIUM=bundled skips Debian's, to try the package's here.
  */
 import { existsSync } from 'node:fs'
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core'
 
 export const CHROMIUM_FLAGS = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
@@ -53,4 +53,42 @@ export async function connected (page: Page, timeout = STEP_MS): Promise<void> {
 /** The post (an <article>) holding `text`. */
 export function article (page: Page, text: string): Locator {
   return page.getByRole('article').filter({ hasText: text })
+}
+
+/**
+ * One Chromium for a test file and the contexts its tests open (each a separate resident's
+ * browser): `start` in beforeAll, `closeContexts` after each test, `close` in afterAll.
+ */
+export class AppBrowser {
+  private browser: Browser | undefined
+  private readonly contexts: BrowserContext[] = []
+
+  readonly start = async (): Promise<void> => { this.browser = await launchChromium() }
+  readonly close = async (): Promise<void> => { await this.browser?.close() }
+  readonly closeContexts = async (): Promise<void> => {
+    for (const c of this.contexts.splice(0)) await c.close().catch(() => undefined)
+  }
+
+  async newContext (options: Parameters<Browser['newContext']>[0] = {}): Promise<BrowserContext> {
+    const context = await this.browser!.newContext(options)
+    this.contexts.push(context)
+    return context
+  }
+
+  /** Opens the app at `url` in a new context (or `context`); its page errors are collected. */
+  async open (url: string, opts: { context?: BrowserContext, contextOptions?: Parameters<Browser['newContext']>[0], initScript?: () => void } = {}): Promise<{ page: Page, errors: string[] }> {
+    const page = await (opts.context ?? await this.newContext(opts.contextOptions)).newPage()
+    if (opts.initScript !== undefined) await page.addInitScript(opts.initScript)
+    const errors = pageErrors(page)
+    await page.goto(url)
+    return { page, errors }
+  }
+}
+
+/** Writes and sends a post through the composer. */
+export async function sendPost (page: Page, kind: string, text: string): Promise<void> {
+  await page.getByRole('button', { name: 'New post' }).click()
+  await page.getByLabel('Kind').selectOption(kind)
+  await page.getByLabel('What happened').fill(text)
+  await page.getByRole('button', { name: 'Send' }).click()
 }
