@@ -18,7 +18,7 @@ import { hkdf as nobleHkdf } from '@noble/hashes/hkdf.js'
 import { hmac as nobleHmac } from '@noble/hashes/hmac.js'
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
 import { fail } from './errors.ts'
-import { toHex } from './encoding.ts'
+import { fromBase64Url, toHex } from './encoding.ts'
 
 export const KEY_BYTES = 32
 export const SIGNATURE_BYTES = 64
@@ -132,8 +132,21 @@ export function webCryptoProvider (subtle: SubtleCrypto): CryptoProvider {
   const signKeys = new WeakMap<Uint8Array, CryptoKey>()
   const xKeys = new WeakMap<Uint8Array, CryptoKey>()
   const verifyKeys = new Map<string, CryptoKey>()
-  // Deriving public keys goes through noble once per key; cached by identity of the array.
+  // Public keys derived (cached by identity of the array) natively, through the private key's
+  // JWK: noble's first multiplication sets up tables for about a third of a second in a page.
   const publicKeys = new WeakMap<Uint8Array, Uint8Array>()
+
+  async function publicKey (prefix: Uint8Array, priv: Uint8Array, algorithm: 'Ed25519' | 'X25519', usages: KeyUsage[]): Promise<Uint8Array> {
+    let pub = publicKeys.get(priv)
+    if (pub === undefined) {
+      const key = await subtle.importKey('pkcs8', pkcs8(prefix, priv), { name: algorithm }, true, usages)
+      const { x } = await subtle.exportKey('jwk', key)
+      pub = fromBase64Url(x ?? fail('UNAVAILABLE', `${algorithm}: no public key in the JWK`))
+      if (pub.length !== 32) fail('UNAVAILABLE', `${algorithm}: public key of ${pub.length} bytes`)
+      publicKeys.set(priv, pub)
+    }
+    return pub
+  }
 
   async function signKey (seed: Uint8Array): Promise<CryptoKey> {
     let key = signKeys.get(seed)
@@ -158,12 +171,7 @@ export function webCryptoProvider (subtle: SubtleCrypto): CryptoProvider {
   return {
     name: 'webcrypto',
     async ed25519PublicKey (seed) {
-      let pub = publicKeys.get(seed)
-      if (pub === undefined) {
-        pub = ed25519.getPublicKey(checkLen(seed, 32, 'ed25519 seed'))
-        publicKeys.set(seed, pub)
-      }
-      return pub
+      return await publicKey(PKCS8_ED25519, checkLen(seed, 32, 'ed25519 seed'), 'Ed25519', ['sign'])
     },
     async ed25519Sign (seed, message) {
       return new Uint8Array(await subtle.sign({ name: 'Ed25519' }, await signKey(seed), buf(message)))
@@ -176,7 +184,9 @@ export function webCryptoProvider (subtle: SubtleCrypto): CryptoProvider {
         return false
       }
     },
-    async x25519PublicKey (priv) { return nobleProvider.x25519PublicKey(priv) },
+    async x25519PublicKey (priv) {
+      return await publicKey(PKCS8_X25519, checkLen(priv, 32, 'x25519 private key'), 'X25519', ['deriveBits'])
+    },
     async x25519SharedSecret (priv, pub) {
       checkLen(priv, 32, 'x25519 private key')
       checkLen(pub, 32, 'x25519 public key')
@@ -197,17 +207,36 @@ export function webCryptoProvider (subtle: SubtleCrypto): CryptoProvider {
   }
 }
 
-/** Checks that a WebCrypto provider matches noble on a fixed input; false if unsupported. */
-async function webCryptoWorks (provider: CryptoProvider): Promise<boolean> {
+/**
+ * Known answers (RFC 8032 section 7.1 test 1; RFC 7748 section 6.1) a WebCrypto provider must
+ * give before it is used. Constants, not noble's results: computing those cost a page about a
+ * third of a second of noble's table set-up before its first paint.
+ */
+const KNOWN = {
+  edSeed: '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60',
+  edPublic: 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a',
+  edSignature: 'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b',
+  xSecret: '77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a',
+  xPublic: '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a',
+  xPeer: 'de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f',
+  xShared: '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742'
+} as const
+
+const fromHexString = (h: string): Uint8Array => Uint8Array.from(h.match(/../g)!.map(b => parseInt(b, 16)))
+
+/** Checks a provider against the known answers; false if it differs or lacks an algorithm. */
+export async function providerWorks (provider: CryptoProvider): Promise<boolean> {
   try {
-    const seed = new Uint8Array(32).fill(7)
-    const msg = new Uint8Array([1, 2, 3])
-    const [a, b] = await Promise.all([provider.ed25519Sign(seed, msg), nobleProvider.ed25519Sign(seed, msg)])
-    if (toHex(a) !== toHex(b)) return false
-    const pub = await nobleProvider.x25519PublicKey(seed)
-    const s1 = await provider.x25519SharedSecret(new Uint8Array(32).fill(9), pub)
-    const s2 = await nobleProvider.x25519SharedSecret(new Uint8Array(32).fill(9), pub)
-    return toHex(s1) === toHex(s2)
+    const seed = fromHexString(KNOWN.edSeed)
+    const xSecret = fromHexString(KNOWN.xSecret)
+    const [pub, sig, xPub, shared] = await Promise.all([
+      provider.ed25519PublicKey(seed),
+      provider.ed25519Sign(seed, new Uint8Array(0)),
+      provider.x25519PublicKey(xSecret),
+      provider.x25519SharedSecret(xSecret, fromHexString(KNOWN.xPeer))
+    ])
+    return toHex(pub) === KNOWN.edPublic && toHex(sig) === KNOWN.edSignature &&
+      toHex(xPub) === KNOWN.xPublic && toHex(shared) === KNOWN.xShared
   } catch {
     return false
   }
@@ -221,7 +250,7 @@ export async function getCrypto (): Promise<CryptoProvider> {
     const subtle = globalThis.crypto?.subtle
     if (subtle !== undefined) {
       const web = webCryptoProvider(subtle)
-      if (await webCryptoWorks(web)) return web
+      if (await providerWorks(web)) return web
     }
     return nobleProvider
   })()

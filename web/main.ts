@@ -14,16 +14,22 @@ const pageHost = location.hostname
 const invite = takeInviteFromLocation(location, history)
 const db = new PorchlightDb()
 const home = new BrowserHome(db)
-const pageRelay = await fetchPageRelay(fetch, pageHost)
+// Asked while the page draws from IndexedDB; the engine and a new neighborhood wait for it.
+const pageRelay = fetchPageRelay(fetch, pageHost)
 const app = new AppState({
   home,
   origin: location.origin,
   // One engine per origin: this tab runs it, or shows IndexedDB and hands its posts to the tab that does.
   ...('locks' in navigator && typeof BroadcastChannel === 'function' ? { tabs: new Tabs() } : {}),
-  watchStore: onChange => watchStore(db, onChange),
-  ...(pageRelay !== undefined ? { pageRelay } : {}),
-  // libp2p and the engine load only once there is a neighborhood to connect to.
-  openEngine: async () => await (await import('./engine/runtime.ts')).openBrowserPeer({ home, pageHost, ...(pageRelay !== undefined ? { pageRelay } : {}) })
+  watchStore: (onChange, onError) => watchStore(db, onChange, onError),
+  pageRelay,
+  // The next frame drawn, then a task: what the state holds so far is on screen.
+  afterPaint: async () => { await new Promise<void>(resolve => { requestAnimationFrame(() => { setTimeout(resolve, 0) }) }) },
+  // libp2p and the engine load only once there is a neighborhood to connect to, after the first paint.
+  openEngine: async () => {
+    const relay = await pageRelay
+    return await (await import('./engine/runtime.ts')).openBrowserPeer({ home, pageHost, ...(relay !== undefined ? { pageRelay: relay } : {}) })
+  }
 })
 const shell = document.createElement('pl-app')
 shell.app = app

@@ -89,16 +89,16 @@ export async function benchWebBundle (): Promise<Workload[]> {
 
 /**
  * Set in every page before its own scripts: marks (window.__rendered, ms since navigation) the
- * first animation frame in which `n` posts are in the DOM: the app's pl-post elements (the
- * last one rendered), or plain <article> elements for the static page.
+ * first animation frame in which `n` posts are in the DOM: the <article> elements of the app's
+ * feed (in pl-feed's shadow root), or of the static page.
  */
 function renderProbe (n: number): string {
   return `(() => {
     const done = () => {
       const app = document.querySelector('pl-app')
       if (app !== null) {
-        const posts = app.shadowRoot?.querySelector('pl-feed')?.shadowRoot?.querySelectorAll('pl-post')
-        return posts !== undefined && posts.length >= ${n} && posts[posts.length - 1].shadowRoot?.querySelector('article') != null
+        const posts = app.shadowRoot?.querySelector('pl-feed')?.shadowRoot?.querySelectorAll('article')
+        return posts !== undefined && posts.length >= ${n}
       }
       return document.querySelectorAll('article').length >= ${n}
     }
@@ -111,7 +111,7 @@ function escapeHtml (s: string): string {
   return s.replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`)
 }
 
-/** The same posts as plain HTML, marked up and styled as pl-post renders them. */
+/** The same posts as plain HTML, marked up and styled as the feed renders them (web/components/post-view.ts). */
 function staticFeed (posts: readonly FeedPost[]): string {
   const items = [...posts].sort((a, b) => b.created - a.created).map(p => {
     const when = new Date(p.created)
@@ -208,11 +208,12 @@ async function watchFor (page: Page, text: string): Promise<() => Promise<number
       new MutationObserver(records => {
         for (const r of records) {
           for (const n of r.addedNodes) {
-            if (n.localName !== 'pl-post' || n.post?.text !== text) continue
-            n.updateComplete.then(() => resolve(performance.timeOrigin + performance.now()))
+            const article = n.nodeType === 1 ? (n.localName === 'article' ? n : n.querySelector?.('article')) : n.parentElement?.closest('article')
+            if (article == null || !article.textContent.includes(text)) continue
+            resolve(performance.timeOrigin + performance.now())
           }
         }
-      }).observe(feed, { childList: true, subtree: true })
+      }).observe(feed, { childList: true, subtree: true, characterData: true })
     })
   })()`)
   return async () => await page.evaluate(async () => await (globalThis as unknown as { __seen: Promise<number> }).__seen)

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { runs } from '../helpers/fc.ts'
 import {
-  aeadOpen, aeadSeal, constantTimeEqual, type CryptoProvider, getCrypto, hkdf, nobleProvider, randomBytes, sha256,
+  aeadOpen, aeadSeal, constantTimeEqual, type CryptoProvider, getCrypto, hkdf, nobleProvider, providerWorks, randomBytes, sha256,
   webCryptoProvider
 } from '../../protocol/crypto.ts'
 import { fromHex, toHex, utf8Bytes } from '../../protocol/encoding.ts'
@@ -26,8 +26,22 @@ const LOW_ORDER = [
 ]
 
 describe('providers', () => {
-  it('getCrypto picks WebCrypto on Node 20 (it passed the self-check against noble)', async () => {
+  it('getCrypto picks WebCrypto on Node 20 (it gave the known answers)', async () => {
     expect((await getCrypto()).name).toBe('webcrypto')
+  })
+
+  it('the known-answer check passes both providers and refuses one that is wrong anywhere', async () => {
+    expect(await providerWorks(nobleProvider)).toBe(true)
+    expect(await providerWorks(web)).toBe(true)
+    const flip = (b: Uint8Array): Uint8Array => { const c = b.slice(); c[0]! ^= 1; return c }
+    const broken: Array<Partial<CryptoProvider>> = [
+      { ed25519PublicKey: async s => flip(await web.ed25519PublicKey(s)) },
+      { ed25519Sign: async (s, m) => flip(await web.ed25519Sign(s, m)) },
+      { x25519PublicKey: async s => flip(await web.x25519PublicKey(s)) },
+      { x25519SharedSecret: async (s, p) => flip(await web.x25519SharedSecret(s, p)) },
+      { x25519SharedSecret: async () => { throw new Error('X25519 unsupported') } }
+    ]
+    for (const b of broken) expect(await providerWorks({ ...web, ...b })).toBe(false)
   })
 
   for (const p of providers) {

@@ -5,7 +5,7 @@ import { repeat } from 'lit/directives/repeat.js'
 import type { FeedPost } from '../../protocol/peer/resident.ts'
 import { KIND_FILTERS, replyCounts, thread, visiblePosts } from '../state/feed-view.ts'
 import { shared } from './shared-styles.ts'
-import './pl-post.ts'
+import { postStyles, postView } from './post-view.ts'
 import './pl-post-detail.ts'
 
 /** Relative times are redrawn this often. */
@@ -13,7 +13,7 @@ const TICK_MS = 30_000
 
 @customElement('pl-feed')
 export class PlFeed extends LitElement {
-  static override styles = [shared, css`.empty { color: #555; } .filter { max-width: 16rem; }`]
+  static override styles = [shared, postStyles, css`.empty { color: #555; } .filter { max-width: 16rem; }`]
 
   @property({ attribute: false }) posts: readonly FeedPost[] = []
   /** The neighborhood shown (its name and area); empty shows every neighborhood's posts. */
@@ -37,6 +37,8 @@ export class PlFeed extends LitElement {
 
   override willUpdate (): void { this.now = Date.now() }
 
+  private readonly openPost = (id: string): void => { this.openId = id }
+
   override render () {
     if (this.openId !== undefined) {
       return html`<pl-post-detail .thread=${thread(this.posts, this.openId)} .now=${this.now} ?busy=${this.busy}
@@ -51,10 +53,10 @@ export class PlFeed extends LitElement {
           ${KIND_FILTERS.map(k => html`<option value=${k.value} ?selected=${k.value === this.kind}>${k.label}</option>`)}
         </select>
       </div>
-      <section aria-label="Feed" @open-post=${(e: CustomEvent<{ id: string }>) => { this.openId = e.detail.id }}>
+      <section aria-label="Feed">
         ${shown.length === 0
           ? html`<p class="empty">${this.kind === 'all' ? 'No posts yet.' : 'No posts of this kind.'}</p>`
-          : repeat(shown, p => p.id, p => html`<pl-post .post=${p} .now=${this.now} .replies=${counts.get(p.id) ?? 0} openable></pl-post>`)}
+          : repeat(shown, p => p.id, p => postView(p, { now: this.now, open: { replies: counts.get(p.id) ?? 0, onOpen: this.openPost } }))}
       </section>`
   }
 }

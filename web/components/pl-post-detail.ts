@@ -5,14 +5,14 @@ import { repeat } from 'lit/directives/repeat.js'
 import type { FeedPost } from '../../protocol/peer/resident.ts'
 import type { Thread } from '../state/feed-view.ts'
 import { shared } from './shared-styles.ts'
-import './pl-post.ts'
+import { postStyles, postView } from './post-view.ts'
 
 export interface ReplyDetail { to: FeedPost, text: string }
 export interface RetractDetail { id: string }
 
 @customElement('pl-post-detail')
 export class PlPostDetail extends LitElement {
-  static override styles = [shared, css`
+  static override styles = [shared, postStyles, css`
     .replies { margin-left: 1.2rem; border-left: 3px solid #ddd; padding-left: 0.8rem; }
     .confirm { background: #fff1d6; padding: 0.6rem; border-radius: 6px; }
     button.secondary { background: #fff; color: #234; }
@@ -31,10 +31,10 @@ export class PlPostDetail extends LitElement {
       ${post === undefined
         ? html`<p class="note" role="note">This post is no longer here: its author retracted it, or it expired.</p>`
         : html`
-          <pl-post .post=${post} .now=${this.now}></pl-post>
+          ${postView(post, { now: this.now })}
           ${post.mine ? this.retractControls() : nothing}
           <section class="replies" aria-label="Replies">
-            ${replies.length === 0 ? html`<p class="note">No replies yet.</p>` : repeat(replies, r => r.id, r => html`<pl-post .post=${r} .now=${this.now}></pl-post>`)}
+            ${replies.length === 0 ? html`<p class="note">No replies yet.</p>` : repeat(replies, r => r.id, r => postView(r, { now: this.now }))}
           </section>
           <form @submit=${this.reply}>
             <label for="reply">Your reply</label>

@@ -85,10 +85,10 @@ export async function readStore (db: PorchlightDb, now: number): Promise<StoreVi
 }
 
 /** Calls `onChange` with the store now and after every change, from any tab. Returns a stop function. */
-export function watchStore (db: PorchlightDb, onChange: (view: StoreView) => void, now: () => number = Date.now): () => void {
+export function watchStore (db: PorchlightDb, onChange: (view: StoreView) => void, onError: (err: unknown) => void = () => undefined, now: () => number = Date.now): () => void {
   const sub = liveQuery(async () => await readStore(db, now())).subscribe({
     next: onChange,
-    error: () => undefined
+    error: onError
   })
   return () => { sub.unsubscribe() }
 }

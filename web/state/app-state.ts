@@ -51,8 +51,11 @@ export type Engine = Pick<ResidentPeer, 'start' | 'stop' | 'feed' | 'onPost' | '
 export interface AppDeps {
   home: PeerHome & { saveIdentity: (id: Identity, opts?: { force?: boolean }) => Promise<void> }
   openEngine: () => Promise<Engine>
-  pageRelay?: string
+  /** The relay serving this page, as its /relay.json says (asked while the page draws from IndexedDB). */
+  pageRelay?: Promise<string | undefined>
   origin: string
+  /** Resolves once what was set so far has been drawn: the engine loads after the first paint. */
+  afterPaint?: () => Promise<void>
   now?: () => number
   /** How often the feed is read again from the store (retractions arrive without a post event). @default FEED_REFRESH_MS */
   feedRefreshMs?: number
@@ -70,7 +73,7 @@ export interface AppDeps {
     close: () => void
   }
   /** The feed and the outbox as IndexedDB has them, now and after each change from any tab (outbox-view.ts). */
-  watchStore?: (onChange: (view: StoreView) => void) => () => void
+  watchStore?: (onChange: (view: StoreView) => void, onError?: (err: unknown) => void) => () => void
 }
 
 export const FEED_REFRESH_MS = 3000
@@ -87,6 +90,8 @@ export class AppState extends EventTarget {
 
   private set (patch: Partial<Snapshot>): void {
     if (patch.feed !== undefined && this.store !== undefined) patch = { ...patch, feed: withOutbox(patch.feed, this.store) }
+    // The engine reads back the feed the page drew from IndexedDB: the same posts are not drawn again.
+    if (patch.feed !== undefined && sameFeed(patch.feed, this.snapshot.feed)) patch = { ...patch, feed: this.snapshot.feed }
     this.snapshot = { ...this.snapshot, ...patch }
     const tabs = this.deps.tabs
     if (tabs?.leading === true && (patch.connection !== undefined || patch.relaysConnected !== undefined)) {
@@ -106,18 +111,24 @@ export class AppState extends EventTarget {
    */
   async init (pendingInvite?: string): Promise<void> {
     if (pendingInvite !== undefined) this.set({ pendingInvite })
-    await this.refresh()
-    // The first paint comes from IndexedDB, before libp2p is even loaded.
+    // The first paint comes from IndexedDB, before libp2p is even loaded: the home and the
+    // stored feed are read together, and the engine is opened only once they are drawn.
+    let firstView: () => void = () => undefined
+    const viewed = new Promise<void>(resolve => { firstView = resolve })
     if (this.deps.watchStore !== undefined) {
       this.unsubscribe.push(this.deps.watchStore(view => {
         this.store = view
         this.set({ feed: this.engine === undefined ? view.posts : this.snapshot.feed })
+        firstView()
         // Another tab created the identity or joined: show it here too.
         if (view.home.identity !== (this.snapshot.me !== undefined) || view.home.hoods !== this.snapshot.hoods.length) void this.refresh()
-      }))
-    }
+      }, firstView))
+    } else firstView()
+    await Promise.all([this.refresh(), viewed])
+    const painted = this.deps.afterPaint?.() ?? Promise.resolve()
     const tabs = this.deps.tabs
     if (tabs === undefined) {
+      await painted
       if (this.snapshot.hoods.length > 0) await this.restartEngine()
       return
     }
@@ -127,6 +138,7 @@ export class AppState extends EventTarget {
     tabs.lead(async () => {
       // Set at once: asks waiting for this tab to lead wait for the engine (serveAsk).
       const opening = (async () => {
+        await painted
         await this.refresh()
         if (this.snapshot.hoods.length > 0) await this.startEngine()
       })()
@@ -206,7 +218,8 @@ export class AppState extends EventTarget {
   async createHood (name: string, area: string): Promise<boolean> {
     return await this.act(async () => {
       const me = await this.requireMe()
-      const relays = this.deps.pageRelay !== undefined ? [this.deps.pageRelay] : []
+      const pageRelay = await this.deps.pageRelay
+      const relays = pageRelay !== undefined ? [pageRelay] : []
       const c = await createHood(this.deps.home, me, name, area, relays, this.now())
       this.set({ created: { name: c.state.hood.name, link: inviteLink(this.deps.origin, c.invite), relayToken: c.relayToken }, selectedHood: toHex(c.state.hood.id) })
       await this.refresh()
@@ -424,6 +437,11 @@ export class AppState extends EventTarget {
     await this.engine?.stop()
     this.engine = undefined
   }
+}
+
+/** Whether two feeds hold the same posts, in the same order, with the same contents. */
+export function sameFeed (a: readonly FeedPost[], b: readonly FeedPost[]): boolean {
+  return a.length === b.length && a.every((p, i) => p === b[i] || (p.id === b[i]!.id && JSON.stringify(p) === JSON.stringify(b[i])))
 }
 
 export function newestFirst (posts: readonly FeedPost[]): FeedPost[] {
