@@ -10,17 +10,18 @@ import { toHex, utf8Bytes } from '../../protocol/encoding.ts'
 import { createBackup, DEFAULT_KDF, formatBackup, MAX_BACKUP_CHARS, openBackup, parseBackup } from '../../protocol/backup.ts'
 import { createIdentity, fingerprint, type Identity } from '../../protocol/identity.ts'
 import { checkGeohash, MAX_AREA_PRECISION } from '../../protocol/geohash.ts'
-import { createNeighborhood, isAdmin, newEpochSecret, privateTopic } from '../../protocol/neighborhood.ts'
-import { createInvite, DEFAULT_INVITE_TTL_MS, encodeInvite, MAX_INVITE_TTL_MS, MAX_RELAYS, parseInvite } from '../../protocol/invite.ts'
-import { createRelayToken, encodeRelayToken, MAX_OLDER_TAG_KEYS } from '../../protocol/relay-token.ts'
+import { isAdmin, privateTopic } from '../../protocol/neighborhood.ts'
+import { DEFAULT_INVITE_TTL_MS, encodeInvite, MAX_INVITE_TTL_MS, MAX_RELAYS } from '../../protocol/invite.ts'
+import { MAX_OLDER_TAG_KEYS } from '../../protocol/relay-token.ts'
 import { createAttestation, DEFAULT_ATTESTATION_TTL_MS, MAX_ATTESTATION_TTL_MS, verifyAttestation } from '../../protocol/agency.ts'
 import {
-  currentEpochKeys, Home, newHoodState, writeAtomic, unexpiredOlderEpochKeys, withAgencyAttestation, withAttestation, withEpoch,
-  withAgencyRelays, withFollowedAreas, withMember, withoutEnded, withoutFollowedAreas, withRelays, type AgencyState
+  currentEpochKeys, Home, writeAtomic, unexpiredOlderEpochKeys, withAgencyAttestation, withAttestation,
+  withAgencyRelays, withFollowedAreas, withoutFollowedAreas, type AgencyState
 } from '../storage/home-dir.ts'
 import { attestationJson, hoodJson, identityJson, memberJson, parseAttestationString, parsePublicIdentity, table, type AttestationJson } from './output.ts'
 import { passphrase, PASSPHRASE_FILE_OPTION } from './passphrase.ts'
 import { HOOD_OPTION, isoTime, parseRelays, parseTtl, ttlOption, UsageError, type Command, type Context, type OptionSpec } from './command.ts'
+import { foundHood, inviteTo, readInvite, relayToken, saveJoin } from '../../protocol/peer/hood-actions.ts'
 import { inviteLink, parseWebOrigin, rememberedWebOrigin, rememberWebOrigin, splitInviteLink } from './web-origin.ts'
 
 const INVITE_TTL_OPTION = ttlOption('how long the invite is valid', DEFAULT_INVITE_TTL_MS, MAX_INVITE_TTL_MS)
@@ -195,14 +196,8 @@ export const HOME_COMMANDS: Record<string, Command> = {
       const ttl = parseTtl(ctx, DEFAULT_INVITE_TTL_MS, MAX_INVITE_TTL_MS)
       const givenOrigin = ctx.string('web-origin')
       if (givenOrigin !== undefined) parseWebOrigin(givenOrigin) // before anything is saved
-      const hood = createNeighborhood(name, area, me.public.signKey)
-      if ((await home.hoods()).some(h => h.hood.name === hood.name)) {
-        fail('REFUSED', `you already have a neighborhood named "${hood.name}"; choose another name`)
-      }
-      const now = ctx.now()
-      const state = newHoodState({ hood, epoch: 0, secret: newEpochSecret(), relays, members: [me.public], joined: now })
-      await home.saveHood(state)
-      const invite = await createInvite(me, hood, currentEpochKeys(state), state.relays, now, ttl)
+      const { state, invite } = await foundHood(home, me, { name, area, relays, now: ctx.now(), ttl })
+      const hood = state.hood
       const str = encodeInvite(invite)
       const origin = await webOriginFor(ctx, home, hood.id)
       ctx.out.note(`Created neighborhood "${hood.name}" (id ${toHex(hood.id).slice(0, 8)}…); you are its admin.`)
@@ -240,7 +235,7 @@ export const HOME_COMMANDS: Record<string, Command> = {
       const me = await requireResident(home)
       const state = await home.resolveHood(ctx.string('hood'))
       const keys = currentEpochKeys(state)
-      const invite = await createInvite(me, state.hood, keys, state.relays, ctx.now(), parseTtl(ctx, DEFAULT_INVITE_TTL_MS, MAX_INVITE_TTL_MS))
+      const invite = await inviteTo(me, state, ctx.now(), parseTtl(ctx, DEFAULT_INVITE_TTL_MS, MAX_INVITE_TTL_MS))
       const str = encodeInvite(invite)
       const origin = await webOriginFor(ctx, home, state.hood.id)
       ctx.out.note(`Invite to "${state.hood.name}" (valid until ${isoTime(invite.expires)}; holds the neighborhood key):`)
@@ -262,18 +257,7 @@ export const HOME_COMMANDS: Record<string, Command> = {
       const given = splitInviteLink(ctx.args[0]!)
       const inv = await readInvite(given.invite, ctx.now())
       const now = ctx.now()
-      const state = await home.updateHood(inv.hood.id, current => {
-        // The id is a hash of the founder's key, so an invite can only name the same admins'
-        // chain: keep the longer one (admins are only ever added).
-        let s = current ?? newHoodState({ hood: inv.hood, epoch: inv.epoch, secret: inv.secret, joined: now })
-        if (inv.hood.adminCerts.length > s.hood.adminCerts.length) s = { ...s, hood: inv.hood }
-        s = withEpoch(s, inv.epoch, inv.secret, { learned: now })
-        s = withRelays(s, inv.relays)
-        s = withMember(s, inv.inviter, { now })
-        // A new invite into the epoch we were removed from (or a later one) lets us back in.
-        if (s.ended !== undefined && inv.epoch >= s.ended.epoch) s = withoutEnded(s)
-        return withMember(s, me.public, { now })
-      })
+      const state = await saveJoin(home, me, inv, now)
       if (given.origin !== undefined) await rememberWebOrigin(home, state.hood.id, given.origin)
       const inviter = memberJson(inv.inviter, state, me)
       // Tell the neighborhood who joined (their box key is what a later rekey seals to), with
@@ -348,7 +332,7 @@ export const HOME_COMMANDS: Record<string, Command> = {
       const state = await (await ctx.home()).resolveHood(ctx.string('hood'))
       const keys = currentEpochKeys(state)
       const older = unexpiredOlderEpochKeys(state, ctx.now(), MAX_OLDER_TAG_KEYS)
-      const token = encodeRelayToken(createRelayToken(state.hood, keys, { includeArea: !ctx.flag('without-area'), older }))
+      const token = relayToken(state, ctx.now(), { includeArea: !ctx.flag('without-area') })
       const epochs = [...new Set(older.map(k => k.epoch))].sort((a, b) => a - b)
       ctx.out.note(`Relay token for "${state.hood.name}", epoch ${keys.epoch}${epochs.length > 0 ? ` and the history of epoch(s) ${epochs.join(', ')}` : ''} ` +
         '(give it to the relay operator: porchlight relay --serve TOKEN):')
@@ -505,20 +489,6 @@ async function readBackupFile (path: string): Promise<Uint8Array> {
   } catch (err) {
     const e = err as NodeJS.ErrnoException
     fail('IO', `cannot read ${path}: ${e.code ?? e.message}`, err)
-  }
-}
-
-const DAMAGED = new Set(['MALFORMED', 'WRONG_TYPE', 'TOO_LARGE', 'BAD_LENGTH', 'MISSING_FIELD', 'EXTRA_FIELD', 'BAD_DOMAIN', 'BAD_VERSION'])
-
-/** parseInvite, with decoding errors explained as a damaged invite (same code). */
-async function readInvite (str: string, now: number): Promise<Awaited<ReturnType<typeof parseInvite>>> {
-  try {
-    return await parseInvite(str.trim(), now)
-  } catch (err) {
-    if (err instanceof PorchlightError && DAMAGED.has(err.code)) {
-      throw new PorchlightError(err.code, `not a valid invite (was it copied whole?): ${err.message}`, { cause: err })
-    }
-    throw err
   }
 }
 

@@ -2,13 +2,13 @@
  * Test-only page code for the `web-render` bench (bundled by web-bench.ts, served beside the
  * built app from the same origin): fills this origin's IndexedDB through the app's own modules
  * (web/engine/db.ts's Dexie schema, BrowserHome, DexieLocalStore's 'posts' section, the app's
- * createHood) with an identity, a neighborhood on the page's relay and `n` posts from a few
+ * foundHood) with an identity, a neighborhood on the page's relay and `n` posts from a few
  * neighbors, as the engine stores feed posts. Returns the posts, for the static-HTML baseline.
  */
 import { PorchlightDb } from '../../web/engine/db.ts'
 import { BrowserHome } from '../../web/engine/home.ts'
 import { DexieLocalStore } from '../../web/engine/dexie-storage.ts'
-import { createHood } from '../../web/state/hood-actions.ts'
+import { foundHood } from '../../protocol/peer/hood-actions.ts'
 import { fetchPageRelay } from '../../web/state/relay-info.ts'
 import { createIdentity, fingerprint } from '../../protocol/identity.ts'
 import { privateTopic } from '../../protocol/neighborhood.ts'
@@ -26,7 +26,7 @@ export async function seed (n: number): Promise<FeedPost[]> {
   const me = await createIdentity('Ann')
   await home.saveIdentity(me)
   const now = Date.now()
-  const { state } = await createHood(home, me, 'Maple Street', 'u4pru', [relay], now)
+  const { state } = await foundHood(home, me, { name: 'Maple Street', area: 'u4pru', relays: [relay], now })
   const neighbors = await Promise.all(['Ben', 'Cleo', 'Dev', 'Eve'].map(async name => await createIdentity(name)))
   const topic = privateTopic(state.hood.id)
   const posts: FeedPost[] = []

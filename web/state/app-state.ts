@@ -11,7 +11,8 @@ import type { BackupContents } from '../../protocol/backup.ts'
 import type { FeedPost, ResidentPeer } from '../../protocol/peer/resident.ts'
 import type { PostKind } from '../../protocol/post.ts'
 import type { PeerHome } from '../../protocol/peer/storage.ts'
-import { createHood, newInvite, readInvite, relayToken, saveJoin } from './hood-actions.ts'
+import { foundHood, newInvite, readInvite, relayToken, saveJoin } from '../../protocol/peer/hood-actions.ts'
+import { encodeInvite } from '../../protocol/invite.ts'
 import { backupText } from './settings.ts'
 import { inviteLink } from './invite-link.ts'
 import { withOutbox, type ShownPost, type StoreView } from '../engine/outbox-view.ts'
@@ -219,9 +220,10 @@ export class AppState extends EventTarget {
     return await this.act(async () => {
       const me = await this.requireMe()
       const pageRelay = await this.deps.pageRelay
-      const relays = pageRelay !== undefined ? [pageRelay] : []
-      const c = await createHood(this.deps.home, me, name, area, relays, this.now())
-      this.set({ created: { name: c.state.hood.name, link: inviteLink(this.deps.origin, c.invite), relayToken: c.relayToken }, selectedHood: toHex(c.state.hood.id) })
+      if (pageRelay === undefined) throw new Error('no relay known: open the app from a relay\'s address')
+      const now = this.now()
+      const c = await foundHood(this.deps.home, me, { name, area, relays: [pageRelay], now })
+      this.set({ created: { name: c.state.hood.name, link: inviteLink(this.deps.origin, encodeInvite(c.invite)), relayToken: relayToken(c.state, now) }, selectedHood: toHex(c.state.hood.id) })
       await this.refresh()
       await this.restartEngine()
       await this.announceJoin(toHex(c.state.hood.id), {})
