@@ -201,6 +201,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
   private libp2p: PorchlightNode | undefined
   private clipStore: C | undefined
   private readonly listeners = new Set<(post: FeedPost) => void>()
+  private readonly retractListeners = new Set<(id: string) => void>()
   private readonly topics = new Map<string, { hood?: HoodState, area?: string }>()
   private me: Identity | undefined
   private readonly aheadOfEpoch = new Map<string, { topic: string, bytes: Uint8Array }>()
@@ -356,6 +357,12 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
   onPost (listener: (post: FeedPost) => void): () => void {
     this.listeners.add(listener)
     return () => { this.listeners.delete(listener) }
+  }
+
+  /** Hears the id (hex) of each post a retraction took out of the feed (this home's own, or another's as it arrives). */
+  onRetract (listener: (id: string) => void): () => void {
+    this.retractListeners.add(listener)
+    return () => { this.retractListeners.delete(listener) }
   }
 
   /**
@@ -962,6 +969,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     const keys: string[] = []
     for await (const [key] of this.posts.entries()) if (key.endsWith(suffix)) keys.push(key)
     await this.posts.delMany(keys)
+    if (keys.length > 0) for (const l of this.retractListeners) l(toHex(id))
   }
 
   /**

@@ -4,7 +4,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
-import { cleanUp, cli, nextPost, peer, startRelay, tcpAddr, tempDir } from '../helpers/network.ts'
+import { cleanUp, cli, startRelay, tcpAddr, tempDir, until } from '../helpers/network.ts'
+import { killAll, runOk, spawnWatch } from '../helpers/processes.ts'
 import { AppBrowser, article, connected, createIdentity } from '../helpers/browser.ts'
 import type { Relay } from '../../node/relay/relay.ts'
 
@@ -18,6 +19,7 @@ beforeAll(app.start)
 afterAll(app.close)
 afterEach(async () => {
   await app.closeContexts()
+  await killAll()
   await cleanUp()
 })
 
@@ -76,7 +78,7 @@ describe('the web app', () => {
     expect([...a.errors, ...b.errors]).toEqual([])
   })
 
-  it('a browser resident and a CLI resident read each other\'s posts', async () => {
+  it('a browser resident and a CLI resident see each other\'s posts, replies and retractions', async () => {
     const relay = await startRelay({ webDir: WEB_DIR })
     const ws = relay.webInfo().ws[0]!
     const admin = await tempDir('pl-cli-admin-')
@@ -92,13 +94,46 @@ describe('the web app', () => {
     await connected(b.page)
     await b.page.getByRole('button', { name: 'New post' }).waitFor()
 
-    await cli(admin, ['post', '--kind', 'outage', '--text', 'Power is out on the east side'])
+    // Carol's CLI: a `watch` process holds her home and prints what it hears; her other
+    // commands, separate processes, run inside it.
+    const carol = await spawnWatch(admin)
+    const feedIds = async (): Promise<string[]> => (await runOk(admin, ['--json', 'feed'])).json.posts.map((p: { id: string }) => p.id)
+
+    const outage = (await runOk(admin, ['--json', 'post', '--kind', 'outage', '--text', 'Power is out on the east side'])).json.id as string
     await article(b.page, 'Power is out on the east side').waitFor({ timeout: STEP_MS })
 
-    const carol = await peer(admin)
-    const heard = nextPost(carol, p => p.text === 'Water main fixed', STEP_MS)
     await send(b.page, 'info', 'Water main fixed')
-    expect((await heard).authorName).toBe('Dev')
+    const water = await carol.next(p => p.text === 'Water main fixed', STEP_MS)
+    expect(water.authorName).toBe('Dev')
+
+    // Carol replies to Dev's post (by the short id `feed` prints): Dev sees it in the post's thread.
+    await runOk(admin, ['post', '--kind', 'reply', '--text', 'Thanks, the tap runs here too', '--reply-to', (water.id as string).slice(0, 12)])
+    await article(b.page, 'Water main fixed').filter({ hasText: '1 reply' }).waitFor({ timeout: STEP_MS })
+    await article(b.page, 'Water main fixed').getByRole('button', { name: 'Open' }).click()
+    const carolsReply = b.page.getByRole('region', { name: 'Replies' }).getByRole('article').filter({ hasText: 'Thanks, the tap runs here too' })
+    await carolsReply.waitFor({ timeout: STEP_MS })
+    expect(await carolsReply.textContent()).toContain('Carol')
+    await b.page.getByRole('button', { name: 'Back to feed' }).click()
+
+    // Dev replies to Carol's post: her CLI hears it as a reply to that post.
+    await article(b.page, 'Power is out on the east side').getByRole('button', { name: 'Open' }).click()
+    await b.page.getByLabel('Your reply').fill('We have a generator if anyone needs one')
+    await b.page.getByRole('button', { name: 'Reply' }).click()
+    const devsReply = await carol.next(p => p.text === 'We have a generator if anyone needs one', STEP_MS)
+    expect(devsReply).toMatchObject({ kind: 'reply', replyTo: outage, authorName: 'Dev' })
+    await b.page.getByRole('button', { name: 'Back to feed' }).click()
+
+    // Carol retracts her post: it leaves Dev's feed.
+    await runOk(admin, ['retract', outage])
+    await article(b.page, 'Power is out on the east side').waitFor({ state: 'detached', timeout: STEP_MS })
+
+    // Dev retracts his: it leaves Carol's feed (read by the CLI, which asks the relay first).
+    expect(await feedIds()).toContain(water.id)
+    await article(b.page, 'Water main fixed').getByRole('button', { name: 'Open' }).click()
+    await b.page.getByRole('button', { name: 'Retract' }).click()
+    await b.page.getByRole('button', { name: 'Yes, take it back' }).click()
+    await b.page.getByText(/This post is no longer here/).waitFor({ timeout: STEP_MS })
+    await until(async () => !(await feedIds()).includes(water.id), STEP_MS * 3, 'Carol\'s feed to drop the retracted post')
     expect(b.errors).toEqual([])
   })
 })

@@ -3,12 +3,15 @@
 // namespace it tries the machine's own private address. A relay on 127.0.0.1 serves the app;
 // two browser contexts (Ann, Ben) join one neighborhood; the page's libp2p dials the other
 // browser over WebRTC signalled through the relay; the relay stops; Ann posts and Ben must see
-// it over the direct connection. Prints one JSON line (the result) on stdout.
+// it over the direct connection; the relay starts again (same folder, same ports): both pages
+// reconnect to it, Ann's post goes out to it, Ben posts and Ann sees it, and the direct
+// connection is still up (or up again). Prints one JSON line (the result) on stdout.
 import '../../node/polyfill.ts'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import { cleanUp, startRelay } from '../helpers/network.ts'
-import { chromiumPath, pageErrors } from '../helpers/browser.ts'
+import { cleanUp, startRelay, tcpAddr, tempDir } from '../helpers/network.ts'
+import { article, chromiumPath, pageErrors } from '../helpers/browser.ts'
+import { Relay } from '../../node/relay/relay.ts'
 
 const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
 /** Waits for one step (a connection, a live post); generous, never a timing assertion. */
@@ -21,6 +24,12 @@ interface Result {
   webrtcB?: string[]
   relayStopped?: boolean
   receivedOverWebRtc?: boolean
+  /** Both pages said "Connected to" again after the relay came back. */
+  reconnected?: boolean
+  /** Ben's post after the restart reached Ann. */
+  receivedAfterRestart?: boolean
+  webrtcAfterRestartA?: string[]
+  webrtcAfterRestartB?: string[]
   errorsBeforeStop?: string[]
   error?: string
   /** Milliseconds each step took (for reading, never asserted). */
@@ -45,6 +54,11 @@ async function connected (page: Page): Promise<void> {
   await page.getByRole('status').filter({ hasText: /^Connected to/ }).waitFor({ timeout: STEP_MS })
 }
 
+/** Waits until the connection state says the page lost its relay and is trying again. */
+async function connecting (page: Page): Promise<void> {
+  await page.getByRole('status').filter({ hasText: /^Connecting/ }).waitFor({ timeout: STEP_MS })
+}
+
 /** Remote addresses of the page's direct (not relayed) WebRTC connections. */
 async function webrtcPeers (page: Page): Promise<string[]> {
   return await page.evaluate(() => {
@@ -67,11 +81,15 @@ async function waitForWebRtc (page: Page): Promise<string[]> {
 
 async function run (): Promise<void> {
   let browser: Browser | undefined
+  let restarted: Relay | undefined
   result.ms!.boot = Math.round(process.uptime() * 1000)
   stepStart = Date.now()
   try {
     step('relay')
-    const relay = await startRelay({ webDir: WEB_DIR })
+    const dataDir = await tempDir('pl-relay-')
+    const relay = await startRelay({ dataDir, webDir: WEB_DIR })
+    const port = (addr: string): number => Number(addr.split('/')[4])
+    const ports = { tcpPort: port(tcpAddr(relay)), wsPort: port(relay.webInfo().ws[0]!), httpPort: Number(new URL(relay.httpUrl).port) }
     step('chromium')
     const { path, args } = await chromiumPath()
     // Candidates carry 198.18.0.1 instead of an mDNS name Chromium cannot resolve here.
@@ -116,6 +134,32 @@ async function run (): Promise<void> {
     await a.page.getByRole('button', { name: 'Send' }).click()
     await b.page.getByRole('article').filter({ hasText: 'Relay is down, we still talk' }).waitFor({ timeout: STEP_MS })
     result.receivedOverWebRtc = (await webrtcPeers(b.page)).length > 0
+
+    step('pages see the relay gone')
+    await connecting(a.page)
+    await connecting(b.page)
+
+    step('restart relay')
+    restarted = await Relay.start({ dataDir, webDir: WEB_DIR, host: '127.0.0.1', ...ports, log: () => {} })
+
+    step('reconnect')
+    await connected(a.page)
+    await connected(b.page)
+    result.reconnected = true
+    // The post written while the relay was down goes out to it now.
+    await article(a.page, 'Relay is down, we still talk').getByText(/^sent$/).waitFor({ timeout: STEP_MS })
+
+    step('post after restart')
+    await b.page.getByRole('button', { name: 'New post' }).click()
+    await b.page.getByLabel('Kind').selectOption('info')
+    await b.page.getByLabel('What happened').fill('Relay is back, hello again')
+    await b.page.getByRole('button', { name: 'Send' }).click()
+    await article(a.page, 'Relay is back, hello again').waitFor({ timeout: STEP_MS })
+    result.receivedAfterRestart = true
+
+    step('webrtc after restart')
+    result.webrtcAfterRestartA = await waitForWebRtc(a.page)
+    result.webrtcAfterRestartB = await waitForWebRtc(b.page)
     step('done')
     result.ok = true
   } catch (err) {
@@ -123,6 +167,7 @@ async function run (): Promise<void> {
   } finally {
     const closing = Date.now()
     await browser?.close().catch(() => undefined)
+    await restarted?.stop().catch(() => undefined)
     await cleanUp()
     result.ms!.teardown = Date.now() - closing
   }

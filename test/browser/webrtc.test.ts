@@ -1,14 +1,15 @@
 // Two browsers of one neighborhood connect directly over WebRTC, signalled through their
-// relay's circuit relay v2, and keep gossiping with the relay stopped. WebRTC in Chromium on
-// one machine needs a network namespace (STACK.md): the scenario (webrtc-scenario.ts) runs the
-// relay and Chromium inside `unshare -n` with a veth at 198.18.0.1. That needs root (or
-// unprivileged user namespaces): without it this test fails and says so; it never skips.
+// relay's circuit relay v2, keep gossiping with the relay stopped, and reconnect to it when it
+// starts again. WebRTC in Chromium on one machine needs a network namespace (STACK.md): the
+// scenario (webrtc-scenario.ts) runs the relay and Chromium inside `unshare -n` with a veth at
+// 198.18.0.1. That needs root (or unprivileged user namespaces): without it this test fails and
+// says so; it never skips.
 import { describe, expect, it } from 'vitest'
 import { spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const SCENARIO_MS = 150_000
+const SCENARIO_MS = 240_000
 
 const NAMESPACE = [
   'set -e',
@@ -42,7 +43,7 @@ async function runScenario (): Promise<{ code: number | null, stdout: string, st
 }
 
 describe('WebRTC between browsers', () => {
-  it('two members\' browsers connect over WebRTC through the relay and a post reaches the other with the relay stopped', async () => {
+  it('two members\' browsers connect over WebRTC through the relay, a post reaches the other with the relay stopped, and both reconnect when it restarts', async () => {
     const unavailable = namespacesAvailable()
     if (unavailable !== undefined) {
       throw new Error(`this test runs Chromium in a network namespace and needs root (or user namespaces with CAP_NET_ADMIN): ${unavailable}`)
@@ -55,10 +56,15 @@ describe('WebRTC between browsers', () => {
     } catch {
       throw new Error(`the scenario printed no result (exit ${code}):\n${stdout}\n${stderr.slice(-4000)}`)
     }
-    expect(result, String(result.error ?? '')).toMatchObject({ ok: true, step: 'done', relayStopped: true, receivedOverWebRtc: true })
+    expect(result, String(result.error ?? '')).toMatchObject({
+      ok: true, step: 'done', relayStopped: true, receivedOverWebRtc: true, reconnected: true, receivedAfterRestart: true
+    })
     // Each page has a direct connection (not the relayed one) with /webrtc in its address.
     expect(result.webrtcA).toEqual(expect.arrayContaining([expect.stringContaining('/webrtc/')]))
     expect(result.webrtcB).toEqual(expect.arrayContaining([expect.stringContaining('/webrtc/')]))
+    // And one still (or again) after the relay restarted.
+    expect(result.webrtcAfterRestartA).toEqual(expect.arrayContaining([expect.stringContaining('/webrtc/')]))
+    expect(result.webrtcAfterRestartB).toEqual(expect.arrayContaining([expect.stringContaining('/webrtc/')]))
     expect(result.errorsBeforeStop).toEqual([])
     expect(code).toBe(0)
   }, SCENARIO_MS + 10_000)

@@ -4,7 +4,9 @@
  * and one-shot CLI runs. Every child started here is killed by `killAll` (by its pid).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { socketPath } from '../../node/cli/daemon.ts'
 import { cli, tempDir } from './network.ts'
 
 export const BIN = fileURLToPath(new URL('../../node/bin/porchlight.js', import.meta.url))
@@ -93,6 +95,74 @@ export async function runOk (home: string, args: string[]): Promise<RunResult> {
   const r = await run(home, args)
   if (r.code !== 0) throw new Error(`porchlight ${args.join(' ')} exited ${r.code}: ${r.err}`)
   return r
+}
+
+export interface WatchProcess {
+  child: ChildProcess
+  /** Resolves with the first post (a --json line) it printed since it started that matches; waits for one. */
+  next: (match: (post: any) => boolean, timeoutMs?: number) => Promise<any>
+  /** Everything it wrote to stderr so far. */
+  log: () => string
+}
+
+/**
+ * Starts `porchlight --home HOME --json watch` and waits until it holds the home,
+ * so the CLI's other commands for it (`run`, `cli`) run inside it (node/cli/daemon.ts), and it
+ * prints each post it hears as one JSON line.
+ */
+export async function spawnWatch (home: string): Promise<WatchProcess> {
+  const child = spawn(process.execPath, [BIN, '--home', home, '--json', 'watch'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PORCHLIGHT_HOME: home, PORCHLIGHT_RELAY: '', PORCHLIGHT_PUBLIC_DELAY_MS: '0' }
+  })
+  children.add(child)
+  child.once('exit', () => { children.delete(child) })
+  let err = ''
+  let buffered = ''
+  const posts: any[] = []
+  const waiters = new Set<() => void>()
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+    buffered += s
+    const lines = buffered.split('\n')
+    buffered = lines.pop()!
+    for (const line of lines) if (line.trim() !== '') posts.push(JSON.parse(line))
+    for (const w of waiters) w()
+  })
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => { err += s; for (const w of waiters) w() })
+  const exited = new Promise<never>((_resolve, reject) => {
+    child.once('exit', (code, signal) => { reject(new Error(`watch exited (${code ?? signal}): ${err}`)) })
+  })
+  exited.catch(() => undefined)
+  const until = async (check: () => boolean, timeoutMs: number, what: string): Promise<void> => {
+    if (check()) return
+    let waiter: (() => void) | undefined
+    let timer: ReturnType<typeof setTimeout> | undefined
+    try {
+      await Promise.race([exited, new Promise<void>((resolve, reject) => {
+        timer = setTimeout(() => { reject(new Error(`watch: timed out waiting for ${what}: ${err}`)) }, timeoutMs)
+        waiter = () => { if (check()) resolve() }
+        waiters.add(waiter)
+      })])
+    } finally {
+      clearTimeout(timer)
+      if (waiter !== undefined) waiters.delete(waiter)
+    }
+  }
+  // With --json it says nothing when it is ready: it is once it listens on the home's socket.
+  const poll = setInterval(() => { for (const w of waiters) w() }, 100)
+  try {
+    await until(() => existsSync(socketPath(home)), START_TIMEOUT_MS, 'it to hold the home')
+  } finally {
+    clearInterval(poll)
+  }
+  return {
+    child,
+    log: () => err,
+    next: async (match, timeoutMs = 30_000) => {
+      await until(() => posts.some(match), timeoutMs, 'a matching post')
+      return posts.find(match)
+    }
+  }
 }
 
 /** Kills every child process still running (SIGKILL, by pid). */

@@ -93,4 +93,20 @@ describe('retract', () => {
     expect(relay.store.has(fromHex(publicId))).toBe(false)
     expect(sha256(pub!.bytes)).toEqual(fromHex(publicId))
   })
+
+  it('a running peer hears each retraction that takes a post out of its feed (onRetract), with the post\'s id', async () => {
+    const relay = await startRelay()
+    const [ana, ben] = (await neighborhood(relay, ['Ana', 'Ben'])).members as [string, string]
+    const id = (await cli(ana, ['--json', 'post', '--kind', 'info', '--text', 'Bake sale moved to Sunday'])).json.id as string
+    const live = await peer(ben)
+    await live.sync()
+    expect((await live.feed()).map(p => p.id)).toContain(id)
+    const heard: string[] = []
+    live.onRetract(retracted => { heard.push(retracted) })
+    await cli(ana, ['retract', id])
+    // Live gossip or, if the mesh was not formed yet, the next sync brings the retraction.
+    await until(async () => { if (heard.length === 0) await live.sync(); return heard.length > 0 }, 30_000, 'the retraction')
+    expect(heard).toEqual([id])
+    expect((await live.feed()).map(p => p.id)).not.toContain(id)
+  })
 })

@@ -47,7 +47,7 @@ export interface Snapshot {
 }
 
 /** What the state uses of the engine (the browser's ResidentPeer). */
-export type Engine = Pick<ResidentPeer, 'start' | 'stop' | 'feed' | 'onPost' | 'post' | 'announceJoin' | 'node' | 'stayConnected' | 'relays' | 'retract' | 'leave' | 'sync' | 'home' | 'clips'>
+export type Engine = Pick<ResidentPeer, 'start' | 'stop' | 'feed' | 'onPost' | 'onRetract' | 'post' | 'announceJoin' | 'node' | 'stayConnected' | 'relays' | 'retract' | 'leave' | 'sync' | 'home' | 'clips'>
 
 export interface AppDeps {
   home: PeerHome & { saveIdentity: (id: Identity, opts?: { force?: boolean }) => Promise<void> }
@@ -58,7 +58,7 @@ export interface AppDeps {
   /** Resolves once what was set so far has been drawn: the engine loads after the first paint. */
   afterPaint?: () => Promise<void>
   now?: () => number
-  /** How often the feed is read again from the store (retractions arrive without a post event). @default FEED_REFRESH_MS */
+  /** How often the feed is read again from the store (for what changes without an event: a post expiring). @default FEED_REFRESH_MS */
   feedRefreshMs?: number
   /**
    * This origin's tabs (engine/leader.ts): only the leading tab opens the engine; the others
@@ -325,8 +325,13 @@ export class AppState extends EventTarget {
       this.set({ feed: newestFirst([post, ...this.snapshot.feed.filter(p => p.id !== post.id)]) })
       this.dispatchEvent(new CustomEvent<FeedPost>('post', { detail: post }))
     }))
+    // A retracted post leaves the feed as the retraction arrives (its author's, or this resident's own).
+    this.engineSubs.push(engine.onRetract(id => {
+      if (this.engine !== engine || !this.snapshot.feed.some(p => p.id === id)) return
+      this.set({ feed: this.snapshot.feed.filter(p => p.id !== id) })
+    }))
     const refresh = setInterval(() => { if (this.engine === engine) void this.reloadFeed() }, this.deps.feedRefreshMs ?? FEED_REFRESH_MS)
-    this.unsubscribe.push(() => { clearInterval(refresh) })
+    this.engineSubs.push(() => { clearInterval(refresh) })
     await this.loadFeed()
     await engine.start()
     const node = engine.node()
