@@ -48,6 +48,7 @@ import { sendPublicCopies } from './public-copy.ts'
 import { isRetiredFormat, STORE_FORMAT } from './store-format.ts'
 import { proveKey, syncTopic, type SyncStats } from './sync.ts'
 import type { KeyValue, LocalStore, Messages, PeerHome } from './storage.ts'
+import { counted, KEPT_WEEKS, WEEK_COUNTS_SECTION, parseWeekKey, WEEK_MS, weekContext, weekKey, weekStart, withCount, type WeekContext, type WeekCounts } from '../week-counts.ts'
 import {
   admittedBy, allEpochKeys, joinsBefore, currentEpochKeys, epochKeys, removalOf, supersededAt, winningSecret, withAdmission, withEpoch, withoutEnded, withMember, withoutRemoval,
   withRemoved, withRevoked, type HoodState, type Member
@@ -222,6 +223,9 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
   private readonly publicOutbox: KeyValue<OutboxEntry>
   /** Retraction secrets of this home's own posts ('retract-secrets'). */
   private readonly secrets: KeyValue<SecretEntry>
+  /** Posts per neighborhood, week and kind (numbers only: they outlive the posts). */
+  private readonly weekCounts: KeyValue<WeekCounts>
+  private weeks: Promise<Map<string, WeekCounts>> | undefined
 
   private constructor (
     private readonly runtime: PeerRuntime<C>,
@@ -236,6 +240,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     this.joins = this.local.section<JoinEntry>('joins')
     this.publicOutbox = this.local.section<OutboxEntry>('public-outbox')
     this.secrets = this.local.section<SecretEntry>('retract-secrets')
+    this.weekCounts = this.local.section<WeekCounts>(WEEK_COUNTS_SECTION)
   }
 
   /** Opens the engine on a runtime's storage (which it closes on stop, or if opening fails). */
@@ -432,6 +437,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     await this.messages.put({ topic, id, ts, exp, bytes })
     if (feed !== undefined) {
       await this.posts.put(`${feed.created.toString(16).padStart(14, '0')}!${feed.id}`, feed)
+      if (t.hood !== undefined) await this.count(toHex(t.hood.hood.id), feed, 1)
       // This home's own public copy is shown with its private post, not a second time.
       if (this.listeners.size > 0 && !(await this.ownPublicCopies()).has(feed.id)) {
         const [shown] = await this.decorate([feed])
@@ -967,8 +973,13 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     await this.messages.delete(id)
     const suffix = `!${toHex(id)}`
     const keys: string[] = []
-    for await (const [key] of this.posts.entries()) if (key.endsWith(suffix)) keys.push(key)
+    const dropped: FeedPost[] = []
+    for await (const [key, post] of this.posts.entries()) if (key.endsWith(suffix)) { keys.push(key); dropped.push(post) }
     await this.posts.delMany(keys)
+    for (const post of dropped) {
+      const hood = this.topics.get(post.topic)?.hood
+      if (hood !== undefined) await this.count(toHex(hood.hood.id), post, -1)
+    }
     if (keys.length > 0) for (const l of this.retractListeners) l(toHex(id))
   }
 
@@ -1180,6 +1191,40 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     return copies
   }
 
+  /** Adds (or, for a retraction, takes back) a neighborhood's post in its week's counts. */
+  private async count (hood: string, post: Pick<FeedPost, 'kind' | 'created'>, delta: 1 | -1): Promise<void> {
+    if (!counted(post.kind)) return
+    const weeks = await this.loadWeeks()
+    const key = weekKey(hood, weekStart(post.created))
+    const next = withCount(weeks.get(key), post.kind, delta)
+    weeks.set(key, next)
+    await this.weekCounts.put(key, next)
+  }
+
+  private async loadWeeks (): Promise<Map<string, WeekCounts>> {
+    this.weeks ??= (async () => {
+      const m = new Map<string, WeekCounts>()
+      for await (const [k, v] of this.weekCounts.entries()) m.set(k, v)
+      return m
+    })()
+    return await this.weeks
+  }
+
+  /**
+   * This week's posts by kind in a neighborhood (name or id; the only one if omitted) beside
+   * its usual week, as far as this home has counted since it joined.
+   */
+  async weekContext (ref?: string): Promise<WeekContext> {
+    const state = await this.home.resolveHood(ref)
+    const hood = toHex(state.hood.id)
+    const weeks = new Map<number, WeekCounts>()
+    for (const [k, v] of await this.loadWeeks()) {
+      const w = parseWeekKey(k)
+      if (w?.hood === hood) weeks.set(w.week, v)
+    }
+    return weekContext(weeks, state.joined, this.now())
+  }
+
   /**
    * The local feed, newest first, without expired posts. This home's own public copy is not a
    * second post: its private post carries `publicId` (filtered by channel 'public', it shows).
@@ -1209,6 +1254,11 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     const stale: string[] = []
     for await (const [key, value] of this.posts.entries()) if (value.expires <= now) stale.push(key)
     await this.posts.delMany(stale)
+    // Counts of weeks no context reads any more.
+    const weeks = await this.loadWeeks()
+    const old = [...weeks.keys()].filter(k => (parseWeekKey(k)?.week ?? 0) < weekStart(now) - KEPT_WEEKS * WEEK_MS)
+    for (const k of old) weeks.delete(k)
+    await this.weekCounts.delMany(old)
     const spent: string[] = []
     for await (const [key, value] of this.secrets.entries()) if (value.exp <= now) spent.push(key)
     await this.secrets.delMany(spent)

@@ -65,6 +65,11 @@ describe('the web app', () => {
     await article(b.page, 'A van idling by the school since noon').waitFor({ timeout: STEP_MS })
     await send(a.page, 'info', 'Street fair on Saturday')
     await article(b.page, 'Street fair on Saturday').waitFor({ timeout: STEP_MS })
+    // The week beside the usual week: counted as the posts arrived; Ben joined today, so no usual week yet.
+    const week = b.page.getByRole('region', { name: 'This week' })
+    await week.getByText(/^Suspicious activity: 1 this week$/).waitFor({ timeout: STEP_MS })
+    await week.getByText(/^Information: 1 this week$/).waitFor({ timeout: STEP_MS })
+    await week.getByText(/^Not enough history yet/).waitFor()
     // Newest first.
     const texts = await b.page.getByRole('article').allTextContents()
     expect(texts.findIndex(t => t.includes('Street fair'))).toBeLessThan(texts.findIndex(t => t.includes('A van idling')))

@@ -8,7 +8,7 @@ import type { FeedPost } from '../../protocol/peer/resident.ts'
 import { createIdentity } from '../../protocol/identity.ts'
 import { openBackup, BACKUP_PREFIX } from '../../protocol/backup.ts'
 import { exactTime, nextChangeIn, relativeTime } from '../../web/state/relative-time.ts'
-import { KIND_FILTERS, kindLabel, replyCounts, thread, trustLabel, visiblePosts } from '../../web/state/feed-view.ts'
+import { KIND_FILTERS, kindLabel, replyCounts, thread, trustLabel, visiblePosts, weekLines } from '../../web/state/feed-view.ts'
 import { MAX_PREVIEW_CHARS, notificationText, notifyPost, shouldNotify, type NotificationText, type NotifyPrefs } from '../../web/state/notifications.ts'
 import { backupFileName, backupText, progressText, readBackupText, readPrefs, SettingsStore, PREFS_KEY } from '../../web/state/settings.ts'
 
@@ -100,6 +100,17 @@ describe('the feed view', () => {
     expect(trustLabel(post('x'))).toBeUndefined()
     expect(kindLabel('suspicious')).toBe('Suspicious activity')
     expect(kindLabel('rfa')).toBe('Agency request')
+  })
+})
+
+describe('the week on the feed', () => {
+  it('a line per kind, the usual week only with enough history, the half of a median kept', () => {
+    expect(weekLines({ enoughHistory: true, kinds: [{ kind: 'crime', thisWeek: 3, usual: 1 }, { kind: 'pet', thisWeek: 0, usual: 0.5 }] }))
+      .toEqual({ lines: [`${kindLabel('crime')}: 3 this week, usually 1`, `${kindLabel('pet')}: 0 this week, usually 0.5`] })
+    const young = weekLines({ enoughHistory: false, kinds: [{ kind: 'fire', thisWeek: 2 }] })
+    expect(young.lines).toEqual([`${kindLabel('fire')}: 2 this week`])
+    expect(young.note).toMatch(/^Not enough history yet/)
+    expect(weekLines({ enoughHistory: true, kinds: [] }).lines).toEqual(['No posts this week.'])
   })
 })
 

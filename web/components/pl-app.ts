@@ -82,7 +82,7 @@ export class PlApp extends LitElement {
       ${invite}
       ${several ? html`<pl-hood-picker .hoods=${active} .selected=${hood.id}></pl-hood-picker>` : nothing}
       <pl-compose .hood=${hood.name} .area=${hood.area} ?busy=${s.busy}></pl-compose>
-      <pl-feed .posts=${s.feed} .hood=${several ? hood.name : ''} .area=${several ? hood.area : ''} ?busy=${s.busy}></pl-feed>`
+      <pl-feed .posts=${s.feed} .week=${this.app!.weekContext(hood.id)} .hood=${several ? hood.name : ''} .area=${several ? hood.area : ''} ?busy=${s.busy}></pl-feed>`
   }
 }
 

@@ -10,6 +10,7 @@ import type { FeedPost, ResidentPeer } from '../../protocol/peer/resident.ts'
 import type { Result } from '../../protocol/wire.ts'
 import type { KeyValue } from '../../protocol/peer/storage.ts'
 import type { PorchlightDb } from './db.ts'
+import { WEEK_COUNTS_SECTION, type WeekCounts } from '../../protocol/week-counts.ts'
 
 export const REFUSED_SECTION = 'outbox-refused'
 
@@ -30,6 +31,8 @@ export interface StoreView {
   refused: ReadonlyMap<string, Refusal>
   /** Whether there is an identity, and how many neighborhoods: another tab may create or join. */
   home: { identity: boolean, hoods: number }
+  /** The engine's weekly counts (protocol/week-counts.ts), by their keys. */
+  weeks: ReadonlyMap<string, WeekCounts>
 }
 
 /** A refusal in words (the relay's codes, protocol/errors.ts). */
@@ -80,7 +83,8 @@ export async function readStore (db: PorchlightDb, now: number): Promise<StoreVi
     const queued = new Set((await section('outbox').toArray()).map(r => r.key))
     const refused = new Map((await section(REFUSED_SECTION).toArray()).map(r => [r.key, r.value as Refusal]))
     const home = { identity: (await db.secrets.where(':id').equals('identity').count()) > 0, hoods: await db.hoods.count() }
-    return { posts, queued, refused, home }
+    const weeks = new Map((await section(WEEK_COUNTS_SECTION).toArray()).map(r => [r.key, r.value as WeekCounts]))
+    return { posts, queued, refused, home, weeks }
   })
 }
 

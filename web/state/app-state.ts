@@ -19,6 +19,7 @@ import { withOutbox, type ShownPost, type StoreView } from '../engine/outbox-vie
 import type { TabAsk, TabStatus } from '../engine/leader.ts'
 import { attachToHood, openClipUrl, type ClipProgress, type ClipView } from '../engine/clips.ts'
 import type { CleanClip } from '../../protocol/clip/clean.ts'
+import { parseWeekKey, weekContext, type WeekContext, type WeekCounts } from '../../protocol/week-counts.ts'
 
 /** A post's clip (cleaned in the page already) and location, and the clip's progress. */
 export interface PostExtras { clip?: CleanClip, location?: { geohash: string, precision: number }, onProgress?: ClipProgress }
@@ -29,7 +30,7 @@ export interface Snapshot {
   phase: 'loading' | 'welcome' | 'no-hood' | 'feed'
   me?: { name: string, fingerprint: string }
   /** Every neighborhood this browser keeps; `left` once the resident left it (or was removed). */
-  hoods: Array<{ id: string, name: string, area: string, admin: boolean, left: boolean, relays: string[] }>
+  hoods: Array<{ id: string, name: string, area: string, admin: boolean, left: boolean, relays: string[], joined: number }>
   /** The neighborhood the feed and new posts are for (its id), when the resident is in several. */
   selectedHood?: string
   /** Newest first; this resident's own posts carry their outbox state. */
@@ -187,7 +188,7 @@ export class AppState extends EventTarget {
     this.set({
       ...(me !== undefined ? { me: { name: me.public.name, fingerprint: fingerprint(me.public.signKey) } } : {}),
       hoods: hoods.map(h => ({
-        id: toHex(h.hood.id), name: h.hood.name, area: h.hood.area, admin: me !== undefined && isAdmin(h.hood, me.public.signKey), left: h.ended !== undefined, relays: [...h.relays]
+        id: toHex(h.hood.id), name: h.hood.name, area: h.hood.area, admin: me !== undefined && isAdmin(h.hood, me.public.signKey), left: h.ended !== undefined, relays: [...h.relays], joined: h.joined
       })),
       phase: me === undefined ? 'welcome' : hoods.every(h => h.ended !== undefined) ? 'no-hood' : 'feed'
     })
@@ -356,6 +357,18 @@ export class AppState extends EventTarget {
     const feed = newestFirst(await this.engine.feed())
     const ids = (ps: readonly FeedPost[]): string => ps.map(p => p.id).join()
     if (ids(feed) !== ids(this.snapshot.feed)) this.set({ feed })
+  }
+
+  /** This week's posts by kind in a neighborhood beside its usual week, from the engine's counts in IndexedDB. */
+  weekContext (hoodId: string): WeekContext | undefined {
+    const hood = this.snapshot.hoods.find(h => h.id === hoodId)
+    if (hood === undefined || this.store === undefined) return undefined
+    const weeks = new Map<number, WeekCounts>()
+    for (const [k, v] of this.store.weeks) {
+      const w = parseWeekKey(k)
+      if (w?.hood === hoodId) weeks.set(w.week, v)
+    }
+    return weekContext(weeks, hood.joined, this.now())
   }
 
   selectHood (id: string): void {

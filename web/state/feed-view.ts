@@ -4,6 +4,7 @@
  * labels the engine gives (agency requests' vouchedBy, look-alike names).
  */
 import type { FeedPost } from '../../protocol/peer/resident.ts'
+import type { WeekContext } from '../../protocol/week-counts.ts'
 import { RESIDENT_KINDS } from './labels.ts'
 
 /** 'all' or one post kind. */
@@ -78,4 +79,18 @@ export function kindLabel (kind: string): string {
   if (kind === 'rfa') return 'Agency request'
   if (kind === 'reply') return 'Reply'
   return RESIDENT_KINDS.find(k => k.kind === kind)?.label ?? kind
+}
+
+/**
+ * The week in words, a line per kind: "Crime: 3 this week, usually 1". Without 8 weeks of
+ * history the usual week is not guessed at.
+ */
+export function weekLines (ctx: WeekContext): { lines: string[], note?: string } {
+  const lines = ctx.kinds.map(k => `${kindLabel(k.kind)}: ${k.thisWeek} this week${k.usual !== undefined ? `, usually ${formatUsual(k.usual)}` : ''}`)
+  if (lines.length === 0) lines.push('No posts this week.')
+  return ctx.enoughHistory ? { lines } : { lines, note: 'Not enough history yet to say what a usual week is here (8 weeks are needed).' }
+}
+
+function formatUsual (n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(1)
 }
