@@ -16,6 +16,7 @@ import { createIdentity, fingerprint } from '../../protocol/identity.ts'
 import { areaTopic } from '../../protocol/neighborhood.ts'
 import type { HoodState } from '../storage/home-dir.ts'
 import type { FeedPost, ResidentPeer } from '../resident.ts'
+import type { WeekContext } from '../../protocol/week-counts.ts'
 import { parseAttestationString } from './output.ts'
 import { HELP_FIGURES, HOOD_OPTION, loadStack, packagePath, parseRelays, parseTtl, RELAY_OPTION, relaysFrom, ttlOption, type Command, type Context, type OptionSpec } from './command.ts'
 import { attachWithProgress } from './clips.ts'
@@ -106,6 +107,12 @@ function untilSignal (): Promise<string> {
 
 function when (ms: number): string {
   return new Date(ms).toISOString().replace(/:\d{2}\.\d{3}Z$/, 'Z').replace('T', ' ')
+}
+
+/** A neighborhood's week in one line: "This week in Elm Street: crime 3 (usually 1), pet 1 (usually 0)". */
+function weekLine (w: { hood: string } & WeekContext): string {
+  const kinds = w.kinds.map(k => `${k.kind} ${k.thisWeek}${k.usual !== undefined ? ` (usually ${Number.isInteger(k.usual) ? k.usual : k.usual.toFixed(1)})` : ''}`)
+  return `This week in ${w.hood}: ${kinds.length > 0 ? kinds.join(', ') : 'no posts'}${w.enoughHistory ? '' : ' (not enough history yet for a usual week)'}`
 }
 
 /** One post as people read it in a terminal. */
@@ -406,9 +413,12 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
             : `You were removed from ${e.hood} on ${when(e.at)} (an admin started epoch ${e.epoch} without you): you no longer see its new posts or can post there.`)
         }
         const posts = (await peer.feed({ ...(ctx.string('kind') !== undefined ? { kind: ctx.string('kind')! } : {}), ...(since !== undefined ? { since } : {}) })).slice(0, limit)
+        // This week beside the usual week, per neighborhood still followed (a busy week is not a crime wave).
+        const weeks: Array<{ hood: string } & WeekContext> = []
+        for (const h of await (await ctx.home()).hoods()) if (h.ended === undefined) weeks.push({ hood: h.hood.name, ...await peer.weekContext(toHex(h.hood.id)) })
         // relayAnswered: whether this feed is fresh from a relay (false: what is stored here, maybe stale).
-        ctx.out.result({ posts, synced, relayAnswered, outbox: await peer.outboxSize(), ended },
-          posts.length === 0 ? 'No posts.' : posts.map(postLines).join('\n'))
+        ctx.out.result({ posts, synced, relayAnswered, outbox: await peer.outboxSize(), ended, weeks },
+          [...weeks.map(weekLine), posts.length === 0 ? 'No posts.' : posts.map(postLines).join('\n')].join('\n'))
       } finally {
         await peer.stop()
       }

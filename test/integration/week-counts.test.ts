@@ -43,6 +43,10 @@ describe('weekly counts', () => {
     } finally {
       await peer.stop()
     }
+    // The CLI's feed says it too, and (with --json) gives the figures.
+    const feed = await cli(ben, ['--json', 'feed', '--no-sync'])
+    expect(feed.json.weeks).toEqual([{ hood: 'Maple Street', enoughHistory: false, kinds: [{ kind: 'crime', thisWeek: 1 }, { kind: 'info', thisWeek: 1 }] }])
+    expect((await cli(ben, ['feed', '--no-sync'])).out).toMatch(/^This week in Maple Street: crime 1, info 1 \(not enough history yet for a usual week\)$/m)
     // Read again from the disk by a fresh peer.
     const again = await openResidentPeer(await Home.open(ben), { relays: [], now: () => Date.now() })
     try {
