@@ -4,21 +4,16 @@
 // identity, create a neighborhood, join from the invite link in a second context, post, read
 // it on the other side) works by keyboard alone: Tab, Enter, Space, arrows and typing, no clicks.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { mkdirSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import { join } from 'node:path'
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
 import { cleanUp, startRelay } from '../helpers/network.ts'
 import { pageErrors, article, connected, launchChromium } from '../helpers/browser.ts'
+import { PHONE, screen, seriousViolations } from '../helpers/a11y.ts'
 import type { Relay } from '../../node/relay/relay.ts'
 
 const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
-const SHOTS = fileURLToPath(new URL('../output/screenshots/', import.meta.url))
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js')
 /** Waits for one step of the UI (a live post, a connection); generous, never a timing assertion. */
 const STEP_MS = 20_000
-const PHONE = { width: 390, height: 844 }
 /** Tab presses allowed to reach one control before the walk counts it as unreachable. */
 const MAX_TABS = 40
 
@@ -27,7 +22,6 @@ const contexts: BrowserContext[] = []
 
 beforeAll(async () => {
   browser = await launchChromium()
-  mkdirSync(SHOTS, { recursive: true })
 })
 afterAll(async () => { await browser?.close() })
 afterEach(async () => {
@@ -42,29 +36,6 @@ async function openApp (url: string): Promise<{ page: Page, errors: string[] }> 
   const errors = pageErrors(page)
   await page.goto(url)
   return { page, errors }
-}
-
-interface Violation { id: string, impact: string | null, help: string, nodes: string[] }
-
-/** axe-core over the whole page (it walks open shadow roots): the serious and critical violations. */
-async function seriousViolations (page: Page): Promise<Violation[]> {
-  if (!await page.evaluate(() => 'axe' in globalThis)) await page.addScriptTag({ path: AXE })
-  const violations = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: Array<{ id: string, impact: string | null, help: string, nodes: Array<{ target: unknown[], failureSummary?: string }> }> }> } }).axe
-    const r = await axe.run(document, { resultTypes: ['violations'] })
-    return r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => `${JSON.stringify(n.target)}: ${n.failureSummary ?? ''}`) }))
-  })
-  const lesser = violations.filter(v => v.impact !== 'serious' && v.impact !== 'critical')
-  if (lesser.length > 0) console.log(`axe, moderate or minor: ${lesser.map(v => `${v.id} (${v.impact ?? '?'}): ${v.help}: ${v.nodes.join(' | ')}`).join('; ')}`)
-  return violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-}
-
-/** Checks one screen with axe and saves its phone-size screenshot. */
-async function screen (page: Page, name: string): Promise<void> {
-  const path = join(SHOTS, `${name}.png`)
-  await page.screenshot({ path, fullPage: true })
-  console.log(`screenshot ${name}: ${path}`)
-  expect(await seriousViolations(page), `axe on the ${name} screen`).toEqual([])
 }
 
 /** The element that has the focus, through open shadow roots, is the locator's element. */

@@ -12,14 +12,22 @@ import './pl-feed.ts'
 import './pl-settings.ts'
 import './pl-hood-picker.ts'
 import './pl-backup.ts'
+import './pl-map.ts'
 import type { SettingsStore } from '../state/settings.ts'
+
+const VIEWS = [
+  { view: 'feed', label: 'Posts' },
+  { view: 'map', label: 'Map' },
+  { view: 'settings', label: 'Settings' }
+] as const
 
 @customElement('pl-app')
 export class PlApp extends LitElement {
   static override styles = css`
     :host { display: block; max-width: 40rem; margin: 0 auto; font: 16px/1.4 system-ui, sans-serif; }
     main { padding: 0 0.8rem 2rem; }
-    header { display: flex; justify-content: space-between; align-items: baseline; padding: 0.5rem 0.8rem; }
+    header { display: flex; justify-content: space-between; align-items: baseline; flex-wrap: wrap; gap: 0.4rem; padding: 0.5rem 0.8rem; }
+    nav { display: flex; gap: 0.4rem; }
     h1 { font-size: 1.2rem; margin: 0; }
     .error { background: #fde8e8; color: #8a1c1c; padding: 0.5rem 0.8rem; border-radius: 6px; }
   `
@@ -27,7 +35,7 @@ export class PlApp extends LitElement {
   @property({ attribute: false }) app: AppState | undefined
   @property({ attribute: false }) settings: SettingsStore | undefined
   @state() private s: Snapshot | undefined
-  @state() private view: 'feed' | 'settings' = 'feed'
+  @state() private view: 'feed' | 'map' | 'settings' = 'feed'
 
   private readonly onChange = (): void => { this.s = this.app?.snapshot }
 
@@ -50,7 +58,7 @@ export class PlApp extends LitElement {
     return html`
       <pl-status .connection=${s.connection} .relays=${s.relaysConnected}></pl-status>
       <header><h1>${hood?.name ?? 'Porchlight'}</h1>${s.me !== undefined ? html`<span>${s.me.name}</span>` : nothing}
-        ${nav ? html`<button type="button" @click=${() => { this.view = this.view === 'feed' ? 'settings' : 'feed' }}>${this.view === 'feed' ? 'Settings' : 'Posts'}</button>` : nothing}</header>
+        ${nav ? html`<nav aria-label="Views">${VIEWS.filter(v => v.view !== this.view).map(v => html`<button type="button" @click=${() => { this.view = v.view }}>${v.label}</button>`)}</nav>` : nothing}</header>
       <main
         @create-identity=${(e: CustomEvent<{ name: string }>) => { void this.app!.createIdentity(e.detail.name) }}
         @join=${(e: CustomEvent<{ invite: string }>) => { void this.app!.join(e.detail.invite) }}
@@ -70,6 +78,10 @@ export class PlApp extends LitElement {
     if (s.phase === 'welcome') return html`<pl-welcome ?busy=${s.busy}></pl-welcome><pl-backup .app=${this.app} mode="import"></pl-backup>`
     const invite = s.created !== undefined ? html`<pl-invite-card .name=${s.created.name} .link=${s.created.link} .token=${s.created.relayToken}></pl-invite-card>` : nothing
     if (this.view === 'settings') return html`${invite}<pl-settings .app=${this.app} .snapshot=${s} .settings=${this.settings}></pl-settings>`
+    if (this.view === 'map' && s.phase === 'feed') {
+      const shown = s.hoods.find(h => h.id === s.selectedHood && !h.left) ?? s.hoods.find(h => !h.left)!
+      return html`<pl-map .posts=${s.feed.filter(p => p.hood === shown.name || (p.hood === undefined && p.area?.startsWith(shown.area) === true))} .area=${shown.area} .hood=${shown.name}></pl-map>`
+    }
     const join = html`<pl-join .invite=${s.pendingInvite ?? ''} ?busy=${s.busy}></pl-join>`
     if (s.phase === 'no-hood') {
       return html`${join}${s.pendingInvite === undefined ? html`<pl-create-hood ?busy=${s.busy}></pl-create-hood>` : nothing}`

@@ -1,0 +1,102 @@
+// The map in real Chromium: posts drawn as the cells their authors chose (a smaller area for
+// one, the neighborhood's area for another), the same cells listed in words, and nothing finer
+// than the chosen cell anywhere: not in the page, not in IndexedDB. axe on the map screen, and
+// its screenshots at phone and desktop size.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { fileURLToPath } from 'node:url'
+import type { Page } from 'playwright-core'
+import { cleanUp, startRelay } from '../helpers/network.ts'
+import { AppBrowser, article, connected, createIdentity, STEP_MS } from '../helpers/browser.ts'
+import { DESKTOP, PHONE, screen } from '../helpers/a11y.ts'
+import { encodeGeohash, geohashBounds } from '../../protocol/geohash.ts'
+
+const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
+const AREA = 'u4pru'
+const app = new AppBrowser()
+
+beforeAll(app.start)
+afterAll(app.close)
+afterEach(async () => {
+  await app.closeContexts()
+  await cleanUp()
+})
+
+/** Everything the page has drawn: the light DOM and every open shadow root's markup. */
+async function allMarkup (page: Page): Promise<string> {
+  return await page.evaluate(() => {
+    const parts: string[] = []
+    const walk = (root: Document | ShadowRoot): void => {
+      parts.push(root instanceof Document ? root.documentElement.outerHTML : root.innerHTML)
+      for (const el of root.querySelectorAll('*')) if (el.shadowRoot !== null) walk(el.shadowRoot)
+    }
+    walk(document)
+    return parts.join('\n')
+  })
+}
+
+/** The locations of the feed posts this browser keeps in IndexedDB. */
+async function storedLocations (page: Page): Promise<Array<string | null>> {
+  return await page.evaluate(async () => await new Promise<Array<string | null>>((resolve, reject) => {
+    const open = indexedDB.open('porchlight')
+    open.onerror = () => { reject(open.error) }
+    open.onsuccess = () => {
+      const all = open.result.transaction('local').objectStore('local').getAll()
+      all.onsuccess = () => {
+        resolve((all.result as Array<{ section: string, value: { location?: string } }>).filter(r => r.section === 'posts').map(r => r.value.location ?? null))
+        open.result.close()
+      }
+    }
+  }))
+}
+
+describe('the map', () => {
+  it('draws each post as the area its author chose to share, lists the same cells in words, and nothing finer is kept or drawn', async () => {
+    const here = geohashBounds(`${AREA}bq`)
+    const position = { latitude: (here.north + here.south) / 2, longitude: (here.east + here.west) / 2 }
+    const chosen = encodeGeohash(position.latitude, position.longitude, 7)
+    const finer = encodeGeohash(position.latitude, position.longitude, 9)
+    const relay = await startRelay({ webDir: WEB_DIR })
+    const { page, errors } = await app.open(relay.httpUrl, { contextOptions: { viewport: PHONE, permissions: ['geolocation'], geolocation: position } })
+    await createIdentity(page, 'Ann')
+    await page.getByLabel('Neighborhood name').fill('Maple Street')
+    await page.getByLabel('Area (geohash)').fill(AREA)
+    await page.getByRole('button', { name: 'Create neighborhood' }).click()
+    await relay.serve(await page.getByLabel('Relay token').inputValue({ timeout: STEP_MS }))
+    await connected(page)
+
+    await page.getByRole('button', { name: 'New post' }).click()
+    await page.getByLabel('Kind').selectOption('pet')
+    await page.getByLabel('What happened').fill('Grey cat on the garden wall')
+    await page.getByLabel('Location').selectOption('7')
+    await page.getByText(/^Shared area: about \d+ m × \d+ m\.$/).waitFor({ timeout: STEP_MS })
+    await page.getByRole('button', { name: 'Send' }).click()
+    await article(page, 'Grey cat on the garden wall').waitFor({ timeout: STEP_MS })
+    await page.getByRole('button', { name: 'New post' }).click()
+    await page.getByLabel('Kind').selectOption('outage')
+    await page.getByLabel('What happened').fill('Power out on the whole street')
+    await page.getByRole('button', { name: 'Send' }).click()
+    await article(page, 'Power out on the whole street').waitFor({ timeout: STEP_MS })
+
+    await page.getByRole('button', { name: 'Map' }).click()
+    const rows = page.getByRole('table').getByRole('row')
+    await rows.filter({ hasText: chosen }).waitFor({ timeout: STEP_MS })
+    const listed = await page.getByRole('table').locator('tbody tr').evaluateAll(trs => trs.map(tr => tr.getAttribute('data-geohash')))
+    expect(listed.sort()).toEqual([AREA, chosen].sort())
+    expect(await rows.filter({ hasText: chosen }).textContent()).toMatch(/1 post: Lost or found pet 1/)
+    expect(await rows.filter({ hasText: '(the whole neighborhood)' }).textContent()).toMatch(/1 post: Outage 1/)
+    const drawn = await page.locator('svg rect.cell').evaluateAll(rs => rs.map(r => r.getAttribute('data-geohash')))
+    expect(drawn.sort()).toEqual([AREA, chosen].sort())
+    await page.getByRole('img', { name: /^Posts in Maple Street, each drawn as the area its author chose to share/ }).waitFor()
+
+    // Nothing finer than the chosen cell is drawn or kept.
+    const markup = await allMarkup(page)
+    expect(markup).toContain(chosen)
+    for (let n = 8; n <= 9; n++) expect(markup).not.toContain(finer.slice(0, n))
+    expect((await storedLocations(page)).sort()).toEqual([AREA, chosen].sort())
+
+    await screen(page, 'map')
+    await page.setViewportSize(DESKTOP)
+    await screen(page, 'map-desktop')
+    expect(errors).toEqual([])
+  })
+})
