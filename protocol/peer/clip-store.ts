@@ -44,9 +44,9 @@ export const CLIP_STORE_DEFAULTS = {
   /** UnixFS leaf size: 1 MiB (fewer bitswap round trips than 256 KiB). */
   chunkSize: 1024 * 1024,
   /**
-   * Leaves hashed and written at once while adding: 2 keeps the thread pool busy (WebCrypto
-   * digest, file writes) while the main thread encrypts; the importer's default of 10 held
-   * ~90 MiB when adding a 256 MiB clip, 2 holds ~35 MiB.
+   * Leaves being hashed and written while the next leaf is encrypted (rawLeafImporter): 2
+   * keeps the thread pool busy (WebCrypto digest, file or IndexedDB writes) while the main
+   * thread encrypts; the importer's default of 10 held ~90 MiB when adding a 256 MiB clip.
    */
   writeConcurrency: 2,
   /**
@@ -246,8 +246,9 @@ export class ClipStore {
         cidVersion: 1,
         rawLeaves: true,
         chunker: fixedChunker(this.chunkSize),
-        bufferImporter: rawLeafImporter,
-        blockWriteConcurrency: CLIP_STORE_DEFAULTS.writeConcurrency,
+        bufferImporter: rawLeafImporter(CLIP_STORE_DEFAULTS.writeConcurrency),
+        // rawLeafImporter runs its writes ahead itself: the importer's batches would not.
+        blockWriteConcurrency: 1,
         ...(opts.signal !== undefined ? { signal: opts.signal } : {})
       } as never)
     } catch (err) {
@@ -511,22 +512,40 @@ export function parseCid (s: string): CID {
   }
 }
 
+type Leaf = { cid: CID, size: bigint, block: Uint8Array }
+type LeafImporter = (file: { content: AsyncIterable<Uint8Array> }, blockstore: { put: (cid: CID, block: Uint8Array) => Promise<unknown> }) => AsyncGenerator<() => Promise<Leaf>>
+
 /**
- * The importer's raw-leaf step with the leaf's SHA-256 computed by WebCrypto off the main
- * thread (libuv's pool in Node, the browser's own), which already hashes the plaintext and runs
- * AES-GCM: the same CIDs and blocks as the default `rawLeaves: true, cidVersion: 1`. Without
- * `crypto.subtle` (an insecure browser context) the leaf is hashed here instead.
+ * The importer's raw-leaf step (the same CIDs and blocks as the default `rawLeaves: true,
+ * cidVersion: 1`), with each leaf's hash and write started as soon as the leaf is cut and up
+ * to `ahead` of them in flight while the next leaf is read and encrypted. The importer's own
+ * `blockWriteConcurrency` only runs a batch's writes once the whole batch was read, and reads
+ * the next batch only once they all finished: reading (the main thread) and writing (disk,
+ * IndexedDB) never overlapped. The leaf's SHA-256 is WebCrypto's, off the main thread (libuv's
+ * pool in Node, the browser's own); without `crypto.subtle` (an insecure browser context) it
+ * is hashed here instead.
  */
-async function * rawLeafImporter (file: { content: AsyncIterable<Uint8Array> }, blockstore: { put: (cid: CID, block: Uint8Array) => Promise<unknown> }): AsyncGenerator<() => Promise<{ cid: CID, size: bigint, block: Uint8Array }>> {
-  for await (const block of file.content) {
-    yield async () => {
-      const subtle = globalThis.crypto?.subtle as SubtleCrypto | undefined
-      const digest = subtle === undefined ? sha256(block) : new Uint8Array(await subtle.digest('SHA-256', block as Uint8Array<ArrayBuffer>))
-      const cid = CID.createV1(RAW_CODEC, createDigest(SHA2_256, digest))
-      await blockstore.put(cid, block)
-      return { cid, size: BigInt(block.length), block }
+function rawLeafImporter (ahead: number): LeafImporter {
+  return async function * (file, blockstore) {
+    const writing: Array<Promise<Leaf>> = []
+    for await (const block of file.content) {
+      const w = writeLeaf(block, blockstore)
+      w.catch(() => {}) // awaited in turn below; no unhandled rejection if the import stops early
+      writing.push(w)
+      if (writing.length > ahead) yield leafOf(writing.shift()!)
     }
+    for (const w of writing) yield leafOf(w)
   }
+}
+
+const leafOf = (w: Promise<Leaf>) => async (): Promise<Leaf> => await w
+
+async function writeLeaf (block: Uint8Array, blockstore: { put: (cid: CID, block: Uint8Array) => Promise<unknown> }): Promise<Leaf> {
+  const subtle = globalThis.crypto?.subtle as SubtleCrypto | undefined
+  const digest = subtle === undefined ? sha256(block) : new Uint8Array(await subtle.digest('SHA-256', block as Uint8Array<ArrayBuffer>))
+  const cid = CID.createV1(RAW_CODEC, createDigest(SHA2_256, digest))
+  await blockstore.put(cid, block)
+  return { cid, size: BigInt(block.length), block }
 }
 
 /** Fixed-size UnixFS chunker (the importer's own is the same; this avoids a deep import). */

@@ -6,9 +6,11 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { randomBytes as nodeRandom } from 'node:crypto'
 import { MemoryBlockstore } from 'blockstore-core'
 import { MemoryDatastore } from 'datastore-core'
+import { importBytes } from 'ipfs-unixfs-importer'
+import { fixedSize } from 'ipfs-unixfs-importer/chunker'
 import { isPorchlightError } from '../../protocol/errors.ts'
 import { toBase64Url, toHex } from '../../protocol/encoding.ts'
-import { ClipStore, type AddedClip } from '../../protocol/peer/clip-store.ts'
+import { CLIP_STORE_DEFAULTS, ClipStore, parseCid, type AddedClip } from '../../protocol/peer/clip-store.ts'
 import { getClip, type ClipSink } from '../../protocol/peer/clip-flows.ts'
 import { createNode, type PorchlightNode } from '../../node/libp2p.ts'
 import { nativeAesGcm, nativeSha256 } from '../../node/storage/clips.ts'
@@ -50,6 +52,17 @@ describe('the clip store on injected stores and default crypto', () => {
       aead: { aesGcm: nativeAesGcm }, hash: nativeSha256
     })
     expect(Buffer.from(await readAll(native, added)).equals(plain)).toBe(true)
+  })
+
+  it('stores the ciphertext under the CID the stock UnixFS importer gives it (the pipelined leaf writes keep the leaves in order)', async () => {
+    const plain = new Uint8Array(nodeRandom(5 * 1024 * 1024 + 777))
+    const added = await store.add([plain])
+    const parts: Uint8Array[] = []
+    for await (const p of store.cipher(parseCid(added.cid), added.stored, { offline: true })) parts.push(p)
+    const stock = await importBytes(Uint8Array.from(Buffer.concat(parts)), new MemoryBlockstore(), {
+      cidVersion: 1, rawLeaves: true, chunker: fixedSize({ chunkSize: CLIP_STORE_DEFAULTS.chunkSize })
+    })
+    expect(stock.cid.toString()).toBe(added.cid)
   })
 
   it('keeps a clip until its time, then sweeps it', async () => {
