@@ -12,7 +12,7 @@ const AREA = 'u4pru'
 function post (i: number, kind: string, location?: string): FeedPost {
   return {
     id: i.toString(16).padStart(64, '0'), channel: 'private', topic: 't', hood: 'Maple Street', kind, text: `post ${i}`,
-    created: 1_700_000_000_000 + i, expires: 1_800_000_000_000, media: [], author: 'a'.repeat(64), mine: false,
+    created: 1_700_000_000_000 + i, expires: 1_800_000_000_000, media: [], author: 'a'.repeat(64), authorFingerprint: 'AAAA-AAAA-AAAA-AAAA', mine: false,
     ...(location !== undefined ? { location } : {})
   }
 }

@@ -10,7 +10,8 @@ import { openBackup, BACKUP_PREFIX } from '../../protocol/backup.ts'
 import { exactTime, nextChangeIn, relativeTime } from '../../web/state/relative-time.ts'
 import { KIND_FILTERS, kindLabel, replyCounts, thread, trustLabel, visiblePosts, weekLines } from '../../web/state/feed-view.ts'
 import { MAX_PREVIEW_CHARS, notificationText, notifyPost, shouldNotify, type NotificationText, type NotifyPrefs } from '../../web/state/notifications.ts'
-import { backupFileName, backupText, progressText, readBackupText, readPrefs, SettingsStore, PREFS_KEY } from '../../web/state/settings.ts'
+import { readPrefs, SettingsStore, PREFS_KEY } from '../../web/state/settings.ts'
+import { backupFileName, backupText, progressText, readBackupText } from '../../web/state/backup-file.ts'
 
 const MIN = 60_000
 const HOUR = 60 * MIN

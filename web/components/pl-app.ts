@@ -6,14 +6,19 @@ import './pl-status.ts'
 import './pl-welcome.ts'
 import './pl-join.ts'
 import './pl-create-hood.ts'
-import './pl-invite-card.ts'
 import './pl-compose.ts'
 import './pl-feed.ts'
-import './pl-settings.ts'
 import './pl-hood-picker.ts'
-import './pl-backup.ts'
-import './pl-map.ts'
 import type { SettingsStore } from '../state/settings.ts'
+
+/**
+ * Screens that are not on the feed's first paint (settings, backup, the invite card with its
+ * QR code, the map): loaded when first shown, or in the background once the page is idle.
+ */
+let screens: Promise<unknown> | undefined
+function loadScreens (): void {
+  screens ??= import('./lazy-screens.ts').catch(() => { screens = undefined })
+}
 
 const VIEWS = [
   { view: 'feed', label: 'Posts' },
@@ -41,6 +46,9 @@ export class PlApp extends LitElement {
 
   override connectedCallback (): void {
     super.connectedCallback()
+    const idle = (globalThis as { requestIdleCallback?: (f: () => void, o?: { timeout: number }) => void }).requestIdleCallback
+    if (idle !== undefined) idle(loadScreens, { timeout: 5000 })
+    else setTimeout(loadScreens, 2000)
     this.app?.addEventListener('change', this.onChange)
     this.onChange()
   }
@@ -75,6 +83,7 @@ export class PlApp extends LitElement {
 
   private page (s: Snapshot) {
     if (s.phase === 'loading') return html`<p>Loading…</p>`
+    if (s.phase === 'welcome' || s.created !== undefined || this.view !== 'feed') loadScreens()
     if (s.phase === 'welcome') return html`<pl-welcome ?busy=${s.busy}></pl-welcome><pl-backup .app=${this.app} mode="import"></pl-backup>`
     const invite = s.created !== undefined ? html`<pl-invite-card .name=${s.created.name} .link=${s.created.link} .token=${s.created.relayToken}></pl-invite-card>` : nothing
     if (this.view === 'settings') return html`${invite}<pl-settings .app=${this.app} .snapshot=${s} .settings=${this.settings}></pl-settings>`

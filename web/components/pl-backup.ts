@@ -6,7 +6,7 @@
 import { LitElement, html, nothing } from 'lit'
 import { customElement, property, query, state } from 'lit/decorators.js'
 import type { AppState } from '../state/app-state.ts'
-import { backupFileName, checkBackupText, progressText, readBackupText } from '../state/settings.ts'
+import { backupFileName, checkBackupText, progressText, readBackupText } from '../state/backup-file.ts'
 import { MIN_PASSPHRASE_CHARS } from '../../protocol/backup.ts'
 import { shared } from './shared-styles.ts'
 

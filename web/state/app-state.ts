@@ -13,7 +13,6 @@ import type { PostKind } from '../../protocol/post.ts'
 import type { PeerHome } from '../../protocol/peer/storage.ts'
 import { foundHood, newInvite, readInvite, relayToken, saveJoin } from '../../protocol/peer/hood-actions.ts'
 import { encodeInvite } from '../../protocol/invite.ts'
-import { backupText } from './settings.ts'
 import { inviteLink } from './invite-link.ts'
 import { withOutbox, type ShownPost, type StoreView } from '../engine/outbox-view.ts'
 import type { TabAsk, TabStatus } from '../engine/leader.ts'
@@ -434,6 +433,7 @@ export class AppState extends EventTarget {
   async exportBackup (passphrase: string, onProgress?: (fraction: number) => void): Promise<string> {
     const identity = await this.requireMe()
     const hoods = await this.deps.home.hoods()
+    const { backupText } = await import('./backup-file.ts')
     return await backupText({ identity, hoods, created: this.now() }, passphrase, onProgress !== undefined ? { onProgress } : {})
   }
 

@@ -1,0 +1,5 @@
+/** The screens pl-app loads after the feed's first paint (see loadScreens there). */
+import './pl-invite-card.ts'
+import './pl-settings.ts'
+import './pl-backup.ts'
+import './pl-map.ts'
