@@ -38,6 +38,7 @@ export type ErrorCode =
   | 'TIMEOUT'
   | 'UNAVAILABLE'
   | 'REFUSED'
+  | 'HELD'             // the composer's fair-posting check holds a post until it says more (fair-posting.ts)
   | 'IO'
 
 export class PorchlightError extends Error {

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { fail, PorchlightError } from '../../protocol/errors.ts'
 import { toHex } from '../../protocol/encoding.ts'
 import { POST_KINDS, DEFAULT_TTL_MS, MAX_TTL_MS } from '../../protocol/post.ts'
+import { checkFairPosting, FAIR_POSTING_LIMITS, missingWords } from '../../protocol/fair-posting.ts'
 import { checkGeohash, MAX_AREA_PRECISION, MAX_POST_PRECISION } from '../../protocol/geohash.ts'
 import { attestationId, attestationIssued, sealRfa, verifyAttestation } from '../../protocol/agency.ts'
 import { createIdentity, fingerprint } from '../../protocol/identity.ts'
@@ -250,7 +251,8 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       `Posts expire after --ttl (default ${DEFAULT_TTL_MS / 86_400_000}d). If no relay acknowledges the post, it stays in the outbox ` +
       'and is sent the next time you post, read the feed or watch. ' +
       '--clip attaches a photo (JPEG, PNG, WebP) or video (MP4, MOV): its metadata (GPS, camera, times) is removed, it is ' +
-      'encrypted, and the neighborhood\'s relays keep it until the post expires; with --public, agencies can view it too.',
+      'encrypted, and the neighborhood\'s relays keep it until the post expires; with --public, agencies can view it too.\n\n' +
+      `${FAIR_POSTING_LIMITS} A post it holds is not sent (exit 1, code HELD), and the message says what to add.`,
     options: {
       kind: { type: 'string', value: 'KIND', help: 'what kind of alert' },
       text: { type: 'string', value: 'TEXT', help: 'the alert text (at most 2000 bytes)' },
@@ -269,6 +271,10 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
     async run (ctx) {
       const kind = ctx.required('kind')
       if (!(POST_KINDS as readonly string[]).includes(kind)) fail('BAD_ARGUMENT', `--kind must be one of: ${POST_KINDS.join(', ')}`)
+      const text = ctx.required('text')
+      // Before the peer opens: a held post is neither stored nor sent.
+      const fair = checkFairPosting({ kind, text })
+      if (!fair.ok) fail('HELD', `not sent: ${fair.explanation} Missing: ${missingWords(fair)}.`)
       const precision = ctx.string('precision') !== undefined ? Number(ctx.string('precision')) : undefined
       if (precision !== undefined && (!Number.isInteger(precision) || precision < 1 || precision > MAX_POST_PRECISION)) {
         fail('BAD_ARGUMENT', `--precision must be 1..${MAX_POST_PRECISION}`)
@@ -299,7 +305,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
         }
         const outcome = await peer.post({
           kind: kind as typeof POST_KINDS[number],
-          text: ctx.required('text'),
+          text,
           ttlMs,
           ...(precision !== undefined ? { precision } : {}),
           ...(geohash !== undefined ? { geohash } : {}),

@@ -7,6 +7,7 @@ import type { Page } from 'playwright-core'
 import { cleanUp, cli, startRelay, tcpAddr, tempDir, until } from '../helpers/network.ts'
 import { killAll, runOk, spawnWatch } from '../helpers/processes.ts'
 import { AppBrowser, article, connected, createIdentity } from '../helpers/browser.ts'
+import { HELD } from '../helpers/fair-corpus.ts'
 import type { Relay } from '../../node/relay/relay.ts'
 
 const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
@@ -139,6 +140,46 @@ describe('the web app', () => {
     await b.page.getByRole('button', { name: 'Yes, take it back' }).click()
     await b.page.getByText(/This post is no longer here/).waitFor({ timeout: STEP_MS })
     await until(async () => !(await feedIds()).includes(water.id), STEP_MS * 3, 'Carol\'s feed to drop the retracted post')
+    expect(b.errors).toEqual([])
+  })
+
+  it('the composer holds a post the fair-posting check holds, says why and what is missing, and sends it once they are given', async () => {
+    const relay = await startRelay({ webDir: WEB_DIR })
+    const admin = await tempDir('pl-cli-admin-')
+    await cli(admin, ['id', 'create', '--name', 'Carol'])
+    await cli(admin, ['hood', 'create', 'Oak Lane', '--area', 'u4pru', '--relay', tcpAddr(relay), '--relay', relay.webInfo().ws[0]!])
+    await relay.serve((await cli(admin, ['--json', 'hood', 'relay-token'])).json.token as string)
+    await cli(admin, ['hood', 'announce'])
+    const invite = (await cli(admin, ['--json', 'hood', 'invite'])).json.invite as string
+    const b = await openApp(`${relay.httpUrl}/#join=${invite}`)
+    await createIdentity(b.page, 'Dev')
+    await b.page.getByRole('button', { name: 'Join' }).click()
+    await connected(b.page)
+
+    const held = HELD.find(p => p.text === 'Suspicious black man on Elm St')!
+    const text = b.page.getByLabel('What happened')
+    await b.page.getByRole('button', { name: 'New post' }).click()
+    await b.page.getByLabel('Kind').selectOption(held.kind)
+    await b.page.getByText('Why Porchlight may ask for more detail').click()
+    await b.page.getByText(/It is an English word list .* cannot judge intent/).waitFor()
+    await text.fill(held.text)
+    await b.page.getByRole('button', { name: 'Send' }).click()
+    const alert = b.page.getByRole('alert').filter({ hasText: 'Say what the person did' })
+    await alert.waitFor()
+    expect(await alert.textContent()).toMatch(/Race alone puts every neighbor .*Missing: what the person did; 2 more details \(clothing, hair, height, build, vehicle\)\./)
+    // Held: the text is still being written, and nothing reached the feed.
+    expect(await text.inputValue()).toBe(held.text)
+    expect(await text.getAttribute('aria-describedby')).toMatch(/fair-hold/)
+    expect(await b.page.getByRole('article').count()).toBe(0)
+
+    // With the action, one detail is still missing; with two, the hold is gone and it sends.
+    await text.fill('Black man in a red cap tried the gate at 4 Elm St')
+    await b.page.getByRole('alert').filter({ hasText: 'Missing: 1 more detail' }).waitFor()
+    const fair = 'Black man in a red cap and a long grey coat tried the gate at 4 Elm St'
+    await text.fill(fair)
+    await alert.waitFor({ state: 'detached' })
+    await b.page.getByRole('button', { name: 'Send' }).click()
+    await article(b.page, fair).waitFor({ timeout: STEP_MS })
     expect(b.errors).toEqual([])
   })
 })

@@ -79,7 +79,7 @@ describe('clips through a relay', () => {
     await writeFile(file, clipBytes)
 
     // Human output: progress comes as plain lines, as there is no terminal here.
-    const posted = await cli(anaHome, ['post', '--kind', 'suspicious', '--text', 'Someone at the door', '--clip', file])
+    const posted = await cli(anaHome, ['post', '--kind', 'suspicious', '--text', 'Someone tried the door handle', '--clip', file])
     expect(posted.err).toMatch(/cleaning and encrypting: 100%/)
     expect(posted.err).toMatch(/relay fetching: 100%/)
     expect(posted.err).toMatch(/Removed from the clip: .*udta/)

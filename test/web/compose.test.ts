@@ -1,9 +1,15 @@
-// The composer's logic in Node (web/state/compose.ts): text validation, location precision in
-// words, what cleaning removed said plainly, the progress through a send's phases.
+// The composer's logic in Node (web/state/compose.ts): text validation, the fair-posting hold
+// (the corpus both ways), location precision in words, what cleaning removed said plainly, the
+// progress through a send's phases.
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { runs } from '../helpers/fc.ts'
-import { areaWords, distanceWords, exifDetails, overallProgress, postLocation, precisionChoices, removedWords, textProblem } from '../../web/state/compose.ts'
+import {
+  areaWords, distanceWords, exifDetails, FAIR_POSTING_LIMITS, fairHold, fairPostingApplies, overallProgress, postLocation, precisionChoices,
+  removedWords, textProblem
+} from '../../web/state/compose.ts'
+import { RESIDENT_KINDS } from '../../web/state/labels.ts'
+import { HELD, PASSED } from '../helpers/fair-corpus.ts'
 import { stripMetadata } from '../../protocol/clip/strip.ts'
 import { geohashBounds } from '../../protocol/geohash.ts'
 import { makeJpeg, makePng } from '../helpers/media.ts'
@@ -13,6 +19,25 @@ describe('the composer', () => {
     expect(textProblem('  \n ')).toBe('Write what happened before sending.')
     expect(textProblem('a'.repeat(2000))).toBeUndefined()
     expect(textProblem('é'.repeat(1001))).toBe('Too long: 2002 bytes, a post holds at most 2000. Shorten it by 2.')
+  })
+
+  it('holds every post of the fair-posting corpus that must be held, saying why and what is missing', () => {
+    for (const p of HELD) {
+      const hold = fairHold(p.kind, p.text)
+      expect(hold, p.text).toBeDefined()
+      expect(hold!.missing, p.text).toMatch(/^Missing: .+\.$/)
+      if (p.missing!.includes('action')) expect(hold!.missing, p.text).toMatch(/^Missing: what the person did/)
+      if (p.missing!.includes('descriptors')) expect(hold!.explanation, p.text).toMatch(/Race alone puts every neighbor who looks alike under suspicion/)
+    }
+  })
+
+  it('lets every near miss of the corpus through', () => {
+    for (const p of PASSED) expect(fairHold(p.kind, p.text), p.text).toBeUndefined()
+  })
+
+  it('shows the check\'s limits for the kinds it applies to among those a resident picks', () => {
+    expect(RESIDENT_KINDS.filter(k => fairPostingApplies(k.kind)).map(k => k.kind).sort()).toEqual(['crime', 'safety', 'suspicious'])
+    expect(FAIR_POSTING_LIMITS).toMatch(/word list.*cannot judge intent/)
   })
 
   it('says distances as people do', () => {

@@ -1,5 +1,7 @@
 /**
- * Writing a post: kind, text, a photo or video (cleaned of metadata here in the page as soon
+ * Writing a post: kind, text (held by the fair-posting check until a post that describes a
+ * person says what they did, and gives two more details if it mentions race: the reason and
+ * what is missing are shown beside the text, and kept up to date while it is edited), a photo or video (cleaned of metadata here in the page as soon
  * as it is picked: what was removed is shown), the location's precision (the neighborhood's
  * area unless the person picks a smaller one and lets the browser give the position), and
  * whether a public copy goes out too (off unless chosen). The logic is web/state/compose.ts.
@@ -12,8 +14,8 @@ import type { CleanClip } from '../../protocol/clip/clean.ts'
 import { isPorchlightError } from '../../protocol/errors.ts'
 import { audience, RESIDENT_KINDS } from '../state/labels.ts'
 import {
-  areaWords, clipAudience, EXIF_SCAN_BYTES, exifDetails, overallProgress, PHASE_WORDS, postLocation, precisionChoices, removedWords, textProblem,
-  type Position, type SendProgress
+  areaWords, clipAudience, EXIF_SCAN_BYTES, exifDetails, FAIR_POSTING_LIMITS, fairHold, fairPostingApplies, overallProgress, PHASE_WORDS,
+  postLocation, precisionChoices, removedWords, textProblem, type FairHold, type Position, type SendProgress
 } from '../state/compose.ts'
 import type { PostExtras } from '../state/app-state.ts'
 
@@ -36,6 +38,7 @@ export class PlCompose extends LitElement {
     progress { width: 100%; height: 1rem; }
     .removed { background: #eef6ee; padding: 0.4rem 0.6rem; border-radius: 6px; }
     .problem { color: #8a1c1c; }
+    .fair summary { cursor: pointer; }
     input[type=file] { font: inherit; }
   `]
 
@@ -51,6 +54,9 @@ export class PlCompose extends LitElement {
   @state() private position: Position | undefined
   @state() private locationNote: string | undefined
   @state() private progress: SendProgress | undefined
+  @state() private kind: PostKind = RESIDENT_KINDS[0]!.kind
+  /** Set when Send was refused by the fair-posting check; re-checked as the text changes. */
+  @state() private hold: FairHold | undefined
   @query('#kind') private kindSelect!: HTMLSelectElement
   @query('#text') private textInput!: HTMLTextAreaElement
   @query('#clip') private fileInput!: HTMLInputElement
@@ -62,9 +68,16 @@ export class PlCompose extends LitElement {
     return html`
       <form @submit=${this.submit} novalidate>
         <label for="kind">Kind</label>
-        <select id="kind">${RESIDENT_KINDS.map(k => html`<option value=${k.kind}>${k.label}</option>`)}</select>
+        <select id="kind" @change=${this.edited}>${RESIDENT_KINDS.map(k => html`<option value=${k.kind} ?selected=${k.kind === this.kind}>${k.label}</option>`)}</select>
         <label for="text">What happened</label>
-        <textarea id="text" aria-describedby="problem" @input=${() => { this.problem = undefined }}></textarea>
+        <textarea id="text" aria-describedby="problem fair-hold${fairPostingApplies(this.kind) ? ' fair-help' : ''}" @input=${this.edited}></textarea>
+        <div id="fair-hold">${this.hold !== undefined ? html`
+          <p class="problem" role="alert">${this.hold.explanation} <strong>${this.hold.missing}</strong></p>` : nothing}</div>
+        ${fairPostingApplies(this.kind) ? html`
+          <details class="fair note">
+            <summary>Why Porchlight may ask for more detail</summary>
+            <p id="fair-help">${FAIR_POSTING_LIMITS}</p>
+          </details>` : nothing}
 
         <label for="clip">Photo or video</label>
         <input id="clip" type="file" accept="image/jpeg,image/png,image/webp,video/mp4,video/quicktime" ?disabled=${sending} @change=${this.pick}>
@@ -98,6 +111,13 @@ export class PlCompose extends LitElement {
   /** The precision the post will carry (the area's when no position is known). */
   private shownPrecision (): number {
     return postLocation(this.area, this.precision, this.position).precision
+  }
+
+  /** The text or kind changed: a hold shown earlier is checked again (cleared once it passes). */
+  private edited (): void {
+    this.problem = undefined
+    this.kind = this.kindSelect.value as PostKind
+    if (this.hold !== undefined) this.hold = fairHold(this.kind, this.textInput.value.trim())
   }
 
   private async pick (): Promise<void> {
@@ -138,13 +158,19 @@ export class PlCompose extends LitElement {
     const text = this.textInput.value.trim()
     this.problem = textProblem(text)
     if (this.problem !== undefined) return
+    const kind = this.kindSelect.value as PostKind
+    this.hold = fairHold(kind, text)
+    if (this.hold !== undefined) {
+      this.textInput.focus()
+      return
+    }
     const picked = this.picked
     const location = this.area === '' ? undefined : postLocation(this.area, this.precision, this.position)
     let replied = false
     this.progress = picked !== undefined ? { phase: 'clean', done: 1, total: 1 } : { phase: 'send', done: 0, total: 1 }
     this.dispatchEvent(new CustomEvent<SendDetail>('send', {
       detail: {
-        kind: this.kindSelect.value as PostKind,
+        kind,
         text,
         public: this.pub,
         ...(picked !== undefined ? { clip: picked.clip } : {}),
@@ -166,6 +192,8 @@ export class PlCompose extends LitElement {
     this.progress = undefined
     this.picked = undefined
     this.problem = undefined
+    this.hold = undefined
+    this.kind = RESIDENT_KINDS[0]!.kind
     this.pub = false
     this.position = undefined
     this.locationNote = undefined

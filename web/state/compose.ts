@@ -1,15 +1,17 @@
 /**
  * The composer's logic, outside the component (pl-compose.ts): validating the text, the
+ * fair-posting check's hold on it (protocol/fair-posting.ts, the one the CLI runs too), the
  * location's precision and how large the shared area is in words, what cleaning removed from
  * a photo or video said plainly, and who sees a post. Plain functions, tested in Node
  * (test/web/compose.test.ts) and in Chromium (test/browser/clips.test.ts).
  */
 import { utf8Bytes } from '../../protocol/encoding.ts'
-import { MAX_TEXT_BYTES } from '../../protocol/post.ts'
+import { MAX_TEXT_BYTES, type PostKind } from '../../protocol/post.ts'
+import { checkFairPosting, FAIR_POSTING_KINDS, FAIR_POSTING_LIMITS, missingWords } from '../../protocol/fair-posting.ts'
 import { encodeGeohash, geohashBounds, MAX_POST_PRECISION } from '../../protocol/geohash.ts'
 import type { ClipPhase } from '../../protocol/peer/clip-flows.ts'
 
-export { MAX_TEXT_BYTES }
+export { MAX_TEXT_BYTES, FAIR_POSTING_LIMITS }
 
 /** What is wrong with the post's text, said plainly; undefined when it can be sent. */
 export function textProblem (text: string): string | undefined {
@@ -17,6 +19,27 @@ export function textProblem (text: string): string | undefined {
   const bytes = utf8Bytes(text.trim()).length
   if (bytes > MAX_TEXT_BYTES) return `Too long: ${bytes} bytes, a post holds at most ${MAX_TEXT_BYTES}. Shorten it by ${bytes - MAX_TEXT_BYTES}.`
   return undefined
+}
+
+// ------------------------------------------------------------------ fair posting
+
+/** Why a post is held and what it lacks, as the composer shows them beside the text. */
+export interface FairHold {
+  /** "Say what the person did: …" */
+  explanation: string
+  /** "Missing: what the person did; 2 more details (clothing, hair, height, build, vehicle)." */
+  missing: string
+}
+
+/** The fair-posting check's hold on a post; undefined when it may be sent. */
+export function fairHold (kind: PostKind, text: string): FairHold | undefined {
+  const v = checkFairPosting({ kind, text })
+  return v.ok ? undefined : { explanation: v.explanation, missing: `Missing: ${missingWords(v)}.` }
+}
+
+/** Whether posts of this kind go through the check (the composer shows its help for them). */
+export function fairPostingApplies (kind: PostKind): boolean {
+  return FAIR_POSTING_KINDS.includes(kind)
 }
 
 // ------------------------------------------------------------------ location
