@@ -23,6 +23,8 @@
  *   record) over 'pl/rfa-body' { ...post fields, area, ag, att }. The identity carries the
  *   agency's box key (bound by its identity signature), which is where sealed replies go.
  *   Attached attestations must name the same agency and be valid when the RFA was created.
+ *   RFAs are public records: relays serving the area keep each one RFA_RECORD_MS (a year)
+ *   after it was created, whatever its own expiry (openRfaRecord reads them after it).
  *
  * Sealed reply: seal.ts box (context 'pl/agency-reply') to the agency's X25519 key of
  *   'pl/agency-reply' v1 { rfa: RFA id (32), post (map), au?: author public identity, sig?: 64 }
@@ -41,9 +43,9 @@ import {
   type PublicIdentity, signStruct, verifyStruct
 } from './identity.ts'
 import { areaTopic, isAdmin, type Neighborhood } from './neighborhood.ts'
-import { checkPostFields, createPost, type MediaRef, MAX_POST_BYTES, type Post, POST_ID_BYTES, postFields, readPost } from './post.ts'
+import { checkPostFields, createPost, type MediaRef, MAX_POST_BYTES, type Post, POST_ID_BYTES, POST_OPTIONAL, POST_REQUIRED, postFields, readPost } from './post.ts'
 import { openSealed, sealTo, type SealOptions } from './seal.ts'
-import { checkCurrent, checkLifetime, checkTimeArg, checkTtlArg, MAX_CLOCK_SKEW_MS } from './time.ts'
+import { checkCurrent, checkLifetime, checkNotFuture, checkTimeArg, checkTtlArg, MAX_CLOCK_SKEW_MS } from './time.ts'
 
 export const DOMAIN_ATTESTATION = 'pl/agency-attest'
 export const DOMAIN_RFA = 'pl/rfa'
@@ -58,6 +60,8 @@ export const MAX_ATTESTATION_BYTES = 768
 export const MAX_RFA_ATTESTATIONS = 4
 export const MAX_RFA_BYTES = MAX_POST_BYTES + MAX_RFA_ATTESTATIONS * (MAX_ATTESTATION_BYTES + 4) + 1024
 export const MAX_AGENCY_REPLY_BYTES = MAX_POST_BYTES + 1024
+/** How long relays keep an RFA as a public record, from its creation: a year (posts still expire). */
+export const RFA_RECORD_MS = 365 * 24 * 3600_000
 
 const ATTEST_FIELDS = ['ag', 'n', 'a', 'adm', 'iss', 'exp']
 const ATTESTATION: StructSpec = { domain: DOMAIN_ATTESTATION, version: 1, required: [...ATTEST_FIELDS, 'sig'], maxBytes: MAX_ATTESTATION_BYTES }
@@ -272,6 +276,19 @@ export async function openRfa (bytes: Uint8Array, now: number): Promise<OpenedRf
   await verifyStruct(agency.signKey, RFA_BODY, rfaBody(post, area, ag, att), sig, 'request')
   const attestations = await readAttestations(att, agency, post.created, 'OUT_OF_RANGE')
   return { id: sha256(bytes), area, topic: areaTopic(area), post, agency, attestations }
+}
+
+/**
+ * Reads an RFA from the public record at `now`: verified as openRfa does, as of its creation
+ * (the post and its attestations were valid then), though the post itself may have expired
+ * since. FUTURE_DATED past the clock skew; EXPIRED once RFA_RECORD_MS after its creation.
+ */
+export async function openRfaRecord (bytes: Uint8Array, now: number): Promise<OpenedRfa> {
+  checkTimeArg(now, 'now')
+  const created = decodeStruct(RFA, bytes).record('post', POST_REQUIRED, POST_OPTIONAL).uint('created')
+  checkNotFuture(created, now, 'request')
+  if (now >= created + RFA_RECORD_MS) fail('EXPIRED', 'request is older than the public record keeps')
+  return await openRfa(bytes, created)
 }
 
 // ---- sealed replies ----

@@ -31,7 +31,7 @@ import { checkProof, mineProof, POW_NONCE_BYTES } from './pow.ts'
 import { checkPostArea, MAX_AREA_FIELD_BYTES } from './geohash.ts'
 import { areaKey, checkName, type Identity, signStruct, startVerify } from './identity.ts'
 import { areaTopic } from './neighborhood.ts'
-import { checkPostFields, MAX_POST_BYTES, type Post, postFields, readOptAuthorName, readPost } from './post.ts'
+import { checkPostFields, MAX_POST_BYTES, type Post, POST_ID_BYTES, POST_OPTIONAL, POST_REQUIRED, postFields, readOptAuthorName, readPost } from './post.ts'
 
 export const MAX_PUBLIC_POST_BYTES = MAX_POST_BYTES + 512
 export const DOMAIN_PUBLIC_POST = 'pl/public-post'
@@ -179,4 +179,12 @@ export async function openPublicPost (bytes: Uint8Array, now: number, minPowBits
  */
 export function publicPostCommitment (bytes: Uint8Array): Uint8Array | undefined {
   return decodePublicPost(bytes).optBytes('rc', { len: 32 })
+}
+
+/**
+ * The post a stored public post replies to (its replyTo), read without the clock or the
+ * signature: undefined if it replies to none. Strict decoding of the container and the post.
+ */
+export function publicPostReplyTo (bytes: Uint8Array): Uint8Array | undefined {
+  return decodePublicPost(bytes).record('post', POST_REQUIRED, POST_OPTIONAL).optBytes('replyTo', { len: POST_ID_BYTES })
 }

@@ -34,6 +34,8 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     reportCompressedSize: true,
-    chunkSizeWarningLimit: 1024
+    chunkSizeWarningLimit: 1024,
+    // The app, and the transparency page (the public record of agency requests: no identity, no engine).
+    rollupOptions: { input: { main: `${root}index.html`, transparency: `${root}transparency.html` } }
   }
 })

@@ -1,6 +1,6 @@
 /**
  * The `porchlight` command line: argument parsing, the command table, help, and the one-line
- * error contract. The commands live in groups (home.ts, network.ts, clips.ts), merged into
+ * error contract. The commands live in groups (home.ts, network.ts, clips.ts, transparency.ts), merged into
  * COMMANDS below; adding one is one entry in a group (see `Command` in command.ts).
  *
  *   porchlight [--home DIR] [--json] COMMAND [ARGS] [OPTIONS]
@@ -21,6 +21,7 @@ import { Context, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, GLOBAL_OPTIONS, UsageError,
 import { HOME_COMMANDS } from './home.ts'
 import { NETWORK_COMMANDS } from './network.ts'
 import { CLIP_COMMANDS } from './clips.ts'
+import { TRANSPARENCY_COMMANDS } from './transparency.ts'
 import { forwardToHolder } from './daemon.ts'
 import { readHiddenLine } from './passphrase.ts'
 
@@ -47,7 +48,8 @@ export const COMMANDS: Record<string, Command> = {
   },
   ...HOME_COMMANDS,
   ...NETWORK_COMMANDS,
-  ...CLIP_COMMANDS
+  ...CLIP_COMMANDS,
+  ...TRANSPARENCY_COMMANDS
 }
 
 // ---- help ----

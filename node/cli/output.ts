@@ -51,6 +51,12 @@
  *   hood revoke-agency                  { hood: hex64, attestations: hex64[] (their ids), sent: bool }
  *   hood relay-token                    { hood: hex64, epoch: int, older: int[] (epochs whose history it lets a relay mirror), topic, token: "plrelay:…" }
  *   hood attest-agency                  { hood: hex64, attestation: Attestation }
+ *   transparency AREA                   { area: geohash, rfas: [{ id: hex64, agency: name (the agency identity's own),
+ *                                         fingerprint (the agency key's), vouchedBy: [{ admin: fingerprint (the vouching admin
+ *                                         key, as the attestation says), name (vouched as), area: geohash, expires: ms }]
+ *                                         (attestations the request carried that cover its area; empty = unverified),
+ *                                         created: ms, text, publicReplies: int (public posts replying to it that the relays
+ *                                         hold; the highest count of any relay asked) }] (newest first; protocol/transparency.ts) }
  *   agency follow                       { areas: geohash[], relays: multiaddr[] (remembered for agency feed and rfa) }
  *   agency unfollow                     { areas: geohash[] }
  *   agency add-attestation              { attestation: Attestation, attestations: int (kept) }

@@ -26,7 +26,7 @@ export interface CapsInit extends StreamBudgetInit {
   maxConnectionsPerIp?: number
 }
 
-const FRAMED_PROTOCOLS: readonly FramedProtocol[] = ['push', 'sync', 'pin', 'blocks', 'bitswap']
+const FRAMED_PROTOCOLS: readonly FramedProtocol[] = ['push', 'sync', 'pin', 'blocks', 'bitswap', 'transparency']
 
 const CONNECTIONS_REFUSED = 'porchlight_connections_refused_total'
 const STREAMS_REFUSED = 'porchlight_streams_refused_total'

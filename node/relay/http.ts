@@ -18,9 +18,14 @@ export interface HttpInit {
   staticDir?: string
   /** Extra JSON routes, e.g. `/addresses`. */
   routes?: Record<string, () => unknown>
+  /** JSON routes that read the query string and answer with a status, e.g. `/transparency?area=…`. */
+  queries?: Record<string, (params: URLSearchParams) => Promise<{ status: number, body: unknown }>>
   /** PEM certificate and key (tls.ts): serve HTTPS instead of HTTP. */
   tls?: { cert: string, key: string }
 }
+
+/** Characters of a query string read at most. */
+const MAX_QUERY_CHARS = 256
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -51,6 +56,15 @@ export async function startHttp (init: HttpInit): Promise<{ server: Server, url:
     }
     const route = init.routes?.[path]
     if (route !== undefined) return json(route())
+    const query = init.queries?.[path]
+    if (query !== undefined) {
+      // Bounded: a query string longer than any answerable one is not parsed.
+      const search = (req.url ?? '').slice(path.length + 1, path.length + 1 + MAX_QUERY_CHARS)
+      void query(new URLSearchParams(search)).then(({ status, body }) => {
+        res.writeHead(status, { ...headers, 'content-type': 'application/json' }).end(JSON.stringify(body) + '\n')
+      }, () => { res.writeHead(500, headers).end() })
+      return
+    }
     void serveStatic(init.staticDir, path).then((file) => {
       if (file === undefined) {
         res.writeHead(404, { ...headers, 'content-type': 'text/plain' }).end('not found\n')

@@ -25,7 +25,7 @@ import { EPOCH_GRACE_MS, gossipVerdict, MAX_TAG_KEYS_PER_EPOCH, ServedTopics, va
 import { Metrics } from './metrics.ts'
 import { RateLimiter, type RateInit } from '../../protocol/peer/rate-limit.ts'
 import { addressKey, AreaLimits, type AreaLimitsInit, type Reservation } from './ip-limits.ts'
-import { isAreaTopic } from '../../protocol/neighborhood.ts'
+import { isAreaTopic, TOPIC_PREFIX } from '../../protocol/neighborhood.ts'
 import { startHttp } from './http.ts'
 import { PrivateTopicGuard } from './topic-guard.ts'
 import { serveNeighbors } from './neighbors.ts'
@@ -35,6 +35,9 @@ import { isRetiredFormat, STORE_FORMAT } from '../../protocol/peer/store-format.
 import { remoteIpKey } from '../../protocol/peer/remote-ip.ts'
 import { historyPeers, opensSyncOnMeeting, UnverifiableIds } from './mirror.ts'
 import { RelayCaps, type CapsInit } from './caps.ts'
+import { RfaRecord, type RfaRecordInit, type VerifiedRfa } from './rfa-record.ts'
+import { TransparencyServer } from '../../protocol/peer/transparency.ts'
+import { areasOverlap, transparencyRfa, type TransparencyReport } from '../../protocol/transparency.ts'
 
 /** Refusals that are not the forwarder's fault: gossip IGNOREs them (no score penalty), as residents do. */
 /** A port already taken, said with the port and the flag that changes it; other listen errors as they are. */
@@ -133,6 +136,8 @@ export interface RelayInit {
   announce?: string[]
   /** Where browsers open the web app (`https://porch.example.org`): in /health, and the base of invite links. */
   webOrigin?: string
+  /** Bounds of the public record of requests for assistance (rfa-record.ts). */
+  rfaRecord?: RfaRecordInit
 }
 
 /** served.json: version 2 (v1 held bare tag keys, with no admin root to check rekeys against). */
@@ -257,6 +262,7 @@ export class Relay {
     const retired = await this.store.migrate(STORE_FORMAT, async bytes => await isRetiredFormat(bytes, this.now()))
     if (retired > 0) this.log(`deleted ${retired} stored messages in an earlier release's format (no current peer reads them)`)
     await this.countRekeys()
+    this.records = await RfaRecord.open(this.store, this.now, this.init.rfaRecord)
 
     for (const topic of this.served.all()) this.serveTopic(topic)
 
@@ -287,6 +293,8 @@ export class Relay {
       onSession: (outcome) => { this.metrics.inc('porchlight_sync_sessions_total', { role: 'server', outcome }) }
     }, { budget: this.caps.streams })
     await this.syncServer.start()
+    this.transparencyServer = new TransparencyServer(this.node, { report: async (area) => await this.transparency(area), budget: this.caps.streams })
+    await this.transparencyServer.start()
 
     // Relays of the same neighborhood reconcile whenever they meet, and periodically. Only
     // with --peer relays: a sync open names the topic and epoch, which no stranger may hear.
@@ -322,6 +330,7 @@ export class Relay {
       health: () => this.health(),
       metrics: () => this.metrics.render(),
       routes: { '/addresses': () => this.node.getMultiaddrs().map(String), '/relay.json': () => this.webInfo() },
+      queries: { '/transparency': async (params) => await this.transparencyJson(params.get('area') ?? '') },
       ...(this.init.webDir !== undefined ? { staticDir: this.init.webDir } : {}),
       ...(this.init.tls !== undefined ? { tls: this.init.tls } : {})
     })
@@ -426,6 +435,8 @@ export class Relay {
         }
       }
       if (v.junkTombstone !== undefined && await this.store.delete(v.junkTombstone)) this.areaLimits.release([toHex(v.junkTombstone)])
+      // On the public record first: a request this relay carries is always on its record.
+      if (v.rfa !== undefined) await this.records.keep(topic, v.rfa, bytes)
       if (await this.store.put(v.message)) share?.keep(toHex(id))
       else share?.cancel()
       share = undefined
@@ -434,6 +445,7 @@ export class Relay {
         this.areaLimits.release([toHex(v.retracts)])
         this.metrics.inc('porchlight_messages_retracted_total')
       }
+      if (isAreaTopic(topic)) this.records.changed()
       if (v.rekey !== undefined) this.rekeysPerEpoch.set(`${v.rekey.epoch} ${v.rekey.topic}`, this.rekeyCount(v.rekey.topic, v.rekey.epoch) + 1)
       this.metrics.inc('porchlight_messages_accepted_total', { via })
       // Stored, so acknowledged: the other relays and members get it by sync if gossip fails.
@@ -606,6 +618,7 @@ export class Relay {
   async sweep (): Promise<number> {
     const gone = await this.store.sweep(this.now())
     this.areaLimits.release(gone.map(toHex))
+    this.records.swept(gone)
     this.unverifiable.sweep(this.now())
     if (gone.length > 0) {
       this.metrics.inc('porchlight_expired_total', {}, gone.length)
@@ -614,6 +627,29 @@ export class Relay {
     await this.pins?.sweep(this.now())
     for (const topic of this.served.private.keys()) this.expireProofs(topic)
     return gone.length
+  }
+
+  /**
+   * Every RFA this relay keeps on the record for the served areas overlapping `area` (newest
+   * first, each verified, with its public reply count); NOT_FOUND when none overlaps.
+   */
+  async transparency (area: string): Promise<VerifiedRfa[] | Result & { ok: false }> {
+    const prefix = `${TOPIC_PREFIX}area/`
+    const topics = [...this.served.areas].filter(t => areasOverlap(t.slice(prefix.length), area)).sort()
+    if (topics.length === 0) return { ok: false, code: 'NOT_FOUND', message: `this relay serves no area overlapping ${area}` }
+    return await this.records.report(area, topics)
+  }
+
+  /** `GET /transparency?area=GEOHASH`: the report as `porchlight transparency --json` prints it. */
+  private async transparencyJson (area: string): Promise<{ status: number, body: TransparencyReport | { error: { code: string, message: string } } }> {
+    try {
+      checkGeohash(area, MAX_AREA_PRECISION, 'area')
+    } catch (err) {
+      return { status: 400, body: { error: { code: 'BAD_GEOHASH', message: (err as Error).message } } }
+    }
+    const report = await this.transparency(area)
+    if (!Array.isArray(report)) return { status: 404, body: { error: { code: report.code ?? 'NOT_FOUND', message: report.message ?? 'not found' } } }
+    return { status: 200, body: { area, rfas: report.map(x => transparencyRfa(x.opened, x.replies)) } }
   }
 
   health (): Record<string, unknown> {
@@ -709,6 +745,9 @@ export class Relay {
   private readonly debug: Logger
   private pushServer: PushServer | undefined
   private syncServer: SyncServer | undefined
+  private transparencyServer: TransparencyServer | undefined
+  /** The public record of requests for assistance (rfa-record.ts). */
+  records!: RfaRecord
 
   async stop (): Promise<void> {
     if (this.stopping) return
@@ -720,6 +759,7 @@ export class Relay {
     await closed
     await this.pushServer?.stop()
     await this.syncServer?.stop()
+    await this.transparencyServer?.stop()
     await this.pins?.stop()
     await this.node.stop()
     this.caps.stop()

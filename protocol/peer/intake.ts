@@ -17,7 +17,7 @@ import { openPublicPost } from '../public-post.ts'
 import { isAreaTopic, isPrivateTopic, MAX_ADMINS, TOPIC_PREFIX } from '../neighborhood.ts'
 import { MAX_MESSAGE_BYTES, type Result } from '../wire.ts'
 import { relayOpenRekey, rekeyTimes } from '../rekey.ts'
-import { openRfa } from '../agency.ts'
+import { openRfa, type OpenedRfa } from '../agency.ts'
 import { commitmentOf, decodeRetraction, DOMAIN_RETRACT, openRetraction, verifyRetraction } from '../retract.ts'
 import type { Messages, StoredMessage } from './storage.ts'
 
@@ -161,6 +161,8 @@ export interface Validated {
   junkTombstone?: Uint8Array
   /** A genuine rekey: its new epoch, and the tag key if the admin sealed one to this relay. */
   rekey?: { topic: string, epoch: number, tagKey?: Uint8Array }
+  /** A verified request for assistance (a relay keeps it on the public record). */
+  rfa?: OpenedRfa
 }
 
 export interface ValidateOptions {
@@ -281,7 +283,7 @@ export async function validateMessage (
     if (domain === 'pl/rfa') {
       const r = await openRfa(bytes, now)
       if (r.topic !== topic) fail('WRONG_TOPIC', 'request is for another area')
-      return { message: { topic, id, ts: r.post.created, exp: r.post.expires, bytes } }
+      return { message: { topic, id, ts: r.post.created, exp: r.post.expires, bytes }, rfa: r }
     }
     fail('BAD_DOMAIN', `unexpected ${domain.slice(0, 32)} on an area topic`)
   }

@@ -54,7 +54,7 @@ export interface StreamBudgetInit {
 export type StreamRefusal = 'streams' | 'streams-per-ip' | 'buffered' | 'buffered-per-ip' | 'idle' | 'partial-frame'
 
 /** The framed protocols, as metric labels (bitswap: Helia's, see metered-libp2p.ts). */
-export type FramedProtocol = 'push' | 'sync' | 'pin' | 'blocks' | 'bitswap'
+export type FramedProtocol = 'push' | 'sync' | 'pin' | 'blocks' | 'bitswap' | 'transparency'
 
 export interface AdmitOptions {
   /**

@@ -1,0 +1,178 @@
+/**
+ * The relay's public record of requests for assistance (RFAs): every RFA a relay stores on an
+ * area topic is also kept, in the same message store, under the area's record topic
+ * (`/porchlight/1/rfa-record/<area>`, never gossiped or synced) until RFA_RECORD_MS after it
+ * was created, whatever the post's own expiry. The area copy expires as every post does, so
+ * sync and gossip never carry an expired request; the record copy answers transparency asks.
+ *
+ * Bounded: at most MAX_RFA_RECORDS_PER_AREA on one area's record and MAX_RFA_RECORDS_PER_AGENCY
+ * of one agency key there; past them new RFAs are refused (OVER_QUOTA) before they are stored,
+ * so nothing this relay carries is missing from its record.
+ *
+ * Reports (`report`): the RFAs of every served area overlapping the one asked, each verified
+ * (openRfaRecord), with the number of public replies (stored public posts whose replyTo names
+ * it). Cached for REPORT_CACHE_MS and dropped when an area topic changes.
+ */
+import { openRfaRecord, RFA_RECORD_MS, type OpenedRfa } from '../../protocol/agency.ts'
+import { concatBytes, peekDomain, toHex, utf8Bytes } from '../../protocol/encoding.ts'
+import { sha256 } from '../../protocol/crypto.ts'
+import { fail } from '../../protocol/errors.ts'
+import { TOPIC_PREFIX } from '../../protocol/neighborhood.ts'
+import { publicPostReplyTo } from '../../protocol/public-post.ts'
+import { MAX_RFA_RECORDS_PER_AGENCY, MAX_RFA_RECORDS_PER_AREA } from '../../protocol/transparency.ts'
+import type { RecordedRfa } from '../../protocol/peer/transparency.ts'
+import type { MessageStore } from '../storage/level-messages.ts'
+
+export const RECORD_TOPIC_PREFIX = `${TOPIC_PREFIX}rfa-record/`
+const AREA_TOPIC_PREFIX = `${TOPIC_PREFIX}area/`
+/** How long one report is reused (unless an area topic changed meanwhile). */
+export const REPORT_CACHE_MS = 30_000
+
+export function recordTopic (areaTopic: string): string {
+  return RECORD_TOPIC_PREFIX + areaTopic.slice(AREA_TOPIC_PREFIX.length)
+}
+
+/** The record copy's id: distinct from the RFA's own id, which its area copy holds. */
+function recordId (rfaId: Uint8Array): Uint8Array {
+  return sha256(concatBytes(utf8Bytes('pl/rfa-record'), rfaId))
+}
+
+export interface VerifiedRfa extends RecordedRfa { opened: OpenedRfa }
+
+interface AreaCount { total: number, agencies: Map<string, number> }
+
+export interface RfaRecordInit {
+  /** RFAs one area's record holds. @default MAX_RFA_RECORDS_PER_AREA (4096) */
+  maxPerArea?: number
+  /** RFAs of one agency key on one area's record. @default MAX_RFA_RECORDS_PER_AGENCY (1024) */
+  maxPerAgency?: number
+}
+
+export class RfaRecord {
+  private readonly counts = new Map<string, AreaCount>()
+  /** Record id hex → what it counts as, so an expired record is uncounted. */
+  private readonly counted = new Map<string, { topic: string, agency: string }>()
+  private readonly cache = new Map<string, { at: number, version: number, report: Promise<VerifiedRfa[]> }>()
+  private version = 0
+  private readonly maxPerArea: number
+  private readonly maxPerAgency: number
+
+  private constructor (private readonly store: MessageStore, private readonly now: () => number, init: RfaRecordInit) {
+    this.maxPerArea = init.maxPerArea ?? MAX_RFA_RECORDS_PER_AREA
+    this.maxPerAgency = init.maxPerAgency ?? MAX_RFA_RECORDS_PER_AGENCY
+  }
+
+  /** Counts what the store holds on record (at start). */
+  static async open (store: MessageStore, now: () => number, init: RfaRecordInit = {}): Promise<RfaRecord> {
+    const record = new RfaRecord(store, now, init)
+    for (const topic of store.topicNames()) {
+      if (!topic.startsWith(RECORD_TOPIC_PREFIX)) continue
+      for await (const m of store.list(topic)) {
+        // What no longer verifies (older than the record keeps) goes at the next sweep; it is not counted.
+        const rfa = await openRfaRecord(m.bytes, now()).catch(() => undefined)
+        if (rfa !== undefined) record.count(topic, toHex(m.id), toHex(rfa.agency.signKey))
+      }
+    }
+    return record
+  }
+
+  private area (topic: string): AreaCount {
+    let c = this.counts.get(topic)
+    if (c === undefined) { c = { total: 0, agencies: new Map() }; this.counts.set(topic, c) }
+    return c
+  }
+
+  private count (topic: string, idHex: string, agency: string): void {
+    const c = this.area(topic)
+    c.total++
+    c.agencies.set(agency, (c.agencies.get(agency) ?? 0) + 1)
+    this.counted.set(idHex, { topic, agency })
+  }
+
+  private uncount (idHex: string): void {
+    const e = this.counted.get(idHex)
+    if (e === undefined) return
+    this.counted.delete(idHex)
+    const c = this.area(e.topic)
+    c.total--
+    const n = (c.agencies.get(e.agency) ?? 1) - 1
+    if (n === 0) c.agencies.delete(e.agency)
+    else c.agencies.set(e.agency, n)
+  }
+
+  /**
+   * Puts a verified RFA on the record of `areaTopic` (durably) before the relay stores it
+   * there: OVER_QUOTA when the area's record, or the agency's share of it, is full.
+   */
+  async keep (areaTopic: string, rfa: OpenedRfa, bytes: Uint8Array): Promise<void> {
+    const topic = recordTopic(areaTopic)
+    const id = recordId(rfa.id)
+    if (this.store.has(id)) return
+    const idHex = toHex(id)
+    const agency = toHex(rfa.agency.signKey)
+    const c = this.area(topic)
+    if (c.total >= this.maxPerArea) fail('OVER_QUOTA', `this area's public record holds ${this.maxPerArea} requests`)
+    if ((c.agencies.get(agency) ?? 0) >= this.maxPerAgency) fail('OVER_QUOTA', `this agency has ${this.maxPerAgency} requests on this area's record`)
+    // Counted before the write, so concurrent requests cannot pass the bound together.
+    this.count(topic, idHex, agency)
+    try {
+      if (!await this.store.put({ topic, id, ts: rfa.post.created, exp: rfa.post.created + RFA_RECORD_MS, bytes })) this.uncount(idHex)
+    } catch (err) {
+      this.uncount(idHex)
+      throw err
+    }
+    this.changed()
+  }
+
+  /** Something on an area topic changed (a post or reply stored, deleted or expired): reports are made again. */
+  changed (): void { this.version++ }
+
+  /** Uncounts records the store's sweep deleted. */
+  swept (ids: readonly Uint8Array[]): void {
+    for (const id of ids) this.uncount(toHex(id))
+    if (ids.length > 0) this.changed()
+  }
+
+  /** How many RFAs an area's record holds. */
+  size (areaTopic: string): number { return this.counts.get(recordTopic(areaTopic))?.total ?? 0 }
+
+  /** The verified RFAs of `areaTopics` (newest first) with their public reply counts; cached. */
+  async report (area: string, areaTopics: readonly string[]): Promise<VerifiedRfa[]> {
+    const key = `${area} ${areaTopics.join(' ')}`
+    const hit = this.cache.get(key)
+    if (hit !== undefined && hit.version === this.version && this.now() - hit.at < REPORT_CACHE_MS) return await hit.report
+    const report = this.build(areaTopics)
+    this.cache.set(key, { at: this.now(), version: this.version, report })
+    // Only a few areas are served; a cache entry per area asked is bounded by them.
+    if (this.cache.size > 64) this.cache.delete(this.cache.keys().next().value!)
+    report.catch(() => { if (this.cache.get(key)?.report === report) this.cache.delete(key) })
+    return await report
+  }
+
+  private async build (areaTopics: readonly string[]): Promise<VerifiedRfa[]> {
+    const now = this.now()
+    const rfas = new Map<string, VerifiedRfa>()
+    const replies = new Map<string, number>()
+    const add = async (bytes: Uint8Array): Promise<void> => {
+      const opened = await openRfaRecord(bytes, now).catch(() => undefined)
+      if (opened !== undefined && !rfas.has(toHex(opened.id))) rfas.set(toHex(opened.id), { bytes, opened, replies: 0 })
+    }
+    for (const topic of areaTopics) {
+      for await (const m of this.store.list(recordTopic(topic))) await add(m.bytes)
+      // The area itself: public replies, and RFAs stored before the record existed.
+      for await (const m of this.store.list(topic)) {
+        let domain: string
+        try { domain = peekDomain(m.bytes) } catch { continue }
+        if (domain === 'pl/rfa') {
+          await add(m.bytes)
+        } else if (domain === 'pl/public-post') {
+          let to: Uint8Array | undefined
+          try { to = publicPostReplyTo(m.bytes) } catch { continue }
+          if (to !== undefined) replies.set(toHex(to), (replies.get(toHex(to)) ?? 0) + 1)
+        }
+      }
+    }
+    const out = [...rfas.values()].map(r => ({ ...r, replies: replies.get(toHex(r.opened.id)) ?? 0 }))
+    return out.sort((a, b) => b.opened.post.created - a.opened.post.created || (toHex(a.opened.id) < toHex(b.opened.id) ? -1 : 1))
+  }
+}
