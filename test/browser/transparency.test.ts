@@ -3,36 +3,22 @@
 // identity created (no IndexedDB database at all); axe finds no serious or critical violation;
 // screenshots at phone and desktop size under test/output/screenshots/.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { mkdirSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { cleanUp, cli, neighborhood, startRelay, tcpAddr, tempDir } from '../helpers/network.ts'
 import { launchChromium, pageErrors } from '../helpers/browser.ts'
+import { DESKTOP, PHONE, screen } from '../helpers/a11y.ts'
 
 const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
-const SHOTS = fileURLToPath(new URL('../output/screenshots/', import.meta.url))
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js')
 const STEP_MS = 20_000
-const SIZES = { phone: { width: 390, height: 844 }, desktop: { width: 1280, height: 900 } } as const
+const SIZES = { phone: PHONE, desktop: DESKTOP } as const
 
 let browser: Browser
 beforeAll(async () => {
   browser = await launchChromium()
-  mkdirSync(SHOTS, { recursive: true })
 })
 afterAll(async () => { await browser?.close() })
 afterEach(cleanUp)
-
-async function seriousViolations (page: Page): Promise<unknown[]> {
-  await page.addScriptTag({ path: AXE })
-  return await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: Array<{ id: string, impact: string | null, nodes: Array<{ target: unknown[] }> }> }> } }).axe
-    const r = await axe.run(document, { resultTypes: ['violations'] })
-    return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => ({ id: v.id, nodes: v.nodes.map(n => n.target) }))
-  })
-}
 
 describe('transparency page', () => {
   it('lists every request of the area by agency, with attestations, months and public replies, without an identity', { timeout: 600_000 }, async () => {
@@ -71,10 +57,7 @@ describe('transparency page', () => {
         // No identity, no local database: the page opened none.
         expect(await page.evaluate(async () => (await indexedDB.databases()).length)).toBe(0)
         expect(await page.evaluate(() => localStorage.length)).toBe(0)
-        const path = join(SHOTS, `transparency-${size}.png`)
-        await page.screenshot({ path, fullPage: true })
-        console.log(`screenshot transparency-${size}: ${path}`)
-        expect(await seriousViolations(page), `axe on the transparency page (${size})`).toEqual([])
+        await screen(page, `transparency-${size}`)
 
         // A malformed area typed in the form: one alert, nothing asked.
         await page.getByLabel('Area (geohash, 1 to 6 characters)').fill('no way!')

@@ -54,7 +54,8 @@ export class PlMap extends LitElement {
             ? html`<tr><td colspan="3">No posts to show.</td></tr>`
             : view.cells.map(c => html`<tr data-geohash=${c.geohash}><td><code>${c.geohash}</code>${c.geohash === this.area ? ' (the whole neighborhood)' : ''}</td><td>${c.size}</td><td>${cellWords(c)}</td></tr>`)}
         </tbody>
-      </table>`
+      </table>
+      <p class="note"><a href=${`./transparency.html?area=${encodeURIComponent(this.area)}`}>Agency requests for this area, on the record</a>: every request relays know of, who vouched for each agency, and the public replies.</p>`
   }
 
   /** A cell; posts that share only the whole neighborhood tint it lightly, so the finer cells show over them. */
