@@ -15,7 +15,7 @@ import type { Home } from './storage/home-dir.ts'
 
 export {
   RECONNECT_MAX_MS, RECONNECT_MIN_MS, REANNOUNCE_JOIN_MS, RENAME_NOTICE_MS,
-  type Arrival, type FeedPost, type PeerInit, type PostOptions, type PostOutcome
+  type AgencyReplyEntry, type Arrival, type FeedPost, type PeerInit, type PeerSettings, type PostOptions, type PostOutcome, type ReplyAudience, type ReplyMode, type ReplyOutcome
 } from '../protocol/peer/resident.ts'
 
 /** The engine with Node's clip store. */

@@ -27,8 +27,10 @@
  *   after it was created, whatever its own expiry (openRfaRecord reads them after it).
  *
  * Sealed reply: seal.ts box (context 'pl/agency-reply') to the agency's X25519 key of
- *   'pl/agency-reply' v1 { rfa: RFA id (32), post (map), au?: author public identity, sig?: 64 }
+ *   'pl/agency-reply' v1 { rfa: RFA id (32), post (map), au?: author public identity, sig?: 64, pad?: zero bytes }
  *   Only the agency's box secret opens it; relays carrying it see a 48-byte-overhead blob.
+ *   `pad` (all zeros, not signed: only the sealer can set it, inside the AEAD) lets the
+ *   transport (sealed-reply.ts) give every box one of a few fixed sizes.
  *   The author's identity is in it only if the author chooses: then sig = author's signature
  *   over 'pl/agency-reply-body' { ...post fields, rfa, ab: agency box key, au }, so the reply
  *   is provably theirs and provably addressed to that agency. Without it the reply is
@@ -72,7 +74,7 @@ const POST_OPT = ['location', 'replyTo']
 const RFA: StructSpec = { domain: DOMAIN_RFA, version: 1, required: ['post', 'area', 'ag', 'att', 'sig'], maxBytes: MAX_RFA_BYTES }
 const RFA_BODY: StructSpec = { domain: 'pl/rfa-body', version: 1, required: [...POST_KEYS, 'area', 'ag', 'att'], optional: POST_OPT, maxBytes: MAX_RFA_BYTES }
 
-const REPLY: StructSpec = { domain: DOMAIN_AGENCY_REPLY, version: 1, required: ['rfa', 'post'], optional: ['au', 'sig'], maxBytes: MAX_AGENCY_REPLY_BYTES }
+const REPLY: StructSpec = { domain: DOMAIN_AGENCY_REPLY, version: 1, required: ['rfa', 'post'], optional: ['au', 'sig', 'pad'], maxBytes: MAX_AGENCY_REPLY_BYTES }
 const REPLY_BODY: StructSpec = { domain: 'pl/agency-reply-body', version: 1, required: [...POST_KEYS, 'rfa', 'ab', 'au'], optional: POST_OPT, maxBytes: MAX_AGENCY_REPLY_BYTES }
 
 // ---- attestations ----
@@ -291,6 +293,15 @@ export async function openRfaRecord (bytes: Uint8Array, now: number): Promise<Op
   return await openRfa(bytes, created)
 }
 
+/**
+ * The signing key of the agency that signed a stored RFA (decoded strictly; its identity
+ * binding verified; the request's own signature and times are not: it was verified on arrival).
+ */
+export async function rfaAgencyKey (bytes: Uint8Array): Promise<Uint8Array> {
+  const ag = decodeStruct(RFA, bytes).bytes('ag', { max: MAX_PUBLIC_ID_BYTES })
+  return (await decodePublicIdentity(ag)).signKey
+}
+
 // ---- sealed replies ----
 
 export interface AgencyReply {
@@ -310,12 +321,36 @@ function checkReplyTarget (post: Post, rfaId: Uint8Array): void {
   if (post.replyTo !== undefined && !equalBytes(post.replyTo, rfaId)) fail('BAD_ARGUMENT', 'post replies to another post than the request')
 }
 
+export interface ReplySealOptions extends SealOptions {
+  /**
+   * Pad the sealed plaintext to exactly this many bytes with a zero `pad` field (TOO_LARGE if
+   * the reply does not fit). @default no padding
+   */
+  plaintextBytes?: number
+}
+
+/** Bytes a `pad` field of `n` zero bytes adds to a struct: key "pad" (4) + byte string head + n. */
+function padFieldBytes (n: number): number {
+  return 4 + (n < 24 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5) + n
+}
+
+/** The zero pad that makes `fields` encode to exactly `target` bytes, if one does. */
+function padFor (fields: Record<string, unknown>, target: number): Uint8Array {
+  const bare = encodeStruct(REPLY, fields as never).length
+  // The head of a byte string grows with its length: try each head size.
+  for (const head of [1, 2, 3]) {
+    const n = target - bare - 4 - head
+    if (n >= 0 && padFieldBytes(n) === target - bare) return new Uint8Array(n)
+  }
+  fail('TOO_LARGE', `the reply (${bare} bytes) does not pad to ${target} bytes`)
+}
+
 /**
  * Seals a reply to an RFA for the agency's box key (from OpenedRfa.agency.boxKey). With
  * `author` = null the reply carries no identity; otherwise the author's identity and signature.
  */
 export async function sealReplyToAgency (
-  author: Identity | null, agencyBoxKey: Uint8Array, rfaId: Uint8Array, post: Post, opts: SealOptions = {}
+  author: Identity | null, agencyBoxKey: Uint8Array, rfaId: Uint8Array, post: Post, opts: ReplySealOptions = {}
 ): Promise<Uint8Array> {
   if (!(rfaId instanceof Uint8Array) || rfaId.length !== POST_ID_BYTES) fail('BAD_ARGUMENT', 'rfa id must be 32 bytes')
   if (!(agencyBoxKey instanceof Uint8Array) || agencyBoxKey.length !== 32) fail('BAD_ARGUMENT', 'agency box key must be 32 bytes')
@@ -327,7 +362,9 @@ export async function sealReplyToAgency (
     const sig = await signStruct(author.seed, REPLY_BODY, replyBody(post, rfaId, agencyBoxKey, au))
     fields = { ...fields, au, sig }
   }
-  return sealTo(agencyBoxKey, encodeStruct(REPLY, fields as never), AGENCY_REPLY_CONTEXT, opts)
+  if (opts.plaintextBytes !== undefined) fields = { ...fields, pad: padFor(fields, opts.plaintextBytes) }
+  const { plaintextBytes: _, ...seal } = opts
+  return sealTo(agencyBoxKey, encodeStruct(REPLY, fields as never), AGENCY_REPLY_CONTEXT, seal)
 }
 
 function readReply (f: Fields, now: number): { rfa: Uint8Array, post: Post, au?: Uint8Array, sig?: Uint8Array } {
@@ -335,6 +372,8 @@ function readReply (f: Fields, now: number): { rfa: Uint8Array, post: Post, au?:
   const au = f.optBytes('au', { max: MAX_PUBLIC_ID_BYTES })
   const sig = f.optBytes('sig', { len: SIGNATURE_BYTES })
   if ((au === undefined) !== (sig === undefined)) fail('MISSING_FIELD', 'author and signature come together')
+  const pad = f.optBytes('pad', { max: MAX_AGENCY_REPLY_BYTES })
+  if (pad !== undefined && pad.some(b => b !== 0)) fail('MALFORMED', 'reply padding is not zeros')
   const post = readPost(f, 'post', now)
   checkReplyTarget(post, rfa)
   return { rfa, post, ...(au !== undefined ? { au } : {}), ...(sig !== undefined ? { sig } : {}) }

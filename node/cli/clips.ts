@@ -14,7 +14,7 @@ import { fail } from '../../protocol/errors.ts'
 import { privateTopic } from '../../protocol/neighborhood.ts'
 import { currentEpochKeys } from '../../protocol/hood-state.ts'
 import type { ResidentPeer } from '../resident.ts'
-import type { AttachOptions, AttachedClip, ClipPhase } from '../../protocol/peer/clip-flows.ts'
+import type { AttachOptions, AttachedClip, ClipPhase, ClipPost } from '../../protocol/peer/clip-flows.ts'
 import { progress, type Progress } from './progress.ts'
 import type { Writer } from './output.ts'
 import { HELP_FIGURES, loadStack, RELAY_OPTION, relaysFrom, type Command, type Context } from './command.ts'
@@ -96,10 +96,16 @@ export const CLIP_COMMANDS: Record<string, Command> = {
       try {
         await peer.start()
         const id = ctx.args[0]!
-        let post = await findPost(peer, id)
+        let post: ClipPost | undefined = await findPost(peer, id)
         if (post === undefined) {
           await peer.sync()
           post = await findPost(peer, id)
+        }
+        // An agency's sealed replies carry clips too (by the reply's id, as `agency replies` prints it).
+        if (post === undefined && (await peer.home.agency()) !== undefined) {
+          const found = (await peer.agencyReplies()).filter(r => r.id.startsWith(id.toLowerCase()))
+          if (found.length > 1) fail('BAD_ARGUMENT', `${found.length} replies start with ${id.slice(0, 16)}: give more of the id`)
+          if (found[0] !== undefined) post = { id: found[0].id, expires: found[0].expires, media: found[0].clips }
         }
         if (post === undefined) fail('NOT_FOUND', `no post ${id.slice(0, 16)} in your feed (is it expired, or from a neighborhood you are not in?)`)
         const bar = phases(ctx)

@@ -16,10 +16,12 @@ import { attestationId, attestationIssued, sealRfa, verifyAttestation } from '..
 import { createIdentity, fingerprint } from '../../protocol/identity.ts'
 import { areaTopic } from '../../protocol/neighborhood.ts'
 import type { HoodState } from '../storage/home-dir.ts'
-import type { FeedPost, ResidentPeer } from '../resident.ts'
+import type { FeedPost, ReplyAudience, ReplyMode, ResidentPeer } from '../resident.ts'
 import type { WeekContext } from '../../protocol/week-counts.ts'
 import { parseAttestationString } from './output.ts'
-import { HELP_FIGURES, HOOD_OPTION, loadStack, packagePath, parseRelays, parseTtl, RELAY_OPTION, relaysFrom, ttlOption, type Command, type Context, type OptionSpec } from './command.ts'
+import {
+  HELP_FIGURES, HOOD_OPTION, loadStack, packagePath, parseRelays, parseTtl, RELAY_OPTION, relaysFrom, ttlOption, UsageError, type Command, type Context, type OptionSpec
+} from './command.ts'
 import { attachWithProgress } from './clips.ts'
 import { holdHome, noteRelayPid, relayInUse } from './daemon.ts'
 import { CAPS_DEFAULTS, type CapsInit } from '../relay/caps.ts'
@@ -116,8 +118,8 @@ function weekLine (w: { hood: string } & WeekContext): string {
   return `This week in ${w.hood}: ${kinds.length > 0 ? kinds.join(', ') : 'no posts'}${w.enoughHistory ? '' : ' (not enough history yet for a usual week)'}`
 }
 
-/** One post as people read it in a terminal. */
-function postLines (p: FeedPost): string {
+/** One post as people read it in a terminal; `requests` are the ids of agency requests, to say a reply answers one. */
+function postLines (p: FeedPost, requests: ReadonlySet<string> = new Set()): string {
   const fp = p.lookAlike === true ? ` [${p.authorFingerprint}]` : ''
   const former = p.authorFormerName !== undefined ? ` (formerly ${p.authorFormerName})` : ''
   const agency = (p.vouchedBy ?? []).length === 0
@@ -128,7 +130,21 @@ function postLines (p: FeedPost): string {
     : p.channel === 'rfa' ? agency : `neighbor #${p.author.slice(0, 6)}${p.authorName !== undefined ? ` (${p.authorName})` : ''}`
   const where = [p.hood, p.area !== undefined ? `area ${p.area}` : undefined, p.location !== undefined ? `@${p.location}` : undefined].filter(Boolean).join(' ')
   const media = p.media.length > 0 ? `  [${p.media.length} clip${p.media.length > 1 ? 's' : ''}]` : ''
-  return `${when(p.created)}  ${p.kind.toUpperCase().padEnd(10)} ${who}${where !== '' ? `  (${where})` : ''}${media}\n    ${p.text.replace(/\p{Cc}/gu, ' ')}\n    id ${p.id.slice(0, 16)}  expires ${when(p.expires)}${p.channel !== 'private' ? `  ${p.channel}` : ''}${p.publicId !== undefined ? `  (also public: ${p.publicId.slice(0, 16)})` : ''}`
+  const thread = p.replyTo === undefined ? '' : `\n    ↳ reply to ${requests.has(p.replyTo) ? 'request' : 'post'} ${p.replyTo.slice(0, 16)}`
+  return `${when(p.created)}  ${p.kind.toUpperCase().padEnd(10)} ${who}${where !== '' ? `  (${where})` : ''}${media}\n    ${p.text.replace(/\p{Cc}/gu, ' ')}\n    id ${p.id.slice(0, 16)}  expires ${when(p.expires)}${p.channel !== 'private' ? `  ${p.channel}` : ''}${p.publicId !== undefined ? `  (also public: ${p.publicId.slice(0, 16)})` : ''}${thread}`
+}
+
+/** The ids of the agency requests among `posts`. */
+function requestIds (posts: readonly FeedPost[]): Set<string> {
+  return new Set(posts.filter(p => p.channel === 'rfa').map(p => p.id))
+}
+
+/** Who will be able to read a reply, in one sentence (said before it is sent). */
+function audienceText (a: ReplyAudience, unverified: boolean): string {
+  if (a.mode === 'private') return `Only members of ${a.hood ?? 'your neighborhood'} will read this reply (sealed for the neighborhood; no agency sees it).`
+  if (a.mode === 'public') return `Everyone following area ${a.area ?? '?'} will read this reply, agencies included, under your pseudonym for that area (not your name).`
+  return `Only ${unverified ? 'the UNVERIFIED agency ' : ''}${a.agency?.name ?? '?'} [${a.agency?.fingerprint ?? '?'}] can open this reply; relays and everyone else on area ` +
+    `${a.area ?? '?'} see an opaque padded box. It does not carry your name.`
 }
 
 interface RelayConfig {
@@ -350,6 +366,90 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
     }
   },
 
+  reply: {
+    summary: 'Reply to a post or an agency\'s request: in your neighborhood, in public, or sealed to the agency',
+    usage: 'POST_ID --text TEXT [--public | --sealed] [--clip FILE]',
+    help: 'POST_ID is any unique prefix of 8 or more hex digits of a post in your feed (as `feed` prints it). Nothing is ever ' +
+      'sent for you: each reply is one command. Before it is sent, the command says who will read it. Without a flag the reply ' +
+      'is a private post in your neighborhood (members only; no agency sees it). --public puts it on the area\'s public channel ' +
+      `under your pseudonym for that area (after a random delay of up to ${HELP_FIGURES.maxPublicDelayMs / 1000} s, from a one-time peer id); not for private posts. ` +
+      '--sealed (agency requests only) seals it to the key of the agency that signed the request: only that agency can open it, ' +
+      'it does not carry your name, and it is padded to 1 or 4 KiB, so relays and other readers of the area learn nothing from it. ' +
+      '--clip attaches a photo or video (metadata removed, encrypted; your neighborhood\'s relays keep it until the reply expires); ' +
+      'its key travels only inside the reply, so with --sealed only the agency can view it.',
+    args: { min: 1, max: 1 },
+    options: {
+      text: { type: 'string', value: 'TEXT', help: 'the reply (at most 2000 bytes)' },
+      public: { type: 'boolean', help: 'reply on the area\'s public channel (anyone following the area reads it)' },
+      sealed: { type: 'boolean', help: 'seal the reply to the agency that made the request (only it can read it)' },
+      clip: { type: 'string', value: 'FILE', help: 'attach a photo or video (metadata removed, encrypted)' },
+      relay: RELAY_OPTION
+    },
+    async run (ctx) {
+      if (ctx.flag('public') && ctx.flag('sealed')) throw new UsageError('reply: --public and --sealed exclude each other (public: everyone on the area; sealed: only the agency)')
+      const text = ctx.required('text')
+      const mode: ReplyMode = ctx.flag('sealed') ? 'sealed' : ctx.flag('public') ? 'public' : 'private'
+      const ref = ctx.args[0]!
+      const peer = await openPeer(ctx)
+      try {
+        let target
+        try {
+          target = await peer.replyTarget(ref, mode)
+        } catch (err) {
+          if (!(err instanceof PorchlightError && err.code === 'NOT_FOUND')) throw err
+          // Not here yet: catch up once, then ask again.
+          await peer.sync()
+          target = await peer.replyTarget(ref, mode)
+        }
+        // Said before anything is sent, even with --json: who reads a reply is the one thing to know before it leaves.
+        ctx.out.warn(audienceText(target.audience, target.post.channel === 'rfa' && (target.post.vouchedBy ?? []).length === 0))
+        const now = ctx.now()
+        const clipFile = ctx.string('clip')
+        const clip = clipFile === undefined
+          ? undefined
+          : await attachWithProgress(ctx, peer, clipFile, { hood: toHex(target.hood.hood.id), now, expires: now + DEFAULT_TTL_MS })
+        if (mode !== 'private') {
+          ctx.out.note(`Sending after a random delay of up to ${HELP_FIGURES.maxPublicDelayMs / 1000} s, from a one-time peer id: let this finish.`)
+        }
+        const outcome = await peer.reply({ to: target.post.id, text, mode, now, ...(clip !== undefined ? { media: [clip.media] } : {}) })
+        if (!outcome.result.ok) {
+          const kept = mode === 'private' ? `kept in the outbox (id ${outcome.id.slice(0, 16)})` : mode === 'public' ? 'kept, and tried again with your next public post' : 'nothing was kept: run it again'
+          throw new PorchlightError(outcome.result.code ?? 'UNAVAILABLE', `reply not sent: ${outcome.result.message ?? 'no relay acknowledged it'}; ${kept}`)
+        }
+        ctx.out.result({
+          id: outcome.id,
+          replyTo: target.post.id,
+          mode,
+          audience: outcome.audience,
+          relay: outcome.relay ?? null,
+          ...(clip !== undefined ? { clip: { cid: clip.media.cid, mime: clip.media.mime, size: clip.media.size, pinnedBy: clip.pinnedBy } } : {})
+        }, `Replied ${outcome.id.slice(0, 16)} to ${target.post.id.slice(0, 16)} (${mode}); stored by ${outcome.relay ?? 'a relay'}`)
+      } finally {
+        await peer.stop()
+      }
+    }
+  },
+
+  'settings rfa': {
+    summary: 'Show agencies\' requests for assistance in your feed and watch (on, the default) or never (off)',
+    usage: '[on|off]',
+    help: 'One switch for this home: off, requests for your areas are never shown or notified (feed, watch, the web app\'s feed); ' +
+      'on shows them again. Without an argument, prints the switch.',
+    args: { min: 0, max: 1 },
+    async run (ctx) {
+      const value = ctx.args[0]
+      if (value !== undefined && value !== 'on' && value !== 'off') throw new UsageError(`settings rfa: "${value.slice(0, 20)}" is neither on nor off`)
+      const peer = await ctx.openPeer({ now: () => ctx.now() })
+      try {
+        const s = value === undefined ? peer.settings() : await peer.updateSettings({ rfa: value === 'on' })
+        const on = s.rfa !== false
+        ctx.out.result({ rfa: on ? 'on' : 'off' }, on ? 'Agency requests are shown.' : 'Agency requests are not shown (porchlight settings rfa on shows them).')
+      } finally {
+        await peer.stop()
+      }
+    }
+  },
+
   retract: {
     summary: 'Take back one of your posts before it expires, its public copy too',
     usage: 'POST_ID',
@@ -423,8 +523,9 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
         const weeks: Array<{ hood: string } & WeekContext> = []
         for (const h of await (await ctx.home()).hoods()) if (h.ended === undefined) weeks.push({ hood: h.hood.name, ...await peer.weekContext(toHex(h.hood.id)) })
         // relayAnswered: whether this feed is fresh from a relay (false: what is stored here, maybe stale).
+        const requests = requestIds(posts)
         ctx.out.result({ posts, synced, relayAnswered, outbox: await peer.outboxSize(), ended, weeks },
-          [...weeks.map(weekLine), posts.length === 0 ? 'No posts.' : posts.map(postLines).join('\n')].join('\n'))
+          [...weeks.map(weekLine), posts.length === 0 ? 'No posts.' : posts.map(p => postLines(p, requests)).join('\n')].join('\n'))
       } finally {
         await peer.stop()
       }
@@ -638,7 +739,40 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
         }
         await peer.sweep()
         const posts = await peer.feed(ctx.string('kind') !== undefined ? { kind: ctx.string('kind')! } : {})
-        ctx.out.result({ posts }, posts.length === 0 ? 'No public posts.' : posts.map(postLines).join('\n'))
+        const requests = requestIds(posts)
+        ctx.out.result({ posts }, posts.length === 0 ? 'No public posts.' : posts.map(p => postLines(p, requests)).join('\n'))
+      } finally {
+        await peer.stop()
+      }
+    }
+  },
+
+  'agency replies': {
+    summary: 'Print the replies residents sealed to this agency',
+    usage: '[--relay MULTIADDR] [--no-sync]',
+    help: 'Catches up on the followed areas, then lists the replies only this agency can open, newest first: the request ' +
+      'each answers, the text, and its clips (`porchlight clip get ID` fetches one by the reply\'s id). They carry no name ' +
+      'unless the resident signed one.',
+    options: {
+      relay: RELAY_OPTION,
+      'no-sync': { type: 'boolean', help: 'show what is stored here without asking a relay' }
+    },
+    async run (ctx) {
+      const home = await ctx.home()
+      if ((await home.agency()) === undefined) fail('REFUSED', 'not an agency identity: create one with `porchlight agency create --name NAME`')
+      const peer = await openPeer(ctx)
+      try {
+        if (!ctx.flag('no-sync') && (await peer.sync()).length === 0) {
+          fail('UNAVAILABLE', peer.relays().length === 0
+            ? 'no relay to ask: give --relay ADDR (or set PORCHLIGHT_RELAY); --no-sync shows what is stored here'
+            : 'no relay answered; --no-sync shows what is stored here')
+        }
+        await peer.sweep()
+        const replies = await peer.agencyReplies()
+        ctx.out.result({ replies }, replies.length === 0
+          ? 'No sealed replies.'
+          : replies.map(r => `${when(r.created)}  reply to request ${r.rfa.slice(0, 16)}${r.author !== undefined ? `  from ${r.author.name} [${r.author.fingerprint}]` : ''}` +
+            `${r.clips.length > 0 ? `  [${r.clips.length} clip${r.clips.length > 1 ? 's' : ''}]` : ''}\n    ${r.text.replace(/\p{Cc}/gu, ' ')}\n    id ${r.id.slice(0, 16)}`).join('\n'))
       } finally {
         await peer.stop()
       }

@@ -69,6 +69,11 @@
  *                                         retraction; null if the post had never left the outbox), publicId: hex64|null
  *                                         (its public copy), publicRetracted: bool|null (null without a public copy),
  *                                         publicRelay: multiaddr|null }
+ *   reply                               { id: hex64 (the reply: private post, public post, or sealed box), replyTo: hex64,
+ *                                         mode: "private"|"public"|"sealed", audience: { mode, hood?: name (private),
+ *                                         area?: geohash (public, sealed), agency?: { name, fingerprint } (sealed) },
+ *                                         relay: multiaddr|null, clip?: { cid, mime, size, pinnedBy: multiaddr[] } }
+ *   settings rfa                        { rfa: "on"|"off" }
  *   feed                                { posts: Post[], synced: int (posts received now), relayAnswered: bool
  *                                         (false: what is stored here, maybe stale), outbox: int (waiting to be sent),
  *                                         ended: [{ hood: name, reason: "removed"|"left", at: ms, epoch: int }] }
@@ -78,6 +83,9 @@
  *   clip get                            { path, mime, size: int, post: hex64 }
  *   agency feed                         { posts: Post[] }   (no relay answered: an UNAVAILABLE error, unless --no-sync)
  *   agency rfa                          { id: hex64, area: geohash }
+ *   agency replies                      { replies: [{ id: hex64 (its sealed message; `clip get ID` takes it), rfa: hex64,
+ *                                         text, clips: [{ cid, key: base64url, mime, size: int, hash: hex64 }], created: ms,
+ *                                         expires: ms, author?: { name, fingerprint } (only if the resident signed it) }] }
  *   relay                               { peerId, addresses: multiaddr[], http: url } (first line, once listening)
  *   --version                           { version }
  *

@@ -6,7 +6,8 @@
  * relay this one mirrors brings by sync was judged so where it arrived: mirror.ts); and rekeys,
  * which must be signed by an admin of the chain rooted at the founder named in the relay's
  * token. Public area topics carry signed public posts and agency requests, which anyone can
- * verify.
+ * verify, and replies sealed to an agency (sealed-reply.ts), of which a relay checks the shape,
+ * size bucket, times and proof of work: nothing else is readable.
  */
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { fail, isPorchlightError } from '../errors.ts'
@@ -18,6 +19,7 @@ import { isAreaTopic, isPrivateTopic, MAX_ADMINS, TOPIC_PREFIX } from '../neighb
 import { MAX_MESSAGE_BYTES, type Result } from '../wire.ts'
 import { relayOpenRekey, rekeyTimes } from '../rekey.ts'
 import { openRfa, type OpenedRfa } from '../agency.ts'
+import { decodeSealedReply, DOMAIN_SEALED_REPLY } from '../sealed-reply.ts'
 import { commitmentOf, decodeRetraction, DOMAIN_RETRACT, openRetraction, verifyRetraction } from '../retract.ts'
 import type { Messages, StoredMessage } from './storage.ts'
 
@@ -284,6 +286,10 @@ export async function validateMessage (
       const r = await openRfa(bytes, now)
       if (r.topic !== topic) fail('WRONG_TOPIC', 'request is for another area')
       return { message: { topic, id, ts: r.post.created, exp: r.post.expires, bytes }, rfa: r }
+    }
+    if (domain === DOMAIN_SEALED_REPLY) {
+      const w = decodeSealedReply(bytes, now)
+      return { message: { topic, id, ts: w.ts, exp: w.exp, bytes } }
     }
     fail('BAD_DOMAIN', `unexpected ${domain.slice(0, 32)} on an area topic`)
   }

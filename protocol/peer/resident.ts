@@ -25,7 +25,7 @@ import { equalBytes, fromHex, peekDomain, toHex, toBase64Url, fromBase64Url } fr
 import { sha256 } from '../crypto.ts'
 import { fingerprint, type Identity, type PublicIdentity } from '../identity.ts'
 import { type AdminCert, areaTopic, type EpochKeys, isAdmin, isAreaTopic, isPrivateTopic, neighborhoodOf, privateTopic } from '../neighborhood.ts'
-import { createPost, DEFAULT_TTL_MS, MAX_TTL_MS, type Post, type PostInput } from '../post.ts'
+import { createPost, DEFAULT_TTL_MS, type MediaRef, MAX_TTL_MS, type Post, type PostInput } from '../post.ts'
 import { checkPostTimes, decodeEnvelope, envelopeTimes, openEnvelope, innerDomain, openSignedPost, sealEnvelope, encodeSignedPost, type PrivateEnvelope } from '../envelope.ts'
 import { DOMAIN_RETRACT, encodeRetraction, retractCommitment, retractSecret } from '../retract.ts'
 import { openPublicPost, sealPublicPost } from '../public-post.ts'
@@ -33,7 +33,8 @@ import { createAdmit, createJoin, createLeave, createRoster, openAdmit, openJoin
 import { type Admission, verifyAdmission } from '../invite.ts'
 import { addAdmin } from '../admins.ts'
 import { createRekey, decodeRekey, openRekey, rekeyTimes } from '../rekey.ts'
-import { attestationCovers, createRevocation, openRevocation, openRfa } from '../agency.ts'
+import { attestationCovers, createRevocation, openRevocation, openRfa, rfaAgencyKey } from '../agency.ts'
+import { decodeSealedReply, DOMAIN_SEALED_REPLY, openSealedReply, sealReply } from '../sealed-reply.ts'
 import { MAX_CLOCK_SKEW_MS } from '../time.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger, PeerId } from '@libp2p/interface'
@@ -112,6 +113,63 @@ export interface PostOutcome {
   /** The relay that acknowledged it. */
   ackedBy?: string
   result: Result
+}
+
+/** How a resident answers a post: in its neighborhood, on the area's public channel, or sealed to the requesting agency. */
+export type ReplyMode = 'private' | 'public' | 'sealed'
+
+/** Who will be able to read a reply, said before it is sent. */
+export interface ReplyAudience {
+  mode: ReplyMode
+  /** private: the neighborhood whose members read it. */
+  hood?: string
+  /** public and sealed: the area channel it travels on. */
+  area?: string
+  /** sealed: the one agency that can open it (its name as it signs, and fingerprint). */
+  agency?: { name: string, fingerprint: string }
+}
+
+export interface ReplyOptions {
+  /** The post answered: its whole id (hex), as in the feed. */
+  to: string
+  text: string
+  mode: ReplyMode
+  /** Clips already pinned (clip-flows.ts attachClip, on the replyHood's relays). */
+  media?: MediaRef[]
+  now?: number
+}
+
+export interface ReplyOutcome {
+  /** The reply's id: the private post's, the public post's, or the sealed box's. */
+  id: string
+  audience: ReplyAudience
+  result: Result
+  relay?: string
+}
+
+/** A reply sealed to this agency, as `agency replies` prints it. */
+export interface AgencyReplyEntry {
+  /** Id (hex) of the sealed message it came in. */
+  id: string
+  /** The request it answers (hex). */
+  rfa: string
+  text: string
+  /** What `clip get` needs: cid, key (base64url), mime, size (plaintext bytes), hash (hex). */
+  clips: FeedPost['media']
+  created: number
+  expires: number
+  /** Only if the resident chose to sign it (the CLI never does). */
+  author?: { name: string, fingerprint: string }
+}
+
+/**
+ * The resident's own switches. `rfa`: agency requests for this home's areas are shown (and
+ * notified) unless it is false. Undefined means the default: shown. (A neighborhood's default
+ * for new members, set by its admins, would fill in here when the resident has not chosen;
+ * the resident's own choice always wins.)
+ */
+export interface PeerSettings {
+  rfa?: boolean
 }
 
 export interface PeerInit {
@@ -226,6 +284,13 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
   /** Posts per neighborhood, week and kind (numbers only: they outlive the posts). */
   private readonly weekCounts: KeyValue<WeekCounts>
   private weeks: Promise<Map<string, WeekCounts>> | undefined
+  /** An agency's replies sealed to it ('agency-replies'), by message id. */
+  private readonly sealedReplies: KeyValue<AgencyReplyEntry>
+  /** The resident's switches ('settings', one key 'home'). */
+  private readonly settingsStore: KeyValue<PeerSettings>
+  private current: PeerSettings = {}
+  /** Set for an agency home: it tries its box secret on sealed replies. */
+  private isAgency = false
 
   private constructor (
     private readonly runtime: PeerRuntime<C>,
@@ -241,6 +306,8 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     this.publicOutbox = this.local.section<OutboxEntry>('public-outbox')
     this.secrets = this.local.section<SecretEntry>('retract-secrets')
     this.weekCounts = this.local.section<WeekCounts>(WEEK_COUNTS_SECTION)
+    this.sealedReplies = this.local.section<AgencyReplyEntry>('agency-replies')
+    this.settingsStore = this.local.section<PeerSettings>('settings')
   }
 
   /** Opens the engine on a runtime's storage (which it closes on stop, or if opening fails). */
@@ -251,6 +318,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
       await runtime.messages.migrate(STORE_FORMAT, async bytes => await isRetiredFormat(bytes, now()))
       const peer = new ResidentPeer(runtime, init, now)
       peer.me = await runtime.home.identity()
+      for await (const [key, value] of peer.settingsStore.entries()) if (key === 'home') peer.current = value
       await peer.loadTopics()
       return peer
     } catch (err) {
@@ -268,6 +336,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
       this.topics.set(areaTopic(h.hood.area), { area: h.hood.area })
     }
     const agency = await this.home.agency()
+    this.isAgency = agency !== undefined
     for (const area of agency?.areas ?? []) this.topics.set(areaTopic(area), { area })
     this.agencyRelays = agency?.relays ?? []
   }
@@ -419,6 +488,10 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
       } else {
         await this.applyAnnouncement(hood, inner, innerType, topic, env.epoch, now)
       }
+    } else if (isAreaTopic(topic) && domain === DOMAIN_SEALED_REPLY) {
+      // Opaque to everyone but the agency it was sealed to: kept for sync, tried by an agency.
+      ;({ ts, exp } = decodeSealedReply(bytes, now))
+      if (this.isAgency) await this.keepSealedReply(id, bytes, now)
     } else if (isAreaTopic(topic)) {
       const opened = domain === 'pl/rfa' ? await openRfa(bytes, now) : await openPublicPost(bytes, now)
       if (opened.topic !== topic) fail('WRONG_TOPIC', 'message is for another area')
@@ -438,8 +511,9 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     if (feed !== undefined) {
       await this.posts.put(`${feed.created.toString(16).padStart(14, '0')}!${feed.id}`, feed)
       if (t.hood !== undefined) await this.count(toHex(t.hood.hood.id), feed, 1)
-      // This home's own public copy is shown with its private post, not a second time.
-      if (this.listeners.size > 0 && !(await this.ownPublicCopies()).has(feed.id)) {
+      // This home's own public copy is shown with its private post, not a second time; requests
+      // are not shown at all when the resident switched them off.
+      if (this.listeners.size > 0 && this.shows(feed) && !(await this.ownPublicCopies()).has(feed.id)) {
         const [shown] = await this.decorate([feed])
         for (const l of this.listeners) l(shown!)
       }
@@ -640,6 +714,130 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     if (state.ended.reason === 'left') fail('NOT_MEMBER', `you left ${state.hood.name} on ${when}`)
     fail('NOT_MEMBER', `you were removed from ${state.hood.name} on ${when}: an admin started epoch ${state.ended.epoch} without you ` +
       '(if you just joined, your invite was made before that: ask for a new one)')
+  }
+
+  // ---- settings ----
+
+  /** The resident's switches (PeerSettings). */
+  settings (): PeerSettings { return { ...this.current } }
+
+  /** Changes switches; they hold from the next post shown (a running watch included). */
+  async updateSettings (patch: PeerSettings): Promise<PeerSettings> {
+    this.current = { ...this.current, ...patch }
+    await this.settingsStore.put('home', this.current)
+    return this.settings()
+  }
+
+  /** Whether a post is shown here: agency requests only while the resident has them on. */
+  private shows (p: FeedPost): boolean {
+    return p.channel !== 'rfa' || this.current.rfa !== false
+  }
+
+  // ---- replies ----
+
+  /**
+   * What a reply to `ref` (an id prefix of 8+ hex digits, as the feed prints it) would be and
+   * who would read it, without sending anything: the post answered, and the neighborhood the
+   * reply goes through (private replies; the relays that pin its clips). NOT_FOUND for no such
+   * post, BAD_ARGUMENT for a prefix several posts share, REFUSED for a mode the post cannot take.
+   */
+  async replyTarget (ref: string, mode: ReplyMode): Promise<{ post: FeedPost, hood: HoodState, audience: ReplyAudience }> {
+    const prefix = ref.toLowerCase()
+    if (!/^[0-9a-f]{8,64}$/.test(prefix)) fail('BAD_ARGUMENT', 'a post id is 8 to 64 hex characters (as `porchlight feed` prints it)')
+    const found = (await this.feed()).filter(p => p.id.startsWith(prefix))
+    if (found.length > 1) fail('BAD_ARGUMENT', `${found.length} posts start with ${prefix}: give more of the id`)
+    const post = found[0] ?? fail('NOT_FOUND', `no post ${prefix.slice(0, 16)} in your feed`)
+    const hoods = (await this.home.hoods()).filter(h => h.ended === undefined)
+    const hood = post.channel === 'private'
+      ? hoods.find(h => privateTopic(h.hood.id) === post.topic)
+      : hoods.find(h => areaTopic(h.hood.area) === post.topic)
+    if (hood === undefined) fail('NOT_MEMBER', 'you are in no neighborhood of that post\'s area: only residents reply')
+    if (mode === 'sealed' && post.channel !== 'rfa') fail('REFUSED', 'only an agency\'s request can take a sealed reply: reply in the neighborhood or with --public')
+    // A public reply naming a private post would point at its envelope (the id is its hash).
+    if (mode === 'public' && post.channel === 'private') fail('REFUSED', 'a private post cannot be answered in public: that would point at it; reply in the neighborhood')
+    const area = post.area ?? hood.hood.area
+    const audience: ReplyAudience = mode === 'private'
+      ? { mode, hood: hood.hood.name }
+      : mode === 'public'
+        ? { mode, area }
+        : { mode, area, agency: { name: post.authorName ?? '?', fingerprint: post.authorFingerprint } }
+    return { post, hood, audience }
+  }
+
+  /**
+   * Replies to a post of the feed, only as asked, one post at a time: privately in the
+   * neighborhood (a sealed post with replyTo, kind 'reply'), publicly on the area channel (a
+   * public post signed with the area pseudonym, sent like a public copy), or sealed to the agency
+   * whose request it answers (sealed-reply.ts: the key is the verified request's, never the
+   * caller's; sent like a public copy, from a one-time peer id after the random delay).
+   */
+  async reply (opts: ReplyOptions): Promise<ReplyOutcome> {
+    const { post: target, hood, audience } = await this.replyTarget(opts.to, opts.mode)
+    const now = opts.now ?? this.now()
+    const post = createPost({ kind: 'reply', text: opts.text, replyTo: fromHex(target.id), now, ...(opts.media !== undefined ? { media: opts.media } : {}) })
+    if (opts.mode === 'private') {
+      const out = await this.post({ kind: 'reply', text: opts.text, replyTo: post.replyTo!, hood: toHex(hood.hood.id), now, ...(opts.media !== undefined ? { media: opts.media } : {}) })
+      return { id: out.id, audience, result: out.result, ...(out.ackedBy !== undefined ? { relay: out.ackedBy } : {}) }
+    }
+    if (opts.mode === 'public') {
+      const out = await this.sendPublicCopy(audience.area!, post, false)
+      return { id: out.id, audience, result: out.result, ...(out.relay !== undefined ? { relay: out.relay } : {}) }
+    }
+    const stored = await this.messages.get(fromHex(target.id)) ?? fail('NOT_FOUND', 'the request is no longer stored here')
+    const rfa = await openRfa(stored.bytes, now)
+    const topic = rfa.topic
+    let box: { bytes: Uint8Array, id: Uint8Array } | undefined
+    const { results } = await sendPublicCopies(async () => {
+      // Dated when it goes out, like a public copy (the delay is not in its times).
+      const sentAt = this.now()
+      box = await sealReply(rfa, { ...post, created: sentAt, expires: sentAt + (post.expires - post.created) })
+      return [{ topic, bytes: box.bytes }]
+    }, { relays: this.relays(), createNode: this.runtime.createPublicNode, ...(this.init.publicDelayMs !== undefined ? { delayMs: this.init.publicDelayMs() } : {}) })
+    const r = results[0]!
+    if (r.result.ok && box !== undefined) await this.ingest(topic, box.bytes, box.id, 'local').catch(this.localCopyFailed)
+    return { id: box !== undefined ? toHex(box.id) : '', audience, result: r.result, ...(r.relay !== undefined ? { relay: r.relay } : {}) }
+  }
+
+  /** Agency: opens a sealed reply if it was sealed to this agency, and keeps it (anything else stays opaque). */
+  private async keepSealedReply (id: Uint8Array, bytes: Uint8Array, now: number): Promise<void> {
+    const me = this.requireMe()
+    let reply
+    try {
+      reply = await openSealedReply(me, bytes, now)
+    } catch (err) {
+      // Sealed to another agency (or not a box at all: junk with a valid proof): not ours to read.
+      if (isPorchlightError(err, 'DECRYPT_FAILED')) return
+      throw err
+    }
+    const p = reply.post
+    await this.sealedReplies.put(toHex(id), {
+      id: toHex(id),
+      rfa: toHex(reply.rfaId),
+      text: p.text,
+      clips: p.media.map(m => ({ cid: m.cid, key: toBase64Url(m.key), mime: m.mime, size: m.size, hash: toHex(m.hash) })),
+      created: p.created,
+      expires: p.expires,
+      ...(reply.author !== undefined ? { author: { name: reply.author.name, fingerprint: fingerprint(reply.author.signKey) } } : {})
+    })
+  }
+
+  /**
+   * Agency: the replies sealed to it, newest first, unexpired. A reply naming a request this
+   * home holds from another agency is left out (the sealer chose the id it names; only requests
+   * of this agency, or ones not held here, are shown with it).
+   */
+  async agencyReplies (): Promise<AgencyReplyEntry[]> {
+    const me = this.requireMe()
+    const now = this.now()
+    const out: AgencyReplyEntry[] = []
+    for await (const [, r] of this.sealedReplies.entries()) {
+      if (r.expires <= now) continue
+      const rfa = await this.messages.get(fromHex(r.rfa))
+      // A stored request was verified on arrival; one that no longer decodes names no agency, so not this one.
+      if (rfa !== undefined && !equalBytes(await rfaAgencyKey(rfa.bytes).catch(() => new Uint8Array(0)), me.public.signKey)) continue
+      out.push(r)
+    }
+    return out.sort((a, b) => b.created - a.created)
   }
 
   /** Seals a post (and its public copy if asked), keeps it in the outbox, pushes it to a relay. */
@@ -1242,6 +1440,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
       if (filter.kind !== undefined && p.kind !== filter.kind) continue
       if (filter.since !== undefined && p.created < filter.since) continue
       if (filter.channel !== undefined && p.channel !== filter.channel) continue
+      if (!this.shows(p)) continue
       out.push(p)
     }
     return this.decorate(out)
@@ -1262,6 +1461,9 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     const spent: string[] = []
     for await (const [key, value] of this.secrets.entries()) if (value.exp <= now) spent.push(key)
     await this.secrets.delMany(spent)
+    const read: string[] = []
+    for await (const [key, value] of this.sealedReplies.entries()) if (value.expires <= now) read.push(key)
+    await this.sealedReplies.delMany(read)
     const clips = await this.clipStore?.sweep(now) ?? 0
     return gone.length + stale.length + clips
   }

@@ -13,7 +13,9 @@ import { createRekey, relayBoxSecret } from '../../protocol/rekey.ts'
 import { createPost } from '../../protocol/post.ts'
 import { sealPublicPost } from '../../protocol/public-post.ts'
 import { randomBytes, sha256 } from '../../protocol/crypto.ts'
-import { toHex } from '../../protocol/encoding.ts'
+import { concatBytes, toHex } from '../../protocol/encoding.ts'
+import { openRfa, sealRfa } from '../../protocol/agency.ts'
+import { sealReply } from '../../protocol/sealed-reply.ts'
 import { MAX_MESSAGE_BYTES } from '../../protocol/wire.ts'
 import { freshEpochKeys, rejection, testHood } from '../helpers/protocol-fixtures.ts'
 
@@ -213,6 +215,19 @@ describe('validateMessage', () => {
       expect(await rejection(async () => await validateMessage(areaTopic('u4pruz'), post, s, NOW))).toBe('WRONG_TOPIC')
       expect(await rejection(async () => await validateMessage(area, envelope(), s, NOW))).toBe('BAD_DOMAIN')
       expect(await rejection(async () => await validateMessage(topic, post, s, NOW))).toBe('BAD_DOMAIN')
+    })
+
+    it('a sealed reply: stored with its clear times, opaque; weak, re-sized or private-topic copies refused', async () => {
+      const pd = await createIdentity('City PD')
+      const rfa = await openRfa((await sealRfa(pd, AREA, 'Seen this bike?', NOW, 3600_000)).bytes, NOW)
+      const reply = await sealReply(rfa, createPost({ kind: 'reply', text: 'on Elm', replyTo: rfa.id, now: NOW }))
+      const v = await validateMessage(area, reply.bytes, served(), NOW)
+      expect(v.message.ts).toBe(NOW - NOW % MINUTE)
+      expect(toHex(v.message.id)).toBe(toHex(reply.id))
+      expect(await rejection(async () => await validateMessage(topic, reply.bytes, served(), NOW))).toBe('BAD_DOMAIN')
+      const weak = await sealReply(rfa, createPost({ kind: 'reply', text: 'cheap', replyTo: rfa.id, now: NOW }), { powBits: 0 })
+      expect(['WEAK_PROOF', undefined]).toContain(await rejection(async () => await validateMessage(area, weak.bytes, served(), NOW)).catch(() => undefined))
+      expect(await rejection(async () => await validateMessage(area, concatBytes(reply.bytes, new Uint8Array(1)), served(), NOW))).not.toBe('accepted')
     })
 
     it('garbage is refused with a PorchlightError, never anything else', async () => {
