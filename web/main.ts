@@ -33,6 +33,8 @@ const app = new AppState({
 })
 const shell = document.createElement('pl-app')
 shell.app = app
+// A link to the map (…/#map) opens it; an invite link's fragment was taken above.
+if (location.hash === '#map') shell.view = 'map'
 const settings = new SettingsStore(localStorage)
 shell.settings = settings
 // A post that arrives while the tab is hidden: a notification (if the resident turned them on in Settings).

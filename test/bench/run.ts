@@ -32,6 +32,8 @@ const SUITES: ReadonlyArray<{ name: string, file: string, fn: string }> = [
   { name: 'startup', file: './startup-bench.ts', fn: 'benchStartup' },
   { name: 'web-bundle', file: './web-bench.ts', fn: 'benchWebBundle' },
   { name: 'web-render', file: './web-bench.ts', fn: 'benchWebRender' },
+  { name: 'web-map', file: './accountability-bench.ts', fn: 'benchWebMap' },
+  { name: 'web-transparency', file: './accountability-bench.ts', fn: 'benchWebTransparency' },
   { name: 'web-post', file: './web-bench.ts', fn: 'benchWebPost' },
   { name: 'web-clip', file: './web-bench.ts', fn: 'benchWebClip' }
 ]

@@ -42,7 +42,7 @@ const RENDER_ROUNDS = 7
 const POSTS = 50
 const STEP_MS = 30_000
 
-function buildWeb (): void {
+export function buildWeb (): void {
   const r = spawnSync(process.execPath, [join(ROOT, 'node/bin/build-web.js')], { cwd: ROOT, stdio: 'inherit' })
   if (r.status !== 0) throw new Error('building web/dist failed')
 }
@@ -107,7 +107,7 @@ function renderProbe (n: number): string {
   })()`
 }
 
-function escapeHtml (s: string): string {
+export function escapeHtml (s: string): string {
   return s.replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`)
 }
 
@@ -124,7 +124,7 @@ article { border-bottom: 1px solid #ccc; padding: 0.7rem 0; } .meta { font-size:
 </head><body><main><h1>Maple Street</h1><section aria-label="Feed">${items.join('\n')}</section></main></body></html>\n`
 }
 
-async function seedBundle (file = './web-render-seed.ts'): Promise<string> {
+export async function seedBundle (file = './web-render-seed.ts'): Promise<string> {
   const out = await build({
     entryPoints: [fileURLToPath(new URL(file, import.meta.url))],
     bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent'
@@ -133,7 +133,7 @@ async function seedBundle (file = './web-render-seed.ts'): Promise<string> {
 }
 
 /** ms from navigation to the posts rendered, and to the lazily loaded engine chunk (runtime-*.js) arriving. */
-async function navigateAndTime (context: BrowserContext, url: string): Promise<{ rendered: number, engineChunk: number | undefined }> {
+export async function navigateAndTime (context: BrowserContext, url: string): Promise<{ rendered: number, engineChunk: number | undefined }> {
   const page = await context.newPage()
   try {
     await page.goto(url)
@@ -147,7 +147,7 @@ async function navigateAndTime (context: BrowserContext, url: string): Promise<{
   }
 }
 
-function median (xs: readonly number[]): number {
+export function median (xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b)
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
 }

@@ -40,7 +40,8 @@ export class PlApp extends LitElement {
   @property({ attribute: false }) app: AppState | undefined
   @property({ attribute: false }) settings: SettingsStore | undefined
   @state() private s: Snapshot | undefined
-  @state() private view: 'feed' | 'map' | 'settings' = 'feed'
+  /** The page shown once there is a feed: main.ts opens the map for a link ending in #map. */
+  @property({ attribute: false }) view: 'feed' | 'map' | 'settings' = 'feed'
 
   private readonly onChange = (): void => { this.s = this.app?.snapshot }
 
