@@ -6,7 +6,8 @@
  * A hood state ('pl/home-hood' v2) holds the Neighborhood (founder, salt, admin chain), every
  * epoch secret this home knows with when it learned it and the rekey that brought it, relays,
  * known members (admitted or pending), removed members, agency attestations this home issued
- * and those revoked, and whether this home was removed or left. A v1 state (from before
+ * and those revoked, whether this home was removed or left, and (optional, so files from before
+ * it read as before) the neighborhood settings an admin chose here. A v1 state (from before
  * self-certifying neighborhoods) is refused with a message: re-join from a new invite.
  * Agency state ('pl/home-agency' v1): followed areas, the attestations admins gave the agency
  * (attached to its RFAs) and the relays it asks.
@@ -19,14 +20,14 @@ import { decodeCbor, decodeStruct, encodeStruct, equalBytes, toHex, type Fields,
 import { isPorchlightError } from './errors.ts'
 import { encodeAdminCerts, readAdminCerts } from './admins.ts'
 import { rekeyIdWins } from './rekey.ts'
-import { MAX_TTL_MS } from './post.ts'
+import { DEFAULT_TTL_MS, MAX_TTL_MS } from './post.ts'
 import { MAX_CLOCK_SKEW_MS } from './time.ts'
 import { MAX_NAME_BYTES, type PublicIdentity } from './identity.ts'
 import {
   checkNeighborhood, deriveEpochKeys, EPOCH_SECRET_BYTES, HOOD_ID_BYTES, HOOD_SALT_BYTES, MAX_EPOCH,
   type EpochKeys, type Neighborhood, neighborhoodOf
 } from './neighborhood.ts'
-import { checkGeohash, MAX_AREA_PRECISION } from './geohash.ts'
+import { checkGeohash, MAX_AREA_PRECISION, MAX_POST_PRECISION } from './geohash.ts'
 import { checkRelayAddrs, MAX_RELAY_ADDR_BYTES, MAX_RELAYS } from './invite.ts'
 import { MAX_ATTESTATION_BYTES } from './agency.ts'
 
@@ -60,7 +61,7 @@ const HOOD_FILE: StructSpec = {
   domain: 'pl/home-hood',
   version: 2,
   required: ['id', 'name', 'area', 'founder', 'salt', 'ac', 'epochs', 'relays', 'members', 'attests', 'revoked', 'removed', 'admissions', 'joined'],
-  optional: ['ended'],
+  optional: ['ended', 'set'],
   maxBytes: MAX_HOOD_FILE_BYTES
 }
 /** 'rl' (the relays `agency follow --relay` named) is optional: files from before it read as before. */
@@ -136,7 +137,27 @@ export interface HoodState {
   readonly joined: number
   /** Set when this home was removed (a genuine rekey left it out) or left: it no longer posts here. */
   readonly ended?: { readonly reason: 'removed' | 'left', readonly at: number, readonly epoch: number }
+  /** The neighborhood settings an admin chose here; absent: all defaults. */
+  readonly settings?: HoodSettings
 }
+
+/**
+ * Neighborhood settings an admin chose (the admin screen, `porchlight hood settings`): what a
+ * new post defaults to, and whether requests for assistance show to new members. Each field is
+ * optional (absent: the app's default, see hoodSettings). Kept in this home's hood state only:
+ * no message carries them to the other members yet, so they shape this home's own posts.
+ */
+export interface HoodSettings {
+  /** A new post's lifetime, 1 hour..MAX_TTL_MS. @default DEFAULT_TTL_MS (7 days) */
+  readonly postTtlMs?: number
+  /** A new post's location, in geohash characters (MIN..MAX_POST_PRECISION). @default the area's own length */
+  readonly precision?: number
+  /** Whether agencies' requests for assistance show in a new member's feed. @default true */
+  readonly rfasForNewMembers?: boolean
+}
+
+/** The shortest default lifetime an admin can choose. */
+export const MIN_SETTINGS_TTL_MS = 3_600_000
 
 export interface AgencyState {
   /** Followed areas, geohash prefixes of 1..6 characters, unique, in the order added. */
@@ -394,6 +415,35 @@ export function withAgencyAttestation (state: AgencyState, attestation: Uint8Arr
   return { ...state, attestations: [...current, attestation].slice(-MAX_AGENCY_ATTESTATIONS) }
 }
 
+/** The settings in force: what was chosen, else the defaults (a post's precision clamped to the area and MAX_POST_PRECISION). */
+export function hoodSettings (state: HoodState): Required<HoodSettings> {
+  const s = state.settings ?? {}
+  const area = state.hood.area.length
+  return {
+    postTtlMs: s.postTtlMs ?? DEFAULT_TTL_MS,
+    precision: Math.min(MAX_POST_PRECISION, Math.max(area, s.precision ?? area)),
+    rfasForNewMembers: s.rfasForNewMembers ?? true
+  }
+}
+
+/** The state with `patch` applied to its settings (undefined fields are left as they were); OUT_OF_RANGE when a value is. */
+export function withSettings (state: HoodState, patch: HoodSettings): HoodState {
+  const settings: HoodSettings = { ...state.settings }
+  const next = { ...settings, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) } as HoodSettings
+  checkSettings(next)
+  return { ...state, settings: next }
+}
+
+function checkSettings (s: HoodSettings): void {
+  if (s.postTtlMs !== undefined && (!Number.isSafeInteger(s.postTtlMs) || s.postTtlMs < MIN_SETTINGS_TTL_MS || s.postTtlMs > MAX_TTL_MS)) {
+    fail('OUT_OF_RANGE', `a post's default lifetime must be 1 hour..${MAX_TTL_MS / 86_400_000} days`)
+  }
+  if (s.precision !== undefined && (!Number.isInteger(s.precision) || s.precision < 1 || s.precision > MAX_POST_PRECISION)) {
+    fail('OUT_OF_RANGE', `the default location precision must be 1..${MAX_POST_PRECISION} geohash characters`)
+  }
+  if (s.rfasForNewMembers !== undefined && typeof s.rfasForNewMembers !== 'boolean') fail('WRONG_TYPE', 'rfasForNewMembers must be true or false')
+}
+
 // ---- encoding ----
 
 export function encodeHoodState (state: HoodState): Uint8Array {
@@ -420,7 +470,8 @@ export function encodeHoodState (state: HoodState): Uint8Array {
     removed: state.removed.map(r => ({ sk: r.signKey, at: r.at, e: r.epoch })),
     admissions: state.admissions.map(a => ({ k: a.key, m: a.member, at: a.at })),
     joined: state.joined,
-    ended: state.ended === undefined ? undefined : { why: state.ended.reason, at: state.ended.at, e: state.ended.epoch }
+    ended: state.ended === undefined ? undefined : { why: state.ended.reason, at: state.ended.at, e: state.ended.epoch },
+    set: state.settings === undefined ? undefined : { ttl: state.settings.postTtlMs, pr: state.settings.precision, rfa: state.settings.rfasForNewMembers }
   })
 }
 
@@ -474,7 +525,20 @@ export function decodeHoodState (bytes: Uint8Array): HoodState {
     const x = f.record('ended', ['why', 'at', 'e'])
     ended = { reason: x.oneOf('why', ['removed', 'left'] as const), at: x.uint('at'), epoch: x.uint('e', MAX_EPOCH) }
   }
-  const state: HoodState = { hood, epochs, relays, members, attestations, revoked, removed, admissions, joined: f.uint('joined'), ...(ended !== undefined ? { ended } : {}) }
+  let settings: HoodSettings | undefined
+  if (f.has('set')) {
+    const x = f.record('set', [], ['ttl', 'pr', 'rfa'])
+    const postTtlMs = x.optUint('ttl', MAX_TTL_MS, MIN_SETTINGS_TTL_MS)
+    const precision = x.optUint('pr', MAX_POST_PRECISION, 1)
+    settings = {
+      ...(postTtlMs !== undefined ? { postTtlMs } : {}),
+      ...(precision !== undefined ? { precision } : {}),
+      ...(x.has('rfa') ? { rfasForNewMembers: x.bool('rfa') } : {})
+    }
+  }
+  const state: HoodState = {
+    hood, epochs, relays, members, attestations, revoked, removed, admissions, joined: f.uint('joined'), ...(ended !== undefined ? { ended } : {}), ...(settings !== undefined ? { settings } : {})
+  }
   return checkHoodState(state)
 }
 
@@ -546,6 +610,7 @@ export function checkHoodState (state: HoodState): HoodState {
   if (keys.size !== state.members.length) fail('MALFORMED', 'members repeat')
   if (state.attestations.length > MAX_ATTESTATIONS) fail('TOO_LARGE', `more than ${MAX_ATTESTATIONS} attestations`)
   if (!Number.isSafeInteger(state.joined) || state.joined < 0) fail('OUT_OF_RANGE', 'joined must be a time in ms')
+  if (state.settings !== undefined) checkSettings(state.settings)
   return state
 }
 

@@ -9,19 +9,21 @@ import { fail, PorchlightError } from '../../protocol/errors.ts'
 import { toHex, utf8Bytes } from '../../protocol/encoding.ts'
 import { createBackup, DEFAULT_KDF, formatBackup, MAX_BACKUP_CHARS, openBackup, parseBackup } from '../../protocol/backup.ts'
 import { createIdentity, fingerprint, type Identity } from '../../protocol/identity.ts'
-import { checkGeohash, MAX_AREA_PRECISION } from '../../protocol/geohash.ts'
-import { isAdmin, privateTopic } from '../../protocol/neighborhood.ts'
+import { checkGeohash, MAX_AREA_PRECISION, MAX_POST_PRECISION } from '../../protocol/geohash.ts'
+import { DEFAULT_TTL_MS, MAX_TTL_MS } from '../../protocol/post.ts'
+import { hoodSettings } from '../../protocol/hood-state.ts'
+import { privateTopic } from '../../protocol/neighborhood.ts'
 import { DEFAULT_INVITE_TTL_MS, encodeInvite, MAX_INVITE_TTL_MS, MAX_RELAYS } from '../../protocol/invite.ts'
 import { MAX_OLDER_TAG_KEYS } from '../../protocol/relay-token.ts'
-import { createAttestation, DEFAULT_ATTESTATION_TTL_MS, MAX_ATTESTATION_TTL_MS, verifyAttestation } from '../../protocol/agency.ts'
+import { DEFAULT_ATTESTATION_TTL_MS, MAX_ATTESTATION_TTL_MS, verifyAttestation } from '../../protocol/agency.ts'
 import {
-  currentEpochKeys, Home, writeAtomic, unexpiredOlderEpochKeys, withAgencyAttestation, withAttestation,
+  currentEpochKeys, Home, writeAtomic, unexpiredOlderEpochKeys, withAgencyAttestation,
   withAgencyRelays, withFollowedAreas, withoutFollowedAreas, type AgencyState
 } from '../storage/home-dir.ts'
 import { attestationJson, hoodJson, identityJson, memberJson, parseAttestationString, parsePublicIdentity, table, type AttestationJson } from './output.ts'
 import { passphrase, PASSPHRASE_FILE_OPTION } from './passphrase.ts'
 import { HOOD_OPTION, isoTime, parseRelays, parseTtl, ttlOption, UsageError, type Command, type Context, type OptionSpec } from './command.ts'
-import { foundHood, inviteTo, readInvite, relayToken, saveJoin } from '../../protocol/peer/hood-actions.ts'
+import { attestAgency, changeSettings, foundHood, inviteTo, memberList, readInvite, relayToken, saveJoin } from '../../protocol/peer/hood-actions.ts'
 import { inviteLink, parseWebOrigin, rememberedWebOrigin, rememberWebOrigin, splitInviteLink } from './web-origin.ts'
 
 const INVITE_TTL_OPTION = ttlOption('how long the invite is valid', DEFAULT_INVITE_TTL_MS, MAX_INVITE_TTL_MS)
@@ -303,7 +305,7 @@ export const HOME_COMMANDS: Record<string, Command> = {
       const home = await ctx.home()
       const me = await home.identity()
       const state = await home.resolveHood(ctx.string('hood'))
-      const members = [...state.members].sort((a, b) => a.name.localeCompare(b.name)).map(m => memberJson(m, state, me))
+      const members = memberList(state, me)
       const removed = state.removed.map(r => ({ signKey: toHex(r.signKey), fingerprint: fingerprint(r.signKey), at: r.at, epoch: r.epoch }))
       ctx.out.result({ hood: toHex(state.hood.id), members, removed }, [
         ...members.map(m => `${m.fingerprint}  ${m.name}${m.lookAlike ? '  (name looks like another member\'s: check the fingerprint)' : ''}` +
@@ -358,17 +360,52 @@ export const HOME_COMMANDS: Record<string, Command> = {
       const home = await ctx.home()
       const me = await requireResident(home)
       const state = await home.resolveHood(ctx.string('hood'))
-      if (!isAdmin(state.hood, me.public.signKey)) fail('NOT_ADMIN', `only an admin of "${state.hood.name}" can vouch for an agency`)
       const agency = await parsePublicIdentity(ctx.args[0]!)
       const area = checkGeohash(ctx.string('area') ?? state.hood.area, MAX_AREA_PRECISION, '--area')
       const ttlMs = parseTtl(ctx, DEFAULT_ATTESTATION_TTL_MS, MAX_ATTESTATION_TTL_MS)
       const name = ctx.string('name')
-      const now = ctx.now()
-      const bytes = await createAttestation(me, agency, area, now, { ttlMs, hood: state.hood, ...(name !== undefined ? { name } : {}) })
-      await home.updateHood(state.hood.id, cur => withAttestation(cur ?? state, bytes))
-      const j = attestationJson(bytes, await verifyAttestation(bytes, now))
+      const { info: j } = await attestAgency(home, me, state, agency, { now: ctx.now(), area, ttlMs, ...(name !== undefined ? { name } : {}) })
       ctx.out.note(`Vouched for ${j.name} (${fingerprint(agency.signKey)}) in area ${j.area} until ${isoTime(j.expires)}. Give the agency this attestation:`)
       ctx.out.result({ hood: toHex(state.hood.id), attestation: j }, j.attestation)
+    }
+  },
+
+  'hood settings': {
+    summary: 'Show or change the neighborhood settings (admins): a new post\'s default expiry and location precision, RFAs for new members',
+    usage: '[--hood NAME_OR_ID] [--post-ttl DURATION] [--precision N] [--rfas-for-new-members shown|hidden]',
+    help: 'Without options, prints the settings in force. --post-ttl is how long a new post lives unless its author says ' +
+      `otherwise (\`post --ttl\`, the web app's composer; 1h..${MAX_TTL_MS / 86_400_000}d), --precision how many geohash characters ` +
+      `of a new post's location are kept by default (the neighborhood's area length..${MAX_POST_PRECISION}), --rfas-for-new-members ` +
+      'whether agencies\' requests for assistance show to new members. They are kept in this home\'s copy of the neighborhood ' +
+      '(and its backups) and shape the posts written here; no message carries them to the other members yet.',
+    options: {
+      hood: HOOD_OPTION,
+      'post-ttl': { type: 'string', value: 'DURATION', help: `default lifetime of a new post, e.g. 1d or 30d (default ${DEFAULT_TTL_MS / 86_400_000}d)` },
+      precision: { type: 'string', value: 'N', help: `default geohash characters of a new post's location (default the area's length; at most ${MAX_POST_PRECISION})` },
+      'rfas-for-new-members': { type: 'string', value: 'shown|hidden', help: 'whether new members see agencies\' requests (default shown)' }
+    },
+    async run (ctx) {
+      const home = await ctx.home()
+      const me = await requireResident(home)
+      let state = await home.resolveHood(ctx.string('hood'))
+      const ttl = ctx.string('post-ttl')
+      const precision = ctx.string('precision')
+      const rfas = ctx.string('rfas-for-new-members')
+      if (ttl !== undefined || precision !== undefined || rfas !== undefined) {
+        if (rfas !== undefined && rfas !== 'shown' && rfas !== 'hidden') throw new UsageError('--rfas-for-new-members is shown or hidden')
+        if (precision !== undefined && !/^\d{1,2}$/.test(precision)) throw new UsageError('--precision is a number of geohash characters')
+        state = await changeSettings(home, me, state, {
+          ...(ttl !== undefined ? { postTtlMs: parseTtl({ string: () => ttl }, DEFAULT_TTL_MS, MAX_TTL_MS) } : {}),
+          ...(precision !== undefined ? { precision: Number(precision) } : {}),
+          ...(rfas !== undefined ? { rfasForNewMembers: rfas === 'shown' } : {})
+        })
+      }
+      const s = hoodSettings(state)
+      ctx.out.result({ hood: toHex(state.hood.id), postTtlMs: s.postTtlMs, precision: s.precision, rfasForNewMembers: s.rfasForNewMembers }, table([
+        ['post expiry', `${s.postTtlMs % 86_400_000 === 0 ? `${s.postTtlMs / 86_400_000}d` : `${s.postTtlMs / 3_600_000}h`}`],
+        ['location', `${s.precision} geohash characters${s.precision === state.hood.area.length ? ' (the neighborhood\'s area)' : ''}`],
+        ['RFAs for new members', s.rfasForNewMembers ? 'shown' : 'hidden']
+      ]))
     }
   },
 

@@ -12,10 +12,11 @@ import { toHex } from '../../protocol/encoding.ts'
 import { POST_KINDS, DEFAULT_TTL_MS, MAX_TTL_MS } from '../../protocol/post.ts'
 import { checkFairPosting, FAIR_POSTING_LIMITS, missingWords } from '../../protocol/fair-posting.ts'
 import { checkGeohash, MAX_AREA_PRECISION, MAX_POST_PRECISION } from '../../protocol/geohash.ts'
-import { attestationId, attestationIssued, sealRfa, verifyAttestation } from '../../protocol/agency.ts'
-import { createIdentity, fingerprint } from '../../protocol/identity.ts'
+import { attestationId, sealRfa } from '../../protocol/agency.ts'
+import { findIssuedAttestations, issuedAttestations } from '../../protocol/peer/hood-actions.ts'
+import { createIdentity } from '../../protocol/identity.ts'
 import { areaTopic } from '../../protocol/neighborhood.ts'
-import type { HoodState } from '../storage/home-dir.ts'
+import { hoodSettings } from '../../protocol/hood-state.ts'
 import type { FeedPost, ReplyAudience, ReplyMode, ResidentPeer } from '../resident.ts'
 import type { WeekContext } from '../../protocol/week-counts.ts'
 import { parseAttestationString } from './output.ts'
@@ -76,21 +77,6 @@ async function withPeer<T> (ctx: Context, fn: (peer: ResidentPeer) => Promise<T>
 /** Says on stderr that `what` waits in the outbox when no relay took it. */
 function noteUnsent (ctx: Context, what: string, result: { ok: boolean, message?: string }): void {
   if (!result.ok) ctx.out.note(`${what} is saved but no relay has it yet (${result.message ?? 'unreachable'}); it stays in the outbox.`)
-}
-
-/** The attestations this home issued for a hood, newest last, with whether an admin revoked them. */
-async function issuedAttestations (state: HoodState, now: number): Promise<Array<{
-  id: string, name: string, agencyFingerprint: string, area: string, expires: number, revoked: boolean, bytes: Uint8Array
-}>> {
-  const out = []
-  for (const bytes of state.attestations) {
-    // Verified as of its own issue time: an expired one is still listed (and revocable).
-    const att = await verifyAttestation(bytes, Math.min(now, attestationIssued(bytes))).catch(() => undefined)
-    if (att === undefined) continue
-    const id = toHex(att.id)
-    out.push({ id, name: att.name, agencyFingerprint: fingerprint(att.agency.signKey), area: att.area, expires: att.expires, revoked: state.revoked.some(r => toHex(r) === id), bytes })
-  }
-  return out
 }
 
 /** Resolves on SIGINT/SIGTERM (long-running commands). */
@@ -264,7 +250,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       `The public copy goes out after a random delay of up to ${HELP_FIGURES.maxPublicDelayMs / 1000} s, dated then, from a one-time peer id, so a relay ` +
       'cannot match it to your private post; the command waits for a relay to acknowledge it and says whether one did. ' +
       `Locations are geohashes, cut to --precision characters (default 6, about 1.2 km; at most ${MAX_POST_PRECISION}). ` +
-      `Posts expire after --ttl (default ${DEFAULT_TTL_MS / 86_400_000}d). If no relay acknowledges the post, it stays in the outbox ` +
+      `Posts expire after --ttl (default ${DEFAULT_TTL_MS / 86_400_000}d, or what an admin chose here with \`hood settings --post-ttl\`). If no relay acknowledges the post, it stays in the outbox ` +
       'and is sent the next time you post, read the feed or watch. ' +
       '--clip attaches a photo (JPEG, PNG, WebP) or video (MP4, MOV): its metadata (GPS, camera, times) is removed, it is ' +
       'encrypted, and the neighborhood\'s relays keep it until the post expires; with --public, agencies can view it too.\n\n' +
@@ -301,7 +287,8 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       const lon = ctx.string('lon')
       if ((lat === undefined) !== (lon === undefined)) fail('BAD_ARGUMENT', '--lat and --lon go together')
       const replyRef = ctx.string('reply-to')
-      const ttlMs = parseTtl(ctx, DEFAULT_TTL_MS, MAX_TTL_MS)
+      // Without --ttl, the lifetime an admin chose for the neighborhood here (`hood settings`).
+      const ttlMs = parseTtl(ctx, hoodSettings(await (await ctx.home()).resolveHood(ctx.string('hood'))).postTtlMs, MAX_TTL_MS)
       const peer = await openPeer(ctx)
       const { findPost } = await loadStack()
       try {
@@ -682,11 +669,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       if (ref.trim().startsWith('plattest:')) {
         targets = [parseAttestationString(ref)]
       } else {
-        const hex = ref.toLowerCase()
-        targets = (await issuedAttestations(state, ctx.now()))
-          .filter(a => a.agencyFingerprint === ref.toUpperCase() || (/^[0-9a-f]{8,64}$/.test(hex) && a.id.startsWith(hex)))
-          .map(a => a.bytes)
-        if (targets.length === 0) fail('NOT_FOUND', `no attestation you issued matches "${ref.slice(0, 40)}" (see porchlight hood attestations)`)
+        targets = (await findIssuedAttestations(state, ref, ctx.now())).map(a => a.bytes)
       }
       await withPeer(ctx, async peer => {
         const sent: boolean[] = []

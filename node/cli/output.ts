@@ -51,6 +51,8 @@
  *   hood revoke-agency                  { hood: hex64, attestations: hex64[] (their ids), sent: bool }
  *   hood relay-token                    { hood: hex64, epoch: int, older: int[] (epochs whose history it lets a relay mirror), topic, token: "plrelay:…" }
  *   hood attest-agency                  { hood: hex64, attestation: Attestation }
+ *   hood settings                       { hood: hex64, postTtlMs: ms (a new post's default lifetime), precision: int (geohash
+ *                                         characters a new post's location keeps by default), rfasForNewMembers: bool }
  *   transparency AREA                   { area: geohash, rfas: [{ id: hex64, agency: name (the agency identity's own),
  *                                         fingerprint (the agency key's), vouchedBy: [{ admin: fingerprint (the vouching admin
  *                                         key, as the attestation says), name (vouched as), area: geohash, expires: ms }]
@@ -93,19 +95,18 @@
  *                                       { error: { code: ErrorCode | "INTERNAL", message } }
  *   where ErrorCode is protocol/errors.ts's (NOT_FOUND, BAD_ARGUMENT, REFUSED, BAD_INVITE, …).
  */
-import { fail, PorchlightError } from '../../protocol/errors.ts'
-import { fromBase64Url, toBase64Url, toHex } from '../../protocol/encoding.ts'
-import { decodePublicIdentity, encodePublicIdentity, fingerprint, type Identity, type PublicIdentity } from '../../protocol/identity.ts'
+import { PorchlightError } from '../../protocol/errors.ts'
+import { toHex } from '../../protocol/encoding.ts'
+import { fingerprint, type Identity, type PublicIdentity } from '../../protocol/identity.ts'
 import { isAdmin, privateTopic } from '../../protocol/neighborhood.ts'
-import { MAX_ATTESTATION_BYTES, type AgencyAttestation } from '../../protocol/agency.ts'
+import type { AgencyAttestation } from '../../protocol/agency.ts'
+import {
+  ATTESTATION_PREFIX, MAX_ATTESTATION_CHARS, MAX_PUBLIC_ID_CHARS, PUBLIC_ID_PREFIX, formatAttestation, formatPublicIdentity, parseAttestationString, parsePublicIdentity
+} from '../../protocol/public-strings.ts'
 import { currentEpochKeys, type HoodState, type Member, type Role } from '../storage/home-dir.ts'
-import { lookAlikeKeys } from '../../protocol/names.ts'
+import { attestationInfo, memberInfo, type AttestationInfo, type MemberInfo } from '../../protocol/peer/hood-actions.ts'
 
-export const PUBLIC_ID_PREFIX = 'plid:'
-/** 'pl/id' is at most 512 bytes: 683 base64url characters. */
-export const MAX_PUBLIC_ID_CHARS = PUBLIC_ID_PREFIX.length + 683
-export const ATTESTATION_PREFIX = 'plattest:'
-export const MAX_ATTESTATION_CHARS = ATTESTATION_PREFIX.length + Math.ceil(MAX_ATTESTATION_BYTES * 4 / 3)
+export { ATTESTATION_PREFIX, MAX_ATTESTATION_CHARS, MAX_PUBLIC_ID_CHARS, PUBLIC_ID_PREFIX, formatAttestation, formatPublicIdentity, parseAttestationString, parsePublicIdentity }
 
 export interface IdentityJson {
   name: string
@@ -131,72 +132,16 @@ export interface HoodJson {
   ended?: { reason: 'removed' | 'left', at: number, epoch: number }
 }
 
-export interface MemberJson {
-  name: string
-  fingerprint: string
-  signKey: string
-  boxKey: string
-  admin: boolean
-  me: boolean
-  admitted: boolean
-  lookAlike: boolean
-  formerName?: string
-  renamedAt?: number
-}
+export type MemberJson = MemberInfo
 
-export interface AttestationJson {
-  attestation: string
-  agency: string
-  name: string
-  area: string
-  admin: string
-  adminFingerprint: string
-  issued: number
-  expires: number
-}
+export type AttestationJson = AttestationInfo
 
 export interface ErrorJson {
   error: { code: string, message: string }
 }
 
-/** 'plid:' + base64url of encodePublicIdentity: how people hand each other a public identity. */
-export function formatPublicIdentity (id: PublicIdentity): string {
-  return PUBLIC_ID_PREFIX + toBase64Url(encodePublicIdentity(id))
-}
-
-/** Accepts the 'plid:' string (prefix optional); verifies the binding signature. */
-export async function parsePublicIdentity (str: string): Promise<PublicIdentity> {
-  const s = str.trim()
-  if (s.length > MAX_PUBLIC_ID_CHARS) fail('TOO_LARGE', 'public identity string too long')
-  const body = s.startsWith(PUBLIC_ID_PREFIX) ? s.slice(PUBLIC_ID_PREFIX.length) : s
-  return decodePublicIdentity(fromBase64Url(body, MAX_PUBLIC_ID_CHARS))
-}
-
-/** 'plattest:' + base64url of the attestation bytes (protocol/agency.ts). */
-export function formatAttestation (bytes: Uint8Array): string {
-  return ATTESTATION_PREFIX + toBase64Url(bytes)
-}
-
-/** The attestation bytes of a 'plattest:' string (prefix required); verify them with verifyAttestation. */
-export function parseAttestationString (str: string): Uint8Array {
-  const s = str.trim()
-  if (s.length > MAX_ATTESTATION_CHARS) fail('TOO_LARGE', 'attestation string too long')
-  if (!s.startsWith(ATTESTATION_PREFIX)) fail('MALFORMED', `an attestation starts with "${ATTESTATION_PREFIX}"`)
-  return fromBase64Url(s.slice(ATTESTATION_PREFIX.length), MAX_ATTESTATION_CHARS)
-}
-
-export function attestationJson (bytes: Uint8Array, att: AgencyAttestation): AttestationJson {
-  return {
-    attestation: formatAttestation(bytes),
-    agency: toHex(att.agency.signKey),
-    name: att.name,
-    area: att.area,
-    admin: toHex(att.hoodAdmin),
-    adminFingerprint: fingerprint(att.hoodAdmin),
-    issued: att.issued,
-    expires: att.expires
-  }
-}
+/** The attestation as --json prints it (protocol/peer/hood-actions.ts). */
+export const attestationJson: (bytes: Uint8Array, att: AgencyAttestation) => AttestationJson = attestationInfo
 
 export function identityJson (id: Identity, role: Role): IdentityJson {
   const p = id.public
@@ -228,21 +173,8 @@ export function hoodJson (state: HoodState, me: Identity | undefined): HoodJson 
   }
 }
 
-export function memberJson (member: PublicIdentity & Partial<Member>, state: HoodState | undefined, me: Identity | undefined): MemberJson {
-  const key = toHex(member.signKey)
-  const admin = state !== undefined && isAdmin(state.hood, member.signKey)
-  return {
-    name: member.name,
-    fingerprint: fingerprint(member.signKey),
-    signKey: key,
-    boxKey: toHex(member.boxKey),
-    admin,
-    me: me !== undefined && toHex(me.public.signKey) === key,
-    admitted: admin || member.admitted === true,
-    lookAlike: state !== undefined && lookAlikeKeys(state.members.map(m => ({ key: toHex(m.signKey), name: m.name }))).has(key),
-    ...(member.formerName !== undefined ? { formerName: member.formerName, renamedAt: member.renamedAt! } : {})
-  }
-}
+/** A member as --json prints it (protocol/peer/hood-actions.ts). */
+export const memberJson: (member: PublicIdentity & Partial<Member>, state: HoodState | undefined, me: Identity | undefined) => MemberJson = memberInfo
 
 export function errorJson (err: unknown): ErrorJson {
   if (err instanceof PorchlightError) return { error: { code: err.code, message: oneLine(err.message) } }

@@ -207,6 +207,24 @@ describe('neighborhood commands', () => {
     expect((await json('a', ['hood', 'list'])).hoods[0].relays).toHaveLength(2)
   })
 
+  it('hood settings: shown with their defaults, changed by an admin only, kept in the hood file', async () => {
+    await cli('a', ['id', 'create', '--name', 'Alice'])
+    const invite = (await json('a', ['hood', 'create', 'Elm', '--area', 'u4pru', '--relay', RELAY])).invite
+    expect(await json('a', ['hood', 'settings'])).toMatchObject({ postTtlMs: 7 * DAY, precision: 5, rfasForNewMembers: true })
+    expect(await json('a', ['hood', 'settings', '--post-ttl', '1d', '--precision', '7', '--rfas-for-new-members', 'hidden']))
+      .toMatchObject({ postTtlMs: DAY, precision: 7, rfasForNewMembers: false })
+    const human = await cli('a', ['hood', 'settings'])
+    expect(human.stdout).toMatch(/post expiry\s+1d/)
+    expect(human.stdout).toMatch(/RFAs for new members\s+hidden/)
+    expectOneLineError(await cli('a', ['hood', 'settings', '--precision', '3']), 1, /coarser than the neighborhood's area/)
+    expectOneLineError(await cli('a', ['hood', 'settings', '--post-ttl', '31d']), 1, /at most 30d/)
+    expectOneLineError(await cli('a', ['hood', 'settings', '--rfas-for-new-members', 'maybe']), 2, /shown or hidden/)
+    await cli('b', ['id', 'create', '--name', 'Bob'])
+    await cli('b', ['hood', 'join', invite])
+    expectOneLineError(await cli('b', ['hood', 'settings', '--post-ttl', '2d']), 1, /only an admin/)
+    expect(await json('b', ['hood', 'settings'])).toMatchObject({ postTtlMs: 7 * DAY })
+  })
+
   it('several hoods: list, --hood by name or id prefix, and a clear error without it', async () => {
     const { hood } = await setupHood()
     await cli('alice', ['hood', 'create', 'Oak', '--area', 'u4pr', '--relay', RELAY])

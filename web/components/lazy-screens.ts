@@ -1,5 +1,6 @@
 /** The screens pl-app loads after the feed's first paint (see loadScreens there). */
 import './pl-invite-card.ts'
 import './pl-settings.ts'
+import './pl-admin.ts'
 import './pl-backup.ts'
 import './pl-map.ts'

@@ -12,8 +12,8 @@ import './pl-hood-picker.ts'
 import type { SettingsStore } from '../state/settings.ts'
 
 /**
- * Screens that are not on the feed's first paint (settings, backup, the invite card with its
- * QR code, the map): loaded when first shown, or in the background once the page is idle.
+ * Screens that are not on the feed's first paint (settings, admin, backup, the invite card with
+ * its QR code, the map): loaded when first shown, or in the background once the page is idle.
  */
 let screens: Promise<unknown> | undefined
 function loadScreens (): void {
@@ -23,8 +23,11 @@ function loadScreens (): void {
 const VIEWS = [
   { view: 'feed', label: 'Posts' },
   { view: 'map', label: 'Map' },
-  { view: 'settings', label: 'Settings' }
+  { view: 'settings', label: 'Settings' },
+  { view: 'admin', label: 'Admin' }
 ] as const
+
+type View = typeof VIEWS[number]['view']
 
 @customElement('pl-app')
 export class PlApp extends LitElement {
@@ -41,7 +44,7 @@ export class PlApp extends LitElement {
   @property({ attribute: false }) settings: SettingsStore | undefined
   @state() private s: Snapshot | undefined
   /** The page shown once there is a feed: main.ts opens the map for a link ending in #map. */
-  @property({ attribute: false }) view: 'feed' | 'map' | 'settings' = 'feed'
+  @property({ attribute: false }) view: View = 'feed'
 
   private readonly onChange = (): void => { this.s = this.app?.snapshot }
 
@@ -67,7 +70,8 @@ export class PlApp extends LitElement {
     return html`
       <pl-status .connection=${s.connection} .relays=${s.relaysConnected}></pl-status>
       <header><h1>${hood?.name ?? 'Porchlight'}</h1>${s.me !== undefined ? html`<span>${s.me.name}</span>` : nothing}
-        ${nav ? html`<nav aria-label="Views">${VIEWS.filter(v => v.view !== this.view).map(v => html`<button type="button" @click=${() => { this.view = v.view }}>${v.label}</button>`)}</nav>` : nothing}</header>
+        ${nav ? html`<nav aria-label="Views">${VIEWS.filter(v => v.view !== this.view && (v.view !== 'admin' || adminHood(s) !== undefined))
+          .map(v => html`<button type="button" @click=${() => { this.show(v.view) }}>${v.label}</button>`)}</nav>` : nothing}</header>
       <main
         @create-identity=${(e: CustomEvent<{ name: string }>) => { void this.app!.createIdentity(e.detail.name) }}
         @join=${(e: CustomEvent<{ invite: string }>) => { void this.app!.join(e.detail.invite) }}
@@ -76,10 +80,19 @@ export class PlApp extends LitElement {
         @open-clip=${(e: HTMLElementEventMap['open-clip']) => { e.detail.reply(this.app!.openClip(e.detail.post, e.detail.index)) }}
         @reply=${(e: HTMLElementEventMap['reply']) => { void this.app!.reply(e.detail.to, e.detail.text) }}
         @retract=${(e: HTMLElementEventMap['retract']) => { void this.app!.retract(e.detail.id) }}
-        @pick-hood=${(e: HTMLElementEventMap['pick-hood']) => { this.app!.selectHood(e.detail.id) }}>
+        @pick-hood=${(e: HTMLElementEventMap['pick-hood']) => { this.app!.selectHood(e.detail.id) }}
+        @open-admin=${(e: HTMLElementEventMap['open-admin']) => { this.show('admin', e.detail.id) }}>
         ${s.error !== undefined ? html`<p class="error" role="alert">${s.error}</p>` : nothing}
         ${this.page(s)}
       </main>`
+  }
+
+  /** Switches the page; the admin page opens on `hoodId`, else the neighborhood shown (or the first one this identity administers). */
+  private show (view: View, hoodId?: string): void {
+    this.view = view
+    if (view !== 'admin') { this.app!.closeAdmin(); return }
+    const id = hoodId ?? adminHood(this.s!)?.id
+    if (id !== undefined) void this.app!.openAdmin(id)
   }
 
   private page (s: Snapshot) {
@@ -87,6 +100,7 @@ export class PlApp extends LitElement {
     if (s.phase === 'welcome' || s.created !== undefined || this.view !== 'feed') loadScreens()
     if (s.phase === 'welcome') return html`<pl-welcome ?busy=${s.busy}></pl-welcome><pl-backup .app=${this.app} mode="import"></pl-backup>`
     const invite = s.created !== undefined ? html`<pl-invite-card .name=${s.created.name} .link=${s.created.link} .token=${s.created.relayToken}></pl-invite-card>` : nothing
+    if (this.view === 'admin') return s.admin !== undefined ? html`${invite}<pl-admin .app=${this.app} .snapshot=${s}></pl-admin>` : html`<p>Loading…</p>`
     if (this.view === 'settings') return html`${invite}<pl-settings .app=${this.app} .snapshot=${s} .settings=${this.settings}></pl-settings>`
     if (this.view === 'map' && s.phase === 'feed') {
       const shown = s.hoods.find(h => h.id === s.selectedHood && !h.left) ?? s.hoods.find(h => !h.left)!
@@ -103,9 +117,15 @@ export class PlApp extends LitElement {
       ${s.pendingInvite !== undefined ? join : nothing}
       ${invite}
       ${several ? html`<pl-hood-picker .hoods=${active} .selected=${hood.id}></pl-hood-picker>` : nothing}
-      <pl-compose .hood=${hood.name} .area=${hood.area} ?busy=${s.busy}></pl-compose>
+      <pl-compose .hood=${hood.name} .area=${hood.area} .ttl=${hood.postTtlMs} .defaultPrecision=${hood.precision} ?busy=${s.busy}></pl-compose>
       <pl-feed .posts=${s.feed} .week=${this.app!.weekContext(hood.id)} .hood=${several ? hood.name : ''} .area=${several ? hood.area : ''} ?busy=${s.busy}></pl-feed>`
   }
+}
+
+/** The neighborhood the admin page opens on: the one shown if this identity administers it, else the first it does. */
+function adminHood (s: Snapshot): Snapshot['hoods'][number] | undefined {
+  const mine = s.hoods.filter(h => h.admin && !h.left)
+  return mine.find(h => h.id === s.selectedHood) ?? mine[0]
 }
 
 declare global {

@@ -3,18 +3,19 @@
  * person says what they did, and gives two more details if it mentions race: the reason and
  * what is missing are shown beside the text, and kept up to date while it is edited), a photo or video (cleaned of metadata here in the page as soon
  * as it is picked: what was removed is shown), the location's precision (the neighborhood's
- * area unless the person picks a smaller one and lets the browser give the position), and
+ * area unless the person picks a smaller one and lets the browser give the position), how long
+ * it stays (both start at the neighborhood's settings, which an admin chooses), and
  * whether a public copy goes out too (off unless chosen). The logic is web/state/compose.ts.
  */
 import { LitElement, html, css, nothing } from 'lit'
 import { customElement, property, query, state } from 'lit/decorators.js'
 import { shared } from './shared-styles.ts'
-import type { PostKind } from '../../protocol/post.ts'
+import { DEFAULT_TTL_MS, type PostKind } from '../../protocol/post.ts'
 import type { CleanClip } from '../../protocol/clip/clean.ts'
 import { isPorchlightError } from '../../protocol/errors.ts'
 import { audience, RESIDENT_KINDS } from '../state/labels.ts'
 import {
-  areaWords, clipAudience, EXIF_SCAN_BYTES, exifDetails, FAIR_POSTING_LIMITS, fairHold, fairPostingApplies, overallProgress, PHASE_WORDS,
+  areaWords, clipAudience, EXIF_SCAN_BYTES, exifDetails, expiryChoices, FAIR_POSTING_LIMITS, fairHold, fairPostingApplies, overallProgress, PHASE_WORDS,
   postLocation, precisionChoices, removedWords, textProblem, type FairHold, type Position, type SendProgress
 } from '../state/compose.ts'
 import type { PostExtras } from '../state/app-state.ts'
@@ -44,7 +45,12 @@ export class PlCompose extends LitElement {
 
   @property() hood = ''
   @property() area = ''
+  /** The neighborhood's default lifetime of a post (ms). */
+  @property({ type: Number }) ttl = DEFAULT_TTL_MS
+  /** The neighborhood's default location precision (geohash characters; 0: the area's). */
+  @property({ type: Number }) defaultPrecision = 0
   @property({ type: Boolean }) busy = false
+  @state() private expiry = DEFAULT_TTL_MS
   @state() private open = false
   @state() private pub = false
   @state() private picked: PickedClip | undefined
@@ -62,7 +68,7 @@ export class PlCompose extends LitElement {
   @query('#clip') private fileInput!: HTMLInputElement
 
   override render () {
-    if (!this.open) return html`<button type="button" @click=${() => { this.open = true; this.precision = this.area.length }}>New post</button>`
+    if (!this.open) return html`<button type="button" @click=${this.start}>New post</button>`
     const sending = this.progress !== undefined
     const choices = this.area === '' ? [] : precisionChoices(this.area)
     return html`
@@ -94,6 +100,11 @@ export class PlCompose extends LitElement {
           <p class="note" id="area-size">Shared area: ${areaWords(this.area, this.shownPrecision())}.</p>
           ${this.locationNote !== undefined ? html`<p class="note">${this.locationNote}</p>` : nothing}` : nothing}
 
+        <label for="expiry">Expires after</label>
+        <select id="expiry" ?disabled=${sending} @change=${(e: Event) => { this.expiry = Number((e.target as HTMLSelectElement).value) }}>
+          ${expiryChoices(this.ttl).map(c => html`<option value=${c.ms} ?selected=${c.ms === this.expiry}>${c.label}</option>`)}
+        </select>
+
         <div class="row">
           <input id="public" type="checkbox" .checked=${this.pub} ?disabled=${sending} @change=${(e: Event) => { this.pub = (e.target as HTMLInputElement).checked }}>
           <label for="public">Share publicly</label>
@@ -106,6 +117,14 @@ export class PlCompose extends LitElement {
         ${this.problem !== undefined ? html`<p class="problem" id="problem" role="alert">${this.problem}</p>` : nothing}
         <button type="submit" ?disabled=${this.busy || this.cleaning || sending}>Send</button>
       </form>`
+  }
+
+  /** Opens the form at the neighborhood's defaults (a finer location asks for the position only when chosen here). */
+  private start (): void {
+    this.open = true
+    this.expiry = this.ttl
+    this.precision = this.area.length
+    if (this.defaultPrecision > this.area.length) void this.setPrecision(this.defaultPrecision)
   }
 
   /** The precision the post will carry (the area's when no position is known). */
@@ -147,7 +166,11 @@ export class PlCompose extends LitElement {
   }
 
   private async choosePrecision (e: Event): Promise<void> {
-    this.precision = Number((e.target as HTMLSelectElement).value)
+    await this.setPrecision(Number((e.target as HTMLSelectElement).value))
+  }
+
+  private async setPrecision (precision: number): Promise<void> {
+    this.precision = precision
     this.locationNote = undefined
     if (this.precision > this.area.length && this.position === undefined) this.position = await currentPosition()
     this.locationNote = postLocation(this.area, this.precision, this.position).note
@@ -173,6 +196,7 @@ export class PlCompose extends LitElement {
         kind,
         text,
         public: this.pub,
+        ttlMs: this.expiry,
         ...(picked !== undefined ? { clip: picked.clip } : {}),
         ...(location !== undefined ? { location: { geohash: location.geohash, precision: location.precision } } : {}),
         // Once the relays hold the clip, what is left is sending the post itself.

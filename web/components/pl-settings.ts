@@ -1,7 +1,7 @@
 /**
  * Settings: the display name (a rename keeps the keys and tells the neighborhoods), the
  * relays in use, notifications (permission asked only from a click here), key backups, and
- * per neighborhood a fresh invite (admins) and leaving.
+ * per neighborhood a fresh invite and its admin screen (admins), and leaving.
  */
 import { LitElement, html, css, nothing } from 'lit'
 import { customElement, property, query, state } from 'lit/decorators.js'
@@ -12,6 +12,9 @@ import { shared } from './shared-styles.ts'
 import './pl-backup.ts'
 import './pl-join.ts'
 import './pl-create-hood.ts'
+
+/** The admin screen of a neighborhood, asked for from its entry here (pl-app opens it). */
+export interface OpenAdminDetail { id: string }
 
 @customElement('pl-settings')
 export class PlSettings extends LitElement {
@@ -66,7 +69,8 @@ export class PlSettings extends LitElement {
           <h4>${h.name}${h.admin ? ' (admin)' : ''}</h4>
           <p>Relays in use:</p>
           <ul>${h.relays.map(r => html`<li><code>${r}</code></li>`)}</ul>
-          ${h.admin ? html`<button type="button" @click=${() => { void this.app?.invite(h.id) }} ?disabled=${s.busy}>New invite to ${h.name}</button>` : nothing}
+          ${h.admin ? html`<button type="button" @click=${() => { void this.app?.invite(h.id) }} ?disabled=${s.busy}>New invite to ${h.name}</button>
+            <button type="button" class="secondary" @click=${() => { this.openAdmin(h.id) }}>Manage ${h.name}</button>` : nothing}
           ${this.leaving === h.id
             ? html`<div class="confirm" role="group" aria-label="Confirm leaving">
                 <p>Leave ${h.name}? You stop posting there at once; an admin then changes the key without you.</p>
@@ -102,6 +106,10 @@ export class PlSettings extends LitElement {
       <p class="note">Off by default: the text would show on your lock screen.</p>`
   }
 
+  private openAdmin (id: string): void {
+    this.dispatchEvent(new CustomEvent<OpenAdminDetail>('open-admin', { detail: { id }, bubbles: true, composed: true }))
+  }
+
   private async enable (): Promise<void> {
     this.permission = await requestPermission()
     if (this.permission === 'granted') this.settings?.update({ enabled: true })
@@ -117,4 +125,5 @@ export class PlSettings extends LitElement {
 
 declare global {
   interface HTMLElementTagNameMap { 'pl-settings': PlSettings }
+  interface HTMLElementEventMap { 'open-admin': CustomEvent<OpenAdminDetail> }
 }

@@ -19,9 +19,12 @@ import type { TabAsk, TabStatus } from '../engine/leader.ts'
 import { attachToHood, openClipUrl, type ClipProgress, type ClipView } from '../engine/clips.ts'
 import type { CleanClip } from '../../protocol/clip/clean.ts'
 import { parseWeekKey, weekContext, type WeekContext, type WeekCounts } from '../../protocol/week-counts.ts'
+import { hoodSettings, type HoodSettings } from '../../protocol/hood-state.ts'
+import type { AttestationInfo } from '../../protocol/peer/hood-actions.ts'
+import type { AdminEngine, AdminView, AttestInput } from './admin.ts'
 
 /** A post's clip (cleaned in the page already) and location, and the clip's progress. */
-export interface PostExtras { clip?: CleanClip, location?: { geohash: string, precision: number }, onProgress?: ClipProgress }
+export interface PostExtras { clip?: CleanClip, location?: { geohash: string, precision: number }, onProgress?: ClipProgress, ttlMs?: number }
 
 export type Connection = 'offline' | 'connecting' | 'connected'
 
@@ -29,7 +32,11 @@ export interface Snapshot {
   phase: 'loading' | 'welcome' | 'no-hood' | 'feed'
   me?: { name: string, fingerprint: string }
   /** Every neighborhood this browser keeps; `left` once the resident left it (or was removed). */
-  hoods: Array<{ id: string, name: string, area: string, admin: boolean, left: boolean, relays: string[], joined: number }>
+  hoods: Array<{
+    id: string, name: string, area: string, admin: boolean, left: boolean, relays: string[], joined: number
+    /** A new post's default lifetime and location precision here (the neighborhood settings, hood-state.ts hoodSettings). */
+    postTtlMs: number, precision: number
+  }>
   /** The neighborhood the feed and new posts are for (its id), when the resident is in several. */
   selectedHood?: string
   /** Newest first; this resident's own posts carry their outbox state. */
@@ -44,10 +51,16 @@ export interface Snapshot {
   /** The last thing that went wrong, said plainly. */
   error?: string
   busy: boolean
+  /** The admin screen's neighborhood (state/admin.ts), while it is open. */
+  admin?: AdminView
+  /** What the last admin action did, said plainly. */
+  adminNotice?: string
+  /** The attestation just issued, to hand to the agency. */
+  attested?: AttestationInfo
 }
 
 /** What the state uses of the engine (the browser's ResidentPeer). */
-export type Engine = Pick<ResidentPeer, 'start' | 'stop' | 'feed' | 'onPost' | 'onRetract' | 'post' | 'announceJoin' | 'node' | 'stayConnected' | 'relays' | 'retract' | 'leave' | 'sync' | 'home' | 'clips'>
+export type Engine = Pick<ResidentPeer, 'start' | 'stop' | 'feed' | 'onPost' | 'onRetract' | 'post' | 'announceJoin' | 'node' | 'stayConnected' | 'relays' | 'retract' | 'leave' | 'sync' | 'home' | 'clips'> & AdminEngine
 
 export interface AppDeps {
   home: PeerHome & { saveIdentity: (id: Identity, opts?: { force?: boolean }) => Promise<void> }
@@ -157,8 +170,8 @@ export class AppState extends EventTarget {
     }
     await this.opening
     if (ask.op === 'post') {
-      const a = ask.args as { kind: PostKind, text: string, public: boolean, hood?: string, location?: PostExtras['location'] }
-      return await this.postHere(a.kind, a.text, a.public, a.hood, a.location !== undefined ? { location: a.location } : {})
+      const a = ask.args as { kind: PostKind, text: string, public: boolean, hood?: string, location?: PostExtras['location'], ttlMs?: number }
+      return await this.postHere(a.kind, a.text, a.public, a.hood, { ...(a.location !== undefined ? { location: a.location } : {}), ...(a.ttlMs !== undefined ? { ttlMs: a.ttlMs } : {}) })
     }
     if (ask.op === 'announce') {
       const a = ask.args as { hood: string, opts: Parameters<Engine['announceJoin']>[1] }
@@ -187,7 +200,8 @@ export class AppState extends EventTarget {
     this.set({
       ...(me !== undefined ? { me: { name: me.public.name, fingerprint: fingerprint(me.public.signKey) } } : {}),
       hoods: hoods.map(h => ({
-        id: toHex(h.hood.id), name: h.hood.name, area: h.hood.area, admin: me !== undefined && isAdmin(h.hood, me.public.signKey), left: h.ended !== undefined, relays: [...h.relays], joined: h.joined
+        id: toHex(h.hood.id), name: h.hood.name, area: h.hood.area, admin: me !== undefined && isAdmin(h.hood, me.public.signKey), left: h.ended !== undefined, relays: [...h.relays], joined: h.joined,
+        postTtlMs: hoodSettings(h).postTtlMs, precision: hoodSettings(h).precision
       })),
       phase: me === undefined ? 'welcome' : hoods.every(h => h.ended !== undefined) ? 'no-hood' : 'feed'
     })
@@ -253,7 +267,7 @@ export class AppState extends EventTarget {
         ? await this.postHere(kind, text, pub, hood, extras)
         : extras.clip !== undefined
           ? 'Photos and videos are sent from the Porchlight tab that was opened first (this is another one): attach it there.'
-          : await this.deps.tabs!.ask({ op: 'post', args: { kind, text, public: pub, hood, location: extras.location } })
+          : await this.deps.tabs!.ask({ op: 'post', args: { kind, text, public: pub, hood, location: extras.location, ttlMs: extras.ttlMs } })
       if (error !== undefined) this.set({ error })
     })
   }
@@ -266,8 +280,12 @@ export class AppState extends EventTarget {
     // The clip is encrypted and pinned by the relays first; the post then carries its key.
     const media = extras.clip === undefined
       ? []
-      : [(await attachToHood(this.engine, extras.clip, { now, ...(hood !== undefined ? { hood } : {}), ...(extras.onProgress !== undefined ? { onProgress: extras.onProgress } : {}) })).media]
-    const r = await this.engine.post({ kind, text, public: pub, now, media, ...extras.location, ...(hood !== undefined ? { hood } : {}) })
+      : [(await attachToHood(this.engine, extras.clip, {
+          now, ...(hood !== undefined ? { hood } : {}), ...(extras.ttlMs !== undefined ? { expires: now + extras.ttlMs } : {}), ...(extras.onProgress !== undefined ? { onProgress: extras.onProgress } : {})
+        })).media]
+    const r = await this.engine.post({
+      kind, text, public: pub, now, media, ...extras.location, ...(extras.ttlMs !== undefined ? { ttlMs: extras.ttlMs } : {}), ...(hood !== undefined ? { hood } : {})
+    })
     await this.loadFeed()
     if (r.result.ok) return undefined
     return r.result.code === 'UNAVAILABLE' || r.result.code === 'TIMEOUT'
@@ -330,7 +348,12 @@ export class AppState extends EventTarget {
       if (this.engine !== engine || !this.snapshot.feed.some(p => p.id === id)) return
       this.set({ feed: this.snapshot.feed.filter(p => p.id !== id) })
     }))
-    const refresh = setInterval(() => { if (this.engine === engine) void this.reloadFeed() }, this.deps.feedRefreshMs ?? FEED_REFRESH_MS)
+    const refresh = setInterval(() => {
+      if (this.engine !== engine) return
+      void this.reloadFeed()
+      // Joins, approvals and revocations arrive as messages the engine applies to the home: the open admin screen follows.
+      if (this.snapshot.admin !== undefined) void this.reloadAdmin(this.snapshot.admin.hoodId)
+    }, this.deps.feedRefreshMs ?? FEED_REFRESH_MS)
     this.engineSubs.push(() => { clearInterval(refresh) })
     await this.loadFeed()
     await engine.start()
@@ -448,6 +471,105 @@ export class AppState extends EventTarget {
       // Catch up on what the relays kept for the restored neighborhoods (start() does not sync).
       await this.engine!.sync()
       await this.loadFeed()
+    })
+  }
+
+  // The admin screen (issue: agencies, admins and accountability); its logic is state/admin.ts.
+
+  /** Opens the admin screen on a neighborhood (or reads it again after a change). */
+  async openAdmin (hoodId: string): Promise<boolean> {
+    return await this.act(async () => {
+      if (this.snapshot.admin?.hoodId !== hoodId) this.set({ adminNotice: undefined, attested: undefined })
+      await this.loadAdmin(hoodId)
+    })
+  }
+
+  closeAdmin (): void { this.set({ admin: undefined, adminNotice: undefined, attested: undefined }) }
+
+  /** The admin screen's logic, loaded with the screen (as the backup's is): not in the feed's first script. */
+  private async adminLogic (): Promise<typeof import('./admin.ts')> { return await import('./admin.ts') }
+
+  private async loadAdmin (hoodId: string): Promise<void> {
+    const { adminView, hoodState } = await this.adminLogic()
+    this.set({ admin: await adminView(await hoodState(this.deps.home, hoodId), await this.deps.home.identity(), this.now()) })
+  }
+
+  /** Reads the open admin screen's neighborhood again, changing the snapshot only when something changed. */
+  private async reloadAdmin (hoodId: string): Promise<void> {
+    const state = await this.deps.home.hoodById(fromHex(hoodId, 'hood id'))
+    if (state === undefined || this.snapshot.admin?.hoodId !== hoodId) return
+    const view = await (await this.adminLogic()).adminView(state, await this.deps.home.identity(), this.now())
+    if (this.snapshot.admin?.hoodId === hoodId && JSON.stringify(view) !== JSON.stringify(this.snapshot.admin)) this.set({ admin: view })
+  }
+
+  /** Runs an admin action on the open neighborhood, then shows it again (and the app's hoods: settings, a removal). */
+  private async adminAct (what: (hoodId: string) => Promise<string | undefined>): Promise<boolean> {
+    return await this.act(async () => {
+      const hoodId = this.snapshot.admin?.hoodId
+      if (hoodId === undefined) throw new Error('open the admin screen first')
+      this.set({ adminNotice: undefined })
+      try {
+        const notice = await what(hoodId)
+        if (notice !== undefined) this.set({ adminNotice: notice })
+      } finally {
+        await this.refresh()
+        await this.loadAdmin(hoodId)
+      }
+    })
+  }
+
+  /** The engine, for admin steps that go over the network (in the tab that runs it). */
+  private async adminEngine (): Promise<Engine> {
+    if (this.following) throw new Error('Admin changes are made in the Porchlight tab that was opened first (this is another one): use that tab.')
+    await this.opening
+    if (this.engine === undefined) throw new Error('not connected yet')
+    return this.engine
+  }
+
+  /** Admits a member who joined from a member's invite, so new epochs include them (`hood approve`). */
+  async approveMember (signKey: string): Promise<boolean> {
+    return await this.adminAct(async hoodId => {
+      const r = await (await this.adminEngine()).approveMember(signKey, hoodId)
+      return `Approved ${r.member.name}: the next key includes them.${r.result.ok ? '' : ' No relay has the approval yet; it goes out when a relay is back.'}`
+    })
+  }
+
+  /** Removes a member: a new epoch sealed to everyone else (`hood remove`). */
+  async removeMember (signKey: string): Promise<boolean> {
+    return await this.adminAct(async hoodId => {
+      const name = this.snapshot.admin?.members.find(m => m.signKey === signKey)?.name ?? 'the member'
+      const r = await (await this.adminEngine()).removeMember(signKey, hoodId)
+      await this.loadFeed()
+      return `Removed ${name}. New posts use a new key (epoch ${r.epoch}) that ${r.remaining} member${r.remaining === 1 ? '' : 's'} hold.` +
+        (r.result.ok ? '' : ' No relay has the new key yet: it goes out when a relay is back; until then posts wait here.')
+    })
+  }
+
+  /** Vouches for an agency; the attestation to hand over is in `attested`. */
+  async attestAgency (input: AttestInput): Promise<boolean> {
+    return await this.adminAct(async hoodId => {
+      const { attest, hoodState } = await this.adminLogic()
+      const info = await attest(this.deps.home, await this.requireMe(), await hoodState(this.deps.home, hoodId), input, this.now())
+      this.set({ attested: info })
+      return `Vouched for ${info.name} in area ${info.area}. Give the agency the attestation below.`
+    })
+  }
+
+  /** Withdraws an attestation this home issued (`hood revoke-agency`). */
+  async revokeAttestation (id: string): Promise<boolean> {
+    return await this.adminAct(async hoodId => {
+      const { revoke, hoodState } = await this.adminLogic()
+      const r = await revoke(await this.adminEngine(), await hoodState(this.deps.home, hoodId), id, this.now())
+      return `Revoked.${r.ok ? ' Members stop counting it.' : ' No relay has the revocation yet; it goes out when a relay is back.'}`
+    })
+  }
+
+  /** Changes the neighborhood settings (`hood settings`). */
+  async saveHoodSettings (patch: HoodSettings): Promise<boolean> {
+    return await this.adminAct(async hoodId => {
+      const { saveSettings, hoodState } = await this.adminLogic()
+      await saveSettings(this.deps.home, await this.requireMe(), await hoodState(this.deps.home, hoodId), patch)
+      return 'Settings saved.'
     })
   }
 

@@ -6,7 +6,7 @@
  * (test/web/compose.test.ts) and in Chromium (test/browser/clips.test.ts).
  */
 import { utf8Bytes } from '../../protocol/encoding.ts'
-import { MAX_TEXT_BYTES, type PostKind } from '../../protocol/post.ts'
+import { DEFAULT_TTL_MS, MAX_TEXT_BYTES, MAX_TTL_MS, type PostKind } from '../../protocol/post.ts'
 import { checkFairPosting, FAIR_POSTING_KINDS, FAIR_POSTING_LIMITS, missingWords } from '../../protocol/fair-posting.ts'
 import { encodeGeohash, geohashBounds, MAX_POST_PRECISION } from '../../protocol/geohash.ts'
 import type { ClipPhase } from '../../protocol/peer/clip-flows.ts'
@@ -40,6 +40,34 @@ export function fairHold (kind: PostKind, text: string): FairHold | undefined {
 /** Whether posts of this kind go through the check (the composer shows its help for them). */
 export function fairPostingApplies (kind: PostKind): boolean {
   return FAIR_POSTING_KINDS.includes(kind)
+}
+
+// ------------------------------------------------------------------ expiry
+
+const HOUR_MS = 3_600_000
+const DAY_MS = 24 * HOUR_MS
+
+/** How long a post stays (the protocol allows up to MAX_TTL_MS = 30 days); the admin screen picks the default from these too. */
+export const EXPIRY_CHOICES: ReadonlyArray<{ ms: number, label: string }> = [
+  { ms: DAY_MS, label: '1 day' },
+  { ms: 3 * DAY_MS, label: '3 days' },
+  { ms: DEFAULT_TTL_MS, label: '7 days' },
+  { ms: 14 * DAY_MS, label: '14 days' },
+  { ms: MAX_TTL_MS, label: '30 days' }
+]
+
+/** A lifetime in the words the choices use: "7 days", "1 day", "12 hours". */
+export function durationWords (ms: number): string {
+  if (ms % DAY_MS === 0) return `${ms / DAY_MS} day${ms === DAY_MS ? '' : 's'}`
+  const h = Math.round(ms / HOUR_MS)
+  return `${h} hour${h === 1 ? '' : 's'}`
+}
+
+/** The expiry choices, with `current` among them when it is none of the usual ones (a default set with the CLI). */
+export function expiryChoices (current: number): Array<{ ms: number, label: string }> {
+  return EXPIRY_CHOICES.some(c => c.ms === current)
+    ? [...EXPIRY_CHOICES]
+    : [...EXPIRY_CHOICES, { ms: current, label: durationWords(current) }].sort((a, b) => a.ms - b.ms)
 }
 
 // ------------------------------------------------------------------ location
