@@ -1,22 +1,25 @@
 /**
  * The transparency page's entry (transparency.html?area=GEOHASH): the public record of agency
  * requests for an area, from the relay that served the page. Loads no identity, no IndexedDB
- * and no libp2p.
+ * and no libp2p. The report is asked for first, while the component's code loads.
  */
-import './components/pl-transparency.ts'
-import { areaFromLocation, loadReport } from './state/transparency.ts'
+import { areaFromLocation, loadReport, type Loaded } from './state/transparency.ts'
+
+const first = areaFromLocation(location)
+const firstReport: Promise<Loaded> | undefined = first !== undefined ? loadReport(fetch, first) : undefined
+await import('./components/pl-transparency.ts')
 
 const page = document.createElement('pl-transparency')
 // Inside <main>: the page's one landmark.
 const main = document.getElementById('main') ?? document.body
 main.append(page)
 
-async function show (area: string | undefined): Promise<void> {
+async function show (area: string | undefined, report?: Promise<Loaded>): Promise<void> {
   page.area = area ?? ''
   page.loaded = undefined
   if (area === undefined) return
   document.title = `Agency requests for ${area} · Porchlight`
-  const loaded = await loadReport(fetch, area)
+  const loaded = await (report ?? loadReport(fetch, area))
   if (page.area === area) page.loaded = loaded
 }
 
@@ -28,4 +31,4 @@ page.addEventListener('pick-area', (e) => {
   void show(e.detail.area)
 })
 addEventListener('popstate', () => { void show(areaFromLocation(location)) })
-void show(areaFromLocation(location))
+void show(first, firstReport)

@@ -30,7 +30,7 @@ export async function seed (area: string, publicPosts: number, rfas: number): Pr
   const topic = areaTopic(area)
   // A fixed sequence (not Math.random): every run draws the same map.
   let x = 12345
-  const next = (n: number): number => { x = (x * 1103515245 + 12345) % 2147483648; return x % n }
+  const next = (n: number): number => { x = (x * 1103515245 + 12345) % 2147483648; return (x >>> 12) % n }
   const posts: FeedPost[] = []
   for (let i = 0; i < publicPosts + rfas; i++) {
     const rfa = i >= publicPosts
