@@ -98,6 +98,29 @@ function when (ms: number): string {
   return new Date(ms).toISOString().replace(/:\d{2}\.\d{3}Z$/, 'Z').replace('T', ' ')
 }
 
+/**
+ * An agency's peer, caught up with its relays (unless --no-sync) and swept, for `agency feed`
+ * and `agency replies`. A stale list shown as if it were current is worse than none: it fails
+ * when no relay answered.
+ */
+async function caughtUpAgencyPeer (ctx: Context): Promise<ResidentPeer> {
+  const home = await ctx.home()
+  if ((await home.agency()) === undefined) fail('REFUSED', 'not an agency identity: create one with `porchlight agency create --name NAME`')
+  const peer = await openPeer(ctx)
+  try {
+    if (!ctx.flag('no-sync') && (await peer.sync()).length === 0) {
+      fail('UNAVAILABLE', peer.relays().length === 0
+        ? 'no relay to ask: give --relay ADDR (or set PORCHLIGHT_RELAY); --no-sync shows what is stored here'
+        : 'no relay answered; --no-sync shows what is stored here')
+    }
+    await peer.sweep()
+    return peer
+  } catch (err) {
+    await peer.stop()
+    throw err
+  }
+}
+
 /** A neighborhood's week in one line: "This week in Elm Street: crime 3 (usually 1), pet 1 (usually 0)". */
 function weekLine (w: { hood: string } & WeekContext): string {
   const kinds = w.kinds.map(k => `${k.kind} ${k.thisWeek}${k.usual !== undefined ? ` (usually ${Number.isInteger(k.usual) ? k.usual : k.usual.toFixed(1)})` : ''}`)
@@ -710,17 +733,8 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       'no-sync': { type: 'boolean', help: 'show what is stored here without asking a relay' }
     },
     async run (ctx) {
-      const home = await ctx.home()
-      if ((await home.agency()) === undefined) fail('REFUSED', 'not an agency identity: create one with `porchlight agency create --name NAME`')
-      const peer = await openPeer(ctx)
+      const peer = await caughtUpAgencyPeer(ctx)
       try {
-        // A stale list shown as if it were current is worse than none: say that no relay answered.
-        if (!ctx.flag('no-sync') && (await peer.sync()).length === 0) {
-          fail('UNAVAILABLE', peer.relays().length === 0
-            ? 'no relay to ask: give --relay ADDR (or set PORCHLIGHT_RELAY); --no-sync shows what is stored here'
-            : 'no relay answered; --no-sync shows what is stored here')
-        }
-        await peer.sweep()
         const posts = await peer.feed(ctx.string('kind') !== undefined ? { kind: ctx.string('kind')! } : {})
         const requests = requestIds(posts)
         ctx.out.result({ posts }, posts.length === 0 ? 'No public posts.' : posts.map(p => postLines(p, requests)).join('\n'))
@@ -741,16 +755,8 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       'no-sync': { type: 'boolean', help: 'show what is stored here without asking a relay' }
     },
     async run (ctx) {
-      const home = await ctx.home()
-      if ((await home.agency()) === undefined) fail('REFUSED', 'not an agency identity: create one with `porchlight agency create --name NAME`')
-      const peer = await openPeer(ctx)
+      const peer = await caughtUpAgencyPeer(ctx)
       try {
-        if (!ctx.flag('no-sync') && (await peer.sync()).length === 0) {
-          fail('UNAVAILABLE', peer.relays().length === 0
-            ? 'no relay to ask: give --relay ADDR (or set PORCHLIGHT_RELAY); --no-sync shows what is stored here'
-            : 'no relay answered; --no-sync shows what is stored here')
-        }
-        await peer.sweep()
         const replies = await peer.agencyReplies()
         ctx.out.result({ replies }, replies.length === 0
           ? 'No sealed replies.'

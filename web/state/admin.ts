@@ -14,7 +14,7 @@ import { currentEpochKeys, hoodSettings, type HoodSettings, type HoodState } fro
 import { DEFAULT_ATTESTATION_TTL_MS, MAX_ATTESTATION_TTL_MS } from '../../protocol/agency.ts'
 import { parsePublicIdentity } from '../../protocol/public-strings.ts'
 import {
-  attestAgency, changeSettings, issuedAttestations, memberList, relayToken, type AttestationInfo, type MemberInfo
+  attestAgency, changeSettings, issuedAttestations, memberList, relayToken, type AttestationInfo, type IssuedAttestation, type MemberInfo
 } from '../../protocol/peer/hood-actions.ts'
 import type { ResidentPeer } from '../../protocol/peer/resident.ts'
 import type { PeerHome } from '../../protocol/peer/storage.ts'
@@ -34,16 +34,8 @@ export const VALIDITY_CHOICES: ReadonlyArray<{ ms: number, label: string }> = [
   { ms: MAX_ATTESTATION_TTL_MS, label: '1 year' }
 ]
 
-export interface AttestationRow {
-  /** Hex attestation id (what a revocation names). */
-  id: string
-  name: string
-  agencyFingerprint: string
-  area: string
-  expires: number
-  revoked: boolean
-  expired: boolean
-}
+/** An issued attestation as the screen lists it (its bytes left with the engine). */
+export type AttestationRow = Omit<IssuedAttestation, 'bytes'> & { expired: boolean }
 
 /** Everything the admin screen shows of one neighborhood. */
 export interface AdminView {
