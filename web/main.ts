@@ -5,7 +5,7 @@ import { Tabs } from './engine/leader.ts'
 import { watchStore } from './engine/outbox-view.ts'
 import { AppState } from './state/app-state.ts'
 import { takeInviteFromLocation } from './state/invite-link.ts'
-import { fetchPageRelay } from './state/relay-info.ts'
+import { fetchRelayInfo, pickRelayAddr } from './state/relay-info.ts'
 import './components/pl-app.ts'
 import { SettingsStore } from './state/settings.ts'
 import { browserNotifyEnv, notifyPost } from './state/notifications.ts'
@@ -15,7 +15,8 @@ const invite = takeInviteFromLocation(location, history)
 const db = new PorchlightDb()
 const home = new BrowserHome(db)
 // Asked while the page draws from IndexedDB; the engine and a new neighborhood wait for it.
-const pageRelay = fetchPageRelay(fetch, pageHost)
+const relayInfo = fetchRelayInfo(fetch)
+const pageRelay = relayInfo.then(info => info === undefined ? undefined : pickRelayAddr(info, pageHost))
 const app = new AppState({
   home,
   origin: location.origin,
@@ -35,6 +36,8 @@ const shell = document.createElement('pl-app')
 shell.app = app
 // A link to the map (…/#map) opens it; an invite link's fragment was taken above.
 if (location.hash === '#map') shell.view = 'map'
+// A street map under the map, if the relay offers one (each resident turns it on).
+void relayInfo.then(info => { if (info?.mapTiles !== undefined) shell.mapTiles = info.mapTiles })
 const settings = new SettingsStore(localStorage)
 shell.settings = settings
 // A post that arrives while the tab is hidden: a notification (if the resident turned them on in Settings).

@@ -158,7 +158,7 @@ function audienceText (a: ReplyAudience, unverified: boolean): string {
 
 interface RelayConfig {
   data?: string, host?: string, tcp?: number, ws?: number, http?: number, serve?: string[], areas?: string[], peers?: string[], web?: string, caps?: CapsInit,
-  tlsCert?: string, tlsKey?: string, announce?: string[], webOrigin?: string
+  tlsCert?: string, tlsKey?: string, announce?: string[], webOrigin?: string, mapTiles?: string, mapAttribution?: string
 }
 
 async function readConfig (path: string | undefined): Promise<RelayConfig> {
@@ -176,14 +176,16 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
   relay: {
     summary: 'Run a community relay (stores ciphertext it cannot read; serves health, metrics, the web app)',
     usage: '[--data DIR] [--serve TOKEN ...] [--area GEOHASH ...] [--peer MULTIADDR ...] [--tcp PORT] [--ws PORT] [--http PORT] [--host IP] ' +
-      '[--announce MULTIADDR ...] [--tls-cert FILE --tls-key FILE] [--web-origin URL] [--config FILE] [caps: --max-conns-per-ip N ...]',
+      '[--announce MULTIADDR ...] [--tls-cert FILE --tls-key FILE] [--web-origin URL] [--map-tiles URL [--map-attribution TEXT]] [--config FILE] [caps: --max-conns-per-ip N ...]',
     help: `Defaults: data in ${RELAY_HELP_DEFAULTS.dataDir}, TCP ${RELAY_HELP_DEFAULTS.tcpPort}, WebSockets ${RELAY_HELP_DEFAULTS.wsPort}, HTTP ${RELAY_HELP_DEFAULTS.httpPort} on ${RELAY_HELP_DEFAULTS.host}. ` +
       'Port 0 picks a free port; the relay prints the addresses it listens on. Tokens and areas it was given are remembered in the data folder. ' +
       'With --tls-cert and --tls-key the HTTP port serves HTTPS and the WebSockets port WSS (/tls/ws): browsers need a secure context ' +
       '(or put a reverse proxy such as Caddy in front; see the README). --announce gives the public addresses peers are told ' +
       '(behind a router or proxy); give members those for `hood create --relay`. --web-origin (derived from the first --announce host ' +
       'when there is a certificate) is reported in /health as webOrigin, the base of invite links. ' +
-      'The config file is JSON: {"data","host","tcp","ws","http","serve":[],"areas":[],"peers":[],"web","tlsCert","tlsKey","announce":[],"webOrigin",' +
+      '--map-tiles offers the web app\'s map a street map (a Leaflet tile template; each resident turns it on, being told the tile ' +
+      'server learns which area they look at). ' +
+      'The config file is JSON: {"data","host","tcp","ws","http","serve":[],"areas":[],"peers":[],"web","tlsCert","tlsKey","announce":[],"webOrigin","mapTiles","mapAttribution",' +
       '"caps":{"maxConnectionsPerIp",...}}. ' +
       'The caps bound what strangers can make the relay hold; /metrics counts what they refuse. Stops cleanly on Ctrl-C / SIGTERM.',
     options: {
@@ -204,6 +206,8 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       'tls-cert': { type: 'string', value: 'FILE', help: 'PEM certificate (chain): serve HTTPS and WSS (with --tls-key)' },
       'tls-key': { type: 'string', value: 'FILE', help: 'PEM private key of --tls-cert' },
       'web-origin': { type: 'string', value: 'URL', help: 'where browsers open the web app, e.g. https://porch.example.org (in /health; the base of invite links)' },
+      'map-tiles': { type: 'string', value: 'URL', help: 'street map tiles for the web app\'s map, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png (mind the tile server\'s usage policy)' },
+      'map-attribution': { type: 'string', value: 'TEXT', help: 'the attribution the tiles require, e.g. "© OpenStreetMap contributors"' },
       config: { type: 'string', value: 'FILE', help: 'JSON config file (flags win over it)' },
       ...CAPS_OPTIONS
     },
@@ -228,6 +232,10 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       const webOrigin = originGiven !== undefined
         ? parseWebOrigin(originGiven)
         : tls !== undefined && httpPort !== 0 ? derivedWebOrigin(announce, httpPort) : undefined
+      const tileUrl = ctx.string('map-tiles') ?? c.mapTiles
+      const attribution = ctx.string('map-attribution') ?? c.mapAttribution
+      const { checkMapTiles } = await import('../../protocol/map-tiles.ts')
+      const mapTiles = tileUrl !== undefined ? checkMapTiles({ url: tileUrl, ...(attribution !== undefined ? { attribution } : {}) }) : undefined
       const dataDir = ctx.string('data') ?? c.data ?? RELAY_DEFAULTS.dataDir
       const relay = await Relay.start({
         dataDir,
@@ -243,6 +251,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
         ...(tls !== undefined ? { tls: { cert: tls.cert, key: tls.key } } : {}),
         ...(announce.length > 0 ? { announce } : {}),
         ...(webOrigin !== undefined ? { webOrigin } : {}),
+        ...(mapTiles !== undefined ? { mapTiles } : {}),
         log: (line) => { ctx.io.stderr.write(`${new Date().toISOString()} ${line}\n`) }
       }).catch(async (err: unknown) => { throw await relayInUse(err, dataDir) }) // one line when the folder is in use
       const forgetPid = await noteRelayPid(dataDir)

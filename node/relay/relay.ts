@@ -36,6 +36,7 @@ import { remoteIpKey } from '../../protocol/peer/remote-ip.ts'
 import { historyPeers, opensSyncOnMeeting, UnverifiableIds } from './mirror.ts'
 import { RelayCaps, type CapsInit } from './caps.ts'
 import { RfaRecord, type RfaRecordInit, type VerifiedRfa } from './rfa-record.ts'
+import type { MapTiles } from '../../protocol/map-tiles.ts'
 import { TransparencyServer } from '../../protocol/peer/transparency.ts'
 import { areasOverlap, transparencyRfa, type TransparencyReport } from '../../protocol/transparency.ts'
 
@@ -136,6 +137,8 @@ export interface RelayInit {
   announce?: string[]
   /** Where browsers open the web app (`https://porch.example.org`): in /health, and the base of invite links. */
   webOrigin?: string
+  /** A street map's tiles for the web app's map (protocol/map-tiles.ts), passed on in /relay.json. */
+  mapTiles?: MapTiles
   /** Bounds of the public record of requests for assistance (rfa-record.ts). */
   rfaRecord?: RfaRecordInit
 }
@@ -680,9 +683,9 @@ export class Relay {
    * What the web app asks the relay that served it (`/relay.json`): the relay's peer id and
    * its WebSocket addresses (with /p2p/), the only transport a page can dial.
    */
-  webInfo (): { peerId: string, ws: string[] } {
+  webInfo (): { peerId: string, ws: string[], mapTiles?: MapTiles } {
     const ws = this.node.getMultiaddrs().map(String).filter(a => /\/(ws|wss|tls\/ws)(\/|$)/.test(a))
-    return { peerId: this.node.peerId.toString(), ws }
+    return { peerId: this.node.peerId.toString(), ws, ...(this.init.mapTiles !== undefined ? { mapTiles: this.init.mapTiles } : {}) }
   }
 
   private every (ms: number, task: () => Promise<void>): void {

@@ -9,6 +9,8 @@ import { cleanUp, startRelay } from '../helpers/network.ts'
 import { AppBrowser, article, connected, createIdentity, STEP_MS } from '../helpers/browser.ts'
 import { DESKTOP, PHONE, screen } from '../helpers/a11y.ts'
 import { encodeGeohash, geohashBounds } from '../../protocol/geohash.ts'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 
 const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
 const AREA = 'u4pru'
@@ -98,5 +100,53 @@ describe('the map', () => {
     await page.setViewportSize(DESKTOP)
     await screen(page, 'map-desktop')
     expect(errors).toEqual([])
+  })
+
+  it('a street map from the relay\'s tile server only once the resident turns it on, with the same cells over it', async () => {
+    // A tile server on 127.0.0.1 that answers every tile with a blank PNG and notes what was asked.
+    const asked: string[] = []
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64')
+    const tiles: Server = createServer((req, res) => { asked.push(req.url ?? ''); res.writeHead(200, { 'content-type': 'image/png', 'access-control-allow-origin': '*' }); res.end(png) })
+    await new Promise<void>(resolve => { tiles.listen(0, '127.0.0.1', resolve) })
+    try {
+      const host = `127.0.0.1:${(tiles.address() as AddressInfo).port}`
+      const relay = await startRelay({ webDir: WEB_DIR, mapTiles: { url: `http://${host}/{z}/{x}/{y}.png`, attribution: 'Test tiles & friends' } })
+      const { page, errors } = await app.open(relay.httpUrl, { contextOptions: { viewport: PHONE } })
+      await createIdentity(page, 'Ann')
+      await page.getByLabel('Neighborhood name').fill('Maple Street')
+      await page.getByLabel('Area (geohash)').fill(AREA)
+      await page.getByRole('button', { name: 'Create neighborhood' }).click()
+      await relay.serve(await page.getByLabel('Relay token').inputValue({ timeout: STEP_MS }))
+      await connected(page)
+      await page.getByRole('button', { name: 'New post' }).click()
+      await page.getByLabel('What happened').fill('Street lights out on the corner')
+      await page.getByRole('button', { name: 'Send' }).click()
+      await article(page, 'Street lights out on the corner').waitFor({ timeout: STEP_MS })
+
+      await page.getByRole('button', { name: 'Map' }).click()
+      const street = page.getByLabel(`Street map from ${host}`)
+      await street.waitFor({ timeout: STEP_MS })
+      expect(await street.isChecked()).toBe(false)
+      await page.getByText(new RegExp(`^Off by default: when on, ${host.replace('.', '\\.')} serves the map's pictures`)).waitFor()
+      // Off: the plain map, and not one request to the tile server.
+      await page.locator('svg rect.cell').first().waitFor()
+      expect(asked).toEqual([])
+
+      await street.check()
+      await page.getByRole('region', { name: /^Street map of Maple Street/ }).waitFor({ timeout: STEP_MS })
+      await page.locator('#street path.leaflet-interactive').first().waitFor({ timeout: STEP_MS })
+      expect(await page.locator('#street path.leaflet-interactive').count()).toBe(1)
+      await expect.poll(() => asked.length, { timeout: STEP_MS }).toBeGreaterThan(0)
+      expect(asked.every(u => /^\/\d+\/\d+\/\d+\.png$/.test(u))).toBe(true)
+      // The relay's attribution (plain text: markup is refused) is shown as text.
+      expect(await page.locator('.leaflet-control-attribution').textContent()).toContain('Test tiles & friends')
+      await screen(page, 'map-street')
+
+      await street.uncheck()
+      await expect.poll(async () => await page.locator('#street').count()).toBe(0)
+      expect(errors).toEqual([])
+    } finally {
+      await new Promise<void>(resolve => { tiles.close(() => { resolve() }) })
+    }
   })
 })

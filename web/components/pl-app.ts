@@ -10,6 +10,7 @@ import './pl-compose.ts'
 import './pl-feed.ts'
 import './pl-hood-picker.ts'
 import type { SettingsStore } from '../state/settings.ts'
+import type { MapTiles } from '../../protocol/map-tiles.ts'
 
 /**
  * Screens that are not on the feed's first paint (settings, admin, backup, the invite card with
@@ -42,6 +43,8 @@ export class PlApp extends LitElement {
 
   @property({ attribute: false }) app: AppState | undefined
   @property({ attribute: false }) settings: SettingsStore | undefined
+  /** Street map tiles the relay offers for the map (protocol/map-tiles.ts). */
+  @property({ attribute: false }) mapTiles: MapTiles | undefined
   @state() private s: Snapshot | undefined
   /** The page shown once there is a feed: main.ts opens the map for a link ending in #map. */
   @property({ attribute: false }) view: View = 'feed'
@@ -104,7 +107,7 @@ export class PlApp extends LitElement {
     if (this.view === 'settings') return html`${invite}<pl-settings .app=${this.app} .snapshot=${s} .settings=${this.settings}></pl-settings>`
     if (this.view === 'map' && s.phase === 'feed') {
       const shown = s.hoods.find(h => h.id === s.selectedHood && !h.left) ?? s.hoods.find(h => !h.left)!
-      return html`<pl-map .posts=${s.feed.filter(p => p.hood === shown.name || (p.hood === undefined && p.area?.startsWith(shown.area) === true))} .area=${shown.area} .hood=${shown.name}></pl-map>`
+      return html`<pl-map .posts=${s.feed.filter(p => p.hood === shown.name || (p.hood === undefined && p.area?.startsWith(shown.area) === true))} .area=${shown.area} .hood=${shown.name} .tiles=${this.mapTiles}></pl-map>`
     }
     const join = html`<pl-join .invite=${s.pendingInvite ?? ''} ?busy=${s.busy}></pl-join>`
     if (s.phase === 'no-hood') {

@@ -3,8 +3,10 @@
  * grid of the area (it needs no internet and no tile server), with the same cells listed in
  * words beside it (the picture's text alternative).
  */
-import { LitElement, html, css, svg, nothing } from 'lit'
-import { customElement, property } from 'lit/decorators.js'
+import { LitElement, html, css, svg, nothing, unsafeCSS, type PropertyValues } from 'lit'
+import { customElement, property, query, state } from 'lit/decorators.js'
+import { tileHost, type MapTiles } from '../../protocol/map-tiles.ts'
+import type { StreetMap } from './street-map.ts'
 import type { FeedPost } from '../../protocol/peer/resident.ts'
 import { cellWords, mapView, pictureHeight, place, type MapCell } from '../state/map-view.ts'
 import { shared } from './shared-styles.ts'
@@ -22,11 +24,18 @@ export class PlMap extends LitElement {
     table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
     th, td { text-align: left; padding: 0.3rem; border-bottom: 1px solid #ddd; vertical-align: top; }
     code { font-size: 0.85rem; }
+    #street { height: 55vh; min-height: 16rem; border: 1px solid #999; border-radius: 6px; }
   `]
 
   @property({ attribute: false }) posts: readonly FeedPost[] = []
   @property() area = ''
   @property() hood = ''
+  /** Street map tiles the relay offers; shown only once the resident turns them on. */
+  @property({ attribute: false }) tiles: MapTiles | undefined
+  @state() private street = false
+  @state() private streetCss = ''
+  @query('#street') private streetBox!: HTMLElement | null
+  private streetMap: StreetMap | undefined
 
   override render () {
     if (this.area === '') return nothing
@@ -37,7 +46,9 @@ export class PlMap extends LitElement {
     const area = box(view.frame)
     return html`
       <h2>Map</h2>
-      <figure>
+      ${this.tiles !== undefined ? this.streetSwitch(this.tiles) : nothing}
+      ${this.street ? html`<style>${unsafeCSS(this.streetCss)}</style><section id="street" aria-label="Street map of ${this.hood} with the same cells (listed below)"></section>` : nothing}
+      <figure ?hidden=${this.street}>
         <svg viewBox="0 0 ${WIDTH} ${height.toFixed(1)}" role="img" aria-labelledby="caption">
           ${view.grid.map(g => { const r = box(g); return svg`<rect class="grid" x=${r.x} y=${r.y} width=${r.width} height=${r.height}></rect>` })}
           <rect class="area" x=${area.x} y=${area.y} width=${area.width} height=${area.height}></rect>
@@ -56,6 +67,35 @@ export class PlMap extends LitElement {
         </tbody>
       </table>
       <p class="note"><a href=${`./transparency.html?area=${encodeURIComponent(this.area)}`}>Agency requests for this area, on the record</a>: every request relays know of, who vouched for each agency, and the public replies.</p>`
+  }
+
+  private streetSwitch (tiles: MapTiles) {
+    return html`<div class="row"><input type="checkbox" id="street-on" .checked=${this.street} @change=${(e: Event) => { this.street = (e.target as HTMLInputElement).checked }}>
+      <label for="street-on">Street map from ${tileHost(tiles)}</label></div>
+      <p class="note">Off by default: when on, ${tileHost(tiles)} serves the map's pictures and so learns your address on the internet and which area you are looking at (not the posts).</p>`
+  }
+
+  override async updated (changed: PropertyValues<this>): Promise<void> {
+    if (!this.street || this.tiles === undefined) {
+      this.streetMap?.destroy()
+      this.streetMap = undefined
+      return
+    }
+    if (this.streetMap === undefined) {
+      const { streetMap, STREET_MAP_CSS } = await import('./street-map.ts')
+      if (this.streetCss === '') { this.streetCss = STREET_MAP_CSS; await this.updateComplete }
+      if (!this.street || this.streetBox === null || this.streetMap !== undefined) return
+      this.streetMap = streetMap(this.streetBox, this.tiles)
+      this.streetMap.draw(mapView(this.posts, this.area))
+    } else if (changed.has('posts') || changed.has('area')) {
+      this.streetMap.draw(mapView(this.posts, this.area))
+    }
+  }
+
+  override disconnectedCallback (): void {
+    this.streetMap?.destroy()
+    this.streetMap = undefined
+    super.disconnectedCallback()
   }
 
   /** A cell; posts that share only the whole neighborhood tint it lightly, so the finer cells show over them. */
