@@ -61,7 +61,8 @@ export class PlPostDetail extends LitElement {
   @state() private progress: SendProgress | undefined
   @state() private sentNote: string | undefined
   @query('#reply') private replyInput!: HTMLTextAreaElement
-  @query('#reply-clip') private fileInput: HTMLInputElement | undefined
+  /** Only there for a sealed reply (null otherwise). */
+  @query('#reply-clip') private fileInput!: HTMLInputElement | null
   /** The post and mode the shown audience is for. */
   private asked = ''
 
@@ -175,7 +176,7 @@ export class PlPostDetail extends LitElement {
       const [clip, head] = await Promise.all([cleanFile(file), file.slice(0, EXIF_SCAN_BYTES).arrayBuffer()])
       this.picked = { clip, removed: removedWords(clip.removed, exifDetails(new Uint8Array(head))), kind: clip.mime.startsWith('video/') ? 'video' : 'photo' }
     } catch (err) {
-      if (this.fileInput !== undefined) this.fileInput.value = ''
+      if (this.fileInput !== null) this.fileInput.value = ''
       this.problem = isPorchlightError(err) && err.code === 'UNSUPPORTED'
         ? `${file.name} is not a photo or video Porchlight can clean (JPEG, PNG, WebP, MP4 or MOV).`
         : `Cannot use ${file.name}: ${(err as Error).message}`
@@ -186,7 +187,7 @@ export class PlPostDetail extends LitElement {
 
   private dropClip (): void {
     this.picked = undefined
-    if (this.fileInput !== undefined) this.fileInput.value = ''
+    if (this.fileInput !== null) this.fileInput.value = ''
   }
 
   private resetForm (): void {

@@ -434,15 +434,19 @@ export class AppState extends EventTarget {
 
   /** The resident's switch for agency requests (the engine's setting): off hides them at once, on shows them again. */
   async showRequests (on: boolean): Promise<boolean> {
-    return await this.act(async () => {
+    // Shown switched at once (the feed follows); put back if the engine could not keep it.
+    const before = this.snapshot.showRequests
+    this.set({ showRequests: on })
+    const kept = await this.act(async () => {
       if (this.following) {
         const error = await this.deps.tabs!.ask({ op: 'settings', args: { rfa: on } })
         if (error !== undefined) throw new Error(error)
-        this.set({ showRequests: on })
         return
       }
       await this.showRequestsHere(on)
     })
+    if (!kept) this.set({ showRequests: before })
+    return kept
   }
 
   private async showRequestsHere (on: boolean): Promise<void> {
