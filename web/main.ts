@@ -41,7 +41,7 @@ void relayInfo.then(info => { if (info?.mapTiles !== undefined) shell.mapTiles =
 const settings = new SettingsStore(localStorage)
 shell.settings = settings
 // A post that arrives while the tab is hidden: a notification (if the resident turned them on in Settings).
-const notifyEnv = browserNotifyEnv(() => settings.prefs)
+const notifyEnv = browserNotifyEnv(() => settings.prefs, () => app.snapshot.showRequests !== false)
 app.addEventListener('post', e => {
   const post = (e as CustomEvent<import('../protocol/peer/resident.ts').FeedPost>).detail
   notifyPost(post, post.hood, notifyEnv)

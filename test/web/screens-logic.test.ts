@@ -93,7 +93,7 @@ describe('the feed view', () => {
   })
 
   it('labels agency requests verified or unverified, and look-alike names', () => {
-    expect(trustLabel(post('x', { channel: 'rfa', kind: 'rfa', vouchedBy: ['F1', 'F2'] }))).toEqual({ text: 'Verified agency (vouched for by 2 admins)', tone: 'verified' })
+    expect(trustLabel(post('x', { channel: 'rfa', kind: 'rfa', vouchedBy: ['F1', 'F2'] }))).toEqual({ text: 'Verified agency (vouched for by 2 admins of your neighborhoods: F1, F2)', tone: 'verified' })
     expect(trustLabel(post('x', { channel: 'rfa', kind: 'rfa', vouchedBy: [] }))?.tone).toBe('unverified')
     expect(trustLabel(post('x', { channel: 'rfa', kind: 'rfa' }))?.tone).toBe('unverified')
     expect(trustLabel(post('x', { lookAlike: true }))?.tone).toBe('caution')

@@ -81,7 +81,8 @@ export class PlApp extends LitElement {
         @create-hood=${(e: CustomEvent<{ name: string, area: string }>) => { void this.app!.createHood(e.detail.name, e.detail.area) }}
         @send=${(e: HTMLElementEventMap['send']) => { const sent = this.app!.post(e.detail.kind, e.detail.text, e.detail.public, e.detail); e.detail.reply?.(sent) }}
         @open-clip=${(e: HTMLElementEventMap['open-clip']) => { e.detail.reply(this.app!.openClip(e.detail.post, e.detail.index)) }}
-        @reply=${(e: HTMLElementEventMap['reply']) => { void this.app!.reply(e.detail.to, e.detail.text) }}
+        @reply=${(e: HTMLElementEventMap['reply']) => { const sent = this.app!.reply(e.detail.to, e.detail.text, e.detail); e.detail.sent?.(sent) }}
+        @reply-audience=${(e: HTMLElementEventMap['reply-audience']) => { e.detail.answer(this.app!.replyAudience(e.detail.to, e.detail.mode)) }}
         @retract=${(e: HTMLElementEventMap['retract']) => { void this.app!.retract(e.detail.id) }}
         @pick-hood=${(e: HTMLElementEventMap['pick-hood']) => { this.app!.selectHood(e.detail.id) }}
         @open-admin=${(e: HTMLElementEventMap['open-admin']) => { this.show('admin', e.detail.id) }}>

@@ -1,10 +1,12 @@
 /**
  * Settings: the display name (a rename keeps the keys and tells the neighborhoods), the
- * relays in use, notifications (permission asked only from a click here), key backups, and
+ * relays in use, notifications (permission asked only from a click here), whether agency
+ * requests are shown (the engine's setting, as `porchlight settings rfa`), key backups, and
  * per neighborhood a fresh invite and its admin screen (admins), and leaving.
  */
 import { LitElement, html, css, nothing } from 'lit'
 import { customElement, property, query, state } from 'lit/decorators.js'
+import { live } from 'lit/directives/live.js'
 import type { AppState, Snapshot } from '../state/app-state.ts'
 import type { SettingsStore } from '../state/settings.ts'
 import { requestPermission } from '../state/notifications.ts'
@@ -62,6 +64,16 @@ export class PlSettings extends LitElement {
       <section aria-labelledby="notify-title">
         <h3 id="notify-title">Notifications</h3>
         ${this.notifications()}
+      </section>
+      <section aria-labelledby="requests-title">
+        <h3 id="requests-title">Agency requests</h3>
+        <div class="row">
+          <input id="show-requests" type="checkbox" role="switch" .checked=${live(s.showRequests !== false)} ?disabled=${s.busy}
+            @change=${(e: Event) => { void this.app?.showRequests((e.target as HTMLInputElement).checked) }}>
+          <label for="show-requests">Show requests from agencies</label>
+        </div>
+        <p class="note">Agencies (police, fire, the city) can ask residents of an area for help. Turned off, their requests are never shown in your
+          feed and never notified, from now on until you turn this back on. Nothing is sent when you change it: agencies do not learn it.</p>
       </section>
       <section aria-labelledby="hoods-title">
         <h3 id="hoods-title">Neighborhoods</h3>

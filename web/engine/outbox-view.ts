@@ -6,13 +6,15 @@
  * Dexie's liveQuery brings every change to every tab of the origin.
  */
 import { Dexie, liveQuery } from 'dexie'
-import type { FeedPost, ResidentPeer } from '../../protocol/peer/resident.ts'
+import type { FeedPost, PeerSettings, ResidentPeer } from '../../protocol/peer/resident.ts'
 import type { Result } from '../../protocol/wire.ts'
 import type { KeyValue } from '../../protocol/peer/storage.ts'
 import type { PorchlightDb } from './db.ts'
 import { WEEK_COUNTS_SECTION, type WeekCounts } from '../../protocol/week-counts.ts'
 
 export const REFUSED_SECTION = 'outbox-refused'
+/** The engine's section of the resident's switches (resident.ts settingsStore, one key 'home'). */
+export const SETTINGS_SECTION = 'settings'
 
 export type OutboxState =
   | { state: 'queued' }
@@ -33,6 +35,8 @@ export interface StoreView {
   home: { identity: boolean, hoods: number }
   /** The engine's weekly counts (protocol/week-counts.ts), by their keys. */
   weeks: ReadonlyMap<string, WeekCounts>
+  /** The resident's switches (the engine's 'settings' section), so a tab without the engine honours them too. */
+  settings?: PeerSettings
 }
 
 /** A refusal in words (the relay's codes, protocol/errors.ts). */
@@ -84,7 +88,8 @@ export async function readStore (db: PorchlightDb, now: number): Promise<StoreVi
     const refused = new Map((await section(REFUSED_SECTION).toArray()).map(r => [r.key, r.value as Refusal]))
     const home = { identity: (await db.secrets.where(':id').equals('identity').count()) > 0, hoods: await db.hoods.count() }
     const weeks = new Map((await section(WEEK_COUNTS_SECTION).toArray()).map(r => [r.key, r.value as WeekCounts]))
-    return { posts, queued, refused, home, weeks }
+    const settings = (await section(SETTINGS_SECTION).toArray()).find(r => r.key === 'home')?.value as PeerSettings | undefined
+    return { posts, queued, refused, home, weeks, ...(settings !== undefined ? { settings } : {}) }
   })
 }
 

@@ -8,7 +8,7 @@ import { isPorchlightError } from '../../protocol/errors.ts'
 import { fromHex, toHex } from '../../protocol/encoding.ts'
 import { isAdmin } from '../../protocol/neighborhood.ts'
 import type { BackupContents } from '../../protocol/backup.ts'
-import type { FeedPost, ResidentPeer } from '../../protocol/peer/resident.ts'
+import type { FeedPost, ReplyAudience, ReplyMode, ResidentPeer } from '../../protocol/peer/resident.ts'
 import type { PostKind } from '../../protocol/post.ts'
 import type { PeerHome } from '../../protocol/peer/storage.ts'
 import { foundHood, newInvite, readInvite, relayToken, saveJoin } from '../../protocol/peer/hood-actions.ts'
@@ -22,9 +22,13 @@ import { parseWeekKey, weekContext, type WeekContext, type WeekCounts } from '..
 import { hoodSettings, type HoodSettings } from '../../protocol/hood-state.ts'
 import type { AttestationInfo } from '../../protocol/peer/hood-actions.ts'
 import type { AdminEngine, AdminView, AttestInput } from './admin.ts'
+import { replyFailure } from './reply.ts'
 
 /** A post's clip (cleaned in the page already) and location, and the clip's progress. */
 export interface PostExtras { clip?: CleanClip, location?: { geohash: string, precision: number }, onProgress?: ClipProgress, ttlMs?: number }
+
+/** Where a reply goes (the neighborhood unless chosen), and a clip (cleaned in the page already) with its progress. */
+export interface ReplyExtras { mode?: ReplyMode, clip?: CleanClip, onProgress?: ClipProgress }
 
 export type Connection = 'offline' | 'connecting' | 'connected'
 
@@ -57,10 +61,16 @@ export interface Snapshot {
   adminNotice?: string
   /** The attestation just issued, to hand to the agency. */
   attested?: AttestationInfo
+  /**
+   * The resident's switch for agency requests (the engine's PeerSettings.rfa, the CLI's
+   * `settings rfa`): false hides them from the feed and notifications; undefined or true shows them.
+   */
+  showRequests?: boolean
 }
 
 /** What the state uses of the engine (the browser's ResidentPeer). */
-export type Engine = Pick<ResidentPeer, 'start' | 'stop' | 'feed' | 'onPost' | 'onRetract' | 'post' | 'announceJoin' | 'node' | 'stayConnected' | 'relays' | 'retract' | 'leave' | 'sync' | 'home' | 'clips'> & AdminEngine
+export type Engine = Pick<ResidentPeer, 'start' | 'stop' | 'feed' | 'onPost' | 'onRetract' | 'post' | 'announceJoin' | 'node' | 'stayConnected' | 'relays' | 'retract' | 'leave' | 'sync' | 'home' | 'clips' |
+'replyTarget' | 'reply' | 'settings' | 'updateSettings'> & AdminEngine
 
 export interface AppDeps {
   home: PeerHome & { saveIdentity: (id: Identity, opts?: { force?: boolean }) => Promise<void> }
@@ -92,6 +102,8 @@ export interface AppDeps {
 
 export const FEED_REFRESH_MS = 3000
 
+const REPLY_IN_FIRST_TAB = 'Replies in public or to an agency are sent from the Porchlight tab that was opened first (this is another one): reply there.'
+
 export class AppState extends EventTarget {
   snapshot: Snapshot = { phase: 'loading', hoods: [], feed: [], connection: 'offline', relaysConnected: 0, busy: false }
   private engine: Engine | undefined
@@ -103,6 +115,9 @@ export class AppState extends EventTarget {
   }
 
   private set (patch: Partial<Snapshot>): void {
+    // Agency requests switched off are never shown, whichever way the feed came (engine, IndexedDB, another tab).
+    if (patch.showRequests === false && patch.feed === undefined) patch = { ...patch, feed: this.snapshot.feed }
+    if (patch.feed !== undefined && (patch.showRequests ?? this.snapshot.showRequests) === false) patch = { ...patch, feed: patch.feed.filter(p => p.channel !== 'rfa') }
     if (patch.feed !== undefined && this.store !== undefined) patch = { ...patch, feed: withOutbox(patch.feed, this.store) }
     // The engine reads back the feed the page drew from IndexedDB: the same posts are not drawn again.
     if (patch.feed !== undefined && sameFeed(patch.feed, this.snapshot.feed)) patch = { ...patch, feed: this.snapshot.feed }
@@ -132,7 +147,7 @@ export class AppState extends EventTarget {
     if (this.deps.watchStore !== undefined) {
       this.unsubscribe.push(this.deps.watchStore(view => {
         this.store = view
-        this.set({ feed: this.engine === undefined ? view.posts : this.snapshot.feed })
+        this.set({ showRequests: view.settings?.rfa !== false, feed: this.engine === undefined ? view.posts : this.snapshot.feed })
         firstView()
         // Another tab created the identity or joined: show it here too.
         if (view.home.identity !== (this.snapshot.me !== undefined) || view.home.hoods !== this.snapshot.hoods.length) void this.refresh()
@@ -172,6 +187,10 @@ export class AppState extends EventTarget {
     if (ask.op === 'post') {
       const a = ask.args as { kind: PostKind, text: string, public: boolean, hood?: string, location?: PostExtras['location'], ttlMs?: number }
       return await this.postHere(a.kind, a.text, a.public, a.hood, { ...(a.location !== undefined ? { location: a.location } : {}), ...(a.ttlMs !== undefined ? { ttlMs: a.ttlMs } : {}) })
+    }
+    if (ask.op === 'settings') {
+      await this.showRequestsHere((ask.args as { rfa: boolean }).rfa)
+      return undefined
     }
     if (ask.op === 'announce') {
       const a = ask.args as { hood: string, opts: Parameters<Engine['announceJoin']>[1] }
@@ -338,6 +357,7 @@ export class AppState extends EventTarget {
     this.set({ connection: 'connecting', relaysConnected: 0 })
     const engine = await this.deps.openEngine()
     this.engine = engine
+    this.set({ showRequests: engine.settings().rfa !== false })
     this.engineSubs.push(engine.onPost(post => {
       if (this.engine !== engine) return
       this.set({ feed: newestFirst([post, ...this.snapshot.feed.filter(p => p.id !== post.id)]) })
@@ -397,8 +417,14 @@ export class AppState extends EventTarget {
     if (this.snapshot.hoods.some(h => h.id === id && !h.left)) this.set({ selectedHood: id })
   }
 
-  /** Replies to a post, in the post's neighborhood. */
-  async reply (to: FeedPost, text: string): Promise<boolean> {
+  /**
+   * Replies to a post: in the post's neighborhood (the default), or as `extras.mode` says in
+   * public on the area or sealed to the requesting agency (with an optional clip, pinned by the
+   * neighborhood's relays first). Public and sealed replies leave after the engine's random delay.
+   */
+  async reply (to: FeedPost, text: string, extras: ReplyExtras = {}): Promise<boolean> {
+    const mode = extras.mode ?? 'private'
+    if (mode !== 'private' || extras.clip !== undefined) return await this.act(async () => { await this.replyAs(to, text, mode, extras) })
     return await this.act(async () => {
       if (this.engine === undefined) throw new Error('not connected yet')
       const hood = (to.hood !== undefined ? this.snapshot.hoods.find(h => h.name === to.hood && !h.left)?.id : undefined) ?? this.snapshot.selectedHood
@@ -406,6 +432,52 @@ export class AppState extends EventTarget {
       if (!r.result.ok) this.set({ error: 'No relay reachable: your reply waits and goes out when a relay is back.' })
       await this.loadFeed()
     })
+  }
+
+  /** A reply through the engine's reply(): it says again who reads it, and a failure is thrown (nothing kept for a sealed one). */
+  private async replyAs (to: FeedPost, text: string, mode: ReplyMode, extras: ReplyExtras): Promise<void> {
+    if (this.engine === undefined) throw new Error(this.following ? REPLY_IN_FIRST_TAB : 'not connected yet')
+    const engine = this.engine
+    const now = this.now()
+    const { hood } = await engine.replyTarget(to.id, mode)
+    const media = extras.clip === undefined
+      ? []
+      : [(await attachToHood(engine, extras.clip, { now, hood: toHex(hood.hood.id), ...(extras.onProgress !== undefined ? { onProgress: extras.onProgress } : {}) })).media]
+    const out = await engine.reply({ to: to.id, text, mode, now, ...(media.length > 0 ? { media } : {}) })
+    await this.loadFeed()
+    if (!out.result.ok) throw new Error(replyFailure(mode, out.result))
+  }
+
+  /** Who would read a reply to `to` sent as `mode`, as the engine says it (nothing is sent). */
+  async replyAudience (to: FeedPost, mode: ReplyMode): Promise<ReplyAudience> {
+    await this.opening
+    if (this.engine === undefined) throw new Error(this.following ? REPLY_IN_FIRST_TAB : 'not connected yet')
+    return (await this.engine.replyTarget(to.id, mode)).audience
+  }
+
+  /** The resident's switch for agency requests (the engine's setting): off hides them at once, on shows them again. */
+  async showRequests (on: boolean): Promise<boolean> {
+    // Shown switched at once (the feed follows); put back if the engine could not keep it.
+    const before = this.snapshot.showRequests
+    this.set({ showRequests: on })
+    const kept = await this.act(async () => {
+      if (this.following) {
+        const error = await this.deps.tabs!.ask({ op: 'settings', args: { rfa: on } })
+        if (error !== undefined) throw new Error(error)
+        return
+      }
+      await this.showRequestsHere(on)
+    })
+    if (!kept) this.set({ showRequests: before })
+    return kept
+  }
+
+  private async showRequestsHere (on: boolean): Promise<void> {
+    await this.opening
+    if (this.engine === undefined) throw new Error('not connected yet')
+    await this.engine.updateSettings({ rfa: on })
+    this.set({ showRequests: on })
+    await this.loadFeed()
   }
 
   /** Takes back one of the resident's own posts (it leaves this feed at once, and the others' as the retraction reaches them). */

@@ -60,14 +60,15 @@ export interface TrustLabel { text: string, tone: 'verified' | 'unverified' | 'c
 
 /**
  * A label beside the author where trust is in question: agency requests are verified when an
- * admin of one of our neighborhoods vouched for the agency (vouchedBy), else unverified; a name
+ * admin of one of our neighborhoods vouched for the agency (vouchedBy: the label names the
+ * admins' fingerprints), else unverified; a name
  * that looks like another identity's is a caution (the author label shows the fingerprint).
  */
 export function trustLabel (p: FeedPost): TrustLabel | undefined {
   if (p.channel === 'rfa') {
     const n = p.vouchedBy?.length ?? 0
     return n > 0
-      ? { text: `Verified agency (vouched for by ${n} admin${n === 1 ? '' : 's'})`, tone: 'verified' }
+      ? { text: `Verified agency (vouched for by ${n} admin${n === 1 ? '' : 's'} of your neighborhoods: ${p.vouchedBy!.join(', ')})`, tone: 'verified' }
       : { text: 'Unverified agency: no admin of your neighborhoods vouched for it', tone: 'unverified' }
   }
   if (p.lookAlike === true && !p.mine) return { text: 'Name looks like another neighbor\'s: check the fingerprint', tone: 'caution' }

@@ -1,7 +1,8 @@
 /**
  * System notifications for posts that arrive while the tab is hidden: "New post in <name>",
  * with the post's text only when the resident turned previews on. Permission is asked only
- * from a click in Settings (`requestPermission`), never on load.
+ * from a click in Settings (`requestPermission`), never on load. Agency requests never notify
+ * while the resident has them switched off (Settings, "Show requests from agencies").
  */
 import type { FeedPost } from '../../protocol/peer/resident.ts'
 import { kindLabel } from './feed-view.ts'
@@ -18,8 +19,12 @@ export interface NotifyPrefs {
 
 export interface NotificationText { title: string, body: string, tag: string }
 
-/** Whether a post that just arrived should raise a notification. */
-export function shouldNotify (post: FeedPost, ctx: { hidden: boolean, permission: string, prefs: NotifyPrefs }): boolean {
+/**
+ * Whether a post that just arrived should raise a notification. `requests`: the resident's
+ * switch for agency requests (false: they never notify). @default true
+ */
+export function shouldNotify (post: FeedPost, ctx: { hidden: boolean, permission: string, prefs: NotifyPrefs, requests?: boolean }): boolean {
+  if (post.channel === 'rfa' && ctx.requests === false) return false
   return ctx.prefs.enabled && ctx.permission === 'granted' && ctx.hidden && !post.mine
 }
 
@@ -41,23 +46,26 @@ export interface NotifyEnv {
   permission: () => string
   show: (n: NotificationText) => void
   prefs: () => NotifyPrefs
+  /** Whether agency requests are shown (AppState snapshot.showRequests). @default always */
+  requests?: () => boolean
 }
 
 /** The page's environment: document visibility and the Notification API, when present. */
-export function browserNotifyEnv (prefs: () => NotifyPrefs): NotifyEnv {
+export function browserNotifyEnv (prefs: () => NotifyPrefs, requests?: () => boolean): NotifyEnv {
   const N = (globalThis as { Notification?: typeof Notification }).Notification
   return {
     hidden: () => document.visibilityState === 'hidden',
     permission: () => N?.permission ?? 'unsupported',
     show: n => { if (N !== undefined) new N(n.title, { body: n.body, tag: n.tag }) },
-    prefs
+    prefs,
+    ...(requests !== undefined ? { requests } : {})
   }
 }
 
 /** Notifies for one arrived post if it should; returns what it showed. */
 export function notifyPost (post: FeedPost, hoodName: string | undefined, env: NotifyEnv): NotificationText | undefined {
   const prefs = env.prefs()
-  if (!shouldNotify(post, { hidden: env.hidden(), permission: env.permission(), prefs })) return undefined
+  if (!shouldNotify(post, { hidden: env.hidden(), permission: env.permission(), prefs, ...(env.requests !== undefined ? { requests: env.requests() } : {}) })) return undefined
   const n = notificationText(post, hoodName, prefs.previews)
   env.show(n)
   return n
