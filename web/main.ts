@@ -33,6 +33,15 @@ const app = new AppState({
 })
 const shell = document.createElement('pl-app')
 shell.app = app
+// Agency mode (an agency identity): its own engine on the same storage, the page's relay to follow areas through.
+shell.agency = {
+  home,
+  pageRelay,
+  openEngine: async () => {
+    const relay = await pageRelay
+    return await (await import('./engine/runtime.ts')).openBrowserPeer({ home, pageHost, ...(relay !== undefined ? { pageRelay: relay } : {}) })
+  }
+}
 const settings = new SettingsStore(localStorage)
 shell.settings = settings
 // A post that arrives while the tab is hidden: a notification (if the resident turned them on in Settings).

@@ -10,6 +10,8 @@ import './pl-compose.ts'
 import './pl-feed.ts'
 import './pl-hood-picker.ts'
 import type { SettingsStore } from '../state/settings.ts'
+import './pl-agency-welcome.ts'
+import type { AgencyDeps } from '../state/agency.ts'
 
 /**
  * Screens that are not on the feed's first paint (settings, backup, the invite card with its
@@ -18,6 +20,12 @@ import type { SettingsStore } from '../state/settings.ts'
 let screens: Promise<unknown> | undefined
 function loadScreens (): void {
   screens ??= import('./lazy-screens.ts').catch(() => { screens = undefined })
+}
+
+/** Agency mode's screens (pl-agency-app and its parts): loaded only for an agency identity. */
+let agencyScreens: Promise<unknown> | undefined
+function loadAgencyScreens (): void {
+  agencyScreens ??= import('./pl-agency-app.ts').catch(() => { agencyScreens = undefined })
 }
 
 const VIEWS = [
@@ -39,6 +47,8 @@ export class PlApp extends LitElement {
 
   @property({ attribute: false }) app: AppState | undefined
   @property({ attribute: false }) settings: SettingsStore | undefined
+  /** What agency mode runs on (main.ts): shown instead of the resident's screens for an agency identity. */
+  @property({ attribute: false }) agency: AgencyDeps | undefined
   @state() private s: Snapshot | undefined
   @state() private view: 'feed' | 'map' | 'settings' = 'feed'
 
@@ -61,6 +71,10 @@ export class PlApp extends LitElement {
   override render () {
     const s = this.s
     if (s === undefined || this.app === undefined) return html`<p>Loading…</p>`
+    if (s.phase === 'agency') {
+      loadAgencyScreens()
+      return html`<pl-agency-app .deps=${this.agency}></pl-agency-app>`
+    }
     const hood = s.hoods.find(h => h.id === s.selectedHood)
     const nav = s.phase === 'feed' || (s.phase === 'no-hood' && s.hoods.length > 0)
     return html`
@@ -69,6 +83,7 @@ export class PlApp extends LitElement {
         ${nav ? html`<nav aria-label="Views">${VIEWS.filter(v => v.view !== this.view).map(v => html`<button type="button" @click=${() => { this.view = v.view }}>${v.label}</button>`)}</nav>` : nothing}</header>
       <main
         @create-identity=${(e: CustomEvent<{ name: string }>) => { void this.app!.createIdentity(e.detail.name) }}
+        @create-agency=${(e: HTMLElementEventMap['create-agency']) => { void this.app!.createAgency(e.detail.name) }}
         @join=${(e: CustomEvent<{ invite: string }>) => { void this.app!.join(e.detail.invite) }}
         @create-hood=${(e: CustomEvent<{ name: string, area: string }>) => { void this.app!.createHood(e.detail.name, e.detail.area) }}
         @send=${(e: HTMLElementEventMap['send']) => { const sent = this.app!.post(e.detail.kind, e.detail.text, e.detail.public, e.detail); e.detail.reply?.(sent) }}
@@ -84,7 +99,7 @@ export class PlApp extends LitElement {
   private page (s: Snapshot) {
     if (s.phase === 'loading') return html`<p>Loading…</p>`
     if (s.phase === 'welcome' || s.created !== undefined || this.view !== 'feed') loadScreens()
-    if (s.phase === 'welcome') return html`<pl-welcome ?busy=${s.busy}></pl-welcome><pl-backup .app=${this.app} mode="import"></pl-backup>`
+    if (s.phase === 'welcome') return html`<pl-welcome ?busy=${s.busy}></pl-welcome><pl-backup .app=${this.app} mode="import"></pl-backup><pl-agency-welcome ?busy=${s.busy}></pl-agency-welcome>`
     const invite = s.created !== undefined ? html`<pl-invite-card .name=${s.created.name} .link=${s.created.link} .token=${s.created.relayToken}></pl-invite-card>` : nothing
     if (this.view === 'settings') return html`${invite}<pl-settings .app=${this.app} .snapshot=${s} .settings=${this.settings}></pl-settings>`
     if (this.view === 'map' && s.phase === 'feed') {
