@@ -52,12 +52,22 @@ export class PlAgencyApp extends LitElement {
 
   override connectedCallback (): void {
     super.connectedCallback()
-    if (this.app === undefined && this.deps !== undefined) {
-      this.app = new AgencyApp(this.deps)
-      this.app.addEventListener('change', this.onChange)
-      void this.app.init()
-    }
+    this.ensureApp()
+  }
+
+  // Set before this lazily loaded element was defined, `deps` arrives with the first update, after connectedCallback.
+  override willUpdate (): void {
+    this.ensureApp()
+    // The first screen, once the home is read: the areas until one is followed, else the feed.
+    if (this.view === undefined && this.s?.phase === 'ready') this.view = this.s.areas.length === 0 ? 'areas' : 'feed'
+  }
+
+  private ensureApp (): void {
+    if (this.app !== undefined || this.deps === undefined || !this.isConnected) return
+    this.app = new AgencyApp(this.deps)
+    this.app.addEventListener('change', this.onChange)
     this.onChange()
+    void this.app.init()
   }
 
   override disconnectedCallback (): void {
@@ -71,8 +81,7 @@ export class PlAgencyApp extends LitElement {
     const s = this.s
     if (s === undefined || this.app === undefined || s.phase === 'loading') return html`<p>Loading…</p>`
     const app = this.app
-    // Until an area is followed there is nothing else to see.
-    const view: View = this.view ?? (s.areas.length === 0 ? 'areas' : 'feed')
+    const view: View = this.view ?? 'areas'
     return html`
       <div class="status ${s.connection}" role="status">${agencyStatusText(s.connection, s.relaysConnected, s.areas.length)}</div>
       <header>
