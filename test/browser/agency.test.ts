@@ -1,9 +1,9 @@
 // Agency mode of the web app in real Chromium (playwright-core), against a relay on 127.0.0.1
 // serving the built app and a neighborhood of CLI residents on the same area: an agency made
 // on the welcome screen follows the area through the page's relay; a resident's private post
-// never reaches it (not on the page, not anywhere in its IndexedDB), the public one does; its
-// request, posted from the page with a time window and case reference, reaches the resident's
-// CLI feed; the resident's sealed reply with a photo shows in its inbox, the photo opened in the
+// never reaches it (not on the page, not anywhere in its IndexedDB), the public one does; the
+// admin's attestation, pasted in the page, travels with its request, posted from the page with
+// a time window and case reference, to the resident's CLI feed (vouched for by that admin); the resident's sealed reply with a photo shows in its inbox, the photo opened in the
 // page; a second agency on the same area receives the box but can read nothing of it. Every
 // agency screen is checked with axe and photographed at phone and desktop size.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -112,7 +112,7 @@ async function screens (page: Page, name: string): Promise<void> {
 }
 
 describe('agency mode', () => {
-  it('follows the area: private posts never reach it, public ones and its request do; sealed replies reach only it, with their clips', { timeout: TEST_TIMEOUT_MS }, async () => {
+  it('follows the area: private posts never reach it, public ones and its vouched request do; sealed replies reach only it, with their clips', { timeout: TEST_TIMEOUT_MS }, async () => {
     const relay = await startRelay({ webDir: WEB_DIR })
     const hood = await neighborhood(relay, ['Ana'], AREA)
     const ana = hood.admin
@@ -136,6 +136,22 @@ describe('agency mode', () => {
     expect(stored).not.toContain(privateText)
     expect(await a.page.content()).not.toContain(privateText)
 
+    // The neighborhood's admin vouches for the agency's public identity; the agency keeps the attestation.
+    await view(a.page, 'Areas and identity')
+    const plid = await a.page.getByLabel('Your public identity').inputValue()
+    const attest = (await cli(ana, ['--json', 'hood', 'attest-agency', plid])).json.attestation as { attestation: string, adminFingerprint: string }
+    await a.page.getByLabel('Attestation from an admin').fill(attest.attestation)
+    await a.page.getByRole('button', { name: 'Add attestation' }).click()
+    await a.page.getByText(`City PD, area ${AREA}, vouched for by admin ${attest.adminFingerprint}`).waitFor({ timeout: STEP_MS })
+    // One for another key is refused, said plainly.
+    const otherAgency = await tempDir('pl-other-agency-')
+    await cli(otherAgency, ['agency', 'create', '--name', 'Other'])
+    const otherPlid = (await cli(otherAgency, ['--json', 'id', 'export-public'])).json.public as string
+    await a.page.getByLabel('Attestation from an admin').fill((await cli(ana, ['--json', 'hood', 'attest-agency', otherPlid])).json.attestation.attestation as string)
+    await a.page.getByRole('button', { name: 'Add attestation' }).click()
+    await a.page.getByRole('alert').filter({ hasText: 'this attestation vouches for another key' }).waitFor({ timeout: STEP_MS })
+    await screens(a.page, 'agency-areas-followed')
+
     // A request from the page, with a time window and case reference.
     const ask = marker('Anyone with a doorbell camera on Maple St, please check')
     await view(a.page, 'New request')
@@ -156,14 +172,15 @@ describe('agency mode', () => {
       rfa = ((await cli(ana, ['--json', 'feed'])).json.posts as FeedPost[]).find(p => p.id.startsWith(short))
       return rfa !== undefined
     }, STEP_MS, 'the request in the resident\'s feed')
-    expect(rfa).toMatchObject({ channel: 'rfa', kind: 'rfa', authorName: 'City PD', area: AREA, vouchedBy: [] })
+    // Vouched for by the resident's own admin: the attestation travelled with the request.
+    expect(rfa).toMatchObject({ channel: 'rfa', kind: 'rfa', authorName: 'City PD', area: AREA, vouchedBy: [attest.adminFingerprint] })
     expect(rfa!.text).toMatch(new RegExp(`^${ask}\\n\\nTime window: 2025-05-01 18:00 to 2025-05-01 22:00 \\(UTC[^)]*\\)\\nCase reference: 24-001234$`))
 
-    // The agency's own feed labels it: its agency, no admin vouched.
+    // The agency's own feed labels it: its agency, and who vouched.
     await view(a.page, 'Feed')
     const own = article(a.page, ask)
     await own.waitFor({ timeout: STEP_MS })
-    expect(await own.textContent()).toMatch(/Agency request · your agency[\s\S]*Unverified: no admin attestation attached/)
+    expect(await own.textContent()).toMatch(new RegExp(`Agency request · your agency[\\s\\S]*Vouched for by admin ${attest.adminFingerprint}`))
     expect(await own.textContent()).toContain('Case reference24-001234')
     expect(await a.page.content()).not.toMatch(/police/i)
     await screens(a.page, 'agency-feed')
@@ -195,7 +212,7 @@ describe('agency mode', () => {
     await follow(b.page, AREA)
     await view(b.page, 'Feed')
     await article(b.page, ask).waitFor({ timeout: STEP_MS })
-    expect(await article(b.page, ask).textContent()).toMatch(/agency City PD \([0-9A-Z-]+\)[\s\S]*Unverified agency: no admin vouched for it/)
+    expect(await article(b.page, ask).textContent()).toMatch(new RegExp(`agency City PD \\([0-9A-Z-]+\\)[\\s\\S]*Vouched for by admin ${attest.adminFingerprint}`))
     await until(async () => (await indexedDbText(b.page)).includes(sealed.json.id as string), STEP_MS, 'the sealed box in the second agency\'s store')
     await view(b.page, 'Inbox')
     await b.page.getByText('No sealed replies yet.').waitFor()
