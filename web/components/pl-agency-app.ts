@@ -87,7 +87,7 @@ export class PlAgencyApp extends LitElement {
       <header>
         <h1>${s.me?.name ?? 'Agency'}<span class="badge">Agency</span></h1>
         <nav aria-label="Agency views">${VIEWS.map(v => html`<button type="button" aria-current=${v.view === view ? 'page' : 'false'}
-          @click=${() => { this.view = v.view }}>${v.label}${v.view === 'inbox' && s.replies.length > 0 ? ` (${s.replies.length})` : ''}</button>`)}</nav>
+          @click=${() => { this.view = v.view; app.dismiss() }}>${v.label}${v.view === 'inbox' && s.replies.length > 0 ? ` (${s.replies.length})` : ''}</button>`)}</nav>
       </header>
       <main
         @follow-area=${(e: HTMLElementEventMap['follow-area']) => { void app.follow(e.detail.area, e.detail.relay) }}

@@ -206,6 +206,11 @@ export class AgencyApp extends EventTarget {
     })
   }
 
+  /** Clears the last error and note (the person moved on to another screen). */
+  dismiss (): void {
+    if (this.snapshot.error !== undefined || this.snapshot.notice !== undefined) this.set({ error: undefined, notice: undefined })
+  }
+
   /** Fetches, decrypts and checks clip `index` of a public post or a sealed reply (replyAsPost), for the page to show. */
   async openClip (post: FeedPost, index: number): Promise<ClipView> {
     if (this.engine === undefined) throw new Error('not connected yet')
