@@ -38,6 +38,15 @@ shell.app = app
 if (location.hash === '#map') shell.view = 'map'
 // A street map under the map, if the relay offers one (each resident turns it on).
 void relayInfo.then(info => { if (info?.mapTiles !== undefined) shell.mapTiles = info.mapTiles })
+// Agency mode (an agency identity): its own engine on the same storage, the page's relay to follow areas through.
+shell.agency = {
+  home,
+  pageRelay,
+  openEngine: async () => {
+    const relay = await pageRelay
+    return await (await import('./engine/runtime.ts')).openBrowserPeer({ home, pageHost, ...(relay !== undefined ? { pageRelay: relay } : {}) })
+  }
+}
 const settings = new SettingsStore(localStorage)
 shell.settings = settings
 // A post that arrives while the tab is hidden: a notification (if the resident turned them on in Settings).

@@ -33,7 +33,7 @@ import { createAdmit, createJoin, createLeave, createRoster, openAdmit, openJoin
 import { type Admission, verifyAdmission } from '../invite.ts'
 import { addAdmin } from '../admins.ts'
 import { createRekey, decodeRekey, openRekey, rekeyTimes } from '../rekey.ts'
-import { attestationCovers, createRevocation, openRevocation, openRfa, rfaAgencyKey } from '../agency.ts'
+import { attestationCovers, createRevocation, MAX_RFA_ATTESTATIONS, openRevocation, openRfa, rfaAgencyKey, sealRfa, verifyAttestation } from '../agency.ts'
 import { decodeSealedReply, DOMAIN_SEALED_REPLY, openSealedReply, sealReply } from '../sealed-reply.ts'
 import { MAX_CLOCK_SKEW_MS } from '../time.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -838,6 +838,32 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
       out.push(r)
     }
     return out.sort((a, b) => b.created - a.created)
+  }
+
+  /**
+   * Agency: publishes a request for assistance to `area` (agency.ts sealRfa, signed by the
+   * identity key: on the record), carrying the kept attestations that are valid now and cover
+   * the area (at most MAX_RFA_ATTESTATIONS). It goes through the outbox like a post, so one no
+   * relay took waits for the next flush; a followed area shows it in this home's feed at once.
+   */
+  async rfa (opts: { area: string, text: string, ttlMs?: number, location?: string, now?: number }): Promise<{ id: string, result: Result, relay?: string }> {
+    const me = this.requireMe()
+    const agency = (await this.home.agency()) ?? fail('REFUSED', 'not an agency identity: only an agency posts requests')
+    const now = opts.now ?? this.now()
+    const attestations: Uint8Array[] = []
+    for (const bytes of agency.attestations ?? []) {
+      // Expired (or otherwise no longer valid) ones are left off: sealRfa would refuse them.
+      const att = await verifyAttestation(bytes, now).catch(() => undefined)
+      if (att !== undefined && attestationCovers(att, opts.area) && attestations.length < MAX_RFA_ATTESTATIONS) attestations.push(bytes)
+    }
+    const { bytes } = await sealRfa(me, opts.area, opts.text, now, opts.ttlMs, {
+      attestations, ...(opts.location !== undefined ? { location: opts.location } : {})
+    })
+    const topic = areaTopic(opts.area)
+    const id = await this.putOutbox({ topic, bytes })
+    if (this.topics.has(topic)) await this.ingest(topic, bytes, sha256(bytes), 'local').catch(this.localCopyFailed)
+    const sent = (await this.flushOutbox()).get(id)
+    return { id, result: sent?.result ?? { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' }, ...(sent?.relay !== undefined ? { relay: sent.relay } : {}) }
   }
 
   /** Seals a post (and its public copy if asked), keeps it in the outbox, pushes it to a relay. */

@@ -11,6 +11,8 @@ import './pl-feed.ts'
 import './pl-hood-picker.ts'
 import type { SettingsStore } from '../state/settings.ts'
 import type { MapTiles } from '../../protocol/map-tiles.ts'
+import './pl-agency-welcome.ts'
+import type { AgencyDeps } from '../state/agency.ts'
 
 /**
  * Screens that are not on the feed's first paint (settings, admin, backup, the invite card with
@@ -19,6 +21,12 @@ import type { MapTiles } from '../../protocol/map-tiles.ts'
 let screens: Promise<unknown> | undefined
 function loadScreens (): void {
   screens ??= import('./lazy-screens.ts').catch(() => { screens = undefined })
+}
+
+/** Agency mode's screens (pl-agency-app and its parts): loaded only for an agency identity. */
+let agencyScreens: Promise<unknown> | undefined
+function loadAgencyScreens (): void {
+  agencyScreens ??= import('./pl-agency-app.ts').catch(() => { agencyScreens = undefined })
 }
 
 const VIEWS = [
@@ -45,6 +53,8 @@ export class PlApp extends LitElement {
   @property({ attribute: false }) settings: SettingsStore | undefined
   /** Street map tiles the relay offers for the map (protocol/map-tiles.ts). */
   @property({ attribute: false }) mapTiles: MapTiles | undefined
+  /** What agency mode runs on (main.ts): shown instead of the resident's screens for an agency identity. */
+  @property({ attribute: false }) agency: AgencyDeps | undefined
   @state() private s: Snapshot | undefined
   /** The page shown once there is a feed: main.ts opens the map for a link ending in #map. */
   @property({ attribute: false }) view: View = 'feed'
@@ -68,6 +78,10 @@ export class PlApp extends LitElement {
   override render () {
     const s = this.s
     if (s === undefined || this.app === undefined) return html`<p>Loading…</p>`
+    if (s.phase === 'agency') {
+      loadAgencyScreens()
+      return html`<pl-agency-app .deps=${this.agency}></pl-agency-app>`
+    }
     const hood = s.hoods.find(h => h.id === s.selectedHood)
     const nav = s.phase === 'feed' || (s.phase === 'no-hood' && s.hoods.length > 0)
     return html`
@@ -77,6 +91,7 @@ export class PlApp extends LitElement {
           .map(v => html`<button type="button" @click=${() => { this.show(v.view) }}>${v.label}</button>`)}</nav>` : nothing}</header>
       <main
         @create-identity=${(e: CustomEvent<{ name: string }>) => { void this.app!.createIdentity(e.detail.name) }}
+        @create-agency=${(e: HTMLElementEventMap['create-agency']) => { void this.app!.createAgency(e.detail.name) }}
         @join=${(e: CustomEvent<{ invite: string }>) => { void this.app!.join(e.detail.invite) }}
         @create-hood=${(e: CustomEvent<{ name: string, area: string }>) => { void this.app!.createHood(e.detail.name, e.detail.area) }}
         @send=${(e: HTMLElementEventMap['send']) => { const sent = this.app!.post(e.detail.kind, e.detail.text, e.detail.public, e.detail); e.detail.reply?.(sent) }}
@@ -102,7 +117,7 @@ export class PlApp extends LitElement {
   private page (s: Snapshot) {
     if (s.phase === 'loading') return html`<p>Loading…</p>`
     if (s.phase === 'welcome' || s.created !== undefined || this.view !== 'feed') loadScreens()
-    if (s.phase === 'welcome') return html`<pl-welcome ?busy=${s.busy}></pl-welcome><pl-backup .app=${this.app} mode="import"></pl-backup>`
+    if (s.phase === 'welcome') return html`<pl-welcome ?busy=${s.busy}></pl-welcome><pl-backup .app=${this.app} mode="import"></pl-backup><pl-agency-welcome ?busy=${s.busy}></pl-agency-welcome>`
     const invite = s.created !== undefined ? html`<pl-invite-card .name=${s.created.name} .link=${s.created.link} .token=${s.created.relayToken}></pl-invite-card>` : nothing
     if (this.view === 'admin') return s.admin !== undefined ? html`${invite}<pl-admin .app=${this.app} .snapshot=${s}></pl-admin>` : html`<p>Loading…</p>`
     if (this.view === 'settings') return html`${invite}<pl-settings .app=${this.app} .snapshot=${s} .settings=${this.settings}></pl-settings>`

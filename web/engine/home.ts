@@ -1,17 +1,19 @@
 /**
- * The browser's home (PeerHome): the identity and the neighborhoods in IndexedDB, encoded
- * exactly as the Node home's files are (identity secret, 'pl/home-hood' v2), so a state read
- * back is checked as strictly as a file. `updateHood` is serialised within the page and, with
- * the Web Locks API, across this origin's tabs.
+ * The browser's home (PeerHome): the identity, the neighborhoods and an agency's state in
+ * IndexedDB, encoded exactly as the Node home's files are (identity secret, 'pl/home-hood' v2,
+ * 'pl/home-agency' v1), so a state read back is checked as strictly as a file. `updateHood` is
+ * serialised within the page and, with the Web Locks API, across this origin's tabs.
  */
 import { fail } from '../../protocol/errors.ts'
 import { equalBytes, toHex } from '../../protocol/encoding.ts'
 import { decodeIdentitySecret, encodeIdentitySecret, type Identity } from '../../protocol/identity.ts'
-import { decodeHoodState, encodeHoodState, resolveHood, type AgencyState, type HoodState } from '../../protocol/hood-state.ts'
+import { decodeAgencyState, decodeHoodState, encodeAgencyState, encodeHoodState, resolveHood, type AgencyState, type HoodState } from '../../protocol/hood-state.ts'
 import type { PeerHome } from '../../protocol/peer/storage.ts'
 import type { PorchlightDb } from './db.ts'
 
 const IDENTITY = 'identity'
+/** The one key of the agency table (db.ts v2). */
+const AGENCY = 'state'
 
 export class BrowserHome implements PeerHome {
   private cached: Identity | undefined
@@ -42,8 +44,21 @@ export class BrowserHome implements PeerHome {
     this.cached = id
   }
 
-  /** Agencies use the CLI in this version. */
-  async agency (): Promise<AgencyState | undefined> { return undefined }
+  /** The agency state ('pl/home-agency', as the Node home's `agency` file), for an agency identity. */
+  async agency (): Promise<AgencyState | undefined> {
+    const bytes = await this.db.agency.get(AGENCY)
+    return bytes === undefined ? undefined : decodeAgencyState(bytes)
+  }
+
+  /** Stores the agency state: its presence is what makes this browser's identity an agency's. */
+  async saveAgency (state: AgencyState): Promise<void> {
+    await this.db.agency.put(encodeAgencyState(state), AGENCY)
+  }
+
+  /** Drops the agency role (an agency identity that failed to be saved, or replaced). */
+  async clearAgency (): Promise<void> {
+    await this.db.agency.delete(AGENCY)
+  }
 
   async hoods (): Promise<HoodState[]> {
     const all = (await this.db.hoods.toArray()).map(b => decodeHoodState(b))

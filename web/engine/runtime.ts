@@ -43,9 +43,10 @@ export async function browserRuntime (init: BrowserRuntimeInit): Promise<PeerRun
     pageHost: init.pageHost,
     relays: () => [...(init.pageRelay !== undefined ? [init.pageRelay] : []), ...allowed]
   }
-  // The relays of every neighborhood, read when the node is made (the gater asks synchronously).
+  // The relays of every neighborhood (and an agency's), read when the node is made (the gater asks synchronously).
   let allowed: string[] = []
-  const refresh = async (): Promise<void> => { allowed = (await init.home.hoods()).flatMap(h => [...h.relays]) }
+  // An agency's: the relays it follows its areas through.
+  const refresh = async (): Promise<void> => { allowed = [...(await init.home.hoods()).flatMap(h => [...h.relays]), ...(await init.home.agency())?.relays ?? []] }
   return {
     home: init.home,
     messages: await MessageStore.open(new DexieBackend(db)),

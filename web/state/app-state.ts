@@ -23,6 +23,7 @@ import { hoodSettings, type HoodSettings } from '../../protocol/hood-state.ts'
 import type { AttestationInfo } from '../../protocol/peer/hood-actions.ts'
 import type { AdminEngine, AdminView, AttestInput } from './admin.ts'
 import { replyFailure } from './reply.ts'
+import { createAgencyIdentity, type AgencyHome } from './agency-identity.ts'
 
 /** A post's clip (cleaned in the page already) and location, and the clip's progress. */
 export interface PostExtras { clip?: CleanClip, location?: { geohash: string, precision: number }, onProgress?: ClipProgress, ttlMs?: number }
@@ -33,7 +34,8 @@ export interface ReplyExtras { mode?: ReplyMode, clip?: CleanClip, onProgress?: 
 export type Connection = 'offline' | 'connecting' | 'connected'
 
 export interface Snapshot {
-  phase: 'loading' | 'welcome' | 'no-hood' | 'feed'
+  /** 'agency': this browser's identity is an agency's (agency mode, web/state/agency.ts). */
+  phase: 'loading' | 'welcome' | 'no-hood' | 'feed' | 'agency'
   me?: { name: string, fingerprint: string }
   /** Every neighborhood this browser keeps; `left` once the resident left it (or was removed). */
   hoods: Array<{
@@ -73,7 +75,7 @@ export type Engine = Pick<ResidentPeer, 'start' | 'stop' | 'feed' | 'onPost' | '
 'replyTarget' | 'reply' | 'settings' | 'updateSettings'> & AdminEngine
 
 export interface AppDeps {
-  home: PeerHome & { saveIdentity: (id: Identity, opts?: { force?: boolean }) => Promise<void> }
+  home: PeerHome & { saveIdentity: (id: Identity, opts?: { force?: boolean }) => Promise<void> } & Partial<Pick<AgencyHome, 'saveAgency' | 'clearAgency'>>
   openEngine: () => Promise<Engine>
   /** The relay serving this page, as its /relay.json says (asked while the page draws from IndexedDB). */
   pageRelay?: Promise<string | undefined>
@@ -216,13 +218,14 @@ export class AppState extends EventTarget {
   private async refresh (): Promise<void> {
     const me = await this.deps.home.identity()
     const hoods = await this.deps.home.hoods()
+    const agency = me !== undefined && (await this.deps.home.agency()) !== undefined
     this.set({
       ...(me !== undefined ? { me: { name: me.public.name, fingerprint: fingerprint(me.public.signKey) } } : {}),
       hoods: hoods.map(h => ({
         id: toHex(h.hood.id), name: h.hood.name, area: h.hood.area, admin: me !== undefined && isAdmin(h.hood, me.public.signKey), left: h.ended !== undefined, relays: [...h.relays], joined: h.joined,
         postTtlMs: hoodSettings(h).postTtlMs, precision: hoodSettings(h).precision
       })),
-      phase: me === undefined ? 'welcome' : hoods.every(h => h.ended !== undefined) ? 'no-hood' : 'feed'
+      phase: me === undefined ? 'welcome' : agency ? 'agency' : hoods.every(h => h.ended !== undefined) ? 'no-hood' : 'feed'
     })
     const active = this.snapshot.hoods.filter(h => !h.left)
     if (!active.some(h => h.id === this.snapshot.selectedHood)) this.set({ selectedHood: active[0]?.id })
@@ -245,6 +248,16 @@ export class AppState extends EventTarget {
   async createIdentity (name: string): Promise<boolean> {
     return await this.act(async () => {
       await this.deps.home.saveIdentity(await createIdentity(name.trim()))
+      await this.refresh()
+    })
+  }
+
+  /** Makes an agency identity instead of a resident's (agency-identity.ts): the app switches to agency mode. */
+  async createAgency (name: string): Promise<boolean> {
+    return await this.act(async () => {
+      const home = this.deps.home
+      if (home.saveAgency === undefined || home.clearAgency === undefined) throw new Error('agencies are not available in this browser')
+      await createAgencyIdentity(home as typeof home & Pick<AgencyHome, 'saveAgency' | 'clearAgency'>, name)
       await this.refresh()
     })
   }
