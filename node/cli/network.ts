@@ -149,11 +149,12 @@ function requestIds (posts: readonly FeedPost[]): Set<string> {
 }
 
 /** Who will be able to read a reply, in one sentence (said before it is sent). */
-function audienceText (a: ReplyAudience, unverified: boolean): string {
+function audienceText (a: ReplyAudience, unverified: boolean, withClip = false): string {
   if (a.mode === 'private') return `Only members of ${a.hood ?? 'your neighborhood'} will read this reply (sealed for the neighborhood; no agency sees it).`
   if (a.mode === 'public') return `Everyone following area ${a.area ?? '?'} will read this reply, agencies included, under your pseudonym for that area (not your name).`
   return `Only ${unverified ? 'the UNVERIFIED agency ' : ''}${a.agency?.name ?? '?'} [${a.agency?.fingerprint ?? '?'}] can open this reply; relays and everyone else on area ` +
-    `${a.area ?? '?'} see an opaque padded box. It does not carry your name.`
+    `${a.area ?? '?'} see an opaque padded box. It does not carry your name.` +
+    (withClip ? ' With a clip, your neighborhood\'s relay sees this device keep it just before the box appears and the agency fetch it later: it can tell that someone of your neighborhood using this device answered that agency (not what was said).' : '')
 }
 
 interface RelayConfig {
@@ -421,9 +422,9 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
           target = await peer.replyTarget(ref, mode)
         }
         // Said before anything is sent, even with --json: who reads a reply is the one thing to know before it leaves.
-        ctx.out.warn(audienceText(target.audience, target.post.channel === 'rfa' && (target.post.vouchedBy ?? []).length === 0))
-        const now = ctx.now()
         const clipFile = ctx.string('clip')
+        ctx.out.warn(audienceText(target.audience, target.post.channel === 'rfa' && (target.post.vouchedBy ?? []).length === 0, clipFile !== undefined))
+        const now = ctx.now()
         const clip = clipFile === undefined
           ? undefined
           : await attachWithProgress(ctx, peer, clipFile, { hood: toHex(target.hood.hood.id), now, expires: now + DEFAULT_TTL_MS })

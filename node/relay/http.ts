@@ -8,6 +8,10 @@ import { readFile, realpath, stat } from 'node:fs/promises'
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { PorchlightError } from '../../protocol/errors.ts'
+import { RateLimiter, type RateInit } from '../../protocol/peer/rate-limit.ts'
+
+/** Queries per address: a page load asks one; a burst covers a few reloads. */
+export const QUERY_RATE: RateInit = { perSecond: 0.5, burst: 20 }
 
 export interface HttpInit {
   port: number
@@ -20,6 +24,8 @@ export interface HttpInit {
   routes?: Record<string, () => unknown>
   /** JSON routes that read the query string and answer with a status, e.g. `/transparency?area=…`. */
   queries?: Record<string, (params: URLSearchParams) => Promise<{ status: number, body: unknown }>>
+  /** How often one address may ask `queries` (behind a reverse proxy every browser is the proxy's address). @default QUERY_RATE */
+  queryRate?: RateInit
   /** PEM certificate and key (tls.ts): serve HTTPS instead of HTTP. */
   tls?: { cert: string, key: string }
 }
@@ -39,6 +45,7 @@ const MIME: Record<string, string> = {
 }
 
 export async function startHttp (init: HttpInit): Promise<{ server: Server, url: string }> {
+  const queryRate = new RateLimiter(init.queryRate ?? QUERY_RATE)
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0]!
     const headers = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }
@@ -58,6 +65,11 @@ export async function startHttp (init: HttpInit): Promise<{ server: Server, url:
     if (route !== undefined) return json(route())
     const query = init.queries?.[path]
     if (query !== undefined) {
+      // Per address: a query can make the relay read a whole area's record (see rfa-record.ts).
+      if (!queryRate.take(req.socket.remoteAddress ?? '?')) {
+        res.writeHead(429, { ...headers, 'retry-after': '10', 'content-type': 'application/json' }).end(JSON.stringify({ error: 'too many requests from this address: try again in a few seconds' }) + '\n')
+        return
+      }
       // Bounded: a query string longer than any answerable one is not parsed.
       const search = (req.url ?? '').slice(path.length + 1, path.length + 1 + MAX_QUERY_CHARS)
       void query(new URLSearchParams(search)).then(({ status, body }) => {

@@ -448,7 +448,8 @@ export class Relay {
         this.areaLimits.release([toHex(v.retracts)])
         this.metrics.inc('porchlight_messages_retracted_total')
       }
-      if (isAreaTopic(topic)) this.records.changed()
+      // A public reply changes a report's counts: they follow within REPORT_CACHE_MS. A new
+      // request (records.keep) makes the report again at once; a stream of posts must not.
       if (v.rekey !== undefined) this.rekeysPerEpoch.set(`${v.rekey.epoch} ${v.rekey.topic}`, this.rekeyCount(v.rekey.topic, v.rekey.epoch) + 1)
       this.metrics.inc('porchlight_messages_accepted_total', { via })
       // Stored, so acknowledged: the other relays and members get it by sync if gossip fails.

@@ -11,7 +11,8 @@
  *
  * Reports (`report`): the RFAs of every served area overlapping the one asked, each verified
  * (openRfaRecord), with the number of public replies (stored public posts whose replyTo names
- * it). Cached for REPORT_CACHE_MS and dropped when an area topic changes.
+ * it). Cached for REPORT_CACHE_MS per set of area topics, made again sooner (at most every
+ * MIN_REBUILD_MS) when a request joins the record; each request's signatures are checked once.
  */
 import { openRfaRecord, RFA_RECORD_MS, type OpenedRfa } from '../../protocol/agency.ts'
 import { concatBytes, peekDomain, toHex, utf8Bytes } from '../../protocol/encoding.ts'
@@ -27,6 +28,14 @@ export const RECORD_TOPIC_PREFIX = `${TOPIC_PREFIX}rfa-record/`
 const AREA_TOPIC_PREFIX = `${TOPIC_PREFIX}area/`
 /** How long one report is reused (unless an area topic changed meanwhile). */
 export const REPORT_CACHE_MS = 30_000
+/**
+ * A report is made again at most this often, however often the record changes: a rebuild reads
+ * every request and reply of the areas, so a stream of changes must not become a stream of
+ * rebuilds.
+ */
+export const MIN_REBUILD_MS = 5_000
+/** Requests whose signatures were checked once (records never change), at most this many kept. */
+const MAX_VERIFIED = 20_000
 
 export function recordTopic (areaTopic: string): string {
   return RECORD_TOPIC_PREFIX + areaTopic.slice(AREA_TOPIC_PREFIX.length)
@@ -54,6 +63,8 @@ export class RfaRecord {
   private readonly counted = new Map<string, { topic: string, agency: string }>()
   private readonly cache = new Map<string, { at: number, version: number, report: Promise<VerifiedRfa[]> }>()
   private version = 0
+  /** Requests already verified, by the SHA-256 of their bytes: a rebuild checks no signature twice. */
+  private readonly verified = new Map<string, OpenedRfa>()
   private readonly maxPerArea: number
   private readonly maxPerAgency: number
 
@@ -137,10 +148,13 @@ export class RfaRecord {
   size (areaTopic: string): number { return this.counts.get(recordTopic(areaTopic))?.total ?? 0 }
 
   /** The verified RFAs of `areaTopics` (newest first) with their public reply counts; cached. */
-  async report (area: string, areaTopics: readonly string[]): Promise<VerifiedRfa[]> {
-    const key = `${area} ${areaTopics.join(' ')}`
+  async report (_area: string, areaTopics: readonly string[]): Promise<VerifiedRfa[]> {
+    // Keyed by the topics (what the report is made of), not by the area asked: the many
+    // spellings of overlapping areas share one report.
+    const key = [...areaTopics].sort().join(' ')
     const hit = this.cache.get(key)
-    if (hit !== undefined && hit.version === this.version && this.now() - hit.at < REPORT_CACHE_MS) return await hit.report
+    const age = hit === undefined ? Infinity : this.now() - hit.at
+    if (hit !== undefined && age < REPORT_CACHE_MS && (hit.version === this.version || age < MIN_REBUILD_MS)) return await hit.report
     const report = this.build(areaTopics)
     this.cache.set(key, { at: this.now(), version: this.version, report })
     // Only a few areas are served; a cache entry per area asked is bounded by them.
@@ -149,12 +163,24 @@ export class RfaRecord {
     return await report
   }
 
+  /** openRfaRecord, its signatures checked once per request; undefined for one that fails or left the record's year. */
+  private async verify (bytes: Uint8Array, now: number): Promise<OpenedRfa | undefined> {
+    const key = toHex(sha256(bytes))
+    const known = this.verified.get(key)
+    if (known !== undefined) return now < known.post.created + RFA_RECORD_MS ? known : undefined
+    const opened = await openRfaRecord(bytes, now).catch(() => undefined)
+    if (opened === undefined) return undefined
+    if (this.verified.size >= MAX_VERIFIED) this.verified.delete(this.verified.keys().next().value!)
+    this.verified.set(key, opened)
+    return opened
+  }
+
   private async build (areaTopics: readonly string[]): Promise<VerifiedRfa[]> {
     const now = this.now()
     const rfas = new Map<string, VerifiedRfa>()
     const replies = new Map<string, number>()
     const add = async (bytes: Uint8Array): Promise<void> => {
-      const opened = await openRfaRecord(bytes, now).catch(() => undefined)
+      const opened = await this.verify(bytes, now)
       if (opened !== undefined && !rfas.has(toHex(opened.id))) rfas.set(toHex(opened.id), { bytes, opened, replies: 0 })
     }
     for (const topic of areaTopics) {

@@ -54,6 +54,19 @@ describe('the public record of requests for assistance', () => {
     expect(relay.records.size(areaTopic(AREA))).toBe(0)
   })
 
+  it('answers one address a burst of queries, then 429 until its rate allows; other routes are not limited', async () => {
+    const relay = await startRelay({ areas: [AREA] })
+    const statuses: number[] = []
+    for (let i = 0; i < 30; i++) statuses.push((await fetch(`${relay.httpUrl}/transparency?area=${AREA}`)).status)
+    // QUERY_RATE: a burst of 20, then half a query a second.
+    expect(statuses.slice(0, 20).every(s => s === 200)).toBe(true)
+    expect(statuses.slice(20).filter(s => s === 429).length).toBeGreaterThanOrEqual(8)
+    const refused = await fetch(`${relay.httpUrl}/transparency?area=${AREA}`)
+    expect(refused.status).toBe(429)
+    expect(refused.headers.get('retry-after')).toBe('10')
+    expect((await fetch(`${relay.httpUrl}/health`)).status).toBe(200)
+  })
+
   it('bounds the record per agency and per area, refusing a request it could not keep on record', async () => {
     const dir = await tempDir('pl-record-')
     const store = await openMessageStore(dir)

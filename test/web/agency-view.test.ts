@@ -60,7 +60,7 @@ describe('agency items in the agency\'s feed', () => {
     const admin = 'ef'.repeat(32)
     const fp = fingerprint(Uint8Array.from(Buffer.from(admin, 'hex')))
     const att = { admin, id: '00', expires: TO + 1e9, name: 'City PD' }
-    expect(agencyLabel(rfa({ attestations: [att] }), FROM)).toEqual({ author: 'agency City PD (AAAA-BBBB)', trust: { text: `Vouched for by admin ${fp}`, tone: 'verified' } })
+    expect(agencyLabel(rfa({ attestations: [att] }), FROM)).toEqual({ author: 'agency City PD (AAAA-BBBB)', trust: { text: `Attested by admin key ${fp} (not checked here: residents check it against their own admins)`, tone: 'caution' } })
     // Expired, or for another name: not counted.
     expect(agencyLabel(rfa({ attestations: [{ ...att, expires: FROM }] }), FROM).trust?.tone).toBe('unverified')
     expect(agencyLabel(rfa({ attestations: [{ ...att, name: 'City Police' }] }), FROM).trust).toEqual({ text: 'Unverified agency: no admin vouched for it', tone: 'unverified' })

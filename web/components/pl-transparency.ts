@@ -96,7 +96,8 @@ export class PlTransparency extends LitElement {
     return html`<section class="agency" aria-label=${g.agency}>
       <h2>${g.agency}</h2>
       <p class="meta">Agency key <span class="fp">${g.fingerprint}</span> · ${plural(g.rfas.length, 'request', 'requests')} · ${plural(g.publicReplies, 'public reply', 'public replies')}</p>
-      <h3>Vouched for by</h3>
+      <h3>Attestations it carried</h3>
+      <p class="note">Signed by these admin keys, as the attestations say. This page cannot tell a real neighborhood admin's key from one made up for the purpose; residents' apps check them against their own admins.</p>
       ${g.vouchedBy.length === 0
         ? html`<p class="unverified">Nobody: no neighborhood admin's attestation came with these requests (unverified).</p>`
         : html`<ul>${g.vouchedBy.map(v => html`<li>Admin key <span class="fp">${v.admin}</span>, as “${v.name}”, for area ${v.area}, until ${dateFormat.format(v.expires)}</li>`)}</ul>`}

@@ -115,7 +115,7 @@ export interface AgencyLabel {
   /** Who posted it, as shown. */
   author: string
   /** For agency requests: who vouched, or that none did (never "police"). */
-  trust?: { text: string, tone: 'verified' | 'unverified' }
+  trust?: { text: string, tone: 'caution' | 'unverified' }
 }
 
 /**
@@ -139,7 +139,9 @@ export function agencyLabel (p: FeedPost, now: number): AgencyLabel {
     const by = attestedBy(p, now)
     const who = p.mine ? 'your agency' : `agency ${p.authorName ?? '?'} (${p.authorFingerprint})`
     const trust = by.length > 0
-      ? { text: `Vouched for by admin${by.length === 1 ? '' : 's'} ${by.join(', ')}`, tone: 'verified' as const }
+      // An agency belongs to no neighborhood: it cannot tell a real admin's key from one made up
+      // for the purpose, so it says what the request carries, never "verified".
+      ? { text: `Attested by admin key${by.length === 1 ? '' : 's'} ${by.join(', ')} (not checked here: residents check it against their own admins)`, tone: 'caution' as const }
       : { text: p.mine
           ? 'Unverified: no admin attestation attached, residents see this request as from an unverified agency'
           : 'Unverified agency: no admin vouched for it', tone: 'unverified' as const }

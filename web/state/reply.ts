@@ -48,7 +48,8 @@ export function audienceWords (a: ReplyAudience, opts: { unverified?: boolean, c
     : `Only the agency ${agency} can open this reply.`
   const clip = opts.clip === undefined
     ? ''
-    : ` The ${opts.clip} is encrypted and kept by your neighborhood's relays until the reply expires; its key travels only inside the sealed reply, so only ${a.agency?.name ?? 'the agency'} can see it.`
+    : ` The ${opts.clip} is encrypted and kept by your neighborhood's relays until the reply expires; its key travels only inside the sealed reply, so only ${a.agency?.name ?? 'the agency'} can see it. ` +
+      `But your relay sees this device keep the ${opts.clip} just before the box appears, and the agency fetch it later: it can tell that someone of your neighborhood using this device answered that agency (not what was said).`
   return `${who} Relays and everyone else on area ${a.area ?? '?'} see only a sealed, padded box. It does not carry your name.${clip}`
 }
 
