@@ -105,7 +105,12 @@ describe('sealed replies', () => {
       else await rejection(() => openSealedReply(agency, b, NOW, 0))
     }), { numRuns: runs(100) })
     await fc.assert(fc.asyncProperty(fc.nat(), fc.uint8Array({ maxLength: 32 }), async (n, extra) => {
-      await rejection(() => decodeSealedReply(new Uint8Array([...bytes.subarray(0, n % bytes.length), ...extra]), NOW, 0))
+      const cut = new Uint8Array([...bytes.subarray(0, n % bytes.length), ...extra])
+      // Cutting off the last bytes and appending the same ones again is no change, and other bytes
+      // in place of the nonce's are another nonce (with no proof asked, as above): neither is a mutation.
+      const onlyNonce = cut.length === bytes.length && cut.every((x, i) => x === bytes[i] || (i >= powAt && i < powAt + 8))
+      fc.pre(!onlyNonce)
+      await rejection(() => decodeSealedReply(cut, NOW, 0))
     }), { numRuns: runs(75) })
     await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 5000 }), async (junk) => {
       await rejection(() => decodeSealedReply(junk, NOW, 0))
