@@ -7,7 +7,12 @@ import { fileURLToPath } from 'node:url'
 
 export async function buildWeb () {
   const { build } = await import('vite')
-  await build({ configFile: fileURLToPath(new URL('../../web/vite.config.ts', import.meta.url)), logLevel: 'warn' })
+  const configFile = fileURLToPath(new URL('../../web/vite.config.ts', import.meta.url))
+  // The app, then the transparency page (the public record of agency requests: no identity,
+  // no engine) beside it: apart, so that neither splits the other's scripts into shared chunks.
+  await build({ configFile, logLevel: 'warn' })
+  const transparency = fileURLToPath(new URL('../../web/transparency.html', import.meta.url))
+  await build({ configFile, logLevel: 'warn', build: { emptyOutDir: false, rollupOptions: { input: { transparency } } } })
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

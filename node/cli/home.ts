@@ -23,7 +23,8 @@ import {
 import { attestationJson, hoodJson, identityJson, memberJson, parseAttestationString, parsePublicIdentity, table, type AttestationJson } from './output.ts'
 import { passphrase, PASSPHRASE_FILE_OPTION } from './passphrase.ts'
 import { HOOD_OPTION, isoTime, parseRelays, parseTtl, ttlOption, UsageError, type Command, type Context, type OptionSpec } from './command.ts'
-import { attestAgency, changeSettings, foundHood, inviteTo, memberList, readInvite, relayToken, saveJoin } from '../../protocol/peer/hood-actions.ts'
+import { foundHood, inviteTo, readInvite, relayToken, saveJoin } from '../../protocol/peer/hood-actions.ts'
+import { attestAgency, changeSettings, memberList } from '../../protocol/peer/admin-actions.ts'
 import { inviteLink, parseWebOrigin, rememberedWebOrigin, rememberWebOrigin, splitInviteLink } from './web-origin.ts'
 
 const INVITE_TTL_OPTION = ttlOption('how long the invite is valid', DEFAULT_INVITE_TTL_MS, MAX_INVITE_TTL_MS)

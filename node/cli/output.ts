@@ -104,7 +104,7 @@ import {
   ATTESTATION_PREFIX, MAX_ATTESTATION_CHARS, MAX_PUBLIC_ID_CHARS, PUBLIC_ID_PREFIX, formatAttestation, formatPublicIdentity, parseAttestationString, parsePublicIdentity
 } from '../../protocol/public-strings.ts'
 import { currentEpochKeys, type HoodState, type Member, type Role } from '../storage/home-dir.ts'
-import { attestationInfo, memberInfo, type AttestationInfo, type MemberInfo } from '../../protocol/peer/hood-actions.ts'
+import { attestationInfo, memberInfo, type AttestationInfo, type MemberInfo } from '../../protocol/peer/admin-actions.ts'
 
 export { ATTESTATION_PREFIX, MAX_ATTESTATION_CHARS, MAX_PUBLIC_ID_CHARS, PUBLIC_ID_PREFIX, formatAttestation, formatPublicIdentity, parseAttestationString, parsePublicIdentity }
 
@@ -140,7 +140,7 @@ export interface ErrorJson {
   error: { code: string, message: string }
 }
 
-/** The attestation as --json prints it (protocol/peer/hood-actions.ts). */
+/** The attestation as --json prints it (protocol/peer/admin-actions.ts). */
 export const attestationJson: (bytes: Uint8Array, att: AgencyAttestation) => AttestationJson = attestationInfo
 
 export function identityJson (id: Identity, role: Role): IdentityJson {
@@ -173,7 +173,7 @@ export function hoodJson (state: HoodState, me: Identity | undefined): HoodJson 
   }
 }
 
-/** A member as --json prints it (protocol/peer/hood-actions.ts). */
+/** A member as --json prints it (protocol/peer/admin-actions.ts). */
 export const memberJson: (member: PublicIdentity & Partial<Member>, state: HoodState | undefined, me: Identity | undefined) => MemberJson = memberInfo
 
 export function errorJson (err: unknown): ErrorJson {

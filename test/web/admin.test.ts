@@ -10,7 +10,7 @@ import { createNeighborhood, newEpochSecret } from '../../protocol/neighborhood.
 import { verifyAttestation } from '../../protocol/agency.ts'
 import { DEFAULT_TTL_MS, MAX_TTL_MS } from '../../protocol/post.ts'
 import { decodeHoodState, encodeHoodState, hoodSettings, newHoodState, withMember, withRevoked, withSettings, type HoodState } from '../../protocol/hood-state.ts'
-import { changeSettings } from '../../protocol/peer/hood-actions.ts'
+import { changeSettings } from '../../protocol/peer/admin-actions.ts'
 import { formatPublicIdentity, parseAttestationString } from '../../protocol/public-strings.ts'
 import { adminView, attest, removalAccount, revoke, type AdminEngine } from '../../web/state/admin.ts'
 import { durationWords, EXPIRY_CHOICES, expiryChoices } from '../../web/state/compose.ts'

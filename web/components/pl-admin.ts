@@ -11,7 +11,7 @@ import type { AppState, Snapshot } from '../state/app-state.ts'
 import { expiryChoices, removalAccount, VALIDITY_CHOICES, type AdminView } from '../state/admin.ts'
 import { precisionChoices } from '../state/compose.ts'
 import { DEFAULT_ATTESTATION_TTL_MS } from '../../protocol/agency.ts'
-import type { MemberInfo } from '../../protocol/peer/hood-actions.ts'
+import type { MemberInfo } from '../../protocol/peer/admin-actions.ts'
 import { shared } from './shared-styles.ts'
 
 @customElement('pl-admin')

@@ -11,7 +11,6 @@ import './pl-feed.ts'
 import './pl-hood-picker.ts'
 import type { SettingsStore } from '../state/settings.ts'
 import type { MapTiles } from '../../protocol/map-tiles.ts'
-import './pl-agency-welcome.ts'
 import type { AgencyDeps } from '../state/agency.ts'
 
 /**
@@ -28,6 +27,9 @@ let agencyScreens: Promise<unknown> | undefined
 function loadAgencyScreens (): void {
   agencyScreens ??= import('./pl-agency-app.ts').catch(() => { agencyScreens = undefined })
 }
+
+/** How long after the first screen the other screens start loading. */
+const PRELOAD_AFTER_MS = 2000
 
 const VIEWS = [
   { view: 'feed', label: 'Posts' },
@@ -63,11 +65,19 @@ export class PlApp extends LitElement {
 
   override connectedCallback (): void {
     super.connectedCallback()
-    const idle = (globalThis as { requestIdleCallback?: (f: () => void, o?: { timeout: number }) => void }).requestIdleCallback
-    if (idle !== undefined) idle(loadScreens, { timeout: 5000 })
-    else setTimeout(loadScreens, 2000)
     this.app?.addEventListener('change', this.onChange)
     this.onChange()
+  }
+
+  private preloading = false
+
+  override updated (): void {
+    // Once the first screen is drawn (not while the feed is still loading: an idle page waiting
+    // for IndexedDB would spend its first paint parsing them), the other screens load in the background.
+    if (this.preloading || this.s === undefined || this.s.phase === 'loading') return
+    this.preloading = true
+    const idle = (globalThis as { requestIdleCallback?: (f: () => void, o?: { timeout: number }) => void }).requestIdleCallback
+    setTimeout(() => { if (idle !== undefined) idle(loadScreens, { timeout: 5000 }); else loadScreens() }, PRELOAD_AFTER_MS)
   }
 
   override disconnectedCallback (): void {

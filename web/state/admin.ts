@@ -2,7 +2,7 @@
  * The admin screen's logic (pl-admin.ts), outside the component: what it shows of a
  * neighborhood (members with fingerprints, removals, the attestations issued, the relay token,
  * the settings), what removing a member means said plainly before it is done, and the admin's
- * actions, over the same functions the CLI runs (protocol/peer/hood-actions.ts for what stays in
+ * actions, over the same functions the CLI runs (protocol/peer/admin-actions.ts and hood-actions.ts for what stays in
  * this home, the engine for what goes over the network: approve, remove = rekey, revoke).
  * Plain functions, tested in Node (test/web/admin.test.ts).
  */
@@ -13,9 +13,10 @@ import { isAdmin } from '../../protocol/neighborhood.ts'
 import { currentEpochKeys, hoodSettings, type HoodSettings, type HoodState } from '../../protocol/hood-state.ts'
 import { DEFAULT_ATTESTATION_TTL_MS, MAX_ATTESTATION_TTL_MS } from '../../protocol/agency.ts'
 import { parsePublicIdentity } from '../../protocol/public-strings.ts'
+import { relayToken } from '../../protocol/peer/hood-actions.ts'
 import {
-  attestAgency, changeSettings, issuedAttestations, memberList, relayToken, type AttestationInfo, type IssuedAttestation, type MemberInfo
-} from '../../protocol/peer/hood-actions.ts'
+  attestAgency, changeSettings, issuedAttestations, memberList, type AttestationInfo, type IssuedAttestation, type MemberInfo
+} from '../../protocol/peer/admin-actions.ts'
 import type { ResidentPeer } from '../../protocol/peer/resident.ts'
 import type { PeerHome } from '../../protocol/peer/storage.ts'
 

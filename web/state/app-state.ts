@@ -20,7 +20,7 @@ import { attachToHood, openClipUrl, type ClipProgress, type ClipView } from '../
 import type { CleanClip } from '../../protocol/clip/clean.ts'
 import { parseWeekKey, weekContext, type WeekContext, type WeekCounts } from '../../protocol/week-counts.ts'
 import { hoodSettings, type HoodSettings } from '../../protocol/hood-state.ts'
-import type { AttestationInfo } from '../../protocol/peer/hood-actions.ts'
+import type { AttestationInfo } from '../../protocol/peer/admin-actions.ts'
 import type { AdminEngine, AdminView, AttestInput } from './admin.ts'
 import { replyFailure } from './reply.ts'
 import { createAgencyIdentity, type AgencyHome } from './agency-identity.ts'
