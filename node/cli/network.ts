@@ -453,16 +453,19 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
     summary: 'Show agencies\' requests for assistance in your feed and watch (on, the default) or never (off)',
     usage: '[on|off]',
     help: 'One switch for this home: off, requests for your areas are never shown or notified (feed, watch, the web app\'s feed); ' +
-      'on shows them again. Without an argument, prints the switch.',
+      'on shows them again. Until you choose, your neighborhoods\' admins decide (`hood settings --rfas-for-new-members`: hidden ' +
+      'if any of your neighborhoods hides them). Without an argument, prints the switch in force.',
     args: { min: 0, max: 1 },
     async run (ctx) {
       const value = ctx.args[0]
       if (value !== undefined && value !== 'on' && value !== 'off') throw new UsageError(`settings rfa: "${value.slice(0, 20)}" is neither on nor off`)
       const peer = await ctx.openPeer({ now: () => ctx.now() })
       try {
-        const s = value === undefined ? peer.settings() : await peer.updateSettings({ rfa: value === 'on' })
-        const on = s.rfa !== false
-        ctx.out.result({ rfa: on ? 'on' : 'off' }, on ? 'Agency requests are shown.' : 'Agency requests are not shown (porchlight settings rfa on shows them).')
+        if (value !== undefined) await peer.updateSettings({ rfa: value === 'on' })
+        const on = await peer.showsRequests()
+        // Never chosen: the neighborhoods' default for new members (`hood settings --rfas-for-new-members`).
+        const why = peer.settings().rfa === undefined ? ' (your neighborhood\'s default; you have not chosen)' : ''
+        ctx.out.result({ rfa: on ? 'on' : 'off' }, on ? `Agency requests are shown${why}.` : `Agency requests are not shown${why} (porchlight settings rfa on shows them).`)
       } finally {
         await peer.stop()
       }

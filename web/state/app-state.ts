@@ -42,6 +42,8 @@ export interface Snapshot {
     id: string, name: string, area: string, admin: boolean, left: boolean, relays: string[], joined: number
     /** A new post's default lifetime and location precision here (the neighborhood settings, hood-state.ts hoodSettings). */
     postTtlMs: number, precision: number
+    /** Whether agencies' requests show to a member who never chose (the neighborhood settings). */
+    rfasForNewMembers: boolean
   }>
   /** The neighborhood the feed and new posts are for (its id), when the resident is in several. */
   selectedHood?: string
@@ -72,7 +74,7 @@ export interface Snapshot {
 
 /** What the state uses of the engine (the browser's ResidentPeer). */
 export type Engine = Pick<ResidentPeer, 'start' | 'stop' | 'feed' | 'onPost' | 'onRetract' | 'post' | 'announceJoin' | 'node' | 'stayConnected' | 'relays' | 'retract' | 'leave' | 'sync' | 'home' | 'clips' |
-'replyTarget' | 'reply' | 'settings' | 'updateSettings'> & AdminEngine
+'replyTarget' | 'reply' | 'settings' | 'updateSettings' | 'showsRequests'> & AdminEngine
 
 export interface AppDeps {
   home: PeerHome & { saveIdentity: (id: Identity, opts?: { force?: boolean }) => Promise<void> } & Partial<Pick<AgencyHome, 'saveAgency' | 'clearAgency'>>
@@ -149,7 +151,7 @@ export class AppState extends EventTarget {
     if (this.deps.watchStore !== undefined) {
       this.unsubscribe.push(this.deps.watchStore(view => {
         this.store = view
-        this.set({ showRequests: view.settings?.rfa !== false, feed: this.engine === undefined ? view.posts : this.snapshot.feed })
+        this.set({ showRequests: view.settings?.rfa ?? this.requestsByDefault(), feed: this.engine === undefined ? view.posts : this.snapshot.feed })
         firstView()
         // Another tab created the identity or joined: show it here too.
         if (view.home.identity !== (this.snapshot.me !== undefined) || view.home.hoods !== this.snapshot.hoods.length) void this.refresh()
@@ -223,7 +225,7 @@ export class AppState extends EventTarget {
       ...(me !== undefined ? { me: { name: me.public.name, fingerprint: fingerprint(me.public.signKey) } } : {}),
       hoods: hoods.map(h => ({
         id: toHex(h.hood.id), name: h.hood.name, area: h.hood.area, admin: me !== undefined && isAdmin(h.hood, me.public.signKey), left: h.ended !== undefined, relays: [...h.relays], joined: h.joined,
-        postTtlMs: hoodSettings(h).postTtlMs, precision: hoodSettings(h).precision
+        postTtlMs: hoodSettings(h).postTtlMs, precision: hoodSettings(h).precision, rfasForNewMembers: hoodSettings(h).rfasForNewMembers
       })),
       phase: me === undefined ? 'welcome' : agency ? 'agency' : hoods.every(h => h.ended !== undefined) ? 'no-hood' : 'feed'
     })
@@ -344,7 +346,13 @@ export class AppState extends EventTarget {
 
   private async loadFeed (): Promise<void> {
     if (this.engine === undefined) return
-    this.set({ feed: newestFirst(await this.engine.feed()) })
+    // The neighborhoods' default for requests may have arrived with the feed (ResidentPeer.showsRequests).
+    this.set({ showRequests: await this.engine.showsRequests(), feed: newestFirst(await this.engine.feed()) })
+  }
+
+  /** Requests shown to a resident who never chose: unless a neighborhood they are in hides them (as the engine's showsRequests). */
+  private requestsByDefault (): boolean {
+    return this.snapshot.hoods.every(h => h.left || h.rfasForNewMembers)
   }
 
   private unsubscribe: Array<() => void> = []
@@ -370,7 +378,7 @@ export class AppState extends EventTarget {
     this.set({ connection: 'connecting', relaysConnected: 0 })
     const engine = await this.deps.openEngine()
     this.engine = engine
-    this.set({ showRequests: engine.settings().rfa !== false })
+    this.set({ showRequests: await engine.showsRequests() })
     this.engineSubs.push(engine.onPost(post => {
       if (this.engine !== engine) return
       this.set({ feed: newestFirst([post, ...this.snapshot.feed.filter(p => p.id !== post.id)]) })
@@ -653,8 +661,8 @@ export class AppState extends EventTarget {
   async saveHoodSettings (patch: HoodSettings): Promise<boolean> {
     return await this.adminAct(async hoodId => {
       const { saveSettings, hoodState } = await this.adminLogic()
-      await saveSettings(this.deps.home, await this.requireMe(), await hoodState(this.deps.home, hoodId), patch)
-      return 'Settings saved.'
+      const r = await saveSettings(await this.adminEngine(), await hoodState(this.deps.home, hoodId), patch)
+      return `Settings saved.${r.sent ? ' Members receive them.' : ' No relay has them yet; they go out to members when a relay is back.'}`
     })
   }
 
