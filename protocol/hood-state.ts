@@ -7,7 +7,8 @@
  * epoch secret this home knows with when it learned it and the rekey that brought it, relays,
  * known members (admitted or pending), removed members, agency attestations this home issued
  * and those revoked, whether this home was removed or left, and (optional, so files from before
- * it read as before) the neighborhood settings an admin chose here. A v1 state (from before
+ * it read as before) the neighborhood settings an admin chose, with the time and hash of the
+ * admin's message they came from (protocol/hood-settings.ts). A v1 state (from before
  * self-certifying neighborhoods) is refused with a message: re-join from a new invite.
  * Agency state ('pl/home-agency' v1): followed areas, the attestations admins gave the agency
  * (attached to its RFAs) and the relays it asks.

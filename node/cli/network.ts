@@ -282,7 +282,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       `The public copy goes out after a random delay of up to ${HELP_FIGURES.maxPublicDelayMs / 1000} s, dated then, from a one-time peer id, so a relay ` +
       'cannot match it to your private post; the command waits for a relay to acknowledge it and says whether one did. ' +
       `Locations are geohashes, cut to --precision characters (default 6, about 1.2 km; at most ${MAX_POST_PRECISION}). ` +
-      `Posts expire after --ttl (default ${DEFAULT_TTL_MS / 86_400_000}d, or what an admin chose here with \`hood settings --post-ttl\`). If no relay acknowledges the post, it stays in the outbox ` +
+      `Posts expire after --ttl (default ${DEFAULT_TTL_MS / 86_400_000}d, or what the neighborhood's admins chose with \`hood settings --post-ttl\`). If no relay acknowledges the post, it stays in the outbox ` +
       'and is sent the next time you post, read the feed or watch. ' +
       '--clip attaches a photo (JPEG, PNG, WebP) or video (MP4, MOV): its metadata (GPS, camera, times) is removed, it is ' +
       'encrypted, and the neighborhood\'s relays keep it until the post expires; with --public, agencies can view it too.\n\n' +
@@ -319,7 +319,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       const lon = ctx.string('lon')
       if ((lat === undefined) !== (lon === undefined)) fail('BAD_ARGUMENT', '--lat and --lon go together')
       const replyRef = ctx.string('reply-to')
-      // Without --ttl, the lifetime an admin chose for the neighborhood here (`hood settings`).
+      // Without --ttl, the lifetime the neighborhood's admins chose (`hood settings`, announced to every member).
       const ttlMs = parseTtl(ctx, hoodSettings(await (await ctx.home()).resolveHood(ctx.string('hood'))).postTtlMs, MAX_TTL_MS)
       const peer = await openPeer(ctx)
       const { findPost } = await loadStack()

@@ -1029,7 +1029,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     return sent.get(id)?.result ?? { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' }
   }
 
-  /** Admin: approves a member who joined from a member's invite, so the next rekey includes them. */
+  /** Admin: approves a member who joined from a member's invite, so the next rekey includes them (and sends them the roster and settings). */
   async approveMember (memberRef: string, hoodRef?: string): Promise<{ member: Member, result: Result }> {
     const me = this.requireMe()
     const state = await this.home.resolveHood(hoodRef)
@@ -1144,6 +1144,12 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     const admitted = state.members.filter(m => m.admitted && removalOf(state, m.signKey) === undefined)
     if (admitted.length === 0) return
     for (const bytes of await createRoster(me, admitted, privateTopic(hoodId), this.now())) await this.sendAnnouncement(state, bytes)
+    // The settings as well, still dated when they were chosen (a newer change from another admin
+    // still wins): a member cannot read the epochs before theirs, where they were announced.
+    if (state.settings !== undefined) {
+      const inner = await createHoodSettings(me, state.hood, privateTopic(hoodId), state.settings, state.settingsFrom?.at ?? this.now())
+      await this.sendAnnouncement(state, inner, MAX_TTL_MS)
+    }
   }
 
   /**

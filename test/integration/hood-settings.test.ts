@@ -1,7 +1,7 @@
 // Neighborhood settings reach every member, through a real relay, real libp2p peers and the real
 // CLI: an admin's change shapes a member's new posts and, for members who never chose, whether
 // agencies' requests show; a plain member's forged settings and an admin's older message change
-// nothing.
+// nothing; a newcomer after a rekey receives them too.
 import { describe, it, expect, afterAll } from 'vitest'
 import { multiaddr } from '@multiformats/multiaddr'
 import { sha256 } from '../../protocol/crypto.ts'
@@ -90,5 +90,17 @@ describe('neighborhood settings', () => {
     expect((await cli(ada, ['--json', 'hood', 'settings', '--post-ttl', '3d'])).json).toMatchObject({ postTtlMs: 3 * DAY, rfasForNewMembers: false, sent: true })
     await feedOf(cy)
     expect((await cli(cy, ['--json', 'hood', 'settings'])).json).toMatchObject({ postTtlMs: 3 * DAY, rfasForNewMembers: false })
+
+    // After a removal (a new epoch), a newcomer cannot read the epoch the settings were announced
+    // in: the admin sends them again with the roster, still dated when they were chosen.
+    await feedOf(ada) // Ada learns who joined
+    await cli(ada, ['hood', 'remove', 'Ben'])
+    const dee = await tempDir('pl-Dee-')
+    await cli(dee, ['id', 'create', '--name', 'Dee'])
+    await cli(dee, ['hood', 'join', (await cli(ada, ['--json', 'hood', 'invite'])).json.invite as string])
+    expect((await hoodOf(dee)).epochs.map(e => e.epoch)).toEqual([1])
+    await feedOf(dee)
+    expect((await cli(dee, ['--json', 'hood', 'settings'])).json).toMatchObject({ postTtlMs: 3 * DAY, rfasForNewMembers: false })
+    expect((await hoodOf(dee)).settingsFrom!.at).toBe((await hoodOf(ada)).settingsFrom!.at)
   })
 })

@@ -135,6 +135,8 @@ export class AppState extends EventTarget {
 
   /** The last view of IndexedDB (feed, outbox), when watched. */
   private store: StoreView | undefined
+  /** The neighborhoods' digest in that view (StoreView home.hoodsDigest). */
+  private hoodsDigest: string | undefined
   /** The engine opening and starting (restartEngine), for actions that need it. */
   private opening: Promise<void> | undefined
 
@@ -154,7 +156,10 @@ export class AppState extends EventTarget {
         this.set({ showRequests: view.settings?.rfa ?? this.requestsByDefault(), feed: this.engine === undefined ? view.posts : this.snapshot.feed })
         firstView()
         // Another tab created the identity or joined: show it here too.
-        if (view.home.identity !== (this.snapshot.me !== undefined) || view.home.hoods !== this.snapshot.hoods.length) void this.refresh()
+        // …or a neighborhood's state changed (an admin's settings arrived): the composer's defaults follow.
+        const changed = view.home.hoodsDigest !== undefined && view.home.hoodsDigest !== this.hoodsDigest
+        this.hoodsDigest = view.home.hoodsDigest
+        if (view.home.identity !== (this.snapshot.me !== undefined) || view.home.hoods !== this.snapshot.hoods.length || changed) void this.refresh()
       }, firstView))
     } else firstView()
     await Promise.all([this.refresh(), viewed])
@@ -231,6 +236,9 @@ export class AppState extends EventTarget {
     })
     const active = this.snapshot.hoods.filter(h => !h.left)
     if (!active.some(h => h.id === this.snapshot.selectedHood)) this.set({ selectedHood: active[0]?.id })
+    // A resident who never chose follows the neighborhoods' default for agency requests, which may just have changed.
+    const own = this.engine !== undefined ? this.engine.settings().rfa : this.store?.settings?.rfa
+    if (own === undefined && this.snapshot.showRequests !== this.requestsByDefault()) this.set({ showRequests: this.requestsByDefault() })
   }
 
   /** Runs an action, showing it as busy and any failure as `error`. */
