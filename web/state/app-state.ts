@@ -156,10 +156,11 @@ export class AppState extends EventTarget {
         this.set({ showRequests: view.settings?.rfa ?? this.requestsByDefault(), feed: this.engine === undefined ? view.posts : this.snapshot.feed })
         firstView()
         // Another tab created the identity or joined: show it here too.
-        // …or a neighborhood's state changed (an admin's settings arrived): the composer's defaults follow.
+        // A neighborhood's state changed (an admin's settings arrived, say): the composer's defaults follow.
         const changed = view.home.hoodsDigest !== undefined && view.home.hoodsDigest !== this.hoodsDigest
         this.hoodsDigest = view.home.hoodsDigest
-        if (view.home.identity !== (this.snapshot.me !== undefined) || view.home.hoods !== this.snapshot.hoods.length || changed) void this.refresh()
+        if (view.home.identity !== (this.snapshot.me !== undefined) || view.home.hoods !== this.snapshot.hoods.length) void this.refresh()
+        else if (changed) void this.refreshSettings()
       }, firstView))
     } else firstView()
     await Promise.all([this.refresh(), viewed])
@@ -236,7 +237,27 @@ export class AppState extends EventTarget {
     })
     const active = this.snapshot.hoods.filter(h => !h.left)
     if (!active.some(h => h.id === this.snapshot.selectedHood)) this.set({ selectedHood: active[0]?.id })
-    // A resident who never chose follows the neighborhoods' default for agency requests, which may just have changed.
+    this.followRequestsDefault()
+  }
+
+  /**
+   * Only the neighborhood settings of the hoods shown (a new post's defaults, the requests
+   * default), as an admin's announcement changed them; the phase stays (a removed resident
+   * keeps the feed they had until the page is opened again).
+   */
+  private async refreshSettings (): Promise<void> {
+    const byId = new Map((await this.deps.home.hoods()).map(h => [toHex(h.hood.id), hoodSettings(h)]))
+    this.set({
+      hoods: this.snapshot.hoods.map(h => {
+        const s = byId.get(h.id)
+        return s === undefined ? h : { ...h, postTtlMs: s.postTtlMs, precision: s.precision, rfasForNewMembers: s.rfasForNewMembers }
+      })
+    })
+    this.followRequestsDefault()
+  }
+
+  /** A resident who never chose follows the neighborhoods' default for agency requests, which may just have changed. */
+  private followRequestsDefault (): void {
     const own = this.engine !== undefined ? this.engine.settings().rfa : this.store?.settings?.rfa
     if (own === undefined && this.snapshot.showRequests !== this.requestsByDefault()) this.set({ showRequests: this.requestsByDefault() })
   }
