@@ -7,7 +7,8 @@
  * epoch secret this home knows with when it learned it and the rekey that brought it, relays,
  * known members (admitted or pending), removed members, agency attestations this home issued
  * and those revoked, whether this home was removed or left, and (optional, so files from before
- * it read as before) the neighborhood settings an admin chose here. A v1 state (from before
+ * it read as before) the neighborhood settings an admin chose, with the time and hash of the
+ * admin's message they came from (protocol/hood-settings.ts). A v1 state (from before
  * self-certifying neighborhoods) is refused with a message: re-join from a new invite.
  * Agency state ('pl/home-agency' v1): followed areas, the attestations admins gave the agency
  * (attached to its RFAs) and the relays it asks.
@@ -137,15 +138,17 @@ export interface HoodState {
   readonly joined: number
   /** Set when this home was removed (a genuine rekey left it out) or left: it no longer posts here. */
   readonly ended?: { readonly reason: 'removed' | 'left', readonly at: number, readonly epoch: number }
-  /** The neighborhood settings an admin chose here; absent: all defaults. */
+  /** The neighborhood settings an admin chose (here, or in a 'pl/hood-settings' message); absent: all defaults. */
   readonly settings?: HoodSettings
+  /** The time and message hash of the admin's settings message `settings` came from (hood-settings.ts settingsWin). */
+  readonly settingsFrom?: { readonly at: number, readonly id: Uint8Array }
 }
 
 /**
  * Neighborhood settings an admin chose (the admin screen, `porchlight hood settings`): what a
  * new post defaults to, and whether requests for assistance show to new members. Each field is
- * optional (absent: the app's default, see hoodSettings). Kept in this home's hood state only:
- * no message carries them to the other members yet, so they shape this home's own posts.
+ * optional (absent: the app's default, see hoodSettings). An admin's change reaches every member
+ * as a signed 'pl/hood-settings' message (hood-settings.ts); the newest wins.
  */
 export interface HoodSettings {
   /** A new post's lifetime, 1 hour..MAX_TTL_MS. @default DEFAULT_TTL_MS (7 days) */
@@ -434,7 +437,8 @@ export function withSettings (state: HoodState, patch: HoodSettings): HoodState 
   return { ...state, settings: next }
 }
 
-function checkSettings (s: HoodSettings): void {
+/** OUT_OF_RANGE (or WRONG_TYPE) unless every value chosen is within its bounds. */
+export function checkSettings (s: HoodSettings): void {
   if (s.postTtlMs !== undefined && (!Number.isSafeInteger(s.postTtlMs) || s.postTtlMs < MIN_SETTINGS_TTL_MS || s.postTtlMs > MAX_TTL_MS)) {
     fail('OUT_OF_RANGE', `a post's default lifetime must be 1 hour..${MAX_TTL_MS / 86_400_000} days`)
   }
@@ -471,7 +475,9 @@ export function encodeHoodState (state: HoodState): Uint8Array {
     admissions: state.admissions.map(a => ({ k: a.key, m: a.member, at: a.at })),
     joined: state.joined,
     ended: state.ended === undefined ? undefined : { why: state.ended.reason, at: state.ended.at, e: state.ended.epoch },
-    set: state.settings === undefined ? undefined : { ttl: state.settings.postTtlMs, pr: state.settings.precision, rfa: state.settings.rfasForNewMembers }
+    set: state.settings === undefined
+      ? undefined
+      : { ttl: state.settings.postTtlMs, pr: state.settings.precision, rfa: state.settings.rfasForNewMembers, at: state.settingsFrom?.at, id: state.settingsFrom?.id }
   })
 }
 
@@ -526,8 +532,11 @@ export function decodeHoodState (bytes: Uint8Array): HoodState {
     ended = { reason: x.oneOf('why', ['removed', 'left'] as const), at: x.uint('at'), epoch: x.uint('e', MAX_EPOCH) }
   }
   let settings: HoodSettings | undefined
+  let settingsFrom: HoodState['settingsFrom']
   if (f.has('set')) {
-    const x = f.record('set', [], ['ttl', 'pr', 'rfa'])
+    const x = f.record('set', [], ['ttl', 'pr', 'rfa', 'at', 'id'])
+    if (x.has('at') !== x.has('id')) fail('MALFORMED', 'settings carry both the time and the id of their message, or neither')
+    if (x.has('at')) settingsFrom = { at: x.uint('at'), id: x.bytes('id', { len: 32 }) }
     const postTtlMs = x.optUint('ttl', MAX_TTL_MS, MIN_SETTINGS_TTL_MS)
     const precision = x.optUint('pr', MAX_POST_PRECISION, 1)
     settings = {
@@ -537,7 +546,8 @@ export function decodeHoodState (bytes: Uint8Array): HoodState {
     }
   }
   const state: HoodState = {
-    hood, epochs, relays, members, attestations, revoked, removed, admissions, joined: f.uint('joined'), ...(ended !== undefined ? { ended } : {}), ...(settings !== undefined ? { settings } : {})
+    hood, epochs, relays, members, attestations, revoked, removed, admissions, joined: f.uint('joined'), ...(ended !== undefined ? { ended } : {}), ...(settings !== undefined ? { settings } : {}),
+    ...(settingsFrom !== undefined ? { settingsFrom } : {})
   }
   return checkHoodState(state)
 }

@@ -202,7 +202,7 @@ async function privateSocketDir (path: string, create: boolean): Promise<boolean
 /** Commands that open the peer: they go through a holder when there is one. */
 export const PEER_COMMANDS: ReadonlySet<string> = new Set([
   'post', 'retract', 'feed', 'clip get', 'hood announce', 'hood approve', 'hood add-admin', 'hood leave',
-  'hood revoke-agency', 'hood remove', 'agency feed', 'agency rfa', 'reply', 'agency replies', 'settings rfa'
+  'hood revoke-agency', 'hood remove', 'hood settings', 'agency feed', 'agency rfa', 'reply', 'agency replies', 'settings rfa'
 ])
 
 /**

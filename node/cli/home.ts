@@ -24,7 +24,7 @@ import { attestationJson, hoodJson, identityJson, memberJson, parseAttestationSt
 import { passphrase, PASSPHRASE_FILE_OPTION } from './passphrase.ts'
 import { HOOD_OPTION, isoTime, parseRelays, parseTtl, ttlOption, UsageError, type Command, type Context, type OptionSpec } from './command.ts'
 import { foundHood, inviteTo, readInvite, relayToken, saveJoin } from '../../protocol/peer/hood-actions.ts'
-import { attestAgency, changeSettings, memberList } from '../../protocol/peer/admin-actions.ts'
+import { attestAgency, memberList, settingsAfter } from '../../protocol/peer/admin-actions.ts'
 import { inviteLink, parseWebOrigin, rememberedWebOrigin, rememberWebOrigin, splitInviteLink } from './web-origin.ts'
 
 const INVITE_TTL_OPTION = ttlOption('how long the invite is valid', DEFAULT_INVITE_TTL_MS, MAX_INVITE_TTL_MS)
@@ -377,8 +377,9 @@ export const HOME_COMMANDS: Record<string, Command> = {
     help: 'Without options, prints the settings in force. --post-ttl is how long a new post lives unless its author says ' +
       `otherwise (\`post --ttl\`, the web app's composer; 1h..${MAX_TTL_MS / 86_400_000}d), --precision how many geohash characters ` +
       `of a new post's location are kept by default (the neighborhood's area length..${MAX_POST_PRECISION}), --rfas-for-new-members ` +
-      'whether agencies\' requests for assistance show to new members. They are kept in this home\'s copy of the neighborhood ' +
-      '(and its backups) and shape the posts written here; no message carries them to the other members yet.',
+      'whether agencies\' requests for assistance show to members who never chose (`settings rfa`; their own choice wins). A change ' +
+      'goes to every member in a message signed by you (the newest change wins) and shapes their new posts too; it is sent through ' +
+      'a relay, and waits in the outbox when none takes it.',
     options: {
       hood: HOOD_OPTION,
       'post-ttl': { type: 'string', value: 'DURATION', help: `default lifetime of a new post, e.g. 1d or 30d (default ${DEFAULT_TTL_MS / 86_400_000}d)` },
@@ -392,20 +393,35 @@ export const HOME_COMMANDS: Record<string, Command> = {
       const ttl = ctx.string('post-ttl')
       const precision = ctx.string('precision')
       const rfas = ctx.string('rfas-for-new-members')
+      let sent: boolean | undefined
       if (ttl !== undefined || precision !== undefined || rfas !== undefined) {
         if (rfas !== undefined && rfas !== 'shown' && rfas !== 'hidden') throw new UsageError('--rfas-for-new-members is shown or hidden')
         if (precision !== undefined && !/^\d{1,2}$/.test(precision)) throw new UsageError('--precision is a number of geohash characters')
-        state = await changeSettings(home, me, state, {
+        const patch = {
           ...(ttl !== undefined ? { postTtlMs: parseTtl({ string: () => ttl }, DEFAULT_TTL_MS, MAX_TTL_MS) } : {}),
           ...(precision !== undefined ? { precision: Number(precision) } : {}),
           ...(rfas !== undefined ? { rfasForNewMembers: rfas === 'shown' } : {})
-        })
+        }
+        settingsAfter(me, state, patch) // refused before any network
+        const peer = await ctx.openPeer({ now: () => ctx.now() })
+        try {
+          await peer.start()
+          const r = await peer.changeHoodSettings(patch, toHex(state.hood.id))
+          state = r.state
+          sent = r.result.ok
+          if (!sent) ctx.out.note(`The new settings are saved but no relay has them yet (${r.result.message ?? 'unreachable'}); they stay in the outbox.`)
+        } finally {
+          await peer.stop()
+        }
       }
       const s = hoodSettings(state)
-      ctx.out.result({ hood: toHex(state.hood.id), postTtlMs: s.postTtlMs, precision: s.precision, rfasForNewMembers: s.rfasForNewMembers }, table([
+      ctx.out.result({
+        hood: toHex(state.hood.id), postTtlMs: s.postTtlMs, precision: s.precision, rfasForNewMembers: s.rfasForNewMembers, ...(sent !== undefined ? { sent } : {})
+      }, table([
         ['post expiry', `${s.postTtlMs % 86_400_000 === 0 ? `${s.postTtlMs / 86_400_000}d` : `${s.postTtlMs / 3_600_000}h`}`],
         ['location', `${s.precision} geohash characters${s.precision === state.hood.area.length ? ' (the neighborhood\'s area)' : ''}`],
-        ['RFAs for new members', s.rfasForNewMembers ? 'shown' : 'hidden']
+        ['RFAs for new members', s.rfasForNewMembers ? 'shown' : 'hidden'],
+        ...(sent === undefined ? [] : [['sent', sent ? 'a relay took the change' : 'not yet: waiting in the outbox'] as const])
       ]))
     }
   },

@@ -283,7 +283,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       `The public copy goes out after a random delay of up to ${HELP_FIGURES.maxPublicDelayMs / 1000} s, dated then, from a one-time peer id, so a relay ` +
       'cannot match it to your private post; the command waits for a relay to acknowledge it and says whether one did. ' +
       `Locations are geohashes, cut to --precision characters (default 6, about 1.2 km; at most ${MAX_POST_PRECISION}). ` +
-      `Posts expire after --ttl (default ${DEFAULT_TTL_MS / 86_400_000}d, or what an admin chose here with \`hood settings --post-ttl\`). If no relay acknowledges the post, it stays in the outbox ` +
+      `Posts expire after --ttl (default ${DEFAULT_TTL_MS / 86_400_000}d, or what the neighborhood's admins chose with \`hood settings --post-ttl\`). If no relay acknowledges the post, it stays in the outbox ` +
       'and is sent the next time you post, read the feed or watch. ' +
       '--clip attaches a photo (JPEG, PNG, WebP) or video (MP4, MOV): its metadata (GPS, camera, times) is removed, it is ' +
       'encrypted, and the neighborhood\'s relays keep it until the post expires; with --public, agencies can view it too.\n\n' +
@@ -320,7 +320,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       const lon = ctx.string('lon')
       if ((lat === undefined) !== (lon === undefined)) fail('BAD_ARGUMENT', '--lat and --lon go together')
       const replyRef = ctx.string('reply-to')
-      // Without --ttl, the lifetime an admin chose for the neighborhood here (`hood settings`).
+      // Without --ttl, the lifetime the neighborhood's admins chose (`hood settings`, announced to every member).
       const ttlMs = parseTtl(ctx, hoodSettings(await (await ctx.home()).resolveHood(ctx.string('hood'))).postTtlMs, MAX_TTL_MS)
       const peer = await openPeer(ctx)
       const { findPost } = await loadStack()
@@ -454,16 +454,19 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
     summary: 'Show agencies\' requests for assistance in your feed and watch (on, the default) or never (off)',
     usage: '[on|off]',
     help: 'One switch for this home: off, requests for your areas are never shown or notified (feed, watch, the web app\'s feed); ' +
-      'on shows them again. Without an argument, prints the switch.',
+      'on shows them again. Until you choose, your neighborhoods\' admins decide (`hood settings --rfas-for-new-members`: hidden ' +
+      'if any of your neighborhoods hides them). Without an argument, prints the switch in force.',
     args: { min: 0, max: 1 },
     async run (ctx) {
       const value = ctx.args[0]
       if (value !== undefined && value !== 'on' && value !== 'off') throw new UsageError(`settings rfa: "${value.slice(0, 20)}" is neither on nor off`)
       const peer = await ctx.openPeer({ now: () => ctx.now() })
       try {
-        const s = value === undefined ? peer.settings() : await peer.updateSettings({ rfa: value === 'on' })
-        const on = s.rfa !== false
-        ctx.out.result({ rfa: on ? 'on' : 'off' }, on ? 'Agency requests are shown.' : 'Agency requests are not shown (porchlight settings rfa on shows them).')
+        if (value !== undefined) await peer.updateSettings({ rfa: value === 'on' })
+        const on = await peer.showsRequests()
+        // Never chosen: the neighborhoods' default for new members (`hood settings --rfas-for-new-members`).
+        const why = peer.settings().rfa === undefined ? ' (your neighborhood\'s default; you have not chosen)' : ''
+        ctx.out.result({ rfa: on ? 'on' : 'off' }, on ? `Agency requests are shown${why}.` : `Agency requests are not shown${why} (porchlight settings rfa on shows them).`)
       } finally {
         await peer.stop()
       }

@@ -52,7 +52,8 @@
  *   hood relay-token                    { hood: hex64, epoch: int, older: int[] (epochs whose history it lets a relay mirror), topic, token: "plrelay:…" }
  *   hood attest-agency                  { hood: hex64, attestation: Attestation }
  *   hood settings                       { hood: hex64, postTtlMs: ms (a new post's default lifetime), precision: int (geohash
- *                                         characters a new post's location keeps by default), rfasForNewMembers: bool }
+ *                                         characters a new post's location keeps by default), rfasForNewMembers: bool,
+ *                                         sent?: bool (after a change: whether a relay took the announcement) }
  *   transparency AREA                   { area: geohash, rfas: [{ id: hex64, agency: name (the agency identity's own),
  *                                         fingerprint (the agency key's), vouchedBy: [{ admin: fingerprint (the vouching admin
  *                                         key, as the attestation says), name (vouched as), area: geohash, expires: ms }]

@@ -137,11 +137,21 @@ export async function findIssuedAttestations (state: HoodState, ref: string, now
   return found
 }
 
-/** An admin changes the neighborhood settings kept in this home (hood-state.ts HoodSettings); NOT_ADMIN otherwise. */
-export async function changeSettings (home: PeerHome, me: Identity, state: HoodState, patch: HoodSettings): Promise<HoodState> {
+/**
+ * The whole settings after an admin's change (`patch`'s undefined fields stay as they are):
+ * NOT_ADMIN for a member who is not one, OUT_OF_RANGE for a value out of bounds. The engine
+ * announces them (ResidentPeer.changeHoodSettings).
+ */
+export function settingsAfter (me: Identity, state: HoodState, patch: HoodSettings): HoodSettings {
   if (!isAdmin(state.hood, me.public.signKey)) fail('NOT_ADMIN', `only an admin of "${state.hood.name}" can change its settings`)
   if (patch.precision !== undefined && patch.precision < state.hood.area.length) {
     fail('OUT_OF_RANGE', `the default location cannot be coarser than the neighborhood's area (${state.hood.area.length} characters)`)
   }
+  return withSettings(state, patch).settings ?? {}
+}
+
+/** An admin changes the settings in this home only, announcing nothing (tests; the apps use ResidentPeer.changeHoodSettings). */
+export async function changeSettings (home: PeerHome, me: Identity, state: HoodState, patch: HoodSettings): Promise<HoodState> {
+  settingsAfter(me, state, patch)
   return await home.updateHood(state.hood.id, cur => withSettings(cur ?? state, patch))
 }

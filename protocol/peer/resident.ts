@@ -33,6 +33,7 @@ import { createAdmit, createJoin, createLeave, createRoster, openAdmit, openJoin
 import { type Admission, verifyAdmission } from '../invite.ts'
 import { addAdmin } from '../admins.ts'
 import { createRekey, decodeRekey, openRekey, rekeyTimes } from '../rekey.ts'
+import { createHoodSettings, openHoodSettings, withAnnouncedSettings } from '../hood-settings.ts'
 import { attestationCovers, createRevocation, MAX_RFA_ATTESTATIONS, openRevocation, openRfa, rfaAgencyKey, sealRfa, verifyAttestation } from '../agency.ts'
 import { decodeSealedReply, DOMAIN_SEALED_REPLY, openSealedReply, sealReply } from '../sealed-reply.ts'
 import { MAX_CLOCK_SKEW_MS } from '../time.ts'
@@ -52,8 +53,9 @@ import type { KeyValue, LocalStore, Messages, PeerHome } from './storage.ts'
 import { counted, KEPT_WEEKS, WEEK_COUNTS_SECTION, parseWeekKey, WEEK_MS, weekContext, weekKey, weekStart, withCount, type WeekContext, type WeekCounts } from '../week-counts.ts'
 import {
   admittedBy, allEpochKeys, joinsBefore, currentEpochKeys, epochKeys, removalOf, supersededAt, winningSecret, withAdmission, withEpoch, withoutEnded, withMember, withoutRemoval,
-  withRemoved, withRevoked, type HoodState, type Member
+  hoodSettings, withRemoved, withRevoked, type HoodSettings, type HoodState, type Member
 } from '../hood-state.ts'
+import { settingsAfter } from './admin-actions.ts'
 
 /** One post in the local feed, as shown and as printed by `feed --json`. */
 export interface FeedPost {
@@ -164,9 +166,9 @@ export interface AgencyReplyEntry {
 
 /**
  * The resident's own switches. `rfa`: agency requests for this home's areas are shown (and
- * notified) unless it is false. Undefined means the default: shown. (A neighborhood's default
- * for new members, set by its admins, would fill in here when the resident has not chosen;
- * the resident's own choice always wins.)
+ * notified) unless it is false. Undefined (never chosen) means the neighborhoods' default for
+ * new members, set by their admins (HoodSettings.rfasForNewMembers): hidden if any neighborhood
+ * this home is in says hidden, else shown. The resident's own choice always wins.
  */
 export interface PeerSettings {
   rfa?: boolean
@@ -513,7 +515,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
       if (t.hood !== undefined) await this.count(toHex(t.hood.hood.id), feed, 1)
       // This home's own public copy is shown with its private post, not a second time; requests
       // are not shown at all when the resident switched them off.
-      if (this.listeners.size > 0 && this.shows(feed) && !(await this.ownPublicCopies()).has(feed.id)) {
+      if (this.listeners.size > 0 && this.shows(feed, await this.showsRequests()) && !(await this.ownPublicCopies()).has(feed.id)) {
         const [shown] = await this.decorate([feed])
         for (const l of this.listeners) l(shown!)
       }
@@ -542,7 +544,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     throw last
   }
 
-  /** Join, approval, leave and agency revocation, as sealed into the private topic. */
+  /** Join, approval, leave, agency revocation and settings, as sealed into the private topic. */
   private async applyAnnouncement (hood: HoodState, inner: Uint8Array, innerType: string, topic: string, epoch: number, now: number): Promise<void> {
     const id = hood.hood.id
     if (innerType === 'pl/join') {
@@ -588,6 +590,11 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
       const r = await openRevocation(inner, topic, now)
       if (!isAdmin(hood.hood, r.by)) fail('NOT_ADMIN', 'revocation signed by someone who is not an admin')
       await this.home.updateHood(id, cur => withRevoked(cur ?? hood, r.attestation))
+    } else if (innerType === 'pl/hood-settings') {
+      const m = await openHoodSettings(inner, topic, now)
+      // Judged against the admins as this home knows them now (the admin chain only grows).
+      if (!isAdmin(hood.hood, m.by)) fail('NOT_ADMIN', 'settings signed by someone who is not an admin')
+      await this.home.updateHood(id, cur => withAnnouncedSettings(cur ?? hood, m))
     } else {
       fail('BAD_DOMAIN', `unexpected ${innerType.slice(0, 32)} in an envelope`)
     }
@@ -728,9 +735,18 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     return this.settings()
   }
 
-  /** Whether a post is shown here: agency requests only while the resident has them on. */
-  private shows (p: FeedPost): boolean {
-    return p.channel !== 'rfa' || this.current.rfa !== false
+  /**
+   * Whether agency requests are shown here: the resident's switch, or when never set, the
+   * default of the neighborhoods this home is in (hidden if any of them hides them).
+   */
+  async showsRequests (): Promise<boolean> {
+    if (this.current.rfa !== undefined) return this.current.rfa
+    return (await this.home.hoods()).every(h => h.ended !== undefined || hoodSettings(h).rfasForNewMembers)
+  }
+
+  /** Whether a post is shown here, given showsRequests(). */
+  private shows (p: FeedPost, requests: boolean): boolean {
+    return p.channel !== 'rfa' || requests
   }
 
   // ---- replies ----
@@ -1013,7 +1029,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     return sent.get(id)?.result ?? { ok: false, code: 'UNAVAILABLE', message: 'no relay reachable' }
   }
 
-  /** Admin: approves a member who joined from a member's invite, so the next rekey includes them. */
+  /** Admin: approves a member who joined from a member's invite, so the next rekey includes them (and sends them the roster and settings). */
   async approveMember (memberRef: string, hoodRef?: string): Promise<{ member: Member, result: Result }> {
     const me = this.requireMe()
     const state = await this.home.resolveHood(hoodRef)
@@ -1046,6 +1062,26 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     const state = await this.home.resolveHood(hoodRef)
     const bytes = await createRevocation(me, state.hood, privateTopic(state.hood.id), attestation, this.now())
     return this.sendAnnouncement(state, bytes, MAX_TTL_MS)
+  }
+
+  /**
+   * Admin: changes the neighborhood settings (hood-state.ts HoodSettings; `patch`'s undefined
+   * fields stay as they are) and announces the whole settings to every member in a signed
+   * 'pl/hood-settings' message, kept MAX_TTL_MS like a revocation. Applied here at once; the
+   * result says whether a relay took it.
+   */
+  async changeHoodSettings (patch: HoodSettings, hoodRef?: string): Promise<{ state: HoodState, result: Result }> {
+    const me = this.requireMe()
+    const state = await this.home.resolveHood(hoodRef)
+    this.checkStillMember(state)
+    const next = settingsAfter(me, state, patch)
+    // Later than any settings this home holds, so the change wins here and wherever they were seen.
+    const at = Math.max(this.now(), (state.settingsFrom?.at ?? -1) + 1)
+    const inner = await createHoodSettings(me, state.hood, privateTopic(state.hood.id), next, at)
+    const m = await openHoodSettings(inner, privateTopic(state.hood.id), at)
+    await this.home.updateHood(state.hood.id, cur => withAnnouncedSettings(cur ?? state, m))
+    const result = await this.sendAnnouncement(state, inner, MAX_TTL_MS)
+    return { state: (await this.home.hoodById(state.hood.id)) ?? state, result }
   }
 
   /** Admin: removes a member by starting a new epoch sealed to every other admitted member. */
@@ -1108,6 +1144,12 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     const admitted = state.members.filter(m => m.admitted && removalOf(state, m.signKey) === undefined)
     if (admitted.length === 0) return
     for (const bytes of await createRoster(me, admitted, privateTopic(hoodId), this.now())) await this.sendAnnouncement(state, bytes)
+    // The settings as well, still dated when they were chosen (a newer change from another admin
+    // still wins): a member cannot read the epochs before theirs, where they were announced.
+    if (state.settings !== undefined) {
+      const inner = await createHoodSettings(me, state.hood, privateTopic(hoodId), state.settings, state.settingsFrom?.at ?? this.now())
+      await this.sendAnnouncement(state, inner, MAX_TTL_MS)
+    }
   }
 
   /**
@@ -1457,6 +1499,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     const now = this.now()
     const copies = await this.ownPublicCopies()
     const publicOf = new Map([...copies].map(([pub, priv]) => [priv, pub]))
+    const requests = await this.showsRequests()
     const out: FeedPost[] = []
     for await (const [, stored] of this.posts.entries({ reverse: true })) {
       const pub = publicOf.get(stored.id)
@@ -1466,7 +1509,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
       if (filter.kind !== undefined && p.kind !== filter.kind) continue
       if (filter.since !== undefined && p.created < filter.since) continue
       if (filter.channel !== undefined && p.channel !== filter.channel) continue
-      if (!this.shows(p)) continue
+      if (!this.shows(p, requests)) continue
       out.push(p)
     }
     return this.decorate(out)

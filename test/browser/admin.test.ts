@@ -3,7 +3,7 @@
 // fingerprint Ben's own Settings shows, removes him after the confirm step says what he can and
 // cannot still read, and her next post reaches Cleo but not Ben. She vouches for an agency key
 // made with the CLI (which takes the attestation), revokes it, and changes the neighborhood
-// settings, which the composer then starts from. axe and screenshots at phone and desktop size.
+// settings, which her composer and Cleo's then start from. axe and screenshots at phone and desktop size.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
@@ -126,9 +126,21 @@ describe('the admin screen', () => {
     await a.page.getByRole('button', { name: 'New post' }).click()
     expect(await a.page.getByLabel('Expires after').inputValue()).toBe(String(86_400_000))
     expect(await a.page.getByLabel('Location').inputValue()).toBe('6')
-    // Cleo's composer keeps the app's defaults: the settings live in Ann's home.
+    // Cleo's composer follows: the settings reach her app in Ann's signed announcement.
+    await cleo.page.waitForFunction(() => {
+      const find = (root: Document | ShadowRoot): Element | undefined => {
+        for (const el of root.querySelectorAll('*')) {
+          if (el.localName === 'pl-compose') return el
+          const inner = el.shadowRoot !== null ? find(el.shadowRoot) : undefined
+          if (inner !== undefined) return inner
+        }
+        return undefined
+      }
+      return (find(document) as (Element & { ttl?: number }) | undefined)?.ttl === 86_400_000
+    }, undefined, { timeout: STEP_MS })
     await cleo.page.getByRole('button', { name: 'New post' }).click()
-    expect(await cleo.page.getByLabel('Expires after').inputValue()).toBe(String(7 * 86_400_000))
+    expect(await cleo.page.getByLabel('Expires after').inputValue()).toBe(String(86_400_000))
+    expect(await cleo.page.getByLabel('Location').inputValue()).toBe('6')
     expect([...a.errors, ...cleo.errors]).toEqual([])
   }, 300_000)
 })

@@ -97,7 +97,8 @@ describe('vouching for an agency', () => {
     const engine: AdminEngine = {
       approveMember: async () => { throw new Error('unused') },
       removeMember: async () => { throw new Error('unused') },
-      revokeAttestation: async (bytes, hood) => { asked.push({ bytes, ...(hood !== undefined ? { hood } : {}) }); return { ok: true } }
+      revokeAttestation: async (bytes, hood) => { asked.push({ bytes, ...(hood !== undefined ? { hood } : {}) }); return { ok: true } },
+      changeHoodSettings: async () => { throw new Error('unused') }
     }
     const first = v.attestations[0]!
     expect(await revoke(engine, (await home.hoodById(state.hood.id))!, first.id, NOW)).toEqual({ ok: true })
@@ -155,7 +156,7 @@ describe('neighborhood settings', () => {
 })
 
 describe('the app state on the admin screen', () => {
-  it('opens a neighborhood and saves its settings (the composer defaults follow); a removal needs the engine', async () => {
+  it('opens a neighborhood; saving its settings and a removal need the engine', async () => {
     const { ann, state } = await maple()
     const home = Object.assign(new MemoryHome(ann, [state]), { saveIdentity: async () => undefined })
     let opened = 0
@@ -164,10 +165,10 @@ describe('the app state on the admin screen', () => {
     expect(await app.openAdmin(hoodId)).toBe(true)
     expect(app.snapshot.admin?.members.map(m => m.name)).toEqual(['Ann', 'Ben', 'Cy'])
 
-    expect(await app.saveHoodSettings({ postTtlMs: DAY, precision: 6 })).toBe(true)
-    expect(app.snapshot.adminNotice).toBe('Settings saved.')
-    expect(app.snapshot.admin?.settings).toMatchObject({ postTtlMs: DAY, precision: 6 })
-    expect(app.snapshot.hoods[0]).toMatchObject({ name: 'Maple Street', postTtlMs: DAY, precision: 6 })
+    // Settings go to every member through the engine: without a running one, saving says so and nothing changes.
+    expect(await app.saveHoodSettings({ postTtlMs: DAY, precision: 6 })).toBe(false)
+    expect(app.snapshot.error).toMatch(/not connected/)
+    expect(app.snapshot.hoods[0]).toMatchObject({ name: 'Maple Street', postTtlMs: DEFAULT_TTL_MS })
 
     // Without a running engine the removal says so, and nothing changes.
     const ben = app.snapshot.admin!.members.find(m => m.name === 'Ben')!

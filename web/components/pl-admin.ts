@@ -163,9 +163,9 @@ export class PlAdmin extends LitElement {
           </div>
           <button type="submit" ?disabled=${busy}>Save settings</button>
         </form>
-        <p class="note">These are the defaults of the composer here; a post's author can still change them. They are kept on this
-          device (and in its key backups) and read by <code>porchlight hood settings</code>; members' own apps do not receive
-          them yet.</p>
+        <p class="note">These are the composer's defaults for every member; a post's author can still change them. Saving sends
+          them to every member, signed by you (the newest change from any admin wins). Members who chose for themselves whether to
+          see agencies' requests keep their choice.</p>
       </section>`
   }
 

@@ -10,6 +10,8 @@ import type { FeedPost, PeerSettings, ResidentPeer } from '../../protocol/peer/r
 import type { Result } from '../../protocol/wire.ts'
 import type { KeyValue } from '../../protocol/peer/storage.ts'
 import type { PorchlightDb } from './db.ts'
+import { sha256 } from '../../protocol/crypto.ts'
+import { concatBytes, toHex } from '../../protocol/encoding.ts'
 import { WEEK_COUNTS_SECTION, type WeekCounts } from '../../protocol/week-counts.ts'
 
 export const REFUSED_SECTION = 'outbox-refused'
@@ -31,8 +33,11 @@ export interface StoreView {
   posts: FeedPost[]
   queued: ReadonlySet<string>
   refused: ReadonlyMap<string, Refusal>
-  /** Whether there is an identity, and how many neighborhoods: another tab may create or join. */
-  home: { identity: boolean, hoods: number }
+  /**
+   * Whether there is an identity, and how many neighborhoods: another tab may create or join.
+   * `hoodsDigest` changes with any neighborhood's state (settings an admin announced, say).
+   */
+  home: { identity: boolean, hoods: number, hoodsDigest?: string }
   /** The engine's weekly counts (protocol/week-counts.ts), by their keys. */
   weeks: ReadonlyMap<string, WeekCounts>
   /** The resident's switches (the engine's 'settings' section), so a tab without the engine honours them too. */
@@ -86,7 +91,12 @@ export async function readStore (db: PorchlightDb, now: number): Promise<StoreVi
     const posts = (await section('posts').reverse().toArray()).map(r => r.value as FeedPost).filter(p => p.expires > now)
     const queued = new Set((await section('outbox').toArray()).map(r => r.key))
     const refused = new Map((await section(REFUSED_SECTION).toArray()).map(r => [r.key, r.value as Refusal]))
-    const home = { identity: (await db.secrets.where(':id').equals('identity').count()) > 0, hoods: await db.hoods.count() }
+    const hoodBytes = await db.hoods.toArray()
+    const home = {
+      identity: (await db.secrets.where(':id').equals('identity').count()) > 0,
+      hoods: hoodBytes.length,
+      hoodsDigest: toHex(sha256(concatBytes(...hoodBytes)))
+    }
     const weeks = new Map((await section(WEEK_COUNTS_SECTION).toArray()).map(r => [r.key, r.value as WeekCounts]))
     const settings = (await section(SETTINGS_SECTION).toArray()).find(r => r.key === 'home')?.value as PeerSettings | undefined
     return { posts, queued, refused, home, weeks, ...(settings !== undefined ? { settings } : {}) }

@@ -15,7 +15,7 @@ import { DEFAULT_ATTESTATION_TTL_MS, MAX_ATTESTATION_TTL_MS } from '../../protoc
 import { parsePublicIdentity } from '../../protocol/public-strings.ts'
 import { relayToken } from '../../protocol/peer/hood-actions.ts'
 import {
-  attestAgency, changeSettings, issuedAttestations, memberList, type AttestationInfo, type IssuedAttestation, type MemberInfo
+  attestAgency, issuedAttestations, memberList, type AttestationInfo, type IssuedAttestation, type MemberInfo
 } from '../../protocol/peer/admin-actions.ts'
 import type { ResidentPeer } from '../../protocol/peer/resident.ts'
 import type { PeerHome } from '../../protocol/peer/storage.ts'
@@ -25,7 +25,7 @@ const DAY_MS = 24 * 3_600_000
 export { EXPIRY_CHOICES, durationWords, expiryChoices } from './compose.ts'
 
 /** What the admin screen uses of the engine: the steps that go over the network. */
-export type AdminEngine = Pick<ResidentPeer, 'approveMember' | 'removeMember' | 'revokeAttestation'>
+export type AdminEngine = Pick<ResidentPeer, 'approveMember' | 'removeMember' | 'revokeAttestation' | 'changeHoodSettings'>
 
 /** How long an attestation is valid (at most MAX_ATTESTATION_TTL_MS = 366 days; 180 by default, as the CLI). */
 export const VALIDITY_CHOICES: ReadonlyArray<{ ms: number, label: string }> = [
@@ -126,9 +126,10 @@ export async function revoke (engine: AdminEngine, state: HoodState, id: string,
   return await engine.revokeAttestation(found.bytes, toHex(state.hood.id))
 }
 
-/** Saves settings the admin changed (changeSettings: NOT_ADMIN otherwise). */
-export async function saveSettings (home: PeerHome, me: Identity, state: HoodState, patch: HoodSettings): Promise<HoodState> {
-  return await changeSettings(home, me, state, patch)
+/** Saves settings the admin changed and announces them to every member, through the engine (NOT_ADMIN for a member who is not one). */
+export async function saveSettings (engine: AdminEngine, state: HoodState, patch: HoodSettings): Promise<{ state: HoodState, sent: boolean }> {
+  const r = await engine.changeHoodSettings(patch, toHex(state.hood.id))
+  return { state: r.state, sent: r.result.ok }
 }
 
 /** The hood state for an id (hex), or NOT_FOUND. */

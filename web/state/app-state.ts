@@ -42,6 +42,8 @@ export interface Snapshot {
     id: string, name: string, area: string, admin: boolean, left: boolean, relays: string[], joined: number
     /** A new post's default lifetime and location precision here (the neighborhood settings, hood-state.ts hoodSettings). */
     postTtlMs: number, precision: number
+    /** Whether agencies' requests show to a member who never chose (the neighborhood settings). */
+    rfasForNewMembers: boolean
   }>
   /** The neighborhood the feed and new posts are for (its id), when the resident is in several. */
   selectedHood?: string
@@ -72,7 +74,7 @@ export interface Snapshot {
 
 /** What the state uses of the engine (the browser's ResidentPeer). */
 export type Engine = Pick<ResidentPeer, 'start' | 'stop' | 'feed' | 'onPost' | 'onRetract' | 'post' | 'announceJoin' | 'node' | 'stayConnected' | 'relays' | 'retract' | 'leave' | 'sync' | 'home' | 'clips' |
-'replyTarget' | 'reply' | 'settings' | 'updateSettings'> & AdminEngine
+'replyTarget' | 'reply' | 'settings' | 'updateSettings' | 'showsRequests'> & AdminEngine
 
 export interface AppDeps {
   home: PeerHome & { saveIdentity: (id: Identity, opts?: { force?: boolean }) => Promise<void> } & Partial<Pick<AgencyHome, 'saveAgency' | 'clearAgency'>>
@@ -133,6 +135,8 @@ export class AppState extends EventTarget {
 
   /** The last view of IndexedDB (feed, outbox), when watched. */
   private store: StoreView | undefined
+  /** The neighborhoods' digest in that view (StoreView home.hoodsDigest). */
+  private hoodsDigest: string | undefined
   /** The engine opening and starting (restartEngine), for actions that need it. */
   private opening: Promise<void> | undefined
 
@@ -149,10 +153,14 @@ export class AppState extends EventTarget {
     if (this.deps.watchStore !== undefined) {
       this.unsubscribe.push(this.deps.watchStore(view => {
         this.store = view
-        this.set({ showRequests: view.settings?.rfa !== false, feed: this.engine === undefined ? view.posts : this.snapshot.feed })
+        this.set({ showRequests: view.settings?.rfa ?? this.requestsByDefault(), feed: this.engine === undefined ? view.posts : this.snapshot.feed })
         firstView()
         // Another tab created the identity or joined: show it here too.
+        // A neighborhood's state changed (an admin's settings arrived, say): the composer's defaults follow.
+        const changed = view.home.hoodsDigest !== undefined && view.home.hoodsDigest !== this.hoodsDigest
+        this.hoodsDigest = view.home.hoodsDigest
         if (view.home.identity !== (this.snapshot.me !== undefined) || view.home.hoods !== this.snapshot.hoods.length) void this.refresh()
+        else if (changed) void this.refreshSettings()
       }, firstView))
     } else firstView()
     await Promise.all([this.refresh(), viewed])
@@ -223,12 +231,35 @@ export class AppState extends EventTarget {
       ...(me !== undefined ? { me: { name: me.public.name, fingerprint: fingerprint(me.public.signKey) } } : {}),
       hoods: hoods.map(h => ({
         id: toHex(h.hood.id), name: h.hood.name, area: h.hood.area, admin: me !== undefined && isAdmin(h.hood, me.public.signKey), left: h.ended !== undefined, relays: [...h.relays], joined: h.joined,
-        postTtlMs: hoodSettings(h).postTtlMs, precision: hoodSettings(h).precision
+        postTtlMs: hoodSettings(h).postTtlMs, precision: hoodSettings(h).precision, rfasForNewMembers: hoodSettings(h).rfasForNewMembers
       })),
       phase: me === undefined ? 'welcome' : agency ? 'agency' : hoods.every(h => h.ended !== undefined) ? 'no-hood' : 'feed'
     })
     const active = this.snapshot.hoods.filter(h => !h.left)
     if (!active.some(h => h.id === this.snapshot.selectedHood)) this.set({ selectedHood: active[0]?.id })
+    this.followRequestsDefault()
+  }
+
+  /**
+   * Only the neighborhood settings of the hoods shown (a new post's defaults, the requests
+   * default), as an admin's announcement changed them; the phase stays (a removed resident
+   * keeps the feed they had until the page is opened again).
+   */
+  private async refreshSettings (): Promise<void> {
+    const byId = new Map((await this.deps.home.hoods()).map(h => [toHex(h.hood.id), hoodSettings(h)]))
+    this.set({
+      hoods: this.snapshot.hoods.map(h => {
+        const s = byId.get(h.id)
+        return s === undefined ? h : { ...h, postTtlMs: s.postTtlMs, precision: s.precision, rfasForNewMembers: s.rfasForNewMembers }
+      })
+    })
+    this.followRequestsDefault()
+  }
+
+  /** A resident who never chose follows the neighborhoods' default for agency requests, which may just have changed. */
+  private followRequestsDefault (): void {
+    const own = this.engine !== undefined ? this.engine.settings().rfa : this.store?.settings?.rfa
+    if (own === undefined && this.snapshot.showRequests !== this.requestsByDefault()) this.set({ showRequests: this.requestsByDefault() })
   }
 
   /** Runs an action, showing it as busy and any failure as `error`. */
@@ -344,7 +375,13 @@ export class AppState extends EventTarget {
 
   private async loadFeed (): Promise<void> {
     if (this.engine === undefined) return
-    this.set({ feed: newestFirst(await this.engine.feed()) })
+    // The neighborhoods' default for requests may have arrived with the feed (ResidentPeer.showsRequests).
+    this.set({ showRequests: await this.engine.showsRequests(), feed: newestFirst(await this.engine.feed()) })
+  }
+
+  /** Requests shown to a resident who never chose: unless a neighborhood they are in hides them (as the engine's showsRequests). */
+  private requestsByDefault (): boolean {
+    return this.snapshot.hoods.every(h => h.left || h.rfasForNewMembers)
   }
 
   private unsubscribe: Array<() => void> = []
@@ -370,7 +407,7 @@ export class AppState extends EventTarget {
     this.set({ connection: 'connecting', relaysConnected: 0 })
     const engine = await this.deps.openEngine()
     this.engine = engine
-    this.set({ showRequests: engine.settings().rfa !== false })
+    this.set({ showRequests: await engine.showsRequests() })
     this.engineSubs.push(engine.onPost(post => {
       if (this.engine !== engine) return
       this.set({ feed: newestFirst([post, ...this.snapshot.feed.filter(p => p.id !== post.id)]) })
@@ -653,8 +690,8 @@ export class AppState extends EventTarget {
   async saveHoodSettings (patch: HoodSettings): Promise<boolean> {
     return await this.adminAct(async hoodId => {
       const { saveSettings, hoodState } = await this.adminLogic()
-      await saveSettings(this.deps.home, await this.requireMe(), await hoodState(this.deps.home, hoodId), patch)
-      return 'Settings saved.'
+      const r = await saveSettings(await this.adminEngine(), await hoodState(this.deps.home, hoodId), patch)
+      return `Settings saved.${r.sent ? ' Members receive them.' : ' No relay has them yet; they go out to members when a relay is back.'}`
     })
   }
 
