@@ -18,6 +18,7 @@ import { checkRelayAddrs } from '../../protocol/invite.ts'
 import { withAgencyAttestation, withAgencyRelays, withFollowedAreas, withoutFollowedAreas, type AgencyState } from '../../protocol/hood-state.ts'
 import type { AgencyReplyEntry, FeedPost, ResidentPeer } from '../../protocol/peer/resident.ts'
 import type { ClipView } from '../engine/clips.ts'
+import { watchRelayConnections } from './relay-connections.ts'
 import { formatAttestationShort, readArea, rfaText, type RfaDraft } from './agency-view.ts'
 import { formatPublicIdentity, parseAttestationString } from '../../protocol/public-strings.ts'
 import { newestFirst, type Connection } from './app-state.ts'
@@ -251,18 +252,8 @@ export class AgencyApp extends EventTarget {
     this.subs.push(() => { clearInterval(timer) })
     await this.load()
     await engine.start()
-    const node = engine.node()
-    const relayIds = new Set(engine.relays().map(r => r.split('/p2p/')[1]).filter((x): x is string => x !== undefined))
-    const update = (): void => {
-      if (this.engine !== engine) return
-      const n = node.getConnections().filter(c => relayIds.has(c.remotePeer.toString())).length
-      this.set({ relaysConnected: n, connection: n > 0 ? 'connected' : 'connecting' })
-    }
-    node.addEventListener('peer:connect', update)
-    node.addEventListener('peer:disconnect', update)
-    this.subs.push(() => { node.removeEventListener('peer:connect', update); node.removeEventListener('peer:disconnect', update) })
+    this.subs.push(watchRelayConnections(engine, c => { if (this.engine === engine) this.set(c) }))
     this.subs.push(engine.stayConnected())
-    update()
     // start() connects; what the relays kept for the areas comes by sync.
     await engine.sync()
     await this.load()

@@ -23,6 +23,7 @@ import { hoodSettings, type HoodSettings } from '../../protocol/hood-state.ts'
 import type { AttestationInfo } from '../../protocol/peer/admin-actions.ts'
 import type { AdminEngine, AdminView, AttestInput } from './admin.ts'
 import { replyFailure } from './reply.ts'
+import { watchRelayConnections } from './relay-connections.ts'
 import { createAgencyIdentity, type AgencyHome } from './agency-identity.ts'
 
 /** A post's clip (cleaned in the page already) and location, and the clip's progress. */
@@ -427,17 +428,8 @@ export class AppState extends EventTarget {
     this.engineSubs.push(() => { clearInterval(refresh) })
     await this.loadFeed()
     await engine.start()
-    const node = engine.node()
-    const relayIds = new Set(engine.relays().map(r => r.split('/p2p/')[1]).filter((x): x is string => x !== undefined))
-    const update = (): void => {
-      if (this.engine !== engine) return
-      const n = node.getConnections().filter(c => relayIds.has(c.remotePeer.toString())).length
-      this.set({ relaysConnected: n, connection: n > 0 ? 'connected' : 'connecting' })
-    }
-    node.addEventListener('peer:connect', update)
-    node.addEventListener('peer:disconnect', update)
+    this.engineSubs.push(watchRelayConnections(engine, c => { if (this.engine === engine) this.set(c) }))
     this.engineSubs.push(engine.stayConnected())
-    update()
     await this.loadFeed()
   }
 
