@@ -439,7 +439,7 @@ export class Relay {
       }
       if (v.junkTombstone !== undefined && await this.store.delete(v.junkTombstone)) this.areaLimits.release([toHex(v.junkTombstone)])
       // On the public record first: a request this relay carries is always on its record.
-      if (v.rfa !== undefined) await this.records.keep(topic, v.rfa, bytes)
+      if (v.rfa !== undefined) await this.records.keep(topic, v.rfa, bytes, area ? addressKey((connection ?? this.node.getConnections(from)[0])?.remoteAddr) : undefined)
       if (await this.store.put(v.message)) share?.keep(toHex(id))
       else share?.cancel()
       share = undefined

@@ -50,7 +50,29 @@ export interface VerifiedRfa extends RecordedRfa { opened: OpenedRfa }
 
 interface AreaCount { total: number, agencies: Map<string, number> }
 
+/**
+ * Requests one network address may put on one area's record within the record's year. Agency
+ * keys cost nothing, so the per-agency bound alone lets one sender fill an area's record with
+ * throwaway agencies and block real requests for a year; this bound charges the address, for
+ * as long as the record keeps the request.
+ */
+export const MAX_RFA_RECORDS_PER_ADDRESS = 32
+
+/** Where the record keeps who sent each request (a hash of the address, never the address). */
+export const OWNER_TOPIC_PREFIX = `${TOPIC_PREFIX}rfa-record-owner/`
+
+function ownerId (recordIdBytes: Uint8Array): Uint8Array {
+  return sha256(concatBytes(utf8Bytes('pl/rfa-record-owner'), recordIdBytes))
+}
+
+/** The address as kept on disk: hashed (a relay keeps no readable addresses). */
+function addressTag (address: string): string {
+  return toHex(sha256(utf8Bytes(`pl/rfa-record-address ${address}`))).slice(0, 32)
+}
+
 export interface RfaRecordInit {
+  /** RFAs one network address may put on one area's record per year. @default MAX_RFA_RECORDS_PER_ADDRESS (32) */
+  maxPerAddress?: number
   /** RFAs one area's record holds. @default MAX_RFA_RECORDS_PER_AREA (4096) */
   maxPerArea?: number
   /** RFAs of one agency key on one area's record. @default MAX_RFA_RECORDS_PER_AGENCY (1024) */
@@ -60,17 +82,21 @@ export interface RfaRecordInit {
 export class RfaRecord {
   private readonly counts = new Map<string, AreaCount>()
   /** Record id hex → what it counts as, so an expired record is uncounted. */
-  private readonly counted = new Map<string, { topic: string, agency: string }>()
+  private readonly counted = new Map<string, { topic: string, agency: string, owner?: string }>()
+  /** Requests on record per `${record topic} ${address tag}`. */
+  private readonly byOwner = new Map<string, number>()
   private readonly cache = new Map<string, { at: number, version: number, report: Promise<VerifiedRfa[]> }>()
   private version = 0
   /** Requests already verified, by the SHA-256 of their bytes: a rebuild checks no signature twice. */
   private readonly verified = new Map<string, OpenedRfa>()
   private readonly maxPerArea: number
   private readonly maxPerAgency: number
+  private readonly maxPerAddress: number
 
   private constructor (private readonly store: MessageStore, private readonly now: () => number, init: RfaRecordInit) {
     this.maxPerArea = init.maxPerArea ?? MAX_RFA_RECORDS_PER_AREA
     this.maxPerAgency = init.maxPerAgency ?? MAX_RFA_RECORDS_PER_AGENCY
+    this.maxPerAddress = init.maxPerAddress ?? MAX_RFA_RECORDS_PER_ADDRESS
   }
 
   /** Counts what the store holds on record (at start). */
@@ -81,7 +107,9 @@ export class RfaRecord {
       for await (const m of store.list(topic)) {
         // What no longer verifies (older than the record keeps) goes at the next sweep; it is not counted.
         const rfa = await openRfaRecord(m.bytes, now()).catch(() => undefined)
-        if (rfa !== undefined) record.count(topic, toHex(m.id), toHex(rfa.agency.signKey))
+        if (rfa === undefined) continue
+        const owner = await store.get(ownerId(m.id))
+        record.count(topic, toHex(m.id), toHex(rfa.agency.signKey), owner === undefined ? undefined : new TextDecoder().decode(owner.bytes))
       }
     }
     return record
@@ -93,17 +121,24 @@ export class RfaRecord {
     return c
   }
 
-  private count (topic: string, idHex: string, agency: string): void {
+  private count (topic: string, idHex: string, agency: string, owner?: string): void {
     const c = this.area(topic)
     c.total++
     c.agencies.set(agency, (c.agencies.get(agency) ?? 0) + 1)
-    this.counted.set(idHex, { topic, agency })
+    this.counted.set(idHex, { topic, agency, ...(owner !== undefined ? { owner } : {}) })
+    if (owner !== undefined) this.byOwner.set(`${topic} ${owner}`, (this.byOwner.get(`${topic} ${owner}`) ?? 0) + 1)
   }
 
   private uncount (idHex: string): void {
     const e = this.counted.get(idHex)
     if (e === undefined) return
     this.counted.delete(idHex)
+    if (e.owner !== undefined) {
+      const key = `${e.topic} ${e.owner}`
+      const left = (this.byOwner.get(key) ?? 1) - 1
+      if (left > 0) this.byOwner.set(key, left)
+      else this.byOwner.delete(key)
+    }
     const c = this.area(e.topic)
     c.total--
     const n = (c.agencies.get(e.agency) ?? 1) - 1
@@ -115,19 +150,26 @@ export class RfaRecord {
    * Puts a verified RFA on the record of `areaTopic` (durably) before the relay stores it
    * there: OVER_QUOTA when the area's record, or the agency's share of it, is full.
    */
-  async keep (areaTopic: string, rfa: OpenedRfa, bytes: Uint8Array): Promise<void> {
+  async keep (areaTopic: string, rfa: OpenedRfa, bytes: Uint8Array, address?: string): Promise<void> {
     const topic = recordTopic(areaTopic)
     const id = recordId(rfa.id)
     if (this.store.has(id)) return
     const idHex = toHex(id)
     const agency = toHex(rfa.agency.signKey)
+    const owner = address === undefined ? undefined : addressTag(address)
     const c = this.area(topic)
     if (c.total >= this.maxPerArea) fail('OVER_QUOTA', `this area's public record holds ${this.maxPerArea} requests`)
     if ((c.agencies.get(agency) ?? 0) >= this.maxPerAgency) fail('OVER_QUOTA', `this agency has ${this.maxPerAgency} requests on this area's record`)
+    if (owner !== undefined && (this.byOwner.get(`${topic} ${owner}`) ?? 0) >= this.maxPerAddress) {
+      fail('OVER_QUOTA', `this address has ${this.maxPerAddress} requests on this area's record this year`)
+    }
     // Counted before the write, so concurrent requests cannot pass the bound together.
-    this.count(topic, idHex, agency)
+    this.count(topic, idHex, agency, owner)
+    const exp = rfa.post.created + RFA_RECORD_MS
     try {
-      if (!await this.store.put({ topic, id, ts: rfa.post.created, exp: rfa.post.created + RFA_RECORD_MS, bytes })) this.uncount(idHex)
+      // Who sent it first, so a restart still charges the address; it leaves with the record.
+      if (owner !== undefined) await this.store.put({ topic: OWNER_TOPIC_PREFIX + topic.slice(RECORD_TOPIC_PREFIX.length), id: ownerId(id), ts: rfa.post.created, exp, bytes: utf8Bytes(owner) })
+      if (!await this.store.put({ topic, id, ts: rfa.post.created, exp, bytes })) this.uncount(idHex)
     } catch (err) {
       this.uncount(idHex)
       throw err

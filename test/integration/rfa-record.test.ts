@@ -99,4 +99,37 @@ describe('the public record of requests for assistance', () => {
       await store.close()
     }
   })
+  it('charges each request to the address that sent it for the record\'s year: throwaway agency keys do not let one sender fill an area', async () => {
+    const dir = await tempDir('pl-record-owner-')
+    let store = await openMessageStore(dir)
+    try {
+      const now = Date.now()
+      const init = { maxPerArea: 100, maxPerAgency: 100, maxPerAddress: 2 }
+      const record = await RfaRecord.open(store, () => now, init)
+      const topic = areaTopic(AREA)
+      // A new agency key for every request, as an attacker would make them.
+      const fresh = async (text: string): Promise<{ bytes: Uint8Array, opened: OpenedRfa }> => {
+        const { bytes } = await sealRfa(await createIdentity(`Agency ${text}`), AREA, text, now, 60_000)
+        return { bytes, opened: await openRfa(bytes, now) }
+      }
+      for (const text of ['m1', 'm2']) { const r = await fresh(text); await record.keep(topic, r.opened, r.bytes, 'ip4:203.0.113.7') }
+      const m3 = await fresh('m3')
+      expect(await rejection(() => record.keep(topic, m3.opened, m3.bytes, 'ip4:203.0.113.7'))).toBe('OVER_QUOTA')
+      // Another address, and a sibling relay's copy (no address), are still taken.
+      const real = await fresh('real')
+      await record.keep(topic, real.opened, real.bytes, 'ip4:198.51.100.1')
+      await record.keep(topic, m3.opened, m3.bytes)
+      expect(record.size(topic)).toBe(4)
+      // The charge lasts as long as the record, not the request's own minute, and survives a restart.
+      await store.close()
+      store = await openMessageStore(dir)
+      const reopened = await RfaRecord.open(store, () => now + HOUR, init)
+      const m4 = await fresh('m4')
+      expect(await rejection(() => reopened.keep(topic, m4.opened, m4.bytes, 'ip4:203.0.113.7'))).toBe('OVER_QUOTA')
+      // The relay keeps no readable address.
+      for (const t of store.topicNames()) for await (const m of store.list(t)) expect(new TextDecoder().decode(m.bytes)).not.toContain('203.0.113.7')
+    } finally {
+      await store.close()
+    }
+  })
 })
