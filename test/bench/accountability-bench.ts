@@ -25,7 +25,7 @@ import { sealRfa, openRfa } from '../../protocol/agency.ts'
 import { sealPublicPost } from '../../protocol/public-post.ts'
 import { createPost } from '../../protocol/post.ts'
 import { areaTopic } from '../../protocol/neighborhood.ts'
-import { buildWeb, escapeHtml, median, seedBundle } from './web-bench.ts'
+import { buildWeb, escapeHtml, median, seededApp } from './web-bench.ts'
 import { costWorkload, type Workload } from './report.ts'
 
 const DIST = fileURLToPath(new URL('../../web/dist', import.meta.url))
@@ -87,17 +87,9 @@ export async function benchWebMap (): Promise<Workload[]> {
   const web = await mkdtemp(join(tmpdir(), 'pl-web-map-'))
   let browser: Browser | undefined
   try {
-    await cp(DIST, web, { recursive: true })
-    await writeFile(join(web, 'seed.js'), await seedBundle('./web-map-seed.ts'))
-    await writeFile(join(web, 'seed.html'), '<!doctype html><meta charset="utf-8"><title>seed</title><script type="module">import { seed } from "./seed.js"; window.seed = seed; window.ready = true</script>\n')
-    const relay = await startRelay({ webDir: web })
-    browser = await launchChromium()
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 } })
-    const seeder = await context.newPage()
-    await seeder.goto(`${relay.httpUrl}/seed.html`)
-    await seeder.waitForFunction(() => (globalThis as { ready?: boolean }).ready === true)
-    const posts = await seeder.evaluate(async ([area, n, r]) => await (globalThis as unknown as { seed: (a: string, n: number, r: number) => Promise<FeedPost[]> }).seed(area, n, r), [AREA, PUBLIC_POSTS, RFAS] as [string, number, number])
-    await seeder.close()
+    const seeded = await seededApp(web, './web-map-seed.ts', [AREA, PUBLIC_POSTS, RFAS])
+    const { relay, context, posts } = seeded
+    browser = seeded.browser
     const cells = mapView(posts, AREA).cells.length
     await writeFile(join(web, 'static-map.html'), staticMap(posts))
     await context.addInitScript(probe('tbody tr[data-geohash]', cells))

@@ -133,6 +133,26 @@ export async function seedBundle (file = './web-render-seed.ts'): Promise<string
 }
 
 /** ms from navigation to the posts rendered, and to the lazily loaded engine chunk (runtime-*.js) arriving. */
+/**
+ * The built app copied to `web` with a seeding page beside it (`seedFile`'s `seed(...args)`,
+ * bundled for the browser), served by a relay; seeded once in a phone-sized context of a
+ * fresh Chromium, through the app's own modules. The caller closes the browser.
+ */
+export async function seededApp (web: string, seedFile: string, args: unknown[]): Promise<{ relay: Awaited<ReturnType<typeof startRelay>>, browser: Browser, context: BrowserContext, posts: FeedPost[] }> {
+  await cp(DIST, web, { recursive: true })
+  await writeFile(join(web, 'seed.js'), await seedBundle(seedFile))
+  await writeFile(join(web, 'seed.html'), '<!doctype html><meta charset="utf-8"><title>seed</title><script type="module">import { seed } from "./seed.js"; window.seed = seed; window.ready = true</script>\n')
+  const relay = await startRelay({ webDir: web })
+  const browser = await launchChromium()
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } })
+  const seeder = await context.newPage()
+  await seeder.goto(`${relay.httpUrl}/seed.html`)
+  await seeder.waitForFunction(() => (globalThis as { ready?: boolean }).ready === true)
+  const posts = await seeder.evaluate(async a => await (globalThis as unknown as { seed: (...a: unknown[]) => Promise<FeedPost[]> }).seed(...a), args)
+  await seeder.close()
+  return { relay, browser, context, posts }
+}
+
 export async function navigateAndTime (context: BrowserContext, url: string): Promise<{ rendered: number, engineChunk: number | undefined }> {
   const page = await context.newPage()
   try {
@@ -162,17 +182,9 @@ export async function benchWebRender (): Promise<Workload[]> {
   const web = await mkdtemp(join(tmpdir(), 'pl-web-render-'))
   let browser: Browser | undefined
   try {
-    await cp(DIST, web, { recursive: true })
-    await writeFile(join(web, 'seed.js'), await seedBundle())
-    await writeFile(join(web, 'seed.html'), '<!doctype html><meta charset="utf-8"><title>seed</title><script type="module">import { seed } from "./seed.js"; window.seed = seed; window.ready = true</script>\n')
-    const relay = await startRelay({ webDir: web })
-    browser = await launchChromium()
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 } })
-    const seeder = await context.newPage()
-    await seeder.goto(`${relay.httpUrl}/seed.html`)
-    await seeder.waitForFunction(() => (globalThis as { ready?: boolean }).ready === true)
-    const posts = await seeder.evaluate(async n => await (globalThis as unknown as { seed: (n: number) => Promise<FeedPost[]> }).seed(n), RENDER_POSTS)
-    await seeder.close()
+    const seeded = await seededApp(web, './web-render-seed.ts', [RENDER_POSTS])
+    const { relay, context, posts } = seeded
+    browser = seeded.browser
     await writeFile(join(web, 'static.html'), staticFeed(posts))
     await context.addInitScript(renderProbe(RENDER_POSTS))
 

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
 import { cleanUp, startRelay } from '../helpers/network.ts'
-import { AppBrowser, article, connected, createIdentity, STEP_MS } from '../helpers/browser.ts'
+import { AppBrowser, article, createIdentity, createServedHood, STEP_MS } from '../helpers/browser.ts'
 import { DESKTOP, PHONE, screen } from '../helpers/a11y.ts'
 import { encodeGeohash, geohashBounds } from '../../protocol/geohash.ts'
 import { createServer, type Server } from 'node:http'
@@ -60,11 +60,7 @@ describe('the map', () => {
     const relay = await startRelay({ webDir: WEB_DIR })
     const { page, errors } = await app.open(relay.httpUrl, { contextOptions: { viewport: PHONE, permissions: ['geolocation'], geolocation: position } })
     await createIdentity(page, 'Ann')
-    await page.getByLabel('Neighborhood name').fill('Maple Street')
-    await page.getByLabel('Area (geohash)').fill(AREA)
-    await page.getByRole('button', { name: 'Create neighborhood' }).click()
-    await relay.serve(await page.getByLabel('Relay token').inputValue({ timeout: STEP_MS }))
-    await connected(page)
+    await createServedHood(page, relay, { area: AREA })
 
     await page.getByRole('button', { name: 'New post' }).click()
     await page.getByLabel('Kind').selectOption('pet')
@@ -113,11 +109,7 @@ describe('the map', () => {
       const relay = await startRelay({ webDir: WEB_DIR, mapTiles: { url: `http://${host}/{z}/{x}/{y}.png`, attribution: 'Test tiles & friends' } })
       const { page, errors } = await app.open(relay.httpUrl, { contextOptions: { viewport: PHONE } })
       await createIdentity(page, 'Ann')
-      await page.getByLabel('Neighborhood name').fill('Maple Street')
-      await page.getByLabel('Area (geohash)').fill(AREA)
-      await page.getByRole('button', { name: 'Create neighborhood' }).click()
-      await relay.serve(await page.getByLabel('Relay token').inputValue({ timeout: STEP_MS }))
-      await connected(page)
+      await createServedHood(page, relay, { area: AREA })
       await page.getByRole('button', { name: 'New post' }).click()
       await page.getByLabel('What happened').fill('Street lights out on the corner')
       await page.getByRole('button', { name: 'Send' }).click()

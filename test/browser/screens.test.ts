@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
 import { cleanUp, cli, startRelay, tempDir } from '../helpers/network.ts'
-import { AppBrowser, article, connected, createIdentity, sendPost } from '../helpers/browser.ts'
+import { AppBrowser, article, connected, createIdentity, createServedHood, sendPost } from '../helpers/browser.ts'
 import type { Relay } from '../../node/relay/relay.ts'
 
 const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
@@ -33,13 +33,7 @@ async function openApp (url: string, initScript?: () => void): Promise<{ page: P
 async function maple (relay: Relay): Promise<{ a: { page: Page, errors: string[] }, link: string }> {
   const a = await openApp(relay.httpUrl)
   await createIdentity(a.page, 'Ann')
-  await a.page.getByLabel('Neighborhood name').fill('Maple Street')
-  await a.page.getByLabel('Area (geohash)').fill('u4pru')
-  await a.page.getByRole('button', { name: 'Create neighborhood' }).click()
-  const link = await a.page.getByRole('link', { name: 'Invite link' }).getAttribute('href', { timeout: STEP_MS })
-  await relay.serve(await a.page.getByLabel('Relay token').inputValue())
-  await connected(a.page)
-  return { a, link: link! }
+  return { a, link: await createServedHood(a.page, relay) }
 }
 
 async function joinFrom (link: string, name: string, initScript?: () => void): Promise<{ page: Page, errors: string[] }> {

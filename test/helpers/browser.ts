@@ -92,3 +92,17 @@ export async function sendPost (page: Page, kind: string, text: string): Promise
   await page.getByLabel('What happened').fill(text)
   await page.getByRole('button', { name: 'Send' }).click()
 }
+
+/**
+ * Creates a neighborhood in the page (identity made already), has the test's relay serve it
+ * with the token the page shows, and waits until the page is connected. Returns the invite link.
+ */
+export async function createServedHood (page: Page, relay: { serve: (token: string) => Promise<unknown> }, opts: { name?: string, area?: string } = {}): Promise<string> {
+  await page.getByLabel('Neighborhood name').fill(opts.name ?? 'Maple Street')
+  await page.getByLabel('Area (geohash)').fill(opts.area ?? 'u4pru')
+  await page.getByRole('button', { name: 'Create neighborhood' }).click()
+  const link = await page.getByRole('link', { name: 'Invite link' }).getAttribute('href', { timeout: STEP_MS })
+  await relay.serve(await page.getByLabel('Relay token').inputValue())
+  await connected(page)
+  return link!
+}

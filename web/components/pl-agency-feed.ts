@@ -5,6 +5,7 @@
  * replies say which post or request they answer.
  */
 import { LitElement, html, css, nothing } from 'lit'
+import { NowController } from './now-controller.ts'
 import { customElement, property, state } from 'lit/decorators.js'
 import { repeat } from 'lit/directives/repeat.js'
 import type { FeedPost } from '../../protocol/peer/resident.ts'
@@ -15,7 +16,6 @@ import { shared } from './shared-styles.ts'
 import { postStyles } from './post-view.ts'
 import './pl-clip.ts'
 
-const TICK_MS = 30_000
 
 @customElement('pl-agency-feed')
 export class PlAgencyFeed extends LitElement {
@@ -27,20 +27,8 @@ export class PlAgencyFeed extends LitElement {
   @property({ attribute: false }) posts: readonly FeedPost[] = []
   @property({ attribute: false }) areas: readonly string[] = []
   @state() private area = 'all'
-  @state() private now = Date.now()
-  private timer: ReturnType<typeof setInterval> | undefined
-
-  override connectedCallback (): void {
-    super.connectedCallback()
-    this.timer = setInterval(() => { this.now = Date.now() }, TICK_MS)
-  }
-
-  override disconnectedCallback (): void {
-    clearInterval(this.timer)
-    super.disconnectedCallback()
-  }
-
-  override willUpdate (): void { this.now = Date.now() }
+  private readonly clock = new NowController(this)
+  private get now (): number { return this.clock.value }
 
   override render () {
     const shown = this.posts.filter(p => this.area === 'all' || p.area === undefined || p.area.startsWith(this.area) || this.area.startsWith(p.area))

@@ -1,5 +1,6 @@
 /** The feed: a kind filter, the top-level posts newest first (the state sorts them), and a post's thread when opened. */
 import { LitElement, html, css, nothing } from 'lit'
+import { NowController } from './now-controller.ts'
 import { customElement, property, state } from 'lit/decorators.js'
 import { repeat } from 'lit/directives/repeat.js'
 import type { FeedPost } from '../../protocol/peer/resident.ts'
@@ -9,8 +10,6 @@ import { shared } from './shared-styles.ts'
 import { postStyles, postView } from './post-view.ts'
 import './pl-post-detail.ts'
 
-/** Relative times are redrawn this often. */
-const TICK_MS = 30_000
 
 @customElement('pl-feed')
 export class PlFeed extends LitElement {
@@ -27,20 +26,8 @@ export class PlFeed extends LitElement {
   @property({ attribute: false }) week: WeekContext | undefined
   @state() private kind = 'all'
   @state() private openId: string | undefined
-  @state() private now = Date.now()
-  private timer: ReturnType<typeof setInterval> | undefined
-
-  override connectedCallback (): void {
-    super.connectedCallback()
-    this.timer = setInterval(() => { this.now = Date.now() }, TICK_MS)
-  }
-
-  override disconnectedCallback (): void {
-    clearInterval(this.timer)
-    super.disconnectedCallback()
-  }
-
-  override willUpdate (): void { this.now = Date.now() }
+  private readonly clock = new NowController(this)
+  private get now (): number { return this.clock.value }
 
   private readonly openPost = (id: string): void => { this.openId = id }
 
