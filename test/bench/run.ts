@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --only NAME[,NAME]] [-- --json FILE]`: runs the benchmark suites, prints
+ * `npm run bench [-- --only NAME[,NAME]] [-- --json FILE]` (a family name such as `scale` picks all its `scale:` suites): runs the benchmark suites, prints
  * one table, and with --json writes {"workloads":[{name, value, unit, baseline, ratio}]}.
  *
  * A suite is `{ name, run: () => Promise<Workload[]> }`. To add one, put a module beside this
@@ -35,7 +35,12 @@ const SUITES: ReadonlyArray<{ name: string, file: string, fn: string }> = [
   { name: 'web-map', file: './accountability-bench.ts', fn: 'benchWebMap' },
   { name: 'web-transparency', file: './accountability-bench.ts', fn: 'benchWebTransparency' },
   { name: 'web-post', file: './web-bench.ts', fn: 'benchWebPost' },
-  { name: 'web-clip', file: './web-bench.ts', fn: 'benchWebClip' }
+  { name: 'web-clip', file: './web-bench.ts', fn: 'benchWebClip' },
+  // Scale and cost (`--only scale` runs all four): many processes, thousands of peers, a slow CPU.
+  { name: 'scale:delivery', file: './scale-delivery-bench.ts', fn: 'benchScaleDelivery' },
+  { name: 'scale:relay', file: './scale-relay-bench.ts', fn: 'benchScaleRelay' },
+  { name: 'scale:agency', file: './scale-agency-bench.ts', fn: 'benchScaleAgency' },
+  { name: 'scale:phone', file: './scale-phone-bench.ts', fn: 'benchScalePhone' }
 ]
 
 function loadSuites (): { suites: Suite[], missing: string[] } {
@@ -82,7 +87,9 @@ async function main (): Promise<void> {
   const { suites, missing } = loadSuites()
   let chosen = suites
   if (args.only !== undefined) {
-    chosen = suites.filter(s => args.only!.includes(s.name.toLowerCase()))
+    // A name picks that suite, or every suite in its family: `scale` picks `scale:relay` and the rest.
+    const picked = (name: string): boolean => args.only!.some(o => name === o || name.startsWith(`${o}:`))
+    chosen = suites.filter(s => picked(s.name.toLowerCase()))
     if (chosen.length === 0) {
       throw new Error(`--only ${args.only.join(',')} matches no suite; available: ${suites.map(s => s.name).join(', ')}`)
     }
