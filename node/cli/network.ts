@@ -282,7 +282,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       'the area\'s public channel, signed with your pseudonym for that area (agencies see it; your name only with --show-name). ' +
       `The public copy goes out after a random delay of up to ${HELP_FIGURES.maxPublicDelayMs / 1000} s, dated then, from a one-time peer id, so a relay ` +
       'cannot match it to your private post; the command waits for a relay to acknowledge it and says whether one did. ' +
-      `Locations are geohashes, cut to --precision characters (default 6, about 1.2 km; at most ${MAX_POST_PRECISION}). ` +
+      `Locations are geohashes, cut to --precision characters (default: the neighborhood's setting, \`hood settings\`, at first the area's length; 6 is about 1.2 km; at most ${MAX_POST_PRECISION}). ` +
       `Posts expire after --ttl (default ${DEFAULT_TTL_MS / 86_400_000}d, or what the neighborhood's admins chose with \`hood settings --post-ttl\`). If no relay acknowledges the post, it stays in the outbox ` +
       'and is sent the next time you post, read the feed or watch. ' +
       '--clip attaches a photo (JPEG, PNG, WebP) or video (MP4, MOV): its metadata (GPS, camera, times) is removed, it is ' +
@@ -296,7 +296,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       geohash: { type: 'string', value: 'G', help: 'location as a geohash' },
       lat: { type: 'string', value: 'LAT', help: 'latitude (with --lon)' },
       lon: { type: 'string', value: 'LON', help: 'longitude (with --lat)' },
-      precision: { type: 'string', value: 'N', help: `geohash characters to keep, 1..${MAX_POST_PRECISION} (default 6)` },
+      precision: { type: 'string', value: 'N', help: `geohash characters to keep, 1..${MAX_POST_PRECISION} (default: the neighborhood's setting)` },
       ttl: ttlOption('lifetime', DEFAULT_TTL_MS, MAX_TTL_MS),
       'reply-to': { type: 'string', value: 'ID', help: 'the post this replies to: its id as `feed` prints it (8 or more hex digits) or whole' },
       clip: { type: 'string', value: 'FILE', help: 'attach a photo or video (metadata removed, encrypted)' },
