@@ -298,9 +298,12 @@ export function containsBytes (haystack: Uint8Array, needle: Uint8Array): boolea
   return false
 }
 
+/** Two hex digits for each byte value (toHex runs several times per message a relay takes). */
+const HEX_BYTE = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'))
+
 export function toHex (bytes: Uint8Array): string {
   let s = ''
-  for (const b of bytes) s += b.toString(16).padStart(2, '0')
+  for (let i = 0; i < bytes.length; i++) s += HEX_BYTE[bytes[i]!]!
   return s
 }
 
