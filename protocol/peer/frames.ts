@@ -66,6 +66,19 @@ export class Frames {
     }
   }
 
+  /** Writes several frames at once: one send on the stream (one muxer frame) for them all. */
+  async writeMany (frames: readonly Uint8Array[]): Promise<void> {
+    if (frames.length <= 1) { if (frames.length === 1) await this.write(frames[0]!); return }
+    const signal = this.writeDeadline.start()
+    try {
+      await this.lp.writeV([...frames], { signal })
+    } catch (err) {
+      fail('UNAVAILABLE', `write failed: ${(err as Error).message}`, err)
+    } finally {
+      this.writeDeadline.end()
+    }
+  }
+
   /** Closes this side; an inbound stream's lease gives the peer the idle deadline to close its side. */
   async close (): Promise<void> {
     try { await this.stream.close() } catch { this.stream.abort(new Error('close failed')) }

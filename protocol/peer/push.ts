@@ -72,10 +72,12 @@ export class PushServer implements Startable {
     const lease = this.budget.admit(stream, connection, 'push')
     if (lease === undefined) return
     const frames = new Frames(stream, FRAME_TIMEOUT_MS, MAX_PUSH_FRAME_BYTES, lease)
-    const queue: Array<Promise<Result>> = []
+    const queue: Answer[] = []
     let wake: (() => void) | undefined
     let reading = true
-    // Answers go out in request order, each as soon as it and those before it are done.
+    // Answers go out in request order, each as soon as it and those before it are done; all
+    // that are done by then go in one write (a group commit settles many at once: one muxer
+    // frame, one encryption and one send for them all, not one each).
     const writer = (async () => {
       for (;;) {
         const next = queue[0]
@@ -84,10 +86,11 @@ export class PushServer implements Startable {
           await new Promise<void>(resolve => { wake = resolve })
           continue
         }
-        const result = await next
-        queue.shift()
+        await next.settled
+        const answers: Uint8Array[] = []
+        while (queue[0]?.result !== undefined) answers.push(encodeResult(queue.shift()!.result!))
         wake?.()
-        await frames.write(encodeResult(result))
+        await frames.writeMany(answers)
       }
     })().catch((err: unknown) => {
       // The stream broke (peer gone, shutdown): stop reading too. Handled here, at once, so
@@ -104,11 +107,11 @@ export class PushServer implements Startable {
         try {
           frame = await frames.readOrEnd()
         } catch (err) {
-          queue.push(Promise.resolve(this.refuse(toResult(err))))
+          queue.push(answered(Promise.resolve(this.refuse(toResult(err)))))
           break
         }
         if (frame === null) break
-        queue.push((async () => {
+        queue.push(answered((async () => {
           let req
           try {
             req = decodePushRequest(frame)
@@ -120,7 +123,7 @@ export class PushServer implements Startable {
           } catch (err) {
             return toResult(err)
           }
-        })())
+        })()))
         wake?.()
       }
     } finally {
@@ -134,6 +137,15 @@ export class PushServer implements Startable {
       frames.abort('push reply failed')
     }
   }
+}
+
+/** One request's answer: `result` is set once `settled` resolves. */
+interface Answer { settled: Promise<void>, result?: Result }
+
+/** An Answer for `work`, which never rejects (failures are Results). */
+function answered (work: Promise<Result>): Answer {
+  const a: Answer = { settled: work.then(r => { a.result = r }) }
+  return a
 }
 
 /** Longest a push client waits for the dial and for each answer: 20 s. */
