@@ -15,6 +15,7 @@ import { toHex } from '../encoding.ts'
 import { SyncItemSet } from '../reconcile/sync.ts'
 import { MAX_TOMBSTONES_PER_TOPIC, retractedBy } from '../retract.ts'
 import type { BackendOp, MessageBackend, Messages, StoredMessage } from './storage.ts'
+import { soon } from './soon.ts'
 
 export type { StoredMessage }
 
@@ -52,10 +53,6 @@ interface Pending { msg: StoredMessage, idHex: string, resolve: (added: boolean)
 /** The expiry index's value (its key says it all): one, shared by every put. */
 const NO_VALUE = new Uint8Array(0)
 
-/** Runs `fn` after the current tick's other work (setImmediate where there is one). */
-const soon: (fn: () => void) => void = typeof globalThis.setImmediate === 'function'
-  ? fn => { globalThis.setImmediate(fn) }
-  : fn => { setTimeout(fn, 0) }
 
 export class MessageStore implements Messages {
   private readonly index = new Map<string, IndexEntry>()

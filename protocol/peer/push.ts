@@ -12,6 +12,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { PROTOCOLS, MAX_MESSAGE_BYTES, encodePushRequest, decodePushRequest, encodeResult, decodeResult, errorMessage, toResult, type Result } from '../wire.ts'
 import { Frames, FRAME_TIMEOUT_MS } from './frames.ts'
 import { UNMETERED, type InboundBudget } from './stream-budget.ts'
+import { soon } from './soon.ts'
 
 /** Push streams one connection may have open (libp2p resets the ones past it). */
 export const MAX_PUSH_STREAMS_PER_CONNECTION = 64
@@ -163,6 +164,9 @@ const STREAM_FAILED = { code: 'UNAVAILABLE', message: 'push stream failed' } as 
  */
 export class PushSession {
   private readonly waiting: Array<(r: Result) => void> = []
+  /** Requests not written yet, and the write that will take them. */
+  private outbox: Uint8Array[] = []
+  private sending: Promise<void> | undefined
   private broken: Result | undefined
   private readonly reader: Promise<void>
 
@@ -215,11 +219,25 @@ export class PushSession {
     this.idle?.()
     this.idle = undefined
     try {
-      await this.frames.write(encodePushRequest({ topic, message }))
+      this.outbox.push(encodePushRequest({ topic, message }))
+      await (this.sending ??= this.send())
     } catch (err) {
       this.fail(toResult(err, STREAM_FAILED))
     }
     return answer
+  }
+
+  /**
+   * Writes the requests of this turn in one write (one muxer frame, one encryption, one
+   * send, and as few reads for the relay): pushes made as a batch of answers arrives go
+   * together.
+   */
+  private async send (): Promise<void> {
+    await new Promise<void>(resolve => { soon(resolve) })
+    const batch = this.outbox
+    this.outbox = []
+    this.sending = undefined
+    await this.frames.writeMany(batch)
   }
 
   /** Half-closes once every answer is in. */

@@ -97,6 +97,26 @@ describe('push over a stream pair', () => {
     expect(sends).toBeLessThanOrEqual(2)
   })
 
+  it('pushes made in one turn go out in one write: 32 requests are one send, not 32', async () => {
+    await serve(async () => ({ ok: true }))
+    let sends = 0
+    const node = client.node
+    const session = await PushSession.open({
+      dialProtocol: async (...args: Parameters<typeof node.dialProtocol>) => {
+        const stream = await node.dialProtocol(...args)
+        const send = stream.send.bind(stream)
+        stream.send = (data) => { sends++; return send(data) }
+        return stream
+      },
+      logger: node.logger
+    } as unknown as typeof node, relay.peerId)
+    const results = await Promise.all(Array.from({ length: 32 }, async (_, i) => await session.push(TOPIC, msg(i))))
+    expect(results.every(r => r.ok)).toBe(true)
+    expect(sends).toBeLessThanOrEqual(2)
+    expect(seen.map(s => s.message)).toEqual(Array.from({ length: 32 }, (_, i) => `message ${i}`))
+    await session.close()
+  })
+
   it('holds at most MAX_PIPELINE requests in accept at once', async () => {
     let inFlight = 0
     let most = 0
