@@ -9,7 +9,6 @@
  * clip moves 64 of per 64 MiB each way. Here: a shard directory is made once per store, a block
  * is written in one write and read in one read.
  */
-import { randomBytes } from 'node:crypto'
 import { mkdir, open, rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FsBlockstore } from 'blockstore-fs'
@@ -29,6 +28,7 @@ export class BlockFiles extends FsBlockstore {
   private readonly layout = new NextToLast()
   /** Shard directories known to exist (made, or found, once). */
   private readonly made = new Set<string>()
+  private writes = 0
 
   override async put (key: CID, val: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>, options?: AbortOptions): Promise<CID> {
     if (!(val instanceof Uint8Array)) return await super.put(key, val, options)
@@ -37,13 +37,18 @@ export class BlockFiles extends FsBlockstore {
     const shard = join(this.path, dir)
     const target = join(shard, file)
     // Unique per write: two puts of one block at once must not write the same temporary file.
-    const temp = join(shard, `.${file}.${randomBytes(6).toString('hex')}.tmp`)
+    const temp = join(shard, `.${file}.${process.pid}-${++this.writes}.tmp`)
     try {
       if (!this.made.has(shard)) {
         await mkdir(shard, { recursive: true })
         this.made.add(shard)
       }
-      const fh = await open(temp, 'w')
+      const fh = await open(temp, 'w').catch(async (err: NodeJS.ErrnoException) => {
+        // The shard directory was removed behind our back: make it again.
+        if (err.code !== 'ENOENT') throw err
+        await mkdir(shard, { recursive: true })
+        return await open(temp, 'w')
+      })
       try {
         for (let off = 0; off < val.length;) off += (await fh.write(val, off, val.length - off)).bytesWritten
       } finally {
@@ -52,8 +57,6 @@ export class BlockFiles extends FsBlockstore {
       await rename(temp, target)
       return key
     } catch (err) {
-      // A shard directory removed behind our back is made again on the next put.
-      this.made.delete(shard)
       await unlink(temp).catch(() => {})
       throw new PutFailedError(String(err))
     }

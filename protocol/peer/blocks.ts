@@ -60,6 +60,8 @@ const MAX_DEPTH = 16
 /** Smallest average block accepted: bounds the blocks one request can make either side handle. */
 const MIN_AVG_BLOCK_BYTES = 16 * 1024
 const SHA2_256 = 0x12
+/** What blockstores (and Helia's, offline) name the error for a block they do not hold. */
+const NOT_FOUND_ERRORS = new Set(['NotFoundError', 'BlockNotFoundWhileOfflineError'])
 
 /** Where the server reads blocks from (the clip store's blockstore). */
 export interface BlockSource {
@@ -140,8 +142,8 @@ export class BlockServer implements Startable {
         try {
           block = await this.source.get(cid)
         } catch (err) {
-          // One read, no `has` first: a missing block is the store's NotFoundError.
-          if ((err as Error).name === 'NotFoundError') fail('NOT_FOUND', 'part of that clip is not stored here')
+          // One read, no `has` first: a missing block is the store's NotFoundError (Helia's, offline: BlockNotFoundWhileOfflineError).
+          if (NOT_FOUND_ERRORS.has((err as Error).name)) fail('NOT_FOUND', 'part of that clip is not stored here')
           throw err
         }
         return frame(BLOCK_FRAME, block)

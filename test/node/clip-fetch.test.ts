@@ -148,6 +148,29 @@ describe('clip fetch between peers', () => {
     })
   })
 
+  it('each streamed block is checked with the digest the requester gives (the clip store passes its own), a wrong one fails it', async () => {
+    const ref = await storeA.add([plain])
+    const root = CID.parse(ref.cid)
+    const size = encryptedClipSize(ref.size)
+    const blocks = (await storeA.storedBlocks(root)).length
+    let calls = 0
+    const counted = (block: Uint8Array): Uint8Array => { calls++; return sha256(block) }
+    let n = 0
+    for await (const p of fetchBlocks(b, a.peerId, root, size, { digest: counted })) n += p.length
+    expect(n).toBe(size)
+    expect(calls).toBe(blocks)
+    const wrong = (block: Uint8Array): Uint8Array => { const d = sha256(block); d[0]! ^= 1; return d }
+    expect(await codeOf(async () => { for await (const _ of fetchBlocks(b, a.peerId, root, size, { digest: wrong })) { /* drain */ } })).toBe('MALFORMED')
+  })
+
+  it('a clip missing a leaf on the server is NOT_FOUND part-way', async () => {
+    const ref = await storeA.add([plain])
+    const root = CID.parse(ref.cid)
+    const stored = await storeA.storedBlocks(root)
+    await storeA.helia.blockstore.delete(stored[2]!)
+    expect(await codeOf(async () => { for await (const _ of fetchBlocks(b, a.peerId, root, encryptedClipSize(ref.size))) { /* drain */ } })).toBe('NOT_FOUND')
+  })
+
   it('a stream is refused for what is not stored, and for more than was asked', async () => {
     const ref = await storeA.add([plain])
     const root = CID.parse(ref.cid)
