@@ -153,8 +153,8 @@ export interface ClipStoreDeps {
   /** AES-256-GCM for the clip STREAM. @default WebCrypto when `crypto.subtle` exists, else noble (stream-aead.ts) */
   readonly aesGcm?: AesGcmFactory
   /**
-   * Streaming SHA-256: of the plaintext, and of each block (its CID when adding, checking it
-   * when fetching). @default nobleSha256 for the plaintext; WebCrypto's digest for blocks
+   * Streaming SHA-256 of the plaintext (and of blocks where there is no WebCrypto: blocks are
+   * hashed by WebCrypto's digest, off the main thread, see blockDigest). @default nobleSha256
    */
   readonly sha256?: HashFactory
 }
