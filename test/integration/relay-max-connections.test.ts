@@ -10,7 +10,7 @@ import { cleanUp, scrapeMetrics, startRelay, tcpAddr, until } from '../helpers/n
 
 const nodes: PorchlightNode[] = []
 afterAll(async () => {
-  for (const n of nodes) await n.stop().catch(() => {})
+  for (const n of nodes) await Promise.resolve(n.stop()).catch(() => {})
   await cleanUp()
 })
 
