@@ -163,12 +163,12 @@ async function sealPosts (h: Hood, n: number, end = Date.now(), stepMs = 1): Pro
 const keysFor = (h: Hood) => (epoch: number): EpochKeys | undefined => (epoch === h.keys.epoch ? h.keys : undefined)
 
 const dirs: string[] = []
-async function tempDir (prefix: string): Promise<string> {
+export async function tempDir (prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix))
   dirs.push(dir)
   return dir
 }
-async function removeDirs (): Promise<void> {
+export async function removeDirs (): Promise<void> {
   while (dirs.length > 0) await rm(dirs.pop()!, { recursive: true, force: true }).catch(() => {})
 }
 
@@ -209,20 +209,20 @@ function meshPeers (node: PorchlightNode, topic: string): number {
 }
 
 /** Stops a node or relay, ignoring errors (cleanup). */
-async function stopQuietly (x: { stop: () => void | Promise<void> }): Promise<void> {
+export async function stopQuietly (x: { stop: () => void | Promise<void> }): Promise<void> {
   try { await x.stop() } catch {}
 }
 
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+export const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 
-function percentile (sorted: readonly number[], q: number): number {
+export function percentile (sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return NaN
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
-async function pool<T> (items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function pool<T> (items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) await fn(items[next++]!)
@@ -776,7 +776,7 @@ export async function benchConverge (): Promise<Workload[]> {
 }
 
 /** User + system CPU of this process (both relays, both ends of the raw stream), ms. */
-function cpuMs (u: NodeJS.CpuUsage): number {
+export function cpuMs (u: NodeJS.CpuUsage): number {
   return (u.user + u.system) / 1000
 }
 
@@ -789,9 +789,10 @@ function decodeSyncEnvelopesMore (frame: Uint8Array): boolean {
 
 interface ChildMemory { rss: number, heapUsed: number, peers: number, subscribers: number }
 
-function ask<T> (child: ChildProcess, msg: Record<string, unknown>, timeoutMs = 20_000): Promise<T> {
+/** Sends `msg` to a child process and resolves with its reply of the same `op`. */
+export function ask<T> (child: ChildProcess, msg: Record<string, unknown>, timeoutMs = 20_000): Promise<T> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { child.off('message', on); reject(new Error(`relay child did not answer ${String(msg.op)}`)) }, timeoutMs)
+    const timer = setTimeout(() => { child.off('message', on); reject(new Error(`child process did not answer ${String(msg.op)} within ${timeoutMs} ms`)) }, timeoutMs)
     const on = (reply: unknown): void => {
       const r = reply as { op?: string }
       if (r.op !== msg.op) return
@@ -860,6 +861,13 @@ export async function benchRelayMemory (): Promise<Workload[]> {
     await relay.stop()
     await removeDirs()
   }
+}
+
+/** This process's memory after a full gc (run with --expose-gc; a few passes, so finalizers' garbage goes too). */
+export async function memoryAfterGc (): Promise<NodeJS.MemoryUsage> {
+  const gc = (globalThis as { gc?: () => void }).gc
+  for (let i = 0; i < 3; i++) { gc?.(); await sleep(20) }
+  return process.memoryUsage()
 }
 
 // ---- The relay child process (relay memory, relay ingest)
@@ -937,7 +945,6 @@ async function relayChild (init: RelayChildInit): Promise<void> {
     if (db === undefined) { db = await openLevel(join(init.dataDir, `bench-level-${perBatch}`)); levels.set(perBatch, db) }
     return db
   }
-  const gc = (globalThis as { gc?: () => void }).gc
   let session: Session | undefined
   let windows = 0
   /** Starts or stops a CPU profile of this process (only the windows asked for: no start-up, no baselines). */
@@ -952,8 +959,7 @@ async function relayChild (init: RelayChildInit): Promise<void> {
     void (async () => {
       if (msg.op === 'ready') process.send!({ op: 'ready', addrs: relay.addresses().map(String) })
       if (msg.op === 'mem') {
-        for (let i = 0; i < 3; i++) { gc?.(); await sleep(20) }
-        const m = process.memoryUsage()
+        const m = await memoryAfterGc()
         process.send!({
           op: 'mem',
           rss: m.rss,
