@@ -6,11 +6,13 @@
  * (ratio ≥ 0.25: nothing worse than linear in CPU). Three workloads:
  *   - render: from navigation to the 1,000th post of the feed in the DOM, 1,000 posts in
  *     IndexedDB (web-bench.ts's web-render: the same seeded app and probe, fewer rounds);
- *   - incoming: 100 posts arriving into the open feed: sealed beforehand in this process by a
- *     CLI member of the page's neighborhood, then pushed to the relay all at once (one push
- *     stream, pipelined, ~tens of ms), which forwards them to the page by gossip; from the first
- *     push until the page's feed shows the 100th (every post decrypted, verified, stored and
- *     drawn). The feed grows by 100 each round (it starts empty);
+ *   - incoming: 100 posts arriving into the open feed: sealed beforehand in this process as the
+ *     CLI admin of the page's neighborhood, then pushed to the relay all at once (one push
+ *     stream, pipelined), which forwards them to the page by gossip; from the first push until
+ *     the page's feed shows the 100th (every post decrypted, verified, stored and drawn). Each
+ *     round starts afresh (a new neighborhood, a new browser context joining it, an empty
+ *     feed): the page's cost per post grows with the posts it holds, so a feed growing round
+ *     after round would favour whichever setting came first;
  *   - clip: attaching a 20 MiB MP4 in the page (web-bench.ts's web-clip page: strip + encrypt +
  *     add to IndexedDB).
  * The throttled figures themselves are rows too, beside what the unthrottled benches compare
@@ -36,6 +38,8 @@ import { connected, createIdentity, launchChromium, pageErrors, throttleCpu } fr
 import { cleanUp, cliNeighborhood, startRelay, tcpAddr } from '../helpers/network.ts'
 import { Home } from '../../node/storage/home-dir.ts'
 import { createNode } from '../../node/libp2p.ts'
+import type { Relay } from '../../node/relay/relay.ts'
+import type { PorchlightNode } from '../../protocol/peer/gossip.ts'
 import { useNativeCrypto } from '../../node/native-crypto.ts'
 import { sealPost } from '../../protocol/envelope.ts'
 import { currentEpochKeys } from '../../protocol/hood-state.ts'
@@ -103,20 +107,20 @@ async function renderRows (): Promise<Workload[]> {
   }
 }
 
-/** A page joined to a CLI admin's neighborhood, and a sender that pushes posts sealed as that admin. */
-async function incomingRows (browser: Browser): Promise<Workload[]> {
-  // One pushing node stands for many neighbors posting: the relay's per-peer rate would
-  // otherwise refuse the later rounds' bursts.
-  const relay = await startRelay({ webDir: DIST, peerRate: { perSecond: 1000, burst: 1000 } })
-  const sender = await createNode()
+/**
+ * One round of `incoming` in a fresh start: a new neighborhood of a CLI admin on `relay`, a new
+ * browser context that joins it (an empty feed, nothing to sync), then `n` posts sealed as the
+ * admin and pushed at once, with the page's CPU at `rate`. ms from the first push until the
+ * page shows all `n`, and each post's ms from that push to shown.
+ */
+async function incomingRound (browser: Browser, relay: Relay, sender: PorchlightNode, n: number, rate: number): Promise<{ total: number, each: number[] }> {
+  const { admin, invite } = await cliNeighborhood(relay, AREA)
+  const home = await Home.open(admin)
+  const [author, state] = [await home.requireIdentity(), await home.resolveHood()]
+  const topic = privateTopic(state.hood.id)
+  const keys = currentEpochKeys(state)
   const context = await browser.newContext()
   try {
-    const { admin, invite } = await cliNeighborhood(relay, AREA)
-    const home = await Home.open(admin)
-    const [author, state] = [await home.requireIdentity(), await home.resolveHood()]
-    const topic = privateTopic(state.hood.id)
-    const keys = currentEpochKeys(state)
-
     const page = await context.newPage()
     const errors = pageErrors(page)
     await page.goto(`${relay.httpUrl}/#join=${invite}`)
@@ -125,33 +129,39 @@ async function incomingRows (browser: Browser): Promise<Workload[]> {
     await connected(page, STEP_MS)
     await page.getByRole('button', { name: 'New post' }).waitFor({ timeout: STEP_MS })
 
-    let batch = 0
-    /** ms from the first push until the page shows all `n`, and each post's ms from that push to shown. */
-    const burst = async (n: number): Promise<{ total: number, each: number[] }> => {
-      const b = batch++
-      const texts = Array.from({ length: n }, (_, i) => `incoming ${b}.${i}: van idling by the school gate since noon.`)
-      const sealed = await Promise.all(texts.map(async text => (await sealPost(author, topic, keys, createPost({ kind: 'info', text }))).bytes))
-      const seen = await watchForAll(page, texts)
-      const session = await PushSession.open(sender, multiaddr(tcpAddr(relay)))
-      const t0 = Date.now()
-      const acks = await Promise.all(sealed.map(async bytes => await session.push(topic, bytes)))
-      await session.close()
-      const refused = acks.find(a => !a.ok)
-      if (refused !== undefined) throw new Error(`the relay refused a push: ${refused.code}`)
-      const shown = await seen()
-      return { total: Math.max(...shown) - t0, each: shown.map(t => t - t0) }
-    }
-    await burst(20) // untimed: JIT and the first posts' paths
+    const texts = Array.from({ length: n }, (_, i) => `incoming ${i}: van idling by the school gate since noon.`)
+    const sealed = await Promise.all(texts.map(async text => (await sealPost(author, topic, keys, createPost({ kind: 'info', text }))).bytes))
+    const seen = await watchForAll(page, texts)
+    await throttleCpu(page, rate)
+    const session = await PushSession.open(sender, multiaddr(tcpAddr(relay)))
+    const t0 = Date.now()
+    const acks = await Promise.all(sealed.map(async bytes => await session.push(topic, bytes)))
+    await session.close()
+    const refused = acks.find(a => !a.ok)
+    if (refused !== undefined) throw new Error(`the relay refused a push: ${refused.code}`)
+    const shown = await seen()
+    if (errors.length > 0) throw new Error(`page errors: ${errors.join('; ')}`)
+    return { total: Math.max(...shown) - t0, each: shown.map(t => t - t0) }
+  } finally {
+    // Its engine would keep running (and redialling once the relay stops).
+    await context.close()
+  }
+}
+
+async function incomingRows (browser: Browser): Promise<Workload[]> {
+  // One pushing node stands for many neighbors posting: the relay's per-peer rate would
+  // otherwise refuse the later rounds' bursts.
+  const relay = await startRelay({ webDir: DIST, peerRate: { perSecond: 1000, burst: 1000 } })
+  const sender = await createNode()
+  try {
+    await incomingRound(browser, relay, sender, 20, 1) // untimed: this process's JIT, the relay's first posts
     const total = { fast: [] as number[], slow: [] as number[] }
     const each = { fast: [] as number[], slow: [] as number[] }
     await interleaved(async s => {
-      await throttleCpu(page, rateOf(s))
-      const r = await burst(INCOMING_POSTS)
+      const r = await incomingRound(browser, relay, sender, INCOMING_POSTS, rateOf(s))
       total[s].push(r.total)
       each[s].push(...r.each)
     })
-    await throttleCpu(page, 1)
-    if (errors.length > 0) throw new Error(`page errors: ${errors.join('; ')}`)
     const pct = (xs: number[]): string => `p50 ${percentile(xs, 50).toFixed(0)}, p99 ${percentile(xs, 99).toFixed(0)} ms`
     console.log(`scale:phone incoming: ${INCOMING_POSTS} posts shown after ${list(total.fast)} ms, ${SLOWDOWN}× slower CPU ${list(total.slow)} ms; per post from the first push ${pct(each.fast)}, slower ${pct(each.slow)}`)
     return [
@@ -161,8 +171,6 @@ async function incomingRows (browser: Browser): Promise<Workload[]> {
         `ms, median of ${ROUNDS}; no baseline (the unthrottled time is the row above's)`, null)
     ]
   } finally {
-    // Closed before the next workload: its engine would keep redialling the stopped relay.
-    await context.close()
     await sender.stop()
     await cleanUp()
   }
