@@ -32,7 +32,8 @@
  *   start:  start() with 500 subscriptions vs with one (a reference: a start is paid once).
  * Notes print the sync sessions, round trips, and the relay's CPU during each catch-up.
  *
- * Smaller runs while developing: PL_SCALE_AGENCY_AREAS and PL_SCALE_AGENCY_POSTS.
+ * Smaller runs while developing: PL_SCALE_AGENCY_AREAS and PL_SCALE_AGENCY_POSTS; with
+ * PL_SCALE_AGENCY_PROF=DIR each agency child writes a V8 CPU profile there.
  * Run alone: npm run bench -- --only scale:agency
  */
 import '../../node/polyfill.ts'
@@ -98,7 +99,9 @@ function cityAreas (n: number): string[] {
 function child (mode: string, args: string[] = []): ChildProcess {
   return fork(fileURLToPath(import.meta.url), [mode, ...args], {
     cwd: fileURLToPath(new URL('../../', import.meta.url)),
-    execArgv: CHILD_ARGS,
+    execArgv: mode === '--agency-child' && process.env.PL_SCALE_AGENCY_PROF !== undefined
+      ? [...CHILD_ARGS, '--cpu-prof', `--cpu-prof-dir=${process.env.PL_SCALE_AGENCY_PROF}`]
+      : CHILD_ARGS,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc']
   })
 }
@@ -123,7 +126,11 @@ function ask<T> (proc: ChildProcess, msg: Record<string, unknown>, timeoutMs = 1
 }
 
 async function stopChild (proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return
+  const exited = new Promise(resolve => proc.once('exit', resolve))
   if (proc.connected) await ask(proc, { op: 'stop' }, 20_000).catch(() => {})
+  // It exits once its answer is sent (and writes its CPU profile, if asked): give it the time.
+  await Promise.race([exited, new Promise(resolve => setTimeout(resolve, 10_000))])
   if (proc.exitCode === null) proc.kill()
 }
 
