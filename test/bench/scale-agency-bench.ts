@@ -7,7 +7,7 @@
  * ~0.7 km², so a city of ~370 km² is AREAS = 500 cells and an agency covering it follows all
  * 500 (protocol/hood-state.ts MAX_FOLLOWED_AREAS). A public copy of an alert is the resident's
  * choice, post by post: taken here as 2 % of alerts, 12,096 a week, so POSTS_PER_AREA = 24
- * (12,000 in all, ~430 bytes each). Each is a valid public post (public-post.ts: signed with
+ * (12,000 in all, ~300 bytes each). Each is a valid public post (public-post.ts: signed with
  * its author's pseudonym for the area, 16-bit proof of work), created at a random time in the
  * 7 days before it was mined.
  *
@@ -22,7 +22,8 @@
  * (node/resident.ts openResidentPeer on a temp home made an agency, following the areas
  * through that relay, as `agency create` and `agency follow --relay` leave it), after one
  * untimed catch-up of another area in a throwaway home (JIT): start() (libp2p node, one
- * subscription per area, dials the relay), then sync() until it holds every post.
+ * subscription per area, dials the relay), then sync() until it holds every post (sync()
+ * moves past a topic whose session failed: those are synced again, and counted).
  *   time:   sync() of the 500 areas vs 500 × the median sync() of one area (ONE_AREA_RUNS
  *           catch-ups, a fresh home and engine each, in a child of its own).
  *   memory: V8 heap used of the agency process (after gc) from before the engine opens to
