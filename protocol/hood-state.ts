@@ -50,12 +50,16 @@ export { MAX_RELAYS }
 export const MAX_MEMBERS = 2000
 /** Agency attestations issued per hood, each at most MAX_ATTESTATION_BYTES (768, agency.ts). */
 export const MAX_ATTESTATIONS = 64
-/** Areas an agency follows (geohash prefixes of 1..6 characters). */
-export const MAX_FOLLOWED_AREAS = 64
+/**
+ * Areas an agency follows (geohash prefixes of 1..6 characters). Neighborhoods publish in their
+ * own area's topic, often 6 characters (a cell of ~0.7 km²), so a city agency follows every
+ * cell of its city: 500 for a city of a million households (test/bench/scale-agency-bench.ts).
+ */
+export const MAX_FOLLOWED_AREAS = 1024
 /** Attestations an agency keeps for its RFAs (an RFA attaches at most 4). */
 export const MAX_AGENCY_ATTESTATIONS = 16
-/** 64 areas x 8 bytes + 16 attestations x 771 bytes, with room to spare: 16 KiB. */
-export const MAX_AGENCY_FILE_BYTES = 16 * 1024
+/** 1,024 areas x 8 bytes + 16 attestations x 771 bytes + 8 relays x 258 bytes, with room to spare: 32 KiB. */
+export const MAX_AGENCY_FILE_BYTES = 32 * 1024
 
 
 const HOOD_FILE: StructSpec = {

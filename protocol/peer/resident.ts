@@ -194,6 +194,13 @@ export const RENAME_NOTICE_MS = 30 * 24 * 3600_000
 const MAX_AHEAD_OF_EPOCH = 256
 /** Older epochs a sync tries, newest first, with a relay that does not know the current one. */
 const MAX_OLDER_EPOCH_TRIES = 4
+/**
+ * Topics a catch-up syncs at once. Each session is a few round trips and a store commit: one
+ * topic after another, an agency following a city's 500 areas spent its catch-up waiting on
+ * them (test/bench/scale-agency-bench.ts). Four leave room, under the 8 streams a relay always
+ * keeps for an address holding few (stream-budget.ts), for a push and a clip or two.
+ */
+export const SYNC_TOPICS_AT_ONCE = 4
 /** Backoff of a long-running peer redialling a lost relay: from 1 s, doubling, to 30 s. */
 export const RECONNECT_MIN_MS = 1000
 export const RECONNECT_MAX_MS = 30_000
@@ -1320,28 +1327,42 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     return n
   }
 
-  /** Catches up on every topic (or those given) from the first relay that answers; then runs follow-up rekeys. */
+  /**
+   * Catches up on every topic (or those given), each from the first relay that answers,
+   * SYNC_TOPICS_AT_ONCE topics at a time; then runs follow-up rekeys.
+   */
   async sync (topics: readonly string[] = [...this.topics.keys()]): Promise<SyncStats[]> {
     const all: SyncStats[] = []
-    for (const topic of topics) {
-      for (const relay of this.relays()) {
-        try {
-          let stats = await this.syncWith(relay, topic)
-          // Our epoch was closed: that session brought only the rekeys. Opened, they hold the
-          // current keys: once more, under those, for the rest.
-          if (stats.scope === 'rekeys' && (await this.syncAuth(topic))?.epoch !== stats.epoch) {
-            all.push(stats)
-            stats = await this.syncWith(relay, topic)
-          }
-          all.push(stats)
-          break
-        } catch (err) {
-          if (isPorchlightError(err, 'NOT_FOUND')) break
-        }
-      }
+    let next = 0
+    const lane = async (): Promise<void> => {
+      while (next < topics.length) all.push(...await this.catchUpTopic(topics[next++]!))
     }
+    await Promise.all(Array.from({ length: Math.min(SYNC_TOPICS_AT_ONCE, topics.length) }, lane))
     await this.runFollowUps()
     return all
+  }
+
+  /** Catches up on one topic from the first relay that answers (no relay serving it: nothing). */
+  private async catchUpTopic (topic: string): Promise<SyncStats[]> {
+    const out: SyncStats[] = []
+    for (const relay of this.relays()) {
+      try {
+        let stats = await this.syncWith(relay, topic)
+        // Our epoch was closed: that session brought only the rekeys. Opened, they hold the
+        // current keys: once more, under those, for the rest.
+        if (stats.scope === 'rekeys' && (await this.syncAuth(topic))?.epoch !== stats.epoch) {
+          out.push(stats)
+          stats = await this.syncWith(relay, topic)
+        }
+        out.push(stats)
+        break
+      } catch (err) {
+        if (isPorchlightError(err, 'NOT_FOUND')) break
+        // The next relay is asked; with none left the topic waits for the next catch-up.
+        this.log('catching up on %s from %s failed - %e', topic, relay, err)
+      }
+    }
+    return out
   }
 
   private reproving: Promise<void> | undefined

@@ -666,6 +666,8 @@ describe('hood state helpers', () => {
   })
 })
 
+const GEOHASH_CHARS = '0123456789bcdefghjkmnpqrstuvwxyz'
+
 describe('agency state', () => {
   it('round-trips, validates areas, deduplicates', async () => {
     const home = await Home.open(join(dir, 'h'))
@@ -678,7 +680,15 @@ describe('agency state', () => {
     expect(withoutFollowedAreas(a, ['u4']).areas).toEqual(['u4pru'])
     await expectCode(() => withFollowedAreas(a, ['u4prua1']), 'BAD_GEOHASH')
     await expectCode(() => withFollowedAreas(a, ['ai']), 'BAD_GEOHASH')
-    await expectCode(() => withFollowedAreas({ areas: [] }, Array.from({ length: 65 }, (_, i) => `u${'0123456789bcdefghjkmnpqrstuvwxyz'[i % 32]!}${'bcd'[Math.floor(i / 32)]!}`)), 'TOO_LARGE')
+    // A city agency follows every cell of its city (500 six-character areas for a million
+    // households), with its attestations and relays: kept and read back; past 1,024, refused.
+    const cells = (n: number): string[] => Array.from({ length: n }, (_, i) => `u4${GEOHASH_CHARS[(i >> 10) & 31]!}${GEOHASH_CHARS[(i >> 5) & 31]!}${GEOHASH_CHARS[i & 31]!}`)
+    const city = withAgencyRelays(
+      Array.from({ length: 16 }, (_, i) => new Uint8Array(768).fill(i + 1)).reduce(withAgencyAttestation, withFollowedAreas({ areas: [] }, cells(1024))),
+      Array.from({ length: 8 }, (_, i) => `/dns4/relay-${i}.example.org/tcp/443/wss/p2p/12D3KooWKXQ6TSnuH9MzG5viBFpsN5xiAM8AdFnz1ayPc5rzGffx`))
+    await home.saveAgency(city)
+    expect((await (await Home.open(join(dir, 'h'))).agency())?.areas).toHaveLength(1024)
+    await expectCode(() => withFollowedAreas({ areas: [] }, cells(1025)), 'TOO_LARGE')
     await expectCode(() => decodeAgencyState(encodeStruct({ domain: 'pl/home-agency', version: 1, required: [], maxBytes: 9999 }, { areas: ['u4', 'u4'], att: [] })), 'MALFORMED')
     // Relays an agency follows through: kept, deduplicated, bounded, checked; a file without them reads as before.
     const relay = '/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWKXQ6TSnuH9MzG5viBFpsN5xiAM8AdFnz1ayPc5rzGffx'
