@@ -306,9 +306,14 @@ export function randomBytes (n: number): Uint8Array {
 export interface SymmetricProvider {
   readonly name: string
   sha256 (data: Uint8Array): Uint8Array
-  hmacSha256 (key: Uint8Array, data: Uint8Array): Uint8Array
-  /** XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha-03): 32-byte key, 24-byte nonce; ciphertext || 16-byte tag. */
-  xchachaSeal (key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Uint8Array
+  /** HMAC-SHA256 of `data`, or of its parts joined (so callers need not copy them together). */
+  hmacSha256 (key: Uint8Array, data: Uint8Array | readonly Uint8Array[]): Uint8Array
+  /**
+   * XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha-03): 32-byte key, 24-byte nonce; ciphertext ||
+   * 16-byte tag, written into `into` (exactly plaintext.length + 16 bytes, not overlapping the
+   * plaintext) when given, so a caller can seal straight into its message.
+   */
+  xchachaSeal (key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array, into?: Uint8Array): Uint8Array
   /** The plaintext, or a throw (of anything) when the tag does not verify; never unauthenticated bytes. */
   xchachaOpen (key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Uint8Array
 }
@@ -316,8 +321,13 @@ export interface SymmetricProvider {
 export const nobleSymmetric: SymmetricProvider = {
   name: 'noble',
   sha256: (data) => nobleSha256(data),
-  hmacSha256: (key, data) => nobleHmac(nobleSha256, key, data),
-  xchachaSeal: (key, nonce, plaintext, aad) => xchacha20poly1305(key, nonce, aad).encrypt(plaintext),
+  hmacSha256: (key, data) => {
+    if (data instanceof Uint8Array) return nobleHmac(nobleSha256, key, data)
+    const mac = nobleHmac.create(nobleSha256, key)
+    for (const part of data) mac.update(part)
+    return mac.digest()
+  },
+  xchachaSeal: (key, nonce, plaintext, aad, into) => xchacha20poly1305(key, nonce, aad).encrypt(plaintext, into),
   xchachaOpen: (key, nonce, sealed, aad) => xchacha20poly1305(key, nonce, aad).decrypt(sealed)
 }
 
@@ -331,7 +341,7 @@ export function sha256 (data: Uint8Array): Uint8Array {
   return symmetric.sha256(data)
 }
 
-export function hmacSha256 (key: Uint8Array, data: Uint8Array): Uint8Array {
+export function hmacSha256 (key: Uint8Array, data: Uint8Array | readonly Uint8Array[]): Uint8Array {
   return symmetric.hmacSha256(key, data)
 }
 
@@ -340,11 +350,15 @@ export function hkdf (ikm: Uint8Array, salt: Uint8Array, info: string, length = 
   return nobleHkdf(nobleSha256, ikm, salt, new TextEncoder().encode(info), length)
 }
 
-/** XChaCha20-Poly1305 seal: 32-byte key, 24-byte nonce; returns ciphertext || 16-byte tag. */
-export function aeadSeal (key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Uint8Array {
+/**
+ * XChaCha20-Poly1305 seal: 32-byte key, 24-byte nonce; returns ciphertext || 16-byte tag,
+ * written into `into` if given (plaintext.length + 16 bytes, not overlapping the plaintext).
+ */
+export function aeadSeal (key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array, into?: Uint8Array): Uint8Array {
   checkLen(key, KEY_BYTES, 'aead key')
   checkLen(nonce, AEAD_NONCE_BYTES, 'aead nonce')
-  return symmetric.xchachaSeal(key, nonce, plaintext, aad)
+  if (into !== undefined) checkLen(into, plaintext.length + AEAD_TAG_BYTES, 'aead output')
+  return symmetric.xchachaSeal(key, nonce, plaintext, aad, into)
 }
 
 /** XChaCha20-Poly1305 open; any mismatch is PorchlightError('DECRYPT_FAILED'), nothing else. */

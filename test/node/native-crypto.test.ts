@@ -19,6 +19,11 @@ describe('node:crypto provider', () => {
       expect(h).toEqual(nobleSymmetric.sha256(data))
       expect(h.byteOffset === 0 && h.buffer.byteLength === 32).toBe(true)
       expect(nativeSymmetric.hmacSha256(k, data)).toEqual(nobleSymmetric.hmacSha256(k, data))
+      // In parts: the HMAC of the parts joined.
+      const cut = data.length >> 1
+      const parts = [data.subarray(0, cut), new Uint8Array(0), data.subarray(cut)]
+      expect(nativeSymmetric.hmacSha256(k, parts)).toEqual(nobleSymmetric.hmacSha256(k, data))
+      expect(nobleSymmetric.hmacSha256(k, parts)).toEqual(nobleSymmetric.hmacSha256(k, data))
     }), { numRuns: runs(50) })
   })
 
@@ -75,6 +80,14 @@ describe('node:crypto provider', () => {
         expect(sealed.byteOffset === 0 && sealed.buffer.byteLength === pt.length + 16).toBe(true)
         expect(nativeSymmetric.xchachaOpen(k, n, sealed, a)).toEqual(pt)
         expect(nobleSymmetric.xchachaOpen(k, n, sealed, a)).toEqual(pt)
+        // Sealed into a caller's buffer (a view at an offset): the same bytes, nothing around them touched.
+        for (const p of [nativeSymmetric, nobleSymmetric]) {
+          const host = new Uint8Array(pt.length + 16 + 8).fill(0xee)
+          const into = host.subarray(3, 3 + pt.length + 16)
+          expect(p.xchachaSeal(k, n, pt, a, into)).toBe(into)
+          expect(toHex(into)).toBe(toHex(sealed))
+          expect([...host.subarray(0, 3), ...host.subarray(3 + pt.length + 16)].every(b => b === 0xee)).toBe(true)
+        }
       }), { numRuns: runs(100) })
     })
 
