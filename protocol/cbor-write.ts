@@ -15,7 +15,7 @@
 /** Kept between calls; an encoding that outgrows it gets a larger buffer for that call only. */
 const SCRATCH_BYTES = 64 * 1024
 
-let scratch = new Uint8Array(SCRATCH_BYTES)
+const scratch = new Uint8Array(SCRATCH_BYTES)
 let out = scratch
 let n = 0
 let busy = false
@@ -175,6 +175,22 @@ function writeMap (obj: object, onNumber: (v: number) => never): void {
     writeString(k)
     write(record[k], onNumber)
   }
+}
+
+/**
+ * Writes the head of `major` with argument `v` (a non-negative safe integer) in shortest form
+ * at `pos` of `into`, for callers that lay out fixed structures directly; returns the new position.
+ */
+export function putHead (into: Uint8Array, pos: number, major: number, v: number): number {
+  const m = major << 5
+  if (v < 24) {
+    into[pos++] = m | v
+    return pos
+  }
+  const len = v < 0x100 ? 1 : v < 0x10000 ? 2 : v < 0x1_0000_0000 ? 4 : 8
+  into[pos++] = m | (len === 1 ? 24 : len === 2 ? 25 : len === 4 ? 26 : 27)
+  for (let i = len - 1; i >= 0; i--) into[pos++] = Math.floor(v / 2 ** (8 * i)) & 0xff
+  return pos
 }
 
 function compareBytes (a: Uint8Array, b: Uint8Array): number {

@@ -51,8 +51,9 @@
  * and mutated inputs); anything unexpected falls back to the generic strict decoder, which
  * gives the error its code.
  */
+import { putHead } from './cbor-write.ts'
 import { fail, isPorchlightError } from './errors.ts'
-import { concatBytes, decodeStruct, encodeStruct, equalBytes, peekDomain, type StructSpec } from './encoding.ts'
+import { concatAll, decodeStruct, encodeStruct, equalBytes, peekDomain, type StructSpec } from './encoding.ts'
 import { AEAD_NONCE_BYTES, AEAD_TAG_BYTES, aeadOpen, aeadSeal, getCrypto, randomBytes, sha256, SIGNATURE_BYTES } from './crypto.ts'
 import { type Identity, startVerify } from './identity.ts'
 import {
@@ -179,22 +180,21 @@ export function checkPostTimes (env: Pick<PrivateEnvelope, 'ts' | 'exp'>, post: 
 /** Encrypts and tags one inner message for `topic` under the epoch's keys, padded to the smallest bucket that holds it. */
 export function sealEnvelope (keys: EpochKeys, topic: string, inner: Uint8Array, opts?: SealOptions): Uint8Array {
   if (!(inner instanceof Uint8Array) || inner.length === 0) fail('BAD_ARGUMENT', 'inner message must be non-empty bytes')
-  return sealInner(keys, topic, { length: inner.length, write: into => into.set(inner) }, opts)
+  return sealInner(keys, topic, [inner], opts)
 }
 
-/** An inner message not yet laid out: its length, and how to write it at the start of the plaintext. */
-interface Inner { length: number, write: (into: Uint8Array) => void }
-
 /**
- * sealEnvelope, writing the inner message straight into the padded plaintext and the
+ * sealEnvelope of the inner message made of `parts` joined, writing them straight into the padded plaintext and the
  * ciphertext straight into the envelope (a seal allocates the envelope once). The envelope is
  * written directly, byte for byte what encodeEnvelope gives (tests compare them), in the layout
  * readCanonicalEnvelope reads: map head, "t" "pl/env" "v" 2 "ct" ct, the header's [rc] ts exp,
  * "tag" tag, the header's epoch nonce topic.
  */
-function sealInner (keys: EpochKeys, topic: string, inner: Inner, opts?: SealOptions): Uint8Array {
+function sealInner (keys: EpochKeys, topic: string, parts: readonly Uint8Array[], opts?: SealOptions): Uint8Array {
   checkTopic(topic)
-  if (inner.length > MAX_ENVELOPE_BYTES) fail('TOO_LARGE', `inner message exceeds ${MAX_ENVELOPE_BYTES} bytes`)
+  let innerBytes = 0
+  for (const part of parts) innerBytes += part.length
+  if (innerBytes > MAX_ENVELOPE_BYTES) fail('TOO_LARGE', `inner message exceeds ${MAX_ENVELOPE_BYTES} bytes`)
   const nonce = opts?.nonce ?? randomBytes(ENVELOPE_NONCE_BYTES)
   if (!(nonce instanceof Uint8Array) || nonce.length !== ENVELOPE_NONCE_BYTES) fail('BAD_ARGUMENT', 'nonce must be 24 bytes')
   const created = opts?.ts ?? Date.now()
@@ -208,11 +208,15 @@ function sealInner (keys: EpochKeys, topic: string, inner: Inner, opts?: SealOpt
   const { bytes: header, split } = writeHeader({ topic, epoch: keys.epoch, ts, exp, nonce, rc })
   const overhead = envelopeOverhead(header)
   let bucket = 0
-  for (const b of ENVELOPE_BUCKETS) if (bucket === 0 && b - overhead >= inner.length + 1) bucket = b
-  if (bucket === 0) fail('TOO_LARGE', `inner message of ${inner.length} bytes does not fit the largest envelope`)
+  for (const b of ENVELOPE_BUCKETS) if (bucket === 0 && b - overhead >= innerBytes + 1) bucket = b
+  if (bucket === 0) fail('TOO_LARGE', `inner message of ${innerBytes} bytes does not fit the largest envelope`)
   const plaintext = new Uint8Array(bucket - overhead)
-  inner.write(plaintext)
-  plaintext[inner.length] = PAD_MARK
+  let p = 0
+  for (const part of parts) {
+    plaintext.set(part, p)
+    p += part.length
+  }
+  plaintext[p] = PAD_MARK
 
   const out = new Uint8Array(bucket)
   out[0] = rc === undefined ? 0xa9 : 0xaa
@@ -326,7 +330,7 @@ export function envelopeHeader (env: Omit<PrivateEnvelope, 'ct' | 'tag'>): Uint8
 function writeHeader (env: Omit<PrivateEnvelope, 'ct' | 'tag'>): { bytes: Uint8Array, split: number } {
   // The checks keep the direct encoding exact: an ASCII topic, non-negative safe integers.
   checkTopic(env.topic)
-  for (const v of [env.ts, env.exp, env.epoch]) if (!Number.isSafeInteger(v) || v < 0) fail('BAD_ARGUMENT', 'envelope times and epoch must be non-negative integers')
+  if (!uintOk(env.ts) || !uintOk(env.exp) || !uintOk(env.epoch)) fail('BAD_ARGUMENT', 'envelope times and epoch must be non-negative integers')
   if (env.nonce?.length !== ENVELOPE_NONCE_BYTES) fail('BAD_ARGUMENT', 'nonce must be 24 bytes')
   if (env.rc !== undefined && env.rc.length !== RC_BYTES) fail('BAD_ARGUMENT', `rc must be ${RC_BYTES} bytes`)
   const out = new Uint8Array(HEADER_MAX_BYTES)
@@ -340,29 +344,23 @@ function writeHeader (env: Omit<PrivateEnvelope, 'ct' | 'tag'>): { bytes: Uint8A
     n += RC_BYTES
   }
   out.set(KEY_TS, n)
-  n += KEY_TS.length
-  const head = (major: number, v: number): void => {
-    const m = major << 5
-    if (v < 24) { out[n++] = m | v; return }
-    const len = v < 0x100 ? 1 : v < 0x10000 ? 2 : v < 0x1_0000_0000 ? 4 : 8
-    out[n++] = m | (len === 1 ? 24 : len === 2 ? 25 : len === 4 ? 26 : 27)
-    for (let i = len - 1; i >= 0; i--) out[n++] = Math.floor(v / 2 ** (8 * i)) & 0xff
-  }
-  const key = (k: Uint8Array): void => { out.set(k, n); n += k.length }
-  head(0, env.ts)
-  key(KEY_EXP)
-  head(0, env.exp)
+  n = putHead(out, n + KEY_TS.length, 0, env.ts)
+  out.set(KEY_EXP, n)
+  n = putHead(out, n + KEY_EXP.length, 0, env.exp)
   const split = n
-  key(KEY_EPOCH)
-  head(0, env.epoch)
-  key(KEY_NONCE)
-  head(2, env.nonce.length)
-  key(env.nonce)
-  key(KEY_TOPIC)
-  head(3, env.topic.length)
+  out.set(KEY_EPOCH, n)
+  n = putHead(out, n + KEY_EPOCH.length, 0, env.epoch)
+  out.set(KEY_NONCE, n)
+  n = putHead(out, n + KEY_NONCE.length, 2, ENVELOPE_NONCE_BYTES)
+  out.set(env.nonce, n)
+  n += ENVELOPE_NONCE_BYTES
+  out.set(KEY_TOPIC, n)
+  n = putHead(out, n + KEY_TOPIC.length, 3, env.topic.length)
   for (let i = 0; i < env.topic.length; i++) out[n++] = env.topic.charCodeAt(i)
   return { bytes: out.subarray(0, n), split }
 }
+
+const uintOk = (v: number): boolean => Number.isSafeInteger(v) && v >= 0
 
 /** What a relay runs: does the membership tag verify under this epoch's tag key? */
 export function checkEnvelopeTag (env: PrivateEnvelope, tagKey: Uint8Array): boolean {
@@ -404,47 +402,23 @@ export function innerDomain (bytes: Uint8Array): string {
 
 /** Signs a post for `topic`: the inner 'pl/signed-post' bytes (not yet encrypted). */
 export async function encodeSignedPost (author: Identity, topic: string, post: Post): Promise<Uint8Array> {
-  const inner = await signPost(author, topic, post)
-  const bytes = new Uint8Array(inner.length)
-  inner.write(bytes)
-  return bytes
+  return concatAll(await signPost(author, topic, post))
 }
 
 /**
- * Signs a post and lays out its 'pl/signed-post' wrapper, written directly (the layout
- * readCanonicalSignedPost reads; tests compare it with the generic encoder):
+ * Signs a post; returns its 'pl/signed-post' wrapper as parts to join, laid out directly (the
+ * layout readCanonicalSignedPost reads; tests compare it with the generic encoder):
  *   a5 "t" "pl/signed-post" "v" 1 "sig" bytes(64) "post" bytes "author" bytes(32)
  */
-async function signPost (author: Identity, topic: string, post: Post): Promise<Inner> {
+async function signPost (author: Identity, topic: string, post: Post): Promise<Uint8Array[]> {
   checkTopic(topic)
   checkPostFields(post)
   const { signKey, name } = author.public
   const body = encodeStruct(POST_TBS, { ...postFields(post), topic, author: signKey, name })
   const sig = await (await getCrypto()).ed25519Sign(author.seed, body)
   if (sig.length !== SIGNATURE_BYTES || signKey.length !== 32) fail('IO', 'signature or key of the wrong size') // a bug, never input
-  const bodyHead = body.length < 256 ? 2 : 3 // the signed post is never under 24 bytes, nor 64 KiB
-  return {
-    length: SIGNED_POST_START.length + SIGNATURE_BYTES + KEY_POST.length + bodyHead + body.length + KEY_AUTHOR.length + 32,
-    write: into => {
-      into.set(SIGNED_POST_START)
-      let n = SIGNED_POST_START.length
-      into.set(sig, n)
-      n += SIGNATURE_BYTES
-      into.set(KEY_POST, n)
-      n += KEY_POST.length
-      if (bodyHead === 2) {
-        into[n++] = 0x58
-      } else {
-        into[n++] = 0x59
-        into[n++] = body.length >>> 8
-      }
-      into[n++] = body.length & 0xff
-      into.set(body, n)
-      n += body.length
-      into.set(KEY_AUTHOR, n)
-      into.set(signKey, n + KEY_AUTHOR.length)
-    }
-  }
+  const bodyHead = new Uint8Array(3)
+  return [SIGNED_POST_START, sig, KEY_POST, bodyHead.subarray(0, putHead(bodyHead, 0, 2, body.length)), body, KEY_AUTHOR, signKey]
 }
 
 /** The signed 'pl/post' bytes as carried, the author key the signature is checked against, the signature. */
