@@ -99,7 +99,22 @@ export function utf8Length (s: string): number {
   return len
 }
 
+/** Strings at least this long are written by TextEncoder.encodeInto (native) rather than a loop. */
+const NATIVE_STRING_CHARS = 32
+
 function writeString (s: string): void {
+  if (s.length >= NATIVE_STRING_CHARS) {
+    // Room for the longest UTF-8 (3 bytes per UTF-16 unit); the head is sized for the shortest
+    // (ASCII) and the bytes moved if the real length needs a longer one.
+    const guess = headBytes(s.length)
+    room(guess + 3 * s.length + 8)
+    const { written } = textEncoder.encodeInto(s, out.subarray(n + guess))
+    const need = headBytes(written)
+    if (need !== guess) out.copyWithin(n + need, n + guess, n + guess + written)
+    head(3, written)
+    n += written
+    return
+  }
   const len = utf8Length(s)
   if (len < 0) {
     head(3, s.length)
@@ -111,6 +126,10 @@ function writeString (s: string): void {
     textEncoder.encodeInto(s, out.subarray(n, n + len))
     n += len
   }
+}
+
+function headBytes (v: number): number {
+  return v < 24 ? 1 : v < 0x100 ? 2 : v < 0x10000 ? 3 : v < 0x1_0000_0000 ? 5 : 9
 }
 
 function write (v: unknown, onNumber: (v: number) => never): void {
@@ -172,7 +191,13 @@ function writeMap (obj: object, onNumber: (v: number) => never): void {
   }
   head(5, keys.length)
   for (const k of keys) {
-    writeString(k)
+    if (ascii && k.length < 24) {
+      room(1 + k.length)
+      out[n++] = 0x60 | k.length
+      for (let i = 0; i < k.length; i++) out[n++] = k.charCodeAt(i)
+    } else {
+      writeString(k)
+    }
     write(record[k], onNumber)
   }
 }

@@ -414,7 +414,11 @@ async function signPost (author: Identity, topic: string, post: Post): Promise<U
   checkTopic(topic)
   checkPostFields(post)
   const { signKey, name } = author.public
-  const body = encodeStruct(POST_TBS, { ...postFields(post), topic, author: signKey, name })
+  const fields = postFields(post) // a fresh object: add to it rather than copy it
+  fields.topic = topic
+  fields.author = signKey
+  fields.name = name
+  const body = encodeStruct(POST_TBS, fields)
   const sig = await (await getCrypto()).ed25519Sign(author.seed, body)
   if (sig.length !== SIGNATURE_BYTES || signKey.length !== 32) fail('IO', 'signature or key of the wrong size') // a bug, never input
   const bodyHead = new Uint8Array(3)

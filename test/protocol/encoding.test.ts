@@ -111,6 +111,11 @@ describe('canonical CBOR', () => {
       const big = { a: new Uint8Array(200_000).fill(7), b: 'x'.repeat(70_000), c: ['é'.repeat(40_000)] }
       expect(equalBytes(encodeCbor(big), encodeCborGeneric(big))).toBe(true)
       expect(toHex(encodeCbor({ a: 1 }))).toBe('a1616101')
+      // Long strings go through TextEncoder.encodeInto with the head sized for ASCII first: UTF-8
+      // lengths whose head is longer (200 chars, 400 bytes; 30,000 chars, 90,000 bytes), lone surrogates.
+      for (const str of ['é'.repeat(100), 'é'.repeat(200), '€'.repeat(30_000), '\uD800'.repeat(40), 'a\uDC00'.repeat(20), 'x'.repeat(32), '😀'.repeat(64)]) {
+        expect(equalBytes(encodeCbor([str, { [str]: str }]), encodeCborGeneric([str, { [str]: str }]))).toBe(true)
+      }
     })
 
     it('leaves what is not plain data to cborg, as before', () => {
