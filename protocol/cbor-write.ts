@@ -24,17 +24,22 @@ const textEncoder = new TextEncoder()
 /** Thrown inside the writer for a value it does not handle; never leaves this module. */
 const UNSUPPORTED = Symbol('unsupported')
 
+/** A structure's domain and version: writeCbor(fields, f, { t, v }) encodes { ...fields, t, v } without the copy. */
+export interface StructHead { readonly t: string, readonly v: number }
+
 /**
  * The deterministic encoding of `value`, or undefined if it holds anything but plain data.
  * `onNumber` is called for (and must throw on) a number that is not a safe integer.
  */
-export function writeCbor (value: unknown, onNumber: (v: number) => never): Uint8Array | undefined {
+export function writeCbor (value: unknown, onNumber: (v: number) => never, struct?: StructHead): Uint8Array | undefined {
   if (busy) return undefined // re-entered (from a getter): leave it to the fallback
   busy = true
   out = scratch
   n = 0
   try {
-    write(value, onNumber)
+    if (struct === undefined) write(value, onNumber)
+    else if (typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)) writeMap(value, onNumber, struct)
+    else throw UNSUPPORTED
     return out.slice(0, n)
   } catch (err) {
     if (err === UNSUPPORTED) return undefined
@@ -171,17 +176,18 @@ function write (v: unknown, onNumber: (v: number) => never): void {
   }
 }
 
-function writeMap (obj: object, onNumber: (v: number) => never): void {
+function writeMap (obj: object, onNumber: (v: number) => never, struct?: StructHead): void {
   const proto = Object.getPrototypeOf(obj)
   if (proto !== Object.prototype && proto !== null) throw UNSUPPORTED
-  const record = obj as Record<string, unknown>
+  const fields = obj as Record<string, unknown>
   const keys: string[] = []
   let ascii = true
-  for (const k of Object.keys(record)) {
-    if (record[k] === undefined) continue
+  for (const k of Object.keys(fields)) {
+    if (fields[k] === undefined || (struct !== undefined && (k === 't' || k === 'v'))) continue
     keys.push(k)
     if (ascii && utf8Length(k) >= 0) ascii = false
   }
+  if (struct !== undefined) keys.push('t', 'v')
   if (ascii) {
     // ASCII: UTF-8 length is the string length, and code-unit order is byte order.
     keys.sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0))
@@ -198,7 +204,8 @@ function writeMap (obj: object, onNumber: (v: number) => never): void {
     } else {
       writeString(k)
     }
-    write(record[k], onNumber)
+    // A structure's own t and v stand over any fields of those names, as in { ...fields, t, v }.
+    write(struct === undefined ? fields[k] : k === 't' ? struct.t : k === 'v' ? struct.v : fields[k], onNumber)
   }
 }
 

@@ -78,7 +78,8 @@ function stripUndefined (value: CborValue | undefined): CborValue {
 
 /** Encodes a structure with its domain and version. */
 export function encodeStruct (spec: StructSpec, fields: Record<string, CborValue | undefined>): Uint8Array {
-  const bytes = encodeCbor({ ...fields, t: spec.domain, v: spec.version })
+  const bytes = writeCbor(fields, onlySafeIntegers, { t: spec.domain, v: spec.version }) ??
+    encodeCbor({ ...fields, t: spec.domain, v: spec.version })
   if (bytes.length > spec.maxBytes) {
     fail('TOO_LARGE', `${spec.domain}: ${bytes.length} bytes exceeds ${spec.maxBytes}`)
   }

@@ -107,6 +107,16 @@ describe('canonical CBOR', () => {
       }), { numRuns: runs(200) })
     })
 
+    it('encodeStruct writes { ...fields, t, v } without the copy: the same bytes, its t and v over any fields of those names', () => {
+      const spec: StructSpec = { domain: 'pl/x', version: 3, required: [], maxBytes: MAX_STRUCT_BYTES }
+      fc.assert(fc.property(fc.dictionary(wideKey, cborValue, { maxKeys: 12 }), fc.option(fc.constantFrom('t', 'v'), { nil: undefined }), (fields, clash) => {
+        const f = clash === undefined ? fields : { ...fields, [clash]: 'clash' }
+        expect(equalBytes(encodeStruct(spec, f as Record<string, CborValue>), encodeCborGeneric({ ...f, t: 'pl/x', v: 3 } as CborValue))).toBe(true)
+      }), { numRuns: runs(100) })
+      class Fields2 { a = 1 }
+      expect(toHex(encodeStruct(spec, new Fields2() as never))).toBe(toHex(encodeCborGeneric({ a: 1, t: 'pl/x', v: 3 })))
+    })
+
     it('more than its 64 KiB buffer, then small again', () => {
       const big = { a: new Uint8Array(200_000).fill(7), b: 'x'.repeat(70_000), c: ['é'.repeat(40_000)] }
       expect(equalBytes(encodeCbor(big), encodeCborGeneric(big))).toBe(true)
