@@ -314,9 +314,12 @@ export function containsBytes (haystack: Uint8Array, needle: Uint8Array): boolea
   return false
 }
 
+/** Two hex digits for each byte value (toHex runs several times per message a relay takes). */
+const HEX_BYTE = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'))
+
 export function toHex (bytes: Uint8Array): string {
   let s = ''
-  for (const b of bytes) s += b.toString(16).padStart(2, '0')
+  for (let i = 0; i < bytes.length; i++) s += HEX_BYTE[bytes[i]!]!
   return s
 }
 
@@ -374,12 +377,15 @@ export function fromBase64Url (s: string, maxChars = 1 << 16): Uint8Array {
 /**
  * The domain (`t`) of an encoded structure, to dispatch on. Bounded and throws only
  * PorchlightError, but skips the canonical-form check: every caller hands the bytes to the
- * chosen structure's strict decoder next, which makes it (so it is not done twice).
+ * chosen structure's strict decoder next, which makes it (so it is not done twice). For the
+ * same reason a canonical start (canonicalDomain) is read without decoding the rest.
  */
 export function peekDomain (bytes: Uint8Array, maxBytes = MAX_STRUCT_BYTES): string {
   if (!(bytes instanceof Uint8Array)) fail('WRONG_TYPE', 'expected bytes')
   if (bytes.length > maxBytes) fail('TOO_LARGE', `${bytes.length} bytes exceeds ${maxBytes}`)
   if (bytes.length === 0) fail('MALFORMED', 'empty input')
+  const fast = canonicalDomain(bytes)
+  if (fast !== undefined) return fast
   let value: unknown
   try {
     value = cborDecode(bytes, DECODE_OPTIONS)
@@ -389,4 +395,23 @@ export function peekDomain (bytes: Uint8Array, maxBytes = MAX_STRUCT_BYTES): str
   const t = value instanceof Map ? value.get('t') : undefined
   if (typeof t !== 'string') fail('MALFORMED', 'not a Porchlight structure')
   return t
+}
+
+/**
+ * How every canonical structure starts: a map head (2 to 23 entries: "t", "v" and fields),
+ * then "t" (the shortest key sorts first) and the domain, printable ASCII under 24 bytes.
+ * The domain then, without decoding the rest (a relay peeks at every message it takes, and
+ * its strict decoder reads the whole next); undefined for any other start.
+ */
+function canonicalDomain (b: Uint8Array): string | undefined {
+  if (b.length < 5 || b[0]! < 0xa2 || b[0]! > 0xb7 || b[1] !== 0x61 || b[2] !== 0x74) return undefined
+  const n = b[3]! - 0x60
+  if (n < 1 || n > 23 || 4 + n > b.length) return undefined
+  let s = ''
+  for (let i = 4; i < 4 + n; i++) {
+    const c = b[i]!
+    if (c < 0x20 || c > 0x7e) return undefined
+    s += String.fromCharCode(c)
+  }
+  return s
 }

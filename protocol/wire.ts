@@ -5,6 +5,7 @@
  * node/ and web/.
  */
 import { decodeStruct, encodeStruct, type StructSpec } from './encoding.ts'
+import { ascii, CanonicalReader } from './canonical-reader.ts'
 import { fail, isPorchlightError, type ErrorCode } from './errors.ts'
 import { checkMembershipTag, MAX_EPOCH, MAX_TOPIC_BYTES, membershipTag, TAG_BYTES } from './neighborhood.ts'
 import { MAX_CID_BYTES, MAX_MEDIA_SIZE } from './post.ts'
@@ -68,8 +69,32 @@ export function encodePushRequest (req: PushRequest): Uint8Array {
 }
 
 export function decodePushRequest (bytes: Uint8Array): PushRequest {
+  const fast = bytes.length <= MAX_FRAME_BYTES ? readCanonicalPushRequest(bytes) : undefined
+  if (fast !== undefined) return fast
   const f = decodeStruct(PUSH_REQUEST, bytes)
   return { topic: f.string('topic', MAX_TOPIC_BYTES, 1), message: f.bytes('msg', { max: MAX_MESSAGE_BYTES, min: 1 }) }
+}
+
+/** a4 (map of 4) "t" "pl/push" "v" 1 "msg" */
+const PUSH_START = Uint8Array.from([0xa4, 0x61, ...ascii('t'), 0x67, ...ascii('pl/push'), 0x61, ...ascii('v'), 0x01, 0x63, ...ascii('msg')])
+const KEY_TOPIC = Uint8Array.from([0x65, ...ascii('topic')])
+
+/**
+ * Fast path of decodePushRequest (a relay reads one per push): the one canonical layout of
+ * a valid request, read directly (canonical-reader.ts):
+ *   a4 "t" "pl/push" "v" 1 "msg" bytes "topic" text(ASCII)
+ * undefined for anything else (the generic decoder then decides). The message is a copy.
+ */
+function readCanonicalPushRequest (b: Uint8Array): PushRequest | undefined {
+  const r = new CanonicalReader(b)
+  if (!r.lit(PUSH_START)) return undefined
+  const n = r.head(2)
+  if (n < 1 || n > MAX_MESSAGE_BYTES) return undefined
+  const message = r.take(n)
+  if (message === undefined || !r.lit(KEY_TOPIC)) return undefined
+  const len = r.head(3)
+  const topic = len >= 1 ? r.ascii(len, MAX_TOPIC_BYTES) : undefined
+  return topic !== undefined && r.done() ? { topic, message } : undefined
 }
 
 export function encodeResult (r: Result): Uint8Array {

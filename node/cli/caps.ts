@@ -18,6 +18,7 @@ export function capsFrom (ctx: Pick<Context, 'string'>, config: CapsInit = {}): 
     const v = ctx.string(name)
     if (v !== undefined) caps[key] = parse(v, name)
   }
+  flag('max-connections', 'maxConnections', count)
   flag('max-conns-per-ip', 'maxConnectionsPerIp', count)
   flag('max-streams', 'maxInboundStreams', count)
   flag('max-streams-per-ip', 'maxInboundStreamsPerIp', count)

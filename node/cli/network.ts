@@ -32,6 +32,7 @@ const MIB = 1024 * 1024
 
 /** `porchlight relay` flags for the relay's caps (read by capsFrom in caps.ts). */
 const CAPS_OPTIONS: Record<string, OptionSpec> = {
+  'max-connections': { type: 'string', value: 'N', help: `connections the relay holds at once (default ${CAPS_DEFAULTS.maxConnections}; a relay for a whole district needs more, and a file-descriptor limit (ulimit -n) above it)` },
   'max-conns-per-ip': { type: 'string', value: 'N', help: `inbound connections one IP may hold (default ${CAPS_DEFAULTS.maxConnectionsPerIp}; households behind one NAT share an IP)` },
   'max-streams': { type: 'string', value: 'N', help: `open push/sync/pin/block/bitswap streams, all peers (default ${CAPS_DEFAULTS.maxInboundStreams})` },
   'max-streams-per-ip': { type: 'string', value: 'N', help: `open push/sync/pin/block/bitswap streams from one IP (default ${CAPS_DEFAULTS.maxInboundStreamsPerIp})` },
@@ -177,7 +178,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
   relay: {
     summary: 'Run a community relay (stores ciphertext it cannot read; serves health, metrics, the web app)',
     usage: '[--data DIR] [--serve TOKEN ...] [--area GEOHASH ...] [--peer MULTIADDR ...] [--tcp PORT] [--ws PORT] [--http PORT] [--host IP] ' +
-      '[--announce MULTIADDR ...] [--tls-cert FILE --tls-key FILE] [--web-origin URL] [--map-tiles URL [--map-attribution TEXT]] [--config FILE] [caps: --max-conns-per-ip N ...]',
+      '[--announce MULTIADDR ...] [--tls-cert FILE --tls-key FILE] [--web-origin URL] [--map-tiles URL [--map-attribution TEXT]] [--config FILE] [caps: --max-connections N --max-conns-per-ip N ...]',
     help: `Defaults: data in ${RELAY_HELP_DEFAULTS.dataDir}, TCP ${RELAY_HELP_DEFAULTS.tcpPort}, WebSockets ${RELAY_HELP_DEFAULTS.wsPort}, HTTP ${RELAY_HELP_DEFAULTS.httpPort} on ${RELAY_HELP_DEFAULTS.host}. ` +
       'Port 0 picks a free port; the relay prints the addresses it listens on. Tokens and areas it was given are remembered in the data folder. ' +
       'With --tls-cert and --tls-key the HTTP port serves HTTPS and the WebSockets port WSS (/tls/ws): browsers need a secure context ' +
@@ -187,7 +188,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       '--map-tiles offers the web app\'s map a street map (a Leaflet tile template; each resident turns it on, being told the tile ' +
       'server learns which area they look at). ' +
       'The config file is JSON: {"data","host","tcp","ws","http","serve":[],"areas":[],"peers":[],"web","tlsCert","tlsKey","announce":[],"webOrigin","mapTiles","mapAttribution",' +
-      '"caps":{"maxConnectionsPerIp",...}}. ' +
+      '"caps":{"maxConnections","maxConnectionsPerIp",...}}. ' +
       'The caps bound what strangers can make the relay hold; /metrics counts what they refuse. Stops cleanly on Ctrl-C / SIGTERM.',
     options: {
       data: { type: 'string', value: 'DIR', help: `data folder (default ${RELAY_HELP_DEFAULTS.dataDir})` },
@@ -282,7 +283,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       'the area\'s public channel, signed with your pseudonym for that area (agencies see it; your name only with --show-name). ' +
       `The public copy goes out after a random delay of up to ${HELP_FIGURES.maxPublicDelayMs / 1000} s, dated then, from a one-time peer id, so a relay ` +
       'cannot match it to your private post; the command waits for a relay to acknowledge it and says whether one did. ' +
-      `Locations are geohashes, cut to --precision characters (default 6, about 1.2 km; at most ${MAX_POST_PRECISION}). ` +
+      `Locations are geohashes, cut to --precision characters (default: the neighborhood's setting, \`hood settings\`, at first the area's length; 6 is about 1.2 km; at most ${MAX_POST_PRECISION}). ` +
       `Posts expire after --ttl (default ${DEFAULT_TTL_MS / 86_400_000}d, or what the neighborhood's admins chose with \`hood settings --post-ttl\`). If no relay acknowledges the post, it stays in the outbox ` +
       'and is sent the next time you post, read the feed or watch. ' +
       '--clip attaches a photo (JPEG, PNG, WebP) or video (MP4, MOV): its metadata (GPS, camera, times) is removed, it is ' +
@@ -296,7 +297,7 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       geohash: { type: 'string', value: 'G', help: 'location as a geohash' },
       lat: { type: 'string', value: 'LAT', help: 'latitude (with --lon)' },
       lon: { type: 'string', value: 'LON', help: 'longitude (with --lat)' },
-      precision: { type: 'string', value: 'N', help: `geohash characters to keep, 1..${MAX_POST_PRECISION} (default 6)` },
+      precision: { type: 'string', value: 'N', help: `geohash characters to keep, 1..${MAX_POST_PRECISION} (default: the neighborhood's setting)` },
       ttl: ttlOption('lifetime', DEFAULT_TTL_MS, MAX_TTL_MS),
       'reply-to': { type: 'string', value: 'ID', help: 'the post this replies to: its id as `feed` prints it (8 or more hex digits) or whole' },
       clip: { type: 'string', value: 'FILE', help: 'attach a photo or video (metadata removed, encrypted)' },

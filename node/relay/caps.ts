@@ -1,14 +1,19 @@
 /**
- * A relay's caps on what strangers can make it hold (issue 10): inbound connections per IP
- * (connection-caps.ts), and the framed streams (push, sync, pin, blocks, and Helia's bitswap:
+ * A relay's caps on what strangers can make it hold (issue 10): connections in all (libp2p's
+ * connection manager refuses the rest) and inbound per IP (connection-caps.ts), and the framed streams (push, sync, pin, blocks, and Helia's bitswap:
  * metered-libp2p.ts) with the bytes they buffer, in total and per IP (stream-budget.ts). Whatever one IP does, it holds at most
  * maxConnectionsPerIp connections, maxInboundStreamsPerIp streams and maxBufferedBytesPerIp
  * unread bytes; all peers together at most the totals.
  *
  * Why 32 connections per IP: households behind one NAT (a building's Wi-Fi, a carrier's CGNAT)
  * share an address, each with a phone or two and perhaps a computer; 32 serves a dozen such
- * households at once, a tenth of a relay's 300 connections, so one address cannot crowd out
- * the rest. A relay behind a reverse proxy sees every peer at the proxy's address: raise it
+ * households at once, a thirtieth of a relay's 1,000 connections, so one address cannot crowd
+ * out the rest.
+ *
+ * Why 1,000 connections: a community relay serves a few neighborhoods, a few hundred households
+ * with a phone or two each, plus browsers and sibling relays; each costs the relay some tens of
+ * KiB and one file descriptor (test/bench/scale-relay-bench.ts measures both). A relay for a
+ * whole district raises it (`--max-connections`), and its file-descriptor limit with it. A relay behind a reverse proxy sees every peer at the proxy's address: raise it
  * there (or cap at the proxy).
  */
 import { ConnectionCap } from './connection-caps.ts'
@@ -16,12 +21,16 @@ import type { Metrics } from './metrics.ts'
 import { STREAM_BUDGET_DEFAULTS, StreamBudget, type FramedProtocol, type StreamBudgetInit, type StreamRefusal } from '../../protocol/peer/stream-budget.ts'
 
 export const CAPS_DEFAULTS = {
+  /** Connections the relay holds at once, inbound and outbound; libp2p refuses inbound ones past it. */
+  maxConnections: 1000,
   /** Inbound connections one IP (an IPv6 /64) may hold at once. */
   maxConnectionsPerIp: 32,
   ...STREAM_BUDGET_DEFAULTS
 } as const
 
 export interface CapsInit extends StreamBudgetInit {
+  /** @default 1000 */
+  maxConnections?: number
   /** @default 32 */
   maxConnectionsPerIp?: number
 }
@@ -32,6 +41,8 @@ const CONNECTIONS_REFUSED = 'porchlight_connections_refused_total'
 const STREAMS_REFUSED = 'porchlight_streams_refused_total'
 
 export class RelayCaps {
+  /** For libp2p's connection manager (node/libp2p.ts): the gater below counts only per IP. */
+  readonly maxConnections: number
   readonly connections: ConnectionCap
   readonly streams: StreamBudget
   private metrics: Metrics | undefined
@@ -39,6 +50,7 @@ export class RelayCaps {
   private readonly early = new Map<string, number>()
 
   constructor (init: CapsInit = {}) {
+    this.maxConnections = init.maxConnections ?? CAPS_DEFAULTS.maxConnections
     this.connections = new ConnectionCap(init.maxConnectionsPerIp ?? CAPS_DEFAULTS.maxConnectionsPerIp, () => {
       this.refused(CONNECTIONS_REFUSED, 'per-ip')
     })

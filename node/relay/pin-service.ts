@@ -260,7 +260,12 @@ export class PinService {
         const rootTimer = setTimeout(() => { abort.abort(new Error('root timeout')) }, this.init.rootTimeoutMs ?? PIN_DEFAULTS.rootTimeoutMs)
         let stat: { type: string, size: bigint }
         try {
-          stat = await this.clips.fs.stat(cid, { signal: abort.signal } as never)
+          // The root may come over bitswap here (a stream that failed before storing it): count it
+          // as fetched, so a failure after this deletes it too.
+          const onProgress = (evt: { type: string, detail: unknown }): void => {
+            if (evt.type === 'blocks:get:blockstore:put') onStored(evt.detail as CID, 0)
+          }
+          stat = await this.clips.fs.stat(cid, { signal: abort.signal, onProgress } as never)
         } finally {
           clearTimeout(rootTimer)
         }

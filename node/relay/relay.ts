@@ -203,6 +203,7 @@ export class Relay {
     m.counter('porchlight_messages_retracted_total', 'Posts deleted by their author\'s retraction')
     m.counter('porchlight_gossip_proofs_expired_total', 'Peers let go from a private topic\'s gossip: they had proven only an epoch a rekey closed')
     m.gauge('porchlight_connections', 'Open connections', () => node.getConnections().length)
+    m.gauge('porchlight_max_connections', 'Connections the relay holds at most (--max-connections): libp2p refuses inbound ones past it', () => caps.maxConnections)
     m.gauge('porchlight_peers', 'Connected peers', () => node.getPeers().length)
     m.gauge('porchlight_topics', 'Topics served', () => this.served.all().length)
     m.gauge('porchlight_stored_messages', 'Messages stored', () => store.stats().messages)
@@ -229,6 +230,7 @@ export class Relay {
       node = await createNode({
         privateKey,
         connectionGater: caps.connections.gater,
+        maxConnections: caps.maxConnections,
         host: init.host ?? RELAY_DEFAULTS.host,
         tcpPort: init.tcpPort ?? RELAY_DEFAULTS.tcpPort,
         wsPort: init.wsPort ?? RELAY_DEFAULTS.wsPort,
@@ -663,6 +665,7 @@ export class Relay {
       peerId: this.node.peerId.toString(),
       peers: this.node.getPeers().length,
       connections: this.node.getConnections().length,
+      maxConnections: this.caps.maxConnections,
       topics: this.served.all().length,
       storedMessages: stats.messages,
       storedBytes: stats.bytes,

@@ -1,18 +1,19 @@
 /**
  * The clip store as a Node peer or relay opens it (protocol/peer/clip-store.ts does the work):
- * blocks in `blockstore-fs` under `<dir>/blocks`, Helia's datastore (pins, local keep records)
- * in `datastore-level` under `<dir>/datastore`, and node:crypto's AES-256-GCM and SHA-256.
+ * blocks in blockstore-fs's layout under `<dir>/blocks` (block-files.ts), Helia's datastore
+ * (pins, local keep records) in `datastore-level` under `<dir>/datastore`, and node:crypto's
+ * AES-256-GCM and SHA-256.
  */
 import { createCipheriv, createDecipheriv, createHash } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { FsBlockstore } from 'blockstore-fs'
 import { LevelDatastore } from 'datastore-level'
 import type { Libp2p } from '@libp2p/interface'
 import { PorchlightError } from '../../protocol/errors.ts'
 import { CLIP_TAG_BYTES, type AesGcmFactory } from '../../protocol/clip/stream-aead.ts'
 import type { HashFactory } from '../../protocol/clip/hash.ts'
 import { ClipStore, type ClipStoreInit } from '../../protocol/peer/clip-store.ts'
+import { BlockFiles } from './block-files.ts'
 
 /** Node's native SHA-256 (~1.7 GB/s against ~150 MB/s for noble), streaming. */
 export const nativeSha256: HashFactory = () => createHash('sha256')
@@ -45,7 +46,7 @@ export const nativeAesGcm: AesGcmFactory = (key, aad) => ({
 
 /** Opens the stores under `dir` (made 0700 if missing) and the clip store on `node` over them. */
 export async function openNodeClipStore (node: Libp2p, dir: string, init: ClipStoreInit = {}): Promise<ClipStore> {
-  const blockstore = new FsBlockstore(join(dir, 'blocks'))
+  const blockstore = new BlockFiles(join(dir, 'blocks'))
   const datastore = new LevelDatastore(join(dir, 'datastore'))
   const close = async (): Promise<void> => {
     await datastore.close().catch(() => {})

@@ -169,6 +169,13 @@ export async function * decryptClip (key: Uint8Array, source: Source, options: C
         fill = 0
         while (pending.length >= CLIP_PIPELINE_DEPTH) yield await pending.shift()!
       }
+      if (fill === 0 && piece.length - off > sealed) {
+        // A whole chunk with more after it, straight from the input: no copy (as encryptClip).
+        submit(bytesOf(piece.subarray(off, off + sealed)), false)
+        off += sealed
+        while (pending.length >= CLIP_PIPELINE_DEPTH) yield await pending.shift()!
+        continue
+      }
       const n = Math.min(sealed - fill, piece.length - off)
       buf.set(piece.subarray(off, off + n), fill)
       fill += n

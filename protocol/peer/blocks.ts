@@ -48,6 +48,8 @@ export interface BlockStreamInit {
  */
 const INITIAL_CREDIT = 4 * 1024 * 1024
 const CREDIT_STEP = 1024 * 1024
+/** Raw leaves a requester hashes while it reads the next frames: 2 (at most 2 MiB beyond the credit). */
+const VERIFY_AHEAD = 2
 
 /**
  * Largest frame the server reads: the requester only sends a request (at most 256 bytes) and
@@ -60,12 +62,21 @@ const MAX_DEPTH = 16
 /** Smallest average block accepted: bounds the blocks one request can make either side handle. */
 const MIN_AVG_BLOCK_BYTES = 16 * 1024
 const SHA2_256 = 0x12
+/** What blockstores (and Helia's, offline) name the error for a block they do not hold. */
+const NOT_FOUND_ERRORS = new Set(['NotFoundError', 'BlockNotFoundWhileOfflineError'])
 
 /** Where the server reads blocks from (the clip store's blockstore). */
 export interface BlockSource {
   has (cid: CID): Promise<boolean>
+  /** The block; throws an error named 'NotFoundError' when it is not stored (as blockstores do). */
   get (cid: CID): Promise<Uint8Array>
 }
+
+/**
+ * SHA-256 of one block, as the runtime does it fastest (the clip store passes node:crypto's in
+ * Node, WebCrypto's in the browser). @default the installed hash provider's (crypto.ts)
+ */
+export type BlockDigest = (block: Uint8Array) => Uint8Array | Promise<Uint8Array>
 
 /** What the block server uses of the libp2p node. */
 export type BlockServerComponents = Pick<Libp2p, 'handle' | 'unhandle' | 'logger'>
@@ -129,8 +140,15 @@ export class BlockServer implements Startable {
       // Depth-first, links in order: the order the requester expects them in.
       const stack: Array<{ cid: CID, depth: number }> = [{ cid: root, depth: 0 }]
       const read = async (cid: CID): Promise<Uint8Array> => {
-        if (!(await this.source.has(cid))) fail('NOT_FOUND', 'part of that clip is not stored here')
-        return frame(BLOCK_FRAME, await this.source.get(cid))
+        let block: Uint8Array
+        try {
+          block = await this.source.get(cid)
+        } catch (err) {
+          // One read, no `has` first: a missing block is the store's NotFoundError (Helia's, offline: BlockNotFoundWhileOfflineError).
+          if (NOT_FOUND_ERRORS.has((err as Error).name)) fail('NOT_FOUND', 'part of that clip is not stored here')
+          throw err
+        }
+        return frame(BLOCK_FRAME, block)
       }
       // One block read ahead while the previous one is being written (leaves are leaves:
       // only dag-pb nodes, read before their children, change what comes next).
@@ -176,6 +194,8 @@ export interface FetchBlocksOptions extends AbortOptions {
   frameTimeoutMs?: number
   /** Called with every verified block, before its content is yielded (to store it). */
   onBlock?: (cid: CID, block: Uint8Array) => Promise<void>
+  /** Hashes each block to check it against its CID. @default the installed provider's sha256 */
+  digest?: BlockDigest
 }
 
 /**
@@ -185,6 +205,7 @@ export interface FetchBlocksOptions extends AbortOptions {
  */
 export async function * fetchBlocks (node: Libp2p, peer: PeerId, root: CID, size: number, opts: FetchBlocksOptions = {}): AsyncGenerator<Uint8Array> {
   const timeout = opts.frameTimeoutMs ?? BLOCKS_FRAME_TIMEOUT_MS
+  const digest = opts.digest ?? sha256
   const signal = (): AbortSignal => opts.signal === undefined ? AbortSignal.timeout(timeout) : AbortSignal.any([opts.signal, AbortSignal.timeout(timeout)])
   let stream: Stream | undefined
   // Set once the stream is closed or aborted: a requester that stops reading (break, or an
@@ -205,11 +226,34 @@ export async function * fetchBlocks (node: Libp2p, peer: PeerId, root: CID, size
     // count against nothing else, and a poster's DAG could have millions.
     const maxBlocks = Math.ceil(size / MIN_AVG_BLOCK_BYTES) + 16
     let blocks = 0
+    // Raw leaves being hashed (off the main thread where `digest` is WebCrypto's) while the next
+    // frames are read; each is checked, handed to onBlock and yielded in order, none before its
+    // hash matched, and as soon as it did if no frame is waiting. They hold at most
+    // VERIFY_AHEAD blocks beyond the credit granted.
+    const checking: Array<{ cid: CID, block: Uint8Array, hash: Promise<Uint8Array> }> = []
+    const settle = async (): Promise<Uint8Array> => {
+      const c = checking.shift()!
+      if (!equalBytes(await c.hash, c.cid.multihash.digest)) fail('MALFORMED', 'a block does not match its CID')
+      await opts.onBlock?.(c.cid, c.block)
+      return c.block
+    }
+    const hashed = async (): Promise<boolean> => await checking[0]!.hash.then(() => true, () => true)
     for (;;) {
-      const frame = await frames.read(signal())
+      const reading = frames.read(signal())
+      reading.catch(() => {}) // awaited below; no unhandled rejection if the reader stops first
+      // While the next frame is on its way, release the leaves whose hashes are done.
+      while (checking.length > 0 && await Promise.race([reading.then(() => false, () => false), hashed()])) {
+        const leaf = await settle()
+        if (leaf.length > 0) yield leaf
+      }
+      const frame = await reading
       if (frame[0] === END_FRAME) {
         const r = decodeResult(frame.subarray(1))
         if (!r.ok) fail(r.code ?? 'UNAVAILABLE', r.message ?? 'the peer refused')
+        while (checking.length > 0) {
+          const leaf = await settle()
+          if (leaf.length > 0) yield leaf
+        }
         if (expected.length > 0 || out !== size) fail('MALFORMED', 'the clip ended early')
         settled = true
         await stream.close()
@@ -223,18 +267,29 @@ export async function * fetchBlocks (node: Libp2p, peer: PeerId, root: CID, size
       const next = expected.pop() ?? fail('MALFORMED', 'more blocks than the clip has')
       if (next.depth > MAX_DEPTH) fail('TOO_LARGE', 'the clip DAG is too deep')
       if (next.cid.multihash.code !== SHA2_256) fail('UNSUPPORTED', 'clip blocks must be SHA-256 addressed')
-      if (!equalBytes(sha256(block), next.cid.multihash.digest)) fail('MALFORMED', 'a block does not match its CID')
-      await opts.onBlock?.(next.cid, block)
-      let data: Uint8Array | undefined
       if (next.cid.code === raw.code) {
-        data = block
-      } else if (next.cid.code === dagPb.code) {
-        const node = dagPb.decode(block)
-        if (node.Data !== undefined) data = UnixFS.unmarshal(node.Data).data
-        for (let i = node.Links.length - 1; i >= 0; i--) expected.push({ cid: node.Links[i]!.Hash as CID, depth: next.depth + 1 })
-      } else {
-        fail('UNSUPPORTED', 'clip blocks must be raw or dag-pb')
+        out += block.length
+        if (out > size) fail('MALFORMED', 'the clip is larger than its size')
+        const hash = Promise.resolve(digest(block))
+        hash.catch(() => {}) // awaited in settle; no unhandled rejection if the fetch stops first
+        checking.push({ cid: next.cid, block, hash })
+        if (checking.length > VERIFY_AHEAD) {
+          const leaf = await settle()
+          if (leaf.length > 0) yield leaf
+        }
+        continue
       }
+      if (next.cid.code !== dagPb.code) fail('UNSUPPORTED', 'clip blocks must be raw or dag-pb')
+      // A node says which blocks come next: the leaves before it go first, and it is checked before it is read.
+      while (checking.length > 0) {
+        const leaf = await settle()
+        if (leaf.length > 0) yield leaf
+      }
+      if (!equalBytes(await digest(block), next.cid.multihash.digest)) fail('MALFORMED', 'a block does not match its CID')
+      await opts.onBlock?.(next.cid, block)
+      const node = dagPb.decode(block)
+      const data = node.Data === undefined ? undefined : UnixFS.unmarshal(node.Data).data
+      for (let i = node.Links.length - 1; i >= 0; i--) expected.push({ cid: node.Links[i]!.Hash as CID, depth: next.depth + 1 })
       if (data !== undefined && data.length > 0) {
         out += data.length
         if (out > size) fail('MALFORMED', 'the clip is larger than its size')

@@ -36,7 +36,7 @@ import { sha256 } from '../crypto.ts'
 import { decryptClip, encryptClip, encryptedClipSize, generateClipKey, type AesGcmFactory, type ClipCipherOptions } from '../clip/stream-aead.ts'
 import { hashTap, nobleSha256, type HashFactory } from '../clip/hash.ts'
 import { MAX_CID_BYTES } from '../post.ts'
-import { BlockServer, blockPeers, fetchBlocks } from './blocks.ts'
+import { BlockServer, blockPeers, fetchBlocks, type BlockDigest } from './blocks.ts'
 import type { InboundBudget } from './stream-budget.ts'
 import { meteredLibp2p } from './metered-libp2p.ts'
 
@@ -152,7 +152,10 @@ export interface ClipStoreDeps {
   close?: () => Promise<void>
   /** AES-256-GCM for the clip STREAM. @default WebCrypto when `crypto.subtle` exists, else noble (stream-aead.ts) */
   readonly aesGcm?: AesGcmFactory
-  /** Streaming SHA-256 of the plaintext. @default nobleSha256 */
+  /**
+   * Streaming SHA-256 of the plaintext (and of blocks where there is no WebCrypto: blocks are
+   * hashed by WebCrypto's digest, off the main thread, see blockDigest). @default nobleSha256
+   */
   readonly sha256?: HashFactory
 }
 
@@ -176,6 +179,7 @@ export class ClipStore {
   private readonly datastore: Datastore
   private readonly aead: ClipCipherOptions
   private readonly hash: HashFactory
+  private readonly digest: BlockDigest
 
   private readonly log: Logger
 
@@ -191,6 +195,7 @@ export class ClipStore {
     this.datastore = deps.datastore
     this.aead = deps.aesGcm === undefined ? {} : { aesGcm: deps.aesGcm }
     this.hash = deps.sha256 ?? nobleSha256
+    this.digest = blockDigest(deps.sha256)
     this.chunkSize = init.chunkSize ?? CLIP_STORE_DEFAULTS.chunkSize
     this.readWindowBytes = init.readWindowBytes ?? CLIP_STORE_DEFAULTS.readWindowBytes
     this.idleTimeoutMs = init.idleTimeoutMs ?? CLIP_STORE_DEFAULTS.idleTimeoutMs
@@ -246,7 +251,7 @@ export class ClipStore {
         cidVersion: 1,
         rawLeaves: true,
         chunker: fixedChunker(this.chunkSize),
-        bufferImporter: rawLeafImporter(CLIP_STORE_DEFAULTS.writeConcurrency),
+        bufferImporter: rawLeafImporter(CLIP_STORE_DEFAULTS.writeConcurrency, this.digest, this.blocks),
         // rawLeafImporter runs its writes ahead itself: the importer's batches would not.
         blockWriteConcurrency: 1,
         ...(opts.signal !== undefined ? { signal: opts.signal } : {})
@@ -332,16 +337,18 @@ export class ClipStore {
       if (failed !== undefined) throw failed
       while (writing.size >= STORE_AHEAD) await Promise.race(writing)
       const w = (async () => {
-        if (await this.blocks.has(c)) return
-        await blockstore.put(c, block)
-        opts.onStored?.(c, block.length)
+        // Helia's put skips a block already stored (and says so): only new blocks count.
+        let duplicate = false
+        await blockstore.put(c, block, { onProgress: (evt: { type: string }) => { if (evt.type === 'blocks:put:duplicate') duplicate = true } } as never)
+        if (!duplicate) opts.onStored?.(c, block.length)
       })().catch((err: unknown) => { failed ??= err }).finally(() => { writing.delete(w) })
       writing.add(w)
     }
     try {
       for await (const piece of fetchBlocks(this.helia.libp2p, peer, cid, size, {
         ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
-        onBlock: store
+        onBlock: store,
+        digest: this.digest
       })) {
         opts.onPiece?.(piece.length)
         yield piece
@@ -513,7 +520,7 @@ export function parseCid (s: string): CID {
 }
 
 type Leaf = { cid: CID, size: bigint, block: Uint8Array }
-type LeafImporter = (file: { content: AsyncIterable<Uint8Array> }, blockstore: { put: (cid: CID, block: Uint8Array) => Promise<unknown> }) => AsyncGenerator<() => Promise<Leaf>>
+type LeafImporter = (file: { content: AsyncIterable<Uint8Array> }) => AsyncGenerator<() => Promise<Leaf>>
 
 /**
  * The importer's raw-leaf step (the same CIDs and blocks as the default `rawLeaves: true,
@@ -521,15 +528,16 @@ type LeafImporter = (file: { content: AsyncIterable<Uint8Array> }, blockstore: {
  * to `ahead` of them in flight while the next leaf is read and encrypted. The importer's own
  * `blockWriteConcurrency` only runs a batch's writes once the whole batch was read, and reads
  * the next batch only once they all finished: reading (the main thread) and writing (disk,
- * IndexedDB) never overlapped. The leaf's SHA-256 is WebCrypto's, off the main thread (libuv's
- * pool in Node, the browser's own); without `crypto.subtle` (an insecure browser context) it
- * is hashed here instead.
+ * IndexedDB) never overlapped. The leaf's SHA-256 is `digest` (blockDigest). Leaves go
+ * straight to `blocks`, not through Helia's blockstore: its put first asks whether the block
+ * is stored and offers it to peers that want it, and no block of a clip under a fresh key can
+ * be stored or wanted yet (the root, written last, still goes through Helia).
  */
-function rawLeafImporter (ahead: number): LeafImporter {
-  return async function * (file, blockstore) {
+function rawLeafImporter (ahead: number, digest: BlockDigest, blocks: Blockstore): LeafImporter {
+  return async function * (file) {
     const writing: Array<Promise<Leaf>> = []
     for await (const block of file.content) {
-      const w = writeLeaf(block, blockstore)
+      const w = writeLeaf(block, blocks, digest)
       w.catch(() => {}) // awaited in turn below; no unhandled rejection if the import stops early
       writing.push(w)
       if (writing.length > ahead) yield leafOf(writing.shift()!)
@@ -540,12 +548,27 @@ function rawLeafImporter (ahead: number): LeafImporter {
 
 const leafOf = (w: Promise<Leaf>) => async (): Promise<Leaf> => await w
 
-async function writeLeaf (block: Uint8Array, blockstore: { put: (cid: CID, block: Uint8Array) => Promise<unknown> }): Promise<Leaf> {
-  const subtle = globalThis.crypto?.subtle as SubtleCrypto | undefined
-  const digest = subtle === undefined ? sha256(block) : new Uint8Array(await subtle.digest('SHA-256', block as Uint8Array<ArrayBuffer>))
-  const cid = CID.createV1(RAW_CODEC, createDigest(SHA2_256, digest))
+async function writeLeaf (block: Uint8Array, blockstore: Pick<Blockstore, 'put'>, digest: BlockDigest): Promise<Leaf> {
+  const cid = CID.createV1(RAW_CODEC, createDigest(SHA2_256, await digest(block)))
   await blockstore.put(cid, block)
   return { cid, size: BigInt(block.length), block }
+}
+
+/**
+ * SHA-256 of one block: WebCrypto's, off the main thread (libuv's pool in Node, the browser's
+ * own), where the main thread has the cipher, the plaintext hash and the network to run;
+ * else the host's own streaming hash; else noble's (no `crypto.subtle`: an insecure browser
+ * context).
+ */
+function blockDigest (host: HashFactory | undefined): BlockDigest {
+  const subtle = globalThis.crypto?.subtle as SubtleCrypto | undefined
+  if (subtle !== undefined) return async (block) => new Uint8Array(await subtle.digest('SHA-256', block as Uint8Array<ArrayBuffer>))
+  if (host === undefined) return sha256
+  return (block) => {
+    const h = host()
+    h.update(block)
+    return Uint8Array.from(h.digest())
+  }
 }
 
 /** Fixed-size UnixFS chunker (the importer's own is the same; this avoids a deep import). */

@@ -12,6 +12,8 @@ export const FRAME_TIMEOUT_MS = 20_000
 
 export class Frames {
   private readonly lp: LengthPrefixedStream<Stream>
+  private readonly readDeadline: Deadline
+  private readonly writeDeadline: Deadline
 
   /**
    * `maxFrameBytes`: the largest frame read; a longer one fails TOO_LARGE before it is buffered.
@@ -19,18 +21,22 @@ export class Frames {
    */
   constructor (readonly stream: Stream, private readonly timeoutMs = FRAME_TIMEOUT_MS, maxFrameBytes = MAX_FRAME_BYTES, private readonly lease?: StreamLease) {
     this.lp = lpStream(stream, { maxDataLength: maxFrameBytes })
+    this.readDeadline = new Deadline(timeoutMs)
+    this.writeDeadline = new Deadline(timeoutMs)
   }
 
   async read (): Promise<Uint8Array> {
     let read = 0
     this.lease?.startRead()
+    const signal = this.readDeadline.start()
     try {
-      const frame = (await this.lp.read({ signal: AbortSignal.timeout(this.timeoutMs) })).subarray()
+      const frame = (await this.lp.read({ signal })).subarray()
       read = lengthPrefixBytes(frame.length) + frame.length
       return frame
     } catch (err) {
       throw readError(err)
     } finally {
+      this.readDeadline.end()
       this.lease?.endRead(read)
     }
   }
@@ -50,10 +56,26 @@ export class Frames {
   }
 
   async write (frame: Uint8Array): Promise<void> {
+    const signal = this.writeDeadline.start()
     try {
-      await this.lp.write(frame, { signal: AbortSignal.timeout(this.timeoutMs) })
+      await this.lp.write(frame, { signal })
     } catch (err) {
       fail('UNAVAILABLE', `write failed: ${(err as Error).message}`, err)
+    } finally {
+      this.writeDeadline.end()
+    }
+  }
+
+  /** Writes several frames at once: one send on the stream (one muxer frame) for them all. */
+  async writeMany (frames: readonly Uint8Array[]): Promise<void> {
+    if (frames.length <= 1) { if (frames.length === 1) await this.write(frames[0]!); return }
+    const signal = this.writeDeadline.start()
+    try {
+      await this.lp.writeV([...frames], { signal })
+    } catch (err) {
+      fail('UNAVAILABLE', `write failed: ${(err as Error).message}`, err)
+    } finally {
+      this.writeDeadline.end()
     }
   }
 
@@ -65,6 +87,45 @@ export class Frames {
 
   abort (reason: string): void {
     this.stream.abort(new Error(reason))
+  }
+}
+
+/**
+ * The deadline of the frames being read (or written) on one stream: one timer, started when
+ * the first starts, restarted whenever one completes, cleared when none is left; so each
+ * frame gets `ms` since the last progress. AbortSignal.timeout per frame left a timer behind
+ * each (at a relay's push rate tens of thousands alive at once, every one firing later) and
+ * cost more than the rest of a frame's handling.
+ */
+class Deadline {
+  private controller = new AbortController()
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private pending = 0
+
+  constructor (private readonly ms: number) {}
+
+  start (): AbortSignal {
+    // A deadline that passed aborted the frames waiting then; later ones get a fresh signal.
+    if (this.controller.signal.aborted) this.controller = new AbortController()
+    if (this.pending++ === 0) this.arm()
+    return this.controller.signal
+  }
+
+  end (): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    if (--this.pending > 0) this.arm()
+  }
+
+  private arm (): void {
+    this.timer = setTimeout(this.expire, this.ms)
+    // As AbortSignal.timeout's: a pending frame alone does not keep a Node process running.
+    ;(this.timer as { unref?: () => void }).unref?.()
+  }
+
+  private readonly expire = (): void => {
+    this.timer = undefined
+    this.controller.abort(new DOMException('frame deadline passed', 'TimeoutError'))
   }
 }
 

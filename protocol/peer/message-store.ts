@@ -15,6 +15,7 @@ import { toHex } from '../encoding.ts'
 import { SyncItemSet } from '../reconcile/sync.ts'
 import { MAX_TOMBSTONES_PER_TOPIC, retractedBy } from '../retract.ts'
 import type { BackendOp, MessageBackend, Messages, StoredMessage } from './storage.ts'
+import { soon } from './soon.ts'
 
 export type { StoredMessage }
 
@@ -47,12 +48,11 @@ function hexTime (n: number): string { return n.toString(16).padStart(14, '0') }
 function msgKey (topic: string, ts: number, idHex: string): string { return `${MSG}${topic}!${hexTime(ts)}!${idHex}` }
 function expKey (exp: number, idHex: string): string { return `${EXP}${hexTime(exp)}!${idHex}` }
 
-interface Pending { msg: StoredMessage, resolve: (added: boolean) => void, reject: (err: unknown) => void }
+interface Pending { msg: StoredMessage, idHex: string, resolve: (added: boolean) => void, reject: (err: unknown) => void }
 
-/** Runs `fn` after the current tick's other work (setImmediate where there is one). */
-const soon: (fn: () => void) => void = typeof globalThis.setImmediate === 'function'
-  ? fn => { globalThis.setImmediate(fn) }
-  : fn => { setTimeout(fn, 0) }
+/** The expiry index's value (its key says it all): one, shared by every put. */
+const NO_VALUE = new Uint8Array(0)
+
 
 export class MessageStore implements Messages {
   private readonly index = new Map<string, IndexEntry>()
@@ -106,7 +106,8 @@ export class MessageStore implements Messages {
     }
   }
 
-  private remember (topic: string, idHex: string, ts: number, exp: number, bytes: Uint8Array): void {
+  /** `id`: the id's bytes when the caller has them (a put), else read back from `idHex` (a load); the item sets keep copies. */
+  private remember (topic: string, idHex: string, ts: number, exp: number, bytes: Uint8Array, id = hexToBytes(idHex)): void {
     const size = bytes.length
     const kind = this.kindOf(bytes)
     const target = retractedBy(bytes)
@@ -117,7 +118,7 @@ export class MessageStore implements Messages {
       this.tombstoneIndex.set(retracts, idHex)
       t.tombstones++
     }
-    const item = { ts, id: hexToBytes(idHex) }
+    const item = { ts, id }
     t.items.add(item)
     if (kind !== undefined) this.kindItems(t, kind).add(item)
     t.bytes += size
@@ -175,7 +176,8 @@ export class MessageStore implements Messages {
   /** Stores a message durably. Resolves true if new, false if already stored. */
   async put (msg: StoredMessage): Promise<boolean> {
     if (this.closed) fail('UNAVAILABLE', 'store is closed')
-    if (this.has(msg.id)) return false
+    const idHex = toHex(msg.id)
+    if (this.index.has(idHex)) return false
     const used = (this.topics.get(msg.topic)?.bytes ?? 0) + (this.reserved.get(msg.topic) ?? 0)
     if (used + msg.bytes.length > this.quota) {
       fail('OVER_QUOTA', `topic storage quota of ${this.quota} bytes reached`)
@@ -187,7 +189,7 @@ export class MessageStore implements Messages {
     }
     this.reserve(msg.topic, msg.bytes.length)
     return new Promise<boolean>((resolve, reject) => {
-      this.pending.push({ msg, resolve, reject })
+      this.pending.push({ msg, idHex, resolve, reject })
       this.flushing ??= this.flush()
     })
   }
@@ -208,18 +210,18 @@ export class MessageStore implements Messages {
       const seen = new Set<string>()
       const ops: BackendOp[] = []
       for (const p of batch) {
-        const idHex = toHex(p.msg.id)
+        const idHex = p.idHex
         if (this.index.has(idHex) || seen.has(idHex)) { this.reserve(p.msg.topic, -p.msg.bytes.length); p.resolve(false); continue }
         seen.add(idHex)
         fresh.push(p)
         ops.push({ type: 'put', key: msgKey(p.msg.topic, p.msg.ts, idHex), value: p.msg.bytes })
-        ops.push({ type: 'put', key: expKey(p.msg.exp, idHex), value: new Uint8Array(0) })
+        ops.push({ type: 'put', key: expKey(p.msg.exp, idHex), value: NO_VALUE })
       }
       try {
         if (ops.length > 0) await this.db.batch(ops)
         for (const p of fresh) {
           this.reserve(p.msg.topic, -p.msg.bytes.length)
-          this.remember(p.msg.topic, toHex(p.msg.id), p.msg.ts, p.msg.exp, p.msg.bytes)
+          this.remember(p.msg.topic, p.idHex, p.msg.ts, p.msg.exp, p.msg.bytes, p.msg.id)
           p.resolve(true)
         }
       } catch (err) {

@@ -12,6 +12,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { PROTOCOLS, MAX_MESSAGE_BYTES, encodePushRequest, decodePushRequest, encodeResult, decodeResult, errorMessage, toResult, type Result } from '../wire.ts'
 import { Frames, FRAME_TIMEOUT_MS } from './frames.ts'
 import { UNMETERED, type InboundBudget } from './stream-budget.ts'
+import { soon } from './soon.ts'
 
 /** Push streams one connection may have open (libp2p resets the ones past it). */
 export const MAX_PUSH_STREAMS_PER_CONNECTION = 64
@@ -72,10 +73,12 @@ export class PushServer implements Startable {
     const lease = this.budget.admit(stream, connection, 'push')
     if (lease === undefined) return
     const frames = new Frames(stream, FRAME_TIMEOUT_MS, MAX_PUSH_FRAME_BYTES, lease)
-    const queue: Array<Promise<Result>> = []
+    const queue: Answer[] = []
     let wake: (() => void) | undefined
     let reading = true
-    // Answers go out in request order, each as soon as it and those before it are done.
+    // Answers go out in request order, each as soon as it and those before it are done; all
+    // that are done by then go in one write (a group commit settles many at once: one muxer
+    // frame, one encryption and one send for them all, not one each).
     const writer = (async () => {
       for (;;) {
         const next = queue[0]
@@ -84,10 +87,11 @@ export class PushServer implements Startable {
           await new Promise<void>(resolve => { wake = resolve })
           continue
         }
-        const result = await next
-        queue.shift()
+        await next.settled
+        const answers: Uint8Array[] = []
+        while (queue[0]?.result !== undefined) answers.push(encodeResult(queue.shift()!.result!))
         wake?.()
-        await frames.write(encodeResult(result))
+        await frames.writeMany(answers)
       }
     })().catch((err: unknown) => {
       // The stream broke (peer gone, shutdown): stop reading too. Handled here, at once, so
@@ -104,11 +108,11 @@ export class PushServer implements Startable {
         try {
           frame = await frames.readOrEnd()
         } catch (err) {
-          queue.push(Promise.resolve(this.refuse(toResult(err))))
+          queue.push(answered(Promise.resolve(this.refuse(toResult(err)))))
           break
         }
         if (frame === null) break
-        queue.push((async () => {
+        queue.push(answered((async () => {
           let req
           try {
             req = decodePushRequest(frame)
@@ -120,7 +124,7 @@ export class PushServer implements Startable {
           } catch (err) {
             return toResult(err)
           }
-        })())
+        })()))
         wake?.()
       }
     } finally {
@@ -134,6 +138,15 @@ export class PushServer implements Startable {
       frames.abort('push reply failed')
     }
   }
+}
+
+/** One request's answer: `result` is set once `settled` resolves. */
+interface Answer { settled: Promise<void>, result?: Result }
+
+/** An Answer for `work`, which never rejects (failures are Results). */
+function answered (work: Promise<Result>): Answer {
+  const a: Answer = { settled: work.then(r => { a.result = r }) }
+  return a
 }
 
 /** Longest a push client waits for the dial and for each answer: 20 s. */
@@ -151,6 +164,9 @@ const STREAM_FAILED = { code: 'UNAVAILABLE', message: 'push stream failed' } as 
  */
 export class PushSession {
   private readonly waiting: Array<(r: Result) => void> = []
+  /** Requests not written yet, and the write that will take them. */
+  private outbox: Uint8Array[] = []
+  private sending: Promise<void> | undefined
   private broken: Result | undefined
   private readonly reader: Promise<void>
 
@@ -203,11 +219,25 @@ export class PushSession {
     this.idle?.()
     this.idle = undefined
     try {
-      await this.frames.write(encodePushRequest({ topic, message }))
+      this.outbox.push(encodePushRequest({ topic, message }))
+      await (this.sending ??= this.send())
     } catch (err) {
       this.fail(toResult(err, STREAM_FAILED))
     }
     return answer
+  }
+
+  /**
+   * Writes the requests of this turn in one write (one muxer frame, one encryption, one
+   * send, and as few reads for the relay): pushes made as a batch of answers arrives go
+   * together.
+   */
+  private async send (): Promise<void> {
+    await new Promise<void>(resolve => { soon(resolve) })
+    const batch = this.outbox
+    this.outbox = []
+    this.sending = undefined
+    await this.frames.writeMany(batch)
   }
 
   /** Half-closes once every answer is in. */

@@ -42,7 +42,7 @@ import type { Logger, PeerId } from '@libp2p/interface'
 import { SILENT_LOGGER } from './log.ts'
 import { lookAlikeKeys } from '../names.ts'
 import { checkEpochOpen, checkTombstone, gossipVerdict, validateRetraction } from './intake.ts'
-import { checkPostArea, encodeGeohash, DEFAULT_POST_PRECISION } from '../geohash.ts'
+import { checkPostArea, encodeGeohash } from '../geohash.ts'
 import { errorMessage, PROTOCOLS, toResult, type Result } from '../wire.ts'
 import type { PorchlightNode } from './gossip.ts'
 import { PushSession } from './push.ts'
@@ -888,7 +888,8 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     const state = await this.home.resolveHood(opts.hood)
     this.checkStillMember(state)
     const topic = privateTopic(state.hood.id)
-    const precision = opts.precision ?? DEFAULT_POST_PRECISION
+    // Unless the poster chose, as precise as the neighborhood's admins set (`hood settings`).
+    const precision = opts.precision ?? hoodSettings(state).precision
     const location = opts.geohash?.slice(0, precision) ??
       (opts.lat !== undefined && opts.lon !== undefined ? encodeGeohash(opts.lat, opts.lon, precision) : undefined)
     const post = createPost({ ...opts, ...(location !== undefined ? { location } : {}), now: opts.now ?? this.now() })

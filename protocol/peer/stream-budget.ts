@@ -21,7 +21,7 @@ const RESERVED_SHARE = 0.125
 const FEW_STREAMS = 8
 
 export const STREAM_BUDGET_DEFAULTS = {
-  /** Open framed streams, all peers together: ~3 each for a full relay of 300 connections. */
+  /** Open framed streams, all peers together: about one each for a full relay of 1,000 connections (they are short: a push, a sync). */
   maxInboundStreams: 1024,
   /** Open framed streams from one IP: 4 for each of the 32 connections it may hold (caps.ts). */
   maxInboundStreamsPerIp: 128,

@@ -4,14 +4,24 @@
  * (node/relay/relay.ts) with LevelDB stores in temp folders. Each function is one suite of
  * test/bench/run.ts; together they take about a minute on a quiet machine.
  *
- *   benchRelayIngest   pushes acked/s: 2,000 sealed posts (826 B) pushed (/porchlight/push/1)
- *                      by one client in this process to an in-process relay, 32 in flight,
+ *   benchRelayIngest   pushes acked/s: 2,000 sealed posts (1,024 B padded envelopes) pushed
+ *                      (/porchlight/push/1) by one client in this process to a relay in a
+ *                      child process (so the two do not share one event loop), 32 in flight,
  *                      beside bare LevelDB writes of the same bytes under the store's keys
  *                      (envelope + expiry index) with sync:true in batches of 32 envelopes:
  *                      the most the store's group commit can gather with 32 pushes in flight,
- *                      one fsync per window. References: one synced batch per envelope, and
- *                      a raw libp2p stream per request (same framing, nothing else). The
- *                      four alternate in 8 rounds.
+ *                      one fsync per window. The LevelDB baselines run in the relay's process
+ *                      (same disk, same libuv pool, folders beside the relay's store) while
+ *                      the client is idle, as the relay is while they run. References: one
+ *                      synced batch per envelope, and a raw libp2p stream per request to the
+ *                      relay's process (same framing, nothing else). The four alternate in 8
+ *                      rounds. With 32 in flight a synced batch holds at most 32 envelopes
+ *                      either way: the relay acknowledges a batch in one write and the client
+ *                      sends its next pushes in one, so batches fill (the log line gives their
+ *                      mean), and a relay round is its CPU for 32 pushes plus one fsync and a
+ *                      round trip where the baseline's is the fsync alone.
+ *                      PL_BENCH_PROFILE=DIR leaves CPU profiles of the relay's process there,
+ *                      one per round of pushes (nothing else in them).
  *   benchDelivery      p50/p99 latency and delivery ratio within 5 s, 20 and 50 peers: a real
  *                      relay (validates and stores before forwarding) plus raw Porchlight
  *                      libp2p nodes, every node dialing 4 random others. Residents' topic
@@ -34,8 +44,9 @@
  *                      untimed, for the JIT). Baseline: the
  *                      1,000 differing envelopes copied over one raw libp2p stream on the
  *                      same connection (sync's framing, nothing else), after each meeting.
- *   benchRelayMemory   RSS and V8 heap growth (after gc) of a relay child process per
- *                      connected client subscribed to its topic (100 clients).
+ *   benchRelayMemory   RSS and V8 heap growth (after gc) of a relay child process (the same
+ *                      child as benchRelayIngest's) per connected client subscribed to its
+ *                      topic (100 clients).
  *
  * Crypto: the node:crypto provider, as every Node entry point installs it (node/native-crypto.ts).
  *
@@ -43,7 +54,8 @@
  */
 import '../../node/polyfill.ts'
 import { fork, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { Session } from 'node:inspector/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -151,12 +163,12 @@ async function sealPosts (h: Hood, n: number, end = Date.now(), stepMs = 1): Pro
 const keysFor = (h: Hood) => (epoch: number): EpochKeys | undefined => (epoch === h.keys.epoch ? h.keys : undefined)
 
 const dirs: string[] = []
-async function tempDir (prefix: string): Promise<string> {
+export async function tempDir (prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix))
   dirs.push(dir)
   return dir
 }
-async function removeDirs (): Promise<void> {
+export async function removeDirs (): Promise<void> {
   while (dirs.length > 0) await rm(dirs.pop()!, { recursive: true, force: true }).catch(() => {})
 }
 
@@ -197,20 +209,20 @@ function meshPeers (node: PorchlightNode, topic: string): number {
 }
 
 /** Stops a node or relay, ignoring errors (cleanup). */
-async function stopQuietly (x: { stop: () => void | Promise<void> }): Promise<void> {
+export async function stopQuietly (x: { stop: () => void | Promise<void> }): Promise<void> {
   try { await x.stop() } catch {}
 }
 
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+export const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 
-function percentile (sorted: readonly number[], q: number): number {
+export function percentile (sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return NaN
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
-async function pool<T> (items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function pool<T> (items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) await fn(items[next++]!)
@@ -241,8 +253,8 @@ async function levelWrites (db: Level<string, Uint8Array>, topic: string, envs: 
   return performance.now() - start
 }
 
-async function openLevel (): Promise<Level<string, Uint8Array>> {
-  const db = new Level<string, Uint8Array>(join(await tempDir('pl-bench-level-'), 'db'), { valueEncoding: 'view' })
+async function openLevel (dir: string): Promise<Level<string, Uint8Array>> {
+  const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' })
   await db.open()
   return db
 }
@@ -254,25 +266,11 @@ export async function benchRelayIngest (): Promise<Workload[]> {
   await useNativeCrypto()
   const h = await benchHood()
   const envs = await sealPosts(h, INGEST_WARMUP_PUSHES + INGEST_PUSHES)
-  const relay = await startRelay(h, { peerRate: UNLIMITED_RATE })
+  const profileDir = process.env.PL_BENCH_PROFILE
+  const relay = await forkRelay(h, await tempDir('pl-bench-relay-'), { ingest: true, ...(profileDir !== undefined ? { profileDir } : {}) })
   const client = await createNode({})
-  const grouped = await openLevel()
-  const single = await openLevel()
   try {
-    // Group-commit shape actually produced (instrumentation only: the store's private handle).
-    const db = (relay.store as unknown as { db?: { batch: (...a: unknown[]) => Promise<void> } }).db
-    const batchSizes: number[] = []
-    if (db !== undefined) {
-      const batch = db.batch.bind(db)
-      db.batch = async (...a: unknown[]) => { batchSizes.push((a[0] as unknown[]).length / 2); await batch(...a) }
-    }
-    await relay.node.handle(ECHO_PROTOCOL, async (stream) => {
-      const f = new Frames(stream)
-      await f.read()
-      await f.write(encodeResult({ ok: true }))
-      await f.close()
-    }, { maxInboundStreams: 64 })
-    const addrs = tcpAddrs(relay.node)
+    const addrs = relay.addrs
     await client.dial(addrs)
     let retries = 0
     // As the outbox does: pushes pipelined on one stream, an unreachable relay retried, a
@@ -287,15 +285,28 @@ export async function benchRelayIngest (): Promise<Workload[]> {
         retries++
       }
     }
+    // A stream per request: on a loaded machine one may miss libp2p's deadlines, retried as a push is.
     const echo = async (env: Uint8Array): Promise<void> => {
-      const f = new Frames(await client.dialProtocol(addrs, ECHO_PROTOCOL))
-      await f.write(encodePushRequest({ topic: h.topic, message: env }))
-      await f.close()
-      if (!decodeResult(await f.read()).ok) throw new Error('echo failed')
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const f = new Frames(await client.dialProtocol(addrs, ECHO_PROTOCOL))
+          await f.write(encodePushRequest({ topic: h.topic, message: env }))
+          await f.close()
+          if (!decodeResult(await f.read()).ok) throw new Error('echo failed')
+          return
+        } catch (err) {
+          if (attempt >= 3) throw err
+          retries++
+        }
+      }
     }
+    // Bare LevelDB in the relay's process (its disk, its libuv pool), while the client is idle.
+    const level = async (part: Uint8Array[], perBatch: number, inFlight: number): Promise<number> =>
+      (await ask<{ ms: number }>(relay.child, { op: 'level', topic: h.topic, envs: part, perBatch, inFlight }, 60_000)).ms
     await pool(envs.slice(0, INGEST_WARMUP_PUSHES), INGEST_IN_FLIGHT, push)
     await pool(envs.slice(0, INGEST_WARMUP_PUSHES), INGEST_IN_FLIGHT, echo)
-    batchSizes.length = 0
+    await level(envs.slice(0, INGEST_WARMUP_PUSHES), INGEST_IN_FLIGHT, 1)
+    await ask(relay.child, { op: 'ingest' })
 
     // Interleaved rounds, so the machine's noise hits the relay and its baselines alike.
     const ms = { push: 0, echo: 0, grouped: 0, single: 0 }
@@ -303,24 +314,28 @@ export async function benchRelayIngest (): Promise<Workload[]> {
     const perRound = Math.ceil(timed.length / INGEST_ROUNDS)
     for (let i = 0; i < timed.length; i += perRound) {
       const part = timed.slice(i, i + perRound)
+      if (profileDir !== undefined) await ask(relay.child, { op: 'prof', on: true })
       let start = performance.now()
       await pool(part, INGEST_IN_FLIGHT, push)
       ms.push += performance.now() - start
+      if (profileDir !== undefined) await ask(relay.child, { op: 'prof', on: false })
       start = performance.now()
       await pool(part, INGEST_IN_FLIGHT, echo)
       ms.echo += performance.now() - start
-      ms.grouped += await levelWrites(grouped, h.topic, part, INGEST_IN_FLIGHT, 1)
-      ms.single += await levelWrites(single, h.topic, part, 1, INGEST_IN_FLIGHT)
+      ms.grouped += await level(part, INGEST_IN_FLIGHT, 1)
+      ms.single += await level(part, 1, INGEST_IN_FLIGHT)
     }
-    if (relay.store.stats().messages !== envs.length) throw new Error('relay did not store every acked push')
+    const stats = await ask<{ messages: number, batchSizes: number[] }>(relay.child, { op: 'ingest' })
+    if (stats.messages !== envs.length) throw new Error('relay did not store every acked push')
     const rate = (t: number): number => timed.length / (t / 1000)
+    const batchSizes = stats.batchSizes
     const meanBatch = batchSizes.length === 0 ? NaN : batchSizes.reduce((a, b) => a + b, 0) / batchSizes.length
-    console.log(`relay-ingest: ${timed.length} pushes of ${envs[0]!.length}-byte envelopes, ${INGEST_IN_FLIGHT} in flight, client and relay in this process: ` +
-      `${rate(ms.push).toFixed(0)}/s (${retries} retried); group commit: ${batchSizes.length} synced batches, mean ${meanBatch.toFixed(1)} envelopes; ` +
-      `raw stream per request ${rate(ms.echo).toFixed(0)}/s; LevelDB synced batches of ${INGEST_IN_FLIGHT} ${rate(ms.grouped).toFixed(0)}/s, ` +
+    console.log(`relay-ingest: ${timed.length} pushes of ${envs[0]!.length}-byte envelopes, ${INGEST_IN_FLIGHT} in flight, client in this process, relay in a child: ` +
+      `${rate(ms.push).toFixed(0)}/s (${retries} pushes or echoes retried); group commit: ${batchSizes.length} synced batches, mean ${meanBatch.toFixed(1)} envelopes; ` +
+      `raw stream per request ${rate(ms.echo).toFixed(0)}/s; LevelDB (in the relay's process) synced batches of ${INGEST_IN_FLIGHT} ${rate(ms.grouped).toFixed(0)}/s, ` +
       `one synced batch per envelope ${rate(ms.single).toFixed(0)}/s`)
     return [
-      rateWorkload(`relay ingest, ${INGEST_IN_FLIGHT} pushes in flight on one pipelined push stream, vs LevelDB synced batches of ${INGEST_IN_FLIGHT} envelopes (same bytes)`,
+      rateWorkload(`relay ingest (relay and client in separate processes), ${INGEST_IN_FLIGHT} pushes in flight on one pipelined push stream, vs LevelDB synced batches of ${INGEST_IN_FLIGHT} envelopes (same bytes)`,
         rate(ms.push), 'pushes acked/s', rate(ms.grouped)),
       rateWorkload(`reference: relay ingest vs LevelDB one synced batch per envelope, ${INGEST_IN_FLIGHT} in flight`,
         rate(ms.push), 'pushes acked/s', rate(ms.single)),
@@ -329,9 +344,7 @@ export async function benchRelayIngest (): Promise<Workload[]> {
     ]
   } finally {
     await stopQuietly(client)
-    await stopQuietly(relay)
-    await grouped.close().catch(() => {})
-    await single.close().catch(() => {})
+    await relay.stop()
     await removeDirs()
   }
 }
@@ -763,7 +776,7 @@ export async function benchConverge (): Promise<Workload[]> {
 }
 
 /** User + system CPU of this process (both relays, both ends of the raw stream), ms. */
-function cpuMs (u: NodeJS.CpuUsage): number {
+export function cpuMs (u: NodeJS.CpuUsage): number {
   return (u.user + u.system) / 1000
 }
 
@@ -776,9 +789,10 @@ function decodeSyncEnvelopesMore (frame: Uint8Array): boolean {
 
 interface ChildMemory { rss: number, heapUsed: number, peers: number, subscribers: number }
 
-function ask<T> (child: ChildProcess, msg: Record<string, unknown>, timeoutMs = 20_000): Promise<T> {
+/** Sends `msg` to a child process and resolves with its reply of the same `op`. */
+export function ask<T> (child: ChildProcess, msg: Record<string, unknown>, timeoutMs = 20_000): Promise<T> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { child.off('message', on); reject(new Error(`relay child did not answer ${String(msg.op)}`)) }, timeoutMs)
+    const timer = setTimeout(() => { child.off('message', on); reject(new Error(`child process did not answer ${String(msg.op)} within ${timeoutMs} ms`)) }, timeoutMs)
     const on = (reply: unknown): void => {
       const r = reply as { op?: string }
       if (r.op !== msg.op) return
@@ -818,18 +832,11 @@ async function settledMemory (child: ChildProcess, wantSubscribers: number): Pro
 export async function benchRelayMemory (): Promise<Workload[]> {
   await useNativeCrypto()
   const h = await benchHood()
-  const dataDir = await tempDir('pl-bench-relay-mem-')
-  const self = fileURLToPath(import.meta.url)
-  const repo = fileURLToPath(new URL('../../', import.meta.url))
-  const child = fork(self, ['--relay-child', dataDir, h.token, h.topic], {
-    cwd: repo,
-    execArgv: ['--import', 'tsx', '--expose-gc'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
-  })
+  const relay = await forkRelay(h, await tempDir('pl-bench-relay-mem-'))
+  const child = relay.child
   let clients: PorchlightNode[] = []
   try {
-    const ready = await ask<{ addrs: string[] }>(child, { op: 'ready' }, 60_000)
-    const addrs = ready.addrs.map(a => multiaddr(a)).filter(a => !a.toString().includes('/ws'))
+    const addrs = relay.addrs
     // Warm-up: a few clients come and go, so code paths and pools are not counted per peer.
     const warm = await connectClients(MEMORY_WARMUP_CLIENTS, h.topic, addrs)
     await settledMemory(child, MEMORY_WARMUP_CLIENTS)
@@ -851,33 +858,130 @@ export async function benchRelayMemory (): Promise<Workload[]> {
     ]
   } finally {
     await Promise.all(clients.map(stopQuietly))
-    if (child.connected) await ask(child, { op: 'stop' }, 10_000).catch(() => {})
-    if (child.exitCode === null) child.kill()
+    await relay.stop()
     await removeDirs()
   }
 }
 
-/** The relay child of benchRelayMemory: answers 'ready', 'mem' and 'stop' over IPC. */
-async function relayChild (dataDir: string, token: string, topic: string): Promise<void> {
-  await useNativeCrypto()
-  const relay = await Relay.start({ dataDir, tcpPort: 0, wsPort: 0, httpPort: 0, tokens: [token], log: () => {}, caps: ONE_IP_FOR_ALL })
+/** This process's memory after a full gc (run with --expose-gc; a few passes, so finalizers' garbage goes too). */
+export async function memoryAfterGc (): Promise<NodeJS.MemoryUsage> {
   const gc = (globalThis as { gc?: () => void }).gc
-  process.on('message', (msg: { op: string }) => {
+  for (let i = 0; i < 3; i++) { gc?.(); await sleep(20) }
+  return process.memoryUsage()
+}
+
+// ---- The relay child process (relay memory, relay ingest)
+
+interface RelayChildInit {
+  dataDir: string
+  token: string
+  topic: string
+  /**
+   * For the ingest bench: the per-peer push rate unlimited (one client pushes as fast as it
+   * can), the echo reference protocol served, the group commit's batches counted, and the bare
+   * LevelDB baselines written on request.
+   */
+  ingest?: boolean
+  /** With PL_BENCH_PROFILE=DIR: the 'prof' op profiles the relay's CPU, a file in DIR per window. */
+  profileDir?: string
+}
+
+/** Starts a relay in a child process and returns its TCP addresses. */
+async function forkRelay (h: Hood, dataDir: string, opts: Pick<RelayChildInit, 'ingest' | 'profileDir'> = {}): Promise<{ child: ChildProcess, addrs: Multiaddr[], stop: () => Promise<void> }> {
+  const self = fileURLToPath(import.meta.url)
+  const repo = fileURLToPath(new URL('../../', import.meta.url))
+  const init: RelayChildInit = { dataDir, token: h.token, topic: h.topic, ...opts }
+  const child = fork(self, ['--relay-child', JSON.stringify(init)], {
+    cwd: repo,
+    execArgv: ['--import', 'tsx', '--expose-gc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // Structured clone: envelopes cross as Uint8Arrays.
+    serialization: 'advanced'
+  })
+  const stop = async (): Promise<void> => {
+    const exited = new Promise<void>(resolve => {
+      if (child.exitCode !== null) { resolve(); return }
+      const timer = setTimeout(() => { child.kill(); resolve() }, 10_000)
+      child.once('exit', () => { clearTimeout(timer); resolve() })
+    })
+    if (child.connected) await ask(child, { op: 'stop' }, 10_000).catch(() => {})
+    await exited
+  }
+  try {
+    const ready = await ask<{ addrs: string[] }>(child, { op: 'ready' }, 60_000)
+    return { child, addrs: ready.addrs.map(a => multiaddr(a)).filter(a => !a.toString().includes('/ws')), stop }
+  } catch (err) {
+    if (child.exitCode === null) child.kill()
+    throw err
+  }
+}
+
+/** The relay child: answers 'ready', 'mem' and 'stop' over IPC; with `ingest`, also 'ingest' and 'level'. */
+async function relayChild (init: RelayChildInit): Promise<void> {
+  await useNativeCrypto()
+  const relay = await Relay.start({
+    dataDir: init.dataDir, tcpPort: 0, wsPort: 0, httpPort: 0, tokens: [init.token], log: () => {}, caps: ONE_IP_FOR_ALL,
+    ...(init.ingest === true ? { peerRate: UNLIMITED_RATE } : {})
+  })
+  const batchSizes: number[] = []
+  const levels = new Map<number, Level<string, Uint8Array>>()
+  if (init.ingest === true) {
+    // Group-commit shape actually produced (instrumentation only: the store's private backend).
+    const db = (relay.store as unknown as { db?: { batch: (...a: unknown[]) => Promise<void> } }).db
+    if (db !== undefined) {
+      const batch = db.batch.bind(db)
+      db.batch = async (...a: unknown[]) => { batchSizes.push((a[0] as unknown[]).length / 2); await batch(...a) }
+    }
+    await relay.node.handle(ECHO_PROTOCOL, async (stream) => {
+      const f = new Frames(stream)
+      await f.read()
+      await f.write(encodeResult({ ok: true }))
+      await f.close()
+    }, { maxInboundStreams: 64 })
+  }
+  /** A bare LevelDB per batch shape, beside the relay's own store. */
+  const level = async (perBatch: number): Promise<Level<string, Uint8Array>> => {
+    let db = levels.get(perBatch)
+    if (db === undefined) { db = await openLevel(join(init.dataDir, `bench-level-${perBatch}`)); levels.set(perBatch, db) }
+    return db
+  }
+  let session: Session | undefined
+  let windows = 0
+  /** Starts or stops a CPU profile of this process (only the windows asked for: no start-up, no baselines). */
+  const profile = async (on: boolean): Promise<void> => {
+    if (init.profileDir === undefined) return
+    if (session === undefined) { session = new Session(); session.connect(); await session.post('Profiler.enable') }
+    if (on) { await session.post('Profiler.start'); return }
+    const { profile: p } = await session.post('Profiler.stop')
+    await writeFile(join(init.profileDir, `relay-${process.pid}-${++windows}.cpuprofile`), JSON.stringify(p))
+  }
+  process.on('message', (msg: { op: string } & Record<string, unknown>) => {
     void (async () => {
       if (msg.op === 'ready') process.send!({ op: 'ready', addrs: relay.addresses().map(String) })
       if (msg.op === 'mem') {
-        for (let i = 0; i < 3; i++) { gc?.(); await sleep(20) }
-        const m = process.memoryUsage()
+        const m = await memoryAfterGc()
         process.send!({
           op: 'mem',
           rss: m.rss,
           heapUsed: m.heapUsed,
           peers: relay.node.getPeers().length,
-          subscribers: relay.node.services.pubsub.getSubscribers(topic).length
+          subscribers: relay.node.services.pubsub.getSubscribers(init.topic).length
         })
       }
+      if (msg.op === 'prof') {
+        await profile(msg.on === true)
+        process.send!({ op: 'prof' })
+      }
+      if (msg.op === 'ingest') process.send!({ op: 'ingest', messages: relay.store.stats().messages, batchSizes: batchSizes.splice(0) })
+      if (msg.op === 'level') {
+        const perBatch = msg.perBatch as number
+        const ms = await levelWrites(await level(perBatch), msg.topic as string, msg.envs as Uint8Array[], perBatch, msg.inFlight as number)
+        process.send!({ op: 'level', ms })
+      }
       if (msg.op === 'stop') {
+        for (const db of levels.values()) await db.close().catch(() => {})
         await relay.stop()
+        // process.exit (not a kill) so that --cpu-prof writes its profile.
         process.send!({ op: 'stop' }, () => process.exit(0))
       }
     })()
@@ -886,5 +990,5 @@ async function relayChild (dataDir: string, token: string, topic: string): Promi
 }
 
 if (process.argv[2] === '--relay-child' && import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  await relayChild(process.argv[3]!, process.argv[4]!, process.argv[5]!)
+  await relayChild(JSON.parse(process.argv[3]!) as RelayChildInit)
 }

@@ -92,7 +92,7 @@ export async function benchWebBundle (): Promise<Workload[]> {
  * first animation frame in which `n` posts are in the DOM: the <article> elements of the app's
  * feed (in pl-feed's shadow root), or of the static page.
  */
-function renderProbe (n: number): string {
+export function renderProbe (n: number): string {
   return `(() => {
     const done = () => {
       const app = document.querySelector('pl-app')
@@ -112,7 +112,7 @@ export function escapeHtml (s: string): string {
 }
 
 /** The same posts as plain HTML, marked up and styled as the feed renders them (web/components/post-view.ts). */
-function staticFeed (posts: readonly FeedPost[]): string {
+export function staticFeed (posts: readonly FeedPost[]): string {
   const items = [...posts].sort((a, b) => b.created - a.created).map(p => {
     const when = new Date(p.created)
     return `<article><div class="meta"><span class="kind">${escapeHtml(p.kind)}</span> · ${p.mine ? 'you' : escapeHtml(p.authorName ?? 'someone')} · <time datetime="${when.toISOString()}">${when.toLocaleString('en-US')}</time></div><p>${escapeHtml(p.text)}</p></article>`
@@ -132,7 +132,6 @@ export async function seedBundle (file = './web-render-seed.ts'): Promise<string
   return out.outputFiles[0]!.text
 }
 
-/** ms from navigation to the posts rendered, and to the lazily loaded engine chunk (runtime-*.js) arriving. */
 /**
  * The built app copied to `web` with a seeding page beside it (`seedFile`'s `seed(...args)`,
  * bundled for the browser), served by a relay; seeded once in a phone-sized context of a
@@ -153,9 +152,14 @@ export async function seededApp (web: string, seedFile: string, args: unknown[])
   return { relay, browser, context, posts }
 }
 
-export async function navigateAndTime (context: BrowserContext, url: string): Promise<{ rendered: number, engineChunk: number | undefined }> {
+/**
+ * ms from navigation to the posts rendered (renderProbe), and to the lazily loaded engine chunk
+ * (runtime-*.js) arriving. `prepare` runs on the new page before it navigates (CPU throttling).
+ */
+export async function navigateAndTime (context: BrowserContext, url: string, prepare?: (page: Page) => Promise<void>): Promise<{ rendered: number, engineChunk: number | undefined }> {
   const page = await context.newPage()
   try {
+    await prepare?.(page)
     await page.goto(url)
     await page.waitForFunction(() => (globalThis as { __rendered?: number }).__rendered !== undefined, undefined, { timeout: STEP_MS, polling: 100 })
     return await page.evaluate(() => ({
@@ -172,7 +176,7 @@ export function median (xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
 }
 
-function percentile (xs: readonly number[], p: number): number {
+export function percentile (xs: readonly number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.ceil(p / 100 * s.length) - 1)]!
 }
@@ -210,25 +214,38 @@ export async function benchWebRender (): Promise<Workload[]> {
   }
 }
 
-/** In the reader's page: resolves with the wall-clock time (ms) its feed has rendered a post with this text. */
-async function watchFor (page: Page, text: string): Promise<() => Promise<number>> {
+/**
+ * In the reader's page: resolves with the wall-clock time (ms) at which its feed rendered a post
+ * holding each of `texts` (in that order), once all are shown.
+ */
+export async function watchForAll (page: Page, texts: readonly string[]): Promise<() => Promise<number[]>> {
   // A string, not a function: tsx's keepNames would add a __name helper the page lacks.
   await page.evaluate(`(() => {
-    const text = ${JSON.stringify(text)}
+    const texts = ${JSON.stringify(texts)}
+    const seen = new Map()
     window.__seen = new Promise(resolve => {
       const feed = document.querySelector('pl-app').shadowRoot.querySelector('pl-feed').shadowRoot
-      new MutationObserver(records => {
+      const observer = new MutationObserver(records => {
+        const now = performance.timeOrigin + performance.now()
         for (const r of records) {
           for (const n of r.addedNodes) {
             const article = n.nodeType === 1 ? (n.localName === 'article' ? n : n.querySelector?.('article')) : n.parentElement?.closest('article')
-            if (article == null || !article.textContent.includes(text)) continue
-            resolve(performance.timeOrigin + performance.now())
+            if (article == null) continue
+            for (const t of texts) if (!seen.has(t) && article.textContent.includes(t)) seen.set(t, now)
           }
         }
-      }).observe(feed, { childList: true, subtree: true, characterData: true })
+        if (seen.size === texts.length) { observer.disconnect(); resolve(texts.map(t => seen.get(t))) }
+      })
+      observer.observe(feed, { childList: true, subtree: true, characterData: true })
     })
   })()`)
-  return async () => await page.evaluate(async () => await (globalThis as unknown as { __seen: Promise<number> }).__seen)
+  return async () => await page.evaluate(async () => await (globalThis as unknown as { __seen: Promise<number[]> }).__seen)
+}
+
+/** In the reader's page: resolves with the wall-clock time (ms) its feed has rendered a post with this text. */
+async function watchFor (page: Page, text: string): Promise<() => Promise<number>> {
+  const seen = await watchForAll(page, [text])
+  return async () => (await seen())[0]!
 }
 
 /** In the writer's page: types the text and presses Send; the wall-clock time of the press. */
@@ -293,7 +310,7 @@ export async function benchWebPost (): Promise<Workload[]> {
   }
 }
 
-const CLIP_BYTES = 20 * 1024 * 1024
+export const CLIP_BYTES = 20 * 1024 * 1024
 /** Attaches and WebCrypto passes, interleaved; the median of each is reported. */
 const CLIP_ROUNDS = 5
 
@@ -303,7 +320,14 @@ function bigMp4 (size: number): Uint8Array {
   return concat(f.bytes, new Uint8Array(randomBytes(size - f.bytes.length)))
 }
 
-export async function benchWebClip (): Promise<Workload[]> {
+type ClipBench = typeof import('./web-clip-page.ts')
+
+/**
+ * web-clip-page.ts in a page of its own (a fresh context of `browser`, served from 127.0.0.1,
+ * a secure context) with a 20 MiB MP4 loaded: `attach` runs one timed attach, `webCrypto` one
+ * timed AES-GCM pass over the same bytes. `close` stops the server (the caller closes the browser).
+ */
+export async function clipPage (browser: Browser): Promise<{ page: Page, errors: string[], attach: () => Promise<Awaited<ReturnType<ClipBench['attach']>>>, webCrypto: () => Promise<number>, close: () => Promise<void> }> {
   const js = await seedBundle('./web-clip-page.ts')
   const video = bigMp4(CLIP_BYTES)
   const html = '<!doctype html><meta charset="utf-8"><title>web-clip</title><script type="module">import * as bench from "/bench.js"; window.bench = bench; window.ready = true</script>\n'
@@ -312,21 +336,38 @@ export async function benchWebClip (): Promise<Workload[]> {
     if (req.url === '/clip.mp4') { res.writeHead(200, { 'content-type': 'video/mp4' }); res.end(video); return }
     res.writeHead(200, { 'content-type': 'text/html' }); res.end(html)
   })
-  let browser: Browser | undefined
+  const close = async (): Promise<void> => { await new Promise<void>(resolve => { server.close(() => { resolve() }) }) }
   try {
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-    browser = await launchChromium()
     const page = await (await browser.newContext()).newPage()
     const errors: string[] = []
     page.on('pageerror', err => { errors.push(err.message) })
+    page.on('crash', () => { errors.push('the page crashed') })
     await page.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/`)
     await page.waitForFunction(() => (globalThis as { ready?: boolean }).ready === true, undefined, { timeout: STEP_MS })
     if (!await page.evaluate(() => isSecureContext)) throw new Error('the bench page is not a secure context')
-    type Bench = typeof import('./web-clip-page.ts')
-    const size = await page.evaluate(async () => await (globalThis as unknown as { bench: Bench }).bench.load('/clip.mp4'))
+    const size = await page.evaluate(async () => await (globalThis as unknown as { bench: ClipBench }).bench.load('/clip.mp4'))
     if (size !== CLIP_BYTES) throw new Error(`the page got ${size} bytes`)
-    const attach = async (): Promise<Awaited<ReturnType<Bench['attach']>>> => await page.evaluate(async () => await (globalThis as unknown as { bench: Bench }).bench.attach())
-    const subtle = async (): Promise<number> => await page.evaluate(async () => await (globalThis as unknown as { bench: Bench }).bench.webCrypto())
+    return {
+      page,
+      errors,
+      attach: async () => await page.evaluate(async () => await (globalThis as unknown as { bench: ClipBench }).bench.attach()),
+      webCrypto: async () => await page.evaluate(async () => await (globalThis as unknown as { bench: ClipBench }).bench.webCrypto()),
+      close
+    }
+  } catch (err) {
+    await close()
+    throw err
+  }
+}
+
+export async function benchWebClip (): Promise<Workload[]> {
+  let browser: Browser | undefined
+  let closePage: (() => Promise<void>) | undefined
+  try {
+    browser = await launchChromium()
+    const { attach, webCrypto: subtle, errors, close } = await clipPage(browser)
+    closePage = close
     // One untimed pass of each (Helia's first load, JIT, WebCrypto's first key).
     const first = await attach()
     await subtle()
@@ -345,6 +386,6 @@ export async function benchWebClip (): Promise<Workload[]> {
       `MB/s, median of ${CLIP_ROUNDS}; baseline crypto.subtle AES-256-GCM over the same bytes, 64 KiB chunks, 4 in flight, same page, interleaved`, aes)]
   } finally {
     await browser?.close()
-    await new Promise<void>(resolve => { server.close(() => { resolve() }) })
+    await closePage?.()
   }
 }

@@ -10,7 +10,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Browser, Page } from 'playwright-core'
-import { cleanUp, cli, startRelay, tcpAddr, tempDir } from '../helpers/network.ts'
+import { cleanUp, cli, cliNeighborhood, startRelay, tempDir } from '../helpers/network.ts'
 import { AppBrowser, article, connected, createIdentity, pageErrors } from '../helpers/browser.ts'
 import { leakedSecrets, makeJpeg, makeMp4, piexif, toLatin1 } from '../helpers/media.ts'
 import { stripMetadata } from '../../protocol/clip/strip.ts'
@@ -36,16 +36,6 @@ async function openApp (url: string, options: Parameters<Browser['newContext']>[
   return await app.open(url, { contextOptions: options })
 }
 
-/** A CLI admin's neighborhood on `relay` (TCP for the CLI, WebSockets for the browser), and an invite. */
-async function cliNeighborhood (relay: Awaited<ReturnType<typeof startRelay>>): Promise<{ admin: string, invite: string }> {
-  const admin = await tempDir('pl-cli-admin-')
-  await cli(admin, ['id', 'create', '--name', 'Carol'])
-  await cli(admin, ['hood', 'create', 'Oak Lane', '--area', AREA, '--relay', tcpAddr(relay), '--relay', relay.webInfo().ws[0]!])
-  await relay.serve((await cli(admin, ['--json', 'hood', 'relay-token'])).json.token as string)
-  await cli(admin, ['hood', 'announce'])
-  return { admin, invite: (await cli(admin, ['--json', 'hood', 'invite'])).json.invite as string }
-}
-
 async function joinInBrowser (url: string, name: string): Promise<{ page: Page, errors: string[] }> {
   const b = await openApp(url)
   await createIdentity(b.page, name)
@@ -58,7 +48,7 @@ async function joinInBrowser (url: string, name: string): Promise<{ page: Page, 
 describe('clips in the web app', () => {
   it('a JPEG with GPS EXIF attached in the browser is cleaned in the page; the CLI fetches it with `clip get` and finds no metadata', async () => {
     const relay = await startRelay({ webDir: WEB_DIR })
-    const { admin, invite } = await cliNeighborhood(relay)
+    const { admin, invite } = await cliNeighborhood(relay, AREA)
     const b = await joinInBrowser(`${relay.httpUrl}/#join=${invite}`, 'Dev')
 
     const photo = makeJpeg({ width: 40, height: 30 })
@@ -118,7 +108,7 @@ describe('clips in the web app', () => {
 
   it('a photo and a video posted by the CLI are fetched and decrypted in the browser when asked, and shown', async () => {
     const relay = await startRelay({ webDir: WEB_DIR })
-    const { admin, invite } = await cliNeighborhood(relay)
+    const { admin, invite } = await cliNeighborhood(relay, AREA)
     const b = await joinInBrowser(`${relay.httpUrl}/#join=${invite}`, 'Dev')
 
     const work = await tempDir('pl-clip-post-')

@@ -5,7 +5,7 @@
  * Linux x64/arm64). PORCHLIGHT_CHROMIUM=bundled skips Debian's, to try the package's here.
  */
 import { existsSync } from 'node:fs'
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core'
+import { chromium, type Browser, type CDPSession, type BrowserContext, type Locator, type Page } from 'playwright-core'
 
 export const CHROMIUM_FLAGS = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
@@ -26,6 +26,22 @@ export async function launchChromium (): Promise<Browser> {
   const { path, args } = await chromiumPath()
   return await chromium.launch({ executablePath: path, headless: true, args })
 }
+
+/**
+ * Slows the page's main thread `rate` times (1 = none) through the DevTools protocol, as
+ * DevTools' "4x slowdown" does to stand in for a phone; it holds across the page's navigations.
+ */
+export async function throttleCpu (page: Page, rate: number): Promise<void> {
+  // One session per page: each session keeps its own rate, and a navigation restores them all.
+  let session = cdpSessions.get(page)
+  if (session === undefined) {
+    session = await page.context().newCDPSession(page)
+    cdpSessions.set(page, session)
+  }
+  await session.send('Emulation.setCPUThrottlingRate', { rate })
+}
+
+const cdpSessions = new WeakMap<Page, CDPSession>()
 
 /** Collects a page's console errors and uncaught exceptions, for a failing test's message. */
 export function pageErrors (page: Page): string[] {

@@ -94,6 +94,19 @@ export async function neighborhood (relay: Relay, names: string[], area = 'u4pru
   return { admin, members: homes, invite: created.json.invite, token, area }
 }
 
+/**
+ * A CLI admin's neighborhood on `relay`, listed with its TCP address (for the CLI) and its
+ * WebSockets one (for a browser), announced, and an invite for one browser to join with.
+ */
+export async function cliNeighborhood (relay: Relay, area: string, name = 'Oak Lane'): Promise<{ admin: string, invite: string }> {
+  const admin = await tempDir('pl-cli-admin-')
+  await cli(admin, ['id', 'create', '--name', 'Carol'])
+  await cli(admin, ['hood', 'create', name, '--area', area, '--relay', tcpAddr(relay), '--relay', relay.webInfo().ws[0]!])
+  await relay.serve((await cli(admin, ['--json', 'hood', 'relay-token'])).json.token as string)
+  await cli(admin, ['hood', 'announce'])
+  return { admin, invite: (await cli(admin, ['--json', 'hood', 'invite'])).json.invite as string }
+}
+
 /** A started resident peer on an existing home; its public copies go out at once (no random delay). */
 export async function peer (home: string, relays: string[] = []): Promise<ResidentPeer> {
   const p = await openResidentPeer(await Home.open(home), { relays, publicDelayMs: () => 0 })

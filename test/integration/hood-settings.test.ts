@@ -22,7 +22,7 @@ async function hoodOf (home: string): Promise<HoodState> {
   return (await (await Home.open(home)).hoods())[0]!
 }
 
-interface Shown { id: string, text: string, channel: string, created: number, expires: number }
+interface Shown { id: string, text: string, channel: string, created: number, expires: number, location?: string }
 
 async function feedOf (home: string): Promise<Shown[]> {
   return (await cli(home, ['--json', 'feed'])).json.posts as Shown[]
@@ -44,17 +44,21 @@ describe('neighborhood settings', () => {
     await cli(cy, ['settings', 'rfa', 'on'])
 
     const before = Date.now()
-    const set = (await cli(ada, ['--json', 'hood', 'settings', '--post-ttl', '2d', '--rfas-for-new-members', 'hidden'])).json
-    expect(set).toMatchObject({ postTtlMs: 2 * DAY, rfasForNewMembers: false, sent: true })
+    const set = (await cli(ada, ['--json', 'hood', 'settings', '--post-ttl', '2d', '--precision', '7', '--rfas-for-new-members', 'hidden'])).json
+    expect(set).toMatchObject({ postTtlMs: 2 * DAY, precision: 7, rfasForNewMembers: false, sent: true })
     const adaFrom = (await hoodOf(ada)).settingsFrom!
 
     // Ben's home receives them with the feed: requests are hidden from him now, his posts last 2 days.
     expect((await feedOf(ben)).filter(p => p.channel === 'rfa')).toEqual([])
     expect((await cli(ben, ['--json', 'hood', 'settings'])).json).toMatchObject({ postTtlMs: 2 * DAY, rfasForNewMembers: false })
     expect((await cli(ben, ['--json', 'settings', 'rfa'])).json).toEqual({ rfa: 'off' })
-    const posted = (await cli(ben, ['--json', 'post', '--kind', 'info', '--text', 'Street fair on Sunday'])).json.id as string
+    const posted = (await cli(ben, ['--json', 'post', '--kind', 'info', '--text', 'Street fair on Sunday', '--geohash', `${hood.area}zzzzzz`])).json.id as string
     const mine = (await cli(ben, ['--json', 'feed', '--no-sync'])).json.posts.find((p: Shown) => p.id === posted) as Shown
     expect(mine.expires - mine.created).toBe(2 * DAY)
+    // ...and keep the location as precise as the admins set, unless he says otherwise.
+    expect(mine.location).toBe(`${hood.area}z`)
+    const exact = (await cli(ben, ['--json', 'post', '--kind', 'info', '--text', 'Lost cat, grey', '--geohash', `${hood.area}zzzzzz`, '--precision', '8'])).json.id as string
+    expect((await cli(ben, ['--json', 'feed', '--no-sync'])).json.posts.find((p: Shown) => p.id === exact).location).toBe(`${hood.area}zz`)
     // Cy chose: she still sees the request.
     expect((await feedOf(cy)).filter(p => p.channel === 'rfa').map(p => p.text)).toEqual([ask])
     // Ben's own choice wins over the neighborhood's default.

@@ -52,7 +52,7 @@ describe('relay, residents and an agency', () => {
     const [b, c] = await Promise.all([benGets, cleoGets])
     expect(b.authorName).toBe('Ana')
     expect(c.text).toContain(marker)
-    expect(b.location).toBe('u4pruy') // cut to the default precision of 6
+    expect(b.location).toBe('u4pruy') // cut to the neighborhood's default precision: its area's length
 
     // Public opt-in: reaches the agency, signed by Ana's pseudonym for the area, not her key.
     const publicMarker = `public-${toHex(randomBytes(8))}`

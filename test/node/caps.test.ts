@@ -204,12 +204,13 @@ describe('relay caps from flags and config', () => {
   const ctx = (flags: Record<string, string>): { string: (name: string) => string | undefined } => ({ string: (name) => flags[name] })
 
   it('reads sizes, durations and counts; flags win over the config file', () => {
-    expect(capsFrom(ctx({ 'max-buffered': '8MiB', 'max-buffered-per-ip': '512k', 'idle-timeout': '30s', 'frame-timeout': '500ms', 'max-conns-per-ip': '64' }), { maxConnectionsPerIp: 8, maxInboundStreams: 10 }))
-      .toEqual({ maxBufferedBytes: 8 * 1024 * 1024, maxBufferedBytesPerIp: 512 * 1024, idleTimeoutMs: 30_000, partialFrameTimeoutMs: 500, maxConnectionsPerIp: 64, maxInboundStreams: 10 })
+    expect(capsFrom(ctx({ 'max-buffered': '8MiB', 'max-buffered-per-ip': '512k', 'idle-timeout': '30s', 'frame-timeout': '500ms', 'max-conns-per-ip': '64', 'max-connections': '5000' }), { maxConnectionsPerIp: 8, maxInboundStreams: 10, maxConnections: 2000 }))
+      .toEqual({ maxBufferedBytes: 8 * 1024 * 1024, maxBufferedBytesPerIp: 512 * 1024, idleTimeoutMs: 30_000, partialFrameTimeoutMs: 500, maxConnectionsPerIp: 64, maxInboundStreams: 10, maxConnections: 5000 })
+    expect(capsFrom(ctx({}), { maxConnections: 2000 })).toEqual({ maxConnections: 2000 })
   })
 
   it('refuses nonsense with BAD_ARGUMENT', () => {
-    for (const flags of [{ 'max-streams': '0' }, { 'max-buffered': '4 parsecs' }, { 'idle-timeout': '15' }, { 'max-conns-per-ip': '-1' }] as Array<Record<string, string>>) {
+    for (const flags of [{ 'max-streams': '0' }, { 'max-buffered': '4 parsecs' }, { 'idle-timeout': '15' }, { 'max-conns-per-ip': '-1' }, { 'max-connections': '0' }, { 'max-connections': 'lots' }] as Array<Record<string, string>>) {
       expect(() => capsFrom(ctx(flags))).toThrow(expect.objectContaining({ code: 'BAD_ARGUMENT' }))
     }
     expect(() => capsFrom(ctx({}), { maxConections: 5 } as never)).toThrow(/unknown cap/)

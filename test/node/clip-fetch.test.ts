@@ -148,6 +148,42 @@ describe('clip fetch between peers', () => {
     })
   })
 
+  it('each streamed block is checked with the digest the requester gives (the clip store passes its own), leaves a few at a time, a wrong one fails it', async () => {
+    const ref = await storeA.add([plain])
+    const root = CID.parse(ref.cid)
+    const size = encryptedClipSize(ref.size)
+    const blocks = (await storeA.storedBlocks(root)).length
+    let calls = 0
+    const counted = (block: Uint8Array): Uint8Array => { calls++; return sha256(block) }
+    let n = 0
+    for await (const p of fetchBlocks(b, a.peerId, root, size, { digest: counted })) n += p.length
+    expect(n).toBe(size)
+    expect(calls).toBe(blocks)
+    // Leaves are hashed while the next frames are read: more than one at a time when hashing is slow.
+    let inFlight = 0
+    let most = 0
+    const slow = async (block: Uint8Array): Promise<Uint8Array> => {
+      most = Math.max(most, ++inFlight)
+      await new Promise((resolve) => setTimeout(resolve, 250))
+      inFlight--
+      return sha256(block)
+    }
+    n = 0
+    for await (const p of fetchBlocks(b, a.peerId, root, size, { digest: slow })) n += p.length
+    expect(n).toBe(size)
+    expect(most).toBeGreaterThan(1)
+    const wrong = (block: Uint8Array): Uint8Array => { const d = sha256(block); d[0]! ^= 1; return d }
+    expect(await codeOf(async () => { for await (const _ of fetchBlocks(b, a.peerId, root, size, { digest: wrong })) { /* drain */ } })).toBe('MALFORMED')
+  })
+
+  it('a clip missing a leaf on the server is NOT_FOUND part-way', async () => {
+    const ref = await storeA.add([plain])
+    const root = CID.parse(ref.cid)
+    const stored = await storeA.storedBlocks(root)
+    await storeA.helia.blockstore.delete(stored[2]!)
+    expect(await codeOf(async () => { for await (const _ of fetchBlocks(b, a.peerId, root, encryptedClipSize(ref.size))) { /* drain */ } })).toBe('NOT_FOUND')
+  })
+
   it('a stream is refused for what is not stored, and for more than was asked', async () => {
     const ref = await storeA.add([plain])
     const root = CID.parse(ref.cid)

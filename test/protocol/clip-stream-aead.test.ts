@@ -1,4 +1,4 @@
-import { createCipheriv, createHash } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { runs } from '../helpers/fc.ts'
@@ -6,7 +6,7 @@ import { isPorchlightError } from '../../protocol/errors.ts'
 import {
   CLIP_CHUNK_SIZE, CLIP_HEADER_BYTES, CLIP_TAG_BYTES, decryptClip, encryptClip, encryptedClipSize, generateClipKey
 } from '../../protocol/clip/stream-aead.ts'
-import type { ClipCipherBackend } from '../../protocol/clip/stream-aead.ts'
+import type { AesGcmFactory, ClipCipherBackend } from '../../protocol/clip/stream-aead.ts'
 import { hashClip, hashTap } from '../../protocol/clip/hash.ts'
 import { outcome } from '../helpers/protocol-fixtures.ts'
 
@@ -182,6 +182,31 @@ describe('clip stream AEAD', () => {
       // Exactly the chunks before the tampered one, all genuine.
       expectSame(new Uint8Array(Buffer.concat(got)), pt.subarray(0, k * CLIP_CHUNK_SIZE))
     }
+  })
+
+  it('opens whole chunks straight from the input, without copying them', async () => {
+    const key = generateClipKey()
+    const pt = data(CLIP_CHUNK_SIZE * 6 + 5)
+    const ct = await encrypt(key, pt)
+    let views = 0
+    let opened = 0
+    const aesGcm: AesGcmFactory = (k, aad) => ({
+      seal () { throw new Error('not used') },
+      open (nonce, sealed) {
+        opened++
+        if (sealed.buffer === ct.buffer) views++
+        const d = createDecipheriv('aes-256-gcm', k, nonce)
+        d.setAAD(aad)
+        d.setAuthTag(sealed.subarray(sealed.length - CLIP_TAG_BYTES))
+        const plain = d.update(sealed.subarray(0, sealed.length - CLIP_TAG_BYTES))
+        d.final()
+        return new Uint8Array(plain)
+      }
+    })
+    expectSame(await collect(decryptClip(key, [ct], { aesGcm })), pt)
+    expect(opened).toBe(7)
+    // All but the last chunk (only the end of the input says a chunk is the last).
+    expect(views).toBe(6)
   })
 
   it('keeps memory bounded: 128 MiB through encrypt and decrypt', async () => {

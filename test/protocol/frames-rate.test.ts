@@ -1,6 +1,6 @@
 // Length-prefixed frames on a stream (protocol/peer/frames.ts) over an in-memory stream pair,
 // and the token-bucket rate limiter (protocol/peer/rate-limit.ts) on an explicit clock.
-import { describe, it, expect } from 'vitest'
+import { describe, it, expect, vi } from 'vitest'
 import { streamPair } from '@libp2p/utils'
 import { Frames, lengthPrefixBytes } from '../../protocol/peer/frames.ts'
 import { RateLimiter } from '../../protocol/peer/rate-limit.ts'
@@ -43,6 +43,35 @@ describe('Frames', () => {
     const started = Date.now()
     expect(await code(new Frames(b, 50).read())).toBe('TIMEOUT')
     expect(Date.now() - started).toBeGreaterThanOrEqual(40)
+  })
+
+  it('one deadline per stream, re-armed per frame: no AbortSignal.timeout (and its timer) per frame', async () => {
+    const [a, b] = await streamPair({ delay: 0 })
+    const timeout = vi.spyOn(AbortSignal, 'timeout')
+    try {
+      const out = new Frames(a, 5_000)
+      const inn = new Frames(b, 5_000)
+      for (let i = 0; i < 50; i++) {
+        await out.write(Uint8Array.of(i))
+        expect((await inn.read())[0]).toBe(i)
+      }
+      expect(timeout).not.toHaveBeenCalled()
+    } finally {
+      timeout.mockRestore()
+    }
+  })
+
+  it('each frame gets the whole deadline: frames arriving just inside it never time out; a later read after a TIMEOUT has its own', async () => {
+    const [a, b] = await streamPair({ delay: 0 })
+    const out = new Frames(a, 5_000)
+    const inn = new Frames(b, 120)
+    for (let i = 0; i < 4; i++) {
+      setTimeout(() => { void out.write(Uint8Array.of(i)) }, 80)
+      expect((await inn.read())[0]).toBe(i)
+    }
+    expect(await code(inn.read())).toBe('TIMEOUT')
+    setTimeout(() => { void out.write(Uint8Array.of(9)) }, 30)
+    expect((await inn.read())[0]).toBe(9)
   })
 
   it('a frame over the bound is TOO_LARGE from its length prefix, before its body arrives', async () => {

@@ -71,6 +71,52 @@ describe('push over a stream pair', () => {
     expect(seen.map(s => s.message).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `message ${i}`).sort())
   })
 
+  it('answers settled together go out in one write: a group commit of 32 acks is one send, not 32', async () => {
+    let sends = 0
+    const gate: Array<() => void> = []
+    const node = relay.node
+    // The relay's side of each push stream, its sends counted.
+    await new PushServer({
+      handle: async (protocol, handler, options) => {
+        await node.handle(protocol, async (stream, connection) => {
+          const send = stream.send.bind(stream)
+          stream.send = (data) => { sends++; return send(data) }
+          await handler(stream, connection)
+        }, options)
+      },
+      unhandle: async (protocol) => { await node.unhandle(protocol) },
+      logger: node.logger
+    }, { accept: async () => { await new Promise<void>(resolve => gate.push(resolve)); return { ok: true } } }).start()
+    const session = await PushSession.open(client.node, relay.peerId)
+    const all = Promise.all(Array.from({ length: 32 }, async (_, i) => await session.push(TOPIC, msg(i))))
+    while (gate.length < 32) await new Promise(resolve => setTimeout(resolve, 5))
+    // As the store's group commit does: every put of one batch resolves at once.
+    for (const open of gate.splice(0)) open()
+    expect((await all).every(r => r.ok)).toBe(true)
+    await session.close()
+    expect(sends).toBeLessThanOrEqual(2)
+  })
+
+  it('pushes made in one turn go out in one write: 32 requests are one send, not 32', async () => {
+    await serve(async () => ({ ok: true }))
+    let sends = 0
+    const node = client.node
+    const session = await PushSession.open({
+      dialProtocol: async (...args: Parameters<typeof node.dialProtocol>) => {
+        const stream = await node.dialProtocol(...args)
+        const send = stream.send.bind(stream)
+        stream.send = (data) => { sends++; return send(data) }
+        return stream
+      },
+      logger: node.logger
+    } as unknown as typeof node, relay.peerId)
+    const results = await Promise.all(Array.from({ length: 32 }, async (_, i) => await session.push(TOPIC, msg(i))))
+    expect(results.every(r => r.ok)).toBe(true)
+    expect(sends).toBeLessThanOrEqual(2)
+    expect(seen.map(s => s.message)).toEqual(Array.from({ length: 32 }, (_, i) => `message ${i}`))
+    await session.close()
+  })
+
   it('holds at most MAX_PIPELINE requests in accept at once', async () => {
     let inFlight = 0
     let most = 0
