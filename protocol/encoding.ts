@@ -14,6 +14,7 @@
  * throws only `PorchlightError`.
  */
 import { encode as cborEncode, decode as cborDecode } from 'cborg'
+import { utf8Length, writeCbor } from './cbor-write.ts'
 import { fail, PorchlightError } from './errors.ts'
 
 /** Hard bound on any single encoded structure; individual structures set tighter ones. */
@@ -49,8 +50,15 @@ const DECODE_OPTIONS = {
   useMaps: true
 } as const
 
+const onlySafeIntegers = (): never => fail('BAD_ARGUMENT', 'only safe integers can be encoded')
+
 /** Encodes any CBOR value deterministically. Optional fields set to `undefined` are left out. */
 export function encodeCbor (value: CborValue): Uint8Array {
+  return writeCbor(value, onlySafeIntegers) ?? encodeCborGeneric(value)
+}
+
+/** The same through cborg: the reference the direct writer (cbor-write.ts) is tested against, and its fallback. */
+export function encodeCborGeneric (value: CborValue): Uint8Array {
   return cborEncode(stripUndefined(value))
 }
 
@@ -70,7 +78,8 @@ function stripUndefined (value: CborValue | undefined): CborValue {
 
 /** Encodes a structure with its domain and version. */
 export function encodeStruct (spec: StructSpec, fields: Record<string, CborValue | undefined>): Uint8Array {
-  const bytes = encodeCbor({ ...fields, t: spec.domain, v: spec.version })
+  const bytes = writeCbor(fields, onlySafeIntegers, { t: spec.domain, v: spec.version }) ??
+    encodeCbor({ ...fields, t: spec.domain, v: spec.version })
   if (bytes.length > spec.maxBytes) {
     fail('TOO_LARGE', `${spec.domain}: ${bytes.length} bytes exceeds ${spec.maxBytes}`)
   }
@@ -90,7 +99,8 @@ export function decodeCbor (bytes: Uint8Array, maxBytes = MAX_STRUCT_BYTES): unk
   }
   let again: Uint8Array
   try {
-    again = cborEncode(toPlain(value))
+    const plain = toPlain(value)
+    again = writeCbor(plain, onlySafeIntegers) ?? cborEncode(plain)
   } catch (err) {
     if (err instanceof PorchlightError) throw err
     fail('MALFORMED', 'value cannot be re-encoded', err)
@@ -245,7 +255,7 @@ function checkBytes (v: unknown, where: string, bound: { len?: number, max?: num
 
 function checkString (v: unknown, where: string, maxBytes: number, minBytes: number): string {
   if (typeof v !== 'string') fail('WRONG_TYPE', `${where}: expected a string`)
-  const n = utf8.encode(v).length
+  const n = utf8ByteLength(v)
   if (n > maxBytes) fail('TOO_LARGE', `${where}: ${n} bytes exceeds ${maxBytes}`)
   if (n < minBytes) fail('OUT_OF_RANGE', `${where}: shorter than ${minBytes} bytes`)
   return v
@@ -258,6 +268,12 @@ function checkUint (v: unknown, where: string, max: number, min: number): number
 }
 
 export function utf8Bytes (s: string): Uint8Array { return utf8.encode(s) }
+
+/** utf8Bytes(s).length, without making the bytes. */
+export function utf8ByteLength (s: string): number {
+  const n = utf8Length(s)
+  return n < 0 ? s.length : n
+}
 
 /** Decodes UTF-8 strictly (invalid sequences are an error, not U+FFFD). */
 export function utf8String (bytes: Uint8Array): string {

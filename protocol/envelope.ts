@@ -51,8 +51,9 @@
  * and mutated inputs); anything unexpected falls back to the generic strict decoder, which
  * gives the error its code.
  */
+import { putHead } from './cbor-write.ts'
 import { fail, isPorchlightError } from './errors.ts'
-import { concatBytes, decodeStruct, encodeStruct, equalBytes, peekDomain, type StructSpec } from './encoding.ts'
+import { concatAll, decodeStruct, encodeStruct, equalBytes, peekDomain, type StructSpec } from './encoding.ts'
 import { ascii, CanonicalReader } from './canonical-reader.ts'
 import { AEAD_NONCE_BYTES, AEAD_TAG_BYTES, aeadOpen, aeadSeal, getCrypto, randomBytes, sha256, SIGNATURE_BYTES } from './crypto.ts'
 import { type Identity, startVerify } from './identity.ts'
@@ -179,9 +180,22 @@ export function checkPostTimes (env: Pick<PrivateEnvelope, 'ts' | 'exp'>, post: 
 
 /** Encrypts and tags one inner message for `topic` under the epoch's keys, padded to the smallest bucket that holds it. */
 export function sealEnvelope (keys: EpochKeys, topic: string, inner: Uint8Array, opts?: SealOptions): Uint8Array {
-  checkTopic(topic)
   if (!(inner instanceof Uint8Array) || inner.length === 0) fail('BAD_ARGUMENT', 'inner message must be non-empty bytes')
-  if (inner.length > MAX_ENVELOPE_BYTES) fail('TOO_LARGE', `inner message exceeds ${MAX_ENVELOPE_BYTES} bytes`)
+  return sealInner(keys, topic, [inner], opts)
+}
+
+/**
+ * sealEnvelope of the inner message made of `parts` joined, writing them straight into the padded plaintext and the
+ * ciphertext straight into the envelope (a seal allocates the envelope once). The envelope is
+ * written directly, byte for byte what encodeEnvelope gives (tests compare them), in the layout
+ * readCanonicalEnvelope reads: map head, "t" "pl/env" "v" 2 "ct" ct, the header's [rc] ts exp,
+ * "tag" tag, the header's epoch nonce topic.
+ */
+function sealInner (keys: EpochKeys, topic: string, parts: readonly Uint8Array[], opts?: SealOptions): Uint8Array {
+  checkTopic(topic)
+  let innerBytes = 0
+  for (const part of parts) innerBytes += part.length
+  if (innerBytes > MAX_ENVELOPE_BYTES) fail('TOO_LARGE', `inner message exceeds ${MAX_ENVELOPE_BYTES} bytes`)
   const nonce = opts?.nonce ?? randomBytes(ENVELOPE_NONCE_BYTES)
   if (!(nonce instanceof Uint8Array) || nonce.length !== ENVELOPE_NONCE_BYTES) fail('BAD_ARGUMENT', 'nonce must be 24 bytes')
   const created = opts?.ts ?? Date.now()
@@ -189,30 +203,63 @@ export function sealEnvelope (keys: EpochKeys, topic: string, inner: Uint8Array,
   if (!Number.isSafeInteger(created) || !Number.isSafeInteger(expires) || created < 0) fail('BAD_ARGUMENT', 'ts and exp must be integers')
   // Lifetime bounds shared with posts (clock-free): OUT_OF_RANGE unless ts < exp <= ts + MAX_TTL_MS.
   checkLifetime(created, expires, MAX_TTL_MS, 'envelope')
-  if (opts?.rc !== undefined && (!(opts.rc instanceof Uint8Array) || opts.rc.length !== RC_BYTES)) fail('BAD_ARGUMENT', `rc must be ${RC_BYTES} bytes`)
-  const head = { topic, epoch: keys.epoch, ...envelopeTimes(created, expires), nonce, ...(opts?.rc !== undefined ? { rc: opts.rc } : {}) }
-  const header = envelopeHeader(head)
-  const overhead = envelopeOverhead(head)
-  const bucket = ENVELOPE_BUCKETS.find(b => b - overhead >= inner.length + 1)
-  if (bucket === undefined) fail('TOO_LARGE', `inner message of ${inner.length} bytes does not fit the largest envelope`)
+  const rc = opts?.rc
+  if (rc !== undefined && (!(rc instanceof Uint8Array) || rc.length !== RC_BYTES)) fail('BAD_ARGUMENT', `rc must be ${RC_BYTES} bytes`)
+  const { ts, exp } = envelopeTimes(created, expires)
+  const { bytes: header, split } = writeHeader({ topic, epoch: keys.epoch, ts, exp, nonce, rc })
+  const overhead = envelopeOverhead(header)
+  let bucket = 0
+  for (const b of ENVELOPE_BUCKETS) if (bucket === 0 && b - overhead >= innerBytes + 1) bucket = b
+  if (bucket === 0) fail('TOO_LARGE', `inner message of ${innerBytes} bytes does not fit the largest envelope`)
   const plaintext = new Uint8Array(bucket - overhead)
-  plaintext.set(inner)
-  plaintext[inner.length] = PAD_MARK
-  const ct = aeadSeal(keys.contentKey, nonce, plaintext, header)
-  const bytes = encodeEnvelope({ ...head, ct, tag: membershipTag(keys.tagKey, concatBytes(header, ct)) })
-  if (bytes.length !== bucket) fail('IO', 'envelope padding miscounted') // a bug, never input
-  return bytes
+  let p = 0
+  for (const part of parts) {
+    plaintext.set(part, p)
+    p += part.length
+  }
+  plaintext[p] = PAD_MARK
+
+  const out = new Uint8Array(bucket)
+  out[0] = rc === undefined ? 0xa9 : 0xaa
+  out.set(ENV_START, 1)
+  let n = 1 + ENV_START.length
+  const ctBytes = plaintext.length + AEAD_TAG_BYTES // 256..65535 in every bucket: a 3-byte head
+  out[n++] = 0x59
+  out[n++] = ctBytes >>> 8
+  out[n++] = ctBytes & 0xff
+  const ct = out.subarray(n, n + ctBytes)
+  aeadSeal(keys.contentKey, nonce, plaintext, header, ct)
+  n += ctBytes
+  // The header's fields after its prefix: [rc] ts exp, then (from `split`) epoch nonce topic.
+  out.set(header.subarray(1 + HEADER_PREFIX.length, split), n)
+  n += split - 1 - HEADER_PREFIX.length
+  out.set(ENV_KEY_TAG, n)
+  n += ENV_KEY_TAG.length
+  out.set(membershipTag(keys.tagKey, [header, ct]), n)
+  n += TAG_BYTES
+  out.set(header.subarray(split), n)
+  n += header.length - split
+  if (n !== bucket) fail('IO', 'envelope padding miscounted') // a bug, never input
+  return out
 }
 
 /**
- * Bytes of an envelope with these header fields that are not padded plaintext: the encoded
- * fields, the ciphertext's 3-byte length head (every bucket's ciphertext is 256..65535
- * bytes) and the AEAD tag. A bucket of B bytes holds B - overhead bytes of plaintext.
+ * Bytes of an envelope with this header that are not padded plaintext: the envelope's fields
+ * beside the header's (its map head and keys, rc, ts, exp, epoch, nonce, topic are the
+ * header's, byte for byte), the ciphertext's 3-byte length head (every bucket's ciphertext is
+ * 256..65535 bytes) and the AEAD tag. A bucket of B bytes holds B - overhead bytes of
+ * plaintext. Counted, not encoded: tests check it against an encoded envelope.
  */
-function envelopeOverhead (head: Omit<PrivateEnvelope, 'ct' | 'tag'>): number {
-  const empty = encodeEnvelope({ ...head, ct: new Uint8Array(0), tag: new Uint8Array(TAG_BYTES) })
-  return empty.length - 1 + 3 + AEAD_TAG_BYTES
+function envelopeOverhead (header: Uint8Array): number {
+  return header.length + ENVELOPE_BESIDE_HEADER + 3 + AEAD_TAG_BYTES
 }
+
+/**
+ * An encoded envelope is its header's length plus this plus its ciphertext with that one's
+ * length head: its domain "pl/env" is 7 bytes shorter than "pl/env-header", and it adds the
+ * key "ct" (3) and "tag" with a 16-byte string (4 + 1 + 16).
+ */
+const ENVELOPE_BESIDE_HEADER = -7 + 3 + 21
 
 /**
  * The inner message of a padded plaintext: strict, MALFORMED unless it is inner || 0x80 ||
@@ -277,9 +324,14 @@ function decodeEnvelopeGeneric (bytes: Uint8Array): PrivateEnvelope {
  * order: t, v, rc, ts, exp, epoch, nonce, topic.
  */
 export function envelopeHeader (env: Omit<PrivateEnvelope, 'ct' | 'tag'>): Uint8Array {
+  return writeHeader(env).bytes
+}
+
+/** envelopeHeader, and where in it the key "epoch" starts (the envelope puts "tag" there). */
+function writeHeader (env: Omit<PrivateEnvelope, 'ct' | 'tag'>): { bytes: Uint8Array, split: number } {
   // The checks keep the direct encoding exact: an ASCII topic, non-negative safe integers.
   checkTopic(env.topic)
-  for (const v of [env.ts, env.exp, env.epoch]) if (!Number.isSafeInteger(v) || v < 0) fail('BAD_ARGUMENT', 'envelope times and epoch must be non-negative integers')
+  if (!uintOk(env.ts) || !uintOk(env.exp) || !uintOk(env.epoch)) fail('BAD_ARGUMENT', 'envelope times and epoch must be non-negative integers')
   if (env.nonce?.length !== ENVELOPE_NONCE_BYTES) fail('BAD_ARGUMENT', 'nonce must be 24 bytes')
   if (env.rc !== undefined && env.rc.length !== RC_BYTES) fail('BAD_ARGUMENT', `rc must be ${RC_BYTES} bytes`)
   const out = new Uint8Array(HEADER_MAX_BYTES)
@@ -293,32 +345,27 @@ export function envelopeHeader (env: Omit<PrivateEnvelope, 'ct' | 'tag'>): Uint8
     n += RC_BYTES
   }
   out.set(KEY_TS, n)
-  n += KEY_TS.length
-  const head = (major: number, v: number): void => {
-    const m = major << 5
-    if (v < 24) { out[n++] = m | v; return }
-    const len = v < 0x100 ? 1 : v < 0x10000 ? 2 : v < 0x1_0000_0000 ? 4 : 8
-    out[n++] = m | (len === 1 ? 24 : len === 2 ? 25 : len === 4 ? 26 : 27)
-    for (let i = len - 1; i >= 0; i--) out[n++] = Math.floor(v / 2 ** (8 * i)) & 0xff
-  }
-  const key = (k: Uint8Array): void => { out.set(k, n); n += k.length }
-  head(0, env.ts)
-  key(KEY_EXP)
-  head(0, env.exp)
-  key(KEY_EPOCH)
-  head(0, env.epoch)
-  key(KEY_NONCE)
-  head(2, env.nonce.length)
-  key(env.nonce)
-  key(KEY_TOPIC)
-  head(3, env.topic.length)
+  n = putHead(out, n + KEY_TS.length, 0, env.ts)
+  out.set(KEY_EXP, n)
+  n = putHead(out, n + KEY_EXP.length, 0, env.exp)
+  const split = n
+  out.set(KEY_EPOCH, n)
+  n = putHead(out, n + KEY_EPOCH.length, 0, env.epoch)
+  out.set(KEY_NONCE, n)
+  n = putHead(out, n + KEY_NONCE.length, 2, ENVELOPE_NONCE_BYTES)
+  out.set(env.nonce, n)
+  n += ENVELOPE_NONCE_BYTES
+  out.set(KEY_TOPIC, n)
+  n = putHead(out, n + KEY_TOPIC.length, 3, env.topic.length)
   for (let i = 0; i < env.topic.length; i++) out[n++] = env.topic.charCodeAt(i)
-  return out.subarray(0, n)
+  return { bytes: out.subarray(0, n), split }
 }
+
+const uintOk = (v: number): boolean => Number.isSafeInteger(v) && v >= 0
 
 /** What a relay runs: does the membership tag verify under this epoch's tag key? */
 export function checkEnvelopeTag (env: PrivateEnvelope, tagKey: Uint8Array): boolean {
-  return checkMembershipTag(tagKey, concatBytes(envelopeHeader(env), env.ct), env.tag)
+  return checkMembershipTag(tagKey, [envelopeHeader(env), env.ct], env.tag)
 }
 
 /**
@@ -332,13 +379,13 @@ export function openEnvelope (env: PrivateEnvelope, keys: EpochKeys, topic?: str
   if (keys.epoch !== env.epoch) fail('DECRYPT_FAILED', 'keys are for another epoch')
   const header = envelopeHeader(env)
   const plaintext = aeadOpen(keys.contentKey, env.nonce, env.ct, header)
-  if (!checkMembershipTag(keys.tagKey, concatBytes(header, env.ct), env.tag)) fail('BAD_TAG', 'membership tag does not verify')
-  return unpad(plaintext, encodedEnvelopeBytes(env))
+  if (!checkMembershipTag(keys.tagKey, [header, env.ct], env.tag)) fail('BAD_TAG', 'membership tag does not verify')
+  return unpad(plaintext, encodedEnvelopeBytes(header, env.ct.length))
 }
 
-/** The encoded length of an envelope (the ciphertext's length head plus its fixed fields). */
-function encodedEnvelopeBytes (env: PrivateEnvelope): number {
-  return envelopeOverhead(env) - 3 - AEAD_TAG_BYTES + env.ct.length + (env.ct.length < 24 ? 1 : env.ct.length < 256 ? 2 : env.ct.length < 65536 ? 3 : 5)
+/** The encoded length of an envelope with this header and ciphertext length. */
+function encodedEnvelopeBytes (header: Uint8Array, ctBytes: number): number {
+  return envelopeOverhead(header) - 3 - AEAD_TAG_BYTES + ctBytes + (ctBytes < 24 ? 1 : ctBytes < 256 ? 2 : ctBytes < 65536 ? 3 : 5)
 }
 
 /** SHA-256 of the envelope bytes (32 bytes): post id, gossip message id and sync id. */
@@ -356,12 +403,27 @@ export function innerDomain (bytes: Uint8Array): string {
 
 /** Signs a post for `topic`: the inner 'pl/signed-post' bytes (not yet encrypted). */
 export async function encodeSignedPost (author: Identity, topic: string, post: Post): Promise<Uint8Array> {
+  return concatAll(await signPost(author, topic, post))
+}
+
+/**
+ * Signs a post; returns its 'pl/signed-post' wrapper as parts to join, laid out directly (the
+ * layout readCanonicalSignedPost reads; tests compare it with the generic encoder):
+ *   a5 "t" "pl/signed-post" "v" 1 "sig" bytes(64) "post" bytes "author" bytes(32)
+ */
+async function signPost (author: Identity, topic: string, post: Post): Promise<Uint8Array[]> {
   checkTopic(topic)
   checkPostFields(post)
   const { signKey, name } = author.public
-  const body = encodeStruct(POST_TBS, { ...postFields(post), topic, author: signKey, name })
+  const fields = postFields(post) // a fresh object: add to it rather than copy it
+  fields.topic = topic
+  fields.author = signKey
+  fields.name = name
+  const body = encodeStruct(POST_TBS, fields)
   const sig = await (await getCrypto()).ed25519Sign(author.seed, body)
-  return encodeStruct(SIGNED_POST, { post: body, author: signKey, sig })
+  if (sig.length !== SIGNATURE_BYTES || signKey.length !== 32) fail('IO', 'signature or key of the wrong size') // a bug, never input
+  const bodyHead = new Uint8Array(3)
+  return [SIGNED_POST_START, sig, KEY_POST, bodyHead.subarray(0, putHead(bodyHead, 0, 2, body.length)), body, KEY_AUTHOR, signKey]
 }
 
 /** The signed 'pl/post' bytes as carried, the author key the signature is checked against, the signature. */
@@ -417,7 +479,7 @@ export async function openSignedPost (inner: Uint8Array, topic: string, now: num
 
 /** Signs, encrypts and tags a post (envelope ts/exp = envelopeTimes(created, expires)). `opts.nonce`: vectors/tests only; `opts.rc`: a retraction commitment. */
 export async function sealPost (author: Identity, topic: string, keys: EpochKeys, post: Post, opts?: { nonce?: Uint8Array, rc?: Uint8Array }): Promise<{ bytes: Uint8Array, id: Uint8Array }> {
-  const bytes = sealEnvelope(keys, topic, await encodeSignedPost(author, topic, post), { nonce: opts?.nonce, ts: post.created, exp: post.expires, ...(opts?.rc !== undefined ? { rc: opts.rc } : {}) })
+  const bytes = sealInner(keys, topic, await signPost(author, topic, post), { nonce: opts?.nonce, ts: post.created, exp: post.expires, ...(opts?.rc !== undefined ? { rc: opts.rc } : {}) })
   return { bytes, id: envelopeId(bytes) }
 }
 
@@ -452,7 +514,7 @@ export async function openPost (
   const { post, authorName } = signed.read()
   const t = envelopeTimes(post.created, post.expires)
   const timesOk = t.ts === env.ts && t.exp === env.exp
-  const tagOk = checkMembershipTag(keys.tagKey, concatBytes(header, env.ct), env.tag)
+  const tagOk = checkMembershipTag(keys.tagKey, [header, env.ct], env.tag)
   const id = envelopeId(bytes)
   const sigOk = await verifying.valid
   if (!timesOk) fail('OUT_OF_RANGE', 'envelope times do not match the post\'s')

@@ -168,11 +168,11 @@ export function isAreaTopic (topic: string): boolean {
 }
 
 /** Membership tag: HMAC-SHA256(tagKey, data) truncated to 16 bytes. */
-export function membershipTag (tagKey: Uint8Array, data: Uint8Array): Uint8Array {
+export function membershipTag (tagKey: Uint8Array, data: Uint8Array | readonly Uint8Array[]): Uint8Array {
   return hmacSha256(tagKey, data).subarray(0, TAG_BYTES)
 }
 
-export function checkMembershipTag (tagKey: Uint8Array, data: Uint8Array, tag: Uint8Array): boolean {
+export function checkMembershipTag (tagKey: Uint8Array, data: Uint8Array | readonly Uint8Array[], tag: Uint8Array): boolean {
   return tag.length === TAG_BYTES && constantTimeEqual(membershipTag(tagKey, data), tag)
 }
 

@@ -14,7 +14,7 @@
  * refuse the same things with the same error codes.
  */
 import { fail } from './errors.ts'
-import { type CborValue, type Fields, utf8Bytes } from './encoding.ts'
+import { type CborValue, type Fields, utf8ByteLength } from './encoding.ts'
 import { checkGeohash, MAX_POST_PRECISION } from './geohash.ts'
 import { checkWireName, MAX_NAME_BYTES } from './identity.ts'
 import { checkCurrent, checkLifetime } from './time.ts'
@@ -123,7 +123,7 @@ export function checkPostFields (post: Post): Post {
   if (post === null || typeof post !== 'object') fail('WRONG_TYPE', 'post must be an object')
   if (!(POST_KINDS as readonly string[]).includes(post.kind)) fail('OUT_OF_RANGE', `unknown post kind "${String(post.kind).slice(0, 20)}"`)
   if (typeof post.text !== 'string') fail('WRONG_TYPE', 'post text must be a string')
-  if (utf8Bytes(post.text).length > MAX_TEXT_BYTES) fail('TOO_LARGE', `post text exceeds ${MAX_TEXT_BYTES} bytes`)
+  if (utf8ByteLength(post.text) > MAX_TEXT_BYTES) fail('TOO_LARGE', `post text exceeds ${MAX_TEXT_BYTES} bytes`)
   if (!Array.isArray(post.media)) fail('WRONG_TYPE', 'post media must be an array')
   if (post.media.length > MAX_MEDIA) fail('TOO_LARGE', `more than ${MAX_MEDIA} media`)
   post.media.forEach(checkMedia)

@@ -1,18 +1,18 @@
 // Loaded in every test file (vitest.config.ts `setupFiles`), after the polyfill: fast-check's
 // defaults for properties that name no run count, and a seed to replay (test/helpers/fc.ts).
 // Test files share their worker's modules (`isolate: false`), so a file that swaps the crypto
-// or hash provider gets the one it started with back when it ends.
+// or symmetric provider gets the one it started with back when it ends.
 import { afterAll, expect } from 'vitest'
-import { getCrypto, getHashes, setCrypto, setHashes } from '../protocol/crypto.ts'
+import { getCrypto, getSymmetric, setCrypto, setSymmetric } from '../protocol/crypto.ts'
 import { configureFastCheck } from './helpers/fc.ts'
 
 configureFastCheck()
 
 const crypto = await getCrypto()
-const hashes = getHashes()
+const symmetric = getSymmetric()
 afterAll(() => {
   setCrypto(crypto)
-  setHashes(hashes)
+  setSymmetric(symmetric)
 })
 
 // toEqual on bytes compares element by element through generic equality: seconds for a clip

@@ -4,13 +4,20 @@
  *   - seal a post (sign + encrypt + encode, protocol/envelope.ts sealPost) vs native sign;
  *   - open a post (decode + decrypt + verify, openPost) vs native verify;
  *   - reference rows: raw WebCrypto and noble Ed25519 verify vs native verify.
+ * Each seal/open pair runs with the providers a runtime installs: a Node peer's (node:crypto
+ * Ed25519 and symmetric primitives, as useNativeCrypto installs them) and a browser's
+ * (WebCrypto Ed25519, noble's XChaCha20-Poly1305, SHA-256 and HMAC: WebCrypto has no XChaCha
+ * and only async digests).
  * Native rows sign/verify a 512-byte message with an Ed25519 KeyObject; the post is sized so
  * that what its author signs is about as long. Each pair is timed in interleaved slices
  * (report.ts measureRates); the whole suite takes about 10 s.
  */
 import { generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from 'node:crypto'
-import { getCrypto, nobleProvider, randomBytes, setCrypto, webCryptoProvider } from '../../protocol/crypto.ts'
-import { nativeProvider } from '../../node/native-crypto.ts'
+import {
+  type CryptoProvider, getCrypto, getSymmetric, nobleProvider, nobleSymmetric, randomBytes, setCrypto, setSymmetric, type SymmetricProvider,
+  webCryptoProvider
+} from '../../protocol/crypto.ts'
+import { nativeProvider, nativeSymmetric } from '../../node/native-crypto.ts'
 import { openPost, sealPost } from '../../protocol/envelope.ts'
 import { createIdentity } from '../../protocol/identity.ts'
 import { deriveEpochKeys, type EpochKeys, privateTopic } from '../../protocol/neighborhood.ts'
@@ -25,6 +32,7 @@ const TIME_BOX: TimeBox = { warmupMs: 300, rounds: 3, sliceMs: 500 }
 
 export async function benchProtocol (box: TimeBox = TIME_BOX): Promise<Workload[]> {
   const crypto = await getCrypto()
+  const symmetric = getSymmetric()
   const now = Date.now()
   const author = await createIdentity('Bench Author')
   const hoodId = randomBytes(32)
@@ -56,8 +64,10 @@ export async function benchProtocol (box: TimeBox = TIME_BOX): Promise<Workload[
 
   // Node peers install the node:crypto provider (node/native-crypto.ts); browsers use WebCrypto.
   const rows: Workload[] = []
-  for (const provider of [nativeProvider(), web]) {
+  const runtimes: Array<[CryptoProvider, SymmetricProvider]> = [[nativeProvider(), nativeSymmetric], [web, nobleSymmetric]]
+  for (const [provider, sym] of runtimes) {
     setCrypto(provider)
+    setSymmetric(sym)
     const [seal, signRate] = await measureRates([
       async () => sealPost(author, topic, keys, post),
       () => nodeSign(null, message, native.privateKey)
@@ -67,11 +77,12 @@ export async function benchProtocol (box: TimeBox = TIME_BOX): Promise<Workload[
       () => nodeVerify(null, message, native.publicKey, nativeSig)
     ], box)
     rows.push(
-      rateWorkload(`seal a post (sign + encrypt + encode), ${provider.name} provider, vs native Ed25519 sign`, seal!, 'ops/s', signRate!),
-      rateWorkload(`open a post (decode + decrypt + verify), ${provider.name} provider, vs native Ed25519 verify`, open!, 'ops/s', verifyRate!)
+      rateWorkload(`seal a post (sign + encrypt + encode), ${provider.name} + ${sym.name} providers, vs native Ed25519 sign`, seal!, 'ops/s', signRate!),
+      rateWorkload(`open a post (decode + decrypt + verify), ${provider.name} + ${sym.name} providers, vs native Ed25519 verify`, open!, 'ops/s', verifyRate!)
     )
   }
   setCrypto(crypto)
+  setSymmetric(symmetric)
   const [webVerify, nobleVerify, verifyRate2] = await measureRates([
     async () => web.ed25519Verify(pub, message, sig),
     async () => nobleProvider.ed25519Verify(pub, message, sig),

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import fc from 'fast-check'
 import { runs } from '../helpers/fc.ts'
 import {
@@ -252,5 +252,31 @@ describe('randomBytes', () => {
     expect(big.length).toBe(200_000)
     // The tail past 65,536 is filled too (all-zero 1 KiB by chance is impossible in practice).
     expect(big.subarray(199_000).some(b => b !== 0)).toBe(true)
+  })
+
+  it('small requests come from a pool that refills in 4 KiB calls: never the same bytes twice, each an array of its own', () => {
+    const spy = vi.spyOn(globalThis.crypto, 'getRandomValues')
+    try {
+      const seen = new Set<string>()
+      const outs: Uint8Array[] = []
+      for (let i = 0; i < 1000; i++) {
+        const n = [24, 32, 16, 1, 256][i % 5]!
+        const b = randomBytes(n)
+        expect(b.length === n && b.byteOffset === 0 && b.buffer.byteLength === n).toBe(true)
+        if (n >= 16) {
+          expect(seen.has(toHex(b))).toBe(false)
+          seen.add(toHex(b))
+        }
+        outs.push(b)
+      }
+      // 1000 requests averaging 66 bytes: about 17 pool fills, not 1000 calls.
+      expect(spy.mock.calls.length).toBeLessThan(20)
+      expect(spy.mock.calls.every(([a]) => (a as Uint8Array).length === 4096)).toBe(true)
+      // Zeroing what is handed out in the pool leaves the copies alone.
+      expect(outs.filter(b => b.length === 256).every(b => b.some(x => x !== 0))).toBe(true)
+      expect(randomBytes(0).length).toBe(0)
+    } finally {
+      spy.mockRestore()
+    }
   })
 })

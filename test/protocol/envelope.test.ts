@@ -6,7 +6,7 @@ import { runs } from '../helpers/fc.ts'
 import {
   aeadOpen, aeadSeal, type CryptoProvider, getCrypto, nobleProvider, randomBytes, setCrypto, webCryptoProvider
 } from '../../protocol/crypto.ts'
-import { decodeCbor, decodeStruct, encodeCbor, encodeStruct, equalBytes, fromHex, type StructSpec, toHex } from '../../protocol/encoding.ts'
+import { decodeCbor, decodeStruct, encodeCbor, encodeCborGeneric, encodeStruct, equalBytes, fromHex, type StructSpec, toHex } from '../../protocol/encoding.ts'
 import { fail, PorchlightError } from '../../protocol/errors.ts'
 import { createIdentity, type Identity } from '../../protocol/identity.ts'
 import { areaTopic, deriveEpochKeys, type EpochKeys, isPrivateTopic, MAX_EPOCH, membershipTag, privateTopic } from '../../protocol/neighborhood.ts'
@@ -140,8 +140,11 @@ describe('sealPost / openPost', () => {
     expect(await rejection(() => openEnvelope(decodeEnvelope(bytes), k1))).toBe('DECRYPT_FAILED')
   })
 
-  it('the inner signed post has the documented format', async () => {
+  it('the inner signed post has the documented format (written directly: the generic encoder\'s bytes, for random posts)', async () => {
     expect(toHex(await encodeSignedPost(alice, topic, post))).toBe(toHex(await signedInner(alice, body(post, alice))))
+    await fc.assert(fc.asyncProperty(postArb, async p => {
+      expect(toHex(await encodeSignedPost(bob, topic, p))).toBe(toHex(await signedInner(bob, body(p, bob))))
+    }), { numRuns: runs(20) })
   })
 
   it('the canonical layouts the fast paths read: map heads and key order as documented', async () => {
@@ -503,6 +506,20 @@ describe('padding (inside the AEAD, so a relay sees only the bucket)', () => {
     const ct = aeadSeal(k1.contentKey, head.nonce, padded(inner, c2), header)
     const overPadded = encodeEnvelope({ ...head, ct, tag: membershipTag(k1.tagKey, new Uint8Array([...header, ...ct])) })
     expect(await rejection(() => openPost(overPadded, both, NOW))).toBe('MALFORMED')
+  })
+
+  it('sealEnvelope writes the envelope directly: exactly the generic (cborg) encoding of its fields, with and without rc', () => {
+    const spec = { t: 'pl/env', v: 2 }
+    fc.assert(fc.property(fc.integer({ min: 1, max: 20_000 }), fc.integer({ min: 0, max: MAX_EPOCH }), fc.integer({ min: 0, max: 2 ** 45 }),
+      fc.option(bytes32, { nil: undefined }), (n, epoch, ts, rc) => {
+        const keys = deriveEpochKeys(hoodId, epoch, secret1)
+        const bytes = sealEnvelope(keys, topic, new Uint8Array(n).fill(n & 0xff), { ts, exp: ts + U, rc })
+        const env = decodeEnvelope(bytes)
+        expect(equalBytes(encodeCborGeneric({ ...spec, ...env }), bytes)).toBe(true)
+        expect(equalBytes(encodeEnvelope(env), bytes)).toBe(true)
+        expect(checkEnvelopeTag(env, keys.tagKey)).toBe(true)
+        expect(toHex(env.tag)).toBe(toHex(membershipTag(keys.tagKey, new Uint8Array([...envelopeHeader(env), ...env.ct]))))
+      }), { numRuns: runs(40) })
   })
 
   it('sealEnvelope picks the smallest bucket that holds the message, and openEnvelope gives it back', () => {
