@@ -52,6 +52,8 @@ export interface ChildStats {
   /** Event-loop delay since the last stats call (ms): what a saturated process shows first. */
   loopP99: number
   loopMax: number
+  /** Fleet children: connections to a relay or hub lost (and redialled) so far. */
+  lost?: number
   /** Relay children: members per private topic in the relay's and the hub's gossipsub mesh, and connected peers. */
   relayMesh?: number[]
   relayTopicPeers?: number[]
@@ -185,6 +187,8 @@ async function fleetChild (): Promise<void> {
   let sent: Sent[] = []
   let got: Got[] = []
   let envBytes = 0
+  let lost = 0
+  let stopping = false
   const invites = new Map<string, Promise<Invite>>()
 
   async function open (h: Household): Promise<Member> {
@@ -204,6 +208,8 @@ async function fleetChild (): Promise<void> {
     lap('engine started')
     // A relay busy with other handshakes may time one out: dial again (proving the key follows identify).
     await retry(async () => { if (!connectedTo(peer.node(), h.relay)) throw new Error('not connected') }, async () => { await peer.connect() })
+    // As a long-running resident (`watch`) does: a relay lost is redialled with backoff.
+    peer.stayConnected((event) => { if (event === 'lost') lost++ })
     peer.onPost((post, via) => { if (via !== 'local') got.push([post.id, now(), h.index, via]) })
     const plain = await createNode({ dialFrom: h.from })
     plain.services.pubsub.subscribe(h.plainTopic)
@@ -211,6 +217,13 @@ async function fleetChild (): Promise<void> {
       got.push([toHex(evt.detail.data.subarray(0, 8)), now(), h.index, 'gossip'])
     })
     await retry(async () => { await plain.dial(multiaddr(h.hub), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }) })
+    // The plain node comes back as the engine does (after a second, without the doubling).
+    plain.addEventListener('peer:disconnect', () => {
+      if (stopping) return
+      lost++
+      const again = (): void => { if (!stopping) plain.dial(multiaddr(h.hub), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).catch(() => { setTimeout(again, 1000) }) }
+      setTimeout(again, 1000)
+    })
     lap('plain node connected')
     return { h, peer, plain }
   }
@@ -262,8 +275,9 @@ async function fleetChild (): Promise<void> {
         await Promise.all(list.slice(i, i + SETUP_BATCH).map(async x => await x.peer.sync().catch(() => [])))
       }
     },
-    stats: async () => baseStats(),
+    stats: async () => ({ ...baseStats(), lost }),
     stop: async () => {
+      stopping = true
       await Promise.all([...members.values()].map(async x => {
         await quietly(x.plain)
         await quietly(x.peer)
