@@ -80,6 +80,7 @@ const MESH_SETTLE_MS = 3_000
 /** The schedule starts this long after it is sent, so every fleet has it in time. */
 const LEAD_MS = 500
 const AREA = 'u4pruy'
+const SETUP_TIMEOUT_MS = 30 * 60_000
 /** PL_SCALE_RELAY_DHI=12 measures relays with gossipsub's default mesh bound (before they kept every member in mesh). */
 const RELAY_DHI = process.env.PL_SCALE_RELAY_DHI !== undefined ? Number(process.env.PL_SCALE_RELAY_DHI) : undefined
 
@@ -206,7 +207,7 @@ async function runSize (n: number, seed: number): Promise<SizeOutcome> {
     const fleets = Array.from({ length: FLEETS }, () => new Child('--fleet'))
     children.push(...fleets)
     const fleetOf = (g: number): number => g % FLEETS
-    await Promise.all(fleets.map(async (c, f) => await c.ask('setup', { households: households.filter(h => fleetOf(h.index) === f) })))
+    await Promise.all(fleets.map(async (c, f) => await c.ask('setup', { households: households.filter(h => fleetOf(h.index) === f) }, SETUP_TIMEOUT_MS)))
     debug(`${n} households set up`)
     // Every member is in its relay's topic (proven) and its hub's before anything is measured.
     const settleEnd = Date.now() + 60_000
@@ -308,7 +309,7 @@ async function runSize (n: number, seed: number): Promise<SizeOutcome> {
     notes.push(`relay mesh per hood topic ${relayStats.map(s => mean(s.relayMesh!)).join('/')} of ${relayStats.map(s => mean(s.relayTopicPeers!)).join('/')} subscribers; ` +
       `hub mesh ${relayStats.map(s => mean(s.hubMesh!)).join('/')} of ${relayStats.map(s => mean(s.hubTopicPeers!)).join('/')}; ` +
       `relay peers ${relayStats.map(s => s.relayPeers).join('/')}, stored ${relayStats.map(s => s.stored).join('/')}; ` +
-      `fleet RSS MiB ${fleetStats.map(s => s.rssMiB.toFixed(0)).join('/')}; connections lost and redialled ${fleetStats.map(s => s.lost).join('/')}; sync ${syncS.toFixed(1)} s`)
+      `fleet RSS MiB ${fleetStats.map(s => s.rssMiB.toFixed(0)).join('/')}; connections lost and redialled ${fleetStats.map(s => s.lost).join('/')}, engines that never reached their relay ${fleetStats.map(s => s.unconnected).join('/')}; sync ${syncS.toFixed(1)} s`)
     return { sealed, plain, envBytes, setupS, notes }
   } finally {
     await Promise.all(children.map(async c => { await c.stop() }))

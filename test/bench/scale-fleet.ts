@@ -54,6 +54,7 @@ export interface ChildStats {
   loopMax: number
   /** Fleet children: connections to a relay or hub lost (and redialled) so far. */
   lost?: number
+  unconnected?: number
   /** Relay children: members per private topic in the relay's and the hub's gossipsub mesh, and connected peers. */
   relayMesh?: number[]
   relayTopicPeers?: number[]
@@ -68,7 +69,7 @@ const POST_TEXT = 'Suspicious van idling by the school gate since 7am, engine ru
 /** Households set up at once in one fleet process. */
 const SETUP_BATCH = 5
 const DIAL_TIMEOUT_MS = 10_000
-const DIAL_ATTEMPTS = 6
+const DIAL_ATTEMPTS = 10
 
 const connectedTo = (node: PorchlightNode, addr: string): boolean => {
   const id = multiaddr(addr).getComponents().find(c => c.name === 'p2p')?.value
@@ -188,6 +189,8 @@ async function fleetChild (): Promise<void> {
   let got: Got[] = []
   let envBytes = 0
   let lost = 0
+  /** Engines that could not reach their relay during setup (counted, not fatal: the figures show it). */
+  let unconnected = 0
   let stopping = false
   const invites = new Map<string, Promise<Invite>>()
 
@@ -208,6 +211,7 @@ async function fleetChild (): Promise<void> {
     lap('engine started')
     // A relay busy with other handshakes may time one out: dial again (proving the key follows identify).
     await retry(async () => { if (!connectedTo(peer.node(), h.relay)) throw new Error('not connected') }, async () => { await peer.connect() })
+      .catch(() => { unconnected++ })
     // As a long-running resident (`watch`) does: a relay lost is redialled with backoff.
     peer.stayConnected((event) => { if (event === 'lost') lost++ })
     peer.onPost((post, via) => { if (via !== 'local') got.push([post.id, now(), h.index, via]) })
@@ -275,7 +279,7 @@ async function fleetChild (): Promise<void> {
         await Promise.all(list.slice(i, i + SETUP_BATCH).map(async x => await x.peer.sync().catch(() => [])))
       }
     },
-    stats: async () => ({ ...baseStats(), lost }),
+    stats: async () => ({ ...baseStats(), lost, unconnected }),
     stop: async () => {
       stopping = true
       await Promise.all([...members.values()].map(async x => {
