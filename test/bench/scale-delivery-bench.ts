@@ -309,7 +309,7 @@ async function runSize (n: number, seed: number): Promise<SizeOutcome> {
     notes.push(`relay mesh per hood topic ${relayStats.map(s => mean(s.relayMesh!)).join('/')} of ${relayStats.map(s => mean(s.relayTopicPeers!)).join('/')} subscribers; ` +
       `hub mesh ${relayStats.map(s => mean(s.hubMesh!)).join('/')} of ${relayStats.map(s => mean(s.hubTopicPeers!)).join('/')}; ` +
       `relay peers ${relayStats.map(s => s.relayPeers).join('/')}, stored ${relayStats.map(s => s.stored).join('/')}; ` +
-      `fleet RSS MiB ${fleetStats.map(s => s.rssMiB.toFixed(0)).join('/')}; connections lost and redialled ${fleetStats.map(s => s.lost).join('/')}, engines that never reached their relay ${fleetStats.map(s => s.unconnected).join('/')}; sync ${syncS.toFixed(1)} s`)
+      `fleet RSS MiB ${fleetStats.map(s => s.rssMiB.toFixed(0)).join('/')}; connections lost and redialled ${fleetStats.map(s => s.lost).join('/')}, engines or plain nodes that did not reach their relay or hub in setup ${fleetStats.map(s => s.unconnected).join('/')}; sync ${syncS.toFixed(1)} s`)
     return { sealed, plain, envBytes, setupS, notes }
   } finally {
     await Promise.all(children.map(async c => { await c.stop() }))

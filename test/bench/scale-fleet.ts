@@ -189,7 +189,7 @@ async function fleetChild (): Promise<void> {
   let got: Got[] = []
   let envBytes = 0
   let lost = 0
-  /** Engines that could not reach their relay during setup (counted, not fatal: the figures show it). */
+  /** Engines and plain nodes that could not reach their relay or hub during setup (counted, not fatal: the figures show it; plain nodes keep trying). */
   let unconnected = 0
   let stopping = false
   const invites = new Map<string, Promise<Invite>>()
@@ -220,7 +220,12 @@ async function fleetChild (): Promise<void> {
     plain.services.pubsub.addEventListener('message', (evt) => {
       got.push([toHex(evt.detail.data.subarray(0, 8)), now(), h.index, 'gossip'])
     })
-    await retry(async () => { await plain.dial(multiaddr(h.hub), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }) })
+    const dialHub = async (): Promise<void> => { await plain.dial(multiaddr(h.hub), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }) }
+    await retry(dialHub).catch(() => {
+      unconnected++
+      const again = (): void => { if (!stopping) dialHub().catch(() => { setTimeout(again, 1000) }) }
+      again()
+    })
     // The plain node comes back as the engine does (after a second, without the doubling).
     plain.addEventListener('peer:disconnect', () => {
       if (stopping) return
