@@ -81,7 +81,12 @@ export async function createNode (init: NodeInit = {}): Promise<PorchlightNode> 
       // every peer past the ~14th behind one address, and a relay ignores a graylisted peer's
       // subscriptions, so it gets no live gossip. Households behind one CGNAT or building NAT
       // (and every test peer on 127.0.0.1) share an IP: relays allow their connection limit.
-      ...(init.relayServer === true ? { scoreParams: { IPColocationFactorThreshold: init.maxConnections ?? DEFAULT_MAX_CONNECTIONS } } : {})
+      ...(init.relayServer === true ? { scoreParams: { IPColocationFactorThreshold: init.maxConnections ?? DEFAULT_MAX_CONNECTIONS } } : {}),
+      // Members connect to relays only (a star): a member a relay leaves out of its mesh hears
+      // a post only from the relay's IHAVE at a later heartbeat (1 s; and not at all past what
+      // the gossip of 3 heartbeats reaches). gossipsub refuses GRAFTs past Dhi (12): a relay
+      // takes every member that grafts it, up to its connection limit.
+      ...(init.relayServer === true ? { Dhi: init.maxConnections ?? DEFAULT_MAX_CONNECTIONS } : {})
     })
   }
   if (init.relayServer === true) {

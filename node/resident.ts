@@ -21,8 +21,14 @@ export {
 /** The engine with Node's clip store. */
 export type ResidentPeer = Engine<ClipStore>
 
+/** How the runtime's nodes reach the network. */
+export interface NodeRuntimeInit {
+  /** Local address the node's TCP dials leave from (a multi-homed host; a bench's household on its own loopback address). */
+  dialFrom?: string
+}
+
 /** Node's runtime for the engine, on `home` (created if missing): storage open, nodes not yet made. */
-export async function nodeRuntime (home: Home): Promise<PeerRuntime<ClipStore>> {
+export async function nodeRuntime (home: Home, init: NodeRuntimeInit = {}): Promise<PeerRuntime<ClipStore>> {
   await home.ensure()
   const messages = await openMessageStore(join(home.dataDir, 'messages'))
   let local: LevelLocalStore
@@ -32,18 +38,19 @@ export async function nodeRuntime (home: Home): Promise<PeerRuntime<ClipStore>> 
     await messages.close()
     throw err
   }
+  const dial = init.dialFrom !== undefined ? { dialFrom: init.dialFrom } : {}
   return {
     home,
     messages,
     local,
-    createNode: async () => createNode({ privateKey: await loadOrCreateNodeKey(join(home.root, 'node-key')) }),
+    createNode: async () => createNode({ privateKey: await loadOrCreateNodeKey(join(home.root, 'node-key')), ...dial }),
     // A fresh peer id each time: public copies are not linked to this peer (public-copy.ts).
-    createPublicNode: async () => createNode(),
+    createPublicNode: async () => createNode(dial),
     openClips: async (node) => await openNodeClipStore(node, join(home.dataDir, 'clips'))
   }
 }
 
 /** Opens the peer of the home at `home` (not started: see ResidentPeer.start). */
-export async function openResidentPeer (home: Home, init: PeerInit = {}): Promise<ResidentPeer> {
-  return Engine.open(await nodeRuntime(home), init)
+export async function openResidentPeer (home: Home, init: PeerInit = {}, runtime: NodeRuntimeInit = {}): Promise<ResidentPeer> {
+  return Engine.open(await nodeRuntime(home, runtime), init)
 }

@@ -268,7 +268,7 @@ export interface RetractOutcome {
 export class ResidentPeer<C extends PeerClips = PeerClips> {
   private libp2p: PorchlightNode | undefined
   private clipStore: C | undefined
-  private readonly listeners = new Set<(post: FeedPost) => void>()
+  private readonly listeners = new Set<(post: FeedPost, via: Arrival) => void>()
   private readonly retractListeners = new Set<(id: string) => void>()
   private readonly topics = new Map<string, { hood?: HoodState, area?: string }>()
   private me: Identity | undefined
@@ -437,7 +437,8 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     return this.me
   }
 
-  onPost (listener: (post: FeedPost) => void): () => void {
+  /** Hears each post as the feed shows it, and how it came (live gossip, a sync, or this home's own). */
+  onPost (listener: (post: FeedPost, via: Arrival) => void): () => void {
     this.listeners.add(listener)
     return () => { this.listeners.delete(listener) }
   }
@@ -524,7 +525,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
       // are not shown at all when the resident switched them off.
       if (this.listeners.size > 0 && this.shows(feed, await this.showsRequests()) && !(await this.ownPublicCopies()).has(feed.id)) {
         const [shown] = await this.decorate([feed])
-        for (const l of this.listeners) l(shown!)
+        for (const l of this.listeners) l(shown!, via)
       }
     }
     return feed
