@@ -98,7 +98,7 @@ describe('"Show requests from agencies" off', () => {
       home: { identity: async () => undefined, hoods: async () => [] } as unknown as AppDeps['home'],
       openEngine: async () => { throw new Error('no engine in this test') },
       origin: 'http://localhost',
-      watchStore: (onChange) => { push = onChange; onChange(view(false)); return () => undefined }
+      watchStore: (onChange) => { push = onChange; onChange(view(false)); return { posts: () => undefined, stop: () => undefined } }
     }
     const app = new AppState(deps)
     await app.init()

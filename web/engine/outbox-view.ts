@@ -30,7 +30,8 @@ export interface Refusal { code: string, message: string }
 
 /** The store as the tabs see it: the feed, the outbox's ids and the refusals. */
 export interface StoreView {
-  posts: FeedPost[]
+  /** The feed, when watched (StoreWatch.posts): a tab running the engine has it from the engine. */
+  posts?: FeedPost[]
   queued: ReadonlySet<string>
   refused: ReadonlyMap<string, Refusal>
   /**
@@ -84,11 +85,12 @@ export function withOutbox (posts: readonly FeedPost[], view: Pick<StoreView, 'q
   })
 }
 
-/** The feed (not expired, newest first, undecorated) and the outbox, as IndexedDB has them now. */
-export async function readStore (db: PorchlightDb, now: number): Promise<StoreView> {
+/** The feed (not expired, newest first, undecorated; `withPosts` false: none) and the outbox, as IndexedDB has them now. */
+export async function readStore (db: PorchlightDb, now: number, withPosts = true): Promise<StoreView> {
   const section = (name: string) => db.local.where('[section+key]').between([name, Dexie.minKey], [name, Dexie.maxKey])
   return await db.transaction('r', db.local, db.secrets, db.hoods, async () => {
-    const posts = (await section('posts').reverse().toArray()).map(r => r.value as FeedPost).filter(p => p.expires > now)
+    // Unread, the posts' range is not watched: an incoming post writes it several times.
+    const posts = withPosts ? (await section('posts').reverse().toArray()).map(r => r.value as FeedPost).filter(p => p.expires > now) : undefined
     const queued = new Set((await section('outbox').toArray()).map(r => r.key))
     const refused = new Map((await section(REFUSED_SECTION).toArray()).map(r => [r.key, r.value as Refusal]))
     const hoodBytes = await db.hoods.toArray()
@@ -99,17 +101,35 @@ export async function readStore (db: PorchlightDb, now: number): Promise<StoreVi
     }
     const weeks = new Map((await section(WEEK_COUNTS_SECTION).toArray()).map(r => [r.key, r.value as WeekCounts]))
     const settings = (await section(SETTINGS_SECTION).toArray()).find(r => r.key === 'home')?.value as PeerSettings | undefined
-    return { posts, queued, refused, home, weeks, ...(settings !== undefined ? { settings } : {}) }
+    return { ...(posts !== undefined ? { posts } : {}), queued, refused, home, weeks, ...(settings !== undefined ? { settings } : {}) }
   })
 }
 
-/** Calls `onChange` with the store now and after every change, from any tab. Returns a stop function. */
-export function watchStore (db: PorchlightDb, onChange: (view: StoreView) => void, onError: (err: unknown) => void = () => undefined, now: () => number = Date.now): () => void {
-  const sub = liveQuery(async () => await readStore(db, now())).subscribe({
-    next: onChange,
-    error: onError
-  })
-  return () => { sub.unsubscribe() }
+/** A watch on the store (watchStore). */
+export interface StoreWatch {
+  /**
+   * Whether the feed is read too (at first it is). Dexie's liveQuery watches exactly the ranges
+   * a query reads, so without the posts a write to the feed reads nothing again; switched on,
+   * the store is read at once, posts included.
+   */
+  posts: (on: boolean) => void
+  stop: () => void
+}
+
+/** Calls `onChange` with the store now and after every change, from any tab. */
+export function watchStore (db: PorchlightDb, onChange: (view: StoreView) => void, onError: (err: unknown) => void = () => undefined, now: () => number = Date.now): StoreWatch {
+  let withPosts = true
+  const watch = () => liveQuery(async () => await readStore(db, now(), withPosts)).subscribe({ next: onChange, error: onError })
+  let sub: ReturnType<typeof watch> | undefined = watch()
+  return {
+    posts: on => {
+      if (on === withPosts || sub === undefined) return
+      withPosts = on
+      sub.unsubscribe()
+      sub = watch()
+    },
+    stop: () => { sub?.unsubscribe(); sub = undefined }
+  }
 }
 
 /**

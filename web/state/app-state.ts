@@ -14,7 +14,7 @@ import type { PeerHome } from '../../protocol/peer/storage.ts'
 import { foundHood, newInvite, readInvite, relayToken, saveJoin } from '../../protocol/peer/hood-actions.ts'
 import { encodeInvite } from '../../protocol/invite.ts'
 import { inviteLink } from './invite-link.ts'
-import { withOutbox, type ShownPost, type StoreView } from '../engine/outbox-view.ts'
+import { withOutbox, type ShownPost, type StoreView, type StoreWatch } from '../engine/outbox-view.ts'
 import type { TabAsk, TabStatus } from '../engine/leader.ts'
 import { attachToHood, openClipUrl, type ClipProgress, type ClipView } from '../engine/clips.ts'
 import type { CleanClip } from '../../protocol/clip/clean.ts'
@@ -102,7 +102,7 @@ export interface AppDeps {
     close: () => void
   }
   /** The feed and the outbox as IndexedDB has them, now and after each change from any tab (outbox-view.ts). */
-  watchStore?: (onChange: (view: StoreView) => void, onError?: (err: unknown) => void) => () => void
+  watchStore?: (onChange: (view: StoreView) => void, onError?: (err: unknown) => void) => StoreWatch
 }
 
 export const FEED_REFRESH_MS = 3000
@@ -136,6 +136,8 @@ export class AppState extends EventTarget {
 
   /** The last view of IndexedDB (feed, outbox), when watched. */
   private store: StoreView | undefined
+  /** That watch: it reads the feed only while this tab runs no engine (useEngine). */
+  private storeWatch: StoreWatch | undefined
   /** The neighborhoods' digest in that view (StoreView home.hoodsDigest). */
   private hoodsDigest: string | undefined
   /** The engine opening and starting (restartEngine), for actions that need it. */
@@ -152,9 +154,9 @@ export class AppState extends EventTarget {
     let firstView: () => void = () => undefined
     const viewed = new Promise<void>(resolve => { firstView = resolve })
     if (this.deps.watchStore !== undefined) {
-      this.unsubscribe.push(this.deps.watchStore(view => {
+      const watch = this.storeWatch = this.deps.watchStore(view => {
         this.store = view
-        this.set({ showRequests: view.settings?.rfa ?? this.requestsByDefault(), feed: this.engine === undefined ? view.posts : this.snapshot.feed })
+        this.set({ showRequests: view.settings?.rfa ?? this.requestsByDefault(), feed: this.engine === undefined && view.posts !== undefined ? view.posts : this.snapshot.feed })
         firstView()
         // Another tab created the identity or joined: show it here too.
         // A neighborhood's state changed (an admin's settings arrived, say): the composer's defaults follow.
@@ -162,7 +164,8 @@ export class AppState extends EventTarget {
         this.hoodsDigest = view.home.hoodsDigest
         if (view.home.identity !== (this.snapshot.me !== undefined) || view.home.hoods !== this.snapshot.hoods.length) void this.refresh()
         else if (changed) void this.refreshSettings()
-      }, firstView))
+      }, firstView)
+      this.unsubscribe.push(() => { watch.stop() })
     } else firstView()
     await Promise.all([this.refresh(), viewed])
     const painted = this.deps.afterPaint?.() ?? Promise.resolve()
@@ -389,6 +392,16 @@ export class AppState extends EventTarget {
   /** What the running engine's listeners need undone when it stops. */
   private readonly engineSubs: Array<() => void> = []
 
+  /**
+   * The engine this tab runs, or none. Its feed comes from the engine; without one, from
+   * IndexedDB, read at once and after each change (each incoming post writes it several times:
+   * reading the whole feed again each time is what a tab with the engine spares).
+   */
+  private useEngine (engine: Engine | undefined): void {
+    this.engine = engine
+    this.storeWatch?.posts(engine === undefined)
+  }
+
   /** (Re)opens the engine on the current neighborhoods (it subscribes to topics when it starts). */
   private async restartEngine (): Promise<void> {
     if (this.following) {
@@ -404,10 +417,10 @@ export class AppState extends EventTarget {
   private async startEngine (): Promise<void> {
     for (const u of this.engineSubs.splice(0)) u()
     if (this.engine !== undefined) await this.engine.stop().catch(() => undefined)
-    this.engine = undefined
+    this.useEngine(undefined)
     this.set({ connection: 'connecting', relaysConnected: 0 })
     const engine = await this.deps.openEngine()
-    this.engine = engine
+    this.useEngine(engine)
     this.set({ showRequests: await engine.showsRequests() })
     this.engineSubs.push(engine.onPost(post => {
       if (this.engine !== engine) return
@@ -691,7 +704,7 @@ export class AppState extends EventTarget {
     for (const u of [...this.engineSubs.splice(0), ...this.unsubscribe.splice(0)]) u()
     this.deps.tabs?.close()
     await this.engine?.stop()
-    this.engine = undefined
+    this.useEngine(undefined)
   }
 }
 
