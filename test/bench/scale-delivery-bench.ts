@@ -61,6 +61,8 @@ const SIZES = [50, 200, 500] as const
 const HOODS = 10
 const RELAYS = 3
 const FLEETS = 4
+/** libuv threads per fleet process (libuv's maximum is 1,024; its default 4 is one household's). */
+const FLEET_THREADS = Number(process.env.PL_SCALE_FLEET_THREADS ?? 64)
 /** Posts per hood: half sealed, half plain, each in two halves. */
 const POSTS_PER_HOOD = 100
 const WARMUP_POSTS_PER_HOOD = 2
@@ -97,7 +99,11 @@ class Child {
   /** Resolves once the child listens for requests (one sent before would be lost). */
   private readonly ready: Promise<void>
   constructor (role: '--relay' | '--fleet') {
-    this.proc = fork(FLEET_MODULE, [role], { cwd: REPO, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    // A household's engine has libuv's 4 threads for its LevelDB and file work; a fleet holds
+    // ~125 engines in one process, whose reads and synced writes queued behind 4 threads
+    // (seconds, at every size), which no household sees. FLEET_THREADS per fleet.
+    const env = role === '--fleet' ? { ...process.env, UV_THREADPOOL_SIZE: String(FLEET_THREADS) } : process.env
+    this.proc = fork(FLEET_MODULE, [role], { cwd: REPO, env, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     this.ready = new Promise((resolve, reject) => {
       this.proc.on('message', (m: { op?: string }) => { if (m.op === 'ready') resolve() })
       this.proc.once('exit', () => { reject(new Error('scale:delivery child exited before it was ready')) })
