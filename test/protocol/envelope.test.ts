@@ -20,6 +20,7 @@ import {
   buildEnvelopeVectors, ENVELOPE_VECTORS_PATH, type EnvelopeVector, identityFromHex, postArb, postFromHex, type VectorFile, vectorJson
 } from '../vectors/generate-posts.ts'
 import { flipBit, flips, rejection, rejectionSync as rejectionSyncCode } from '../helpers/protocol-fixtures.ts'
+import { indexOfBytes, widenHead } from '../helpers/cbor-widen.ts'
 
 const NOW = 1_764_000_000_000
 const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 })
@@ -42,13 +43,6 @@ beforeAll(async () => {
   bob = await createIdentity('Bob')
 })
 
-function indexOf (hay: Uint8Array, needle: number[]): number {
-  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer
-    return i
-  }
-  return -1
-}
 
 /** Re-encodes a decoded envelope with some fields replaced (no crypto). */
 const reencode = (bytes: Uint8Array, change: Partial<PrivateEnvelope>): Uint8Array => encodeEnvelope({ ...decodeEnvelope(bytes), ...change })
@@ -193,7 +187,7 @@ describe('sealPost / openPost', () => {
   it('the inner fast path refuses non-canonical wrappers like the generic decoder (MALFORMED)', async () => {
     const inner = await encodeSignedPost(alice, topic, post)
     // "sig" length 64 written with a two-byte head (59 00 40) instead of 58 40.
-    const i = indexOf(inner, [0x63, ...new TextEncoder().encode('sig'), 0x58, 0x40]) + 4
+    const i = indexOfBytes(inner, [0x63, ...new TextEncoder().encode('sig'), 0x58, 0x40]) + 4
     const loose = new Uint8Array([...inner.subarray(0, i), 0x59, 0x00, 0x40, ...inner.subarray(i + 2)])
     expect(await rejection(() => openPost(sealInner(loose, post), both, NOW))).toBe('MALFORMED')
     expect(await rejection(() => openPost(sealInner(new Uint8Array([...inner, 0]), post), both, NOW))).toBe('MALFORMED')
@@ -350,26 +344,10 @@ describe('envelope structure', () => {
     )
     const smallArb = fc.oneof(bucketedArb([ENVELOPE_BUCKETS[0]!]), unbucketedArb)
     const looseArb: fc.Arbitrary<PrivateEnvelope> = fc.tuple(smallArb, offField).map(([e, off]) => ({ ...e, ...off }))
-    // Re-encodes one head (an integer, or a string's length) in a longer, non-canonical form.
-    const widen = (b: Uint8Array, key: string, extra: number): Uint8Array => {
-      const k = [0x60 + key.length, ...new TextEncoder().encode(key)]
-      const at = indexOf(b, k)
-      if (at < 0) return b
-      const i = at + k.length
-      const info = b[i]! & 31
-      const len = info < 24 ? 0 : info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : 8
-      let v = info < 24 ? info : 0
-      for (let j = 1; j <= len; j++) v = v * 256 + b[i + j]!
-      const newLen = [1, 2, 4, 8].find(n => n > len && n >= len + extra) ?? 8
-      if (newLen <= len) return b
-      const headBytes = [(b[i]! & 0xe0) | (newLen === 1 ? 24 : newLen === 2 ? 25 : newLen === 4 ? 26 : 27)]
-      for (let j = newLen - 1; j >= 0; j--) headBytes.push(Math.floor(v / 2 ** (8 * j)) & 0xff)
-      return new Uint8Array([...b.subarray(0, i), ...headBytes, ...b.subarray(i + 1 + len)])
-    }
     const widening = fc.record({ key: fc.constantFrom('t', 'v', 'ct', 'ts', 'exp', 'tag', 'epoch', 'nonce', 'topic'), extra: fc.integer({ min: 1, max: 4 }) })
     fc.assert(fc.property(fc.oneof(smallArb, looseArb), fc.array(mutation, { maxLength: 3 }), fc.option(widening), (env, ms, w) => {
       let b = encodeEnvelope(env)
-      if (w !== null) b = widen(b, w.key, w.extra)
+      if (w !== null) b = widenHead(b, w.key, w.extra)
       for (const m of ms) {
         const p = m.pos % b.length
         if (m.kind === 'xor') { b = b.slice(); b[p]! ^= m.v } else if (m.kind === 'add') { b = b.slice(); b[p] = (b[p]! + m.v) & 0xff } else if (m.kind === 'insert') b = new Uint8Array([...b.subarray(0, p), m.v, ...b.subarray(p)])
@@ -428,7 +406,7 @@ describe('envelope structure', () => {
     expect(await rejection(() => decodeEnvelope(v1))).toBe('BAD_VERSION')
     expect(() => decodeEnvelope(v1)).toThrow(/older Porchlight/)
     // Epoch 1 (one byte, 0x01) written in the two-byte form 0x18 0x01: same value, non-canonical bytes.
-    const i = indexOf(bytes, [0x65, ...new TextEncoder().encode('epoch')]) + 6
+    const i = indexOfBytes(bytes, [0x65, ...new TextEncoder().encode('epoch')]) + 6
     expect(bytes[i]).toBe(0x01)
     expect(await rejection(() => decodeEnvelope(new Uint8Array([...bytes.subarray(0, i), 0x18, 0x01, ...bytes.subarray(i + 1)])))).toBe('MALFORMED')
   })

@@ -8,6 +8,7 @@ import { runs } from '../helpers/fc.ts'
 import { decodeStruct, encodeCbor, type StructSpec, toHex } from '../../protocol/encoding.ts'
 import { PorchlightError } from '../../protocol/errors.ts'
 import { decodePushRequest, encodePushRequest, MAX_FRAME_BYTES, MAX_MESSAGE_BYTES, MAX_TOPIC_BYTES, type PushRequest } from '../../protocol/wire.ts'
+import { widenHead } from '../helpers/cbor-widen.ts'
 
 const SPEC: StructSpec = { domain: 'pl/push', version: 1, required: ['topic', 'msg'], maxBytes: MAX_FRAME_BYTES }
 
@@ -27,27 +28,6 @@ function outcome (fn: () => PushRequest): string {
   }
 }
 
-/** Re-encodes the head after `key` (an integer or a string's length) in a longer, non-canonical form. */
-function widen (b: Uint8Array, key: string, extra: number): Uint8Array {
-  const k = [0x60 + key.length, ...new TextEncoder().encode(key)]
-  let at = -1
-  outer: for (let i = 0; i + k.length <= b.length; i++) {
-    for (let j = 0; j < k.length; j++) if (b[i + j] !== k[j]) continue outer
-    at = i
-    break
-  }
-  if (at < 0) return b
-  const i = at + k.length
-  const info = b[i]! & 31
-  const len = info < 24 ? 0 : info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : 8
-  let v = info < 24 ? info : 0
-  for (let j = 1; j <= len; j++) v = v * 256 + b[i + j]!
-  const newLen = [1, 2, 4, 8].find(n => n > len && n >= len + extra) ?? 8
-  if (newLen <= len) return b
-  const head = [(b[i]! & 0xe0) | (newLen === 1 ? 24 : newLen === 2 ? 25 : newLen === 4 ? 26 : 27)]
-  for (let j = newLen - 1; j >= 0; j--) head.push(Math.floor(v / 2 ** (8 * j)) & 0xff)
-  return new Uint8Array([...b.subarray(0, i), ...head, ...b.subarray(i + 1 + len)])
-}
 
 describe('decodePushRequest', () => {
   const topicArb = fc.oneof(
@@ -70,7 +50,7 @@ describe('decodePushRequest', () => {
     fc.assert(fc.property(topicArb, messageArb, fc.array(mutation, { maxLength: 3 }), fc.option(widening), (topic, message, ms, w) => {
       // Encoded without encodePushRequest's checks, so out-of-bound fields reach the decoder too.
       let b = encodeCbor({ t: 'pl/push', v: 1, msg: message, topic })
-      if (w !== null) b = widen(b, w.key, w.extra)
+      if (w !== null) b = widenHead(b, w.key, w.extra)
       for (const m of ms) {
         const p = m.pos % b.length
         if (m.kind === 'xor') { b = b.slice(); b[p]! ^= m.v } else if (m.kind === 'add') { b = b.slice(); b[p] = (b[p]! + m.v) & 0xff } else if (m.kind === 'insert') b = new Uint8Array([...b.subarray(0, p), m.v, ...b.subarray(p)])
