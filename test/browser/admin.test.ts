@@ -4,25 +4,19 @@
 // cannot still read, and her next post reaches Cleo but not Ben. She vouches for an agency key
 // made with the CLI (which takes the attestation), revokes it, and changes the neighborhood
 // settings, which her composer and Cleo's then start from. axe and screenshots at phone and desktop size.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
-import { cleanUp, cli, startRelay, tempDir } from '../helpers/network.ts'
-import { AppBrowser, article, connected, createIdentity, sendPost, STEP_MS } from '../helpers/browser.ts'
+import { cli, startRelay, tempDir } from '../helpers/network.ts'
+import { article, connected, createIdentity, sendPost, STEP_MS } from '../helpers/browser.ts'
 import { DESKTOP, PHONE, screen } from '../helpers/a11y.ts'
+import { useAppBrowser } from '../helpers/use-app-browser.ts'
 
 const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
 /** How long a post that must not arrive is given to arrive anyway (after it reached another member). */
 const SETTLE_MS = 5000
 
-const app = new AppBrowser()
-
-beforeAll(app.start)
-afterAll(app.close)
-afterEach(async () => {
-  await app.closeContexts()
-  await cleanUp()
-})
+const app = useAppBrowser()
 
 async function joinFrom (link: string, name: string): Promise<{ page: Page, errors: string[] }> {
   const b = await app.open(link, { contextOptions: { viewport: PHONE } })

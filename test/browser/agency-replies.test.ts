@@ -6,15 +6,16 @@
 // replies`, `clip get`; City Fire on the same area gets nothing); a public reply shows in the
 // agency's feed as a reply to the request. "Show requests from agencies" off in Settings hides
 // the requests at once, and one arriving afterwards; on brings them back.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { cleanUp, cli, startRelay, tcpAddr, tempDir, until } from '../helpers/network.ts'
-import { AppBrowser, article, connected, createIdentity } from '../helpers/browser.ts'
+import { cli, startRelay, tcpAddr, tempDir, until } from '../helpers/network.ts'
+import { article, connected, createIdentity } from '../helpers/browser.ts'
 import { PHONE, screen } from '../helpers/a11y.ts'
 import { makeJpeg } from '../helpers/media.ts'
 import type { FeedPost } from '../../protocol/peer/resident.ts'
+import { useAppBrowser } from '../helpers/use-app-browser.ts'
 
 const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
 /** One step of the UI (a live post, a connection); generous, never a timing assertion. */
@@ -24,14 +25,7 @@ const DELAYED_SEND_MS = 90_000
 const AREA = 'u4pru'
 const REQUEST = 'Anyone see a grey van on Maple last night?'
 
-const app = new AppBrowser()
-
-beforeAll(app.start)
-afterAll(app.close)
-afterEach(async () => {
-  await app.closeContexts()
-  await cleanUp()
-})
+const app = useAppBrowser()
 
 interface SealedReply { id: string, rfa: string, text: string, clips: Array<{ cid: string, mime: string, size: number }> }
 

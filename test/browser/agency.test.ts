@@ -6,17 +6,18 @@
 // a time window and case reference, to the resident's CLI feed (vouched for by that admin); the resident's sealed reply with a photo shows in its inbox, the photo opened in the
 // page; a second agency on the same area receives the box but can read nothing of it. Every
 // agency screen is checked with axe and photographed at phone and desktop size.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
-import { cleanUp, cli, neighborhood, startRelay, tempDir, until } from '../helpers/network.ts'
-import { AppBrowser, article, connected } from '../helpers/browser.ts'
+import { cli, neighborhood, startRelay, tempDir, until } from '../helpers/network.ts'
+import { article, connected } from '../helpers/browser.ts'
 import { DESKTOP, PHONE, screen } from '../helpers/a11y.ts'
 import { makePng } from '../helpers/media.ts'
 import type { FeedPost } from '../../protocol/peer/resident.ts'
+import { useAppBrowser } from '../helpers/use-app-browser.ts'
 
 const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
 const AREA = 'u4pru'
@@ -24,14 +25,7 @@ const AREA = 'u4pru'
 const STEP_MS = 30_000
 const TEST_TIMEOUT_MS = 400_000
 
-const app = new AppBrowser()
-
-beforeAll(app.start)
-afterAll(app.close)
-afterEach(async () => {
-  await app.closeContexts()
-  await cleanUp()
-})
+const app = useAppBrowser()
 
 /** A text nothing else contains. */
 const marker = (what: string): string => `${what}-${randomBytes(8).toString('hex')}`

@@ -5,32 +5,26 @@
 // browser, fetched and decrypted in the page on demand. Without any network (the built app
 // served by a relay whose WebSockets the browser context refuses): the composer's validation, location precision in words and
 // the public toggle. Accessible names are the app's stable interface.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Browser, Page } from 'playwright-core'
-import { cleanUp, cli, cliNeighborhood, startRelay, tempDir } from '../helpers/network.ts'
-import { AppBrowser, article, connected, createIdentity, pageErrors } from '../helpers/browser.ts'
+import { cli, cliNeighborhood, startRelay, tempDir } from '../helpers/network.ts'
+import { article, connected, createIdentity, pageErrors } from '../helpers/browser.ts'
 import { leakedSecrets, makeJpeg, makeMp4, piexif, toLatin1 } from '../helpers/media.ts'
 import { stripMetadata } from '../../protocol/clip/strip.ts'
 import { geohashBounds } from '../../protocol/geohash.ts'
 import { toHex } from '../../protocol/encoding.ts'
 import { sha256 } from '../../protocol/crypto.ts'
+import { useAppBrowser } from '../helpers/use-app-browser.ts'
 
 const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
 /** Waits for one step of the UI (a live post, a connection, a fetch); generous, never a timing assertion. */
 const STEP_MS = 30_000
 const AREA = 'u4pru'
 
-const app = new AppBrowser()
-
-beforeAll(app.start)
-afterAll(app.close)
-afterEach(async () => {
-  await app.closeContexts()
-  await cleanUp()
-})
+const app = useAppBrowser()
 
 async function openApp (url: string, options: Parameters<Browser['newContext']>[0] = {}): Promise<{ page: Page, errors: string[] }> {
   return await app.open(url, { contextOptions: options })

@@ -3,24 +3,18 @@
 // section again after each of an incoming post's writes (web/engine/outbox-view.ts watchStore)
 // cost it time growing with the feed. A second tab of the same resident, without the engine,
 // reads the feed from IndexedDB and still shows each post live.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
-import { cleanUp, cli, startRelay, tcpAddr, tempDir } from '../helpers/network.ts'
-import { AppBrowser, article, connected, createIdentity, STEP_MS } from '../helpers/browser.ts'
+import { cli, startRelay, tcpAddr, tempDir } from '../helpers/network.ts'
+import { article, connected, createIdentity, STEP_MS } from '../helpers/browser.ts'
+import { useAppBrowser } from '../helpers/use-app-browser.ts'
 
 const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
 /** Posts the CLI sends while both tabs are open. */
 const POSTS = 4
 
-const app = new AppBrowser()
-
-beforeAll(app.start)
-afterAll(app.close)
-afterEach(async () => {
-  await app.closeContexts()
-  await cleanUp()
-})
+const app = useAppBrowser()
 
 /**
  * Counts, in `window.feedReads`, the reads of the posts section's whole range made by the store

@@ -2,26 +2,20 @@
 // one, the neighborhood's area for another), the same cells listed in words, and nothing finer
 // than the chosen cell anywhere: not in the page, not in IndexedDB. axe on the map screen, and
 // its screenshots at phone and desktop size.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
-import { cleanUp, startRelay } from '../helpers/network.ts'
-import { AppBrowser, article, createIdentity, createServedHood, STEP_MS } from '../helpers/browser.ts'
+import { startRelay } from '../helpers/network.ts'
+import { article, createIdentity, createServedHood, STEP_MS } from '../helpers/browser.ts'
 import { DESKTOP, PHONE, screen } from '../helpers/a11y.ts'
 import { encodeGeohash, geohashBounds } from '../../protocol/geohash.ts'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { useAppBrowser } from '../helpers/use-app-browser.ts'
 
 const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
 const AREA = 'u4pru'
-const app = new AppBrowser()
-
-beforeAll(app.start)
-afterAll(app.close)
-afterEach(async () => {
-  await app.closeContexts()
-  await cleanUp()
-})
+const app = useAppBrowser()
 
 /** Everything the page has drawn: the light DOM and every open shadow root's markup. */
 async function allMarkup (page: Page): Promise<string> {

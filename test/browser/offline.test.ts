@@ -2,12 +2,13 @@
 // no relay answers wait in the outbox ("queued") and go out when it is back ("sent"); one
 // engine per origin however many tabs (a Web Lock leader; the other tabs hand it their
 // posts); the app shell from the service worker when the relay's HTTP is down.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { fileURLToPath } from 'node:url'
 import type { BrowserContext, Page } from 'playwright-core'
-import { cleanUp, cli, peer, scrapeMetrics, startRelay, tcpAddr, tempDir } from '../helpers/network.ts'
-import { AppBrowser, article, connected, createIdentity, sendPost } from '../helpers/browser.ts'
+import { cli, peer, scrapeMetrics, startRelay, tcpAddr, tempDir } from '../helpers/network.ts'
+import { article, connected, createIdentity, sendPost } from '../helpers/browser.ts'
 import { Relay } from '../../node/relay/relay.ts'
+import { useAppBrowser } from '../helpers/use-app-browser.ts'
 
 const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
 /** Waits for one step of the UI; generous, never a timing assertion. */
@@ -15,16 +16,8 @@ const STEP_MS = 20_000
 /** A relay back after a stop is redialled with backoff (1 s doubling): allow a few rounds. */
 const BACK_MS = 45_000
 
-const app = new AppBrowser()
 const restarted: Relay[] = []
-
-beforeAll(app.start)
-afterAll(app.close)
-afterEach(async () => {
-  await app.closeContexts()
-  for (const r of restarted.splice(0)) await r.stop().catch(() => undefined)
-  await cleanUp()
-})
+const app = useAppBrowser(async () => { for (const r of restarted.splice(0)) await r.stop().catch(() => undefined) })
 
 async function newContext (): Promise<BrowserContext> { return await app.newContext() }
 

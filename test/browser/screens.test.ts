@@ -2,13 +2,14 @@
 // 127.0.0.1 serving the built app: a reply thread between two residents, retracting a post
 // (gone in both browsers), the kind filter, and a key backup exported in one browser and
 // restored in a fresh one. Accessible names are the app's stable interface.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
-import { cleanUp, cli, startRelay, tempDir } from '../helpers/network.ts'
-import { AppBrowser, article, connected, createIdentity, createServedHood, sendPost } from '../helpers/browser.ts'
+import { cli, startRelay, tempDir } from '../helpers/network.ts'
+import { article, connected, createIdentity, createServedHood, sendPost } from '../helpers/browser.ts'
 import type { Relay } from '../../node/relay/relay.ts'
+import { useAppBrowser } from '../helpers/use-app-browser.ts'
 
 const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
 /** Waits for one step of the UI (a live post, a connection, scrypt); generous, never a timing assertion. */
@@ -16,14 +17,7 @@ const STEP_MS = 20_000
 /** scrypt at the backup's real parameters (N = 2^17) runs in the page's JavaScript: seconds on a busy machine. */
 const KDF_MS = 60_000
 
-const app = new AppBrowser()
-
-beforeAll(app.start)
-afterAll(app.close)
-afterEach(async () => {
-  await app.closeContexts()
-  await cleanUp()
-})
+const app = useAppBrowser()
 
 async function openApp (url: string, initScript?: () => void): Promise<{ page: Page, errors: string[] }> {
   return await app.open(url, { contextOptions: { acceptDownloads: true }, ...(initScript !== undefined ? { initScript } : {}) })

@@ -1,28 +1,21 @@
 // The web app end to end in real Chromium (playwright-core): a relay on 127.0.0.1 serving the
 // built app (web/dist, built by the test setup), two browser contexts (two residents, each
 // with its own IndexedDB), and a CLI resident. Accessible names are the app's stable interface.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
-import { cleanUp, cli, startRelay, tcpAddr, tempDir, until } from '../helpers/network.ts'
+import { cli, startRelay, tcpAddr, tempDir, until } from '../helpers/network.ts'
 import { killAll, runOk, spawnWatch } from '../helpers/processes.ts'
-import { AppBrowser, article, connected, createIdentity } from '../helpers/browser.ts'
+import { article, connected, createIdentity } from '../helpers/browser.ts'
 import { HELD } from '../helpers/fair-corpus.ts'
 import type { Relay } from '../../node/relay/relay.ts'
+import { useAppBrowser } from '../helpers/use-app-browser.ts'
 
 const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
 /** Waits for one step of the UI (a live post, a connection); generous, never a timing assertion. */
 const STEP_MS = 20_000
 
-const app = new AppBrowser()
-
-beforeAll(app.start)
-afterAll(app.close)
-afterEach(async () => {
-  await app.closeContexts()
-  await killAll()
-  await cleanUp()
-})
+const app = useAppBrowser(killAll)
 
 async function openApp (url: string): Promise<{ page: Page, errors: string[] }> {
   return await app.open(url)
