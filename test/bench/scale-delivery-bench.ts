@@ -3,7 +3,9 @@
  * resident engines in several processes, beside plain gossipsub in the same harness and
  * topology, at SIZES engines (the curve).
  *
- * Network, fresh for each size: RELAYS real relays (node/relay/relay.ts, each in its own child
+ * Network, one for the whole curve, growing from one size to the next (a stage adds households
+ * and measures with everyone present; building each size afresh cost a minute or more each):
+ * RELAYS real relays (node/relay/relay.ts, each in its own child
  * process with its LevelDB, serving all HOODS neighborhoods by their tokens, peered with each
  * other by `peers`, abuse bounds at their defaults), and FLEETS child processes holding the
  * households (scale-fleet.ts). Every household is a real resident engine (openResidentPeer:
@@ -153,26 +155,40 @@ function householdAddress (g: number): string {
   return `127.0.${1 + Math.floor(g / 250)}.${1 + (g % 250)}`
 }
 
-// ---- One size
+// ---- One network, growing
 
 type Kind = 'sealed' | 'plain'
 interface Result { p50: number, p99: number, inWindow: number, atEnd: number, expected: number, bySync: number }
 
-interface SizeOutcome {
+interface StageOutcome {
+  n: number
   sealed: Result
   plain: Result
   envBytes: number
   setupS: number
+  totalS: number
   notes: string[]
 }
 
-async function runSize (n: number, seed: number): Promise<SizeOutcome> {
-  const rate = postsPerSecond(n)
-  const root = await mkdtemp(join(tmpdir(), `pl-scale-delivery-${n}-`))
+/** The relays, hubs and fleets of one run, households added stage by stage. */
+interface Network {
+  root: string
+  relays: Child[]
+  fleets: Child[]
+  children: Child[]
+  relayAddrs: string[]
+  hubAddrs: string[]
+  hoods: Array<{ topic: string, plainTopic: string, invite: string, token: string }>
+  households: Household[]
+  envBytes: number
+}
+
+const fleetOf = (g: number): number => g % FLEETS
+
+async function openNetwork (): Promise<Network> {
+  const root = await mkdtemp(join(tmpdir(), 'pl-scale-delivery-'))
   const children: Child[] = []
-  const notes: string[] = []
   try {
-    const setupStart = performance.now()
     // Relays' keys and ports first: hoods name them, and each relay names the others as peers.
     const relayAddrs: string[] = []
     for (let r = 0; r < RELAYS; r++) {
@@ -200,150 +216,180 @@ async function runSize (n: number, seed: number): Promise<SizeOutcome> {
     debug(`relays started: ${started.map(s => s.relay).join(' ')}`)
     // Hub r dials the hubs after it, as relays dial their peers.
     await Promise.all(relays.map(async (c, r) => await c.ask('hubs', { all: hubAddrs, dial: hubAddrs.slice(r + 1), topics: hoods.map(h => h.plainTopic) })))
-
-    const households: Household[] = Array.from({ length: n }, (_, g) => ({
-      index: g,
-      hood: g % HOODS,
-      home: join(root, `home-${g}`),
-      invite: hoods[g % HOODS]!.invite,
-      relay: relayAddrs[g % RELAYS]!,
-      hub: hubAddrs[g % RELAYS]!,
-      from: householdAddress(g),
-      plainTopic: hoods[g % HOODS]!.plainTopic
-    }))
     const fleets = Array.from({ length: FLEETS }, () => new Child('--fleet'))
     children.push(...fleets)
-    const fleetOf = (g: number): number => g % FLEETS
-    await Promise.all(fleets.map(async (c, f) => await c.ask('setup', { households: households.filter(h => fleetOf(h.index) === f) }, SETUP_TIMEOUT_MS)))
-    debug(`${n} households set up`)
-    // Every member is in its relay's topic (proven) and its hub's before anything is measured.
-    const settleEnd = Date.now() + 60_000
-    for (;;) {
-      const s = await Promise.all(relays.map(async c => await c.ask<ChildStats>('stats')))
-      const sum = (xs: number[][]): number => xs.flat().reduce((a, b) => a + b, 0)
-      const sealedIn = sum(s.map(x => x.relayTopicPeers!))
-      const plainIn = sum(s.map(x => x.hubTopicPeers!))
-      debug(`subscribed: ${sealedIn} at relays, ${plainIn} at hubs`)
-      if ((sealedIn >= n && plainIn >= n) || Date.now() > settleEnd) {
-        if (Date.now() > settleEnd) notes.push(`not settled: ${sealedIn} relay and ${plainIn} hub topic subscriptions for ${n} members`)
-        break
-      }
-      await sleep(500)
-    }
-    await sleep(MESH_SETTLE_MS)
-    const setupS = (performance.now() - setupStart) / 1000
-
-    // ---- Phases
-    const r = rng(seed)
-    const members = Array.from({ length: HOODS }, (_, h) => households.filter(x => x.hood === h).map(x => x.index))
-    const sentAll = new Map<string, { t: number, hood: number, kind: Kind, timed: boolean }>()
-    const got: Got[] = []
-    let envBytes = 0
-    const collect = async (kind: Kind, timed: boolean): Promise<void> => {
-      for (const c of await Promise.all(fleets.map(async f => await f.ask<{ sent: Sent[], got: Got[] }>('collect')))) {
-        for (const [key, t, g] of c.sent) sentAll.set(key, { t, hood: g % HOODS, kind, timed })
-        got.push(...c.got)
-      }
-    }
-    const phase = async (kind: Kind, perHood: number, timed: boolean): Promise<ChildStats[]> => {
-      debug(`phase ${kind} ${perHood}/hood`)
-      await Promise.all(children.map(async c => await c.ask('stats'))) // resets the loop-delay window
-      const start = now() + LEAD_MS
-      const posts: Array<[number, number]> = []
-      for (let j = 0; j < perHood; j++) {
-        for (let h = 0; h < HOODS; h++) {
-          const list = members[h]!
-          posts.push([list[Math.floor(r() * list.length)]!, start + ((j * HOODS + h) / rate) * 1000])
-        }
-      }
-      const bytes = await Promise.all(fleets.map(async (c, f) => await c.ask<number>('phase', {
-        kind, bytes: envBytes, posts: posts.filter(([g]) => fleetOf(g) === f)
-      })))
-      if (kind === 'sealed') envBytes ||= Math.max(...bytes)
-      const last = posts[posts.length - 1]![1]
-      await sleep(Math.max(0, last + WINDOW_MS - now()))
-      const stats = await Promise.all(children.map(async c => await c.ask<ChildStats>('stats')))
-      await collect(kind, timed)
-      await sleep(PHASE_GAP_MS)
-      return stats
-    }
-    // Untimed warm-up: sealed first, which gives the plain payloads their size.
-    await phase('sealed', WARMUP_POSTS_PER_HOOD, false)
-    await phase('plain', WARMUP_POSTS_PER_HOOD, false)
-    const half = POSTS_PER_HOOD / 4
-    const phaseStats: Array<{ kind: Kind, stats: ChildStats[] }> = []
-    for (let k = 0; k < 2; k++) {
-      phaseStats.push({ kind: 'plain', stats: await phase('plain', half, true) })
-      phaseStats.push({ kind: 'sealed', stats: await phase('sealed', half, true) })
-    }
-    // The relays reconcile with each other, then every engine syncs with its relay.
-    await Promise.all(relays.map(async c => await c.ask('sync-relays')))
-    const syncStart = performance.now()
-    await Promise.all(fleets.map(async c => await c.ask('sync')))
-    const syncS = (performance.now() - syncStart) / 1000
-    await collect('sealed', true)
-    const relayStats = await Promise.all(relays.map(async c => await c.ask<ChildStats>('stats')))
-    const fleetStats = await Promise.all(fleets.map(async c => await c.ask<ChildStats>('stats')))
-
-    const result = (kind: Kind): Result => {
-      const latencies: number[] = []
-      const shown = new Set<string>()
-      let inWindow = 0
-      let bySync = 0
-      for (const [key, t, g, via] of got) {
-        const s = sentAll.get(key)
-        if (s === undefined || s.kind !== kind || !s.timed || shown.has(`${g} ${key}`)) continue
-        shown.add(`${g} ${key}`)
-        if (via === 'sync') { bySync++; continue }
-        const ms = t - s.t
-        if (ms <= WINDOW_MS) { inWindow++; latencies.push(ms) }
-      }
-      latencies.sort((a, b) => a - b)
-      let expected = 0
-      for (const s of sentAll.values()) if (s.kind === kind && s.timed) expected += members[s.hood]!.length - 1
-      return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), inWindow, atEnd: shown.size, expected, bySync }
-    }
-    const sealed = result('sealed')
-    const plain = result('plain')
-
-    // What limits it: event-loop delay and CPU of each process in the measured halves, and the meshes.
-    const fmt = (xs: number[]): string => xs.map(x => x.toFixed(0)).join('/')
-    for (const { kind, stats } of phaseStats) {
-      notes.push(`${kind}: loop p99 ms relays ${fmt(stats.slice(0, RELAYS).map(s => s.loopP99))} fleets ${fmt(stats.slice(RELAYS).map(s => s.loopP99))}, ` +
-        `CPU s relays ${stats.slice(0, RELAYS).map(s => (s.cpuMs / 1000).toFixed(1)).join('/')} fleets ${stats.slice(RELAYS).map(s => (s.cpuMs / 1000).toFixed(1)).join('/')}`)
-    }
-    const mean = (xs: number[]): string => (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(1)
-    notes.push(`relay mesh per hood topic ${relayStats.map(s => mean(s.relayMesh!)).join('/')} of ${relayStats.map(s => mean(s.relayTopicPeers!)).join('/')} subscribers; ` +
-      `hub mesh ${relayStats.map(s => mean(s.hubMesh!)).join('/')} of ${relayStats.map(s => mean(s.hubTopicPeers!)).join('/')}; ` +
-      `relay peers ${relayStats.map(s => s.relayPeers).join('/')}, stored ${relayStats.map(s => s.stored).join('/')}; ` +
-      `fleet RSS MiB ${fleetStats.map(s => s.rssMiB.toFixed(0)).join('/')}; connections lost and redialled ${fleetStats.map(s => s.lost).join('/')}, engines or plain nodes that did not reach their relay or hub in setup ${fleetStats.map(s => s.unconnected).join('/')}; sync ${syncS.toFixed(1)} s`)
-    return { sealed, plain, envBytes, setupS, notes }
-  } finally {
+    return { root, relays, fleets, children, relayAddrs, hubAddrs, hoods, households: [], envBytes: 0 }
+  } catch (err) {
     await Promise.all(children.map(async c => { await c.stop() }))
     await rm(root, { recursive: true, force: true }).catch(() => {})
+    throw err
   }
+}
+
+async function closeNetwork (net: Network): Promise<void> {
+  await Promise.all(net.children.map(async c => { await c.stop() }))
+  await rm(net.root, { recursive: true, force: true }).catch(() => {})
+}
+
+/**
+ * Grows the network to `n` households (the new ones join, connect and subscribe; they may
+ * catch up on the earlier stages' posts as any joining member does, which is not measured),
+ * then measures this stage's posts. Warm-up phases only in the first stage.
+ */
+async function measureStage (net: Network, n: number, seed: number): Promise<StageOutcome> {
+  const stageStart = performance.now()
+  const { relays, fleets, children, hoods } = net
+  const rate = postsPerSecond(n)
+  const notes: string[] = []
+  const first = net.households.length === 0
+  if (n < net.households.length) throw new Error(`scale:delivery sizes grow: ${n} after ${net.households.length}`)
+  const added: Household[] = []
+  for (let g = net.households.length; g < n; g++) {
+    added.push({
+      index: g,
+      hood: g % HOODS,
+      home: join(net.root, `home-${g}`),
+      invite: hoods[g % HOODS]!.invite,
+      relay: net.relayAddrs[g % RELAYS]!,
+      hub: net.hubAddrs[g % RELAYS]!,
+      from: householdAddress(g),
+      plainTopic: hoods[g % HOODS]!.plainTopic
+    })
+  }
+  net.households.push(...added)
+  await Promise.all(fleets.map(async (c, f) => await c.ask('setup', { households: added.filter(h => fleetOf(h.index) === f) }, SETUP_TIMEOUT_MS)))
+  debug(`${n} households set up`)
+  // Every member is in its relay's topic (proven) and its hub's before anything is measured.
+  const settleEnd = Date.now() + 60_000
+  for (;;) {
+    const s = await Promise.all(relays.map(async c => await c.ask<ChildStats>('stats')))
+    const sum = (xs: number[][]): number => xs.flat().reduce((a, b) => a + b, 0)
+    const sealedIn = sum(s.map(x => x.relayTopicPeers!))
+    const plainIn = sum(s.map(x => x.hubTopicPeers!))
+    debug(`subscribed: ${sealedIn} at relays, ${plainIn} at hubs`)
+    if ((sealedIn >= n && plainIn >= n) || Date.now() > settleEnd) {
+      if (Date.now() > settleEnd) notes.push(`not settled: ${sealedIn} relay and ${plainIn} hub topic subscriptions for ${n} members`)
+      break
+    }
+    await sleep(500)
+  }
+  await sleep(MESH_SETTLE_MS)
+  // Late displays of the last stage's posts (and new members' catch-up) are not this stage's.
+  await Promise.all(fleets.map(async f => await f.ask('collect')))
+  const setupS = (performance.now() - stageStart) / 1000
+
+  // ---- Phases
+  const r = rng(seed)
+  const members = Array.from({ length: HOODS }, (_, h) => net.households.filter(x => x.hood === h).map(x => x.index))
+  const sentAll = new Map<string, { t: number, hood: number, kind: Kind, timed: boolean }>()
+  const got: Got[] = []
+  const collect = async (kind: Kind, timed: boolean): Promise<void> => {
+    for (const c of await Promise.all(fleets.map(async f => await f.ask<{ sent: Sent[], got: Got[] }>('collect')))) {
+      for (const [key, t, g] of c.sent) sentAll.set(key, { t, hood: g % HOODS, kind, timed })
+      got.push(...c.got)
+    }
+  }
+  const phase = async (kind: Kind, perHood: number, timed: boolean): Promise<ChildStats[]> => {
+    debug(`phase ${kind} ${perHood}/hood`)
+    await Promise.all(children.map(async c => await c.ask('stats'))) // resets the loop-delay window
+    const start = now() + LEAD_MS
+    const posts: Array<[number, number]> = []
+    for (let j = 0; j < perHood; j++) {
+      for (let h = 0; h < HOODS; h++) {
+        const list = members[h]!
+        posts.push([list[Math.floor(r() * list.length)]!, start + ((j * HOODS + h) / rate) * 1000])
+      }
+    }
+    const bytes = await Promise.all(fleets.map(async (c, f) => await c.ask<number>('phase', {
+      kind, bytes: net.envBytes, posts: posts.filter(([g]) => fleetOf(g) === f)
+    })))
+    if (kind === 'sealed') net.envBytes ||= Math.max(...bytes)
+    const last = posts[posts.length - 1]![1]
+    await sleep(Math.max(0, last + WINDOW_MS - now()))
+    const stats = await Promise.all(children.map(async c => await c.ask<ChildStats>('stats')))
+    await collect(kind, timed)
+    await sleep(PHASE_GAP_MS)
+    return stats
+  }
+  // Untimed warm-up in the first stage: sealed first, which gives the plain payloads their size.
+  if (first) {
+    await phase('sealed', WARMUP_POSTS_PER_HOOD, false)
+    await phase('plain', WARMUP_POSTS_PER_HOOD, false)
+  }
+  const half = POSTS_PER_HOOD / 4
+  const phaseStats: Array<{ kind: Kind, stats: ChildStats[] }> = []
+  for (let k = 0; k < 2; k++) {
+    phaseStats.push({ kind: 'plain', stats: await phase('plain', half, true) })
+    phaseStats.push({ kind: 'sealed', stats: await phase('sealed', half, true) })
+  }
+  // The relays reconcile with each other, then every engine syncs with its relay.
+  await Promise.all(relays.map(async c => await c.ask('sync-relays')))
+  const syncStart = performance.now()
+  await Promise.all(fleets.map(async c => await c.ask('sync')))
+  const syncS = (performance.now() - syncStart) / 1000
+  await collect('sealed', true)
+  const relayStats = await Promise.all(relays.map(async c => await c.ask<ChildStats>('stats')))
+  const fleetStats = await Promise.all(fleets.map(async c => await c.ask<ChildStats>('stats')))
+
+  const result = (kind: Kind): Result => {
+    const latencies: number[] = []
+    const shown = new Set<string>()
+    let inWindow = 0
+    let bySync = 0
+    for (const [key, t, g, via] of got) {
+      const s = sentAll.get(key)
+      if (s === undefined || s.kind !== kind || !s.timed || shown.has(`${g} ${key}`)) continue
+      shown.add(`${g} ${key}`)
+      if (via === 'sync') { bySync++; continue }
+      const ms = t - s.t
+      if (ms <= WINDOW_MS) { inWindow++; latencies.push(ms) }
+    }
+    latencies.sort((a, b) => a - b)
+    let expected = 0
+    for (const s of sentAll.values()) if (s.kind === kind && s.timed) expected += members[s.hood]!.length - 1
+    return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), inWindow, atEnd: shown.size, expected, bySync }
+  }
+  const sealed = result('sealed')
+  const plain = result('plain')
+
+  // What limits it: event-loop delay and CPU of each process in the measured halves, and the meshes.
+  const fmt = (xs: number[]): string => xs.map(x => x.toFixed(0)).join('/')
+  for (const { kind, stats } of phaseStats) {
+    notes.push(`${kind}: loop p99 ms relays ${fmt(stats.slice(0, RELAYS).map(s => s.loopP99))} fleets ${fmt(stats.slice(RELAYS).map(s => s.loopP99))}, ` +
+      `CPU s relays ${stats.slice(0, RELAYS).map(s => (s.cpuMs / 1000).toFixed(1)).join('/')} fleets ${stats.slice(RELAYS).map(s => (s.cpuMs / 1000).toFixed(1)).join('/')}`)
+  }
+  const mean = (xs: number[]): string => (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(1)
+  notes.push(`relay mesh per hood topic ${relayStats.map(s => mean(s.relayMesh!)).join('/')} of ${relayStats.map(s => mean(s.relayTopicPeers!)).join('/')} subscribers; ` +
+    `hub mesh ${relayStats.map(s => mean(s.hubMesh!)).join('/')} of ${relayStats.map(s => mean(s.hubTopicPeers!)).join('/')}; ` +
+    `relay peers ${relayStats.map(s => s.relayPeers).join('/')}, stored ${relayStats.map(s => s.stored).join('/')}; ` +
+    `fleet RSS MiB ${fleetStats.map(s => s.rssMiB.toFixed(0)).join('/')}; connections lost and redialled ${fleetStats.map(s => s.lost).join('/')}, engines or plain nodes that did not reach their relay or hub in setup ${fleetStats.map(s => s.unconnected).join('/')}; sync ${syncS.toFixed(1)} s`)
+  return { n, sealed, plain, envBytes: net.envBytes, setupS, totalS: (performance.now() - stageStart) / 1000, notes }
 }
 
 export async function benchScaleDelivery (): Promise<Workload[]> {
   await useNativeCrypto()
   const rows: Workload[] = []
   const sizes = process.env.PL_SCALE_SIZES !== undefined ? process.env.PL_SCALE_SIZES.split(',').map(Number) : SIZES
-  for (const [k, n] of sizes.entries()) {
-    const start = performance.now()
-    const { sealed, plain, envBytes, setupS, notes } = await runSize(n, 2000 + k)
-    const pct = (x: number, of: number): string => `${(100 * x / of).toFixed(2)} %`
-    console.log(`scale:delivery ${n} engines (${HOODS} hoods, ${RELAYS} relays, ${FLEETS} fleet processes): setup ${setupS.toFixed(1)} s, total ${((performance.now() - start) / 1000).toFixed(1)} s; ` +
-      `sealed p50 ${sealed.p50.toFixed(0)} ms p99 ${sealed.p99.toFixed(0)} ms, ${pct(sealed.inWindow, sealed.expected)} by gossip in ${WINDOW_MS / 1000} s, ` +
-      `${pct(sealed.atEnd, sealed.expected)} at the end (${sealed.bySync} by sync); plain p50 ${plain.p50.toFixed(0)} ms p99 ${plain.p99.toFixed(0)} ms, ${pct(plain.inWindow, plain.expected)}\n  ${notes.join('\n  ')}`)
-    const what = `${n} engines in ${HOODS} hoods, ${RELAYS} relays, ${FLEETS + RELAYS} processes, ${POSTS_PER_HOOD / 2} sealed + ${POSTS_PER_HOOD / 2} plain posts/hood, ${postsPerSecond(n).toFixed(1)}/s in all, ${envBytes} B, vs plain gossipsub`
-    rows.push(
-      costWorkload(`scale:delivery p50 post to display, ${what}`, sealed.p50, 'ms', plain.p50),
-      costWorkload(`scale:delivery p99 post to display, ${what} (aim <= 1.5x)`, sealed.p99, 'ms', plain.p99),
-      rateWorkload(`scale:delivery shown within ${WINDOW_MS / 1000} s by gossip alone, ${n} engines, vs plain gossipsub (aim >= 1x)`,
-        100 * sealed.inWindow / sealed.expected, '%', 100 * plain.inWindow / plain.expected),
-      rateWorkload(`scale:delivery shown at the end with the relays' sync, ${n} engines (aim 100 %), vs plain gossipsub within ${WINDOW_MS / 1000} s`,
-        100 * sealed.atEnd / sealed.expected, '%', 100 * plain.inWindow / plain.expected)
-    )
+  const net = await openNetwork()
+  try {
+    for (const [k, n] of sizes.entries()) {
+      const { sealed, plain, envBytes, setupS, totalS, notes } = await measureStage(net, n, 2000 + k)
+      const pct = (x: number, of: number): string => `${(100 * x / of).toFixed(2)} %`
+      console.log(`scale:delivery ${n} engines (${HOODS} hoods, ${RELAYS} relays, ${FLEETS} fleet processes): growing ${setupS.toFixed(1)} s, stage ${totalS.toFixed(1)} s; ` +
+        `sealed p50 ${sealed.p50.toFixed(0)} ms p99 ${sealed.p99.toFixed(0)} ms, ${pct(sealed.inWindow, sealed.expected)} by gossip in ${WINDOW_MS / 1000} s, ` +
+        `${pct(sealed.atEnd, sealed.expected)} at the end (${sealed.bySync} by sync); plain p50 ${plain.p50.toFixed(0)} ms p99 ${plain.p99.toFixed(0)} ms, ${pct(plain.inWindow, plain.expected)}\n  ${notes.join('\n  ')}`)
+      const what = `${n} engines in ${HOODS} hoods, ${RELAYS} relays, ${FLEETS + RELAYS} processes, ${POSTS_PER_HOOD / 2} sealed + ${POSTS_PER_HOOD / 2} plain posts/hood, ${postsPerSecond(n).toFixed(1)}/s in all, ${envBytes} B, vs plain gossipsub`
+      rows.push(
+        costWorkload(`scale:delivery p50 post to display, ${what}`, sealed.p50, 'ms', plain.p50),
+        costWorkload(`scale:delivery p99 post to display, ${what} (aim <= 1.5x)`, sealed.p99, 'ms', plain.p99),
+        rateWorkload(`scale:delivery shown within ${WINDOW_MS / 1000} s by gossip alone, ${n} engines, vs plain gossipsub (aim >= 1x)`,
+          100 * sealed.inWindow / sealed.expected, '%', 100 * plain.inWindow / plain.expected),
+        rateWorkload(`scale:delivery shown at the end with the relays' sync, ${n} engines (aim 100 %), vs plain gossipsub within ${WINDOW_MS / 1000} s`,
+          100 * sealed.atEnd / sealed.expected, '%', 100 * plain.inWindow / plain.expected)
+      )
+    }
+  } finally {
+    await closeNetwork(net)
   }
   return rows
 }

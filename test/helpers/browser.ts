@@ -46,7 +46,8 @@ const cdpSessions = new WeakMap<Page, CDPSession>()
 /** Collects a page's console errors and uncaught exceptions, for a failing test's message. */
 export function pageErrors (page: Page): string[] {
   const errors: string[] = []
-  page.on('pageerror', err => { errors.push(`pageerror: ${err.message}`) })
+  // The stack's first frames too: a minified build's message alone ("r") says little.
+  page.on('pageerror', err => { errors.push(`pageerror: ${err.name}: ${err.message}${(err.stack ?? '').split('\n').slice(1, 6).join('\n')}`) })
   page.on('console', msg => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`) })
   return errors
 }
