@@ -247,7 +247,8 @@ export class AgencyApp extends EventTarget {
     this.set({ connection: 'connecting', relaysConnected: 0 })
     const engine = await this.deps.openEngine()
     this.engine = engine
-    this.subs.push(engine.onPost(() => { if (this.engine === engine) void this.load() }))
+    // As the timer's: a load can outlive its engine (stopped under it when the areas change).
+    this.subs.push(engine.onPost(() => { if (this.engine === engine) void this.load().catch(() => undefined) }))
     const timer = setInterval(() => { if (this.engine === engine) void this.load().catch(() => undefined) }, this.deps.refreshMs ?? AGENCY_REFRESH_MS)
     this.subs.push(() => { clearInterval(timer) })
     await this.load()

@@ -432,11 +432,16 @@ export class AppState extends EventTarget {
       if (this.engine !== engine || !this.snapshot.feed.some(p => p.id === id)) return
       this.set({ feed: this.snapshot.feed.filter(p => p.id !== id) })
     }))
+    // A read can outlive its engine: a rename or a restore stops it, closing its store under the
+    // read (IndexedDB's DatabaseClosedError). Only the running engine's failures are shown.
+    const failed = (err: unknown): void => {
+      if (this.engine === engine) this.set({ error: `Could not read the feed: ${(err as Error)?.message ?? String(err)}` })
+    }
     const refresh = setInterval(() => {
       if (this.engine !== engine) return
-      void this.reloadFeed()
+      this.reloadFeed().catch(failed)
       // Joins, approvals and revocations arrive as messages the engine applies to the home: the open admin screen follows.
-      if (this.snapshot.admin !== undefined) void this.reloadAdmin(this.snapshot.admin.hoodId)
+      if (this.snapshot.admin !== undefined) this.reloadAdmin(this.snapshot.admin.hoodId).catch(failed)
     }, this.deps.feedRefreshMs ?? FEED_REFRESH_MS)
     this.engineSubs.push(() => { clearInterval(refresh) })
     await this.loadFeed()
