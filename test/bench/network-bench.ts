@@ -18,9 +18,10 @@
  *                      push stream to a bare push server in the relay's process that answers
  *                      each turn's requests together without validating, storing or
  *                      publishing (the transport and the client alone). The five alternate in
- *                      8 rounds; the log line gives each process's CPU per push, and the
- *                      most the relay could reach if validating and storing cost no CPU (a
- *                      round is then the bare round plus the fsync: 1 / (1/bare + 1/LevelDB)).
+ *                      8 rounds; the log line gives each process's CPU per push, and what the
+ *                      relay would reach if validating and storing cost no CPU, a round being
+ *                      then the bare round plus the fsync: 1 / (1/bare + 1/LevelDB) (an
+ *                      estimate from rounds measured apart, not a bound).
  *                      With 32 in flight a synced batch holds at most 32 envelopes either way:
  *                      the relay acknowledges a batch in one write and the client sends its
  *                      next pushes in one, so batches fill (the log line gives their
@@ -368,7 +369,7 @@ export async function benchRelayIngest (): Promise<Workload[]> {
       `${rate(ms.push).toFixed(0)}/s (${retries} pushes or echoes retried); group commit: ${batchSizes.length} synced batches, mean ${meanBatch.toFixed(1)} envelopes; ` +
       `CPU per push: client ${(used.client / timed.length).toFixed(0)} µs, relay ${(used.relay / timed.length).toFixed(0)} µs; ` +
       `raw stream per request ${rate(ms.echo).toFixed(0)}/s; same push stream to a bare push server ${rate(ms.bare).toFixed(0)}/s ` +
-      `(with free validation and storage the relay could reach ${rate(ms.bare + ms.grouped).toFixed(0)}/s, ${(ms.grouped / (ms.bare + ms.grouped)).toFixed(2)} of LevelDB); LevelDB (in the relay's process) synced batches of ${INGEST_IN_FLIGHT} ${rate(ms.grouped).toFixed(0)}/s, ` +
+      `(a bare round plus the fsync, i.e. validation and storage at no CPU: ${rate(ms.bare + ms.grouped).toFixed(0)}/s, ${(ms.grouped / (ms.bare + ms.grouped)).toFixed(2)} of LevelDB); LevelDB (in the relay's process) synced batches of ${INGEST_IN_FLIGHT} ${rate(ms.grouped).toFixed(0)}/s, ` +
       `one synced batch per envelope ${rate(ms.single).toFixed(0)}/s`)
     return [
       rateWorkload(`relay ingest (relay and client in separate processes), ${INGEST_IN_FLIGHT} pushes in flight on one pipelined push stream, vs LevelDB synced batches of ${INGEST_IN_FLIGHT} envelopes (same bytes)`,
