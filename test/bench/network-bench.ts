@@ -14,10 +14,17 @@
  *                      (same disk, same libuv pool, folders beside the relay's store) while
  *                      the client is idle, as the relay is while they run. References: one
  *                      synced batch per envelope, and a raw libp2p stream per request to the
- *                      relay's process (same framing, nothing else). The four alternate in 8
- *                      rounds. With 32 in flight a synced batch holds at most 32 envelopes
- *                      either way: the relay acknowledges a batch in one write and the client
- *                      sends its next pushes in one, so batches fill (the log line gives their
+ *                      relay's process (same framing, nothing else), and the same pipelined
+ *                      push stream to a bare push server in the relay's process that answers
+ *                      each turn's requests together without validating, storing or
+ *                      publishing (the transport and the client alone). The five alternate in
+ *                      8 rounds; the log line gives each process's CPU per push, and what the
+ *                      relay would reach if validating and storing cost no CPU, a round being
+ *                      then the bare round plus the fsync: 1 / (1/bare + 1/LevelDB) (an
+ *                      estimate from rounds measured apart, not a bound).
+ *                      With 32 in flight a synced batch holds at most 32 envelopes either way:
+ *                      the relay acknowledges a batch in one write and the client sends its
+ *                      next pushes in one, so batches fill (the log line gives their
  *                      mean), and a relay round is its CPU for 32 pushes plus one fsync and a
  *                      round trip where the baseline's is the fsync alone.
  *                      PL_BENCH_PROFILE=DIR leaves CPU profiles of the relay's process there,
@@ -76,7 +83,8 @@ import { createNode, type PorchlightNode } from '../../node/libp2p.ts'
 import { Relay } from '../../node/relay/relay.ts'
 import { useNativeCrypto } from '../../node/native-crypto.ts'
 import { openMessageStore } from '../../node/storage/level-messages.ts'
-import { PushSession } from '../../protocol/peer/push.ts'
+import { PushServer, PushSession } from '../../protocol/peer/push.ts'
+import { soon } from '../../protocol/peer/soon.ts'
 import { syncTopic } from '../../protocol/peer/sync.ts'
 import { STORE_FORMAT } from '../../protocol/peer/store-format.ts'
 import { Frames } from '../../protocol/peer/frames.ts'
@@ -279,6 +287,15 @@ export async function benchRelayIngest (): Promise<Workload[]> {
   try {
     const addrs = relay.addrs
     await client.dial(addrs)
+    const bare = await PushSession.open(client, relay.bareAddrs)
+    const pushBare = async (env: Uint8Array): Promise<void> => {
+      const r = await bare.push(h.topic, env)
+      if (!r.ok) throw new Error(`bare push server failed: ${r.code ?? ''}`)
+    }
+    const cpu = async (): Promise<number> => {
+      const c = (await ask<{ cpu: NodeJS.CpuUsage }>(relay.child, { op: 'cpu' })).cpu
+      return c.user + c.system
+    }
     let retries = 0
     // As the outbox does: pushes pipelined on one stream, an unreachable relay retried, a
     // refusal final.
@@ -312,23 +329,34 @@ export async function benchRelayIngest (): Promise<Workload[]> {
       (await ask<{ ms: number }>(relay.child, { op: 'level', topic: h.topic, envs: part, perBatch, inFlight }, 60_000)).ms
     await pool(envs.slice(0, INGEST_WARMUP_PUSHES), INGEST_IN_FLIGHT, push)
     await pool(envs.slice(0, INGEST_WARMUP_PUSHES), INGEST_IN_FLIGHT, echo)
+    await pool(envs.slice(0, INGEST_WARMUP_PUSHES), INGEST_IN_FLIGHT, pushBare)
     await level(envs.slice(0, INGEST_WARMUP_PUSHES), INGEST_IN_FLIGHT, 1)
     await ask(relay.child, { op: 'ingest' })
 
     // Interleaved rounds, so the machine's noise hits the relay and its baselines alike.
-    const ms = { push: 0, echo: 0, grouped: 0, single: 0 }
+    const ms = { push: 0, echo: 0, bare: 0, grouped: 0, single: 0 }
+    /** CPU time (µs, user + system, all threads) of each process during the rounds of pushes. */
+    const used = { client: 0, relay: 0 }
     const timed = envs.slice(INGEST_WARMUP_PUSHES)
     const perRound = Math.ceil(timed.length / INGEST_ROUNDS)
     for (let i = 0; i < timed.length; i += perRound) {
       const part = timed.slice(i, i + perRound)
       if (profileDir !== undefined) await ask(relay.child, { op: 'prof', on: true })
+      const client0 = process.cpuUsage()
+      const relay0 = await cpu()
       let start = performance.now()
       await pool(part, INGEST_IN_FLIGHT, push)
       ms.push += performance.now() - start
+      const client1 = process.cpuUsage(client0)
+      used.client += client1.user + client1.system
+      used.relay += await cpu() - relay0
       if (profileDir !== undefined) await ask(relay.child, { op: 'prof', on: false })
       start = performance.now()
       await pool(part, INGEST_IN_FLIGHT, echo)
       ms.echo += performance.now() - start
+      start = performance.now()
+      await pool(part, INGEST_IN_FLIGHT, pushBare)
+      ms.bare += performance.now() - start
       ms.grouped += await level(part, INGEST_IN_FLIGHT, 1)
       ms.single += await level(part, 1, INGEST_IN_FLIGHT)
     }
@@ -339,7 +367,9 @@ export async function benchRelayIngest (): Promise<Workload[]> {
     const meanBatch = batchSizes.length === 0 ? NaN : batchSizes.reduce((a, b) => a + b, 0) / batchSizes.length
     console.log(`relay-ingest: ${timed.length} pushes of ${envs[0]!.length}-byte envelopes, ${INGEST_IN_FLIGHT} in flight, client in this process, relay in a child: ` +
       `${rate(ms.push).toFixed(0)}/s (${retries} pushes or echoes retried); group commit: ${batchSizes.length} synced batches, mean ${meanBatch.toFixed(1)} envelopes; ` +
-      `raw stream per request ${rate(ms.echo).toFixed(0)}/s; LevelDB (in the relay's process) synced batches of ${INGEST_IN_FLIGHT} ${rate(ms.grouped).toFixed(0)}/s, ` +
+      `CPU per push: client ${(used.client / timed.length).toFixed(0)} µs, relay ${(used.relay / timed.length).toFixed(0)} µs; ` +
+      `raw stream per request ${rate(ms.echo).toFixed(0)}/s; same push stream to a bare push server ${rate(ms.bare).toFixed(0)}/s ` +
+      `(a bare round plus the fsync, i.e. validation and storage at no CPU: ${rate(ms.bare + ms.grouped).toFixed(0)}/s, ${(ms.grouped / (ms.bare + ms.grouped)).toFixed(2)} of LevelDB); LevelDB (in the relay's process) synced batches of ${INGEST_IN_FLIGHT} ${rate(ms.grouped).toFixed(0)}/s, ` +
       `one synced batch per envelope ${rate(ms.single).toFixed(0)}/s`)
     return [
       rateWorkload(`relay ingest (relay and client in separate processes), ${INGEST_IN_FLIGHT} pushes in flight on one pipelined push stream, vs LevelDB synced batches of ${INGEST_IN_FLIGHT} envelopes (same bytes)`,
@@ -347,7 +377,9 @@ export async function benchRelayIngest (): Promise<Workload[]> {
       rateWorkload(`reference: relay ingest vs LevelDB one synced batch per envelope, ${INGEST_IN_FLIGHT} in flight`,
         rate(ms.push), 'pushes acked/s', rate(ms.single)),
       rateWorkload(`reference: relay ingest vs raw libp2p stream per request (same framing, no validation/storage), ${INGEST_IN_FLIGHT} in flight`,
-        rate(ms.push), 'pushes acked/s', rate(ms.echo))
+        rate(ms.push), 'pushes acked/s', rate(ms.echo)),
+      rateWorkload(`reference: the same push stream to a bare push server (answers each turn's requests together; no validation, storage or publish) vs LevelDB synced batches of ${INGEST_IN_FLIGHT}: transport and client alone`,
+        rate(ms.bare), 'pushes acked/s', rate(ms.grouped))
     ]
   } finally {
     await stopQuietly(client)
@@ -894,7 +926,7 @@ interface RelayChildInit {
 }
 
 /** Starts a relay in a child process and returns its TCP addresses. */
-async function forkRelay (h: Hood, dataDir: string, opts: Pick<RelayChildInit, 'ingest' | 'profileDir'> = {}): Promise<{ child: ChildProcess, addrs: Multiaddr[], stop: () => Promise<void> }> {
+async function forkRelay (h: Hood, dataDir: string, opts: Pick<RelayChildInit, 'ingest' | 'profileDir'> = {}): Promise<{ child: ChildProcess, addrs: Multiaddr[], bareAddrs: Multiaddr[], stop: () => Promise<void> }> {
   const self = fileURLToPath(import.meta.url)
   const repo = fileURLToPath(new URL('../../', import.meta.url))
   const init: RelayChildInit = { dataDir, token: h.token, topic: h.topic, ...opts }
@@ -915,8 +947,8 @@ async function forkRelay (h: Hood, dataDir: string, opts: Pick<RelayChildInit, '
     await exited
   }
   try {
-    const ready = await ask<{ addrs: string[] }>(child, { op: 'ready' }, 60_000)
-    return { child, addrs: ready.addrs.map(a => multiaddr(a)).filter(a => !a.toString().includes('/ws')), stop }
+    const ready = await ask<{ addrs: string[], bareAddrs: string[] }>(child, { op: 'ready' }, 60_000)
+    return { child, addrs: ready.addrs.map(a => multiaddr(a)).filter(a => !a.toString().includes('/ws')), bareAddrs: ready.bareAddrs.map(a => multiaddr(a)), stop }
   } catch (err) {
     if (child.exitCode === null) child.kill()
     throw err
@@ -932,7 +964,14 @@ async function relayChild (init: RelayChildInit): Promise<void> {
   })
   const batchSizes: number[] = []
   const levels = new Map<number, Level<string, Uint8Array>>()
+  let bare: PorchlightNode | undefined
   if (init.ingest === true) {
+    // The transport reference: a push server on its own node that acknowledges each turn's
+    // requests together (as a group commit releases them), validating and storing nothing.
+    bare = await createNode({ tcpPort: 0 })
+    let turn: Promise<{ ok: true }> | undefined
+    const server = new PushServer(bare, { accept: async () => await (turn ??= new Promise(resolve => { soon(() => { turn = undefined; resolve({ ok: true }) }) })) })
+    await server.start()
     // Group-commit shape actually produced (instrumentation only: the store's private backend).
     const db = (relay.store as unknown as { db?: { batch: (...a: unknown[]) => Promise<void> } }).db
     if (db !== undefined) {
@@ -964,7 +1003,8 @@ async function relayChild (init: RelayChildInit): Promise<void> {
   }
   process.on('message', (msg: { op: string } & Record<string, unknown>) => {
     void (async () => {
-      if (msg.op === 'ready') process.send!({ op: 'ready', addrs: relay.addresses().map(String) })
+      if (msg.op === 'ready') process.send!({ op: 'ready', addrs: relay.addresses().map(String), bareAddrs: bare === undefined ? [] : tcpAddrs(bare).map(String) })
+      if (msg.op === 'cpu') process.send!({ op: 'cpu', cpu: process.cpuUsage() })
       if (msg.op === 'mem') {
         const m = await memoryAfterGc()
         process.send!({
@@ -987,6 +1027,7 @@ async function relayChild (init: RelayChildInit): Promise<void> {
       }
       if (msg.op === 'stop') {
         for (const db of levels.values()) await db.close().catch(() => {})
+        if (bare !== undefined) await stopQuietly(bare)
         await relay.stop()
         // process.exit (not a kill) so that --cpu-prof writes its profile.
         process.send!({ op: 'stop' }, () => process.exit(0))
