@@ -194,6 +194,8 @@ export const RENAME_NOTICE_MS = 30 * 24 * 3600_000
 const MAX_AHEAD_OF_EPOCH = 256
 /** Older epochs a sync tries, newest first, with a relay that does not know the current one. */
 const MAX_OLDER_EPOCH_TRIES = 4
+/** Outcomes of sent outbox messages kept for a post() whose message another flush sent first: far more than posts made at once. */
+const SENT_LATELY = 256
 /**
  * Topics a catch-up syncs at once. Each session is a few round trips and a store commit: one
  * topic after another, an agency following a city's 500 areas spent its catch-up waiting on
@@ -1170,7 +1172,8 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
    * seen closed is re-sealed under the current one first (its new id is `resealedAs`), so a
    * client that has seen a rekey never sends in the old epoch. An unreachable relay hands its
    * messages to the next; a refusal is final for that message (it stays in the outbox with
-   * its reason).
+   * its reason). The map also has what other flushes sent lately: two posts made close
+   * together each flush, and the first may send (and take out of the outbox) the second's.
    */
   async flushOutbox (): Promise<Map<string, { result: Result, relay?: string, resealedAs?: string }>> {
     const node = this.requireNode()
@@ -1202,6 +1205,8 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
         const result = results[i]!
         if (result.ok) {
           record(m, { result, relay })
+          this.sentLately.set(m.original, out.get(m.original)!)
+          if (this.sentLately.size > SENT_LATELY) this.sentLately.delete(this.sentLately.keys().next().value!)
           await this.outbox.del(m.id)
         } else {
           record(m, { result })
@@ -1210,8 +1215,12 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
       }
       todo = retry
     }
+    for (const [id, r] of this.sentLately) if (!out.has(id)) out.set(id, r)
     return out
   }
+
+  /** Outcomes of the messages flushes sent lately (oldest first), at most SENT_LATELY: see flushOutbox. */
+  private readonly sentLately = new Map<string, { result: Result, relay?: string, resealedAs?: string }>()
 
   /** Re-seals an outbox post whose epoch we have seen closed; returns what to send. */
   private async resealIfClosed (id: string, value: OutboxEntry): Promise<{ id: string, topic: string, bytes: Uint8Array }> {

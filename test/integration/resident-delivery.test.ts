@@ -1,12 +1,13 @@
 // What a resident does with each post on its way, with a real relay and real LevelDB: a post
 // received by gossip is stored without an fsync (its relay holds it; sync brings back one lost
-// in a crash), while the resident's own post is written durably.
+// in a crash), while the resident's own post is written durably; and a post whose message
+// another flush of the outbox sent first is still reported acknowledged.
 import { describe, it, expect, afterAll, vi } from 'vitest'
 import { fromHex, toHex } from '../../protocol/encoding.ts'
 import { randomBytes } from '../../protocol/crypto.ts'
 import type { BackendOp } from '../../protocol/peer/storage.ts'
 import { LevelMessageBackend } from '../../node/storage/level-messages.ts'
-import { cleanUp, neighborhood, nextPost, peer, startRelay } from '../helpers/network.ts'
+import { cleanUp, neighborhood, nextPost, peer, startRelay, tcpAddr, until } from '../helpers/network.ts'
 
 afterAll(async () => {
   vi.restoreAllMocks()
@@ -35,6 +36,32 @@ describe('a resident on the delivery path', () => {
     // Ana's own copy (before the push), the relay's (before its ack), then Ben's from gossip.
     expect(new Set(writes.map(w => w.db)).size).toBe(3)
     expect(writes.map(w => w.sync)).toEqual([true, true, false])
+    vi.restoreAllMocks()
+  })
+
+  it('reports a post acknowledged when another flush sent it first', { timeout: 90_000 }, async () => {
+    const relay = await startRelay()
+    const hood = await neighborhood(relay, ['Cleo'])
+    const cleo = await peer(hood.members[0]!)
+    // Cleo's own copy of the post is slow to write (a busy disk), so a flush begun meanwhile
+    // (another post's, or a relay coming back) takes the post from the outbox and sends it.
+    const real = LevelMessageBackend.prototype.batch
+    let slowed = false
+    vi.spyOn(LevelMessageBackend.prototype, 'batch').mockImplementation(async function (this: LevelMessageBackend, ops, options) {
+      if (!slowed && options?.sync !== false && ops.some(op => op.type === 'put' && op.key.startsWith('m!'))) {
+        slowed = true
+        await new Promise(resolve => setTimeout(resolve, 1000))
+      }
+      return await real.call(this, ops, options)
+    })
+    const posting = cleo.post({ kind: 'info', text: 'Street fair on Saturday' })
+    await until(async () => await cleo.outboxSize() === 1, 5000, 'the post in the outbox')
+    const other = await cleo.flushOutbox()
+    expect([...other.values()].map(r => r.result.ok)).toEqual([true])
+    const sent = await posting
+    expect(sent.result).toEqual({ ok: true })
+    expect(sent.ackedBy).toBe(tcpAddr(relay))
+    expect(await cleo.outboxSize()).toBe(0)
     vi.restoreAllMocks()
   })
 })
