@@ -315,7 +315,18 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     this.outbox = this.local.section<OutboxEntry>('outbox')
     this.joins = this.local.section<JoinEntry>('joins')
     this.publicOutbox = this.local.section<OutboxEntry>('public-outbox')
-    this.secrets = this.local.section<SecretEntry>('retract-secrets')
+    // Every write to the secrets makes ownPublicCopies read them again.
+    const secrets = this.local.section<SecretEntry>('retract-secrets')
+    const changing = async <T>(write: Promise<T>): Promise<T> => {
+      this.secretsChanged++
+      try { return await write } finally { this.secretsChanged++ }
+    }
+    this.secrets = {
+      ...secrets,
+      put: async (key, value) => { await changing(secrets.put(key, value)) },
+      del: async (key) => { await changing(secrets.del(key)) },
+      delMany: async (keys) => { await changing(secrets.delMany(keys)) }
+    }
     this.weekCounts = this.local.section<WeekCounts>(WEEK_COUNTS_SECTION)
     this.sealedReplies = this.local.section<AgencyReplyEntry>('agency-replies')
     this.settingsStore = this.local.section<PeerSettings>('settings')
@@ -528,7 +539,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
       if (t.hood !== undefined) await this.count(toHex(t.hood.hood.id), feed, 1)
       // This home's own public copy is shown with its private post, not a second time; requests
       // are not shown at all when the resident switched them off.
-      if (this.listeners.size > 0 && this.shows(feed, await this.showsRequests()) && !(await this.ownPublicCopies()).has(feed.id)) {
+      if (this.listeners.size > 0 && (feed.channel !== 'rfa' || await this.showsRequests()) && !(await this.ownPublicCopies()).has(feed.id)) {
         const [shown] = await this.decorate([feed])
         for (const l of this.listeners) l(shown!, via)
       }
@@ -1485,12 +1496,27 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     })
   }
 
-  /** This home's own public copies: public id → the private post's id (from the retraction secrets kept for both). */
-  private async ownPublicCopies (): Promise<Map<string, string>> {
-    const copies = new Map<string, string>()
-    for await (const [id, e] of this.secrets.entries()) if (e.publicId !== undefined) copies.set(e.publicId, id)
-    return copies
+  /**
+   * This home's own public copies: public id → the private post's id (from the retraction
+   * secrets kept for both). Asked for every post received: read once, and again only after
+   * the secrets changed (a scan begun before a change is not kept).
+   */
+  private async ownPublicCopies (): Promise<ReadonlyMap<string, string>> {
+    if (this.publicCopies?.at === this.secretsChanged) return await this.publicCopies.copies
+    const at = this.secretsChanged
+    const copies = (async () => {
+      const out = new Map<string, string>()
+      for await (const [id, e] of this.secrets.entries()) if (e.publicId !== undefined) out.set(e.publicId, id)
+      return out
+    })()
+    this.publicCopies = { at, copies }
+    copies.catch(() => { if (this.publicCopies?.copies === copies) this.publicCopies = undefined })
+    return await copies
   }
+
+  private publicCopies: { at: number, copies: Promise<Map<string, string>> } | undefined
+  /** Counts writes to the secrets (twice each: as it starts and as it ends). */
+  private secretsChanged = 0
 
   /** Adds (or, for a retraction, takes back) a neighborhood's post in its week's counts. */
   private async count (hood: string, post: Pick<FeedPost, 'kind' | 'created'>, delta: 1 | -1): Promise<void> {

@@ -1,12 +1,15 @@
 // What a resident does with each post on its way, with a real relay and real LevelDB: a post
 // received by gossip is stored without an fsync (its relay holds it; sync brings back one lost
 // in a crash), while the resident's own post is written durably; and a post whose message
-// another flush of the outbox sent first is still reported acknowledged.
+// another flush of the outbox sent first is still reported acknowledged; and a received post
+// costs few reads of the home (its hood files once, its own secrets not each time).
 import { describe, it, expect, afterAll, vi } from 'vitest'
 import { fromHex, toHex } from '../../protocol/encoding.ts'
 import { randomBytes } from '../../protocol/crypto.ts'
 import type { BackendOp } from '../../protocol/peer/storage.ts'
 import { LevelMessageBackend } from '../../node/storage/level-messages.ts'
+import { LevelLocalStore } from '../../node/storage/level-local.ts'
+import { Home } from '../../node/storage/home-dir.ts'
 import { cleanUp, neighborhood, nextPost, peer, startRelay, tcpAddr, until } from '../helpers/network.ts'
 
 afterAll(async () => {
@@ -62,6 +65,39 @@ describe('a resident on the delivery path', () => {
     expect(sent.result).toEqual({ ok: true })
     expect(sent.ackedBy).toBe(tcpAddr(relay))
     expect(await cleo.outboxSize()).toBe(0)
+    vi.restoreAllMocks()
+  })
+
+  it('reads the home\'s hoods once per post received, and its secrets once', { timeout: 90_000 }, async () => {
+    const relay = await startRelay()
+    const hood = await neighborhood(relay, ['Dan', 'Eve'])
+    // Scans of the retraction secrets (ownPublicCopies), and reads of Eve's hoods.
+    let scans = 0
+    const section = LevelLocalStore.prototype.section
+    vi.spyOn(LevelLocalStore.prototype, 'section').mockImplementation(function (this: LevelLocalStore, name: string) {
+      const kv = section.call(this, name)
+      return name === 'retract-secrets' ? { ...kv, entries: (opts?: { reverse?: boolean }) => { scans++; return kv.entries(opts) } } : kv
+    } as typeof section)
+    const [dan, eve] = [await peer(hood.members[0]!), await peer(hood.members[1]!)]
+    const eveRoot = (await Home.open(hood.members[1]!)).root
+    let hoodReads = 0
+    const hoods = Home.prototype.hoods
+    vi.spyOn(Home.prototype, 'hoods').mockImplementation(async function (this: Home) {
+      if (this.root === eveRoot) hoodReads++
+      return await hoods.call(this)
+    })
+    scans = 0
+    const POSTS = 3
+    for (let i = 0; i < POSTS; i++) {
+      const marker = `marker-${toHex(randomBytes(8))}`
+      const got = nextPost(eve, p => p.text.includes(marker))
+      expect((await dan.post({ kind: 'info', text: `Bins out tonight ${marker}` })).result.ok).toBe(true)
+      await got
+    }
+    // decorate's read of the hoods per post (showsRequests reads them only for a request).
+    expect(hoodReads).toBe(POSTS)
+    // Eve's secrets never changed: one scan (Dan's posts changed only Dan's).
+    expect(scans).toBeLessThanOrEqual(1)
     vi.restoreAllMocks()
   })
 })
