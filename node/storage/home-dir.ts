@@ -69,6 +69,12 @@ export class Home implements PeerHome {
   readonly paths: HomePaths
   private cachedIdentity: Identity | undefined
   private readonly queues = new Map<string, Promise<unknown>>()
+  /**
+   * Hood files as last read, by path, with the file's identity then. A running peer reads its
+   * hoods for every post it receives; a stat (no read, no decode) tells whether the file is
+   * the same, and a change by any process (files are replaced by rename) shows as a new one.
+   */
+  private readonly hoodFiles = new Map<string, { stamp: string, state: HoodState }>()
 
   private constructor (root: string) {
     this.paths = {
@@ -237,13 +243,24 @@ export class Home implements PeerHome {
     }
   }
 
+  /** The hood in the file at `path` (undefined if there is none); unchanged files come from hoodFiles. */
   private async loadHoodFile (path: string): Promise<HoodState | undefined> {
+    const info = await io('stat', path, async () => stat(path, { bigint: true }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined
+      throw err
+    }))
+    if (info === undefined) { this.hoodFiles.delete(path); return undefined }
+    // Taken before the read: a change after it makes the next stamp differ, never a stale hit.
+    const stamp = `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`
+    const known = this.hoodFiles.get(path)
+    if (known?.stamp === stamp) return known.state
     const bytes = await readOptional(path, MAX_HOOD_FILE_BYTES)
-    if (bytes === undefined) return undefined
+    if (bytes === undefined) { this.hoodFiles.delete(path); return undefined }
     const state = await corruptIfThrows(path, async () => decodeHoodState(bytes))
     if (toHex(state.hood.id) !== path.slice(-64)) {
       fail('MALFORMED', `${path}: corrupt home file: it holds neighborhood ${toHex(state.hood.id)}`)
     }
+    this.hoodFiles.set(path, { stamp, state })
     return state
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The message store's LevelDB backend in Node (protocol/peer/message-store.ts keeps the index,
- * quotas, sync item sets, expiry and group commit). Every batch is written with `sync: true`:
- * it resolves only once on disk (fsync).
+ * quotas, sync item sets, expiry and group commit). Batches are written with `sync: true` (they
+ * resolve only once on disk: fsync) unless the store asks otherwise (a received message's).
  */
 import { Level } from 'level'
 import { fail } from '../../protocol/errors.ts'
@@ -29,8 +29,8 @@ export class LevelMessageBackend implements MessageBackend {
     return new LevelMessageBackend(db)
   }
 
-  async batch (ops: readonly BackendOp[]): Promise<void> {
-    await this.db.batch(ops as never, { sync: true } as never)
+  async batch (ops: readonly BackendOp[], options: { readonly sync?: boolean } = {}): Promise<void> {
+    await this.db.batch(ops as never, { sync: options.sync !== false } as never)
   }
 
   async get (key: string): Promise<Uint8Array | undefined> { return this.db.get(key) }

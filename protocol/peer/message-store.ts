@@ -8,13 +8,15 @@
  *
  * Writes are group-committed: concurrent `put`s are gathered into one backend batch, which
  * is durable when it resolves (LevelDB: `sync: true`), so a caller's promise resolves only
- * when its message is on disk (fsync) and many pushes share one fsync.
+ * when its message is on disk (fsync) and many pushes share one fsync. A batch of puts that
+ * all said `durable: false` (messages a peer received, which its relays hold) is written
+ * without the fsync: on a disk shared by many peers, fsyncs are what queue.
  */
 import { fail, PorchlightError } from '../errors.ts'
 import { toHex } from '../encoding.ts'
 import { SyncItemSet } from '../reconcile/sync.ts'
 import { MAX_TOMBSTONES_PER_TOPIC, retractedBy } from '../retract.ts'
-import type { BackendOp, MessageBackend, Messages, StoredMessage } from './storage.ts'
+import type { BackendOp, MessageBackend, Messages, PutOptions, StoredMessage } from './storage.ts'
 import { soon } from './soon.ts'
 
 export type { StoredMessage }
@@ -48,7 +50,7 @@ function hexTime (n: number): string { return n.toString(16).padStart(14, '0') }
 function msgKey (topic: string, ts: number, idHex: string): string { return `${MSG}${topic}!${hexTime(ts)}!${idHex}` }
 function expKey (exp: number, idHex: string): string { return `${EXP}${hexTime(exp)}!${idHex}` }
 
-interface Pending { msg: StoredMessage, idHex: string, resolve: (added: boolean) => void, reject: (err: unknown) => void }
+interface Pending { msg: StoredMessage, idHex: string, durable: boolean, resolve: (added: boolean) => void, reject: (err: unknown) => void }
 
 /** The expiry index's value (its key says it all): one, shared by every put. */
 const NO_VALUE = new Uint8Array(0)
@@ -173,8 +175,8 @@ export class MessageStore implements Messages {
   /** Bytes one topic may hold. */
   get quotaBytesPerTopic (): number { return this.quota }
 
-  /** Stores a message durably. Resolves true if new, false if already stored. */
-  async put (msg: StoredMessage): Promise<boolean> {
+  /** Stores a message, durably unless `options.durable` is false. Resolves true if new, false if already stored. */
+  async put (msg: StoredMessage, options: PutOptions = {}): Promise<boolean> {
     if (this.closed) fail('UNAVAILABLE', 'store is closed')
     const idHex = toHex(msg.id)
     if (this.index.has(idHex)) return false
@@ -189,7 +191,7 @@ export class MessageStore implements Messages {
     }
     this.reserve(msg.topic, msg.bytes.length)
     return new Promise<boolean>((resolve, reject) => {
-      this.pending.push({ msg, idHex, resolve, reject })
+      this.pending.push({ msg, idHex, durable: options.durable !== false, resolve, reject })
       this.flushing ??= this.flush()
     })
   }
@@ -218,7 +220,7 @@ export class MessageStore implements Messages {
         ops.push({ type: 'put', key: expKey(p.msg.exp, idHex), value: NO_VALUE })
       }
       try {
-        if (ops.length > 0) await this.db.batch(ops)
+        if (ops.length > 0) await this.db.batch(ops, { sync: fresh.some(p => p.durable) })
         for (const p of fresh) {
           this.reserve(p.msg.topic, -p.msg.bytes.length)
           this.remember(p.msg.topic, p.idHex, p.msg.ts, p.msg.exp, p.msg.bytes, p.msg.id)

@@ -194,6 +194,8 @@ export const RENAME_NOTICE_MS = 30 * 24 * 3600_000
 const MAX_AHEAD_OF_EPOCH = 256
 /** Older epochs a sync tries, newest first, with a relay that does not know the current one. */
 const MAX_OLDER_EPOCH_TRIES = 4
+/** Outcomes of sent outbox messages kept for a post() whose message another flush sent first: far more than posts made at once. */
+const SENT_LATELY = 256
 /**
  * Topics a catch-up syncs at once. Each session is a few round trips and a store commit: one
  * topic after another, an agency following a city's 500 areas spent its catch-up waiting on
@@ -313,7 +315,18 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     this.outbox = this.local.section<OutboxEntry>('outbox')
     this.joins = this.local.section<JoinEntry>('joins')
     this.publicOutbox = this.local.section<OutboxEntry>('public-outbox')
-    this.secrets = this.local.section<SecretEntry>('retract-secrets')
+    // Every write to the secrets makes ownPublicCopies read them again.
+    const secrets = this.local.section<SecretEntry>('retract-secrets')
+    const changing = async <T>(write: Promise<T>): Promise<T> => {
+      this.secretsChanged++
+      try { return await write } finally { this.secretsChanged++ }
+    }
+    this.secrets = {
+      ...secrets,
+      put: async (key, value) => { await changing(secrets.put(key, value)) },
+      del: async (key) => { await changing(secrets.del(key)) },
+      delMany: async (keys) => { await changing(secrets.delMany(keys)) }
+    }
     this.weekCounts = this.local.section<WeekCounts>(WEEK_COUNTS_SECTION)
     this.sealedReplies = this.local.section<AgencyReplyEntry>('agency-replies')
     this.settingsStore = this.local.section<PeerSettings>('settings')
@@ -517,13 +530,16 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     // A post its author retracted never shows (RETRACTED); a tombstone that does not match it was junk.
     const junk = await checkTombstone(this.messages, { topic, id, ts, exp, bytes })
     if (junk !== undefined) await this.messages.delete(junk)
-    await this.messages.put({ topic, id, ts, exp, bytes })
+    // What came from the network is kept without an fsync: its relays hold it, and a copy lost
+    // in a crash comes back by sync. fsyncs queue when many peers share a disk (scale:delivery's
+    // engines receive ~500 posts a second on one, near its fsync rate). This home's own stay durable.
+    await this.messages.put({ topic, id, ts, exp, bytes }, { durable: via === 'local' })
     if (feed !== undefined) {
       await this.posts.put(`${feed.created.toString(16).padStart(14, '0')}!${feed.id}`, feed)
       if (t.hood !== undefined) await this.count(toHex(t.hood.hood.id), feed, 1)
       // This home's own public copy is shown with its private post, not a second time; requests
       // are not shown at all when the resident switched them off.
-      if (this.listeners.size > 0 && this.shows(feed, await this.showsRequests()) && !(await this.ownPublicCopies()).has(feed.id)) {
+      if (this.listeners.size > 0 && (feed.channel !== 'rfa' || await this.showsRequests()) && !(await this.ownPublicCopies()).has(feed.id)) {
         const [shown] = await this.decorate([feed])
         for (const l of this.listeners) l(shown!, via)
       }
@@ -1167,7 +1183,8 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
    * seen closed is re-sealed under the current one first (its new id is `resealedAs`), so a
    * client that has seen a rekey never sends in the old epoch. An unreachable relay hands its
    * messages to the next; a refusal is final for that message (it stays in the outbox with
-   * its reason).
+   * its reason). The map also has what other flushes sent lately: two posts made close
+   * together each flush, and the first may send (and take out of the outbox) the second's.
    */
   async flushOutbox (): Promise<Map<string, { result: Result, relay?: string, resealedAs?: string }>> {
     const node = this.requireNode()
@@ -1199,6 +1216,8 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
         const result = results[i]!
         if (result.ok) {
           record(m, { result, relay })
+          this.sentLately.set(m.original, out.get(m.original)!)
+          if (this.sentLately.size > SENT_LATELY) this.sentLately.delete(this.sentLately.keys().next().value!)
           await this.outbox.del(m.id)
         } else {
           record(m, { result })
@@ -1207,8 +1226,12 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
       }
       todo = retry
     }
+    for (const [id, r] of this.sentLately) if (!out.has(id)) out.set(id, r)
     return out
   }
+
+  /** Outcomes of the messages flushes sent lately (oldest first), at most SENT_LATELY: see flushOutbox. */
+  private readonly sentLately = new Map<string, { result: Result, relay?: string, resealedAs?: string }>()
 
   /** Re-seals an outbox post whose epoch we have seen closed; returns what to send. */
   private async resealIfClosed (id: string, value: OutboxEntry): Promise<{ id: string, topic: string, bytes: Uint8Array }> {
@@ -1473,12 +1496,27 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     })
   }
 
-  /** This home's own public copies: public id → the private post's id (from the retraction secrets kept for both). */
-  private async ownPublicCopies (): Promise<Map<string, string>> {
-    const copies = new Map<string, string>()
-    for await (const [id, e] of this.secrets.entries()) if (e.publicId !== undefined) copies.set(e.publicId, id)
-    return copies
+  /**
+   * This home's own public copies: public id → the private post's id (from the retraction
+   * secrets kept for both). Asked for every post received: read once, and again only after
+   * the secrets changed (a scan begun before a change is not kept).
+   */
+  private async ownPublicCopies (): Promise<ReadonlyMap<string, string>> {
+    if (this.publicCopies?.at === this.secretsChanged) return await this.publicCopies.copies
+    const at = this.secretsChanged
+    const copies = (async () => {
+      const out = new Map<string, string>()
+      for await (const [id, e] of this.secrets.entries()) if (e.publicId !== undefined) out.set(e.publicId, id)
+      return out
+    })()
+    this.publicCopies = { at, copies }
+    copies.catch(() => { if (this.publicCopies?.copies === copies) this.publicCopies = undefined })
+    return await copies
   }
+
+  private publicCopies: { at: number, copies: Promise<Map<string, string>> } | undefined
+  /** Counts writes to the secrets (twice each: as it starts and as it ends). */
+  private secretsChanged = 0
 
   /** Adds (or, for a retraction, takes back) a neighborhood's post in its week's counts. */
   private async count (hood: string, post: Pick<FeedPost, 'kind' | 'created'>, delta: 1 | -1): Promise<void> {

@@ -25,8 +25,11 @@ export interface StoredMessage {
  */
 export interface Messages {
   has: (id: Uint8Array) => boolean
-  /** Stores a message durably. Resolves true if new, false if already stored; OVER_QUOTA past the topic's quota. */
-  put: (msg: StoredMessage) => Promise<boolean>
+  /**
+   * Stores a message, durably unless `durable` is false. Resolves true if new, false if
+   * already stored; OVER_QUOTA past the topic's quota.
+   */
+  put: (msg: StoredMessage, options?: PutOptions) => Promise<boolean>
   get: (id: Uint8Array) => Promise<StoredMessage | undefined>
   /** Messages of a topic in (ts, id) order, optionally from a time on. */
   list: (topic: string, since?: number) => AsyncGenerator<StoredMessage>
@@ -50,6 +53,15 @@ export interface Messages {
   close: () => Promise<void>
 }
 
+export interface PutOptions {
+  /**
+   * false: the write may still be lost in a crash or power cut (no fsync), for a message that
+   * a relay holds and sync fetches again (what a peer receives); its own stay durable.
+   * @default true
+   */
+  readonly durable?: boolean
+}
+
 /** A key range of a MessageBackend, in key order: from `gte`, up to `lt` (exclusive) or `lte` (inclusive). */
 export interface KeyRange {
   readonly gte: string
@@ -64,8 +76,11 @@ export type BackendOp = { readonly type: 'put', readonly key: string, readonly v
  * level-messages.ts). Keys are strings compared as such.
  */
 export interface MessageBackend {
-  /** Applies the operations atomically; resolves only once they are durable (fsync). */
-  batch: (ops: readonly BackendOp[]) => Promise<void>
+  /**
+   * Applies the operations atomically; resolves only once they are durable (fsync), unless
+   * `sync` is false (a backend may still make it durable).
+   */
+  batch: (ops: readonly BackendOp[], options?: { readonly sync?: boolean }) => Promise<void>
   get: (key: string) => Promise<Uint8Array | undefined>
   /** Entries in the range, in key order. */
   entries: (range: KeyRange) => AsyncIterable<[string, Uint8Array]>

@@ -454,6 +454,25 @@ describe('hood files', () => {
     expect(back!.members).toHaveLength(13)
     await expectCode(home.updateHood(s.hood.id, () => ({ ...s, hood: { ...s.hood, id: new Uint8Array(32) } })), 'BAD_ARGUMENT')
   })
+
+  it('an unchanged hood file is not read again; a change by another process, or its removal, is seen', async () => {
+    const home = await Home.open(join(dir, 'h'))
+    const s = await hoodState()
+    await home.saveHood(s)
+    // A running peer asks for its hoods with every post it receives: the same file, the same state.
+    const first = await home.hoodById(s.hood.id)
+    expect(await home.hoodById(s.hood.id)).toBe(first)
+    expect((await home.hoods())[0]).toBe(first)
+    // Another process (here another Home on the folder) replaces the file.
+    const other = await Home.open(join(dir, 'h'))
+    const person = await createIdentity('Newcomer')
+    await other.updateHood(s.hood.id, cur => withMember(cur!, person.public))
+    expect((await home.hoodById(s.hood.id))!.members).toHaveLength(2)
+    expect((await home.hoods())[0]!.members).toHaveLength(2)
+    await rm(home.hoodPath(s.hood.id))
+    expect(await home.hoodById(s.hood.id)).toBeUndefined()
+    expect(await home.hoods()).toEqual([])
+  })
 })
 
 describe('hood state helpers', () => {
