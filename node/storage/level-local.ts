@@ -1,9 +1,10 @@
 /**
  * The peer's local state in Node (protocol/peer/storage.ts LocalStore): one LevelDB folder
- * with a sublevel per section ('posts', 'outbox', 'joins', 'public-outbox'), JSON values.
+ * with a sublevel per section ('posts', 'outbox', 'joins', 'public-outbox'), JSON values; a
+ * durable section's writes are synced (fsync), the others' are not.
  */
 import { Level } from 'level'
-import type { KeyValue, LocalStore } from '../../protocol/peer/storage.ts'
+import type { KeyValue, LocalStore, SectionOptions } from '../../protocol/peer/storage.ts'
 
 export class LevelLocalStore implements LocalStore {
   private constructor (private readonly db: Level<string, unknown>) {}
@@ -14,12 +15,14 @@ export class LevelLocalStore implements LocalStore {
     return new LevelLocalStore(db)
   }
 
-  section<V> (name: string): KeyValue<V> {
+  section<V> (name: string, options: SectionOptions = {}): KeyValue<V> {
     const sub = this.db.sublevel<string, V>(name, { valueEncoding: 'json' })
+    // classic-level takes `sync`; abstract-level's option types do not name it.
+    const write = { sync: options.durable === true } as never
     return {
-      put: async (key, value) => { await sub.put(key, value) },
-      del: async (key) => { await sub.del(key) },
-      delMany: async (keys) => { await sub.batch(keys.map(key => ({ type: 'del' as const, key }))) },
+      put: async (key, value) => { await sub.put(key, value, write) },
+      del: async (key) => { await sub.del(key, write) },
+      delMany: async (keys) => { await sub.batch(keys.map(key => ({ type: 'del' as const, key })), write) },
       entries: (opts = {}) => sub.iterator({ reverse: opts.reverse === true })
     }
   }

@@ -312,11 +312,13 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     this.messages = runtime.messages
     this.local = runtime.local
     this.posts = this.local.section<FeedPost>('posts')
-    this.outbox = this.local.section<OutboxEntry>('outbox')
-    this.joins = this.local.section<JoinEntry>('joins')
-    this.publicOutbox = this.local.section<OutboxEntry>('public-outbox')
+    // What no relay could give back after a crash is written durably; the feed is rebuilt by sync.
+    const durable = { durable: true }
+    this.outbox = this.local.section<OutboxEntry>('outbox', durable)
+    this.joins = this.local.section<JoinEntry>('joins', durable)
+    this.publicOutbox = this.local.section<OutboxEntry>('public-outbox', durable)
     // Every write to the secrets makes ownPublicCopies read them again.
-    const secrets = this.local.section<SecretEntry>('retract-secrets')
+    const secrets = this.local.section<SecretEntry>('retract-secrets', durable)
     const changing = async <T>(write: Promise<T>): Promise<T> => {
       this.secretsChanged++
       try { return await write } finally { this.secretsChanged++ }
@@ -329,7 +331,7 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     }
     this.weekCounts = this.local.section<WeekCounts>(WEEK_COUNTS_SECTION)
     this.sealedReplies = this.local.section<AgencyReplyEntry>('agency-replies')
-    this.settingsStore = this.local.section<PeerSettings>('settings')
+    this.settingsStore = this.local.section<PeerSettings>('settings', durable)
   }
 
   /** Opens the engine on a runtime's storage (which it closes on stop, or if opening fails). */

@@ -99,12 +99,22 @@ export interface KeyValue<V> {
   entries: (opts?: { reverse?: boolean }) => AsyncIterable<[string, V]>
 }
 
+/** How a section of the local store writes. */
+export interface SectionOptions {
+  /**
+   * Each write is on disk when it resolves (fsync): for what no relay can give back after a
+   * crash (the outbox of posts not yet acknowledged, retraction secrets, joins to send again).
+   * Other sections (the feed, week counts) are rebuilt by sync and are written without it.
+   */
+  durable?: boolean
+}
+
 /**
  * The peer's own local state, apart from the messages it keeps for sync: its feed ('posts'),
  * outboxes ('outbox', 'public-outbox') and its joins to send again ('joins').
  */
 export interface LocalStore {
-  section: <V>(name: string) => KeyValue<V>
+  section: <V>(name: string, options?: SectionOptions) => KeyValue<V>
   close: () => Promise<void>
 }
 

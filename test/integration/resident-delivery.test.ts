@@ -2,13 +2,15 @@
 // received by gossip is stored without an fsync (its relay holds it; sync brings back one lost
 // in a crash), while the resident's own post is written durably; and a post whose message
 // another flush of the outbox sent first is still reported acknowledged; and a received post
-// costs few reads of the home (its hood files once, its own secrets not each time).
+// costs few reads of the home (its hood files once, its own secrets not each time); and what no
+// relay could give back (its outbox, its retraction secrets) is written with an fsync.
 import { describe, it, expect, afterAll, vi } from 'vitest'
 import { fromHex, toHex } from '../../protocol/encoding.ts'
 import { randomBytes } from '../../protocol/crypto.ts'
 import type { BackendOp } from '../../protocol/peer/storage.ts'
 import { LevelMessageBackend } from '../../node/storage/level-messages.ts'
 import { LevelLocalStore } from '../../node/storage/level-local.ts'
+import { Level } from 'level'
 import { Home } from '../../node/storage/home-dir.ts'
 import { cleanUp, neighborhood, nextPost, peer, startRelay, tcpAddr, until } from '../helpers/network.ts'
 
@@ -98,6 +100,33 @@ describe('a resident on the delivery path', () => {
     expect(hoodReads).toBe(POSTS)
     // Eve's secrets never changed: one scan (Dan's posts changed only Dan's).
     expect(scans).toBeLessThanOrEqual(1)
+    vi.restoreAllMocks()
+  })
+
+  it('writes its outbox and retraction secrets with an fsync, its feed entries without', { timeout: 90_000 }, async () => {
+    const relay = await startRelay()
+    const hood = await neighborhood(relay, ['Dee', 'Eli'])
+    const [dee, eli] = [await peer(hood.members[0]!), await peer(hood.members[1]!)]
+    // Every put to any LevelDB, by key (a section's keys start "!section!") and whether it was synced.
+    const puts: Array<{ key: string, sync: boolean }> = []
+    // The native store's put (Level is classic-level's class in Node), which gets the write options.
+    const proto = Level.prototype as unknown as { _put: (key: unknown, value: unknown, options: { sync?: boolean }) => Promise<void> }
+    const real = proto._put
+    vi.spyOn(proto, '_put').mockImplementation(async function (this: unknown, key, value, options) {
+      puts.push({ key: String(key), sync: options?.sync === true })
+      return await real.call(this, key, value, options)
+    })
+    const got = nextPost(eli, p => p.text === 'Water main break on Elm')
+    const sent = await dee.post({ kind: 'safety', text: 'Water main break on Elm' })
+    expect(sent.result.ok).toBe(true)
+    await got
+    const section = (name: string): boolean[] => puts.filter(p => p.key.startsWith(`!${name}!`)).map(p => p.sync)
+    // Dee's outbox entry and retraction secret survive a power cut; feed entries (Dee's and Eli's) come back by sync.
+    expect(section('outbox')).toEqual([true])
+    expect(section('retract-secrets').length).toBeGreaterThan(0)
+    expect(section('retract-secrets').every(Boolean)).toBe(true)
+    expect(section('posts').length).toBeGreaterThanOrEqual(2)
+    expect(section('posts').some(Boolean)).toBe(false)
     vi.restoreAllMocks()
   })
 })

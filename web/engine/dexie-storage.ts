@@ -73,6 +73,8 @@ export class DexieBackend implements MessageBackend {
 export class DexieLocalStore implements LocalStore {
   constructor (private readonly db: PorchlightDb) {}
 
+  // `durable` (SectionOptions) is not told apart here: an IndexedDB transaction commits as the
+  // browser's durability setting says, for every section alike.
   section<V> (name: string): KeyValue<V> {
     const t = this.db.local
     return {
