@@ -27,11 +27,14 @@ export class ClipWrites {
   private readonly running = new Set<Promise<void>>()
   private readonly written: CID[] = []
   private failure: { err: unknown } | undefined
+  /** Set by `undo`: a leaf still being hashed then must not start its write. */
+  private undone = false
 
   constructor (private readonly blocks: Pick<Blockstore, 'put' | 'delete'>, private readonly ahead: number) {}
 
   /** Starts writing a block (a Blockstore `put` for the importer's root); fails if one before it failed. */
   async put (cid: CID, block: Uint8Array): Promise<CID> {
+    if (this.undone) throw new Error('clip add: stopped')
     this.check()
     const w = (async () => {
       await this.blocks.put(cid, block)
@@ -55,6 +58,7 @@ export class ClipWrites {
 
   /** After a failed add: waits for the writes still running, then deletes every block written. */
   async undo (): Promise<void> {
+    this.undone = true
     await this.settle()
     for (const cid of this.written.splice(0)) await (async () => { await this.blocks.delete(cid) })().catch(() => {})
   }
