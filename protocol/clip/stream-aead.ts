@@ -41,8 +41,13 @@ const NONCE_PREFIX_BYTES = 7
 export const CLIP_HEADER_BYTES = 1 + NONCE_PREFIX_BYTES
 const NONCE_BYTES = 12
 const MAX_CHUNKS = 0x1_0000_0000
-/** Chunks sealed or opened concurrently (WebCrypto runs them on a thread pool): 4 x 64 KiB. */
-export const CLIP_PIPELINE_DEPTH = 4
+/**
+ * Chunks sealed or opened concurrently: 16 x 64 KiB, one UnixFS leaf. WebCrypto runs them off
+ * the page's thread and hands each result back as a task: with few in flight its thread idles
+ * whenever the page's is busy or descheduled (a throttled phone-class CPU, a busy machine),
+ * which made a 20 MiB attach slow down more than the CPU did. Encrypt and decrypt keep order.
+ */
+export const CLIP_PIPELINE_DEPTH = 16
 
 export type ClipCipherBackend = 'webcrypto' | 'noble'
 
@@ -220,8 +225,12 @@ function invalidTag (err: unknown): never {
   fail('DECRYPT_FAILED', 'clip: invalid tag')
 }
 
-async function sealChunk (cipher: ChunkCipher, nonce: Uint8Array<ArrayBuffer>, plaintext: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
-  return await cipher.seal(nonce, plaintext)
+function sealChunk (cipher: ChunkCipher, nonce: Uint8Array<ArrayBuffer>, plaintext: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
+  try {
+    return Promise.resolve(cipher.seal(nonce, plaintext))
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)))
+  }
 }
 
 /** Any failure to open a chunk is a bad tag, whatever the implementation threw. */
@@ -254,7 +263,8 @@ async function webCryptoCipher (subtle: SubtleCrypto, key: Uint8Array, aad: Uint
   const k = await subtle.importKey('raw', new Uint8Array(key), { name: 'AES-GCM' }, false, ['encrypt', 'decrypt'])
   const params = (iv: Uint8Array<ArrayBuffer>): AesGcmParams => ({ name: 'AES-GCM', iv, additionalData: aad, tagLength: 128 })
   return {
-    async seal (nonce, plaintext) { return new Uint8Array(await subtle.encrypt(params(nonce), k, plaintext)) },
+    // One promise per chunk (the encrypt's own), no async wrapper around it.
+    seal: (nonce, plaintext) => subtle.encrypt(params(nonce), k, plaintext).then(toBytes),
     async open (nonce, ciphertext) {
       try {
         return new Uint8Array(await subtle.decrypt(params(nonce), k, ciphertext))
@@ -264,6 +274,8 @@ async function webCryptoCipher (subtle: SubtleCrypto, key: Uint8Array, aad: Uint
     }
   }
 }
+
+const toBytes = (b: ArrayBuffer): Uint8Array => new Uint8Array(b)
 
 function nobleCipher (key: Uint8Array, aad: Uint8Array): ChunkCipher {
   const k = new Uint8Array(key)

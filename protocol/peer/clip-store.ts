@@ -27,7 +27,6 @@ import { Key, type Datastore } from 'interface-datastore'
 import type { Blockstore } from 'interface-blockstore'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
-import { create as createDigest } from 'multiformats/hashes/digest'
 import * as dagPb from '@ipld/dag-pb'
 import type { AbortOptions, Libp2p, Logger, PeerId } from '@libp2p/interface'
 import { fail, isPorchlightError, PorchlightError } from '../errors.ts'
@@ -39,12 +38,13 @@ import { MAX_CID_BYTES } from '../post.ts'
 import { BlockServer, blockPeers, fetchBlocks, type BlockDigest } from './blocks.ts'
 import type { InboundBudget } from './stream-budget.ts'
 import { meteredLibp2p } from './metered-libp2p.ts'
+import { ClipWrites } from './clip-writes.ts'
 
 export const CLIP_STORE_DEFAULTS = {
   /** UnixFS leaf size: 1 MiB (fewer bitswap round trips than 256 KiB). */
   chunkSize: 1024 * 1024,
   /**
-   * Leaves being hashed and written while the next leaf is encrypted (rawLeafImporter): 2
+   * Leaves being hashed and written while the next leaf is encrypted (clip-writes.ts): 2
    * keeps the thread pool busy (WebCrypto digest, file or IndexedDB writes) while the main
    * thread encrypts; the importer's default of 10 held ~90 MiB when adding a 256 MiB clip.
    */
@@ -72,8 +72,6 @@ const STORE_AHEAD = 4
 /** A window asked for again after a stall, at most this many times. */
 const MAX_WINDOW_RETRIES = 3
 const RAW_CODEC = raw.code
-/** Multihash code of SHA-256. */
-const SHA2_256 = 0x12
 
 /**
  * The only router: it knows no providers, so bitswap asks the peers it is connected to (the
@@ -245,18 +243,23 @@ export class ClipStore {
       }
     }
     const tap = hashTap(counted(), this.hash)
+    // Every block of the clip, root included, is written through `writes` (clip-writes.ts).
+    const writes = new ClipWrites(this.blocks, CLIP_STORE_DEFAULTS.writeConcurrency)
     let cid: CID
     try {
-      cid = await this.fs.addByteStream(encryptClip(key, tap.stream, this.aead), {
-        cidVersion: 1,
-        rawLeaves: true,
-        chunker: fixedChunker(this.chunkSize),
-        bufferImporter: rawLeafImporter(CLIP_STORE_DEFAULTS.writeConcurrency, this.digest, this.blocks),
-        // rawLeafImporter runs its writes ahead itself: the importer's batches would not.
-        blockWriteConcurrency: 1,
-        ...(opts.signal !== undefined ? { signal: opts.signal } : {})
-      } as never)
+      cid = await unixfs({ blockstore: { put: async (c, b) => await writes.put(c, b instanceof Uint8Array ? b : fail('IO', 'clip add: a streamed block')), get: () => fail('IO', 'clip add: no reads'), has: async () => false } })
+        .addByteStream(encryptClip(key, tap.stream, this.aead), {
+          cidVersion: 1,
+          rawLeaves: true,
+          chunker: fixedChunker(this.chunkSize),
+          bufferImporter: writes.leafImporter(this.digest),
+          // The leaf importer runs its writes ahead itself: the importer's batches would not.
+          blockWriteConcurrency: 1,
+          ...(opts.signal !== undefined ? { signal: opts.signal } : {})
+        } as never)
+      await writes.finish()
     } catch (err) {
+      await writes.undo()
       throw isPorchlightError(err) ? err : new PorchlightError('IO', `cannot store the clip: ${(err as Error).message}`, { cause: err })
     }
     return { cid: cid.toString(), key, size, hash: tap.digest(), stored: encryptedClipSize(size) }
@@ -517,41 +520,6 @@ export function parseCid (s: string): CID {
   } catch (err) {
     fail('BAD_ARGUMENT', 'not a CID', err)
   }
-}
-
-type Leaf = { cid: CID, size: bigint, block: Uint8Array }
-type LeafImporter = (file: { content: AsyncIterable<Uint8Array> }) => AsyncGenerator<() => Promise<Leaf>>
-
-/**
- * The importer's raw-leaf step (the same CIDs and blocks as the default `rawLeaves: true,
- * cidVersion: 1`), with each leaf's hash and write started as soon as the leaf is cut and up
- * to `ahead` of them in flight while the next leaf is read and encrypted. The importer's own
- * `blockWriteConcurrency` only runs a batch's writes once the whole batch was read, and reads
- * the next batch only once they all finished: reading (the main thread) and writing (disk,
- * IndexedDB) never overlapped. The leaf's SHA-256 is `digest` (blockDigest). Leaves go
- * straight to `blocks`, not through Helia's blockstore: its put first asks whether the block
- * is stored and offers it to peers that want it, and no block of a clip under a fresh key can
- * be stored or wanted yet (the root, written last, still goes through Helia).
- */
-function rawLeafImporter (ahead: number, digest: BlockDigest, blocks: Blockstore): LeafImporter {
-  return async function * (file) {
-    const writing: Array<Promise<Leaf>> = []
-    for await (const block of file.content) {
-      const w = writeLeaf(block, blocks, digest)
-      w.catch(() => {}) // awaited in turn below; no unhandled rejection if the import stops early
-      writing.push(w)
-      if (writing.length > ahead) yield leafOf(writing.shift()!)
-    }
-    for (const w of writing) yield leafOf(w)
-  }
-}
-
-const leafOf = (w: Promise<Leaf>) => async (): Promise<Leaf> => await w
-
-async function writeLeaf (block: Uint8Array, blockstore: Pick<Blockstore, 'put'>, digest: BlockDigest): Promise<Leaf> {
-  const cid = CID.createV1(RAW_CODEC, createDigest(SHA2_256, await digest(block)))
-  await blockstore.put(cid, block)
-  return { cid, size: BigInt(block.length), block }
 }
 
 /**

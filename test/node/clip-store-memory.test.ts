@@ -29,6 +29,11 @@ afterAll(async () => {
   await node.stop()
 })
 
+async function codeOf (fn: () => Promise<unknown>): Promise<string> {
+  try { await fn() } catch (err) { return isPorchlightError(err) ? err.code : `THROW ${(err as Error).message}` }
+  return 'OK'
+}
+
 async function readAll (s: Pick<ClipStore, 'read'>, ref: AddedClip): Promise<Uint8Array> {
   const parts: Uint8Array[] = []
   for await (const p of s.read(ref, { offline: true })) parts.push(p)
@@ -95,6 +100,36 @@ describe('the clip store on injected stores and default crypto', () => {
     const err = await getClip({ clips: () => store }, bad, sink).catch((e: unknown) => e)
     expect(isPorchlightError(err, 'DECRYPT_FAILED')).toBe(true)
     expect(kept.size).toBe(0)
+  })
+
+  it('leaves no block behind when an add fails part-way (its source, or a block write)', async () => {
+    const blocks = new MemoryBlockstore()
+    const other = await createNode({})
+    const s = await ClipStore.open(other, { blockstore: blocks, datastore: new MemoryDatastore() })
+    const stored = async (): Promise<number> => { let n = 0; for await (const _ of blocks.getAll()) n++; return n }
+    try {
+      // The source fails after 3 MiB: three leaves were cut and written by then.
+      async function * failing (): AsyncGenerator<Uint8Array> {
+        for (let i = 0; i < 3; i++) yield new Uint8Array(nodeRandom(1024 * 1024))
+        throw new Error('the file went away')
+      }
+      await expect(s.add(failing())).rejects.toThrow('the file went away')
+      expect(await stored()).toBe(0)
+      // The third block write fails: the two written before it, and any after, are deleted.
+      let puts = 0
+      const put = blocks.put.bind(blocks)
+      blocks.put = async (cid, val, o) => { if (++puts === 3) throw new Error('disk full'); return await put(cid, val, o) }
+      expect(await codeOf(async () => await s.add([new Uint8Array(nodeRandom(5 * 1024 * 1024))]))).toBe('IO')
+      expect(await stored()).toBe(0)
+      // And the store still adds.
+      blocks.put = put
+      const added = await s.add([new Uint8Array(nodeRandom(1024 * 1024 + 5))])
+      expect(await stored()).toBe(3) // two leaves and the root
+      expect((await readAll(s, added)).length).toBe(1024 * 1024 + 5)
+    } finally {
+      await s.stop()
+      await other.stop()
+    }
   })
 
   it('closes the stores it was given when it stops', async () => {

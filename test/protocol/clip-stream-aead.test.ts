@@ -4,7 +4,7 @@ import fc from 'fast-check'
 import { runs } from '../helpers/fc.ts'
 import { isPorchlightError } from '../../protocol/errors.ts'
 import {
-  CLIP_CHUNK_SIZE, CLIP_HEADER_BYTES, CLIP_TAG_BYTES, decryptClip, encryptClip, encryptedClipSize, generateClipKey
+  CLIP_CHUNK_SIZE, CLIP_HEADER_BYTES, CLIP_PIPELINE_DEPTH, CLIP_TAG_BYTES, decryptClip, encryptClip, encryptedClipSize, generateClipKey
 } from '../../protocol/clip/stream-aead.ts'
 import type { AesGcmFactory, ClipCipherBackend } from '../../protocol/clip/stream-aead.ts'
 import { hashClip, hashTap } from '../../protocol/clip/hash.ts'
@@ -88,6 +88,64 @@ describe('clip stream AEAD', () => {
     const want = Buffer.concat([c.update(pt.subarray(CLIP_CHUNK_SIZE, 2 * CLIP_CHUNK_SIZE)), c.final(), c.getAuthTag()])
     expect(Buffer.from(chunks[1]!).equals(want)).toBe(true)
     expect(header[0]).toBe(1)
+  })
+
+  it('pipelined, gives the bytes of a one-chunk-at-a-time reference at every size, whatever order chunks finish in', async () => {
+    // The format computed chunk after chunk with node:crypto from the stream's own header.
+    const reference = (key: Uint8Array, header: Uint8Array, pt: Uint8Array): Uint8Array => {
+      const out: Uint8Array[] = [header]
+      const count = Math.max(1, Math.ceil(pt.length / CLIP_CHUNK_SIZE))
+      for (let i = 0; i < count; i++) {
+        const nonce = Buffer.alloc(12)
+        nonce.set(header.subarray(1), 0)
+        nonce.writeUInt32BE(i, 7)
+        nonce[11] = i === count - 1 ? 1 : 0
+        const c = createCipheriv('aes-256-gcm', key, nonce)
+        c.setAAD(header)
+        out.push(c.update(pt.subarray(i * CLIP_CHUNK_SIZE, (i + 1) * CLIP_CHUNK_SIZE)), c.final(), c.getAuthTag())
+      }
+      return new Uint8Array(Buffer.concat(out))
+    }
+    // A cipher whose chunks finish in a scrambled order (each after a random delay), counting how many are in flight.
+    let inFlight = 0
+    let most = 0
+    const delay = (): Promise<void> => new Promise(resolve => setTimeout(resolve, Math.floor(Math.random() * 3)))
+    const scrambled: AesGcmFactory = (k, aad) => ({
+      async seal (nonce, plaintext) {
+        most = Math.max(most, ++inFlight)
+        await delay()
+        inFlight--
+        const c = createCipheriv('aes-256-gcm', k, nonce)
+        c.setAAD(aad)
+        return new Uint8Array(Buffer.concat([c.update(plaintext), c.final(), c.getAuthTag()]))
+      },
+      async open (nonce, sealed) {
+        most = Math.max(most, ++inFlight)
+        await delay()
+        inFlight--
+        const d = createDecipheriv('aes-256-gcm', k, nonce)
+        d.setAAD(aad)
+        d.setAuthTag(sealed.subarray(sealed.length - CLIP_TAG_BYTES))
+        return new Uint8Array(Buffer.concat([d.update(sealed.subarray(0, sealed.length - CLIP_TAG_BYTES)), d.final()]))
+      }
+    })
+    const key = generateClipKey()
+    const D = CLIP_PIPELINE_DEPTH * CLIP_CHUNK_SIZE
+    for (const n of [0, 1, CLIP_CHUNK_SIZE - 1, CLIP_CHUNK_SIZE, CLIP_CHUNK_SIZE + 1, D - 1, D, D + 1, D + CLIP_CHUNK_SIZE, 2 * D + 5]) {
+      const pt = data(n, n + 3)
+      for (const [what, options] of [['webcrypto', { backend: 'webcrypto' }], ['noble', { backend: 'noble' }], ['scrambled', { aesGcm: scrambled }]] as const) {
+        if (what === 'noble' && n > D + 1) continue // slow, and the same code path as webcrypto
+        // Input in 1 MiB pieces (as a file read gives them) and in odd ones.
+        for (const cuts of [[], Array.from({ length: Math.floor(n / 100_003) }, (_, i) => (i + 1) * 100_003)]) {
+          const ct = await collect(encryptClip(key, pieces(pt, cuts), options))
+          expectSame(ct, reference(key, ct.subarray(0, CLIP_HEADER_BYTES), pt), `${what}, ${n} bytes`)
+          expectSame(await collect(decryptClip(key, pieces(ct, cuts), options)), pt, `${what}, ${n} bytes back`)
+        }
+      }
+    }
+    // A leaf's worth of chunks in flight, and never more.
+    expect(most).toBe(CLIP_PIPELINE_DEPTH)
+    expect(CLIP_PIPELINE_DEPTH * CLIP_CHUNK_SIZE).toBe(1024 * 1024)
   })
 
   it('re-chunks input and ciphertext pieces of any size (property)', async () => {
