@@ -71,7 +71,7 @@ const peers: Peer[] = []
 let hoods: HoodSpec[] = []
 const received = { private: 0, area: 0 }
 /** Where peers come back to when their connection drops (set by connect, cleared by hangup). */
-let holding: { target: Multiaddr[], prove: boolean } | undefined
+let holding: { target: Multiaddr[], server: string | undefined, prove: boolean } | undefined
 let comebacks = 0
 
 /** One bench peer: a resident's node (createNode) without its own timers (see the header). */
@@ -103,9 +103,10 @@ async function init (specs: PeerSpec[], hoodSpecs: HoodSpec[]): Promise<void> {
       else received.area++
     })
     const peer = { node, hood: spec.hood }
-    node.addEventListener('peer:disconnect', () => {
+    node.addEventListener('peer:disconnect', (evt) => {
       const back = holding
-      if (back === undefined) return
+      // Only the current server counts (a late close from the previous one is not a drop).
+      if (back === undefined || evt.detail.toString() !== back.server) return
       comebacks++
       void sleep(500 + Math.random() * 1000).then(async () => {
         if (holding === back) await join(peer, back.target, back.prove, () => {})
@@ -146,7 +147,7 @@ async function connect (target: Multiaddr[], prove: boolean, timeoutMs: number):
     const text = (err as Error).message?.slice(0, 120) ?? String(err)
     if (report.errors.length < 5 && !report.errors.includes(text)) report.errors.push(text)
   }
-  holding = { target, prove }
+  holding = { target, server: target[0]?.getComponents().find(c => c.name === 'p2p')?.value, prove }
   await pool(peers, CONNECT_IN_FLIGHT, async (p) => {
     if (performance.now() - start > timeoutMs) { report.skipped++; return }
     try {
