@@ -27,14 +27,14 @@ import { sharedGossipOptions, type PorchlightNode } from '../protocol/peer/gossi
  * opens more at once (a burst of pushes, a sync per topic) while a loaded relay is still
  * upgrading it; the push handler's own limit is 64.
  */
-const MAX_EARLY_STREAMS = 64
+export const MAX_EARLY_STREAMS = 64
 
 /**
  * Unread bytes yamux keeps per stream before it stops granting the sender window: libp2p's
  * default is 4 MiB, and a stream nobody reads (identify's, after it has written) held that
  * much per connection. Flow control makes a reader that keeps up unaffected.
  */
-const MAX_STREAM_READ_BUFFER = 256 * 1024
+export const MAX_STREAM_READ_BUFFER = 256 * 1024
 
 /** Circuit relay reservations a relay holds at most, and for how long (browsers renew theirs). */
 export const MAX_RELAY_RESERVATIONS = 256

@@ -3,7 +3,10 @@
  * runs in a child process with the abuse bounds at their defaults (node/relay/caps.ts; only
  * --max-connections raised, as a district's operator would), serving 200 neighborhoods
  * (relay tokens) and their 20 areas. 2,000 peers in PEER_PROCESSES other processes
- * (scale-relay-peers.ts) dial it from 250 loopback addresses, 8 per address (households behind
+ * (scale-relay-peers.ts; each peer a libp2p node of its own, its own peer id, Noise handshake
+ * and connection, built like a resident's createNode without the peer's own timers: its
+ * header says exactly what a peer is, and the relay and the plain node meet the same peers)
+ * dial it from 250 loopback addresses, 8 per address (households behind
  * shared addresses, under the 32 per IP cap); each subscribes to its neighborhood's private topic
  * and its area's public one, and proves the neighborhood's tag key in a sync session as a
  * resident does, so the relay's private-topic guard lets it in. Then a set of posts is
@@ -24,16 +27,23 @@
  *                    (everything it does then: validating, storing, forwarding, heartbeats,
  *                    pings), divided by the posts delivered to subscribers in that window
  *   admission        time for every peer to connect (relay: and prove its key), and the
- *                    server's event-loop delay (p99) meanwhile
+ *                    server's event-loop delay (p99) meanwhile; printed beside it, the CPU the
+ *                    server and the peer processes spent per peer admitted (what paces it)
  * And what limits it first: connections held against --max-connections, file descriptors
  * against the process's limit, the relay's refusals by cap (per-IP connections, streams),
  * dials refused (libp2p's pending-connection and per-host rate limits), event-loop delay.
  *
- * Run alone: npm run bench -- --only scale:relay   (PL_SCALE_RELAY_PEERS=200 for a small run)
+ * The plain node gets the same posts with their last byte flipped (peers would drop the relay's as
+ * already seen; it reads none).
+ *
+ * Run alone: npm run bench -- --only scale:relay   (PL_SCALE_RELAY_PEERS=200 for a small run;
+ * PL_SCALE_RELAY_PROF=dir writes a CPU profile of each server over its idle and post windows)
  */
 import '../../node/polyfill.ts'
 import { fork, type ChildProcess } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
+import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { toHex } from '../../protocol/encoding.ts'
@@ -60,12 +70,12 @@ const PEERS_PER_ADDRESS = 8
 const PEER_PROCESSES = 4
 /** The relay's --max-connections for this run: above the peers, as a district operator sets it. */
 const MAX_CONNECTIONS = PEERS + 500
-/** Gossipsub heartbeats (1 s) for meshes to form once every subscription counts. */
-const MESH_SETTLE_MS = 3_000
+/** Peers graft the server when its SUBSCRIBE arrives; a server heartbeat (1 s) or two settles the rest. */
+const MESH_SETTLE_MS = 2_000
 /** Peers not started on their way in by then are left out (and the figures are per peer held). */
-const ADMIT_TIMEOUT_MS = 180_000
+const ADMIT_TIMEOUT_MS = 120_000
 /** After the dials, how long to wait for every subscription to count (proofs, SUBSCRIBEs in flight). */
-const SUBSCRIBE_TIMEOUT_MS = 30_000
+const SUBSCRIBE_TIMEOUT_MS = 20_000
 /** Creating a peer takes ~8 ms of CPU; on a loaded machine much longer. */
 const INIT_TIMEOUT_MS = 300_000
 const PRIVATE_POSTS_PER_HOOD = 2
@@ -86,8 +96,8 @@ interface World {
   tokens: string[]
   topics: string[]
   peers: PeerSpec[]
-  /** Sealed posts, base64, with the peer (global index) that publishes each. */
-  posts: Array<{ peer: number, topic: string, data: string, area: boolean }>
+  /** Sealed posts for each server, base64, with the peer (global index) that publishes each. */
+  posts: Record<Mode, Array<{ peer: number, topic: string, data: string, area: boolean }>>
   /** Deliveries if every subscriber but the publisher gets every post. */
   expected: { private: number, area: number }
 }
@@ -97,7 +107,6 @@ async function makeWorld (): Promise<World> {
   const hoods: HoodSpec[] = []
   const tokens: string[] = []
   const authors = []
-  const posts: World['posts'] = []
   for (let h = 0; h < HOODS; h++) {
     const author = await createIdentity(`Author ${h}`)
     const area = areas[h % AREAS]!
@@ -112,11 +121,12 @@ async function makeWorld (): Promise<World> {
   if (peers.at(-1)!.addr.endsWith('.256')) throw new Error('too many peers for 127.0.0.x at this many per address')
   const members = (h: number): number[] => peers.flatMap((p, i) => (p.hood === h ? [i] : []))
   const now = Date.now()
+  const relayPosts: World['posts']['relay'] = []
   for (const [h, { author, keys, topic, area }] of authors.entries()) {
     for (let k = 0; k < PRIVATE_POSTS_PER_HOOD; k++) {
       const post = createPost({ kind: 'suspicious', text: `${POST_TEXT} (${h}.${k})`, location: `${area}y`, now: now - k })
       const m = members(h)
-      posts.push({ peer: m[k % m.length]!, topic, data: Buffer.from((await sealPost(author, topic, keys, post)).bytes).toString('base64'), area: false })
+      relayPosts.push({ peer: m[k % m.length]!, topic, data: Buffer.from((await sealPost(author, topic, keys, post)).bytes).toString('base64'), area: false })
     }
   }
   for (const [a, area] of areas.entries()) {
@@ -125,12 +135,18 @@ async function makeWorld (): Promise<World> {
       const post = createPost({ kind: 'suspicious', text: `${POST_TEXT} (area ${a}.${k})`, location: `${area}y`, now: now - k })
       // Published by a member of the area's k-th neighborhood.
       const m = members((a + k * AREAS) % HOODS)
-      posts.push({ peer: m[0]!, topic: areaTopic(area), data: Buffer.from((await sealPublicPost(author, area, post)).bytes).toString('base64'), area: true })
+      relayPosts.push({ peer: m[0]!, topic: areaTopic(area), data: Buffer.from((await sealPublicPost(author, area, post)).bytes).toString('base64'), area: true })
     }
   }
+  // Peers keep the ids of messages they have seen (gossipsub's seen cache, 2 min), so the same
+  // bytes published again would be dropped as duplicates. The plain node (no validator) and
+  // the counting peers read no post: it gets the same posts with their last byte flipped
+  // (same sizes, new ids), and sealing a second set (proof of work) is not needed.
+  const flip = (data: string): string => { const b = Buffer.from(data, 'base64'); b[b.length - 1] = b[b.length - 1]! ^ 0xff; return b.toString('base64') }
+  const posts = { relay: relayPosts, plain: relayPosts.map(p => ({ ...p, data: flip(p.data) })) }
   const subscribers = (topic: string): number => peers.filter(p => hoods[p.hood]!.topic === topic || hoods[p.hood]!.area === topic).length
   const expected = { private: 0, area: 0 }
-  for (const p of posts) expected[p.area ? 'area' : 'private'] += subscribers(p.topic) - 1
+  for (const p of posts.relay) expected[p.area ? 'area' : 'private'] += subscribers(p.topic) - 1
   return { hoods, tokens, topics: [...new Set(hoods.flatMap(h => [h.topic, h.area]))], peers, posts, expected }
 }
 
@@ -193,6 +209,12 @@ async function countAll (procs: PeerProcess[]): Promise<Counts> {
     { private: 0, area: 0, comebacks: 0, rss: 0 })
 }
 
+/** CPU time (ms) of the server process and of all peer processes together. */
+async function cpuNow (server: ChildProcess, procs: PeerProcess[]): Promise<{ server: number, fleet: number }> {
+  const [s, ...f] = await Promise.all([server, ...procs.map(p => p.child)].map(async c => await askOk<{ ms: number }>(c, { op: 'cpu' })))
+  return { server: s!.ms, fleet: f.reduce((n, x) => n + x.ms, 0) }
+}
+
 // ---- One server (relay or plain node) under the whole crowd
 
 interface ServerMemory {
@@ -207,6 +229,8 @@ interface ServerRun {
   full: ServerMemory
   admit: ConnectReport
   admitLag: Lag
+  /** CPU time (ms) the server and the peer processes spent from the first dial until every subscription counted. */
+  admitCpu: { server: number, fleet: number }
   idleCpuMs: number
   postCpuMs: number
   postLag: Lag
@@ -232,6 +256,7 @@ async function runServer (mode: Mode, world: World, procs: PeerProcess[]): Promi
 
     await askOk(child, { op: 'lag' })
     await countAll(procs)
+    const admitCpu0 = await cpuNow(child, procs)
     const admit = await connectAll(procs, target, prove)
     const end = Date.now() + SUBSCRIBE_TIMEOUT_MS
     let seen = await askOk<ServerMemory>(child, { op: 'mem', gc: false })
@@ -240,10 +265,13 @@ async function runServer (mode: Mode, world: World, procs: PeerProcess[]): Promi
       seen = await askOk<ServerMemory>(child, { op: 'mem', gc: false })
     }
     const admitLag = await askOk<Lag>(child, { op: 'lag' })
+    const admitCpu1 = await cpuNow(child, procs)
+    const admitCpu = { server: admitCpu1.server - admitCpu0.server, fleet: admitCpu1.fleet - admitCpu0.fleet }
     await sleep(MESH_SETTLE_MS)
     const full = await askOk<ServerMemory>(child, { op: 'mem' })
     if (process.env.PL_BENCH_DEBUG !== undefined) console.log(`scale:relay ${mode}:`, JSON.stringify({ idle, full, admit }))
 
+    await askOk(child, { op: 'profile', phase: 'start' })
     // The same window with nothing published: what the crowd alone costs (heartbeats, pings).
     let cpu = await askOk<{ ms: number }>(child, { op: 'cpu' })
     await sleep(POST_WINDOW_MS)
@@ -254,17 +282,18 @@ async function runServer (mode: Mode, world: World, procs: PeerProcess[]): Promi
     cpu = await askOk<{ ms: number }>(child, { op: 'cpu' })
     const start = performance.now()
     const results = await Promise.all(procs.map(async ({ child: c, first, count }) => {
-      const posts = world.posts.filter(p => p.peer >= first && p.peer < first + count).map(p => ({ ...p, peer: p.peer - first }))
+      const posts = world.posts[mode].filter(p => p.peer >= first && p.peer < first + count).map(p => ({ ...p, peer: p.peer - first }))
       return await askOk<{ published: number, failed: number }>(c, { op: 'publish', posts, spreadMs: PUBLISH_SPREAD_MS }, POST_WINDOW_MS + 10_000)
     }))
     await sleep(start + POST_WINDOW_MS - performance.now())
     const postCpuMs = (await askOk<{ ms: number }>(child, { op: 'cpu' })).ms - cpu.ms
     const postLag = await askOk<Lag>(child, { op: 'lag' })
     const delivered = await countAll(procs)
+    await askOk(child, { op: 'profile', phase: 'stop', file: `scale-relay-${mode}-${PEERS}.cpuprofile` })
     const { lines } = await askOk<{ lines: string[] }>(child, { op: 'refusals' })
     await Promise.all(procs.map(async ({ child }) => await askOk(child, { op: 'hangup' })))
     return {
-      idle, full, admit, admitLag, idleCpuMs, postCpuMs, postLag, delivered, dropped: settled.comebacks, peersRss: settled.rss,
+      idle, full, admit, admitLag, admitCpu, idleCpuMs, postCpuMs, postLag, delivered, dropped: settled.comebacks, peersRss: settled.rss,
       published: results.reduce((n, r) => n + r.published, 0),
       refusals: lines
     }
@@ -285,7 +314,7 @@ export async function benchScaleRelay (): Promise<Workload[]> {
     const t1 = performance.now()
     await initPeers(procs, world)
     console.log(`scale:relay: ${PEERS} peers on ${Math.ceil(PEERS / PEERS_PER_ADDRESS)} addresses in ${procs.length} processes, ${HOODS} neighborhoods, ${AREAS} areas; ` +
-      `${world.posts.length} posts sealed in ${((t1 - t0) / 1000).toFixed(1)} s, peers created in ${((performance.now() - t1) / 1000).toFixed(1)} s more`)
+      `${world.posts.relay.length} posts sealed in ${((t1 - t0) / 1000).toFixed(1)} s, peers created in ${((performance.now() - t1) / 1000).toFixed(1)} s more`)
     const runs = {} as Record<Mode, ServerRun>
     for (const mode of ['relay', 'plain'] as const) {
       runs[mode] = await runServer(mode, world, procs)
@@ -302,7 +331,7 @@ export async function benchScaleRelay (): Promise<Workload[]> {
         perPeer(relay, 'rss'), 'KiB/peer', perPeer(plain, 'rss')),
       costWorkload(`scale:relay: relay V8 heap per connected peer, ${n} peers, vs plain libp2p + gossipsub node (aim <= ${AIM}x)`,
         perPeer(relay, 'heapUsed'), 'KiB/peer', perPeer(plain, 'heapUsed')),
-      costWorkload(`scale:relay: relay CPU per delivered post (${world.posts.length} posts into ${n} peers' topics), vs plain node`,
+      costWorkload(`scale:relay: relay CPU per delivered post (${world.posts.relay.length} posts into ${n} peers' topics), vs plain node`,
         cpuPerPost(relay), 'µs/delivery', cpuPerPost(plain)),
       costWorkload(`scale:relay: time for ${n} peers to connect and prove their key, vs connect to the plain node`,
         relay.admit.ms / 1000, 's', plain.admit.ms / 1000),
@@ -323,12 +352,13 @@ function report (mode: Mode, r: ServerRun, world: World): void {
   const delivered = r.delivered.private + r.delivered.area
   const expected = world.expected.private + world.expected.area
   console.log(`scale:${mode}: admitted ${r.admit.connected}${mode === 'relay' ? ` (proved ${r.admit.proved})` : ''} of ${PEERS} in ${(r.admit.ms / 1000).toFixed(1)} s, ` +
+    `CPU ${(r.admitCpu.server / Math.max(1, r.admit.connected)).toFixed(1)} ms per peer in the server, ${(r.admitCpu.fleet / Math.max(1, r.admit.connected)).toFixed(1)} in the peer processes; ` +
     `${r.admit.failed} failed, ${r.admit.skipped} not started in ${ADMIT_TIMEOUT_MS / 1000} s, ${r.admit.retries} dials retried${r.admit.errors.length > 0 ? ` (${r.admit.errors.join('; ')})` : ''}; ` +
     `event-loop delay p50/p99/max ${r.admitLag.p50.toFixed(0)}/${r.admitLag.p99.toFixed(0)}/${r.admitLag.max.toFixed(0)} ms; ` +
     `${r.full.peers} peers, ${r.full.connections} connections, ${r.full.subscribers} of ${2 * PEERS} subscriptions counted; ` +
     `RSS ${mib(r.idle.rss)} -> ${mib(r.full.rss)} MiB, heap ${mib(r.idle.heapUsed)} -> ${mib(r.full.heapUsed)} MiB (after gc); ` +
     `fds ${r.full.fds} of ${r.full.fdLimit}; ${r.dropped} peers lost their connection and came back (server saw ${r.full.closed} closes); peer processes' RSS ${mib(r.peersRss)} MiB`)
-  console.log(`scale:${mode}: ${r.published} of ${world.posts.length} posts published; delivered in ${POST_WINDOW_MS / 1000} s: private ${r.delivered.private} of ${world.expected.private}, ` +
+  console.log(`scale:${mode}: ${r.published} of ${world.posts[mode].length} posts published; delivered in ${POST_WINDOW_MS / 1000} s: private ${r.delivered.private} of ${world.expected.private}, ` +
     `area ${r.delivered.area} of ${world.expected.area} (${((100 * delivered) / expected).toFixed(1)} %), ${r.delivered.comebacks} peers dropped meanwhile; server CPU ${r.postCpuMs.toFixed(0)} ms ` +
     `(idle, same window: ${r.idleCpuMs.toFixed(0)} ms); event-loop delay p99/max ${r.postLag.p99.toFixed(0)}/${r.postLag.max.toFixed(0)} ms` +
     `${r.refusals.length > 0 ? `; ${r.refusals.join(', ')}` : ''}`)
@@ -371,6 +401,22 @@ async function serverChild (mode: Mode, dataDir: string): Promise<void> {
       closed
     }
   }
+  // PL_SCALE_RELAY_PROF=dir: a CPU profile of the server over the idle and post windows.
+  const profDir = process.env.PL_SCALE_RELAY_PROF
+  let session: Session | undefined
+  const profile = async (phase: 'start' | 'stop', file: string): Promise<void> => {
+    if (profDir === undefined) return
+    if (phase === 'start') {
+      session = new Session()
+      session.connect()
+      await session.post('Profiler.enable')
+      await session.post('Profiler.start')
+    } else if (session !== undefined) {
+      const { profile } = await session.post('Profiler.stop')
+      writeFileSync(join(profDir, file), JSON.stringify(profile))
+      session.disconnect()
+    }
+  }
   process.on('message', (msg: { op: string } & Record<string, any>) => {
     void (async () => {
       try {
@@ -382,6 +428,7 @@ async function serverChild (mode: Mode, dataDir: string): Promise<void> {
           reply = { p50: lag.percentile(50) / 1e6, p99: lag.percentile(99) / 1e6, max: lag.max / 1e6 }
           lag.reset()
         }
+        if (msg.op === 'profile') await profile(msg.phase as 'start' | 'stop', msg.file as string)
         if (msg.op === 'refusals') {
           // Every cap's refusal counter that moved (only the relay has them).
           const text = relay?.metrics.render() ?? ''
