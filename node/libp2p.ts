@@ -40,6 +40,14 @@ export const MAX_STREAM_READ_BUFFER = 256 * 1024
 export const MAX_RELAY_RESERVATIONS = 256
 export const RELAY_RESERVATION_TTL_MS = 10 * 60_000
 
+/**
+ * How often a relay pings each connection to find dead ones (libp2p's connection monitor; 10 s
+ * by default, what residents keep to notice a lost relay soon). The monitor pings every
+ * connection at once, a new stream each: at 2,000 peers that burst every 10 s stalled a relay
+ * for seconds, and pings timing out in the stall closed live connections (scale:relay).
+ */
+export const RELAY_PING_INTERVAL_MS = 60_000
+
 /** Connections a node keeps at most (NodeInit.maxConnections). */
 const DEFAULT_MAX_CONNECTIONS = 300
 
@@ -110,6 +118,7 @@ export async function createNode (init: NodeInit = {}): Promise<PorchlightNode> 
       inboundConnectionThreshold: init.relayServer === true ? 100 : 5,
       maxIncomingPendingConnections: init.relayServer === true ? 64 : 10
     },
+    ...(init.relayServer === true ? { connectionMonitor: { pingInterval: RELAY_PING_INTERVAL_MS } } : {}),
     services: services as never
   }) as unknown as PorchlightNode
 }
