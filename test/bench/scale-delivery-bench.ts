@@ -234,14 +234,13 @@ async function closeNetwork (net: Network): Promise<void> {
 /**
  * Grows the network to `n` households (the new ones join, connect and subscribe; they may
  * catch up on the earlier stages' posts as any joining member does, which is not measured),
- * then measures this stage's posts. Warm-up phases only in the first stage.
+ * then measures this stage's posts after an untimed warm-up.
  */
 async function measureStage (net: Network, n: number, seed: number): Promise<StageOutcome> {
   const stageStart = performance.now()
   const { relays, fleets, children, hoods } = net
   const rate = postsPerSecond(n)
   const notes: string[] = []
-  const first = net.households.length === 0
   if (n < net.households.length) throw new Error(`scale:delivery sizes grow: ${n} after ${net.households.length}`)
   const added: Household[] = []
   for (let g = net.households.length; g < n; g++) {
@@ -311,11 +310,10 @@ async function measureStage (net: Network, n: number, seed: number): Promise<Sta
     await sleep(PHASE_GAP_MS)
     return stats
   }
-  // Untimed warm-up in the first stage: sealed first, which gives the plain payloads their size.
-  if (first) {
-    await phase('sealed', WARMUP_POSTS_PER_HOOD, false)
-    await phase('plain', WARMUP_POSTS_PER_HOOD, false)
-  }
+  // Untimed warm-up in every stage (the new members' first posts, and their catch-up on the
+  // earlier stages' posts, are not measured): sealed first, which gives the plain payloads their size.
+  await phase('sealed', WARMUP_POSTS_PER_HOOD, false)
+  await phase('plain', WARMUP_POSTS_PER_HOOD, false)
   const half = POSTS_PER_HOOD / 4
   const phaseStats: Array<{ kind: Kind, stats: ChildStats[] }> = []
   for (let k = 0; k < 2; k++) {
