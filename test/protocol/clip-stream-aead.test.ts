@@ -109,20 +109,20 @@ describe('clip stream AEAD', () => {
     // A cipher whose chunks finish in a scrambled order (each after a random delay), counting how many are in flight.
     let inFlight = 0
     let most = 0
-    const delay = (): Promise<void> => new Promise(resolve => setTimeout(resolve, Math.floor(Math.random() * 3)))
+    const inFlightAWhile = async (): Promise<void> => {
+      most = Math.max(most, ++inFlight)
+      await new Promise(resolve => setTimeout(resolve, Math.floor(Math.random() * 3)))
+      inFlight--
+    }
     const scrambled: AesGcmFactory = (k, aad) => ({
       async seal (nonce, plaintext) {
-        most = Math.max(most, ++inFlight)
-        await delay()
-        inFlight--
+        await inFlightAWhile()
         const c = createCipheriv('aes-256-gcm', k, nonce)
         c.setAAD(aad)
         return new Uint8Array(Buffer.concat([c.update(plaintext), c.final(), c.getAuthTag()]))
       },
       async open (nonce, sealed) {
-        most = Math.max(most, ++inFlight)
-        await delay()
-        inFlight--
+        await inFlightAWhile()
         const d = createDecipheriv('aes-256-gcm', k, nonce)
         d.setAAD(aad)
         d.setAuthTag(sealed.subarray(sealed.length - CLIP_TAG_BYTES))
