@@ -209,12 +209,22 @@ export class MessageStore implements Messages {
       const batch = this.pending
       this.pending = []
       const fresh: Pending[] = []
-      const seen = new Set<string>()
+      const firstOf = new Map<string, Pending>()
+      // A second put of a message in this batch answers "already stored" only once the first is
+      // written (and fails with it): a relay acknowledges on that answer.
+      const again: Pending[] = []
       const ops: BackendOp[] = []
       for (const p of batch) {
         const idHex = p.idHex
-        if (this.index.has(idHex) || seen.has(idHex)) { this.reserve(p.msg.topic, -p.msg.bytes.length); p.resolve(false); continue }
-        seen.add(idHex)
+        if (this.index.has(idHex)) { this.reserve(p.msg.topic, -p.msg.bytes.length); p.resolve(false); continue }
+        const first = firstOf.get(idHex)
+        if (first !== undefined) {
+          this.reserve(p.msg.topic, -p.msg.bytes.length)
+          first.durable ||= p.durable
+          again.push(p)
+          continue
+        }
+        firstOf.set(idHex, p)
         fresh.push(p)
         ops.push({ type: 'put', key: msgKey(p.msg.topic, p.msg.ts, idHex), value: p.msg.bytes })
         ops.push({ type: 'put', key: expKey(p.msg.exp, idHex), value: NO_VALUE })
@@ -226,9 +236,11 @@ export class MessageStore implements Messages {
           this.remember(p.msg.topic, p.idHex, p.msg.ts, p.msg.exp, p.msg.bytes, p.msg.id)
           p.resolve(true)
         }
+        for (const p of again) p.resolve(false)
       } catch (err) {
         const e = new PorchlightError('IO', `write failed: ${(err as Error).message}`, { cause: err })
         for (const p of fresh) { this.reserve(p.msg.topic, -p.msg.bytes.length); p.reject(e) }
+        for (const p of again) p.reject(e)
       }
     }
     this.flushing = undefined
