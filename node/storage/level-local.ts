@@ -20,6 +20,7 @@ export class LevelLocalStore implements LocalStore {
     // classic-level takes `sync`; abstract-level's option types do not name it.
     const write = { sync: options.durable === true } as never
     return {
+      get: async (key) => await sub.get(key),
       put: async (key, value) => { await sub.put(key, value, write) },
       del: async (key) => { await sub.del(key, write) },
       delMany: async (keys) => { await sub.batch(keys.map(key => ({ type: 'del' as const, key })), write) },

@@ -537,8 +537,12 @@ export class ResidentPeer<C extends PeerClips = PeerClips> {
     // engines receive ~500 posts a second on one, near its fsync rate). This home's own stay durable.
     await this.messages.put({ topic, id, ts, exp, bytes }, { durable: via === 'local' })
     if (feed !== undefined) {
-      await this.posts.put(`${feed.created.toString(16).padStart(14, '0')}!${feed.id}`, feed)
-      if (t.hood !== undefined) await this.count(toHex(t.hood.hood.id), feed, 1)
+      const key = `${feed.created.toString(16).padStart(14, '0')}!${feed.id}`
+      // The feed entry may have outlived its message in a crash (the two stores are apart, and
+      // neither write is synced): the post fetched again by sync is counted once.
+      const counted = await this.posts.get(key) !== undefined
+      await this.posts.put(key, feed)
+      if (t.hood !== undefined && !counted) await this.count(toHex(t.hood.hood.id), feed, 1)
       // This home's own public copy is shown with its private post, not a second time; requests
       // are not shown at all when the resident switched them off.
       if (this.listeners.size > 0 && (feed.channel !== 'rfa' || await this.showsRequests()) && !(await this.ownPublicCopies()).has(feed.id)) {

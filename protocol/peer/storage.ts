@@ -91,6 +91,8 @@ export interface MessageBackend {
 
 /** One named section of the peer's local state: JSON-like values by string key, in key order. */
 export interface KeyValue<V> {
+  /** The value at `key`, or undefined. */
+  get: (key: string) => Promise<V | undefined>
   put: (key: string, value: V) => Promise<void>
   del: (key: string) => Promise<void>
   /** Deletes several keys at once. */

@@ -43,6 +43,7 @@ export class MemoryLocalStore implements LocalStore {
     if (m === undefined) { m = new Map(); this.sections.set(name, m) }
     const map = m as Map<string, V>
     return {
+      get: async (key) => structuredClone(map.get(key)),
       put: async (key, value) => { map.set(key, structuredClone(value)) },
       del: async (key) => { map.delete(key) },
       delMany: async (keys) => { for (const k of keys) map.delete(k) },

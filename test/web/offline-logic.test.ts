@@ -35,6 +35,7 @@ describe('the guarded outbox', () => {
     const map = new Map<string, Refusal>()
     return {
       map,
+      get: async (k) => map.get(k),
       put: async (k, v) => { map.set(k, v) },
       del: async (k) => { map.delete(k) },
       delMany: async (ks) => { for (const k of ks) map.delete(k) },

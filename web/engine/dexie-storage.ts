@@ -78,6 +78,7 @@ export class DexieLocalStore implements LocalStore {
   section<V> (name: string): KeyValue<V> {
     const t = this.db.local
     return {
+      get: async (key) => (await t.get([name, key]))?.value as V | undefined,
       put: async (key, value) => { await t.put({ section: name, key, value }) },
       del: async (key) => { await t.delete([name, key]) },
       delMany: async (keys) => { await t.bulkDelete(keys.map(k => [name, k] as [string, string])) },
