@@ -35,7 +35,8 @@
  * a real city's (a million households post about one alert a second, 500 households one every
  * half hour), below what saturates the 2-core machine, and within the suite's 6-minute budget.
  *
- * Run alone: npm run bench -- --only scale:delivery
+ * Run alone: npm run bench -- --only scale:delivery   (PL_SCALE_SIZES=20,40 for a small run: sizes
+ * grow, at least 2 per hood; PL_BENCH_DEBUG=1 prints progress)
  */
 import '../../node/polyfill.ts'
 import { fork, type ChildProcess } from 'node:child_process'
@@ -352,14 +353,14 @@ async function measureStage (net: Network, n: number, seed: number): Promise<Sta
 
   // What limits it: event-loop delay and CPU of each process in the measured halves, and the meshes.
   const fmt = (xs: number[]): string => xs.map(x => x.toFixed(0)).join('/')
-  for (const { kind, stats } of phaseStats) {
-    notes.push(`${kind}: loop p99 ms relays ${fmt(stats.slice(0, RELAYS).map(s => s.loopP99))} fleets ${fmt(stats.slice(RELAYS).map(s => s.loopP99))}, ` +
+  for (const [i, { kind, stats }] of phaseStats.entries()) {
+    notes.push(`${kind}, half ${1 + Math.floor(i / 2)}: loop p99 ms relays ${fmt(stats.slice(0, RELAYS).map(s => s.loopP99))} fleets ${fmt(stats.slice(RELAYS).map(s => s.loopP99))}, ` +
       `CPU s relays ${stats.slice(0, RELAYS).map(s => (s.cpuMs / 1000).toFixed(1)).join('/')} fleets ${stats.slice(RELAYS).map(s => (s.cpuMs / 1000).toFixed(1)).join('/')}`)
   }
   const mean = (xs: number[]): string => (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(1)
-  notes.push(`relay mesh per hood topic ${relayStats.map(s => mean(s.relayMesh!)).join('/')} of ${relayStats.map(s => mean(s.relayTopicPeers!)).join('/')} subscribers; ` +
+  notes.push(`relay mesh per hood topic ${relayStats.map(s => mean(s.relayMesh!)).join('/')} of ${relayStats.map(s => mean(s.relayTopicPeers!)).join('/')} households (+ the other relays); ` +
     `hub mesh ${relayStats.map(s => mean(s.hubMesh!)).join('/')} of ${relayStats.map(s => mean(s.hubTopicPeers!)).join('/')}; ` +
-    `relay peers ${relayStats.map(s => s.relayPeers).join('/')}, stored ${relayStats.map(s => s.stored).join('/')}; ` +
+    `relay peers ${relayStats.map(s => s.relayPeers).join('/')}, stored in all stages ${relayStats.map(s => s.stored).join('/')}; ` +
     `fleet RSS MiB ${fleetStats.map(s => s.rssMiB.toFixed(0)).join('/')}; connections lost and redialled ${fleetStats.map(s => s.lost).join('/')}, engines or plain nodes that did not reach their relay or hub in setup ${fleetStats.map(s => s.unconnected).join('/')}; sync ${syncS.toFixed(1)} s`)
   return { n, sealed, plain, envBytes: net.envBytes, setupS, totalS: (performance.now() - stageStart) / 1000, notes }
 }
@@ -368,6 +369,10 @@ export async function benchScaleDelivery (): Promise<Workload[]> {
   await useNativeCrypto()
   const rows: Workload[] = []
   const sizes = process.env.PL_SCALE_SIZES !== undefined ? process.env.PL_SCALE_SIZES.split(',').map(Number) : SIZES
+  // Checked before anything is built: the network only grows, and a hood needs a second member to deliver to.
+  if (sizes.some((n, i) => !Number.isInteger(n) || n < 2 * HOODS || (i > 0 && n <= sizes[i - 1]!))) {
+    throw new Error(`PL_SCALE_SIZES must be whole numbers of at least ${2 * HOODS}, each larger than the one before: ${sizes.join(',')}`)
+  }
   const net = await openNetwork()
   try {
     for (const [k, n] of sizes.entries()) {

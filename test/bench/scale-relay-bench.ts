@@ -351,14 +351,14 @@ function report (mode: Mode, r: ServerRun, world: World): void {
   const mib = (b: number): string => (b / 2 ** 20).toFixed(0)
   const delivered = r.delivered.private + r.delivered.area
   const expected = world.expected.private + world.expected.area
-  console.log(`scale:${mode}: admitted ${r.admit.connected}${mode === 'relay' ? ` (proved ${r.admit.proved})` : ''} of ${PEERS} in ${(r.admit.ms / 1000).toFixed(1)} s, ` +
+  console.log(`scale:relay ${mode === 'relay' ? 'relay' : 'baseline (plain node)'}: admitted ${r.admit.connected}${mode === 'relay' ? ` (proved ${r.admit.proved})` : ''} of ${PEERS} in ${(r.admit.ms / 1000).toFixed(1)} s, ` +
     `CPU ${(r.admitCpu.server / Math.max(1, r.admit.connected)).toFixed(1)} ms per peer in the server, ${(r.admitCpu.fleet / Math.max(1, r.admit.connected)).toFixed(1)} in the peer processes; ` +
     `${r.admit.failed} failed, ${r.admit.skipped} not started in ${ADMIT_TIMEOUT_MS / 1000} s, ${r.admit.retries} dials retried${r.admit.errors.length > 0 ? ` (${r.admit.errors.join('; ')})` : ''}; ` +
     `event-loop delay p50/p99/max ${r.admitLag.p50.toFixed(0)}/${r.admitLag.p99.toFixed(0)}/${r.admitLag.max.toFixed(0)} ms; ` +
     `${r.full.peers} peers, ${r.full.connections} connections, ${r.full.subscribers} of ${2 * PEERS} subscriptions counted; ` +
     `RSS ${mib(r.idle.rss)} -> ${mib(r.full.rss)} MiB, heap ${mib(r.idle.heapUsed)} -> ${mib(r.full.heapUsed)} MiB (after gc); ` +
     `fds ${r.full.fds} of ${r.full.fdLimit}; ${r.dropped} peers lost their connection and came back (server saw ${r.full.closed} closes); peer processes' RSS ${mib(r.peersRss)} MiB`)
-  console.log(`scale:${mode}: ${r.published} of ${world.posts[mode].length} posts published; delivered in ${POST_WINDOW_MS / 1000} s: private ${r.delivered.private} of ${world.expected.private}, ` +
+  console.log(`scale:relay ${mode === 'relay' ? 'relay' : 'baseline (plain node)'}: ${r.published} of ${world.posts[mode].length} posts published; delivered in ${POST_WINDOW_MS / 1000} s: private ${r.delivered.private} of ${world.expected.private}, ` +
     `area ${r.delivered.area} of ${world.expected.area} (${((100 * delivered) / expected).toFixed(1)} %), ${r.delivered.comebacks} peers dropped meanwhile; server CPU ${r.postCpuMs.toFixed(0)} ms ` +
     `(idle, same window: ${r.idleCpuMs.toFixed(0)} ms); event-loop delay p99/max ${r.postLag.p99.toFixed(0)}/${r.postLag.max.toFixed(0)} ms` +
     `${r.refusals.length > 0 ? `; ${r.refusals.join(', ')}` : ''}`)
