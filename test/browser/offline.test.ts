@@ -8,6 +8,7 @@ import type { BrowserContext, Page } from 'playwright-core'
 import { cli, peer, scrapeMetrics, startRelay, tcpAddr, tempDir } from '../helpers/network.ts'
 import { article, connected, createIdentity, sendPost } from '../helpers/browser.ts'
 import { Relay } from '../../node/relay/relay.ts'
+import { RECONNECT_MAX_MS } from '../../protocol/peer/resident.ts'
 import { useAppBrowser } from '../helpers/use-app-browser.ts'
 
 const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url))
@@ -105,7 +106,9 @@ describe('offline first', () => {
     await r.start()
     await outboxState(b.page, 'Road closed for the parade', /^sent$/, BACK_MS)
     await connected(b.page)
-    await article(a.page, 'Road closed for the parade').waitFor({ timeout: BACK_MS })
+    // Ann's tab has been redialling since the relay stopped, its pause doubling up to
+    // RECONNECT_MAX_MS: it may dial again only that long after the relay is back, then syncs.
+    await article(a.page, 'Road closed for the parade').waitFor({ timeout: BACK_MS + RECONNECT_MAX_MS })
     // The only errors: Chromium's console lines for the WebSocket dials the relay refused.
     const unexpected = [...a.errors, ...b.errors].filter(e => !/^console: WebSocket connection to .* failed: .*ERR_CONNECTION_REFUSED$/.test(e))
     expect(unexpected).toEqual([])
