@@ -36,6 +36,30 @@ export class MemoryBackend implements MessageBackend {
   async close (): Promise<void> {}
 }
 
+/**
+ * A memory backend whose batches can be held (hold/release) or made to fail once (failNext),
+ * counting them and saying whether each asked for an fsync: for tests of group commit.
+ */
+export class GatedBackend extends MemoryBackend {
+  gate: Promise<void> | undefined
+  private open: (() => void) | undefined
+  failNext = false
+  batches = 0
+  syncs: boolean[] = []
+
+  hold (): void { this.gate = new Promise(resolve => { this.open = resolve }) }
+  release (): void { this.open?.(); this.gate = undefined }
+
+  override async batch (ops: readonly BackendOp[], options: { readonly sync?: boolean } = {}): Promise<void> {
+    this.batches++
+    this.syncs.push(options.sync !== false)
+    const gate = this.gate
+    if (gate !== undefined) await gate
+    if (this.failNext) { this.failNext = false; throw new Error('disk full') }
+    await super.batch(ops)
+  }
+}
+
 export class MemoryLocalStore implements LocalStore {
   private readonly sections = new Map<string, Map<string, unknown>>()
   section<V> (name: string): KeyValue<V> {

@@ -7,27 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { sha256 } from '../../protocol/crypto.ts'
 import { isPorchlightError } from '../../protocol/errors.ts'
 import { MessageStore } from '../../protocol/peer/message-store.ts'
-import type { BackendOp } from '../../protocol/peer/storage.ts'
-import { MemoryBackend } from '../helpers/memory-runtime.ts'
-
-/** A backend whose batches wait until released (a slow fsync), and can be made to fail. */
-class GatedBackend extends MemoryBackend {
-  gate: Promise<void> | undefined
-  private open: (() => void) | undefined
-  failNext = false
-  batches = 0
-
-  hold (): void { this.gate = new Promise(resolve => { this.open = resolve }) }
-  release (): void { this.open?.(); this.gate = undefined }
-
-  override async batch (ops: readonly BackendOp[]): Promise<void> {
-    this.batches++
-    const gate = this.gate
-    if (gate !== undefined) await gate
-    if (this.failNext) { this.failNext = false; throw new Error('disk full') }
-    await super.batch(ops)
-  }
-}
+import { GatedBackend } from '../helpers/memory-runtime.ts'
 
 const TOPIC = '/porchlight/1/hood/test'
 const NOW = 1_764_000_000_000
